@@ -1,0 +1,56 @@
+# Tests: unit (Criterion), fuzz corpus replay, integration (real processes).
+set(AM_VECTORS_DIR "${CMAKE_SOURCE_DIR}/../shared/vectors" CACHE PATH
+    "Folder holding the public test vectors (noise/...)")
+
+if(NOT CRITERION_FOUND)
+  message(FATAL_ERROR "Criterion not found: install libcriterion-dev (make deps does)")
+endif()
+
+# A small library of helpers shared by unit tests (tests/unit/testutil.c).
+add_library(amtestutil STATIC ${CMAKE_SOURCE_DIR}/tests/unit/testutil.c)
+target_include_directories(amtestutil PUBLIC ${CMAKE_SOURCE_DIR}/tests/unit)
+target_link_libraries(amtestutil PUBLIC amtools PkgConfig::CRITERION)
+
+file(GLOB AM_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/*_test.c)
+foreach(src ${AM_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE amtestutil)
+  add_test(NAME unit_${name} COMMAND ${name} --jobs 2)
+  set_tests_properties(unit_${name} PROPERTIES
+    ENVIRONMENT "AM_VECTORS_DIR=${AM_VECTORS_DIR};AM_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+    TIMEOUT 600)
+endforeach()
+
+# Fuzz targets: tests/fuzz/<name>_fuzz.c defines LLVMFuzzerTestOneInput. make test replays
+# each committed corpus (tests/fuzz/corpus/<name>/) through a plain driver; make fuzz
+# builds the same file with clang's libFuzzer and runs it longer.
+file(GLOB AM_FUZZ_TARGETS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/*_fuzz.c)
+foreach(src ${AM_FUZZ_TARGETS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REGEX REPLACE "_fuzz$" "" short ${name})
+  if(AM_FUZZ)
+    add_executable(${name} ${src})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_libraries(${name} PRIVATE amtools)
+  else()
+    add_executable(${name}_replay ${src} ${CMAKE_SOURCE_DIR}/tests/fuzz/replay.c)
+    target_link_libraries(${name}_replay PRIVATE amtools)
+    add_test(NAME fuzz_replay_${short}
+             COMMAND ${name}_replay ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${short})
+  endif()
+endforeach()
+
+# Integration tests: tests/integration/*.sh start real processes.
+file(GLOB AM_INTEGRATION_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/*.sh)
+foreach(src ${AM_INTEGRATION_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME integration_${name} COMMAND bash ${src})
+  set_tests_properties(integration_${name} PROPERTIES
+    ENVIRONMENT "AIDMESH=$<TARGET_FILE:aidmesh>;AM_TESTTOOL=$<TARGET_FILE:aidmesh-testtool>;AM_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+    TIMEOUT 900)
+endforeach()
+
+add_executable(aidmesh-testtool ${CMAKE_SOURCE_DIR}/tests/integration/testtool_main.c)
+target_link_libraries(aidmesh-testtool PRIVATE amtools)
