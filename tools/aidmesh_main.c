@@ -1,6 +1,7 @@
-/* placeholder, replaced below */
-int main(void);
-int main(void)
+/* aidmesh_main.c: the `aidmesh` binary. */
+#include "cli.h"
+
+int main(int argc, char **argv)
 {
-    return 0;
+    return cli_main(argc, argv);
 }

@@ -1,0 +1,320 @@
+/*
+ * home.c: the data home and its key files (see home.h).
+ * Must never print a secret, leave a secret in a buffer it does not wipe, or follow a
+ * symlink when it opens a key file.
+ */
+#include "home.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "am_err.h"
+
+#define IDENTITY_FILE "identity.key"
+#define NETWORK_FILE "network.key"
+#define CONFIG_FILE "config"
+#define IDENTITY_MAGIC "aidmesh-identity-v1"
+#define NETWORK_MAGIC "aidmesh-network-v1"
+
+int home_resolve(char out[static AM_HOME_PATH_MAX], const char *flag)
+{
+    const char *env = getenv("AIDMESH_HOME");
+    const char *home = getenv("HOME");
+    int n;
+
+    if (flag && *flag)
+        n = snprintf(out, AM_HOME_PATH_MAX, "%s", flag);
+    else if (env && *env)
+        n = snprintf(out, AM_HOME_PATH_MAX, "%s", env);
+    else if (home && *home)
+        n = snprintf(out, AM_HOME_PATH_MAX, "%s/.local/share/aidmesh", home);
+    else
+        return AM_EINVAL;
+    if (n < 0 || n >= AM_HOME_PATH_MAX)
+        return AM_EINVAL;
+    return AM_OK;
+}
+
+int home_path(char out[static AM_HOME_PATH_MAX], const char *home, const char *name)
+{
+    int n = snprintf(out, AM_HOME_PATH_MAX, "%s/%s", home, name);
+    return n < 0 || n >= AM_HOME_PATH_MAX ? AM_EINVAL : AM_OK;
+}
+
+int home_is_initialised(const char *home)
+{
+    char p[AM_HOME_PATH_MAX];
+    struct stat st;
+    return home_path(p, home, IDENTITY_FILE) == AM_OK && lstat(p, &st) == 0;
+}
+
+/* mkdir -p with mode 0700 for the last component (parents 0755). */
+static int mkdirs(const char *path)
+{
+    char tmp[AM_HOME_PATH_MAX];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof tmp)
+        return AM_EINVAL;
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return AM_ESYS;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return AM_ESYS;
+    return AM_OK;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char dir[AM_HOME_PATH_MAX];
+    char *slash;
+    int fd, rc = AM_OK;
+
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return AM_ESYS;
+    if (fsync(fd) != 0)
+        rc = AM_ESYS;
+    close(fd);
+    return rc;
+}
+
+int home_write_secret_file(const char *path, const char *text, size_t len, int replace)
+{
+    char tmp[AM_HOME_PATH_MAX];
+    struct stat st;
+    int fd, rc = AM_ESYS, saved;
+
+    if (!replace && lstat(path, &st) == 0)
+        return AM_EEXIST;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return AM_EINVAL;
+    unlink(tmp); /* a leftover of a crashed write by the same pid number */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return AM_ESYS;
+    if (fchmod(fd, 0600) != 0) /* whatever the umask said */
+        goto out;
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto out;
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        goto out;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto out;
+    rc = fsync_dir_of(path);
+out:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc != AM_OK)
+        unlink(tmp);
+    errno = saved;
+    return rc;
+}
+
+int home_read_secret_file(const char *path, char *out, size_t cap)
+{
+    struct stat st;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0)
+        return errno == ENOENT ? AM_ENOTFOUND : errno == ELOOP ? AM_EPERM : AM_ESYS;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return AM_ESYS;
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+        close(fd);
+        return AM_EPERM;
+    }
+    n = read(fd, out, cap - 1);
+    close(fd);
+    if (n < 0)
+        return AM_ESYS;
+    out[n] = 0;
+    return AM_OK;
+}
+
+/* "MAGIC\n<hex>\n" -> bytes. */
+static int parse_key_text(const char *text, const char *magic, uint8_t *out, size_t n)
+{
+    size_t ml = strlen(magic), got = 0;
+    const char *end;
+
+    if (strncmp(text, magic, ml) != 0 || text[ml] != '\n')
+        return AM_ECORRUPT;
+    if (sodium_hex2bin(out, n, text + ml + 1, 2 * n, NULL, &got, &end) != 0 || got != n)
+        return AM_ECORRUPT;
+    if (*end != '\n' && *end != 0)
+        return AM_ECORRUPT;
+    return AM_OK;
+}
+
+static int write_key(const char *home, const char *name, const char *magic, const uint8_t *key,
+                     size_t n, int replace)
+{
+    char path[AM_HOME_PATH_MAX];
+    char text[160];
+    char hex[2 * 64 + 1];
+    int len, rc;
+
+    if (home_path(path, home, name) != AM_OK || n > 64)
+        return AM_EINVAL;
+    sodium_bin2hex(hex, sizeof hex, key, n);
+    len = snprintf(text, sizeof text, "%s\n%s\n", magic, hex);
+    rc = home_write_secret_file(path, text, (size_t)len, replace);
+    sodium_memzero(hex, sizeof hex);
+    sodium_memzero(text, sizeof text);
+    return rc;
+}
+
+static int read_key(const char *home, const char *name, const char *magic, uint8_t *key,
+                    size_t n)
+{
+    char path[AM_HOME_PATH_MAX];
+    char text[256];
+    int rc;
+
+    if (home_path(path, home, name) != AM_OK)
+        return AM_EINVAL;
+    rc = home_read_secret_file(path, text, sizeof text);
+    if (rc == AM_OK)
+        rc = parse_key_text(text, magic, key, n);
+    sodium_memzero(text, sizeof text);
+    return rc;
+}
+
+/* Moves an existing file aside as "<file>.replaced-<time>". */
+static int keep_aside(const char *home, const char *name, time_t now)
+{
+    char path[AM_HOME_PATH_MAX], aside[AM_HOME_PATH_MAX];
+    struct stat st;
+
+    if (home_path(path, home, name) != AM_OK)
+        return AM_EINVAL;
+    if (lstat(path, &st) != 0)
+        return AM_OK;
+    if (snprintf(aside, sizeof aside, "%s.replaced-%lld", path, (long long)now) >=
+        (int)sizeof aside)
+        return AM_EINVAL;
+    return rename(path, aside) == 0 ? AM_OK : AM_ESYS;
+}
+
+int home_init(const char *home, const uint8_t seed[static AM_SEED_LEN],
+              const uint8_t secret[static AM_NETSECRET_LEN], const char *name, int force)
+{
+    char path[AM_HOME_PATH_MAX];
+    char conf[AM_NAME_MAX + 32];
+    time_t now = time(NULL);
+    int rc, len;
+
+    if (home_is_initialised(home) && !force)
+        return AM_EEXIST;
+    rc = mkdirs(home);
+    if (rc != AM_OK)
+        return rc;
+    if (force) {
+        if ((rc = keep_aside(home, IDENTITY_FILE, now)) != AM_OK ||
+            (rc = keep_aside(home, NETWORK_FILE, now)) != AM_OK)
+            return rc;
+    }
+    rc = write_key(home, NETWORK_FILE, NETWORK_MAGIC, secret, AM_NETSECRET_LEN, force);
+    if (rc != AM_OK)
+        return rc;
+    if (name && *name) {
+        len = snprintf(conf, sizeof conf, "name = %s\n", name);
+        if (home_path(path, home, CONFIG_FILE) != AM_OK)
+            return AM_EINVAL;
+        /* config holds no secret, but the atomic writer is the one we have */
+        rc = home_write_secret_file(path, conf, (size_t)len, 1);
+        if (rc != AM_OK)
+            return rc;
+    }
+    /* The identity goes last: its presence is what marks a home as initialised. */
+    return write_key(home, IDENTITY_FILE, IDENTITY_MAGIC, seed, AM_SEED_LEN, force);
+}
+
+int home_load_identity(const char *home, uint8_t sk[static AM_SK_LEN])
+{
+    uint8_t seed[AM_SEED_LEN];
+    uint8_t pk[AM_PK_LEN];
+    int rc = read_key(home, IDENTITY_FILE, IDENTITY_MAGIC, seed, sizeof seed);
+
+    if (rc == AM_OK)
+        crypto_sign_seed_keypair(pk, sk, seed);
+    sodium_memzero(seed, sizeof seed);
+    return rc;
+}
+
+int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN])
+{
+    return read_key(home, NETWORK_FILE, NETWORK_MAGIC, secret, AM_NETSECRET_LEN);
+}
+
+int home_config_get(const char *home, const char *key, char *out, size_t cap)
+{
+    char path[AM_HOME_PATH_MAX];
+    char line[512];
+    size_t kl = strlen(key);
+    FILE *f;
+
+    out[0] = 0;
+    if (home_path(path, home, CONFIG_FILE) != AM_OK)
+        return AM_EINVAL;
+    f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? AM_OK : AM_ESYS;
+    while (fgets(line, sizeof line, f)) {
+        char *p = line, *v;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, key, kl) != 0)
+            continue;
+        v = p + kl;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (*v != '=')
+            continue;
+        v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        v[strcspn(v, "\r\n")] = 0;
+        snprintf(out, cap, "%s", v);
+    }
+    fclose(f);
+    return AM_OK;
+}

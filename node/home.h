@@ -1,0 +1,64 @@
+/*
+ * home.h: the node's data home: where it is, and the key files in it.
+ *
+ * Layout (PROTOCOL.md section "Home"):
+ *   DIR/identity.key   ed25519 seed of this node (0600)
+ *   DIR/network.key    the network's invite secret (0600)
+ *   DIR/config         text settings (name, listen address, static peers)
+ *   DIR/store/         the LMDB environment
+ * Key files are written atomically (temp file created 0600 with O_EXCL|O_NOFOLLOW,
+ * written, fsynced, renamed, directory fsynced) and refused on read when group or others
+ * may read them. Never prints; returns am_err.h codes and leaves the sentence to tools/.
+ */
+#ifndef AM_HOME_H
+#define AM_HOME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "am_limits.h"
+
+#define AM_HOME_PATH_MAX 4096
+
+/* Picks the home: `flag` (from --home) if not NULL, else $AIDMESH_HOME, else
+ * $HOME/.local/share/aidmesh. Returns AM_OK, or AM_EINVAL when no home can be named
+ * (no $HOME) or the path is too long. */
+int home_resolve(char out[static AM_HOME_PATH_MAX], const char *flag);
+
+/* Joins home and a file name. Returns AM_OK or AM_EINVAL (too long). */
+int home_path(char out[static AM_HOME_PATH_MAX], const char *home, const char *name);
+
+/* 1 when DIR holds an identity, 0 otherwise. */
+int home_is_initialised(const char *home);
+
+/*
+ * Creates the home (mode 0700) and writes a new identity from `seed` and the network
+ * `secret` (both chosen by the caller), and the config with `name`. With force == 0 an
+ * initialised home is refused with AM_EEXIST; with force != 0 the old key files are kept
+ * beside the new ones as "<file>.replaced-<unix time>", never deleted.
+ * Returns AM_OK, AM_EEXIST, AM_ESYS (errno set).
+ */
+int home_init(const char *home, const uint8_t seed[static AM_SEED_LEN],
+              const uint8_t secret[static AM_NETSECRET_LEN], const char *name, int force);
+
+/* Loads the identity as a libsodium secret key (seed || pk) into sk, which the caller
+ * should have allocated with sodium_malloc. Returns AM_OK, AM_ENOTFOUND (not
+ * initialised), AM_EPERM (file readable by group/others, or not a regular file),
+ * AM_ECORRUPT (not a key file), AM_ESYS. */
+int home_load_identity(const char *home, uint8_t sk[static AM_SK_LEN]);
+
+/* Loads the network's invite secret. Errors as home_load_identity. */
+int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN]);
+
+/* Reads `key` from DIR/config into out ("" when absent). Returns AM_OK, AM_ESYS. */
+int home_config_get(const char *home, const char *key, char *out, size_t cap);
+
+/*
+ * Key file primitives, exposed for tests: write `len` bytes of text atomically with mode
+ * 0600 (AM_OK, AM_EEXIST when `path` exists and !replace, AM_ESYS); read at most cap-1
+ * bytes into a NUL-terminated buffer, refusing a file others can read (AM_EPERM).
+ */
+int home_write_secret_file(const char *path, const char *text, size_t len, int replace);
+int home_read_secret_file(const char *path, char *out, size_t cap);
+
+#endif

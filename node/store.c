@@ -1,0 +1,1005 @@
+/*
+ * store.c: the LMDB store (see store.h; byte layouts in PROTOCOL.md section "Store").
+ *
+ * Must never: hold a write transaction while verifying signatures, trust a plan made
+ * outside the write transaction without re-checking the heads inside it, drop an entry
+ * without counting it, or leave a batch half-written.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "am_err.h"
+#include "hlc.h"
+
+#define STORE_FORMAT 1
+#define KEY_LEN (AM_PK_LEN + 8)
+#define HEAD_VAL_LEN (8 + AM_HASH_LEN + 8 + 4)
+#define FORK_KEY_LEN (AM_PK_LEN + 8 + AM_HASH_LEN)
+
+struct store {
+    MDB_env *env;
+    MDB_dbi entries; /* author || be64 seq -> entry bytes */
+    MDB_dbi heads;   /* author -> be64 seq || hash || be64 hlc || be32 flags */
+    MDB_dbi forks;   /* author || be64 seq || hash of evidence -> evidence bytes */
+    MDB_dbi meta;    /* name -> value */
+    uint64_t map_max;
+    int read_only;
+    uint8_t install_id[AM_INSTALL_ID_LEN];
+    uint8_t copied_from[AM_INSTALL_ID_LEN];
+};
+
+/* ---- encoding helpers ---------------------------------------------------------------- */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void entry_key(uint8_t key[KEY_LEN], const uint8_t *author, uint64_t seq)
+{
+    memcpy(key, author, AM_PK_LEN);
+    put_be64(key + AM_PK_LEN, seq);
+}
+
+static void head_encode(uint8_t v[HEAD_VAL_LEN], const struct store_head *h)
+{
+    put_be64(v, h->seq);
+    memcpy(v + 8, h->hash, AM_HASH_LEN);
+    put_be64(v + 8 + AM_HASH_LEN, h->hlc);
+    v[48] = (uint8_t)(h->flags >> 24);
+    v[49] = (uint8_t)(h->flags >> 16);
+    v[50] = (uint8_t)(h->flags >> 8);
+    v[51] = (uint8_t)h->flags;
+}
+
+static int head_decode(struct store_head *h, const uint8_t *author, const MDB_val *v)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size != HEAD_VAL_LEN)
+        return AM_ECORRUPT;
+    memcpy(h->author, author, AM_PK_LEN);
+    h->seq = get_be64(p);
+    memcpy(h->hash, p + 8, AM_HASH_LEN);
+    h->hlc = get_be64(p + 8 + AM_HASH_LEN);
+    h->flags = (uint32_t)p[48] << 24 | (uint32_t)p[49] << 16 | (uint32_t)p[50] << 8 | p[51];
+    return AM_OK;
+}
+
+static int map_mdb(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return AM_OK;
+    case MDB_NOTFOUND:
+        return AM_ENOTFOUND;
+    case MDB_MAP_FULL:
+    case ENOSPC:
+        return AM_EFULL;
+    case ENOMEM:
+        return AM_ENOMEM;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+        return AM_ECORRUPT;
+    default:
+        if (rc > 0)
+            errno = rc;
+        return AM_ESYS;
+    }
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+/* Begins a transaction, adopting a map that another process has grown meanwhile. */
+static int txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        mdb_env_set_mapsize(s->env, 0);
+        rc = mdb_txn_begin(s->env, NULL, flags, txn);
+    }
+    return rc;
+}
+
+/* Doubles the map, up to map_max. Call with no transaction open in this process. */
+static int grow_map(struct store *s)
+{
+    MDB_envinfo info;
+    uint64_t next;
+
+    mdb_env_info(s->env, &info);
+    if (info.me_mapsize >= s->map_max)
+        return AM_EFULL;
+    next = (uint64_t)info.me_mapsize * 2;
+    if (next > s->map_max)
+        next = s->map_max;
+    return mdb_env_set_mapsize(s->env, (size_t)next) == 0 ? AM_OK : AM_EFULL;
+}
+
+static int meta_get(MDB_txn *txn, struct store *s, const char *name, MDB_val *v)
+{
+    MDB_val k = {strlen(name), (void *)name};
+    return mdb_get(txn, s->meta, &k, v);
+}
+
+static int meta_put(MDB_txn *txn, struct store *s, const char *name, const void *p, size_t n)
+{
+    MDB_val k = {strlen(name), (void *)name};
+    MDB_val v = {n, (void *)p};
+    return mdb_put(txn, s->meta, &k, &v, 0);
+}
+
+/* ---- open / close ------------------------------------------------------------------------ */
+
+/* Reads or creates format, install id and the inode check (a store copied to a new file
+ * gets a new install id and remembers the old one). */
+static int setup_meta(struct store *s, MDB_txn *txn, const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    uint8_t ino[8];
+    MDB_val v;
+    int rc;
+
+    rc = meta_get(txn, s, "format", &v);
+    if (rc == MDB_NOTFOUND) {
+        uint8_t f = STORE_FORMAT;
+        if (s->read_only)
+            return AM_ECORRUPT;
+        if ((rc = meta_put(txn, s, "format", &f, 1)) != 0)
+            return map_mdb(rc);
+    } else if (rc != 0) {
+        return map_mdb(rc);
+    } else if (v.mv_size != 1 || *(uint8_t *)v.mv_data != STORE_FORMAT) {
+        return AM_ECORRUPT;
+    }
+
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (stat(path, &st) != 0)
+        return AM_ESYS;
+    put_be64(ino, (uint64_t)st.st_ino);
+
+    memset(s->copied_from, 0, sizeof s->copied_from);
+    rc = meta_get(txn, s, "copied_from", &v);
+    if (rc == 0 && v.mv_size == AM_INSTALL_ID_LEN)
+        memcpy(s->copied_from, v.mv_data, AM_INSTALL_ID_LEN);
+
+    rc = meta_get(txn, s, "install_id", &v);
+    if (rc == 0 && v.mv_size == AM_INSTALL_ID_LEN) {
+        MDB_val iv;
+        memcpy(s->install_id, v.mv_data, AM_INSTALL_ID_LEN);
+        if (meta_get(txn, s, "inode", &iv) == 0 && iv.mv_size == 8 &&
+            memcmp(iv.mv_data, ino, 8) == 0)
+            return AM_OK;
+        if (s->read_only)
+            return AM_OK; /* the next writer will notice */
+        /* A copy: this file is not the one the id was made for. */
+        memcpy(s->copied_from, s->install_id, AM_INSTALL_ID_LEN);
+        if ((rc = meta_put(txn, s, "copied_from", s->copied_from, AM_INSTALL_ID_LEN)) != 0)
+            return map_mdb(rc);
+    } else if (rc != MDB_NOTFOUND && rc != 0) {
+        return map_mdb(rc);
+    } else if (s->read_only) {
+        return AM_ECORRUPT;
+    }
+    randombytes_buf(s->install_id, AM_INSTALL_ID_LEN);
+    if ((rc = meta_put(txn, s, "install_id", s->install_id, AM_INSTALL_ID_LEN)) != 0 ||
+        (rc = meta_put(txn, s, "inode", ino, 8)) != 0)
+        return map_mdb(rc);
+    return AM_OK;
+}
+
+int store_open(struct store **out, const char *dir, const struct store_opts *opts)
+{
+    struct store *s;
+    MDB_txn *txn = NULL;
+    unsigned dbflags;
+    int rc, dead;
+
+    *out = NULL;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return AM_ENOMEM;
+    s->read_only = opts && opts->read_only;
+    s->map_max = opts && opts->map_max ? opts->map_max : AM_STORE_MAP_MAX;
+    if (!s->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        free(s);
+        return AM_ESYS;
+    }
+    if ((rc = mdb_env_create(&s->env)) != 0) {
+        free(s);
+        return map_mdb(rc);
+    }
+    mdb_env_set_maxdbs(s->env, 8);
+    mdb_env_set_mapsize(s->env, (size_t)(opts && opts->map_initial ? opts->map_initial
+                                                                    : AM_STORE_MAP_INITIAL));
+    /* NOTLS: read transactions are not tied to threads, so one thread may nest them. */
+    rc = mdb_env_open(s->env, dir, MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0), 0600);
+    if (rc != 0) {
+        rc = rc == ENOENT ? AM_ENOTFOUND : map_mdb(rc);
+        goto fail;
+    }
+    mdb_reader_check(s->env, &dead); /* clear slots of readers that died */
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = txn_begin(s, s->read_only ? MDB_RDONLY : 0, &txn);
+        if (rc != 0) {
+            rc = map_mdb(rc);
+            goto fail;
+        }
+        dbflags = s->read_only ? 0 : MDB_CREATE;
+        if ((rc = mdb_dbi_open(txn, "entries", dbflags, &s->entries)) != 0 ||
+            (rc = mdb_dbi_open(txn, "heads", dbflags, &s->heads)) != 0 ||
+            (rc = mdb_dbi_open(txn, "forks", dbflags, &s->forks)) != 0 ||
+            (rc = mdb_dbi_open(txn, "meta", dbflags, &s->meta)) != 0) {
+            mdb_txn_abort(txn);
+            rc = rc == MDB_NOTFOUND ? AM_ECORRUPT : map_mdb(rc);
+            goto fail;
+        }
+        rc = setup_meta(s, txn, dir);
+        if (rc != AM_OK) {
+            mdb_txn_abort(txn);
+            goto fail;
+        }
+        rc = s->read_only ? (mdb_txn_abort(txn), 0) : mdb_txn_commit(txn);
+        if (rc == MDB_MAP_FULL && attempt == 0 && grow_map(s) == AM_OK)
+            continue;
+        if (rc != 0) {
+            rc = map_mdb(rc);
+            goto fail;
+        }
+        break;
+    }
+    *out = s;
+    return AM_OK;
+fail:
+    mdb_env_close(s->env);
+    free(s);
+    return rc;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    mdb_env_close(s->env);
+    free(s);
+}
+
+void store_install_id(const struct store *s, uint8_t id[static AM_INSTALL_ID_LEN],
+                      uint8_t copied_from[AM_INSTALL_ID_LEN])
+{
+    memcpy(id, s->install_id, AM_INSTALL_ID_LEN);
+    if (copied_from)
+        memcpy(copied_from, s->copied_from, AM_INSTALL_ID_LEN);
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static int head_read(MDB_txn *txn, struct store *s, const uint8_t *author, struct store_head *h)
+{
+    MDB_val k = {AM_PK_LEN, (void *)author}, v;
+    int rc = mdb_get(txn, s->heads, &k, &v);
+    if (rc != 0)
+        return map_mdb(rc);
+    return head_decode(h, author, &v);
+}
+
+int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN], struct store_head *h)
+{
+    MDB_txn *txn;
+    int rc = txn_begin(s, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return map_mdb(rc);
+    rc = head_read(txn, s, author, h);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_head *h), void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = txn_begin(s, MDB_RDONLY, &txn), op = MDB_FIRST, stop = 0;
+
+    if (rc != 0)
+        return map_mdb(rc);
+    if ((rc = mdb_cursor_open(txn, s->heads, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return map_mdb(rc);
+    }
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        struct store_head h;
+        op = MDB_NEXT;
+        if (k.mv_size != AM_PK_LEN || head_decode(&h, k.mv_data, &v) != AM_OK) {
+            rc = AM_ECORRUPT;
+            break;
+        }
+        if ((stop = cb(ctx, &h)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : map_mdb(rc);
+}
+
+int store_entries_each(struct store *s, const uint8_t *author, uint64_t from_seq,
+                       int (*cb)(void *ctx, const uint8_t *raw, size_t len), void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    uint8_t key[KEY_LEN];
+    MDB_val k, v;
+    int rc = txn_begin(s, MDB_RDONLY, &txn), op, stop = 0;
+
+    if (rc != 0)
+        return map_mdb(rc);
+    if ((rc = mdb_cursor_open(txn, s->entries, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return map_mdb(rc);
+    }
+    if (author) {
+        entry_key(key, author, from_seq);
+        k.mv_size = KEY_LEN;
+        k.mv_data = key;
+        op = MDB_SET_RANGE;
+    } else {
+        op = MDB_FIRST;
+    }
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        op = MDB_NEXT;
+        if (k.mv_size != KEY_LEN) {
+            rc = AM_ECORRUPT;
+            break;
+        }
+        if (author && memcmp(k.mv_data, author, AM_PK_LEN) != 0)
+            break;
+        if (!author && get_be64((uint8_t *)k.mv_data + AM_PK_LEN) < from_seq)
+            continue;
+        if ((stop = cb(ctx, v.mv_data, v.mv_size)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : map_mdb(rc);
+}
+
+int store_entry_get(struct store *s, const uint8_t author[static AM_PK_LEN], uint64_t seq,
+                    uint8_t *buf, size_t cap, size_t *len)
+{
+    MDB_txn *txn;
+    uint8_t key[KEY_LEN];
+    MDB_val k = {KEY_LEN, key}, v;
+    int rc = txn_begin(s, MDB_RDONLY, &txn);
+
+    if (rc != 0)
+        return map_mdb(rc);
+    entry_key(key, author, seq);
+    rc = mdb_get(txn, s->entries, &k, &v);
+    if (rc == 0) {
+        *len = v.mv_size;
+        if (v.mv_size > cap)
+            rc = AM_ELIMIT;
+        else
+            memcpy(buf, v.mv_data, v.mv_size);
+    } else {
+        rc = map_mdb(rc);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_forks_each(struct store *s,
+                     int (*cb)(void *ctx, const uint8_t *author, uint64_t seq,
+                               const uint8_t *raw, size_t len),
+                     void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = txn_begin(s, MDB_RDONLY, &txn), op = MDB_FIRST, stop = 0;
+
+    if (rc != 0)
+        return map_mdb(rc);
+    if ((rc = mdb_cursor_open(txn, s->forks, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return map_mdb(rc);
+    }
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        const uint8_t *kp = k.mv_data;
+        op = MDB_NEXT;
+        if (k.mv_size != FORK_KEY_LEN) {
+            rc = AM_ECORRUPT;
+            break;
+        }
+        if ((stop = cb(ctx, kp, get_be64(kp + AM_PK_LEN), v.mv_data, v.mv_size)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : map_mdb(rc);
+}
+
+static int count_forked(void *ctx, const struct store_head *h)
+{
+    if (h->flags & STORE_HEAD_FORKED)
+        ++*(uint64_t *)ctx;
+    return 0;
+}
+
+int store_stats(struct store *s, struct store_stats *st)
+{
+    MDB_txn *txn;
+    MDB_stat ms;
+    MDB_envinfo info;
+    int rc = txn_begin(s, MDB_RDONLY, &txn);
+
+    memset(st, 0, sizeof *st);
+    if (rc != 0)
+        return map_mdb(rc);
+    if (mdb_stat(txn, s->entries, &ms) == 0)
+        st->entries = ms.ms_entries;
+    if (mdb_stat(txn, s->heads, &ms) == 0)
+        st->authors = ms.ms_entries;
+    if (mdb_stat(txn, s->forks, &ms) == 0)
+        st->forks = ms.ms_entries;
+    mdb_env_info(s->env, &info);
+    mdb_env_stat(s->env, &ms);
+    st->map_size = info.me_mapsize;
+    st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+    mdb_txn_abort(txn);
+    return store_heads_each(s, count_forked, &st->forked);
+}
+
+/* ---- ingest -------------------------------------------------------------------------------- */
+
+enum verdict { V_PENDING, V_NEW, V_DUP, V_FORK, V_GAP, V_UNLINKED, V_BADSIG, V_MALFORMED };
+enum check { CHK_NONE, CHK_BATCHDUP, CHK_UNLINKED };
+
+struct item {
+    struct entry e;
+    uint8_t hash[AM_HASH_LEN];
+    size_t idx;      /* position in the caller's batch */
+    size_t ref;      /* CHK_BATCHDUP: the item holding this seq's first copy */
+    uint8_t verdict; /* enum verdict */
+    uint8_t check;   /* enum check */
+    int8_t sig;      /* signature checked alone: -1 not yet, 0 bad, 1 good */
+    uint8_t in_run;  /* links to the head: accepted if a later signature covers it */
+};
+
+struct group {
+    size_t lo, hi; /* items[lo..hi) share one author, sorted by seq */
+    int has_head;
+    struct store_head head; /* as seen when planning */
+};
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct item *x = a, *y = b;
+    int c = memcmp(x->e.author, y->e.author, AM_PK_LEN);
+    if (c)
+        return c;
+    if (x->e.seq != y->e.seq)
+        return x->e.seq < y->e.seq ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int item_sig_ok(struct item *it)
+{
+    if (it->sig < 0)
+        it->sig = entry_verify(&it->e) == AM_OK;
+    return it->sig;
+}
+
+static int same_bytes(const struct entry *a, const uint8_t *raw, size_t len)
+{
+    return a->raw_len == len && memcmp(a->raw, raw, len) == 0;
+}
+
+/* Plans one author's items against its head, read in `txn`. Marks run members; leaves
+ * the tip signature check to the caller (done with no transaction open). */
+static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct group *g)
+{
+    uint64_t exp_seq;
+    uint8_t exp_prev[AM_HASH_LEN];
+    enum verdict broken = V_PENDING;
+    size_t first_of_seq = g->lo;
+    int rc;
+
+    rc = head_read(txn, s, items[g->lo].e.author, &g->head);
+    if (rc != AM_OK && rc != AM_ENOTFOUND)
+        return rc;
+    g->has_head = rc == AM_OK;
+    if (!g->has_head)
+        memset(&g->head, 0, sizeof g->head);
+    exp_seq = g->head.seq + 1;
+    memcpy(exp_prev, g->head.hash, AM_HASH_LEN);
+
+    for (size_t i = g->lo; i < g->hi; i++) {
+        struct item *it = &items[i];
+        it->verdict = V_PENDING;
+        it->check = CHK_NONE;
+        it->in_run = 0;
+        if (i == g->lo || it->e.seq != items[i - 1].e.seq)
+            first_of_seq = i;
+
+        if (it->e.seq <= g->head.seq) {
+            /* A position the store already holds: the same bytes, or fork evidence. */
+            uint8_t key[KEY_LEN];
+            MDB_val k = {KEY_LEN, key}, v;
+            struct entry stored;
+            entry_key(key, it->e.author, it->e.seq);
+            rc = mdb_get(txn, s->entries, &k, &v);
+            if (rc != 0)
+                return rc == MDB_NOTFOUND ? AM_ECORRUPT : map_mdb(rc);
+            if (same_bytes(&it->e, v.mv_data, v.mv_size))
+                it->verdict = V_DUP;
+            else if (item_sig_ok(it) && entry_decode(&stored, v.mv_data, v.mv_size) == AM_OK &&
+                     entry_verify(&stored) == AM_OK)
+                it->verdict = V_FORK;
+            else
+                it->verdict = V_BADSIG;
+            continue;
+        }
+        if (broken != V_PENDING) {
+            it->verdict = broken;
+            continue;
+        }
+        if (first_of_seq != i) {
+            /* A second copy of a seq this batch already carries. */
+            if (same_bytes(&it->e, items[first_of_seq].e.raw, items[first_of_seq].e.raw_len)) {
+                it->verdict = V_DUP;
+            } else {
+                it->check = CHK_BATCHDUP;
+                it->ref = first_of_seq;
+            }
+            continue;
+        }
+        if (it->e.seq == exp_seq && memcmp(it->e.prev, exp_prev, AM_HASH_LEN) == 0) {
+            it->in_run = 1;
+            exp_seq++;
+            memcpy(exp_prev, it->hash, AM_HASH_LEN);
+        } else if (it->e.seq == exp_seq) {
+            it->check = CHK_UNLINKED; /* signed by the author on another branch? */
+            broken = V_UNLINKED;
+        } else {
+            it->verdict = V_GAP;
+            broken = V_GAP;
+        }
+    }
+    return AM_OK;
+}
+
+/* Verify the tip, hash the chain: the run's members are linked by hashes to the head, so
+ * one good signature on the last member authenticates them all. If the tip is bad, the
+ * longest prefix whose last signature is good is kept (found by bisection). */
+static void settle_group(struct item *items, const struct group *g, size_t *run)
+{
+    size_t nrun = 0, good = 0;
+    int pred_kept;
+
+    for (size_t i = g->lo; i < g->hi; i++)
+        if (items[i].in_run)
+            run[nrun++] = i;
+    if (nrun > 0) {
+        if (item_sig_ok(&items[run[nrun - 1]])) {
+            good = nrun;
+        } else {
+            size_t lo = 0, hi = nrun - 1; /* answer in [lo, hi]: members kept */
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo + 1) / 2;
+                if (item_sig_ok(&items[run[mid - 1]]))
+                    lo = mid;
+                else
+                    hi = mid - 1;
+            }
+            good = lo;
+        }
+    }
+    for (size_t j = 0; j < nrun; j++)
+        items[run[j]].verdict = j < good ? V_NEW : V_BADSIG;
+    /* An item that broke the run sits right after the run's last member (or the head):
+     * it proves a fork only if that predecessor position is really kept. */
+    pred_kept = nrun > 0 ? good == nrun : g->head.seq > 0;
+
+    for (size_t i = g->lo; i < g->hi; i++) {
+        struct item *it = &items[i];
+        if (it->check == CHK_BATCHDUP) {
+            int ref_kept = items[it->ref].verdict == V_NEW;
+            if (!ref_kept)
+                it->verdict = V_UNLINKED;
+            else
+                it->verdict = item_sig_ok(it) && item_sig_ok(&items[it->ref]) ? V_FORK : V_BADSIG;
+        } else if (it->check == CHK_UNLINKED) {
+            /* It names a predecessor other than the one the log keeps: evidence of a fork
+             * if the author really signed it. */
+            it->verdict = !item_sig_ok(it) ? V_BADSIG : pred_kept ? V_FORK : V_UNLINKED;
+        }
+    }
+}
+
+#define REPLAN 1
+
+/* The write transaction of an ingest: re-check every head, then store. */
+static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_t n,
+                        struct group *groups, size_t ng, uint64_t wall_ms, uint64_t *fork_dups)
+{
+    struct hlc clk = {0};
+    MDB_val v;
+    int rc, seen_changed = 0;
+
+    *fork_dups = 0;
+    if (meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
+        clk.last = get_be64(v.mv_data);
+
+    for (size_t gi = 0; gi < ng; gi++) {
+        struct group *g = &groups[gi];
+        struct store_head now, h;
+        const uint8_t *author = items[g->lo].e.author;
+        int changed = 0, have_now;
+
+        rc = head_read(txn, s, author, &now);
+        if (rc != AM_OK && rc != AM_ENOTFOUND)
+            return rc;
+        have_now = rc == AM_OK;
+        if (have_now != g->has_head ||
+            (have_now && (now.seq != g->head.seq || memcmp(now.hash, g->head.hash, AM_HASH_LEN))))
+            return REPLAN; /* another process wrote this author meanwhile */
+        h = g->head;
+        memcpy(h.author, author, AM_PK_LEN);
+
+        for (size_t i = g->lo; i < g->hi; i++) {
+            struct item *it = &items[i];
+            uint8_t key[FORK_KEY_LEN];
+            MDB_val k, val = {it->e.raw_len, (void *)it->e.raw};
+
+            if (it->verdict == V_NEW) {
+                entry_key(key, author, it->e.seq);
+                k.mv_size = KEY_LEN;
+                k.mv_data = key;
+                if ((rc = mdb_put(txn, s->entries, &k, &val, MDB_NOOVERWRITE)) != 0)
+                    return rc == MDB_KEYEXIST ? REPLAN : rc;
+                h.seq = it->e.seq;
+                memcpy(h.hash, it->hash, AM_HASH_LEN);
+                h.hlc = it->e.hlc;
+                changed = 1;
+                if (hlc_observe(&clk, it->e.hlc, wall_ms) == 0)
+                    seen_changed = 1;
+            } else if (it->verdict == V_FORK) {
+                entry_key(key, author, it->e.seq);
+                memcpy(key + KEY_LEN, it->hash, AM_HASH_LEN);
+                k.mv_size = FORK_KEY_LEN;
+                k.mv_data = key;
+                rc = mdb_put(txn, s->forks, &k, &val, MDB_NOOVERWRITE);
+                if (rc == MDB_KEYEXIST) {
+                    ++*fork_dups; /* evidence we already keep */
+                    continue;
+                }
+                if (rc != 0)
+                    return rc;
+                h.flags |= STORE_HEAD_FORKED;
+                changed = 1;
+            }
+        }
+        if (changed) {
+            uint8_t hv[HEAD_VAL_LEN];
+            MDB_val k = {AM_PK_LEN, (void *)author}, val = {HEAD_VAL_LEN, hv};
+            head_encode(hv, &h);
+            if ((rc = mdb_put(txn, s->heads, &k, &val, 0)) != 0)
+                return rc;
+        }
+    }
+    if (seen_changed) {
+        uint8_t b[8];
+        put_be64(b, clk.last);
+        if ((rc = meta_put(txn, s, "hlc_seen", b, 8)) != 0)
+            return rc;
+    }
+    (void)n;
+    return 0;
+}
+
+static void count_verdicts(const struct item *items, size_t n, uint64_t wall_ms,
+                           struct store_ingest_stats *st)
+{
+    uint64_t bound = hlc_pack(wall_ms + AM_HLC_MAX_DRIFT_MS, 0xffff);
+    for (size_t i = 0; i < n; i++) {
+        const struct item *it = &items[i];
+        int err = 0;
+        switch (it->verdict) {
+        case V_NEW:
+            st->added++;
+            st->future += it->e.hlc > bound;
+            break;
+        case V_DUP:
+            st->duplicate++;
+            break;
+        case V_FORK:
+            st->forks++;
+            break;
+        case V_GAP:
+            st->gap++;
+            err = AM_EGAP;
+            break;
+        case V_UNLINKED:
+            st->unlinked++;
+            err = AM_EUNLINKED;
+            break;
+        default:
+            st->badsig++;
+            err = AM_EBADSIG;
+            break;
+        }
+        if (err && (!st->first_error || it->idx < st->first_error_index)) {
+            st->first_error = err;
+            st->first_error_index = it->idx;
+        }
+    }
+}
+
+int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *lens, size_t n,
+                 uint64_t wall_ms, struct store_ingest_stats *st)
+{
+    struct item *items = NULL;
+    struct group *groups = NULL;
+    size_t *run = NULL;
+    size_t ni = 0, ng = 0;
+    int rc = AM_OK, grown = 0;
+
+    memset(st, 0, sizeof *st);
+    if (s->read_only)
+        return AM_ESTATE;
+    if (n > AM_INGEST_BATCH_MAX)
+        return AM_ELIMIT;
+    if (n == 0)
+        return AM_OK;
+    items = malloc(n * sizeof *items);
+    groups = malloc(n * sizeof *groups);
+    run = malloc(n * sizeof *run);
+    if (!items || !groups || !run) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[ni];
+        int drc = entry_decode(&it->e, entries[i], lens[i]);
+        if (drc != AM_OK) {
+            st->malformed++;
+            if (!st->first_error) {
+                st->first_error = drc;
+                st->first_error_index = i;
+            }
+            continue;
+        }
+        entry_hash(&it->e, it->hash);
+        it->idx = i;
+        it->sig = -1;
+        ni++;
+    }
+    qsort(items, ni, sizeof *items, item_cmp);
+    for (size_t i = 0; i < ni; i++) {
+        if (i == 0 || memcmp(items[i].e.author, items[i - 1].e.author, AM_PK_LEN) != 0) {
+            groups[ng].lo = i;
+            ng++;
+        }
+        groups[ng - 1].hi = i + 1;
+    }
+
+    for (int attempt = 0; attempt < 16; attempt++) {
+        MDB_txn *txn;
+        uint64_t fork_dups;
+        int wrc;
+
+        /* Plan in a read transaction, verify with none open, write in one. */
+        if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0) {
+            rc = map_mdb(rc);
+            goto out;
+        }
+        for (size_t gi = 0; gi < ng && rc == AM_OK; gi++)
+            rc = plan_group(s, txn, items, &groups[gi]);
+        mdb_txn_abort(txn);
+        if (rc != AM_OK)
+            goto out;
+        for (size_t gi = 0; gi < ng; gi++)
+            settle_group(items, &groups[gi], run);
+
+        if ((rc = txn_begin(s, 0, &txn)) != 0) {
+            rc = map_mdb(rc);
+            goto out;
+        }
+        wrc = ingest_write(s, txn, items, ni, groups, ng, wall_ms, &fork_dups);
+        if (wrc == 0)
+            wrc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        if (wrc == REPLAN)
+            continue;
+        if (wrc == MDB_MAP_FULL && !grown) {
+            grown = 1;
+            if ((rc = grow_map(s)) != AM_OK)
+                goto out;
+            continue;
+        }
+        if (wrc != 0) {
+            rc = wrc < 0 && wrc > -100 ? wrc : map_mdb(wrc);
+            goto out;
+        }
+        count_verdicts(items, ni, wall_ms, st);
+        st->forks -= fork_dups;
+        st->duplicate += fork_dups;
+        rc = AM_OK;
+        goto out;
+    }
+    rc = AM_ESTATE;
+out:
+    free(items);
+    free(groups);
+    free(run);
+    return rc;
+}
+
+/* ---- local append -------------------------------------------------------------------------- */
+
+int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint8_t *const *ops,
+                 const size_t *op_lens, size_t n, uint64_t wall_ms, struct store_head *head)
+{
+    const uint8_t *author = sk + AM_SEED_LEN;
+    uint8_t *buf = NULL;
+    size_t *offs = NULL, total = 0;
+    int rc = AM_OK, grown = 0;
+
+    if (s->read_only)
+        return AM_ESTATE;
+    if (n > AM_INGEST_BATCH_MAX)
+        return AM_ELIMIT;
+    if (n == 0)
+        return AM_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (op_lens[i] > AM_OP_MAX)
+            return AM_ELIMIT;
+        total += op_lens[i] + 256;
+    }
+    buf = malloc(total);
+    offs = malloc((n + 1) * sizeof *offs);
+    if (!buf || !offs) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+
+    for (int attempt = 0; attempt < 16; attempt++) {
+        struct store_head h, now;
+        struct hlc clk = {0};
+        MDB_txn *txn;
+        MDB_val v;
+        int has, has_now, wrc = 0;
+
+        /* Read the head, then sign with no transaction open. */
+        if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0) {
+            rc = map_mdb(rc);
+            goto out;
+        }
+        rc = head_read(txn, s, author, &h);
+        if (meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
+            clk.last = get_be64(v.mv_data);
+        mdb_txn_abort(txn);
+        if (rc != AM_OK && rc != AM_ENOTFOUND)
+            goto out;
+        has = rc == AM_OK;
+        if (!has) {
+            memset(&h, 0, sizeof h);
+            memcpy(h.author, author, AM_PK_LEN);
+        }
+        if (h.flags & STORE_HEAD_FORKED) {
+            rc = AM_EFORK;
+            goto out;
+        }
+        if (h.hlc > clk.last)
+            clk.last = h.hlc;
+        now = h;
+        offs[0] = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            struct entry e;
+            rc = entry_build(buf + offs[i], total - offs[i], &len, sk, now.seq + 1, now.hash,
+                             hlc_tick(&clk, wall_ms), ops[i], op_lens[i]);
+            if (rc != AM_OK)
+                goto out;
+            offs[i + 1] = offs[i] + len;
+            entry_decode(&e, buf + offs[i], len);
+            entry_hash(&e, now.hash);
+            now.seq++;
+            now.hlc = e.hlc;
+        }
+
+        if ((rc = txn_begin(s, 0, &txn)) != 0) {
+            rc = map_mdb(rc);
+            goto out;
+        }
+        {
+            struct store_head cur;
+            int hrc = head_read(txn, s, author, &cur);
+            has_now = hrc == AM_OK;
+            if (hrc != AM_OK && hrc != AM_ENOTFOUND)
+                wrc = EIO;
+            else if (has_now != has || (has && (cur.seq != h.seq || cur.flags != h.flags ||
+                                               memcmp(cur.hash, h.hash, AM_HASH_LEN))))
+                wrc = REPLAN;
+        }
+        for (size_t i = 0; i < n && wrc == 0; i++) {
+            uint8_t key[KEY_LEN];
+            MDB_val k = {KEY_LEN, key}, val = {offs[i + 1] - offs[i], buf + offs[i]};
+            entry_key(key, author, h.seq + 1 + i);
+            wrc = mdb_put(txn, s->entries, &k, &val, MDB_NOOVERWRITE);
+            if (wrc == MDB_KEYEXIST)
+                wrc = REPLAN;
+        }
+        if (wrc == 0) {
+            uint8_t hv[HEAD_VAL_LEN];
+            MDB_val k = {AM_PK_LEN, (void *)author}, val = {HEAD_VAL_LEN, hv};
+            head_encode(hv, &now);
+            wrc = mdb_put(txn, s->heads, &k, &val, 0);
+        }
+        if (wrc == 0)
+            wrc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        if (wrc == REPLAN)
+            continue;
+        if (wrc == MDB_MAP_FULL && !grown) {
+            grown = 1;
+            if ((rc = grow_map(s)) != AM_OK)
+                goto out;
+            continue;
+        }
+        if (wrc != 0) {
+            rc = map_mdb(wrc);
+            goto out;
+        }
+        if (head)
+            *head = now;
+        rc = AM_OK;
+        goto out;
+    }
+    rc = AM_ESTATE;
+out:
+    free(buf);
+    free(offs);
+    return rc;
+}
+
+int store_debug_put_raw(struct store *s, const uint8_t author[static AM_PK_LEN], uint64_t seq,
+                        const uint8_t *raw, size_t len)
+{
+    uint8_t key[KEY_LEN];
+    MDB_val k = {KEY_LEN, key}, v = {len, (void *)raw};
+    MDB_txn *txn;
+    int rc = txn_begin(s, 0, &txn);
+
+    if (rc != 0)
+        return map_mdb(rc);
+    entry_key(key, author, seq);
+    rc = mdb_put(txn, s->entries, &k, &v, 0);
+    if (rc == 0)
+        return map_mdb(mdb_txn_commit(txn));
+    mdb_txn_abort(txn);
+    return map_mdb(rc);
+}

@@ -1,0 +1,121 @@
+/* verify.c: full store check (see verify.h). Reads only; never repairs. */
+#include "verify.h"
+
+#include <string.h>
+
+#include "am_err.h"
+
+struct walk {
+    struct store *s;
+    verify_problem_fn problem;
+    void *ctx;
+    struct verify_report *r;
+    /* the author being walked */
+    const struct store_head *head;
+    uint64_t expect_seq;
+    uint8_t prev[AM_HASH_LEN];
+    int stopped; /* the chain broke: later entries are reported once, together */
+};
+
+static void report(struct walk *w, const uint8_t *author, uint64_t seq, const char *what)
+{
+    w->r->problems++;
+    w->problem(w->ctx, author, seq, what);
+}
+
+static int walk_entry(void *ctx, const uint8_t *raw, size_t len)
+{
+    struct walk *w = ctx;
+    const uint8_t *author = w->head->author;
+    struct entry e;
+    int rc;
+
+    w->r->entries++;
+    if (w->stopped)
+        return 0;
+    rc = entry_decode(&e, raw, len);
+    if (rc != AM_OK) {
+        report(w, author, w->expect_seq, "entry does not decode");
+        w->stopped = 1;
+        return 0;
+    }
+    if (memcmp(e.author, author, AM_PK_LEN) != 0) {
+        report(w, author, e.seq, "entry is signed by another author than its key says");
+        w->stopped = 1;
+        return 0;
+    }
+    if (e.seq != w->expect_seq) {
+        report(w, author, w->expect_seq, "entry missing (gap in the chain)");
+        w->stopped = 1;
+        return 0;
+    }
+    if (memcmp(e.prev, w->prev, AM_HASH_LEN) != 0) {
+        report(w, author, e.seq, "prev hash does not link to the previous entry");
+        w->stopped = 1;
+        return 0;
+    }
+    if (entry_verify(&e) != AM_OK)
+        report(w, author, e.seq, "bad signature");
+    entry_hash(&e, w->prev);
+    w->expect_seq++;
+    return 0;
+}
+
+static int walk_author(void *ctx, const struct store_head *h)
+{
+    struct walk *w = ctx;
+    int rc;
+
+    w->r->authors++;
+    w->head = h;
+    w->expect_seq = 1;
+    w->stopped = 0;
+    memset(w->prev, 0, sizeof w->prev);
+    rc = store_entries_each(w->s, h->author, 1, walk_entry, w);
+    if (rc != AM_OK)
+        return rc;
+    if (!w->stopped && w->expect_seq - 1 != h->seq)
+        report(w, h->author, h->seq, "head record names another last entry than the log holds");
+    else if (!w->stopped && memcmp(w->prev, h->hash, AM_HASH_LEN) != 0)
+        report(w, h->author, h->seq, "head record hash differs from the last entry's hash");
+    return 0;
+}
+
+static int check_fork(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw,
+                      size_t len)
+{
+    struct walk *w = ctx;
+    struct entry e;
+    struct store_head h;
+
+    w->r->forks++;
+    if (entry_decode(&e, raw, len) != AM_OK || memcmp(e.author, author, AM_PK_LEN) != 0 ||
+        e.seq != seq) {
+        report(w, author, seq, "fork evidence does not decode or names another position");
+        return 0;
+    }
+    if (entry_verify(&e) != AM_OK)
+        report(w, author, seq, "fork evidence has a bad signature");
+    if (store_head_get(w->s, author, &h) != AM_OK || !(h.flags & STORE_HEAD_FORKED))
+        report(w, author, seq, "fork evidence kept but the author is not marked forked");
+    return 0;
+}
+
+int verify_store(struct store *s, verify_problem_fn problem, void *ctx, struct verify_report *r)
+{
+    struct walk w = {.s = s, .problem = problem, .ctx = ctx, .r = r};
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    struct store_stats st;
+    static const uint8_t nobody[AM_PK_LEN];
+
+    rc = store_heads_each(s, walk_author, &w);
+    if (rc != AM_OK)
+        return rc;
+    if ((rc = store_stats(s, &st)) != AM_OK)
+        return rc;
+    if (st.entries != r->entries)
+        report(&w, nobody, 0, "the store holds entries of an author without a head record");
+    return store_forks_each(s, check_fork, &w);
+}

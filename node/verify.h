@@ -1,0 +1,27 @@
+/*
+ * verify.h: a full check of a store, for `aidmesh verify`: every chain from seq 1, every
+ * hash link, every signature (not just tips), every head record, every piece of fork
+ * evidence. Slow on purpose: it trusts nothing the store holds. Never prints: each
+ * problem goes to a callback with the author, the seq and a sentence.
+ */
+#ifndef AM_VERIFY_H
+#define AM_VERIFY_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+struct verify_report {
+    uint64_t authors, entries, forks, problems;
+};
+
+/* Called once per problem; `what` is a static or short-lived sentence. seq 0 means the
+ * problem concerns the author as a whole. */
+typedef void (*verify_problem_fn)(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq,
+                                  const char *what);
+
+/* Returns AM_OK when the walk completed (see r->problems for what it found), or an
+ * error of the store that stopped it. */
+int verify_store(struct store *s, verify_problem_fn problem, void *ctx, struct verify_report *r);
+
+#endif

@@ -1,0 +1,679 @@
+/*
+ * cli.c: the `aidmesh` command line (see cli.h): init, invite, status, log, verify.
+ * Output for people goes to stdout, errors to stderr; --json gives one JSON document.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "am_err.h"
+#include "entry.h"
+#include "hlc.h"
+#include "invite.h"
+#include "out.h"
+#include "verify.h"
+
+#define AM_VERSION "0.1.0"
+
+void cli_err(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("aidmesh: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_resolve_home(struct cli *c)
+{
+    if (home_resolve(c->home, c->home_flag) != AM_OK) {
+        cli_err("cannot tell where the data home is: pass --home DIR or set AIDMESH_HOME");
+        return 1;
+    }
+    return 0;
+}
+
+int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
+{
+    enum node_step step;
+    char path[AM_HOME_PATH_MAX];
+    int rc;
+
+    if (cli_resolve_home(c))
+        return 1;
+    rc = node_open(n, c->home, opts, &step);
+    if (rc == AM_OK)
+        return 0;
+    switch (step) {
+    case NODE_STEP_HOME:
+        cli_err("cannot use the data home %s: %s", c->home, am_strerror(rc));
+        break;
+    case NODE_STEP_IDENTITY:
+    case NODE_STEP_NETWORK:
+        home_path(path, c->home, step == NODE_STEP_IDENTITY ? "identity.key" : "network.key");
+        if (rc == AM_ENOTFOUND)
+            cli_err("no aidmesh node in %s yet: run `aidmesh init` first (or pass --home DIR)",
+                    c->home);
+        else if (rc == AM_EPERM)
+            cli_err("%s can be read by other users (or is not a plain file); a key must be "
+                    "private: run `chmod 600 %s`",
+                    path, path);
+        else if (rc == AM_ECORRUPT)
+            cli_err("%s is not an aidmesh key file; restore it from a backup, or start over "
+                    "with `aidmesh init --force`",
+                    path);
+        else
+            cli_err("cannot read %s: %s", path, rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
+        break;
+    case NODE_STEP_STORE:
+        home_path(path, c->home, "store");
+        if (rc == AM_EFULL)
+            cli_err("cannot open the store in %s: the disk is full; free some space", path);
+        else if (rc == AM_ECORRUPT)
+            cli_err("the store in %s is damaged or of an unknown format", path);
+        else
+            cli_err("cannot open the store in %s: %s", path,
+                    rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
+        break;
+    }
+    return 1;
+}
+
+/* ---- shared option handling ------------------------------------------------------------- */
+
+enum { OPT_HOME = 1000, OPT_JSON, OPT_HELP, OPT_NAME, OPT_JOIN, OPT_FORCE, OPT_AUTHOR,
+       OPT_LIMIT };
+
+static int usage_error(const char *cmd, const char *what)
+{
+    cli_err("%s: %s (see `aidmesh %s --help`)", cmd, what, cmd);
+    return 2;
+}
+
+/* For getopt's '?': names the option that was unknown or lacked its value. */
+static int bad_option(const char *cmd, char **argv)
+{
+    cli_err("%s: unknown option, or an option without its value: '%s' (see `aidmesh %s "
+            "--help`)",
+            cmd, argv[optind - 1], cmd);
+    return 2;
+}
+
+/* Parses options common to every command; returns OPT_HELP, 0 when the option is not a
+ * common one, or -1. */
+static int common_opt(struct cli *c, int opt)
+{
+    switch (opt) {
+    case OPT_HOME:
+        c->home_flag = optarg;
+        return 1;
+    case OPT_JSON:
+        c->json = 1;
+        return 1;
+    case OPT_HELP:
+        return OPT_HELP;
+    }
+    return 0;
+}
+
+#define COMMON_OPTS                                                                            \
+    {"home", required_argument, NULL, OPT_HOME}, {"json", no_argument, NULL, OPT_JSON},         \
+        {"help", no_argument, NULL, OPT_HELP}
+
+/* ---- init -------------------------------------------------------------------------------- */
+
+static const char init_help[] =
+    "usage: aidmesh init [--name LABEL] [--join CODE] [--force] [--home DIR]\n"
+    "\n"
+    "Creates this node's identity and either a new relief network or joins one.\n"
+    "\n"
+    "  --name LABEL  a name people recognise, e.g. hub-north or clinic-2\n"
+    "  --join CODE   join the network of this invite code (from `aidmesh invite` on a\n"
+    "                node of that network); without it, a new network is created\n"
+    "  --force       replace the keys of a home that is already set up; the old key\n"
+    "                files are kept beside the new ones, the stored records stay\n"
+    "  --home DIR    data home (default: $AIDMESH_HOME, else ~/.local/share/aidmesh)\n"
+    "  --json        print the result as JSON\n";
+
+static int cmd_init(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS,
+                                         {"name", required_argument, NULL, OPT_NAME},
+                                         {"join", required_argument, NULL, OPT_JOIN},
+                                         {"force", no_argument, NULL, OPT_FORCE},
+                                         {0, 0, 0, 0}};
+    const char *name = "", *join = NULL;
+    int force = 0, opt, rc;
+    uint8_t seed[AM_SEED_LEN], secret[AM_NETSECRET_LEN];
+    char code[AM_INVITE_TEXT_MAX], where[96];
+    struct node n;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int k = common_opt(c, opt);
+        if (k == OPT_HELP) {
+            fputs(init_help, stdout);
+            return 0;
+        }
+        if (k)
+            continue;
+        if (opt == OPT_NAME)
+            name = optarg;
+        else if (opt == OPT_JOIN)
+            join = optarg;
+        else if (opt == OPT_FORCE)
+            force = 1;
+        else
+            return bad_option("init", argv);
+    }
+    if (optind < argc)
+        return usage_error("init", "unexpected argument");
+    if (strlen(name) > AM_NAME_MAX || strpbrk(name, "\n\r\t")) {
+        cli_err("init: the name must be one line of at most %d characters", AM_NAME_MAX);
+        return 2;
+    }
+    if (cli_resolve_home(c))
+        return 1;
+    if (home_is_initialised(c->home) && !force) {
+        cli_err("%s is already set up as an aidmesh node; `aidmesh status` shows it. To "
+                "replace its keys, run `aidmesh init --force` (the old key files are kept)",
+                c->home);
+        return 1;
+    }
+    if (join) {
+        rc = invite_parse(join, secret, where, sizeof where);
+        if (rc == AM_ECHECKSUM) {
+            cli_err("invite code has a typo near %s; check it with the person who gave it",
+                    where);
+            return 1;
+        }
+        if (rc != AM_OK) {
+            cli_err("that is not an invite code: look at %s (a code looks like "
+                    "am1-xxxxx-xxxxx-xxxxx-xxxxx-xxxxx-xxxxx-xxxxx)",
+                    where);
+            return 1;
+        }
+    } else {
+        randombytes_buf(secret, sizeof secret);
+    }
+    randombytes_buf(seed, sizeof seed);
+    rc = home_init(c->home, seed, secret, name, force);
+    sodium_memzero(seed, sizeof seed);
+    if (rc != AM_OK) {
+        cli_err("cannot set up %s: %s", c->home,
+                rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
+        sodium_memzero(secret, sizeof secret);
+        return 1;
+    }
+    invite_format(secret, code, sizeof code);
+    sodium_memzero(secret, sizeof secret);
+    if (cli_open(c, &n, NULL))
+        return 1;
+    {
+        char author[65], netid[2 * AM_NETID_LEN + 1];
+        entry_id_hex(n.pk, author);
+        out_hex(netid, n.netid, AM_NETID_LEN);
+        if (c->json) {
+            printf("{\"home\":");
+            out_json_str(stdout, c->home, strlen(c->home));
+            printf(",\"name\":");
+            out_json_str(stdout, n.name, strlen(n.name));
+            printf(",\"author\":\"%s\",\"network_id\":\"%s\",\"joined\":%s,\"invite\":\"%s\"}\n",
+                   author, netid, join ? "true" : "false", code);
+        } else {
+            printf("Set up an aidmesh node in %s\n", c->home);
+            if (n.name[0])
+                printf("  name:        %s\n", n.name);
+            printf("  author id:   %.16s (full: %s)\n", author, author);
+            printf("  network id:  %s (%s)\n", netid, join ? "joined" : "new network");
+            printf("\nInvite code of this network (give it only to nodes of your network;\n"
+                   "they join with `aidmesh init --join CODE`):\n\n    %s\n",
+                   code);
+        }
+    }
+    node_close(&n);
+    return 0;
+}
+
+/* ---- invite ------------------------------------------------------------------------------ */
+
+static const char invite_help[] =
+    "usage: aidmesh invite [--json] [--home DIR]\n"
+    "\n"
+    "Prints the invite code of this node's network. Anyone with it can join the network\n"
+    "and read its records: read it out only to people of your relief network.\n";
+
+static int cmd_invite(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    uint8_t secret[AM_NETSECRET_LEN];
+    char code[AM_INVITE_TEXT_MAX];
+    struct node n;
+    int opt, rc;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int k = common_opt(c, opt);
+        if (k == OPT_HELP) {
+            fputs(invite_help, stdout);
+            return 0;
+        }
+        if (!k)
+            return bad_option("invite", argv);
+    }
+    if (optind < argc)
+        return usage_error("invite", "unexpected argument");
+    if (cli_open(c, &n, NULL))
+        return 1;
+    rc = home_load_network(c->home, secret);
+    if (rc == AM_OK)
+        invite_format(secret, code, sizeof code);
+    sodium_memzero(secret, sizeof secret);
+    node_close(&n);
+    if (rc != AM_OK) {
+        cli_err("cannot read the network key: %s", am_strerror(rc));
+        return 1;
+    }
+    if (c->json)
+        printf("{\"invite\":\"%s\"}\n", code);
+    else
+        printf("%s\n", code);
+    sodium_memzero(code, sizeof code);
+    return 0;
+}
+
+/* ---- status ------------------------------------------------------------------------------ */
+
+static const char status_help[] =
+    "usage: aidmesh status [--json] [--home DIR]\n"
+    "\n"
+    "Shows this node: its identity, network id (never the key), install id, and what\n"
+    "its store holds: authors, entries, and forks (one identity used on two machines).\n";
+
+static int cmd_status(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    struct node n;
+    struct store_stats st;
+    uint8_t iid[AM_INSTALL_ID_LEN], from[AM_INSTALL_ID_LEN];
+    char author[65], netid[2 * AM_NETID_LEN + 1], iidh[2 * AM_INSTALL_ID_LEN + 1],
+        fromh[2 * AM_INSTALL_ID_LEN + 1];
+    char a[32], e[32], f[32];
+    int opt, rc, copied;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int k = common_opt(c, opt);
+        if (k == OPT_HELP) {
+            fputs(status_help, stdout);
+            return 0;
+        }
+        if (!k)
+            return bad_option("status", argv);
+    }
+    if (optind < argc)
+        return usage_error("status", "unexpected argument");
+    if (cli_open(c, &n, NULL))
+        return 1;
+    rc = store_stats(n.store, &st);
+    if (rc != AM_OK) {
+        cli_err("cannot read the store: %s", am_strerror(rc));
+        node_close(&n);
+        return 1;
+    }
+    store_install_id(n.store, iid, from);
+    copied = !sodium_is_zero(from, sizeof from);
+    entry_id_hex(n.pk, author);
+    out_hex(netid, n.netid, AM_NETID_LEN);
+    out_hex(iidh, iid, sizeof iid);
+    out_hex(fromh, from, sizeof from);
+    if (c->json) {
+        printf("{\"home\":");
+        out_json_str(stdout, c->home, strlen(c->home));
+        printf(",\"name\":");
+        out_json_str(stdout, n.name, strlen(n.name));
+        printf(",\"author\":\"%s\",\"network_id\":\"%s\",\"install_id\":\"%s\","
+               "\"copied_from\":%s%s%s,\"authors\":%llu,\"entries\":%llu,"
+               "\"fork_evidence\":%llu,\"forked_authors\":%llu,\"store_bytes\":%llu,"
+               "\"store_map_bytes\":%llu}\n",
+               author, netid, iidh, copied ? "\"" : "", copied ? fromh : "null",
+               copied ? "\"" : "", (unsigned long long)st.authors,
+               (unsigned long long)st.entries, (unsigned long long)st.forks,
+               (unsigned long long)st.forked, (unsigned long long)st.map_used,
+               (unsigned long long)st.map_size);
+    } else {
+        out_count(a, st.authors);
+        out_count(e, st.entries);
+        out_count(f, st.forked);
+        printf("aidmesh node %s\n", n.name[0] ? n.name : "(no name: set one with init --name)");
+        printf("  home:        %s\n", c->home);
+        printf("  author id:   %.16s (full: %s)\n", author, author);
+        printf("  network id:  %s\n", netid);
+        printf("  install id:  %s%s%s\n", iidh, copied ? ", copied from " : "",
+               copied ? fromh : "");
+        printf("  store:       %s entries from %s authors, %.1f MiB\n", e, a,
+               (double)st.map_used / (1024.0 * 1024.0));
+        if (st.forked)
+            printf("  forks:       %s authors signed two different entries for one place in\n"
+                   "               their log (an identity in use on two machines?): see "
+                   "`aidmesh verify`\n",
+                   f);
+        else
+            printf("  forks:       none\n");
+        if (copied)
+            printf("  note:        this store was copied from another install; if the\n"
+                   "               original still runs with the same identity, give this\n"
+                   "               copy a new one (`aidmesh init --force`)\n");
+    }
+    node_close(&n);
+    return 0;
+}
+
+/* ---- log --------------------------------------------------------------------------------- */
+
+static const char log_help[] =
+    "usage: aidmesh log [--author ID] [--limit N] [--json] [--home DIR]\n"
+    "\n"
+    "Lists the entries of the store, author by author, oldest first.\n"
+    "\n"
+    "  --author ID  only this author (the full id, or a unique prefix of it)\n"
+    "  --limit N    at most N entries\n"
+    "  --json       one JSON object per line\n";
+
+struct log_ctx {
+    int json;
+    uint64_t limit, shown;
+};
+
+static int log_entry(void *ctx, const uint8_t *raw, size_t len)
+{
+    struct log_ctx *l = ctx;
+    struct entry e;
+    char author[65], when[32], hash[65];
+    uint8_t h[AM_HASH_LEN];
+
+    if (l->limit && l->shown >= l->limit)
+        return 1;
+    l->shown++;
+    if (entry_decode(&e, raw, len) != AM_OK) {
+        printf(l->json ? "{\"error\":\"entry does not decode\"}\n"
+                       : "(an entry that does not decode: run `aidmesh verify`)\n");
+        return 0;
+    }
+    entry_id_hex(e.author, author);
+    entry_hash(&e, h);
+    out_hex(hash, h, AM_HASH_LEN);
+    out_iso_ms(when, hlc_ms(e.hlc));
+    if (l->json) {
+        printf("{\"author\":\"%s\",\"seq\":%llu,\"hlc\":%llu,\"time\":\"%s\",\"hash\":\"%s\","
+               "\"bytes\":%zu,\"op\":",
+               author, (unsigned long long)e.seq, (unsigned long long)e.hlc, when, hash, len);
+        if (out_msgpack_json(stdout, e.op, e.op_len) != 0)
+            printf("null");
+        printf("}\n");
+    } else {
+        printf("%.8s %6llu  %s  ", author, (unsigned long long)e.seq, when);
+        if (out_msgpack_json(stdout, e.op, e.op_len) != 0)
+            printf("(op does not decode)");
+        printf("\n");
+    }
+    return 0;
+}
+
+struct find_author {
+    const char *prefix;
+    size_t plen;
+    uint8_t found[AM_PK_LEN];
+    int matches;
+};
+
+static int match_author(void *ctx, const struct store_head *h)
+{
+    struct find_author *f = ctx;
+    char hex[65];
+    entry_id_hex(h->author, hex);
+    if (strncmp(hex, f->prefix, f->plen) == 0) {
+        memcpy(f->found, h->author, AM_PK_LEN);
+        f->matches++;
+    }
+    return 0;
+}
+
+static int cmd_log(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS,
+                                         {"author", required_argument, NULL, OPT_AUTHOR},
+                                         {"limit", required_argument, NULL, OPT_LIMIT},
+                                         {0, 0, 0, 0}};
+    struct log_ctx l = {0};
+    struct find_author fa = {0};
+    const char *author = NULL;
+    struct node n;
+    int opt, rc;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int k = common_opt(c, opt);
+        if (k == OPT_HELP) {
+            fputs(log_help, stdout);
+            return 0;
+        }
+        if (k)
+            continue;
+        if (opt == OPT_AUTHOR) {
+            author = optarg;
+        } else if (opt == OPT_LIMIT) {
+            char *end;
+            errno = 0;
+            l.limit = strtoull(optarg, &end, 10);
+            if (errno || *end || !*optarg || optarg[0] == '-')
+                return usage_error("log", "--limit takes a whole number");
+        } else {
+            return bad_option("log", argv);
+        }
+    }
+    if (optind < argc)
+        return usage_error("log", "unexpected argument");
+    if (author) {
+        size_t al = strlen(author);
+        if (al == 0 || al > 64 || strspn(author, "0123456789abcdefABCDEF") != al)
+            return usage_error("log", "--author takes an author id in hex (see `aidmesh status`)");
+    }
+    if (cli_open(c, &n, NULL))
+        return 1;
+    l.json = c->json;
+    if (author) {
+        char lower[65];
+        size_t i;
+        for (i = 0; author[i]; i++)
+            lower[i] = (char)(author[i] | 0x20);
+        lower[i] = 0;
+        fa.prefix = lower;
+        fa.plen = i;
+        store_heads_each(n.store, match_author, &fa);
+        if (fa.matches != 1) {
+            if (fa.matches)
+                cli_err("log: the author prefix '%s' matches %d authors; type more of it",
+                        author, fa.matches);
+            else
+                cli_err("log: no author '%s' in this store; `aidmesh log` lists all", author);
+            node_close(&n);
+            return 1;
+        }
+    }
+    rc = store_entries_each(n.store, author ? fa.found : NULL, 1, log_entry, &l);
+    node_close(&n);
+    if (rc < 0) {
+        cli_err("cannot read the store: %s", am_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- verify ------------------------------------------------------------------------------ */
+
+static const char verify_help[] =
+    "usage: aidmesh verify [--json] [--home DIR]\n"
+    "\n"
+    "Re-checks every chain and every signature in the store and reports what is wrong\n"
+    "by author and seq. Exits 0 only when everything is clean. Fork evidence (one\n"
+    "identity used on two machines) is listed but is not damage.\n";
+
+struct vctx {
+    int json;
+    int first;
+};
+
+static void verify_problem(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq,
+                           const char *what)
+{
+    struct vctx *v = ctx;
+    char hex[65];
+    entry_id_hex(author, hex);
+    if (v->json) {
+        printf("%s{\"author\":\"%s\",\"seq\":%llu,\"problem\":", v->first ? "" : ",", hex,
+               (unsigned long long)seq);
+        out_json_str(stdout, what, strlen(what));
+        printf("}");
+    } else {
+        printf("  author %.16s seq %llu: %s\n", hex, (unsigned long long)seq, what);
+    }
+    v->first = 0;
+}
+
+static int cmd_verify(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    struct vctx v = {0, 1};
+    struct verify_report r;
+    struct store_stats st;
+    struct node n;
+    char e[32], a[32];
+    int opt, rc;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int k = common_opt(c, opt);
+        if (k == OPT_HELP) {
+            fputs(verify_help, stdout);
+            return 0;
+        }
+        if (!k)
+            return bad_option("verify", argv);
+    }
+    if (optind < argc)
+        return usage_error("verify", "unexpected argument");
+    if (cli_open(c, &n, NULL))
+        return 1;
+    v.json = c->json;
+    if (v.json)
+        printf("{\"problems\":[");
+    rc = verify_store(n.store, verify_problem, &v, &r);
+    if (rc == AM_OK)
+        rc = store_stats(n.store, &st);
+    node_close(&n);
+    if (rc != AM_OK) {
+        if (v.json)
+            printf("]}\n");
+        cli_err("verify stopped: %s", am_strerror(rc));
+        return 1;
+    }
+    if (v.json) {
+        printf("],\"authors\":%llu,\"entries\":%llu,\"fork_evidence\":%llu,"
+               "\"forked_authors\":%llu,\"clean\":%s}\n",
+               (unsigned long long)r.authors, (unsigned long long)r.entries,
+               (unsigned long long)r.forks, (unsigned long long)st.forked,
+               r.problems ? "false" : "true");
+    } else {
+        out_count(e, r.entries);
+        out_count(a, r.authors);
+        printf("verified %s entries from %s authors: %s\n", e, a,
+               r.problems ? "PROBLEMS FOUND (listed above)" : "clean");
+        if (st.forked)
+            printf("note: %llu authors have fork evidence (one identity used on two "
+                   "machines); their first branch is kept\n",
+                   (unsigned long long)st.forked);
+    }
+    return r.problems ? 1 : 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+struct command {
+    const char *name;
+    int (*fn)(struct cli *c, int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"init", cmd_init, "set up this node: identity, and a new or joined network"},
+    {"invite", cmd_invite, "print the invite code of this node's network"},
+    {"status", cmd_status, "show identity, network, install id and store counts"},
+    {"log", cmd_log, "list the entries of the store"},
+    {"verify", cmd_verify, "re-check every chain and signature of the store"},
+};
+
+static void main_help(FILE *f)
+{
+    fprintf(f, "usage: aidmesh [--home DIR] COMMAND [OPTIONS]\n"
+               "\n"
+               "aidmesh keeps a shared, signed record of relief needs and stock, and syncs it\n"
+               "between nodes without any server.\n"
+               "\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n"
+               "Every command takes --help. The data home is --home DIR, else $AIDMESH_HOME,\n"
+               "else ~/.local/share/aidmesh.\n");
+}
+
+int cli_main(int argc, char **argv)
+{
+    struct cli c = {0};
+    int i = 1;
+
+    if (sodium_init() < 0) {
+        cli_err("libsodium failed to start");
+        return 1;
+    }
+    /* Options before the command: --home DIR, --help, --version. */
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+            c.home_flag = argv[i + 1];
+            i += 2;
+        } else if (strncmp(argv[i], "--home=", 7) == 0) {
+            c.home_flag = argv[i] + 7;
+            i++;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            main_help(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("aidmesh %s\n", AM_VERSION);
+            return 0;
+        } else {
+            cli_err("unknown option '%s' (see `aidmesh --help`)", argv[i]);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        main_help(stderr);
+        return 2;
+    }
+    if (strcmp(argv[i], "help") == 0) {
+        main_help(stdout);
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+        if (strcmp(argv[i], commands[k].name) == 0) {
+            optind = 1;
+            opterr = 0;
+            return commands[k].fn(&c, argc - i, argv + i);
+        }
+    }
+    cli_err("unknown command '%s' (see `aidmesh --help`)", argv[i]);
+    return 2;
+}
