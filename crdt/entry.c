@@ -117,9 +117,15 @@ int entry_build(uint8_t *out, size_t cap, size_t *len, const uint8_t sk[static A
     size_t used;
     int rc;
 
+    struct mp_limits op_limits = mp_limits_entry;
+
     if (seq == 0 || seq > INT64_MAX)
         return AM_EINVAL;
-    rc = mp_check(op, op_len, &used, &mp_limits_entry);
+    if (seq == 1 && !sodium_is_zero(prev, AM_HASH_LEN))
+        return AM_EINVAL; /* the first entry has no predecessor */
+    /* inside an entry the op sits one level below the entry's array */
+    op_limits.depth_max = mp_limits_entry.depth_max - 1;
+    rc = mp_check(op, op_len, &used, &op_limits);
     if (rc != AM_OK)
         return rc;
     if (used != op_len || op[0] < 0x80 || (op[0] > 0x8f && op[0] != 0xde && op[0] != 0xdf))

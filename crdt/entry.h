@@ -56,7 +56,7 @@ int entry_verify(const struct entry *e);
  * Builds and signs one entry into out[0..cap). `sk` is the libsodium ed25519 secret key
  * (seed || pk); the author is its public half. `op` must be one msgpack map that passes
  * mp_check with mp_limits_entry. On success *len is the entry's size. Returns AM_OK,
- * AM_EINVAL (seq 0, op not a map), AM_ELIMIT (the entry would exceed AM_ENTRY_MAX or
+ * AM_EINVAL (seq 0, seq 1 with a non-zero prev, op not a map), AM_ELIMIT (the entry would exceed AM_ENTRY_MAX or
  * cap), or an error of mp_check.
  */
 int entry_build(uint8_t *out, size_t cap, size_t *len, const uint8_t sk[static AM_SK_LEN],

@@ -223,9 +223,14 @@ int mp_get_int(struct mp_cur *c, int64_t *v)
     int cls = mp_peek(c);
 
     if (cls == 'u') {
+        const uint8_t *start = c->p;
         uint64_t u;
-        if (mp_get_uint(c, &u) != AM_OK || u > (uint64_t)INT64_MAX)
+        if (mp_get_uint(c, &u) != AM_OK)
             return AM_EMALFORMED;
+        if (u > (uint64_t)INT64_MAX) {
+            c->p = start; /* a failing getter leaves the cursor where it was */
+            return AM_EMALFORMED;
+        }
         *v = (int64_t)u;
         return AM_OK;
     }

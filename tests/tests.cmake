@@ -26,6 +26,10 @@ endforeach()
 # each committed corpus (tests/fuzz/corpus/<name>/) through a plain driver; make fuzz
 # builds the same file with clang's libFuzzer and runs it longer.
 file(GLOB AM_FUZZ_TARGETS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/*_fuzz.c)
+if(AM_FUZZ)
+  # coverage instrumentation for every file, so libFuzzer sees inside the decoders
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
 foreach(src ${AM_FUZZ_TARGETS})
   get_filename_component(name ${src} NAME_WE)
   string(REGEX REPLACE "_fuzz$" "" short ${name})

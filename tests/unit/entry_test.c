@@ -97,9 +97,13 @@ Test(entry, limits_and_bad_arguments)
                  AM_EINVAL, "seq 0 does not exist");
     cr_assert_eq(entry_build(big, sizeof big, &len, sk, 1, prev, 1, not_map, sizeof not_map),
                  AM_EINVAL, "an op is a map");
-    /* seq 1 must have an all-zero prev */
+    /* seq 1 must have an all-zero prev: refused when built, and when decoded */
     cr_assert_eq(entry_build(big, sizeof big, &len, sk, 1, one, 1, op_small, sizeof op_small),
+                 AM_EINVAL);
+    cr_assert_eq(entry_build(big, sizeof big, &len, sk, 2, one, 1, op_small, sizeof op_small),
                  AM_OK);
+    cr_assert_eq(big[2 + 2 + AM_PK_LEN], 2, "seq is the byte after the author");
+    big[2 + 2 + AM_PK_LEN] = 1;
     cr_assert_eq(entry_decode(&e, big, len), AM_EMALFORMED);
 }
 

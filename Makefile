@@ -1,0 +1,42 @@
+# aidmesh: `make run` sets up and runs a node; `make test` builds with ASan+UBSan and runs
+# every test. Both install missing Debian packages first (tools/install-deps.sh).
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_BUILD ?= build
+RELEASE_BUILD ?= build-release
+
+.PHONY: all deps test-build release run test bench fuzz format clean
+
+all: release
+
+deps:
+	@bash tools/install-deps.sh
+
+test-build: deps
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAM_SANITIZE=ON -DAM_WERROR=ON >/dev/null
+	@cmake --build $(TEST_BUILD) -j$(JOBS)
+
+release: deps
+	@cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release -DAM_WERROR=ON >/dev/null
+	@cmake --build $(RELEASE_BUILD) -j$(JOBS)
+
+run: release
+	@bash tools/run-node.sh $(RELEASE_BUILD)/aidmesh
+
+test: test-build
+	@cd $(TEST_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS)
+
+bench: release
+	@$(RELEASE_BUILD)/aidmesh-bench --out bench.md
+
+fuzz:
+	@bash tools/install-deps.sh clang libclang-rt-14-dev
+	@bash tests/fuzz/run-fuzz.sh
+
+format:
+	@clang-format -i crdt/*.[ch] transport/*.[ch] node/*.[ch] tools/*.[ch] tests/*/*.[ch]
+
+clean:
+	rm -rf $(TEST_BUILD) $(RELEASE_BUILD) build-fuzz
