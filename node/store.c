@@ -804,25 +804,32 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
         groups[ng - 1].hi = i + 1;
     }
 
-    for (int attempt = 0; attempt < 16; attempt++) {
+    for (int attempt = 0;; attempt++) {
+        /* Optimistic first: plan in a read transaction, verify with none open, write in
+         * one and re-check the heads there. Another process writing the same authors can
+         * invalidate that plan; after two misses, plan and verify inside the write
+         * transaction, which holds LMDB's writer lock and so always makes progress. */
+        int locked = attempt >= 2;
         MDB_txn *txn;
         uint64_t fork_dups;
         int wrc;
 
-        /* Plan in a read transaction, verify with none open, write in one. */
-        if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0) {
+        if ((rc = txn_begin(s, locked ? 0 : MDB_RDONLY, &txn)) != 0) {
             rc = map_mdb(rc);
             goto out;
         }
         for (size_t gi = 0; gi < ng && rc == AM_OK; gi++)
             rc = plan_group(s, txn, items, &groups[gi]);
-        mdb_txn_abort(txn);
-        if (rc != AM_OK)
+        if (rc != AM_OK) {
+            mdb_txn_abort(txn);
             goto out;
+        }
+        if (!locked)
+            mdb_txn_abort(txn);
         for (size_t gi = 0; gi < ng; gi++)
             settle_group(items, &groups[gi], run);
 
-        if ((rc = txn_begin(s, 0, &txn)) != 0) {
+        if (!locked && (rc = txn_begin(s, 0, &txn)) != 0) {
             rc = map_mdb(rc);
             goto out;
         }
@@ -831,7 +838,7 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
             wrc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
-        if (wrc == REPLAN)
+        if (wrc == REPLAN && !locked)
             continue;
         if (wrc == MDB_MAP_FULL && !grown) {
             grown = 1;
@@ -840,7 +847,7 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
             continue;
         }
         if (wrc != 0) {
-            rc = wrc < 0 && wrc > -100 ? wrc : map_mdb(wrc);
+            rc = wrc == REPLAN ? AM_ESTATE : wrc < 0 && wrc > -100 ? wrc : map_mdb(wrc);
             goto out;
         }
         count_verdicts(items, ni, wall_ms, st);
@@ -849,7 +856,6 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
         rc = AM_OK;
         goto out;
     }
-    rc = AM_ESTATE;
 out:
     free(items);
     free(groups);
@@ -885,22 +891,27 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
         goto out;
     }
 
-    for (int attempt = 0; attempt < 16; attempt++) {
+    for (int attempt = 0;; attempt++) {
+        /* Optimistic first: read the head, sign with no transaction open, then write if
+         * the head has not moved. Two writers of one identity (the CLI twice) can keep
+         * moving it; after two misses, sign inside the write transaction, which holds
+         * LMDB's writer lock and so always makes progress. */
+        int locked = attempt >= 2;
         struct store_head h, now;
         struct hlc clk = {0};
         MDB_txn *txn;
         MDB_val v;
         int has, has_now, wrc = 0;
 
-        /* Read the head, then sign with no transaction open. */
-        if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0) {
+        if ((rc = txn_begin(s, locked ? 0 : MDB_RDONLY, &txn)) != 0) {
             rc = map_mdb(rc);
             goto out;
         }
         rc = head_read(txn, s, author, &h);
         if (meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
             clk.last = get_be64(v.mv_data);
-        mdb_txn_abort(txn);
+        if (!locked || (rc != AM_OK && rc != AM_ENOTFOUND))
+            mdb_txn_abort(txn);
         if (rc != AM_OK && rc != AM_ENOTFOUND)
             goto out;
         has = rc == AM_OK;
@@ -909,6 +920,8 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             memcpy(h.author, author, AM_PK_LEN);
         }
         if (h.flags & STORE_HEAD_FORKED) {
+            if (locked)
+                mdb_txn_abort(txn);
             rc = AM_EFORK;
             goto out;
         }
@@ -921,8 +934,11 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             struct entry e;
             rc = entry_build(buf + offs[i], total - offs[i], &len, sk, now.seq + 1, now.hash,
                              hlc_tick(&clk, wall_ms), ops[i], op_lens[i]);
-            if (rc != AM_OK)
+            if (rc != AM_OK) {
+                if (locked)
+                    mdb_txn_abort(txn);
                 goto out;
+            }
             offs[i + 1] = offs[i] + len;
             entry_decode(&e, buf + offs[i], len);
             entry_hash(&e, now.hash);
@@ -930,7 +946,7 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             now.hlc = e.hlc;
         }
 
-        if ((rc = txn_begin(s, 0, &txn)) != 0) {
+        if (!locked && (rc = txn_begin(s, 0, &txn)) != 0) {
             rc = map_mdb(rc);
             goto out;
         }
@@ -962,7 +978,7 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             wrc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
-        if (wrc == REPLAN)
+        if (wrc == REPLAN && !locked)
             continue;
         if (wrc == MDB_MAP_FULL && !grown) {
             grown = 1;
@@ -971,7 +987,7 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             continue;
         }
         if (wrc != 0) {
-            rc = map_mdb(wrc);
+            rc = wrc == REPLAN ? AM_ESTATE : map_mdb(wrc);
             goto out;
         }
         if (head)
@@ -979,7 +995,6 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
         rc = AM_OK;
         goto out;
     }
-    rc = AM_ESTATE;
 out:
     free(buf);
     free(offs);
