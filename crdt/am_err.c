@@ -44,6 +44,12 @@ const char *am_strerror(int err)
         return "not valid in the current state";
     case AM_ECORRUPT:
         return "stored data is corrupt";
+    case AM_ETIMEOUT:
+        return "the other side stopped answering";
+    case AM_EPEER:
+        return "the other side closed the session with an error";
+    case AM_ESELF:
+        return "connected to itself";
     }
     return "unknown error";
 }

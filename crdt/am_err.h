@@ -30,6 +30,9 @@ enum {
     AM_EVERSION = -17,  /* a format or protocol version this build does not speak */
     AM_ESTATE = -18,    /* the call is not valid in the object's current state */
     AM_ECORRUPT = -19,  /* stored data fails its own checks */
+    AM_ETIMEOUT = -20,  /* the other side stopped answering */
+    AM_EPEER = -21,     /* the other side closed the session with an error */
+    AM_ESELF = -22,     /* connected to itself */
 };
 
 /* A static English sentence for `err` (never NULL, also for unknown codes). */

@@ -82,8 +82,8 @@ int entry_verify(const struct entry *e)
         return AM_EBADSIG;
     memcpy(msg, AM_ENTRY_SIG_LABEL, AM_ENTRY_SIG_LABEL_LEN);
     memcpy(msg + AM_ENTRY_SIG_LABEL_LEN, e->raw, e->body_len);
-    if (crypto_sign_verify_detached(e->raw + e->body_len, msg,
-                                    AM_ENTRY_SIG_LABEL_LEN + e->body_len, e->author) != 0)
+    if (crypto_sign_verify_detached(e->raw + e->body_len, msg, AM_ENTRY_SIG_LABEL_LEN + e->body_len,
+                                    e->author) != 0)
         return AM_EBADSIG;
     return AM_OK;
 }

@@ -18,11 +18,11 @@
 
 #include "am_err.h"
 
-#define IDENTITY_FILE "identity.key"
-#define NETWORK_FILE "network.key"
-#define CONFIG_FILE "config"
+#define IDENTITY_FILE  "identity.key"
+#define NETWORK_FILE   "network.key"
+#define CONFIG_FILE    "config"
 #define IDENTITY_MAGIC "aidmesh-identity-v1"
-#define NETWORK_MAGIC "aidmesh-network-v1"
+#define NETWORK_MAGIC  "aidmesh-network-v1"
 
 int home_resolve(char out[static AM_HOME_PATH_MAX], const char *flag)
 {
@@ -202,8 +202,7 @@ static int write_key(const char *home, const char *name, const char *magic, cons
     return rc;
 }
 
-static int read_key(const char *home, const char *name, const char *magic, uint8_t *key,
-                    size_t n)
+static int read_key(const char *home, const char *name, const char *magic, uint8_t *key, size_t n)
 {
     char path[AM_HOME_PATH_MAX];
     char text[256];

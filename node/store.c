@@ -19,7 +19,7 @@
 #include "hlc.h"
 
 #define STORE_FORMAT 1
-#define KEY_LEN (AM_PK_LEN + 8)
+#define KEY_LEN      (AM_PK_LEN + 8)
 #define HEAD_VAL_LEN (8 + AM_HASH_LEN + 8 + 4)
 #define FORK_KEY_LEN (AM_PK_LEN + 8 + AM_HASH_LEN)
 
@@ -228,8 +228,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
         return map_mdb(rc);
     }
     mdb_env_set_maxdbs(s->env, 8);
-    mdb_env_set_mapsize(s->env, (size_t)(opts && opts->map_initial ? opts->map_initial
-                                                                    : AM_STORE_MAP_INITIAL));
+    mdb_env_set_mapsize(
+        s->env, (size_t)(opts && opts->map_initial ? opts->map_initial : AM_STORE_MAP_INITIAL));
     /* NOTLS: read transactions are not tied to threads, so one thread may nest them. */
     rc = mdb_env_open(s->env, dir, MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0), 0600);
     if (rc != 0) {
@@ -408,8 +408,8 @@ int store_entry_get(struct store *s, const uint8_t author[static AM_PK_LEN], uin
 }
 
 int store_forks_each(struct store *s,
-                     int (*cb)(void *ctx, const uint8_t *author, uint64_t seq,
-                               const uint8_t *raw, size_t len),
+                     int (*cb)(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw,
+                               size_t len),
                      void *ctx)
 {
     MDB_txn *txn;
@@ -957,7 +957,7 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             if (hrc != AM_OK && hrc != AM_ENOTFOUND)
                 wrc = EIO;
             else if (has_now != has || (has && (cur.seq != h.seq || cur.flags != h.flags ||
-                                               memcmp(cur.hash, h.hash, AM_HASH_LEN))))
+                                                memcmp(cur.hash, h.hash, AM_HASH_LEN))))
                 wrc = REPLAN;
         }
         for (size_t i = 0; i < n && wrc == 0; i++) {

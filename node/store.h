@@ -41,15 +41,15 @@ struct store_head {
 /* What one ingest did with each entry it was given. Every entry lands in exactly one
  * count: nothing is dropped without being counted. */
 struct store_ingest_stats {
-    uint64_t added;     /* new, stored */
-    uint64_t duplicate; /* already stored, byte for byte: no-op */
-    uint64_t forks;     /* a different signed entry at a known position: kept as evidence */
-    uint64_t gap;       /* refused: earlier entries of its author are missing */
-    uint64_t unlinked;  /* refused: prev hash does not link (an entry of another branch) */
-    uint64_t badsig;    /* refused: no valid signature covers it */
-    uint64_t malformed; /* refused: does not decode (see the first_error fields) */
-    uint64_t future;    /* of the added: stamped beyond AM_HLC_MAX_DRIFT_MS ahead */
-    int first_error;     /* am_err.h code of the first refused entry, 0 if none */
+    uint64_t added;           /* new, stored */
+    uint64_t duplicate;       /* already stored, byte for byte: no-op */
+    uint64_t forks;           /* a different signed entry at a known position: kept as evidence */
+    uint64_t gap;             /* refused: earlier entries of its author are missing */
+    uint64_t unlinked;        /* refused: prev hash does not link (an entry of another branch) */
+    uint64_t badsig;          /* refused: no valid signature covers it */
+    uint64_t malformed;       /* refused: does not decode (see the first_error fields) */
+    uint64_t future;          /* of the added: stamped beyond AM_HLC_MAX_DRIFT_MS ahead */
+    int first_error;          /* am_err.h code of the first refused entry, 0 if none */
     size_t first_error_index; /* its index in the batch */
 };
 
@@ -89,13 +89,11 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
                  const size_t *op_lens, size_t n, uint64_t wall_ms, struct store_head *head);
 
 /* The head of `author`: AM_OK or AM_ENOTFOUND. */
-int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN],
-                   struct store_head *h);
+int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN], struct store_head *h);
 
 /* Calls cb for every author's head in author order; stops early (and returns that value)
  * when cb returns non-zero. Returns AM_OK, or an error. */
-int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_head *h),
-                     void *ctx);
+int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_head *h), void *ctx);
 
 /* Calls cb for the entries of `author` (NULL: every author) with seq >= from_seq, in
  * (author, seq) order. `raw` is valid only during the call. Stops early when cb returns
@@ -111,17 +109,17 @@ int store_entry_get(struct store *s, const uint8_t author[static AM_PK_LEN], uin
 /* Calls cb for each piece of fork evidence: the entry signed by `author` at `seq` that
  * differs from the one the log keeps. `raw` is valid only during the call. */
 int store_forks_each(struct store *s,
-                     int (*cb)(void *ctx, const uint8_t *author, uint64_t seq,
-                               const uint8_t *raw, size_t len),
+                     int (*cb)(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw,
+                               size_t len),
                      void *ctx);
 
 struct store_stats {
     uint64_t authors;
     uint64_t entries;
-    uint64_t forks;     /* pieces of fork evidence */
-    uint64_t forked;    /* authors marked forked */
-    uint64_t map_size;  /* bytes of the LMDB map */
-    uint64_t map_used;  /* bytes of it in use */
+    uint64_t forks;    /* pieces of fork evidence */
+    uint64_t forked;   /* authors marked forked */
+    uint64_t map_size; /* bytes of the LMDB map */
+    uint64_t map_used; /* bytes of it in use */
 };
 
 int store_stats(struct store *s, struct store_stats *st);

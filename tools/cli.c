@@ -89,8 +89,7 @@ int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
 
 /* ---- shared option handling ------------------------------------------------------------- */
 
-enum { OPT_HOME = 1000, OPT_JSON, OPT_HELP, OPT_NAME, OPT_JOIN, OPT_FORCE, OPT_AUTHOR,
-       OPT_LIMIT };
+enum { OPT_HOME = 1000, OPT_JSON, OPT_HELP, OPT_NAME, OPT_JOIN, OPT_FORCE, OPT_AUTHOR, OPT_LIMIT };
 
 static int usage_error(const char *cmd, const char *what)
 {
@@ -124,9 +123,11 @@ static int common_opt(struct cli *c, int opt)
     return 0;
 }
 
-#define COMMON_OPTS                                                                            \
-    {"home", required_argument, NULL, OPT_HOME}, {"json", no_argument, NULL, OPT_JSON},         \
-        {"help", no_argument, NULL, OPT_HELP}
+#define COMMON_OPTS                                                                                \
+    {"home", required_argument, NULL, OPT_HOME}, {"json", no_argument, NULL, OPT_JSON},            \
+    {                                                                                              \
+        "help", no_argument, NULL, OPT_HELP                                                        \
+    }
 
 /* ---- init -------------------------------------------------------------------------------- */
 
@@ -190,8 +191,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
     if (join) {
         rc = invite_parse(join, secret, where, sizeof where);
         if (rc == AM_ECHECKSUM) {
-            cli_err("invite code has a typo near %s; check it with the person who gave it",
-                    where);
+            cli_err("invite code has a typo near %s; check it with the person who gave it", where);
             return 1;
         }
         if (rc != AM_OK) {
@@ -207,8 +207,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
     rc = home_init(c->home, seed, secret, name, force);
     sodium_memzero(seed, sizeof seed);
     if (rc != AM_OK) {
-        cli_err("cannot set up %s: %s", c->home,
-                rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
+        cli_err("cannot set up %s: %s", c->home, rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
         sodium_memzero(secret, sizeof secret);
         return 1;
     }
@@ -341,11 +340,10 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                "\"copied_from\":%s%s%s,\"authors\":%llu,\"entries\":%llu,"
                "\"fork_evidence\":%llu,\"forked_authors\":%llu,\"store_bytes\":%llu,"
                "\"store_map_bytes\":%llu}\n",
-               author, netid, iidh, copied ? "\"" : "", copied ? fromh : "null",
-               copied ? "\"" : "", (unsigned long long)st.authors,
-               (unsigned long long)st.entries, (unsigned long long)st.forks,
-               (unsigned long long)st.forked, (unsigned long long)st.map_used,
-               (unsigned long long)st.map_size);
+               author, netid, iidh, copied ? "\"" : "", copied ? fromh : "null", copied ? "\"" : "",
+               (unsigned long long)st.authors, (unsigned long long)st.entries,
+               (unsigned long long)st.forks, (unsigned long long)st.forked,
+               (unsigned long long)st.map_used, (unsigned long long)st.map_size);
     } else {
         out_count(a, st.authors);
         out_count(e, st.entries);
@@ -497,8 +495,8 @@ static int cmd_log(struct cli *c, int argc, char **argv)
         store_heads_each(n.store, match_author, &fa);
         if (fa.matches != 1) {
             if (fa.matches)
-                cli_err("log: the author prefix '%s' matches %d authors; type more of it",
-                        author, fa.matches);
+                cli_err("log: the author prefix '%s' matches %d authors; type more of it", author,
+                        fa.matches);
             else
                 cli_err("log: no author '%s' in this store; `aidmesh log` lists all", author);
             node_close(&n);

@@ -155,8 +155,7 @@ static int cmd_check(const char *home, uint64_t size)
     node_close(&n);
     if (c.bad || c.seen != h.seq || h.seq % size != 0) {
         fprintf(stderr, "batches not whole: head %llu, seen %llu, batch size %llu\n",
-                (unsigned long long)h.seq, (unsigned long long)c.seen,
-                (unsigned long long)size);
+                (unsigned long long)h.seq, (unsigned long long)c.seen, (unsigned long long)size);
         return 1;
     }
     printf("%llu whole batches\n", (unsigned long long)(h.seq / size));
@@ -263,8 +262,8 @@ static int cmd_ingest(const char *home, const char *src, uint64_t size, int from
         if (rc != AM_OK)
             return die("ingest", rc);
         if (!from_start && is.added != k) {
-            fprintf(stderr, "batch at %zu: added %llu of %zu\n", at,
-                    (unsigned long long)is.added, k);
+            fprintf(stderr, "batch at %zu: added %llu of %zu\n", at, (unsigned long long)is.added,
+                    k);
             return 1;
         }
     }

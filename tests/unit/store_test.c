@@ -431,8 +431,8 @@ Test(store, far_future_entries_are_accepted_but_counted)
     uint64_t year = 365ULL * 24 * 3600 * 1000;
 
     crypto_sign_keypair(pk, sk);
-    cr_assert_eq(entry_build(buf, sizeof buf, &len, sk, 1, prev, hlc_pack(WALL + year, 0),
-                             op_note, sizeof op_note),
+    cr_assert_eq(entry_build(buf, sizeof buf, &len, sk, 1, prev, hlc_pack(WALL + year, 0), op_note,
+                             sizeof op_note),
                  AM_OK);
     cr_assert_eq(store_ingest(st, p, &len, 1, WALL, &s), AM_OK);
     cr_assert_eq(s.added, 1);

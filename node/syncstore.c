@@ -1,0 +1,103 @@
+/* syncstore.c: struct sync_store over the LMDB store (see syncstore.h). */
+#include "syncstore.h"
+
+#include <string.h>
+
+#include "am_err.h"
+#include "node.h"
+
+static void to_sync_head(struct sync_head *o, const struct store_head *h)
+{
+    memcpy(o->author, h->author, AM_PK_LEN);
+    o->seq = h->seq;
+    memcpy(o->hash, h->hash, AM_HASH_LEN);
+    o->flags = h->flags & STORE_HEAD_FORKED ? 1u : 0u;
+}
+
+struct heads_ctx {
+    int (*cb)(void *cbctx, const struct sync_head *h);
+    void *cbctx;
+};
+
+static int each_head(void *ctx, const struct store_head *h)
+{
+    struct heads_ctx *c = ctx;
+    struct sync_head sh;
+    to_sync_head(&sh, h);
+    return c->cb(c->cbctx, &sh);
+}
+
+static int ss_heads(void *ctx, int (*cb)(void *cbctx, const struct sync_head *h), void *cbctx)
+{
+    struct heads_ctx c = {cb, cbctx};
+    return store_heads_each(ctx, each_head, &c);
+}
+
+static int ss_head(void *ctx, const uint8_t author[AM_PK_LEN], struct sync_head *out)
+{
+    struct store_head h;
+    int rc = store_head_get(ctx, author, &h);
+    if (rc == AM_OK)
+        to_sync_head(out, &h);
+    return rc;
+}
+
+static int ss_entries(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t from_seq,
+                      int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx)
+{
+    int rc = store_entries_each(ctx, author, from_seq, cb, cbctx);
+    return rc > 0 ? AM_OK : rc; /* the callback stopped early */
+}
+
+struct forks_ctx {
+    const uint8_t *author;
+    int (*cb)(void *cbctx, const uint8_t *raw, size_t len);
+    void *cbctx;
+};
+
+static int each_fork(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    struct forks_ctx *c = ctx;
+    (void)seq;
+    if (memcmp(author, c->author, AM_PK_LEN) != 0)
+        return 0;
+    return c->cb(c->cbctx, raw, len);
+}
+
+static int ss_forks(void *ctx, const uint8_t author[AM_PK_LEN],
+                    int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx)
+{
+    struct forks_ctx c = {author, cb, cbctx};
+    int rc = store_forks_each(ctx, each_fork, &c);
+    return rc > 0 ? AM_OK : rc;
+}
+
+static int ss_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
+                     struct sync_ingest_result *res)
+{
+    struct store_ingest_stats st;
+    size_t done = 0;
+    memset(res, 0, sizeof *res);
+    while (done < n) {
+        size_t k = n - done < AM_INGEST_BATCH_MAX ? n - done : AM_INGEST_BATCH_MAX;
+        int rc = store_ingest(ctx, raw + done, lens + done, k, node_wall_ms(), &st);
+        if (rc != AM_OK)
+            return rc;
+        res->added += st.added;
+        res->duplicate += st.duplicate;
+        res->forks += st.forks;
+        res->refused += st.gap + st.unlinked + st.badsig + st.malformed;
+        done += k;
+    }
+    return AM_OK;
+}
+
+void syncstore_init(struct sync_store *out, struct store *s)
+{
+    out->ctx = s;
+    out->heads = ss_heads;
+    out->head = ss_head;
+    out->entries = ss_entries;
+    out->forks = ss_forks;
+    out->ingest = ss_ingest;
+}

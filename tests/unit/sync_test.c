@@ -1,0 +1,395 @@
+/* sync_test.c: two sync engines against each other over memory, on a fake clock, with
+ * real LMDB stores: full sync, resumption after a cut, live pushes, forks, bad peers. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "am_err.h"
+#include "store.h"
+#include "sync.h"
+#include "syncstore.h"
+#include "testutil.h"
+
+#define WALL 1700000000000ULL
+
+struct peer {
+    char *dir;
+    struct store *st;
+    struct sync_store ss;
+    uint8_t pk[AM_PK_LEN], sk[AM_SK_LEN];
+    uint8_t install[AM_INSTALL_ID_LEN];
+    struct sync_session sess;
+};
+
+static uint8_t netkey[AM_NETKEY_LEN];
+static uint64_t rng;
+
+static void peer_open(struct peer *p)
+{
+    memset(p, 0, sizeof *p);
+    p->dir = tu_tmpdir();
+    cr_assert_eq(store_open(&p->st, p->dir, NULL), AM_OK);
+    syncstore_init(&p->ss, p->st);
+    crypto_sign_keypair(p->pk, p->sk);
+    store_install_id(p->st, p->install, NULL);
+}
+
+static void peer_close(struct peer *p)
+{
+    sync_free(&p->sess);
+    store_close(p->st);
+    tu_rmrf(p->dir);
+    free(p->dir);
+}
+
+/* Appends n entries by a fresh author (or by `sk` if given) into p's store. */
+static void write_entries(struct peer *p, const uint8_t *sk, size_t n)
+{
+    uint8_t pk[AM_PK_LEN], own[AM_SK_LEN];
+    uint8_t op[64] = {0x81, 0xa1, 'n', 0xd9, 50};
+    const uint8_t *ops[100];
+    size_t lens[100];
+    if (!sk) {
+        crypto_sign_keypair(pk, own);
+        sk = own;
+    }
+    memset(op + 5, 'x', 50);
+    for (size_t i = 0; i < 100; i++) {
+        ops[i] = op;
+        lens[i] = 55;
+    }
+    while (n > 0) {
+        size_t k = n < 100 ? n : 100;
+        op[6] = (uint8_t)('a' + (tu_rand(&rng) % 26)); /* entries differ */
+        cr_assert_eq(store_append(p->st, sk, ops, lens, k, WALL, NULL), AM_OK);
+        n -= k;
+    }
+}
+
+static void start(struct peer *p, int initiator, uint64_t now, const uint8_t *key)
+{
+    struct sync_config c = {
+        .initiator = initiator,
+        .netkey = key ? key : netkey,
+        .sk = p->sk,
+        .install_id = p->install,
+        .store = &p->ss,
+        .now_ms = now,
+    };
+    sync_free(&p->sess);
+    cr_assert_eq(sync_init(&p->sess, &c), AM_OK);
+}
+
+/* Moves bytes both ways, in random chunks, until nothing moves or `budget` bytes have
+ * gone (then the "connection" is cut). Returns the bytes moved. */
+static size_t pump(struct peer *a, struct peer *b, size_t budget)
+{
+    size_t moved = 0;
+    for (int idle = 0; idle < 2 && moved < budget;) {
+        int any = 0;
+        struct peer *pair[2][2] = {{a, b}, {b, a}};
+        for (int d = 0; d < 2; d++) {
+            struct peer *from = pair[d][0], *to = pair[d][1];
+            size_t n;
+            const uint8_t *out = sync_output(&from->sess, &n);
+            if (n == 0 || (sync_state(&to->sess) & SYNC_CLOSED))
+                continue;
+            size_t chunk = 1 + tu_rand(&rng) % (n < 70000 ? n : 70000);
+            if (chunk > budget - moved)
+                chunk = budget - moved;
+            if (chunk == 0)
+                break;
+            sync_feed(&to->sess, out, chunk);
+            sync_output_done(&from->sess, chunk);
+            moved += chunk;
+            any = 1;
+        }
+        idle = any ? 0 : idle + 1;
+    }
+    return moved;
+}
+
+struct vv {
+    struct sync_head h[2048];
+    size_t n;
+};
+
+static int add_head(void *ctx, const struct sync_head *h)
+{
+    struct vv *v = ctx;
+    cr_assert_lt(v->n, 2048);
+    v->h[v->n++] = *h;
+    return 0;
+}
+
+static void heads_of(struct peer *p, struct vv *v)
+{
+    v->n = 0;
+    cr_assert_eq(p->ss.heads(p->ss.ctx, add_head, v), AM_OK);
+}
+
+static void assert_same(struct peer *a, struct peer *b)
+{
+    static struct vv va, vb;
+    heads_of(a, &va);
+    heads_of(b, &vb);
+    cr_assert_eq(va.n, vb.n, "authors: %zu vs %zu", va.n, vb.n);
+    for (size_t i = 0; i < va.n; i++) {
+        cr_assert_eq(memcmp(va.h[i].author, vb.h[i].author, AM_PK_LEN), 0);
+        cr_assert_eq(va.h[i].seq, vb.h[i].seq, "author %zu: seq %llu vs %llu", i,
+                     (unsigned long long)va.h[i].seq, (unsigned long long)vb.h[i].seq);
+        cr_assert_eq(memcmp(va.h[i].hash, vb.h[i].hash, AM_HASH_LEN), 0);
+    }
+}
+
+static uint64_t entries_of(struct peer *p)
+{
+    struct store_stats st;
+    cr_assert_eq(store_stats(p->st, &st), AM_OK);
+    return st.entries;
+}
+
+static struct peer A, B;
+
+static void setup(void)
+{
+    cr_assert(sodium_init() >= 0);
+    rng = tu_seed("sync");
+    randombytes_buf(netkey, sizeof netkey);
+    peer_open(&A);
+    peer_open(&B);
+}
+
+static void teardown(void)
+{
+    peer_close(&A);
+    peer_close(&B);
+}
+
+TestSuite(sync, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(sync, empty_peers_are_in_sync_after_the_handshake)
+{
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    size_t bytes = pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    cr_assert_eq(memcmp(sync_peer_author(&A.sess), B.pk, AM_PK_LEN), 0);
+    cr_assert_eq(memcmp(sync_peer_author(&B.sess), A.pk, AM_PK_LEN), 0);
+    cr_assert_eq(memcmp(sync_peer_install(&A.sess), B.install, AM_INSTALL_ID_LEN), 0);
+    cr_log_info("in-sync handshake: %zu bytes both ways", bytes);
+    cr_assert_lt(bytes, 400, "only the preambles and three handshake messages: %zu", bytes);
+}
+
+Test(sync, one_sided_full_sync)
+{
+    for (int i = 0; i < 5; i++)
+        write_entries(&A, NULL, 300);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(sync_error(&B.sess), 0, "B: %s", am_strerror(sync_error(&B.sess)));
+    cr_assert_eq(sync_error(&A.sess), 0, "%s", am_strerror(sync_error(&A.sess)));
+    cr_assert_eq(sync_error(&B.sess), 0, "%s", am_strerror(sync_error(&B.sess)));
+    cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    cr_assert_eq(entries_of(&B), 1500);
+    cr_assert_eq(sync_stats(&B.sess)->added, 1500);
+    cr_assert_eq(sync_stats(&B.sess)->authors_in, 5);
+    cr_assert_eq(sync_stats(&A.sess)->entries_out, 1500, "each entry sent once");
+    assert_same(&A, &B);
+}
+
+Test(sync, both_sides_gain)
+{
+    uint8_t pk[AM_PK_LEN], shared[AM_SK_LEN];
+    crypto_sign_keypair(pk, shared);
+    write_entries(&A, shared, 50);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    /* now both hold `shared` 1..50; each side grows on its own */
+    write_entries(&A, shared, 20);
+    for (int i = 0; i < 40; i++)
+        write_entries(&A, NULL, 3);
+    for (int i = 0; i < 30; i++)
+        write_entries(&B, NULL, 4);
+    start(&A, 0, 0, NULL); /* roles swapped this time */
+    start(&B, 1, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    cr_assert_eq(entries_of(&A), 70 + 120 + 120);
+    assert_same(&A, &B);
+}
+
+Test(sync, interrupted_sync_resumes_and_loses_nothing)
+{
+    for (int i = 0; i < 8; i++)
+        write_entries(&A, NULL, 400);
+    for (int i = 0; i < 3; i++)
+        write_entries(&B, NULL, 200);
+    int rounds = 0;
+    uint64_t last = 0;
+    for (; rounds < 200; rounds++) {
+        start(&A, 1, 0, NULL);
+        start(&B, 0, 0, NULL);
+        size_t budget = 2000 + tu_rand(&rng) % 60000; /* the cable is pulled after this */
+        pump(&A, &B, budget);
+        uint64_t now = entries_of(&A) + entries_of(&B);
+        cr_assert_geq(now, last, "nothing is ever lost");
+        last = now;
+        if ((sync_state(&A.sess) & SYNC_IN_SYNC) && (sync_state(&B.sess) & SYNC_IN_SYNC))
+            break;
+    }
+    cr_assert_lt(rounds, 200, "converged after %d reconnections", rounds);
+    cr_assert_gt(rounds, 1, "the cuts happened mid-sync");
+    cr_assert_eq(entries_of(&A), 3800);
+    assert_same(&A, &B);
+}
+
+Test(sync, live_push_after_sync)
+{
+    write_entries(&A, NULL, 10);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    /* A writes; its daemon would notify the session */
+    write_entries(&A, A.sk, 3);
+    sync_notify(&A.sess, A.pk, 3);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(entries_of(&B), 13);
+    assert_same(&A, &B);
+    /* and the other way */
+    write_entries(&B, B.sk, 2);
+    sync_notify(&B.sess, B.pk, 2);
+    pump(&A, &B, SIZE_MAX);
+    assert_same(&A, &B);
+}
+
+Test(sync, reconnect_with_one_changed_author_among_many_is_small)
+{
+    for (int i = 0; i < 1000; i++)
+        write_entries(&A, NULL, 1);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    assert_same(&A, &B);
+    /* reconnect in sync: handshake only */
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    size_t bytes = pump(&A, &B, SIZE_MAX);
+    cr_assert_lt(bytes, 400, "in sync: %zu bytes", bytes);
+    /* one author appends one entry */
+    write_entries(&A, A.sk, 1);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    assert_same(&A, &B);
+    uint64_t summary = sync_stats(&A.sess)->summary_out + sync_stats(&B.sess)->summary_out;
+    cr_log_info("summary bytes, 1 of 1001 authors changed: %llu", (unsigned long long)summary);
+    cr_assert_lt(summary, 4096, "summary cost grows with what changed: %llu",
+                 (unsigned long long)summary);
+    cr_assert_eq(sync_stats(&A.sess)->entries_out, 1);
+}
+
+Test(sync, wrong_network_key_learns_nothing_and_stores_nothing)
+{
+    uint8_t other[AM_NETKEY_LEN];
+    randombytes_buf(other, sizeof other);
+    write_entries(&A, NULL, 10);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, other);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&B.sess) & SYNC_CLOSED);
+    cr_assert_eq(sync_error(&B.sess), AM_EBADMAC);
+    cr_assert(!(sync_state(&A.sess) & SYNC_HANDSHAKEN), "the initiator never learns who B is");
+    cr_assert_eq(entries_of(&B), 0);
+}
+
+Test(sync, other_major_version_is_named_on_both_sides)
+{
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    size_t n;
+    uint8_t *out = (uint8_t *)sync_output(&A.sess, &n);
+    out[4] = SYNC_VERSION_MAJOR + 1; /* A claims a newer major version */
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(sync_error(&B.sess), AM_EVERSION);
+    /* B's preamble reached A before B closed */
+    cr_assert(sync_state(&B.sess) & SYNC_CLOSED);
+}
+
+Test(sync, garbage_after_the_handshake_closes_cleanly)
+{
+    uint8_t junk[300];
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&B.sess) & SYNC_HANDSHAKEN);
+    randombytes_buf(junk, sizeof junk);
+    junk[0] = 0;
+    junk[1] = 200;
+    cr_assert_eq(sync_feed(&B.sess, junk, sizeof junk), AM_EBADMAC);
+    cr_assert(sync_state(&B.sess) & SYNC_CLOSED);
+}
+
+Test(sync, forked_author_yields_evidence_on_both_sides)
+{
+    /* A cloned laptop: one identity writes different entries on two machines. */
+    uint8_t pk[AM_PK_LEN], clone[AM_SK_LEN];
+    struct store_head h;
+    crypto_sign_keypair(pk, clone);
+    write_entries(&A, clone, 5);
+    write_entries(&B, clone, 5);
+    write_entries(&B, NULL, 7);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(store_head_get(A.st, pk, &h), AM_OK);
+    cr_assert(h.flags & STORE_HEAD_FORKED, "A keeps evidence");
+    cr_assert_eq(store_head_get(B.st, pk, &h), AM_OK);
+    cr_assert(h.flags & STORE_HEAD_FORKED, "B keeps evidence");
+    cr_assert_eq(entries_of(&A), 12, "the other author still synced");
+}
+
+Test(sync, idle_peer_times_out_and_pings_keep_alive)
+{
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    uint64_t t = sync_next_deadline(&A.sess);
+    cr_assert_leq(t, SYNC_PING_MS);
+    sync_tick(&A.sess, t);
+    size_t n;
+    sync_output(&A.sess, &n);
+    cr_assert_gt(n, 0, "a ping");
+    /* B hears nothing for too long */
+    sync_tick(&B.sess, SYNC_IDLE_TIMEOUT_MS + 1);
+    cr_assert(sync_state(&B.sess) & SYNC_CLOSED);
+    cr_assert_eq(sync_error(&B.sess), AM_ETIMEOUT);
+}
+
+Test(sync, handshake_deadline)
+{
+    start(&A, 1, 0, NULL);
+    sync_tick(&A.sess, SYNC_HANDSHAKE_TIMEOUT_MS);
+    cr_assert_eq(sync_error(&A.sess), AM_ETIMEOUT);
+}
+
+Test(sync, self_connection_is_refused)
+{
+    /* the same store and identity on both ends */
+    struct peer C = A;
+    memset(&C.sess, 0, sizeof C.sess);
+    start(&A, 1, 0, NULL);
+    start(&C, 0, 0, NULL);
+    pump(&A, &C, SIZE_MAX);
+    cr_assert_eq(sync_error(&A.sess), AM_ESELF, "the initiator sees itself in message 2");
+    cr_assert(!(sync_state(&C.sess) & SYNC_HANDSHAKEN));
+    sync_free(&C.sess);
+}

@@ -1,0 +1,1348 @@
+/*
+ * sync.c: the sync engine (see sync.h; wire format in PROTOCOL.md section "Sync").
+ *
+ * Must never: touch a socket, a file or a clock; print; trust a length or a count from
+ * the peer before checking it; let its buffers grow with what the peer sends; send an
+ * entry's bytes other than as stored.
+ */
+#include "sync.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+#include <sodium.h>
+
+#include "am_err.h"
+#include "entry.h"
+#include "mp.h"
+
+/* ---- wire constants ----------------------------------------------------------------------- */
+
+#define PREAMBLE_MAGIC "AMSY"
+#define PROLOGUE_LABEL "aidmesh sync v"
+#define NOISE_NAME     "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b"
+#define HELLO_LEN      (2 + AM_PK_LEN + AM_INSTALL_ID_LEN + SYNC_FP_LEN) /* msg2, msg3 payload */
+
+enum msg_type {
+    T_REQ = 1,
+    T_RESULT = 2,
+    T_HEADS = 3,
+    T_RECONCILED = 4,
+    T_ENTRIES = 5,
+    T_END = 6,
+    T_PING = 7,
+    T_BYE = 8,
+};
+
+enum phase { P_PREAMBLE, P_HANDSHAKE, P_LIVE, P_CLOSED };
+
+enum result_kind { R_EQUAL = 0, R_LEAF = 1, R_SPLIT = 2 };
+
+/* Limits for one decrypted message: entries are bins of at most AM_ENTRY_MAX; ranges,
+ * heads and entries come in arrays of at most SYNC_HEADS_PER_MSG. */
+static const struct mp_limits msg_limits = {
+    .depth_max = 6,
+    .str_max = AM_ENTRY_MAX,
+    .container_max = SYNC_HEADS_PER_MSG,
+};
+
+/* ---- the peer's version vector and the send jobs ----------------------------------------- */
+
+struct pv_item {
+    uint8_t author[AM_PK_LEN];
+    uint64_t seq;
+};
+
+struct sync_peer_vv {
+    struct pv_item *v; /* sorted by author */
+    size_t n, cap;
+};
+
+enum job_kind { J_RANGE, J_EVIDENCE };
+
+struct job {
+    uint8_t author[AM_PK_LEN];
+    uint64_t next, last; /* J_RANGE: seqs next..last */
+    int kind;
+};
+
+struct sync_jobs {
+    struct job *v;
+    size_t n, cap, rr; /* rr: where round robin continues */
+};
+
+static size_t pv_find(const struct sync_peer_vv *pv, const uint8_t *author, int *found)
+{
+    size_t lo = 0, hi = pv->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp(pv->v[mid].author, author, AM_PK_LEN);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+static uint64_t pv_get(const struct sync_peer_vv *pv, const uint8_t *author)
+{
+    int found;
+    size_t i = pv_find(pv, author, &found);
+    return found ? pv->v[i].seq : 0;
+}
+
+static int pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq)
+{
+    int found;
+    size_t i = pv_find(pv, author, &found);
+    if (found) {
+        pv->v[i].seq = seq;
+        return AM_OK;
+    }
+    if (pv->n == pv->cap) {
+        size_t cap = pv->cap ? 2 * pv->cap : 64;
+        struct pv_item *v = realloc(pv->v, cap * sizeof *v);
+        if (!v)
+            return AM_ENOMEM;
+        pv->v = v;
+        pv->cap = cap;
+    }
+    memmove(pv->v + i + 1, pv->v + i, (pv->n - i) * sizeof *pv->v);
+    memcpy(pv->v[i].author, author, AM_PK_LEN);
+    pv->v[i].seq = seq;
+    pv->n++;
+    return AM_OK;
+}
+
+static int job_add(struct sync_jobs *j, const uint8_t *author, uint64_t next, uint64_t last,
+                   int kind)
+{
+    if (kind == J_RANGE) {
+        /* extend a pending job of this author rather than add a second one */
+        for (size_t i = 0; i < j->n; i++) {
+            struct job *o = &j->v[i];
+            if (o->kind == J_RANGE && memcmp(o->author, author, AM_PK_LEN) == 0 &&
+                next <= o->last + 1) {
+                if (next < o->next)
+                    o->next = next;
+                if (last > o->last)
+                    o->last = last;
+                return AM_OK;
+            }
+        }
+    }
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? 2 * j->cap : 32;
+        struct job *v = realloc(j->v, cap * sizeof *v);
+        if (!v)
+            return AM_ENOMEM;
+        j->v = v;
+        j->cap = cap;
+    }
+    memcpy(j->v[j->n].author, author, AM_PK_LEN);
+    j->v[j->n].next = next;
+    j->v[j->n].last = last;
+    j->v[j->n].kind = kind;
+    j->n++;
+    return AM_OK;
+}
+
+static void job_remove(struct sync_jobs *j, size_t i)
+{
+    memmove(j->v + i, j->v + i + 1, (j->n - i - 1) * sizeof *j->v);
+    j->n--;
+    if (j->rr > i)
+        j->rr--;
+    if (j->rr >= j->n)
+        j->rr = 0;
+}
+
+/* ---- our heads ------------------------------------------------------------------------------ */
+
+static void head_term(const struct sync_head *h, uint8_t term[AM_HASH_LEN])
+{
+    crypto_generichash_state st;
+    uint8_t seq[8];
+    for (int i = 0; i < 8; i++)
+        seq[i] = (uint8_t)(h->seq >> (56 - 8 * i));
+    crypto_generichash_init(&st, NULL, 0, AM_HASH_LEN);
+    crypto_generichash_update(&st, h->author, AM_PK_LEN);
+    crypto_generichash_update(&st, seq, 8);
+    crypto_generichash_update(&st, h->hash, AM_HASH_LEN);
+    crypto_generichash_final(&st, term, AM_HASH_LEN);
+}
+
+/* sum += term, little-endian 256-bit addition modulo 2^256 */
+static void sum_add(uint8_t sum[AM_HASH_LEN], const uint8_t term[AM_HASH_LEN])
+{
+    unsigned carry = 0;
+    for (int i = 0; i < AM_HASH_LEN; i++) {
+        unsigned v = sum[i] + term[i] + carry;
+        sum[i] = (uint8_t)v;
+        carry = v >> 8;
+    }
+}
+
+static void fp_of(const uint8_t sum[AM_HASH_LEN], uint64_t count, uint8_t *fp, size_t fplen)
+{
+    uint8_t buf[8 + AM_HASH_LEN];
+    for (int i = 0; i < 8; i++)
+        buf[i] = (uint8_t)(count >> (56 - 8 * i));
+    memcpy(buf + 8, sum, AM_HASH_LEN);
+    crypto_generichash(fp, fplen, buf, sizeof buf, NULL, 0);
+}
+
+void sync_fingerprint(const struct sync_head *heads, size_t n, uint8_t fp[static SYNC_FP_LEN])
+{
+    uint8_t sum[AM_HASH_LEN] = {0}, term[AM_HASH_LEN];
+    for (size_t i = 0; i < n; i++) {
+        head_term(&heads[i], term);
+        sum_add(sum, term);
+    }
+    fp_of(sum, n, fp, SYNC_FP_LEN);
+}
+
+static size_t mine_find(const struct sync_session *s, const uint8_t *author, int *found)
+{
+    size_t lo = 0, hi = s->n_mine;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp(s->mine[mid].author, author, AM_PK_LEN);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+static int mine_put(struct sync_session *s, const struct sync_head *h)
+{
+    int found;
+    size_t i = mine_find(s, h->author, &found);
+    if (!found) {
+        if (s->n_mine == s->cap_mine) {
+            size_t cap = s->cap_mine ? 2 * s->cap_mine : 64;
+            struct sync_head *m = realloc(s->mine, cap * sizeof *m);
+            uint8_t(*t)[AM_HASH_LEN];
+            if (!m)
+                return AM_ENOMEM;
+            s->mine = m;
+            t = realloc(s->terms, cap * sizeof *t);
+            if (!t)
+                return AM_ENOMEM;
+            s->terms = t;
+            s->cap_mine = cap;
+        }
+        memmove(s->mine + i + 1, s->mine + i, (s->n_mine - i) * sizeof *s->mine);
+        memmove(s->terms + i + 1, s->terms + i, (s->n_mine - i) * sizeof *s->terms);
+        s->n_mine++;
+    }
+    s->mine[i] = *h;
+    head_term(h, s->terms[i]);
+    return AM_OK;
+}
+
+static int collect_head(void *ctx, const struct sync_head *h)
+{
+    return mine_put(ctx, h);
+}
+
+/* Re-reads one author's head from the store into `mine`. */
+static int mine_refresh(struct sync_session *s, const uint8_t *author, struct sync_head *out)
+{
+    struct sync_head h;
+    int rc = s->cfg.store->head(s->cfg.store->ctx, author, &h);
+    if (rc != AM_OK)
+        return rc;
+    if (out)
+        *out = h;
+    return mine_put(s, &h);
+}
+
+/* ---- ranges over author-id prefixes ----------------------------------------------------- */
+
+struct range {
+    unsigned bits; /* a multiple of 4, at most 256 */
+    uint8_t prefix[AM_PK_LEN];
+};
+
+static int in_range(const struct range *r, const uint8_t *author)
+{
+    unsigned full = r->bits / 8, rest = r->bits % 8;
+    if (memcmp(author, r->prefix, full) != 0)
+        return 0;
+    if (rest) {
+        uint8_t mask = (uint8_t)(0xff << (8 - rest));
+        return (author[full] & mask) == (r->prefix[full] & mask);
+    }
+    return 1;
+}
+
+/* The slice [*lo, *hi) of `mine` inside r. */
+static void range_slice(const struct sync_session *s, const struct range *r, size_t *lo, size_t *hi)
+{
+    uint8_t first[AM_PK_LEN];
+    int found;
+    size_t i;
+
+    memset(first, 0, sizeof first);
+    memcpy(first, r->prefix, (r->bits + 7) / 8);
+    if (r->bits % 8)
+        first[r->bits / 8] &= (uint8_t)(0xff << (8 - r->bits % 8));
+    i = mine_find(s, first, &found);
+    *lo = i;
+    while (i < s->n_mine && in_range(r, s->mine[i].author))
+        i++;
+    *hi = i;
+}
+
+static void range_summary(const struct sync_session *s, const struct range *r, uint64_t *count,
+                          uint8_t fp[SYNC_RANGE_FP_LEN])
+{
+    uint8_t sum[AM_HASH_LEN] = {0};
+    size_t lo, hi;
+    range_slice(s, r, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        sum_add(sum, s->terms[i]);
+    *count = hi - lo;
+    fp_of(sum, *count, fp, SYNC_RANGE_FP_LEN);
+}
+
+static void range_child(const struct range *r, unsigned nibble, struct range *c)
+{
+    *c = *r;
+    c->bits = r->bits + 4;
+    if (r->bits % 8 == 0)
+        c->prefix[r->bits / 8] = (uint8_t)(nibble << 4);
+    else
+        c->prefix[r->bits / 8] = (uint8_t)((r->prefix[r->bits / 8] & 0xf0) | nibble);
+    for (unsigned k = (c->bits + 7) / 8; k < AM_PK_LEN; k++)
+        c->prefix[k] = 0;
+}
+
+/* ---- output --------------------------------------------------------------------------------- */
+
+static void fail(struct sync_session *s, int code)
+{
+    if (!s->error)
+        s->error = code;
+    s->state |= SYNC_CLOSED;
+    s->phase = P_CLOSED;
+}
+
+static int out_reserve(struct sync_session *s, size_t n)
+{
+    if (s->out_sent > 0 && s->out_sent == s->out_len) {
+        s->out_len = s->out_sent = 0;
+    } else if (s->out_sent > 0 && s->out_len + n > s->out_cap) {
+        memmove(s->out, s->out + s->out_sent, s->out_len - s->out_sent);
+        s->out_len -= s->out_sent;
+        s->out_sent = 0;
+    }
+    if (s->out_len + n > s->out_cap) {
+        size_t cap = s->out_cap ? s->out_cap : 65536;
+        uint8_t *o;
+        while (cap < s->out_len + n)
+            cap *= 2;
+        o = realloc(s->out, cap);
+        if (!o)
+            return AM_ENOMEM;
+        s->out = o;
+        s->out_cap = cap;
+    }
+    return AM_OK;
+}
+
+static void out_raw(struct sync_session *s, const uint8_t *p, size_t n)
+{
+    if (out_reserve(s, n) != AM_OK) {
+        fail(s, AM_ENOMEM);
+        return;
+    }
+    memcpy(s->out + s->out_len, p, n);
+    s->out_len += n;
+    s->stats.bytes_out += n;
+    s->last_tx = s->now;
+}
+
+/* Encrypts and frames one message of plaintext s->msg[0..n). */
+static void send_msg(struct sync_session *s, size_t n, int summary)
+{
+    size_t frame = 2 + n + NOISE_TAG_LEN;
+    int rc;
+
+    if (out_reserve(s, frame) != AM_OK) {
+        fail(s, AM_ENOMEM);
+        return;
+    }
+    s->out[s->out_len] = (uint8_t)((n + NOISE_TAG_LEN) >> 8);
+    s->out[s->out_len + 1] = (uint8_t)(n + NOISE_TAG_LEN);
+    rc = noise_cipher_encrypt(&s->tx, NULL, 0, s->msg, n, s->out + s->out_len + 2);
+    if (rc != AM_OK) {
+        fail(s, rc);
+        return;
+    }
+    s->out_len += frame;
+    s->stats.bytes_out += frame;
+    if (summary)
+        s->stats.summary_out += frame;
+    s->last_tx = s->now;
+}
+
+/* A msgpack-c writer into s->msg, bounded by NOISE_MAX_PAYLOAD. */
+struct mbuf {
+    uint8_t *p;
+    size_t len;
+    int over;
+};
+
+static int mbuf_write(void *data, const char *buf, size_t len)
+{
+    struct mbuf *b = data;
+    if (len > NOISE_MAX_PAYLOAD - b->len) {
+        b->over = 1;
+        return -1;
+    }
+    memcpy(b->p + b->len, buf, len);
+    b->len += len;
+    return 0;
+}
+
+static void pack_range(msgpack_packer *pk, const struct range *r)
+{
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_uint32(pk, r->bits);
+    msgpack_pack_bin(pk, (r->bits + 7) / 8);
+    msgpack_pack_bin_body(pk, r->prefix, (r->bits + 7) / 8);
+}
+
+static void send_simple(struct sync_session *s, int type)
+{
+    struct mbuf b = {s->msg, 0, 0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, mbuf_write);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_uint8(&pk, (uint8_t)type);
+    send_msg(s, b.len, type == T_RECONCILED);
+}
+
+/* REQ with our summaries of `n` ranges. */
+static void send_req(struct sync_session *s, const struct range *rs, size_t n)
+{
+    struct mbuf b = {s->msg, 0, 0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, mbuf_write);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint8(&pk, T_REQ);
+    msgpack_pack_array(&pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t count;
+        uint8_t fp[SYNC_RANGE_FP_LEN];
+        range_summary(s, &rs[i], &count, fp);
+        msgpack_pack_array(&pk, 3);
+        pack_range(&pk, &rs[i]);
+        msgpack_pack_uint64(&pk, count);
+        msgpack_pack_bin(&pk, SYNC_RANGE_FP_LEN);
+        msgpack_pack_bin_body(&pk, fp, SYNC_RANGE_FP_LEN);
+    }
+    send_msg(s, b.len, 1);
+    s->awaiting++;
+}
+
+/* HEADS of our authors in r, in chunks; the last chunk says final. */
+static void send_heads(struct sync_session *s, const struct range *r)
+{
+    size_t lo, hi;
+    range_slice(s, r, &lo, &hi);
+    do {
+        size_t k = hi - lo < SYNC_HEADS_PER_MSG ? hi - lo : SYNC_HEADS_PER_MSG;
+        struct mbuf b = {s->msg, 0, 0};
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, mbuf_write);
+        msgpack_pack_array(&pk, 4);
+        msgpack_pack_uint8(&pk, T_HEADS);
+        pack_range(&pk, r);
+        if (lo + k == hi)
+            msgpack_pack_true(&pk);
+        else
+            msgpack_pack_false(&pk);
+        msgpack_pack_array(&pk, (uint32_t)k);
+        for (size_t i = lo; i < lo + k; i++) {
+            const struct sync_head *h = &s->mine[i];
+            msgpack_pack_array(&pk, 4);
+            msgpack_pack_bin(&pk, AM_PK_LEN);
+            msgpack_pack_bin_body(&pk, h->author, AM_PK_LEN);
+            msgpack_pack_uint64(&pk, h->seq);
+            msgpack_pack_bin(&pk, SYNC_HEAD_HASH_LEN);
+            msgpack_pack_bin_body(&pk, h->hash, SYNC_HEAD_HASH_LEN);
+            msgpack_pack_uint32(&pk, h->flags);
+        }
+        send_msg(s, b.len, 1);
+        lo += k;
+    } while (lo < hi);
+}
+
+/* ---- entry streaming -------------------------------------------------------------------- */
+
+struct fill {
+    struct sync_session *s;
+    struct job *job;
+    size_t start; /* offset in s->msg where entries begin */
+    size_t len;   /* bytes of s->msg used */
+    uint32_t count;
+    uint64_t last_seq_sent;
+    int full;
+    unsigned per_job; /* entries taken from this job in this turn */
+};
+
+static int fill_entry(void *ctx, const uint8_t *raw, size_t len)
+{
+    struct fill *f = ctx;
+    size_t need = len + 3; /* bin16 header */
+    if (f->job->kind == J_RANGE && f->job->next > f->job->last)
+        return 1;
+    if (f->len + need > NOISE_MAX_PAYLOAD) {
+        f->full = 1;
+        return 1;
+    }
+    f->s->msg[f->len] = 0xc5;
+    f->s->msg[f->len + 1] = (uint8_t)(len >> 8);
+    f->s->msg[f->len + 2] = (uint8_t)len;
+    memcpy(f->s->msg + f->len + 3, raw, len);
+    f->len += need;
+    f->count++;
+    if (f->job->kind == J_RANGE)
+        f->job->next++;
+    return ++f->per_job >= 64 ? 1 : 0; /* interleave authors */
+}
+
+/* Produces ENTRIES messages while the backlog is low and jobs remain. */
+static void fill_output(struct sync_session *s)
+{
+    struct sync_jobs *j = s->jobs;
+
+    while (s->phase == P_LIVE && j->n > 0 && s->out_len - s->out_sent < SYNC_OUT_HIGH) {
+        struct fill f = {.s = s, .start = 7, .len = 7};
+        size_t visited = 0;
+
+        while (j->n > 0 && !f.full && visited < j->n) {
+            struct job *job = &j->v[j->rr];
+            size_t before = f.count;
+            int rc;
+            f.job = job;
+            f.per_job = 0;
+            if (job->kind == J_EVIDENCE)
+                rc = s->cfg.store->forks(s->cfg.store->ctx, job->author, fill_entry, &f);
+            else
+                rc = s->cfg.store->entries(s->cfg.store->ctx, job->author, job->next, fill_entry,
+                                           &f);
+            if (rc < 0 && rc != AM_ENOTFOUND) {
+                fail(s, rc);
+                return;
+            }
+            if (f.full && f.count == before && job->kind == J_EVIDENCE)
+                break; /* evidence goes whole; next message */
+            if (job->kind == J_EVIDENCE || job->next > job->last || (!f.full && f.per_job < 64)) {
+                /* done: the range is sent, or the store has nothing more */
+                job_remove(j, j->rr);
+                visited = 0;
+                continue;
+            }
+            j->rr = (j->rr + 1) % j->n;
+            visited++;
+        }
+        if (f.count == 0)
+            break;
+        /* [5, [bin...]] with an array32 header we can patch */
+        s->msg[0] = 0x92;
+        s->msg[1] = T_ENTRIES;
+        s->msg[2] = 0xdd;
+        s->msg[3] = (uint8_t)(f.count >> 24);
+        s->msg[4] = (uint8_t)(f.count >> 16);
+        s->msg[5] = (uint8_t)(f.count >> 8);
+        s->msg[6] = (uint8_t)f.count;
+        send_msg(s, f.len, 0);
+        s->stats.entries_out += f.count;
+    }
+    if (s->phase == P_LIVE && s->recon_done && j->n == 0 && !s->end_sent) {
+        s->end_sent = 1;
+        send_simple(s, T_END);
+        if (s->end_received)
+            s->state |= SYNC_IN_SYNC;
+    }
+}
+
+/* The peer lacks what we have of `author` beyond `peer_seq`: queue it, and count it as
+ * on its way (the connection is reliable and ordered; a broken one reconciles anew). */
+static void lacks(struct sync_session *s, const struct sync_head *mine, uint64_t peer_seq)
+{
+    if (mine->seq > peer_seq) {
+        if (job_add(s->jobs, mine->author, peer_seq + 1, mine->seq, J_RANGE) != AM_OK ||
+            pv_set(s->peer, mine->author, mine->seq) != AM_OK)
+            fail(s, AM_ENOMEM);
+    }
+}
+
+/* ---- handling received messages --------------------------------------------------------- */
+
+/* Reconciliation is over: everything we hold beyond what the peer is known to hold
+ * (entries that arrived or were written meanwhile included) goes out. */
+static void recon_finished(struct sync_session *s)
+{
+    s->recon_done = 1;
+    for (size_t i = 0; i < s->n_mine && !(s->state & SYNC_CLOSED); i++)
+        lacks(s, &s->mine[i], pv_get(s->peer, s->mine[i].author));
+}
+
+static int get_range(struct mp_cur *c, struct range *r)
+{
+    uint32_t n, plen;
+    uint64_t bits;
+    const uint8_t *p;
+    if (mp_get_array(c, &n) || n != 2 || mp_get_uint(c, &bits) || bits > 256 || bits % 4 ||
+        mp_get_bin(c, &p, &plen) || plen != (bits + 7) / 8)
+        return AM_EMALFORMED;
+    memset(r, 0, sizeof *r);
+    r->bits = (unsigned)bits;
+    memcpy(r->prefix, p, plen);
+    if (bits % 8 && (r->prefix[bits / 8] & 0x0f))
+        return AM_EMALFORMED; /* bits past the prefix must be zero */
+    return AM_OK;
+}
+
+/* REQ: for each range, equal / leaf (we send our heads first) / split (our children). */
+static int on_req(struct sync_session *s, struct mp_cur *c)
+{
+    uint32_t n;
+    struct mbuf b = {s->msg, 0, 0};
+    msgpack_packer pk;
+    struct range *rs;
+    uint8_t *kinds;
+    int rc = AM_OK;
+
+    if (mp_get_array(c, &n) || n > 256)
+        return AM_EMALFORMED;
+    rs = calloc(n ? n : 1, sizeof *rs);
+    kinds = calloc(n ? n : 1, 1);
+    if (!rs || !kinds) {
+        free(rs);
+        free(kinds);
+        return AM_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n && rc == AM_OK; i++) {
+        uint32_t m, fplen;
+        uint64_t their_count, count;
+        const uint8_t *their_fp;
+        uint8_t fp[SYNC_RANGE_FP_LEN];
+        if (mp_get_array(c, &m) || m != 3 || get_range(c, &rs[i]) || mp_get_uint(c, &their_count) ||
+            mp_get_bin(c, &their_fp, &fplen) || fplen != SYNC_RANGE_FP_LEN) {
+            rc = AM_EMALFORMED;
+            break;
+        }
+        range_summary(s, &rs[i], &count, fp);
+        if (count == their_count && memcmp(fp, their_fp, SYNC_RANGE_FP_LEN) == 0)
+            kinds[i] = R_EQUAL;
+        else if (count <= SYNC_LEAF_MAX || their_count <= SYNC_LEAF_MAX || rs[i].bits >= 256)
+            kinds[i] = R_LEAF;
+        else
+            kinds[i] = R_SPLIT;
+    }
+    if (rc == AM_OK) {
+        /* our heads of the leaf ranges first, then the RESULT */
+        for (uint32_t i = 0; i < n; i++)
+            if (kinds[i] == R_LEAF)
+                send_heads(s, &rs[i]);
+        msgpack_packer_init(&pk, &b, mbuf_write);
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_uint8(&pk, T_RESULT);
+        msgpack_pack_array(&pk, n);
+        for (uint32_t i = 0; i < n; i++) {
+            msgpack_pack_array(&pk, 3);
+            pack_range(&pk, &rs[i]);
+            msgpack_pack_uint8(&pk, kinds[i]);
+            if (kinds[i] != R_SPLIT) {
+                msgpack_pack_nil(&pk);
+                continue;
+            }
+            msgpack_pack_array(&pk, 16);
+            for (unsigned k = 0; k < 16; k++) {
+                struct range ch;
+                uint64_t count;
+                uint8_t fp[SYNC_RANGE_FP_LEN];
+                range_child(&rs[i], k, &ch);
+                range_summary(s, &ch, &count, fp);
+                msgpack_pack_array(&pk, 2);
+                msgpack_pack_uint64(&pk, count);
+                msgpack_pack_bin(&pk, SYNC_RANGE_FP_LEN);
+                msgpack_pack_bin_body(&pk, fp, SYNC_RANGE_FP_LEN);
+            }
+        }
+        if (b.over)
+            rc = AM_ELIMIT;
+        else
+            send_msg(s, b.len, 1);
+    }
+    free(rs);
+    free(kinds);
+    return rc;
+}
+
+/* RESULT (initiator): send our heads of leaf ranges, ask about differing children. */
+static int on_result(struct sync_session *s, struct mp_cur *c)
+{
+    uint32_t n;
+    struct range next[64];
+    size_t nn = 0;
+    int rc = AM_OK;
+
+    if (!s->cfg.initiator || s->awaiting == 0)
+        return AM_EMALFORMED;
+    if (mp_get_array(c, &n) || n > 256)
+        return AM_EMALFORMED;
+    for (uint32_t i = 0; i < n && rc == AM_OK; i++) {
+        struct range r;
+        uint32_t m, k;
+        uint64_t kind;
+        if (mp_get_array(c, &m) || m != 3 || get_range(c, &r) || mp_get_uint(c, &kind))
+            return AM_EMALFORMED;
+        if (kind == R_EQUAL || kind == R_LEAF) {
+            if (mp_get_nil(c))
+                return AM_EMALFORMED;
+            if (kind == R_LEAF)
+                send_heads(s, &r);
+            continue;
+        }
+        if (kind != R_SPLIT || r.bits >= 256 || mp_get_array(c, &k) || k != 16)
+            return AM_EMALFORMED;
+        for (unsigned ch = 0; ch < 16; ch++) {
+            struct range cr;
+            uint64_t their_count, count;
+            const uint8_t *their_fp;
+            uint8_t fp[SYNC_RANGE_FP_LEN];
+            uint32_t l2, fplen;
+            if (mp_get_array(c, &l2) || l2 != 2 || mp_get_uint(c, &their_count) ||
+                mp_get_bin(c, &their_fp, &fplen) || fplen != SYNC_RANGE_FP_LEN)
+                return AM_EMALFORMED;
+            range_child(&r, ch, &cr);
+            range_summary(s, &cr, &count, fp);
+            if (count == their_count && memcmp(fp, their_fp, SYNC_RANGE_FP_LEN) == 0)
+                continue;
+            if (nn == 64) {
+                send_req(s, next, nn);
+                nn = 0;
+            }
+            next[nn++] = cr;
+        }
+    }
+    s->awaiting--;
+    if (nn > 0)
+        send_req(s, next, nn);
+    if (s->awaiting == 0 && !s->recon_sent_done) {
+        s->recon_sent_done = 1;
+        send_simple(s, T_RECONCILED);
+        recon_finished(s);
+    }
+    return rc;
+}
+
+/* HEADS: merge-walk the peer's heads of a range against ours. */
+static int on_heads(struct sync_session *s, struct mp_cur *c)
+{
+    struct range r;
+    uint32_t m, n;
+    int final;
+
+    if (get_range(c, &r) || mp_get_bool(c, &final) || mp_get_array(c, &n))
+        return AM_EMALFORMED;
+    if (!s->range_open || r.bits != s->range_bits ||
+        memcmp(r.prefix, s->range_prefix, AM_PK_LEN) != 0) {
+        size_t lo, hi;
+        if (s->range_open)
+            return AM_EMALFORMED; /* the previous range never got its final chunk */
+        s->range_open = 1;
+        s->range_bits = r.bits;
+        memcpy(s->range_prefix, r.prefix, AM_PK_LEN);
+        range_slice(s, &r, &lo, &hi);
+        s->range_cursor = lo;
+        s->range_end = hi;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *author, *hash8;
+        uint32_t alen, hlen;
+        uint64_t seq, flags;
+        if (mp_get_array(c, &m) || m != 4 || mp_get_bin(c, &author, &alen) || alen != AM_PK_LEN ||
+            mp_get_uint(c, &seq) || mp_get_bin(c, &hash8, &hlen) || hlen != SYNC_HEAD_HASH_LEN ||
+            mp_get_uint(c, &flags) || !in_range(&r, author))
+            return AM_EMALFORMED;
+        /* ours before this author: the peer has none of them */
+        while (s->range_cursor < s->range_end &&
+               memcmp(s->mine[s->range_cursor].author, author, AM_PK_LEN) < 0) {
+            lacks(s, &s->mine[s->range_cursor], 0);
+            s->range_cursor++;
+        }
+        if (pv_set(s->peer, author, seq) != AM_OK)
+            return AM_ENOMEM;
+        if (s->range_cursor < s->range_end &&
+            memcmp(s->mine[s->range_cursor].author, author, AM_PK_LEN) == 0) {
+            const struct sync_head *h = &s->mine[s->range_cursor];
+            if (h->seq > seq) {
+                lacks(s, h, seq);
+            } else if (h->seq == seq && memcmp(h->hash, hash8, SYNC_HEAD_HASH_LEN) != 0) {
+                /* same place, other entry: a fork; our entry is the peer's evidence */
+                if (job_add(s->jobs, h->author, seq, seq, J_RANGE) != AM_OK)
+                    return AM_ENOMEM;
+            }
+            if ((h->flags & 1) && !(flags & 1) &&
+                job_add(s->jobs, h->author, 0, 0, J_EVIDENCE) != AM_OK)
+                return AM_ENOMEM;
+            s->range_cursor++;
+        }
+    }
+    if (final) {
+        while (s->range_cursor < s->range_end) {
+            lacks(s, &s->mine[s->range_cursor], 0);
+            s->range_cursor++;
+        }
+        s->range_open = 0;
+    }
+    return AM_OK;
+}
+
+static int on_entries(struct sync_session *s, struct mp_cur *c)
+{
+    uint32_t n;
+    const uint8_t **raw;
+    size_t *lens;
+    struct sync_ingest_result res = {0};
+    int rc = AM_OK;
+
+    if (mp_get_array(c, &n))
+        return AM_EMALFORMED;
+    if (n == 0)
+        return AM_OK;
+    raw = malloc(n * sizeof *raw);
+    lens = malloc(n * sizeof *lens);
+    if (!raw || !lens) {
+        free(raw);
+        free(lens);
+        return AM_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t l;
+        if (mp_get_bin(c, &raw[i], &l)) {
+            rc = AM_EMALFORMED;
+            goto out;
+        }
+        lens[i] = l;
+    }
+    rc = s->cfg.store->ingest(s->cfg.store->ctx, raw, lens, n, &res);
+    if (rc != AM_OK)
+        goto out;
+    s->stats.entries_in += n;
+    s->stats.added += res.added;
+    s->stats.duplicate += res.duplicate;
+    s->stats.forks += res.forks;
+    s->stats.refused += res.refused;
+    /* The peer has what it sent; our heads moved: refresh both, once per run of one
+     * author (at its last entry). Only entries that decode are believed. */
+    for (uint32_t i = 0; i < n; i++) {
+        struct entry e, next;
+        struct sync_head before = {0}, after;
+        int found, had;
+        size_t k;
+        if (entry_decode(&e, raw[i], lens[i]) != AM_OK)
+            continue;
+        if (i + 1 < n && entry_decode(&next, raw[i + 1], lens[i + 1]) == AM_OK &&
+            memcmp(next.author, e.author, AM_PK_LEN) == 0)
+            continue;
+        if (pv_get(s->peer, e.author) < e.seq && pv_set(s->peer, e.author, e.seq) != AM_OK) {
+            rc = AM_ENOMEM;
+            goto out;
+        }
+        k = mine_find(s, e.author, &found);
+        had = found;
+        if (found)
+            before = s->mine[k];
+        if (mine_refresh(s, e.author, &after) != AM_OK)
+            continue;
+        if (!had || before.seq < after.seq) {
+            if (pv_get(s->seen, e.author) == 0) {
+                s->stats.authors_in++;
+                if (pv_set(s->seen, e.author, 1) != AM_OK) {
+                    rc = AM_ENOMEM;
+                    goto out;
+                }
+            }
+            if (s->cfg.on_new)
+                s->cfg.on_new(s->cfg.on_new_ctx, e.author, after.seq);
+        }
+    }
+out:
+    free(raw);
+    free(lens);
+    return rc;
+}
+
+static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
+{
+    struct mp_cur c = {p, p + n};
+    size_t used;
+    uint32_t len;
+    uint64_t type;
+    int rc = mp_check(p, n, &used, &msg_limits);
+
+    if (rc != AM_OK)
+        return rc;
+    if (used != n || mp_get_array(&c, &len) || len < 1 || mp_get_uint(&c, &type))
+        return AM_EMALFORMED;
+    switch (type) {
+    case T_REQ:
+        return len == 2 ? on_req(s, &c) : AM_EMALFORMED;
+    case T_RESULT:
+        return len == 2 ? on_result(s, &c) : AM_EMALFORMED;
+    case T_HEADS:
+        return len == 4 ? on_heads(s, &c) : AM_EMALFORMED;
+    case T_RECONCILED:
+        if (s->cfg.initiator || s->recon_done)
+            return AM_EMALFORMED;
+        recon_finished(s);
+        return AM_OK;
+    case T_ENTRIES:
+        return len == 2 ? on_entries(s, &c) : AM_EMALFORMED;
+    case T_END:
+        s->end_received = 1;
+        if (s->end_sent)
+            s->state |= SYNC_IN_SYNC;
+        return AM_OK;
+    case T_PING:
+        return AM_OK;
+    case T_BYE: {
+        int64_t code = 0;
+        if (len >= 2)
+            mp_get_int(&c, &code);
+        s->peer_error = (int)code;
+        fail(s, code ? AM_EPEER : AM_OK);
+        if (!code)
+            s->state |= SYNC_CLOSED;
+        return AM_OK;
+    }
+    default:
+        return AM_OK; /* a newer minor version's message: skipped */
+    }
+}
+
+/* ---- the handshake ------------------------------------------------------------------------ */
+
+static void hello_payload(struct sync_session *s, uint8_t p[HELLO_LEN])
+{
+    p[0] = SYNC_VERSION_MAJOR;
+    p[1] = SYNC_VERSION_MINOR;
+    memcpy(p + 2, s->cfg.sk + AM_SEED_LEN, AM_PK_LEN);
+    memcpy(p + 2 + AM_PK_LEN, s->cfg.install_id, AM_INSTALL_ID_LEN);
+    memcpy(p + 2 + AM_PK_LEN + AM_INSTALL_ID_LEN, s->our_fp, SYNC_FP_LEN);
+}
+
+static void send_hs(struct sync_session *s, const uint8_t *payload, size_t plen)
+{
+    uint8_t buf[2 + 512];
+    size_t n;
+    int rc = noise_hs_write(&s->hs, payload, plen, buf + 2, sizeof buf - 2, &n);
+    if (rc != AM_OK) {
+        fail(s, rc);
+        return;
+    }
+    buf[0] = (uint8_t)(n >> 8);
+    buf[1] = (uint8_t)n;
+    out_raw(s, buf, n + 2);
+    s->stats.summary_out += n + 2;
+}
+
+static int check_hello(struct sync_session *s, const uint8_t *p, size_t n)
+{
+    uint8_t x[32];
+    const uint8_t *rs = noise_hs_remote_static(&s->hs);
+
+    if (n < HELLO_LEN)
+        return AM_EMALFORMED;
+    if (p[0] != SYNC_VERSION_MAJOR)
+        return AM_EVERSION;
+    s->peer_major = p[0];
+    s->peer_minor = p[1];
+    memcpy(s->peer_author, p + 2, AM_PK_LEN);
+    memcpy(s->peer_install, p + 2 + AM_PK_LEN, AM_INSTALL_ID_LEN);
+    memcpy(s->peer_fp, p + 2 + AM_PK_LEN + AM_INSTALL_ID_LEN, SYNC_FP_LEN);
+    if (!rs || crypto_sign_ed25519_pk_to_curve25519(x, s->peer_author) != 0 ||
+        sodium_memcmp(x, rs, 32) != 0)
+        return AM_EBADSIG; /* the static key is not the author id it claims */
+    if (memcmp(s->peer_author, s->cfg.sk + AM_SEED_LEN, AM_PK_LEN) == 0 &&
+        memcmp(s->peer_install, s->cfg.install_id, AM_INSTALL_ID_LEN) == 0)
+        return AM_ESELF;
+    return AM_OK;
+}
+
+/* Both handshake sides reach this once the last handshake message went through. */
+static void handshake_done(struct sync_session *s)
+{
+    int rc = noise_hs_split(&s->hs, &s->tx, &s->rx);
+    if (rc != AM_OK) {
+        fail(s, rc);
+        return;
+    }
+    s->phase = P_LIVE;
+    s->state |= SYNC_HANDSHAKEN;
+    /* Until told otherwise, the peer is assumed to hold what we hold. */
+    for (size_t i = 0; i < s->n_mine; i++)
+        if (pv_set(s->peer, s->mine[i].author, s->mine[i].seq) != AM_OK) {
+            fail(s, AM_ENOMEM);
+            return;
+        }
+    if (memcmp(s->peer_fp, s->our_fp, SYNC_FP_LEN) == 0) {
+        /* In sync: both sides know it, nothing more is sent. */
+        s->recon_done = 1;
+        s->end_sent = s->end_received = 1;
+        s->state |= SYNC_IN_SYNC;
+        return;
+    }
+    if (s->cfg.initiator) {
+        struct range root, kids[16];
+        memset(&root, 0, sizeof root);
+        for (unsigned k = 0; k < 16; k++)
+            range_child(&root, k, &kids[k]);
+        send_req(s, kids, 16);
+    }
+}
+
+/* Handles one handshake message (without its length prefix). */
+static int on_hs_message(struct sync_session *s, const uint8_t *m, size_t n)
+{
+    uint8_t payload[512];
+    size_t plen;
+    int rc = noise_hs_read(&s->hs, m, n, payload, sizeof payload, &plen);
+
+    if (rc != AM_OK)
+        return rc == AM_EBADMAC ? AM_EBADMAC : rc;
+    if (s->cfg.initiator) {
+        /* message 2: the responder's hello; answer with message 3 and ours */
+        uint8_t hello[HELLO_LEN];
+        if ((rc = check_hello(s, payload, plen)) != AM_OK)
+            return rc;
+        hello_payload(s, hello);
+        send_hs(s, hello, sizeof hello);
+        if (s->state & SYNC_CLOSED)
+            return s->error;
+        handshake_done(s);
+        return AM_OK;
+    }
+    if (noise_hs_want_write(&s->hs)) {
+        /* message 1 (versions): answer with message 2 and our hello */
+        uint8_t hello[HELLO_LEN];
+        if (plen < 2)
+            return AM_EMALFORMED;
+        if (payload[0] != SYNC_VERSION_MAJOR)
+            return AM_EVERSION;
+        hello_payload(s, hello);
+        send_hs(s, hello, sizeof hello);
+        return s->state & SYNC_CLOSED ? s->error : AM_OK;
+    }
+    /* message 3: the initiator's hello */
+    if ((rc = check_hello(s, payload, plen)) != AM_OK)
+        return rc;
+    handshake_done(s);
+    return AM_OK;
+}
+
+/* ---- the public interface ----------------------------------------------------------------- */
+
+int sync_init(struct sync_session *s, const struct sync_config *cfg)
+{
+    struct noise_hs_config hc;
+    uint8_t preamble[SYNC_PREAMBLE_LEN] = {
+        'A', 'M', 'S', 'Y', SYNC_VERSION_MAJOR, SYNC_VERSION_MINOR, 0, 0};
+    char prologue[32];
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->now = s->last_rx = s->last_tx = cfg->now_ms;
+    s->hs_deadline = cfg->now_ms + SYNC_HANDSHAKE_TIMEOUT_MS;
+    s->peer = calloc(1, sizeof *s->peer);
+    s->seen = calloc(1, sizeof *s->seen);
+    s->jobs = calloc(1, sizeof *s->jobs);
+    s->in = malloc(2 + NOISE_MAX_MSG);
+    s->msg = malloc(NOISE_MAX_MSG);
+    s->plain = malloc(NOISE_MAX_MSG);
+    if (!s->peer || !s->seen || !s->jobs || !s->in || !s->msg || !s->plain)
+        return AM_ENOMEM;
+    rc = cfg->store->heads(cfg->store->ctx, collect_head, s);
+    if (rc != AM_OK)
+        return rc;
+    sync_fingerprint(s->mine, s->n_mine, s->our_fp);
+    if (crypto_sign_ed25519_sk_to_curve25519(s->x_sk, cfg->sk) != 0)
+        return AM_EINVAL;
+
+    snprintf(prologue, sizeof prologue, "%s%d", PROLOGUE_LABEL, SYNC_VERSION_MAJOR);
+    memset(&hc, 0, sizeof hc);
+    hc.protocol_name = NOISE_NAME;
+    hc.initiator = cfg->initiator;
+    hc.prologue = (const uint8_t *)prologue;
+    hc.prologue_len = strlen(prologue);
+    hc.s_priv = s->x_sk;
+    hc.psks = cfg->netkey;
+    hc.n_psks = 1;
+    hc.e_priv = cfg->ephemeral;
+    rc = noise_hs_init(&s->hs, &hc);
+    if (rc != AM_OK)
+        return rc;
+
+    s->phase = P_PREAMBLE;
+    out_raw(s, preamble, sizeof preamble);
+    s->stats.summary_out += sizeof preamble;
+    if (cfg->initiator) {
+        uint8_t v[2] = {SYNC_VERSION_MAJOR, SYNC_VERSION_MINOR};
+        send_hs(s, v, 2);
+    }
+    return s->error;
+}
+
+void sync_free(struct sync_session *s)
+{
+    if (!s)
+        return;
+    noise_hs_wipe(&s->hs);
+    noise_cipher_wipe(&s->tx);
+    noise_cipher_wipe(&s->rx);
+    sodium_memzero(s->x_sk, sizeof s->x_sk);
+    if (s->peer)
+        free(s->peer->v);
+    if (s->seen)
+        free(s->seen->v);
+    free(s->seen);
+    s->seen = NULL;
+    if (s->jobs)
+        free(s->jobs->v);
+    free(s->peer);
+    free(s->jobs);
+    free(s->mine);
+    free(s->terms);
+    free(s->in);
+    free(s->out);
+    free(s->msg);
+    free(s->plain);
+    s->plain = NULL;
+    s->peer = NULL;
+    s->jobs = NULL;
+    s->mine = NULL;
+    s->terms = NULL;
+    s->in = s->out = s->msg = NULL;
+}
+
+/* Consumes whole frames from s->in; returns how many bytes of it were used. */
+static size_t process_input(struct sync_session *s, const uint8_t *p, size_t n)
+{
+    size_t used = 0;
+
+    if (s->phase == P_PREAMBLE) {
+        if (n < SYNC_PREAMBLE_LEN)
+            return 0;
+        if (memcmp(p, PREAMBLE_MAGIC, 4) != 0) {
+            fail(s, AM_EMALFORMED);
+            return n;
+        }
+        s->peer_major = p[4];
+        s->peer_minor = p[5];
+        if (p[4] != SYNC_VERSION_MAJOR) {
+            fail(s, AM_EVERSION);
+            return n;
+        }
+        s->phase = P_HANDSHAKE;
+        used = SYNC_PREAMBLE_LEN;
+    }
+    while (s->phase != P_CLOSED && n - used >= 2) {
+        size_t len = (size_t)p[used] << 8 | p[used + 1];
+        int rc;
+        if (n - used - 2 < len)
+            break;
+        if (s->phase == P_HANDSHAKE) {
+            rc = on_hs_message(s, p + used + 2, len);
+        } else {
+            if (len < NOISE_TAG_LEN) {
+                rc = AM_EMALFORMED;
+            } else {
+                rc = noise_cipher_decrypt(&s->rx, NULL, 0, p + used + 2, len, s->plain);
+                if (rc == AM_OK)
+                    rc = on_message(s, s->plain, len - NOISE_TAG_LEN);
+            }
+        }
+        used += 2 + len;
+        if (rc != AM_OK) {
+            fail(s, rc);
+            break;
+        }
+    }
+    return used;
+}
+
+int sync_feed(struct sync_session *s, const uint8_t *in, size_t n)
+{
+    if (s->state & SYNC_CLOSED)
+        return s->error ? s->error : AM_ESTATE;
+    s->stats.bytes_in += n;
+    s->last_rx = s->now;
+    while (n > 0 && !(s->state & SYNC_CLOSED)) {
+        size_t room = 2 + NOISE_MAX_MSG - s->in_len, take = n < room ? n : room, used;
+        if (s->in_len == 0) {
+            /* fast path: parse straight from the caller's buffer */
+            used = process_input(s, in, n);
+            in += used;
+            n -= used;
+            if (n == 0 || (s->state & SYNC_CLOSED))
+                break;
+            take = n < room ? n : room;
+        }
+        memcpy(s->in + s->in_len, in, take);
+        s->in_len += take;
+        in += take;
+        n -= take;
+        used = process_input(s, s->in, s->in_len);
+        memmove(s->in, s->in + used, s->in_len - used);
+        s->in_len -= used;
+    }
+    if (s->state & SYNC_CLOSED) {
+        if (s->error && s->phase == P_CLOSED && (s->state & SYNC_HANDSHAKEN) &&
+            s->error != AM_EPEER && s->error != AM_ETIMEOUT) {
+            /* tell the peer why, if the channel still works */
+            struct mbuf b = {s->msg, 0, 0};
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &b, mbuf_write);
+            msgpack_pack_array(&pk, 3);
+            msgpack_pack_uint8(&pk, T_BYE);
+            msgpack_pack_int(&pk, s->error);
+            msgpack_pack_str(&pk, strlen(am_strerror(s->error)));
+            msgpack_pack_str_body(&pk, am_strerror(s->error), strlen(am_strerror(s->error)));
+            s->phase = P_LIVE;
+            send_msg(s, b.len, 0);
+            s->phase = P_CLOSED;
+        }
+        return s->error ? s->error : AM_OK;
+    }
+    fill_output(s);
+    return AM_OK;
+}
+
+const uint8_t *sync_output(struct sync_session *s, size_t *n)
+{
+    if (!(s->state & SYNC_CLOSED))
+        fill_output(s);
+    *n = s->out_len - s->out_sent;
+    return s->out + s->out_sent;
+}
+
+void sync_output_done(struct sync_session *s, size_t n)
+{
+    s->out_sent += n;
+    if (s->out_sent >= s->out_len)
+        s->out_sent = s->out_len = 0;
+}
+
+unsigned sync_state(const struct sync_session *s)
+{
+    unsigned st = s->state;
+    if (s->out_len > s->out_sent || (s->phase == P_LIVE && s->jobs && s->jobs->n > 0))
+        st |= SYNC_WANT_WRITE;
+    return st;
+}
+
+int sync_error(const struct sync_session *s)
+{
+    return s->error;
+}
+
+uint64_t sync_next_deadline(const struct sync_session *s)
+{
+    if (s->state & SYNC_CLOSED)
+        return UINT64_MAX;
+    if (s->phase != P_LIVE)
+        return s->hs_deadline;
+    {
+        uint64_t ping = s->last_tx + SYNC_PING_MS, idle = s->last_rx + SYNC_IDLE_TIMEOUT_MS;
+        return ping < idle ? ping : idle;
+    }
+}
+
+void sync_tick(struct sync_session *s, uint64_t now_ms)
+{
+    s->now = now_ms;
+    if (s->state & SYNC_CLOSED)
+        return;
+    if (s->phase != P_LIVE) {
+        if (now_ms >= s->hs_deadline)
+            fail(s, AM_ETIMEOUT);
+        return;
+    }
+    if (now_ms >= s->last_rx + SYNC_IDLE_TIMEOUT_MS) {
+        fail(s, AM_ETIMEOUT);
+        return;
+    }
+    if (now_ms >= s->last_tx + SYNC_PING_MS)
+        send_simple(s, T_PING);
+}
+
+void sync_notify(struct sync_session *s, const uint8_t author[AM_PK_LEN], uint64_t seq)
+{
+    struct sync_head h;
+    (void)seq;
+    if (s->state & SYNC_CLOSED)
+        return;
+    if (mine_refresh(s, author, &h) != AM_OK)
+        return;
+    /* Before reconciliation ends, the ranges still being compared will find it; after,
+     * the peer's vector is known and the entry goes straight out. */
+    if (s->phase == P_LIVE && s->recon_done)
+        lacks(s, &h, pv_get(s->peer, author));
+}
+
+void sync_close(struct sync_session *s, int code)
+{
+    struct mbuf b = {s->msg, 0, 0};
+    msgpack_packer pk;
+    if (s->state & SYNC_CLOSED)
+        return;
+    if (s->phase == P_LIVE) {
+        msgpack_packer_init(&pk, &b, mbuf_write);
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_uint8(&pk, T_BYE);
+        msgpack_pack_int(&pk, code);
+        send_msg(s, b.len, 0);
+    }
+    s->error = code;
+    s->state |= SYNC_CLOSED;
+    s->phase = P_CLOSED;
+}
+
+const uint8_t *sync_peer_author(const struct sync_session *s)
+{
+    return s->peer_author;
+}
+
+const uint8_t *sync_peer_install(const struct sync_session *s)
+{
+    return s->peer_install;
+}
+
+const struct sync_stats *sync_stats(const struct sync_session *s)
+{
+    return &s->stats;
+}

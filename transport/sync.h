@@ -1,0 +1,190 @@
+/*
+ * sync.h: the sync engine (PROTOCOL.md section "Sync"), I/O-free.
+ *
+ * One session is one connection with one peer, over any ordered byte stream (TCP, a pipe,
+ * a memory buffer in a test). The caller allocates the session, feeds it the bytes it
+ * receives (sync_feed), sends the bytes it produces (sync_output / sync_output_done),
+ * calls sync_tick at sync_next_deadline, and tells it about new local entries
+ * (sync_notify). The session reaches the store only through struct sync_store.
+ * Never includes uv.h, never touches a socket, a file or a clock, never prints.
+ *
+ * What a session does: a clear preamble (versions), a Noise_XXpsk0 handshake keyed by
+ * the network key, carrying author ids, install ids and a 16-byte fingerprint of each
+ * side's version vector. Equal fingerprints: in sync, nothing more is sent. Otherwise
+ * range reconciliation over author-id prefixes finds the authors whose heads differ, and
+ * each side streams what the other lacks, authors interleaved, in bounded messages; the
+ * receiver ingests message by message, so an interrupted sync resumes on reconnection.
+ * Afterwards the session stays live: entries the peer lacks are pushed as they appear.
+ */
+#ifndef AM_SYNC_H
+#define AM_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "am_limits.h"
+#include "noise.h"
+
+#define SYNC_VERSION_MAJOR        1
+#define SYNC_VERSION_MINOR        0
+#define SYNC_PREAMBLE_LEN         8
+#define SYNC_FP_LEN               16 /* version-vector fingerprint in the handshake */
+#define SYNC_RANGE_FP_LEN         8
+#define SYNC_HEAD_HASH_LEN        8  /* prefix of a head hash in HEADS messages */
+#define SYNC_LEAF_MAX             16 /* a range with at most this many authors is sent as heads */
+#define SYNC_HEADS_PER_MSG        1000
+#define SYNC_OUT_HIGH             (256u * 1024) /* stop producing entry messages above this backlog */
+#define SYNC_HANDSHAKE_TIMEOUT_MS 10000
+#define SYNC_PING_MS              15000
+#define SYNC_IDLE_TIMEOUT_MS      45000 /* nothing received for this long: the peer is gone */
+
+/* One author's head, as the engine sees it. */
+struct sync_head {
+    uint8_t author[AM_PK_LEN];
+    uint64_t seq;
+    uint8_t hash[AM_HASH_LEN];
+    uint32_t flags; /* bit 0: the store holds fork evidence for this author */
+};
+
+struct sync_ingest_result {
+    uint64_t added, duplicate, forks, refused;
+};
+
+/*
+ * The store, as the engine needs it. Every function returns AM_OK or an am_err.h code;
+ * `raw` pointers passed to callbacks are valid only during the call.
+ */
+struct sync_store {
+    void *ctx;
+    /* Calls cb for every head in author order. */
+    int (*heads)(void *ctx, int (*cb)(void *cbctx, const struct sync_head *h), void *cbctx);
+    /* The head of one author (AM_ENOTFOUND if none). */
+    int (*head)(void *ctx, const uint8_t author[AM_PK_LEN], struct sync_head *h);
+    /* Calls cb for entries of `author` from from_seq on, in order, until cb returns
+     * non-zero or the author's log ends. */
+    int (*entries)(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t from_seq,
+                   int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx);
+    /* Calls cb for every piece of fork evidence of `author`. */
+    int (*forks)(void *ctx, const uint8_t author[AM_PK_LEN],
+                 int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx);
+    /* Ingests a batch in one transaction (store_ingest semantics). */
+    int (*ingest)(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
+                  struct sync_ingest_result *res);
+};
+
+struct sync_config {
+    int initiator;                  /* the side that connected */
+    const uint8_t *netkey;          /* AM_NETKEY_LEN: the Noise PSK */
+    const uint8_t *sk;              /* ed25519 secret key (seed || pk) */
+    const uint8_t *install_id;      /* AM_INSTALL_ID_LEN */
+    const struct sync_store *store; /* must outlive the session */
+    uint64_t now_ms;                /* the caller's monotonic clock */
+    /* Called after received entries advanced `author` to `seq` in the store (so the
+     * caller can tell its other sessions). Nullable. */
+    void (*on_new)(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq);
+    void *on_new_ctx;
+    const uint8_t *ephemeral; /* tests only: fixed Noise ephemeral, or NULL */
+};
+
+/* State flags of sync_state(). */
+#define SYNC_WANT_WRITE 1u /* sync_output() has bytes */
+#define SYNC_HANDSHAKEN 2u /* the handshake is done: peer identity known */
+#define SYNC_IN_SYNC    4u /* initial sync done both ways (END sent and received) */
+#define SYNC_CLOSED     8u /* finished: see sync_error(); close the connection */
+
+struct sync_stats {
+    uint64_t bytes_in, bytes_out;
+    uint64_t entries_in, entries_out;          /* entries received (new or not) and sent */
+    uint64_t added, duplicate, forks, refused; /* what ingest did with those received */
+    uint64_t authors_in;                       /* authors of which something new arrived */
+    uint64_t summary_out;                      /* bytes of reconciliation messages sent */
+};
+
+struct sync_peer_vv; /* the peer's version vector, as this session knows it */
+struct sync_jobs;    /* what remains to send */
+
+/* Caller-allocated; treat the fields as private. */
+struct sync_session {
+    struct sync_config cfg;
+    unsigned state;
+    int error;      /* am_err.h code that closed the session, 0 while fine */
+    int peer_error; /* the code the peer said it closed with (BYE), 0 if none */
+    int phase;
+    struct noise_hs hs;
+    struct noise_cipher tx, rx;
+    uint8_t x_sk[32]; /* our X25519 static (from the ed25519 key) */
+    uint8_t peer_author[AM_PK_LEN];
+    uint8_t peer_install[AM_INSTALL_ID_LEN];
+    uint8_t peer_fp[SYNC_FP_LEN], our_fp[SYNC_FP_LEN];
+    uint8_t peer_major, peer_minor;
+    /* our heads, sorted by author, with their per-author fingerprint terms */
+    struct sync_head *mine;
+    uint8_t (*terms)[AM_HASH_LEN];
+    size_t n_mine, cap_mine;
+    struct sync_peer_vv *peer;
+    struct sync_peer_vv *seen; /* authors of which something new arrived */
+    struct sync_jobs *jobs;
+    /* input: bytes of an unfinished frame */
+    uint8_t *in;
+    size_t in_len;
+    /* output: framed bytes waiting to be sent */
+    uint8_t *out;
+    size_t out_len, out_cap, out_sent;
+    /* reconciliation */
+    unsigned awaiting;   /* requests sent that expect a RESULT (initiator) */
+    int recon_sent_done; /* initiator: RECONCILED sent */
+    int recon_done;      /* both: reconciliation finished for this side */
+    int end_sent, end_received;
+    uint64_t now, last_rx, last_tx, hs_deadline;
+    struct sync_stats stats;
+    /* HEADS of the range being received: where the merge walk over `mine` stands */
+    int range_open;
+    unsigned range_bits;
+    uint8_t range_prefix[AM_PK_LEN];
+    size_t range_cursor, range_end;
+    uint8_t *msg;   /* a message being built */
+    uint8_t *plain; /* the message received, decrypted */
+};
+
+/* Sets up a session; the preamble (and, for the initiator, the first handshake message)
+ * is ready in sync_output() at once. Returns AM_OK, AM_ENOMEM, or a store error. Call
+ * sync_free() afterwards in every case. */
+int sync_init(struct sync_session *s, const struct sync_config *cfg);
+void sync_free(struct sync_session *s); /* wipes secrets; NULL-safe on a zeroed session */
+
+/*
+ * Feeds n received bytes. Returns AM_OK (all consumed; more may be fed), or the code that
+ * closed the session (then SYNC_CLOSED is set, and sync_output() may still hold a BYE to
+ * send before closing). A session never stops accepting bytes: received entries are
+ * stored before sync_feed returns, so its memory does not grow with what the peer sends.
+ */
+int sync_feed(struct sync_session *s, const uint8_t *in, size_t n);
+
+/* The bytes to send now (may be empty). Valid until the next call into the session. */
+const uint8_t *sync_output(struct sync_session *s, size_t *n);
+/* n bytes of what sync_output() returned were sent. */
+void sync_output_done(struct sync_session *s, size_t n);
+
+unsigned sync_state(const struct sync_session *s);
+int sync_error(const struct sync_session *s);
+
+/* When sync_tick() must be called next (in the caller's clock), and the tick itself. */
+uint64_t sync_next_deadline(const struct sync_session *s);
+void sync_tick(struct sync_session *s, uint64_t now_ms);
+
+/* New entries of `author` up to `seq` are in the store (written locally or received
+ * from another peer): send them if the peer lacks them. */
+void sync_notify(struct sync_session *s, const uint8_t author[AM_PK_LEN], uint64_t seq);
+
+/* Ends the session politely (a BYE message, then SYNC_CLOSED once it is sent). */
+void sync_close(struct sync_session *s, int code);
+
+/* The peer's author id, install id and versions: valid once SYNC_HANDSHAKEN is set. */
+const uint8_t *sync_peer_author(const struct sync_session *s);
+const uint8_t *sync_peer_install(const struct sync_session *s);
+const struct sync_stats *sync_stats(const struct sync_session *s);
+
+/* The 16-byte fingerprint of a version vector given as heads sorted by author. */
+void sync_fingerprint(const struct sync_head *heads, size_t n, uint8_t fp[static SYNC_FP_LEN]);
+
+#endif
