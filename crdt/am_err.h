@@ -33,6 +33,7 @@ enum {
     AM_ETIMEOUT = -20,  /* the other side stopped answering */
     AM_EPEER = -21,     /* the other side closed the session with an error */
     AM_ESELF = -22,     /* connected to itself */
+    AM_ESTALE = -23,    /* authentic, but its timestamp is outside the accepted window */
 };
 
 /* A static English sentence for `err` (never NULL, also for unknown codes). */

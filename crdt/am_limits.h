@@ -47,6 +47,10 @@
 /* A store never grows beyond this; 1 TiB of virtual address space is cheap on 64-bit. */
 #define AM_STORE_MAP_MAX (1ULL << 40)
 
+/* One discovery datagram: version 1 beacons are 100 bytes; 256 leaves room for a later
+ * version while a datagram costs at most one short decrypt. */
+#define AM_BEACON_MAX 256
+
 /* Text a person types: a site slug, a node name. */
 #define AM_NAME_MAX 64
 

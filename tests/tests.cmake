@@ -59,3 +59,8 @@ endforeach()
 
 add_executable(aidmesh-testtool ${CMAKE_SOURCE_DIR}/tests/integration/testtool_main.c)
 target_link_libraries(aidmesh-testtool PRIVATE amtools)
+
+add_executable(aidmesh-discovery-probe ${CMAKE_SOURCE_DIR}/tests/integration/discovery_probe_main.c)
+target_link_libraries(aidmesh-discovery-probe PRIVATE amtools)
+set_property(TEST integration_discovery_netns APPEND PROPERTY ENVIRONMENT
+             "AM_DISCOVERY_PROBE=$<TARGET_FILE:aidmesh-discovery-probe>")

@@ -612,6 +612,9 @@ static const struct command commands[] = {
     {"status", cmd_status, "show identity, network, install id and store counts"},
     {"log", cmd_log, "list the entries of the store"},
     {"verify", cmd_verify, "re-check every chain and signature of the store"},
+    {"run", cli_cmd_run, "run the node: find peers on the local network and sync live"},
+    {"sync", cli_cmd_sync, "sync once with one node (HOST:PORT) and exit"},
+    {"peers", cli_cmd_peers, "show connected and known peers; peers add HOST:PORT"},
 };
 
 static void main_help(FILE *f)

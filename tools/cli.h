@@ -24,4 +24,9 @@ int cli_open(struct cli *c, struct node *n, const struct store_opts *opts);
 /* Resolves the home into c->home, printing a sentence on failure. Returns 0 or 1. */
 int cli_resolve_home(struct cli *c);
 
+/* The network commands (cli_net.c). */
+int cli_cmd_run(struct cli *c, int argc, char **argv);
+int cli_cmd_sync(struct cli *c, int argc, char **argv);
+int cli_cmd_peers(struct cli *c, int argc, char **argv);
+
 #endif

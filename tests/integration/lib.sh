@@ -42,3 +42,24 @@ finish() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
 }
+
+# wait_for SECONDS command...: runs the command until it succeeds or the deadline passes
+# (a condition with a deadline, polled every 50 ms). Returns its last status.
+wait_for() {
+    local secs=$1
+    shift
+    local end=$(( $(date +%s%N) / 1000000 + secs * 1000 ))
+    while true; do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        [ $(( $(date +%s%N) / 1000000 )) -ge $end ] && return 1
+        sleep 0.05
+    done
+}
+
+# a free-looking TCP port on loopback for this test run
+pick_port() { echo $(( 20000 + (RANDOM * 7 + $$) % 30000 )); }
+
+# entries NODE_HOME: the entry count of a node's store
+entries() { "$AIDMESH" --home "$1" status --json | sed 's/.*"entries":\([0-9]*\).*/\1/'; }
+# entries_eq NODE_HOME N: the node's store holds exactly N entries (for wait_for)
+entries_eq() { [ "$(entries "$1")" = "$2" ]; }

@@ -1,0 +1,1040 @@
+/*
+ * daemon.c: the node's network side (see daemon.h; messages in PROTOCOL.md "Sync").
+ * Must never: block the loop waiting for the network, hold an LMDB transaction across a
+ * callback, dial itself, keep two connections to one peer, or let a slow peer grow its
+ * memory (one write in flight per connection; the session produces output lazily).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include "am_err.h"
+#include "syncstore.h"
+#include "uv_discovery.h"
+
+#define RBUF_LEN            65536
+#define BACKOFF_MIN_MS      1000
+#define BACKOFF_MAX_MS      60000
+#define MAINTAIN_MS         500
+#define SCAN_DEBOUNCE_MS    30
+#define STATUS_MS           2000
+#define DISCOVERED_DELAY_MS 2500 /* the larger author id waits this long before dialing */
+
+struct daemon;
+
+struct target {
+    char host[256], port[8];
+    int is_static;
+    int discovered;
+    uint8_t author[AM_PK_LEN];  /* discovered: the author its beacons claim */
+    struct sockaddr_storage sa; /* discovered: where it is */
+    uint64_t next_attempt;
+    uint32_t backoff;
+    int dialing; /* a resolve or connect is in flight */
+    int self;    /* it turned out to be this node: never dial again */
+    char last_error[96];
+    struct target *next;
+};
+
+struct conn {
+    struct daemon *d;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    uint8_t *wbuf;
+    int writing;
+    int pending_close; /* handles whose close callback has not run */
+    int closing;
+    int outbound;
+    int handshaken, in_sync;
+    struct target *target;
+    struct sync_session sess;
+    int sess_ok;
+    char addr[80];
+    char peer_hex[65];
+    uint64_t connected_wall;
+    uint64_t last_seen_wall;
+    uint8_t rbuf[RBUF_LEN];
+    struct conn *next;
+};
+
+struct daemon {
+    uv_loop_t loop;
+    struct node *n;
+    struct sync_store ss;
+    FILE *log;
+    uv_tcp_t listener;
+    int listening;
+    uint16_t port;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t maintain, scan_timer, status_timer, deadline;
+    uv_fs_event_t watch;
+    int watching;
+    struct uv_discovery disc;
+    int discovering;
+    uint8_t instance[BEACON_INSTANCE_LEN];
+    uint8_t install[AM_INSTALL_ID_LEN];
+    struct conn *conns;
+    struct target *targets;
+    int stopping;
+    /* heads as last scanned, to find what other processes wrote */
+    struct sync_head *heads;
+    size_t n_heads, cap_heads;
+    /* one-shot mode */
+    int once;
+    struct daemon_sync_result *once_result;
+    int once_done;
+};
+
+/* ---- logging ------------------------------------------------------------------------------ */
+
+static void logf_(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void logf_(struct daemon *d, const char *fmt, ...)
+{
+    char when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    va_list ap;
+    localtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(d->log, "%s ", when);
+    va_start(ap, fmt);
+    vfprintf(d->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', d->log);
+    fflush(d->log);
+}
+
+static uint64_t wall_ms(void)
+{
+    return node_wall_ms();
+}
+
+static void short_id(const uint8_t *id, char out[17])
+{
+    sodium_bin2hex(out, 17, id, 8);
+}
+
+static void sa_text(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char ip[64] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        uv_ip4_name(s4, ip, sizeof ip);
+        port = ntohs(s4->sin_port);
+        snprintf(out, cap, "%s:%d", ip, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        uv_ip6_name(s6, ip, sizeof ip);
+        port = ntohs(s6->sin6_port);
+        snprintf(out, cap, "[%s]:%d", ip, port);
+    } else {
+        snprintf(out, cap, "?");
+    }
+}
+
+int daemon_split_hostport(const char *s, char *host, size_t host_cap, char *port, size_t port_cap)
+{
+    const char *colon;
+    size_t hl;
+    char *end;
+    long p;
+
+    if (!s || !*s)
+        return AM_EINVAL;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb)
+            return AM_EINVAL;
+        hl = (size_t)(rb - s - 1);
+        if (hl == 0 || hl >= host_cap)
+            return AM_EINVAL;
+        memcpy(host, s + 1, hl);
+        host[hl] = 0;
+        colon = rb[1] == ':' ? rb + 1 : NULL;
+        if (rb[1] && !colon)
+            return AM_EINVAL;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon && strchr(s, ':') != colon)
+            return AM_EINVAL; /* a bare IPv6 address needs brackets */
+        hl = colon ? (size_t)(colon - s) : strlen(s);
+        if (hl == 0 || hl >= host_cap)
+            return AM_EINVAL;
+        memcpy(host, s, hl);
+        host[hl] = 0;
+    }
+    if (!colon) {
+        snprintf(port, port_cap, "%d", DAEMON_DEFAULT_PORT);
+        return AM_OK;
+    }
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || p < 1 || p > 65535)
+        return AM_EINVAL;
+    snprintf(port, port_cap, "%ld", p);
+    return AM_OK;
+}
+
+/* ---- connections ------------------------------------------------------------------------------
+ */
+
+static void conn_pump(struct conn *c);
+static void write_status(struct daemon *d);
+static void schedule_retry(struct daemon *d, struct target *t, const char *why);
+
+static void conn_free_cb(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->pending_close > 0)
+        return;
+    if (c->sess_ok)
+        sync_free(&c->sess);
+    free(c->wbuf);
+    free(c);
+}
+
+static void conn_unlink(struct conn *c)
+{
+    struct conn **pp = &c->d->conns;
+    while (*pp && *pp != c)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = c->next;
+}
+
+static void conn_close(struct conn *c, const char *why)
+{
+    struct daemon *d = c->d;
+    if (c->closing)
+        return;
+    c->closing = 1;
+    conn_unlink(c);
+    if (c->handshaken) {
+        const struct sync_stats *st = sync_stats(&c->sess);
+        logf_(d, "peer %.16s at %s: disconnected (%s); got %llu entries, gave %llu", c->peer_hex,
+              c->addr, why, (unsigned long long)st->added, (unsigned long long)st->entries_out);
+    } else if (!d->once || c->outbound) {
+        logf_(d, "connection %s %s: closed (%s)", c->outbound ? "to" : "from", c->addr, why);
+    }
+    if (c->target) {
+        c->target->dialing = 0;
+        if (!d->stopping && !d->once)
+            schedule_retry(d, c->target, why);
+        c->target = NULL;
+    }
+    if (d->once && !d->once_done) {
+        d->once_done = 1;
+        /* A peer that hangs up after our first handshake message, before answering it,
+         * could not read it: it holds another network key (it learnt nothing). */
+        if (!d->once_result->error && c->sess_ok && !c->handshaken &&
+            sync_stats(&c->sess)->bytes_in > 0 && strcmp(why, "the peer hung up") == 0)
+            d->once_result->error = AM_EBADMAC;
+        if (!d->once_result->error)
+            d->once_result->error =
+                c->in_sync ? AM_OK
+                           : (c->sess_ok && sync_error(&c->sess) ? sync_error(&c->sess) : AM_EPEER);
+        if (c->sess_ok) {
+            const struct sync_stats *st = sync_stats(&c->sess);
+            d->once_result->received = st->added;
+            d->once_result->authors = st->authors_in;
+            d->once_result->sent = st->entries_out;
+            d->once_result->bytes_in = st->bytes_in;
+            d->once_result->bytes_out = st->bytes_out;
+            d->once_result->forks = st->forks;
+            d->once_result->refused = st->refused;
+        }
+        uv_stop(&d->loop);
+    }
+    if (!d->once && !d->stopping && c->handshaken)
+        write_status(d);
+    c->pending_close = 2;
+    uv_close((uv_handle_t *)&c->tcp, conn_free_cb);
+    uv_close((uv_handle_t *)&c->timer, conn_free_cb);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct conn *c = req->data;
+    free(c->wbuf);
+    c->wbuf = NULL;
+    c->writing = 0;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        conn_close(c, uv_strerror(status));
+        return;
+    }
+    conn_pump(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    sync_tick(&c->sess, uv_now(&c->d->loop));
+    conn_pump(c);
+}
+
+/* The other connection with the same peer, if any. */
+static struct conn *duplicate_of(struct conn *c)
+{
+    for (struct conn *o = c->d->conns; o; o = o->next)
+        if (o != c && o->handshaken && !o->closing &&
+            memcmp(sync_peer_author(&o->sess), sync_peer_author(&c->sess), AM_PK_LEN) == 0 &&
+            memcmp(sync_peer_install(&o->sess), sync_peer_install(&c->sess), AM_INSTALL_ID_LEN) ==
+                0)
+            return o;
+    return NULL;
+}
+
+/* Which of two connections with one peer stays: the one dialed by the smaller author id
+ * (both ends decide alike); between two dialed by the same side, the older. */
+static int keeps_first(const struct conn *a, const struct conn *b, const uint8_t *me)
+{
+    const uint8_t *da = a->outbound ? me : sync_peer_author(&a->sess);
+    const uint8_t *db = b->outbound ? me : sync_peer_author(&b->sess);
+    int c = memcmp(da, db, AM_PK_LEN);
+    return c != 0 ? c < 0 : 1;
+}
+
+static void on_handshake(struct conn *c)
+{
+    struct daemon *d = c->d;
+    struct conn *dup;
+    c->handshaken = 1;
+    sodium_bin2hex(c->peer_hex, sizeof c->peer_hex, sync_peer_author(&c->sess), AM_PK_LEN);
+    if (c->target) {
+        c->target->backoff = BACKOFF_MIN_MS;
+        c->target->last_error[0] = 0;
+    }
+    if (d->once_result)
+        memcpy(d->once_result->peer, c->peer_hex, sizeof c->peer_hex);
+    dup = duplicate_of(c);
+    if (dup) {
+        struct conn *loser = keeps_first(dup, c, d->n->pk) ? c : dup;
+        logf_(d, "peer %.16s: already connected; keeping one connection", c->peer_hex);
+        sync_close(&loser->sess, AM_OK);
+        conn_pump(loser);
+        if (loser == c)
+            return;
+    }
+    logf_(d, "peer %.16s at %s: connected (%s)", c->peer_hex, c->addr,
+          c->outbound ? "we dialed" : "it dialed");
+    if (!d->once)
+        write_status(d);
+}
+
+static void conn_pump(struct conn *c)
+{
+    unsigned st;
+    if (c->closing)
+        return;
+    st = sync_state(&c->sess);
+    if ((st & SYNC_HANDSHAKEN) && !c->handshaken) {
+        on_handshake(c);
+        if (c->closing)
+            return;
+        st = sync_state(&c->sess);
+    }
+    if ((st & SYNC_IN_SYNC) && !c->in_sync) {
+        const struct sync_stats *ss = sync_stats(&c->sess);
+        c->in_sync = 1;
+        logf_(c->d, "peer %.16s: in sync (got %llu entries from %llu authors, gave %llu)",
+              c->peer_hex, (unsigned long long)ss->added, (unsigned long long)ss->authors_in,
+              (unsigned long long)ss->entries_out);
+        if (c->d->once)
+            sync_close(&c->sess, AM_OK);
+        else
+            write_status(c->d);
+    }
+    if (!c->writing) {
+        size_t n;
+        const uint8_t *out = sync_output(&c->sess, &n);
+        if (n > 0) {
+            uv_buf_t b;
+            c->wbuf = malloc(n);
+            if (!c->wbuf) {
+                conn_close(c, "out of memory");
+                return;
+            }
+            memcpy(c->wbuf, out, n);
+            sync_output_done(&c->sess, n);
+            b = uv_buf_init((char *)c->wbuf, (unsigned)n);
+            c->wreq.data = c;
+            c->writing = 1;
+            if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+                free(c->wbuf);
+                c->wbuf = NULL;
+                c->writing = 0;
+                conn_close(c, "write failed");
+                return;
+            }
+        }
+    }
+    st = sync_state(&c->sess);
+    if ((st & SYNC_CLOSED) && !c->writing) {
+        int e = sync_error(&c->sess);
+        conn_close(c, e ? am_strerror(e) : "closed");
+        return;
+    }
+    if (!(st & SYNC_CLOSED)) {
+        uint64_t dl = sync_next_deadline(&c->sess), now = uv_now(&c->d->loop);
+        uv_timer_start(&c->timer, on_timer, dl > now ? dl - now : 0, 0);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)c->rbuf, RBUF_LEN);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    (void)buf;
+    if (c->closing)
+        return;
+    if (nread < 0) {
+        conn_close(c, nread == UV_EOF ? "the peer hung up" : uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0)
+        return;
+    c->last_seen_wall = wall_ms();
+    sync_tick(&c->sess, uv_now(&c->d->loop));
+    sync_feed(&c->sess, c->rbuf, (size_t)nread);
+    conn_pump(c);
+}
+
+/* Entries that arrived on one connection go to the others that lack them. */
+static void on_new_entries(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq)
+{
+    struct conn *from = ctx;
+    for (struct conn *o = from->d->conns; o; o = o->next)
+        if (o != from && o->handshaken && !o->closing) {
+            sync_notify(&o->sess, author, seq);
+            conn_pump(o);
+        }
+}
+
+static struct conn *conn_new(struct daemon *d, int outbound)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->d = d;
+    c->outbound = outbound;
+    uv_tcp_init(&d->loop, &c->tcp);
+    uv_timer_init(&d->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->connected_wall = c->last_seen_wall = wall_ms();
+    c->next = d->conns;
+    d->conns = c;
+    return c;
+}
+
+static int conn_start(struct conn *c)
+{
+    struct daemon *d = c->d;
+    struct sync_config cfg;
+    int rc;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.initiator = c->outbound;
+    cfg.netkey = d->n->netkey;
+    cfg.sk = d->n->sk;
+    cfg.install_id = d->install; /* the session keeps the pointer */
+    cfg.store = &d->ss;
+    cfg.now_ms = uv_now(&d->loop);
+    cfg.on_new = on_new_entries;
+    cfg.on_new_ctx = c;
+    rc = sync_init(&c->sess, &cfg);
+    c->sess_ok = 1;
+    if (rc != AM_OK) {
+        conn_close(c, am_strerror(rc));
+        return rc;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    conn_pump(c);
+    return AM_OK;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct daemon *d = server->data;
+    struct conn *c;
+    struct sockaddr_storage sa;
+    int len = sizeof sa;
+
+    if (status < 0 || d->stopping)
+        return;
+    c = conn_new(d, 0);
+    if (!c)
+        return;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c, "accept failed");
+        return;
+    }
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0)
+        sa_text((struct sockaddr *)&sa, c->addr, sizeof c->addr);
+    conn_start(c);
+}
+
+/* ---- dialing ------------------------------------------------------------------------------ */
+
+static void schedule_retry(struct daemon *d, struct target *t, const char *why)
+{
+    uint32_t jitter;
+    snprintf(t->last_error, sizeof t->last_error, "%s", why);
+    if (t->backoff == 0)
+        t->backoff = BACKOFF_MIN_MS;
+    jitter = randombytes_uniform(t->backoff / 2 + 1);
+    t->next_attempt = uv_now(&d->loop) + t->backoff * 3 / 4 + jitter;
+    t->backoff = t->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : t->backoff * 2;
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        conn_close(c, uv_strerror(status));
+        return;
+    }
+    conn_start(c);
+}
+
+static void dial_addr(struct daemon *d, struct target *t, const struct sockaddr *sa)
+{
+    struct conn *c = conn_new(d, 1);
+    if (!c) {
+        t->dialing = 0;
+        schedule_retry(d, t, "out of memory");
+        return;
+    }
+    c->target = t;
+    sa_text(sa, c->addr, sizeof c->addr);
+    c->creq.data = c;
+    if (uv_tcp_connect(&c->creq, &c->tcp, sa, on_connect) != 0)
+        conn_close(c, "cannot connect");
+}
+
+struct resolve {
+    uv_getaddrinfo_t req;
+    struct daemon *d;
+    struct target *t;
+};
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct resolve *r = req->data;
+    struct daemon *d = r->d;
+    struct target *t = r->t;
+    if (d->stopping) {
+        t->dialing = 0;
+    } else if (status < 0 || !res) {
+        t->dialing = 0;
+        logf_(d, "peer %s:%s: cannot resolve the name (%s)", t->host, t->port, uv_strerror(status));
+        schedule_retry(d, t, "cannot resolve the name");
+        if (d->once && !d->once_done) {
+            d->once_done = 1;
+            d->once_result->error = AM_ENOTFOUND;
+            uv_stop(&d->loop);
+        }
+    } else {
+        dial_addr(d, t, res->ai_addr);
+    }
+    uv_freeaddrinfo(res);
+    free(r);
+}
+
+static int connected_to(struct daemon *d, const uint8_t *author)
+{
+    for (struct conn *c = d->conns; c; c = c->next)
+        if (c->handshaken && !c->closing &&
+            memcmp(sync_peer_author(&c->sess), author, AM_PK_LEN) == 0)
+            return 1;
+    return 0;
+}
+
+static void dial(struct daemon *d, struct target *t)
+{
+    struct resolve *r;
+    struct addrinfo hints;
+    t->dialing = 1;
+    if (t->discovered) {
+        dial_addr(d, t, (struct sockaddr *)&t->sa);
+        return;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        t->dialing = 0;
+        return;
+    }
+    r->d = d;
+    r->t = t;
+    r->req.data = r;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (uv_getaddrinfo(&d->loop, &r->req, on_resolved, t->host, t->port, &hints) != 0) {
+        free(r);
+        t->dialing = 0;
+        schedule_retry(d, t, "cannot resolve the name");
+    }
+}
+
+static void on_maintain(uv_timer_t *tm)
+{
+    struct daemon *d = tm->data;
+    uint64_t now = uv_now(&d->loop);
+    if (d->stopping)
+        return;
+    for (struct target *t = d->targets; t; t = t->next) {
+        if (t->dialing || t->self || now < t->next_attempt)
+            continue;
+        if (t->discovered && connected_to(d, t->author))
+            continue;
+        if (!t->discovered) {
+            /* a static peer already connected through this target stays as it is */
+            int busy = 0;
+            for (struct conn *c = d->conns; c; c = c->next)
+                if (c->target == t)
+                    busy = 1;
+            if (busy)
+                continue;
+        }
+        dial(d, t);
+    }
+}
+
+static struct target *target_add(struct daemon *d)
+{
+    struct target *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->backoff = BACKOFF_MIN_MS;
+    t->next = d->targets;
+    d->targets = t;
+    return t;
+}
+
+static void on_discovered(void *ctx, const uint8_t author[AM_PK_LEN], const struct sockaddr *addr,
+                          uint16_t proto_version)
+{
+    struct daemon *d = ctx;
+    struct target *t;
+    char who[17], where[80];
+    (void)proto_version;
+    if (memcmp(author, d->n->pk, AM_PK_LEN) == 0)
+        return; /* our identity: this node (or a clone of it): never dialed */
+    for (t = d->targets; t; t = t->next)
+        if (t->discovered && memcmp(t->author, author, AM_PK_LEN) == 0)
+            break;
+    if (!t) {
+        t = target_add(d);
+        if (!t)
+            return;
+        t->discovered = 1;
+        memcpy(t->author, author, AM_PK_LEN);
+        short_id(author, who);
+        sa_text(addr, where, sizeof where);
+        logf_(d, "peer %s found on the local network at %s", who, where);
+        /* both ends hear each other: the smaller author id dials first */
+        if (memcmp(d->n->pk, author, AM_PK_LEN) > 0)
+            t->next_attempt = uv_now(&d->loop) + DISCOVERED_DELAY_MS;
+    }
+    memcpy(&t->sa, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    snprintf(t->host, sizeof t->host, "%s", "");
+}
+
+/* ---- entries written by other processes ---------------------------------------------------- */
+
+struct scan {
+    struct daemon *d;
+    struct sync_head *next;
+    size_t n, cap, old_i;
+};
+
+static int scan_head(void *ctx, const struct sync_head *h)
+{
+    struct scan *s = ctx;
+    struct daemon *d = s->d;
+    uint64_t old = 0;
+    while (s->old_i < d->n_heads && memcmp(d->heads[s->old_i].author, h->author, AM_PK_LEN) < 0)
+        s->old_i++;
+    if (s->old_i < d->n_heads && memcmp(d->heads[s->old_i].author, h->author, AM_PK_LEN) == 0)
+        old = d->heads[s->old_i].seq;
+    if (h->seq > old)
+        for (struct conn *c = d->conns; c; c = c->next)
+            if (c->handshaken && !c->closing)
+                sync_notify(&c->sess, h->author, h->seq);
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        struct sync_head *v = realloc(s->next, cap * sizeof *v);
+        if (!v)
+            return AM_ENOMEM;
+        s->next = v;
+        s->cap = cap;
+    }
+    s->next[s->n++] = *h;
+    return 0;
+}
+
+static void scan_heads(struct daemon *d)
+{
+    struct scan s = {d, NULL, 0, 0, 0};
+    if (d->ss.heads(d->ss.ctx, scan_head, &s) != AM_OK) {
+        free(s.next);
+        return;
+    }
+    free(d->heads);
+    d->heads = s.next;
+    d->n_heads = s.n;
+    d->cap_heads = s.cap;
+    for (struct conn *c = d->conns; c; c = c->next)
+        if (c->handshaken && !c->closing)
+            conn_pump(c);
+}
+
+static void on_scan_timer(uv_timer_t *t)
+{
+    scan_heads(t->data);
+}
+
+static void on_store_changed(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    struct daemon *d = h->data;
+    (void)filename;
+    (void)events;
+    if (status < 0 || d->stopping)
+        return;
+    /* a burst of writes makes one scan */
+    if (!uv_is_active((uv_handle_t *)&d->scan_timer))
+        uv_timer_start(&d->scan_timer, on_scan_timer, SCAN_DEBOUNCE_MS, 0);
+}
+
+/* ---- status file for `aidmesh peers` -------------------------------------------------------- */
+
+static void write_status(struct daemon *d)
+{
+    char path[AM_HOME_PATH_MAX + 16], tmp[AM_HOME_PATH_MAX + 32], dir[AM_HOME_PATH_MAX];
+    FILE *f;
+    int first = 1;
+
+    if (home_path(dir, d->n->home, "run") != AM_OK)
+        return;
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/peers.json", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f, "{\"pid\":%ld,\"port\":%u,\"written\":%llu,\"connected\":[", (long)getpid(), d->port,
+            (unsigned long long)wall_ms());
+    for (struct conn *c = d->conns; c; c = c->next) {
+        const struct sync_stats *st;
+        if (!c->handshaken || c->closing)
+            continue;
+        st = sync_stats(&c->sess);
+        fprintf(f,
+                "%s{\"author\":\"%s\",\"address\":\"%s\",\"direction\":\"%s\",\"state\":\"%s\","
+                "\"connected_at\":%llu,\"last_seen\":%llu,\"entries_in\":%llu,"
+                "\"entries_out\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu}",
+                first ? "" : ",", c->peer_hex, c->addr, c->outbound ? "out" : "in",
+                c->in_sync ? "in sync" : "syncing", (unsigned long long)c->connected_wall,
+                (unsigned long long)c->last_seen_wall, (unsigned long long)st->added,
+                (unsigned long long)st->entries_out, (unsigned long long)st->bytes_in,
+                (unsigned long long)st->bytes_out);
+        first = 0;
+    }
+    fprintf(f, "],\"known\":[");
+    first = 1;
+    for (struct target *t = d->targets; t; t = t->next) {
+        char addr[300], who[65] = "";
+        if (t->discovered) {
+            sa_text((struct sockaddr *)&t->sa, addr, sizeof addr);
+            sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
+        } else {
+            snprintf(addr, sizeof addr, "%s:%s", t->host, t->port);
+        }
+        fprintf(f, "%s{\"address\":\"%s\",\"source\":\"%s\",\"author\":\"%s\",\"last_error\":\"",
+                first ? "" : ",", addr, t->discovered ? "discovered" : "static", who);
+        for (const char *p = t->last_error; *p; p++)
+            if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+                fputc(*p, f);
+        fprintf(f, "\",\"self\":%s}", t->self ? "true" : "false");
+        first = 0;
+    }
+    fprintf(f, "]}\n");
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+    write_status(t->data);
+}
+
+/* ---- start and stop -------------------------------------------------------------------------- */
+
+static void on_any_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_discovery_closed(struct uv_discovery *disc)
+{
+    (void)disc;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, on_any_closed);
+}
+
+static void begin_stop(struct daemon *d, const char *why)
+{
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    if (why)
+        logf_(d, "stopping (%s)", why);
+    for (struct conn *c = d->conns; c; c = c->next)
+        if (!c->closing)
+            sync_close(&c->sess, AM_OK);
+    for (struct conn *c = d->conns, *next; c; c = next) {
+        next = c->next;
+        conn_pump(c); /* sends the BYE; closes once it is written */
+    }
+    uv_stop(&d->loop);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    begin_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static int listen_on(struct daemon *d, const char *spec)
+{
+    char host[256], port[8];
+    struct sockaddr_storage sa;
+    int rc;
+
+    if (daemon_split_hostport(spec, host, sizeof host, port, sizeof port) != AM_OK) {
+        logf_(d, "cannot listen on '%s': give ADDR:PORT, e.g. 0.0.0.0:%d", spec,
+              DAEMON_DEFAULT_PORT);
+        return 1;
+    }
+    if (uv_ip4_addr(host, atoi(port), (struct sockaddr_in *)&sa) != 0 &&
+        uv_ip6_addr(host, atoi(port), (struct sockaddr_in6 *)&sa) != 0) {
+        logf_(d, "cannot listen on '%s': the address must be numeric (e.g. 0.0.0.0 or [::])", spec);
+        return 1;
+    }
+    uv_tcp_init(&d->loop, &d->listener);
+    d->listener.data = d;
+    rc = uv_tcp_bind(&d->listener, (struct sockaddr *)&sa, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&d->listener, 64, on_connection);
+    if (rc != 0) {
+        logf_(d, "cannot listen on %s: %s%s", spec, uv_strerror(rc),
+              rc == UV_EADDRINUSE ? " (is another aidmesh node running? pick another "
+                                    "port with --listen)"
+                                  : "");
+        uv_close((uv_handle_t *)&d->listener, NULL);
+        return 1;
+    }
+    {
+        struct sockaddr_storage bound;
+        int len = sizeof bound;
+        uv_tcp_getsockname(&d->listener, (struct sockaddr *)&bound, &len);
+        d->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
+    }
+    d->listening = 1;
+    logf_(d, "listening on %s", spec);
+    return 0;
+}
+
+static int daemon_setup(struct daemon *d, struct node *n, FILE *log)
+{
+    memset(d, 0, sizeof *d);
+    d->n = n;
+    d->log = log ? log : stderr;
+    if (uv_loop_init(&d->loop) != 0)
+        return 1;
+    syncstore_init(&d->ss, n->store);
+    store_install_id(n->store, d->install, NULL);
+    randombytes_buf(d->instance, sizeof d->instance);
+    uv_timer_init(&d->loop, &d->maintain);
+    uv_timer_init(&d->loop, &d->scan_timer);
+    uv_timer_init(&d->loop, &d->status_timer);
+    uv_timer_init(&d->loop, &d->deadline);
+    d->maintain.data = d->scan_timer.data = d->status_timer.data = d->deadline.data = d;
+    return 0;
+}
+
+static void daemon_teardown(struct daemon *d)
+{
+    struct target *t, *tn;
+    while (d->conns)
+        conn_close(d->conns, "stopping");
+    if (d->discovering)
+        uv_discovery_stop(&d->disc, on_discovery_closed);
+    /* close every handle, let the callbacks run, then close the loop */
+    uv_walk(&d->loop, close_walk, NULL);
+    while (uv_run(&d->loop, UV_RUN_NOWAIT) != 0)
+        ;
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d->loop);
+    for (t = d->targets; t; t = tn) {
+        tn = t->next;
+        free(t);
+    }
+    free(d->heads);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+int daemon_run(struct node *n, const struct daemon_opts *o)
+{
+    static struct daemon dd; /* large (discovery buffers); one per process */
+    struct daemon *d = &dd;
+    char store_dir[AM_HOME_PATH_MAX], who[17];
+    int rc = 0;
+
+    if (daemon_setup(d, n, o->log))
+        return 1;
+    short_id(n->pk, who);
+    logf_(d, "aidmesh node %s%s%s starting (network %02x%02x%02x%02x...)", who,
+          n->name[0] ? " " : "", n->name, n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
+    if (o->listen) {
+        if (listen_on(d, o->listen)) {
+            rc = 1;
+            goto out;
+        }
+    } else {
+        char spec[32];
+        snprintf(spec, sizeof spec, "[::]:%d", DAEMON_DEFAULT_PORT);
+        if (listen_on(d, spec)) {
+            snprintf(spec, sizeof spec, "0.0.0.0:%d", DAEMON_DEFAULT_PORT);
+            if (listen_on(d, spec)) {
+                rc = 1;
+                goto out;
+            }
+        }
+    }
+    for (int i = 0; i < o->n_peers; i++) {
+        struct target *t = target_add(d);
+        if (!t || daemon_split_hostport(o->peers[i], t->host, sizeof t->host, t->port,
+                                        sizeof t->port) != AM_OK) {
+            logf_(d, "ignoring static peer '%s': give HOST:PORT", o->peers[i]);
+            if (t)
+                t->self = 1;
+            continue;
+        }
+        t->is_static = 1;
+    }
+    if (!o->no_discovery) {
+        struct uv_discovery_cfg cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.flags = o->discovery_flags;
+        cfg.udp_port = o->discovery_port;
+        cfg.interval_ms = o->beacon_interval_ms;
+        cfg.window_min = UINT32_MAX; /* never strand a node because of its clock */
+        if (uv_discovery_start(&d->disc, &d->loop, n->netkey, n->pk, d->instance, d->port,
+                               on_discovered, d, &cfg) == AM_OK)
+            d->discovering = 1;
+        else
+            logf_(d, "local network discovery could not start; static peers still work");
+    }
+    if (home_path(store_dir, n->home, "store") == AM_OK &&
+        uv_fs_event_init(&d->loop, &d->watch) == 0) {
+        d->watch.data = d;
+        d->watching = uv_fs_event_start(&d->watch, on_store_changed, store_dir, 0) == 0;
+    }
+    if (!d->watching)
+        logf_(d, "cannot watch the store for changes: entries written by other commands "
+                 "reach peers at the next reconnection");
+    scan_heads(d);
+    uv_signal_init(&d->loop, &d->sigint);
+    uv_signal_init(&d->loop, &d->sigterm);
+    d->sigint.data = d->sigterm.data = d;
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    uv_timer_start(&d->maintain, on_maintain, 0, MAINTAIN_MS);
+    uv_timer_start(&d->status_timer, on_status_timer, 0, STATUS_MS);
+    logf_(d, "running; stop with Ctrl-C");
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    /* give the BYEs a moment to leave */
+    uv_timer_start(&d->deadline, on_grace_over, 300, 0);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    {
+        char path[AM_HOME_PATH_MAX];
+        if (home_path(path, n->home, "run/peers.json") == AM_OK)
+            unlink(path);
+    }
+    logf_(d, "stopped");
+out:
+    daemon_teardown(d);
+    return rc;
+}
+
+static void on_once_deadline(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    if (!d->once_done) {
+        d->once_done = 1;
+        d->once_result->error = AM_ETIMEOUT;
+        uv_stop(&d->loop);
+    }
+}
+
+int daemon_sync_once(struct node *n, const char *hostport, uint32_t timeout_ms, FILE *log,
+                     struct daemon_sync_result *r)
+{
+    static struct daemon dd;
+    struct daemon *d = &dd;
+    struct target *t;
+
+    memset(r, 0, sizeof *r);
+    if (daemon_setup(d, n, log))
+        return 1;
+    d->once = 1;
+    d->once_result = r;
+    t = target_add(d);
+    if (!t || daemon_split_hostport(hostport, t->host, sizeof t->host, t->port, sizeof t->port)) {
+        r->error = AM_EINVAL;
+        daemon_teardown(d);
+        return 1;
+    }
+    uv_timer_start(&d->deadline, on_once_deadline, timeout_ms, 0);
+    dial(d, t);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    begin_stop(d, NULL);
+    daemon_teardown(d);
+    return r->error ? 1 : 0;
+}

@@ -1,0 +1,425 @@
+/*
+ * cli_net.c: the network commands of the CLI: run, sync, peers.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "am_err.h"
+#include "cli.h"
+#include "daemon.h"
+#include "mp.h"
+#include "out.h"
+#include "uv_discovery.h"
+
+enum {
+    OPT_HOME = 2000,
+    OPT_JSON,
+    OPT_HELP,
+    OPT_LISTEN,
+    OPT_PEER,
+    OPT_NO_DISC,
+    OPT_TIMEOUT,
+    OPT_LOOPBACK_DISC,
+    OPT_DISC_PORT,
+    OPT_BEACON_MS
+};
+
+static int cfg_peers(const char *home, const char **out, int max, char store[][300])
+{
+    char path[AM_HOME_PATH_MAX], line[512];
+    FILE *f;
+    int n = 0;
+    if (home_path(path, home, "config") != AM_OK || !(f = fopen(path, "r")))
+        return 0;
+    while (n < max && fgets(line, sizeof line, f)) {
+        char *p = line, *v;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "peer", 4) != 0)
+            continue;
+        v = p + 4;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (*v != '=')
+            continue;
+        v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        v[strcspn(v, " \t\r\n")] = 0;
+        if (!*v)
+            continue;
+        snprintf(store[n], 300, "%s", v);
+        out[n] = store[n];
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static const char run_help[] =
+    "usage: aidmesh run [--listen ADDR:PORT] [--peer HOST:PORT]... [--no-discovery]\n"
+    "                   [--home DIR]\n"
+    "\n"
+    "Runs this node: listens for other nodes, finds the nodes of its network on every\n"
+    "local network (hub Wi-Fi, Ethernet, a Wi-Fi Direct group) and syncs with them, and\n"
+    "keeps pushing new records as they are written. Stop it with Ctrl-C.\n"
+    "\n"
+    "  --listen ADDR:PORT  where to accept connections (default [::]:47470, all addresses)\n"
+    "  --peer HOST:PORT    also dial this node (repeatable); for networks that block\n"
+    "                      discovery. `aidmesh peers add HOST:PORT` keeps one in the config\n"
+    "  --no-discovery      do not send or listen for discovery beacons\n"
+    "\n"
+    "One line is logged per peer event. `aidmesh peers` shows who is connected.\n";
+
+int cli_cmd_run(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"home", required_argument, NULL, OPT_HOME},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"peer", required_argument, NULL, OPT_PEER},
+        {"no-discovery", no_argument, NULL, OPT_NO_DISC},
+        {"discovery-loopback", no_argument, NULL, OPT_LOOPBACK_DISC},   /* tests */
+        {"discovery-port", required_argument, NULL, OPT_DISC_PORT},     /* tests */
+        {"beacon-interval-ms", required_argument, NULL, OPT_BEACON_MS}, /* tests */
+        {0, 0, 0, 0}};
+    static char cfgstore[DAEMON_MAX_PEERS][300];
+    struct daemon_opts o;
+    struct node n;
+    int opt, rc;
+
+    memset(&o, 0, sizeof o);
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_HOME:
+            c->home_flag = optarg;
+            break;
+        case OPT_HELP:
+            fputs(run_help, stdout);
+            return 0;
+        case OPT_LISTEN:
+            o.listen = optarg;
+            break;
+        case OPT_PEER:
+            if (o.n_peers == DAEMON_MAX_PEERS) {
+                cli_err("run: at most %d peers", DAEMON_MAX_PEERS);
+                return 2;
+            }
+            o.peers[o.n_peers++] = optarg;
+            break;
+        case OPT_NO_DISC:
+            o.no_discovery = 1;
+            break;
+        case OPT_LOOPBACK_DISC:
+            o.discovery_flags |= UV_DISCOVERY_LOOPBACK;
+            break;
+        case OPT_DISC_PORT:
+            o.discovery_port = (uint16_t)atoi(optarg);
+            break;
+        case OPT_BEACON_MS:
+            o.beacon_interval_ms = (uint32_t)atoi(optarg);
+            break;
+        default:
+            cli_err("run: unknown option, or an option without its value: '%s' (see `aidmesh "
+                    "run --help`)",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        cli_err("run: unexpected argument '%s' (see `aidmesh run --help`)", argv[optind]);
+        return 2;
+    }
+    for (int i = 0; i < o.n_peers; i++) {
+        char h[256], p[8];
+        if (daemon_split_hostport(o.peers[i], h, sizeof h, p, sizeof p) != AM_OK) {
+            cli_err("run: '%s' is not HOST:PORT (e.g. 192.168.1.20:47470)", o.peers[i]);
+            return 2;
+        }
+    }
+    if (cli_open(c, &n, NULL))
+        return 1;
+    if (!o.listen) {
+        static char listen_cfg[300];
+        home_config_get(n.home, "listen", listen_cfg, sizeof listen_cfg);
+        if (listen_cfg[0])
+            o.listen = listen_cfg;
+    }
+    {
+        const char *cp[DAEMON_MAX_PEERS];
+        int k = cfg_peers(n.home, cp, DAEMON_MAX_PEERS - o.n_peers, cfgstore);
+        for (int i = 0; i < k; i++)
+            o.peers[o.n_peers++] = cp[i];
+    }
+    signal(SIGPIPE, SIG_IGN);
+    rc = daemon_run(&n, &o);
+    node_close(&n);
+    return rc;
+}
+
+static const char sync_help[] =
+    "usage: aidmesh sync HOST:PORT [--timeout SECONDS] [--json] [--home DIR]\n"
+    "\n"
+    "Syncs once with the node at HOST:PORT (both ways), prints what moved, and exits:\n"
+    "0 when both nodes hold the same records, non-zero on failure.\n";
+
+int cli_cmd_sync(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"home", required_argument, NULL, OPT_HOME},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                                         {0, 0, 0, 0}};
+    struct daemon_sync_result r;
+    struct node n;
+    long timeout = 120;
+    int opt, rc;
+    char h[256], p[8], got[32], gave[32], authors[32];
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_HOME:
+            c->home_flag = optarg;
+            break;
+        case OPT_JSON:
+            c->json = 1;
+            break;
+        case OPT_HELP:
+            fputs(sync_help, stdout);
+            return 0;
+        case OPT_TIMEOUT:
+            timeout = strtol(optarg, NULL, 10);
+            if (timeout <= 0) {
+                cli_err("sync: --timeout takes a number of seconds");
+                return 2;
+            }
+            break;
+        default:
+            cli_err("sync: unknown option, or an option without its value: '%s'", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        cli_err("sync: give one HOST:PORT (see `aidmesh sync --help`)");
+        return 2;
+    }
+    if (daemon_split_hostport(argv[optind], h, sizeof h, p, sizeof p) != AM_OK) {
+        cli_err("sync: '%s' is not HOST:PORT (e.g. 192.168.1.20:47470)", argv[optind]);
+        return 2;
+    }
+    if (cli_open(c, &n, NULL))
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    rc =
+        daemon_sync_once(&n, argv[optind], (uint32_t)timeout * 1000, c->json ? stderr : stderr, &r);
+    node_close(&n);
+    out_count(got, r.received);
+    out_count(gave, r.sent);
+    out_count(authors, r.authors);
+    if (c->json) {
+        printf("{\"ok\":%s,\"peer\":\"%s\",\"received\":%llu,\"authors\":%llu,\"sent\":%llu,"
+               "\"bytes_in\":%llu,\"bytes_out\":%llu,\"forks\":%llu,\"refused\":%llu,"
+               "\"error\":",
+               rc ? "false" : "true", r.peer, (unsigned long long)r.received,
+               (unsigned long long)r.authors, (unsigned long long)r.sent,
+               (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_out,
+               (unsigned long long)r.forks, (unsigned long long)r.refused);
+        if (r.error)
+            out_json_str(stdout, am_strerror(r.error), strlen(am_strerror(r.error)));
+        else
+            printf("null");
+        printf("}\n");
+    } else if (rc == 0) {
+        printf("received %s entries from %s authors, sent %s\n", got, authors, gave);
+        if (r.forks)
+            printf("note: %llu pieces of fork evidence arrived; see `aidmesh verify`\n",
+                   (unsigned long long)r.forks);
+    } else {
+        const char *hint = "";
+        if (r.error == AM_EBADMAC)
+            hint = " (is that node of another relief network? both must use the same "
+                   "invite code)";
+        else if (r.error == AM_ETIMEOUT)
+            hint = " (no answer: is the node running, and is the port open?)";
+        else if (r.error == AM_EVERSION)
+            hint = " (the other node runs an incompatible aidmesh version: update one)";
+        cli_err("sync with %s failed: %s%s; received %s entries, sent %s before that", argv[optind],
+                am_strerror(r.error ? r.error : AM_EPEER), hint, got, gave);
+    }
+    return rc;
+}
+
+static const char peers_help[] =
+    "usage: aidmesh peers [--json] [--home DIR]\n"
+    "       aidmesh peers add HOST:PORT\n"
+    "\n"
+    "Shows the peers of the running node: connected ones (entries and bytes each way,\n"
+    "last seen) and known ones (static and discovered), or adds a static peer to the\n"
+    "config (for networks where discovery is blocked).\n";
+
+static int peers_add(struct cli *c, const char *hostport)
+{
+    char h[256], p[8], path[AM_HOME_PATH_MAX];
+    FILE *f;
+    if (daemon_split_hostport(hostport, h, sizeof h, p, sizeof p) != AM_OK) {
+        cli_err("peers add: '%s' is not HOST:PORT (e.g. 192.168.1.20:47470)", hostport);
+        return 2;
+    }
+    if (cli_resolve_home(c))
+        return 1;
+    if (!home_is_initialised(c->home)) {
+        cli_err("no aidmesh node in %s yet: run `aidmesh init` first", c->home);
+        return 1;
+    }
+    home_path(path, c->home, "config");
+    f = fopen(path, "a");
+    if (!f) {
+        cli_err("cannot write %s: %s", path, strerror(errno));
+        return 1;
+    }
+    if (strchr(h, ':'))
+        fprintf(f, "peer = [%s]:%s\n", h, p);
+    else
+        fprintf(f, "peer = %s:%s\n", h, p);
+    fclose(f);
+    printf("added static peer %s; a running node dials it after its next restart\n", hostport);
+    return 0;
+}
+
+int cli_cmd_peers(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"home", required_argument, NULL, OPT_HOME},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {0, 0, 0, 0}};
+    char path[AM_HOME_PATH_MAX];
+    size_t len = 0;
+    uint8_t *buf;
+    FILE *f;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_HOME:
+            c->home_flag = optarg;
+            break;
+        case OPT_JSON:
+            c->json = 1;
+            break;
+        case OPT_HELP:
+            fputs(peers_help, stdout);
+            return 0;
+        default:
+            cli_err("peers: unknown option '%s' (see `aidmesh peers --help`)", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc && strcmp(argv[optind], "add") == 0) {
+        if (optind + 2 != argc) {
+            cli_err("peers add: give one HOST:PORT");
+            return 2;
+        }
+        return peers_add(c, argv[optind + 1]);
+    }
+    if (optind < argc) {
+        cli_err("peers: unexpected argument '%s' (see `aidmesh peers --help`)", argv[optind]);
+        return 2;
+    }
+    if (cli_resolve_home(c))
+        return 1;
+    home_path(path, c->home, "run/peers.json");
+    f = fopen(path, "r");
+    if (!f) {
+        if (c->json) {
+            printf("{\"running\":false,\"connected\":[],\"known\":[]}\n");
+            return 0;
+        }
+        printf("the node is not running (start it with `aidmesh run`)\n");
+        return 0;
+    }
+    buf = malloc(1 << 20);
+    if (buf)
+        len = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    if (!buf)
+        return 1;
+    buf[len] = 0;
+    {
+        /* the status file names its writer: a stale one (a killed node) is said so */
+        long pid = 0;
+        char *p = strstr((char *)buf, "\"pid\":");
+        int alive;
+        if (p)
+            pid = strtol(p + 6, NULL, 10);
+        alive = pid > 0 && kill((pid_t)pid, 0) == 0;
+        if (c->json) {
+            printf("{\"running\":%s,\"status\":%s", alive ? "true" : "false", (char *)buf);
+            /* buf ends with a newline after its closing brace */
+            printf("}\n");
+        } else {
+            char *s = (char *)buf, *e;
+            int shown = 0;
+            if (!alive)
+                printf("the node is not running (this is what it last saw)\n");
+            printf("connected peers:\n");
+            e = strstr(s, "\"known\":");
+            for (p = strstr(s, "{\"author\":"); p && (!e || p < e);
+                 p = strstr(p + 1, "{\"author\":")) {
+                char author[17] = "", addr[80] = "", state[16] = "";
+                unsigned long long last = 0, in = 0, out = 0;
+                sscanf(p, "{\"author\":\"%16[0-9a-f]", author);
+                char *q = strstr(p, "\"address\":\"");
+                if (q)
+                    sscanf(q + 11, "%79[^\"]", addr);
+                q = strstr(p, "\"state\":\"");
+                if (q)
+                    sscanf(q + 9, "%15[^\"]", state);
+                q = strstr(p, "\"last_seen\":");
+                if (q)
+                    last = strtoull(q + 12, NULL, 10);
+                q = strstr(p, "\"entries_in\":");
+                if (q)
+                    in = strtoull(q + 13, NULL, 10);
+                q = strstr(p, "\"entries_out\":");
+                if (q)
+                    out = strtoull(q + 14, NULL, 10);
+                {
+                    time_t t = (time_t)(last / 1000);
+                    struct tm tm;
+                    char when[16];
+                    localtime_r(&t, &tm);
+                    strftime(when, sizeof when, "%H:%M:%S", &tm);
+                    printf("  %-16s %-24s %-8s last seen %s, got %llu, gave %llu\n", author, addr,
+                           state, when, in, out);
+                }
+                shown++;
+            }
+            if (!shown)
+                printf("  none\n");
+            printf("known peers:\n");
+            shown = 0;
+            for (p = e ? strstr(e, "{\"address\":") : NULL; p; p = strstr(p + 1, "{\"address\":")) {
+                char addr[300] = "", src[16] = "", err[100] = "";
+                sscanf(p, "{\"address\":\"%299[^\"]", addr);
+                char *q = strstr(p, "\"source\":\"");
+                if (q)
+                    sscanf(q + 10, "%15[^\"]", src);
+                q = strstr(p, "\"last_error\":\"");
+                if (q)
+                    sscanf(q + 14, "%99[^\"]", err);
+                printf("  %-30s %-10s %s%s\n", addr, src, err[0] ? "last: " : "", err);
+                shown++;
+            }
+            if (!shown)
+                printf("  none yet\n");
+        }
+    }
+    free(buf);
+    return 0;
+}
