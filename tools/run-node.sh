@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-node.sh: what `make run` does after building: set up a node with defaults on first
-# start (identity + a new network in the default home, printing its invite code), then
-# show its status. Pass AIDMESH_HOME or --home to use another home.
+# start (identity + a new network in the default home, printing its invite code), show
+# its status, then run it (LAN discovery, sync with peers) until Ctrl-C.
+# Pass --home DIR (or set AIDMESH_HOME) to use another home.
 set -euo pipefail
 AIDMESH=${1:?usage: run-node.sh PATH/TO/aidmesh [--home DIR]}
 shift
@@ -14,7 +15,7 @@ echo "== Node status =="
 "$AIDMESH" "$@" status
 echo
 echo "Invite code of this network: $("$AIDMESH" "$@" invite)"
+echo "(other laptops join with: aidmesh init --join CODE, then aidmesh run)"
 echo
-echo "This build has the node's identity, network and signed log store; the network"
-echo "daemon (aidmesh run: LAN discovery and live sync) is not in it yet, so make run"
-echo "stops here. Try: $AIDMESH --help"
+echo "== Running the node: it finds the other nodes of its network on this LAN =="
+exec "$AIDMESH" "$@" run
