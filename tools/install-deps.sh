@@ -11,6 +11,8 @@ PKGS=(
     libmsgpack-dev                      # msgpack-c (C API, msgpack.h)
     liblmdb-dev                         # storage
     libcriterion-dev                    # unit tests
+    iproute2 iptables                   # tests: network namespaces, packet loss
+    dosfstools fusefat                  # tests: a real FAT32 stick image, mounted with FUSE
 )
 PKGS+=("$@")
 
