@@ -23,6 +23,7 @@
 #include "uv_discovery.h"
 
 #define RBUF_LEN            65536
+#define READ_STOP_BACKLOG   (1u << 20) /* output waiting for a peer: stop reading it */
 #define BACKOFF_MIN_MS      1000
 #define BACKOFF_MAX_MS      60000
 #define MAINTAIN_MS         500
@@ -58,6 +59,7 @@ struct conn {
     int closing;
     int outbound;
     int handshaken, in_sync;
+    int read_stopped;
     struct target *target;
     struct sync_session sess;
     int sess_ok;
@@ -194,6 +196,8 @@ int daemon_split_hostport(const char *s, char *host, size_t host_cap, char *port
 
 static void conn_pump(struct conn *c);
 static void write_status(struct daemon *d);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void schedule_retry(struct daemon *d, struct target *t, const char *why);
 
 static void conn_free_cb(uv_handle_t *h)
@@ -382,6 +386,19 @@ static void conn_pump(struct conn *c)
                 conn_close(c, "write failed");
                 return;
             }
+        }
+    }
+    /* A peer that does not read what we send stops being read: what it sends us could
+     * only make our output to it grow. */
+    {
+        size_t pending;
+        sync_output(&c->sess, &pending);
+        if (pending > READ_STOP_BACKLOG && !c->read_stopped) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->read_stopped = 1;
+        } else if (pending <= READ_STOP_BACKLOG && c->read_stopped) {
+            uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+            c->read_stopped = 0;
         }
     }
     st = sync_state(&c->sess);
