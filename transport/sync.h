@@ -184,6 +184,11 @@ const uint8_t *sync_peer_author(const struct sync_session *s);
 const uint8_t *sync_peer_install(const struct sync_session *s);
 const struct sync_stats *sync_stats(const struct sync_session *s);
 
+/* For fuzz targets only: moves a fresh session straight to the live phase (transport keys
+ * of zeros, no handshake) and hands it one decrypted message, as a peer would after the
+ * handshake. Returns what handling that message returned. */
+int sync_debug_message(struct sync_session *s, const uint8_t *msg, size_t n);
+
 /* The 16-byte fingerprint of a version vector given as heads sorted by author. */
 void sync_fingerprint(const struct sync_head *heads, size_t n, uint8_t fp[static SYNC_FP_LEN]);
 
