@@ -1,0 +1,176 @@
+/*
+ * relief_int.h: internals shared by the relief_*.c files; not part of the API.
+ * Nothing here prints, allocates outside struct relief_obj, or keeps global state.
+ */
+#ifndef AM_RELIEF_INT_H
+#define AM_RELIEF_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relief.h"
+
+/* ---- Text ---- */
+
+/* snprintf into err (when err and errcap are non-zero). */
+void relief_seterr(char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Untrusted bytes as a quoted, escaped C string of at most ~40 characters into out. */
+void relief_quote(char *out, size_t cap, const uint8_t *p, size_t n);
+
+/* 1 when p[0..n) is strict UTF-8 (no overlong forms, no surrogates, <= U+10FFFF) and has
+ * no control character (C0, DEL, C1), except \t and \n when allow_nl is set. */
+int relief_text_ok(const uint8_t *p, size_t n, int allow_nl);
+/* Identifier alphabets; first byte always [a-z0-9] (lot: [A-Za-z0-9]). */
+int relief_slug_ok(const uint8_t *p, size_t n); /* [a-z0-9-] */
+int relief_code_ok(const uint8_t *p, size_t n); /* [a-z0-9._-] */
+int relief_lot_ok(const uint8_t *p, size_t n);  /* [A-Za-z0-9._/-] */
+
+/* Index of p[0..n) in a NULL-terminated table of names, 1-based; 0 when absent. */
+int relief_lookup(const char *const *names, const uint8_t *p, size_t n);
+extern const char *const relief_type_names[];   /* [0] unused */
+extern const char *const relief_kind_names[];   /* [0] unused */
+extern const char *const relief_pri_names[];    /* [0] unused */
+extern const char *const relief_status_names[]; /* [0] unused */
+extern const char *const relief_reason_names[]; /* [0] unused */
+extern const char *const relief_key_names[];    /* by enum relief_key_id */
+
+/* ---- msgpack-c writing into a fixed buffer that also counts what did not fit ---- */
+
+struct relief_wbuf {
+    uint8_t *p;
+    size_t len; /* bytes the packer asked to write */
+    size_t cap;
+};
+int relief_wbuf_write(void *data, const char *buf, size_t len);
+
+/* ---- Object state (relief_obj.c, relief_cell.c, relief_dump.c) ---- */
+
+/* A ref whose author is interned in the object's author table. */
+struct relief_aref {
+    uint64_t seq;
+    uint32_t aidx;
+};
+
+/* One op's writes to registers (site, item, need.open/upd/close). */
+struct relief_wrec {
+    uint64_t seq, hlc;
+    uint32_t aidx;
+    uint32_t mask;                       /* 1u << RELIEF_F_* written by this op */
+    uint32_t sup_off, sup_n;             /* into obj->arefs */
+    struct relief_val v[RELIEF_F_COUNT]; /* strings malloc'd, owned */
+};
+
+struct relief_drec { /* a delivery */
+    uint64_t seq, hlc;
+    int64_t q;
+    uint32_t aidx;
+};
+
+struct relief_mrec { /* a stock move */
+    uint64_t seq, hlc;
+    int64_t delta;
+    uint32_t aidx;
+    uint32_t reason;
+};
+
+struct relief_crec { /* a stock count; its ctx never names its own author */
+    uint64_t seq, hlc;
+    int64_t q;
+    uint32_t aidx;
+    uint32_t ctx_off, ctx_n; /* into obj->arefs */
+};
+
+/* Slot of the ref index: (seq, aidx) -> (index << 2 | tag) + 1; slot 0 = empty. */
+enum { RELIEF_TAG_W = 0, RELIEF_TAG_D = 1, RELIEF_TAG_M = 2, RELIEF_TAG_C = 3 };
+struct relief_rslot {
+    uint64_t seq;
+    uint32_t aidx;
+    uint32_t v;
+};
+
+/* A sort key that carries the author bytes, so qsort needs no context. */
+struct relief_skey {
+    uint64_t hlc, seq;
+    const uint8_t *author;
+    uint32_t idx;
+};
+/* Descending (hlc, author, seq): the display order of heads and maximal counts. */
+int relief_skey_cmp_desc(const void *a, const void *b);
+
+/* Computed register of one field (cache). */
+struct relief_regc {
+    uint32_t n_writes, off, n_heads;
+    int conflict;
+};
+
+struct relief_obj {
+    struct relief_key key;
+
+    /* interned authors and their hash index (slot = aidx + 1) */
+    uint8_t (*authors)[AM_PK_LEN];
+    uint32_t n_authors, cap_authors;
+    uint32_t *aslots;
+    uint32_t cap_aslots; /* power of two */
+
+    /* ref index over every op in the set */
+    struct relief_rslot *rslots;
+    uint32_t cap_rslots; /* power of two */
+    uint32_t n_ops;
+
+    struct relief_aref *arefs; /* pool: sup lists and count contexts */
+    uint32_t n_arefs, cap_arefs;
+
+    struct relief_wrec *w;
+    uint32_t n_w, cap_w;
+    struct relief_drec *d;
+    uint32_t n_d, cap_d;
+    struct relief_mrec *m;
+    uint32_t n_m, cap_m;
+    struct relief_crec *c;
+    uint32_t n_c, cap_c;
+
+    /* need.open */
+    int opened;
+    uint32_t open_w; /* index in w */
+    char open_site[RELIEF_SLUG_MAX + 1], open_item[RELIEF_SLUG_MAX + 1];
+
+    /* view cache, valid while !dirty */
+    int dirty;
+    struct relief_regc regs[RELIEF_F_COUNT];
+    struct relief_head *heads;
+    uint32_t n_heads, cap_heads;
+    struct relief_need_view need;
+    struct relief_cell_view cell;
+    struct relief_count_ref *maximal;
+    uint32_t cap_maximal;
+    struct relief_move_ref audit[RELIEF_AUDIT_MAX];
+
+    /* scratch */
+    uint64_t *lim; /* per author */
+    uint32_t cap_lim;
+    struct relief_aref *named;
+    uint32_t cap_named;
+    uint32_t *idx;
+    uint32_t cap_idx;
+    struct relief_skey *skeys;
+    uint32_t cap_skeys;
+};
+
+/* Fields of each object kind, as a mask of 1u << RELIEF_F_*. */
+uint32_t relief_obj_fields(int kind);
+/* Makes the view cache valid. Returns AM_OK or AM_ENOMEM. */
+int relief_obj_compute(struct relief_obj *o);
+/* Computes the cell part of the cache (relief_cell.c). */
+int relief_cell_compute(struct relief_obj *o);
+/* The full ref of an interned one. */
+void relief_obj_ref(const struct relief_obj *o, uint32_t aidx, uint64_t seq,
+                    struct relief_ref *out);
+/* Order by (hlc, author bytes, seq): <0, 0, >0. */
+int relief_obj_cmp(const struct relief_obj *o, uint64_t hlc_a, uint32_t aidx_a, uint64_t seq_a,
+                   uint64_t hlc_b, uint32_t aidx_b, uint64_t seq_b);
+/* Grows *p (elements of size sz) to hold at least `need`; AM_OK or AM_ENOMEM. */
+int relief_grow(void **p, uint32_t *cap, uint32_t need, size_t sz);
+
+#endif
