@@ -7,6 +7,7 @@
  */
 #include "sync.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,12 +73,15 @@ struct sync_jobs {
     size_t n, cap, rr; /* rr: where round robin continues */
 };
 
-static size_t pv_find(const struct sync_peer_vv *pv, const uint8_t *author, int *found)
+/* Binary search over n records of `stride` bytes, sorted by the 32-byte author id at
+ * their start: the index of `author`, or where it would go (*found then 0). */
+static size_t author_find(const void *base, size_t n, size_t stride, const uint8_t *author,
+                          int *found)
 {
-    size_t lo = 0, hi = pv->n;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = memcmp(pv->v[mid].author, author, AM_PK_LEN);
+        int c = memcmp((const uint8_t *)base + mid * stride, author, AM_PK_LEN);
         if (c == 0) {
             *found = 1;
             return mid;
@@ -89,6 +93,14 @@ static size_t pv_find(const struct sync_peer_vv *pv, const uint8_t *author, int 
     }
     *found = 0;
     return lo;
+}
+
+_Static_assert(offsetof(struct pv_item, author) == 0, "author first");
+_Static_assert(offsetof(struct sync_head, author) == 0, "author first");
+
+static size_t pv_find(const struct sync_peer_vv *pv, const uint8_t *author, int *found)
+{
+    return author_find(pv->v, pv->n, sizeof *pv->v, author, found);
 }
 
 static uint64_t pv_get(const struct sync_peer_vv *pv, const uint8_t *author)
@@ -211,21 +223,7 @@ void sync_fingerprint(const struct sync_head *heads, size_t n, uint8_t fp[static
 
 static size_t mine_find(const struct sync_session *s, const uint8_t *author, int *found)
 {
-    size_t lo = 0, hi = s->n_mine;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = memcmp(s->mine[mid].author, author, AM_PK_LEN);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = 0;
-    return lo;
+    return author_find(s->mine, s->n_mine, sizeof *s->mine, author, found);
 }
 
 static int mine_put(struct sync_session *s, const struct sync_head *h)
