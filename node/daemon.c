@@ -27,7 +27,7 @@
 #define BACKOFF_MIN_MS      1000
 #define BACKOFF_MAX_MS      60000
 #define MAINTAIN_MS         500
-#define SCAN_DEBOUNCE_MS    30
+#define SCAN_DEBOUNCE_MS    10
 #define STATUS_MS           2000
 #define DISCOVERED_DELAY_MS 2500 /* the larger author id waits this long before dialing */
 
@@ -42,6 +42,7 @@ struct target {
     uint64_t next_attempt;
     uint32_t backoff;
     int dialing; /* a resolve or connect is in flight */
+    int known;   /* static: `author` is who answered here last time */
     int self;    /* it turned out to be this node: never dial again */
     char last_error[96];
     struct target *next;
@@ -60,6 +61,7 @@ struct conn {
     int outbound;
     int handshaken, in_sync;
     int read_stopped;
+    int fed; /* bytes were fed since the last flush */
     struct target *target;
     struct sync_session sess;
     int sess_ok;
@@ -80,6 +82,7 @@ struct daemon {
     int listening;
     uint16_t port;
     uv_signal_t sigint, sigterm;
+    uv_check_t flusher; /* after each round of reads: store what arrived, in one batch */
     uv_timer_t maintain, scan_timer, status_timer, deadline;
     uv_fs_event_t watch;
     int watching;
@@ -225,6 +228,8 @@ static void conn_close(struct conn *c, const char *why)
     struct daemon *d = c->d;
     if (c->closing)
         return;
+    if (c->sess_ok)
+        sync_flush(&c->sess); /* keep what arrived before the connection ended */
     c->closing = 1;
     conn_unlink(c);
     if (c->handshaken) {
@@ -323,6 +328,10 @@ static void on_handshake(struct conn *c)
     if (c->target) {
         c->target->backoff = BACKOFF_MIN_MS;
         c->target->last_error[0] = 0;
+        /* remember who answers at this address: while that peer is connected (whoever
+         * dialed), the address is not dialed again */
+        memcpy(c->target->author, sync_peer_author(&c->sess), AM_PK_LEN);
+        c->target->known = 1;
     }
     if (d->once_result)
         memcpy(d->once_result->peer, c->peer_hex, sizeof c->peer_hex);
@@ -353,7 +362,7 @@ static void conn_pump(struct conn *c)
             return;
         st = sync_state(&c->sess);
     }
-    if ((st & SYNC_IN_SYNC) && !c->in_sync) {
+    if ((st & SYNC_IN_SYNC) && !(st & SYNC_CLOSED) && !c->in_sync) {
         const struct sync_stats *ss = sync_stats(&c->sess);
         c->in_sync = 1;
         logf_(c->d, "peer %.16s: in sync (got %llu entries from %llu authors, gave %llu)",
@@ -435,6 +444,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->last_seen_wall = wall_ms();
     sync_tick(&c->sess, uv_now(&c->d->loop));
     sync_feed(&c->sess, c->rbuf, (size_t)nread);
+    c->fed = 1;
     conn_pump(c);
 }
 
@@ -627,7 +637,7 @@ static void on_maintain(uv_timer_t *tm)
     for (struct target *t = d->targets; t; t = t->next) {
         if (t->dialing || t->self || now < t->next_attempt)
             continue;
-        if (t->discovered && connected_to(d, t->author))
+        if ((t->discovered || t->known) && connected_to(d, t->author))
             continue;
         if (!t->discovered) {
             /* a static peer already connected through this target stays as it is */
@@ -847,6 +857,21 @@ static void begin_stop(struct daemon *d, const char *why)
     uv_stop(&d->loop);
 }
 
+/* Runs once per loop iteration, after the reads of that iteration: everything read from a
+ * peer in one go is stored in one transaction (sync_feed only queues entries). */
+static void on_check(uv_check_t *h)
+{
+    struct daemon *d = h->data;
+    for (struct conn *c = d->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->sess_ok && !c->closing && c->fed) {
+            c->fed = 0;
+            sync_flush(&c->sess);
+            conn_pump(c);
+        }
+    }
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     begin_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
@@ -908,6 +933,9 @@ static int daemon_setup(struct daemon *d, struct node *n, FILE *log)
     uv_timer_init(&d->loop, &d->status_timer);
     uv_timer_init(&d->loop, &d->deadline);
     d->maintain.data = d->scan_timer.data = d->status_timer.data = d->deadline.data = d;
+    uv_check_init(&d->loop, &d->flusher);
+    d->flusher.data = d;
+    uv_check_start(&d->flusher, on_check);
     return 0;
 }
 

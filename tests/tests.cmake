@@ -64,3 +64,7 @@ add_executable(aidmesh-discovery-probe ${CMAKE_SOURCE_DIR}/tests/integration/dis
 target_link_libraries(aidmesh-discovery-probe PRIVATE amtools)
 set_property(TEST integration_discovery_netns APPEND PROPERTY ENVIRONMENT
              "AM_DISCOVERY_PROBE=$<TARGET_FILE:aidmesh-discovery-probe>")
+
+add_executable(aidmesh-relay ${CMAKE_SOURCE_DIR}/tests/integration/relay_main.c)
+set_property(TEST integration_netns_sync APPEND PROPERTY ENVIRONMENT
+             "AM_RELAY=$<TARGET_FILE:aidmesh-relay>")

@@ -524,7 +524,7 @@ static int fill_entry(void *ctx, const uint8_t *raw, size_t len)
     f->count++;
     if (f->job->kind == J_RANGE)
         f->job->next++;
-    return ++f->per_job >= 64 ? 1 : 0; /* interleave authors */
+    return ++f->per_job >= SYNC_TURN ? 1 : 0; /* interleave authors */
 }
 
 /* Produces ENTRIES messages while the backlog is low and jobs remain. */
@@ -819,79 +819,142 @@ static int on_heads(struct sync_session *s, struct mp_cur *c)
     return AM_OK;
 }
 
-static int on_entries(struct sync_session *s, struct mp_cur *c)
+/* Received entries wait in a pending batch, so that everything read at once is stored
+ * in one transaction (one fdatasync), not one per message. The batch is stored when it
+ * is full, before any other message is handled, at a tick, and by sync_flush(). */
+struct pending {
+    uint8_t *buf;
+    size_t len, cap;
+    size_t *offs;   /* start of entry i in buf; entry i ends at offs[i + 1] or len */
+    uint8_t *valid; /* entry i decoded, and author/seq are known */
+    uint8_t (*author)[AM_PK_LEN];
+    uint64_t *seq;
+    size_t n;
+};
+
+static int flush_pending(struct sync_session *s)
 {
-    uint32_t n;
+    struct pending *p = s->pend;
     const uint8_t **raw;
     size_t *lens;
     struct sync_ingest_result res = {0};
-    int rc = AM_OK;
+    int rc;
 
-    if (mp_get_array(c, &n))
-        return AM_EMALFORMED;
-    if (n == 0)
+    if (!p || p->n == 0)
         return AM_OK;
-    raw = malloc(n * sizeof *raw);
-    lens = malloc(n * sizeof *lens);
+    raw = malloc(p->n * sizeof *raw);
+    lens = malloc(p->n * sizeof *lens);
     if (!raw || !lens) {
         free(raw);
         free(lens);
         return AM_ENOMEM;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t l;
-        if (mp_get_bin(c, &raw[i], &l)) {
-            rc = AM_EMALFORMED;
-            goto out;
-        }
-        lens[i] = l;
+    for (size_t i = 0; i < p->n; i++) {
+        size_t end = i + 1 < p->n ? p->offs[i + 1] : p->len;
+        raw[i] = p->buf + p->offs[i];
+        lens[i] = end - p->offs[i];
     }
-    rc = s->cfg.store->ingest(s->cfg.store->ctx, raw, lens, n, &res);
+    rc = s->cfg.store->ingest(s->cfg.store->ctx, raw, lens, p->n, &res);
+    free(raw);
+    free(lens);
     if (rc != AM_OK)
-        goto out;
-    s->stats.entries_in += n;
+        return rc;
+    s->stats.entries_in += p->n;
     s->stats.added += res.added;
     s->stats.duplicate += res.duplicate;
     s->stats.forks += res.forks;
     s->stats.refused += res.refused;
     /* The peer has what it sent; our heads moved: refresh both, once per run of one
      * author (at its last entry). Only entries that decode are believed. */
-    for (uint32_t i = 0; i < n; i++) {
-        struct entry e, next;
+    for (size_t i = 0; i < p->n; i++) {
+        const uint8_t *author = p->author[i];
         struct sync_head before = {0}, after;
         int found, had;
         size_t k;
-        if (entry_decode(&e, raw[i], lens[i]) != AM_OK)
+        if (!p->valid[i])
             continue;
-        if (i + 1 < n && entry_decode(&next, raw[i + 1], lens[i + 1]) == AM_OK &&
-            memcmp(next.author, e.author, AM_PK_LEN) == 0)
+        if (i + 1 < p->n && p->valid[i + 1] && memcmp(p->author[i + 1], author, AM_PK_LEN) == 0)
             continue;
-        if (pv_get(s->peer, e.author) < e.seq && pv_set(s->peer, e.author, e.seq) != AM_OK) {
-            rc = AM_ENOMEM;
-            goto out;
-        }
-        k = mine_find(s, e.author, &found);
+        if (pv_get(s->peer, author) < p->seq[i] && pv_set(s->peer, author, p->seq[i]) != AM_OK)
+            return AM_ENOMEM;
+        k = mine_find(s, author, &found);
         had = found;
         if (found)
             before = s->mine[k];
-        if (mine_refresh(s, e.author, &after) != AM_OK)
+        if (mine_refresh(s, author, &after) != AM_OK)
             continue;
         if (!had || before.seq < after.seq) {
-            if (pv_get(s->seen, e.author) == 0) {
+            if (pv_get(s->seen, author) == 0) {
                 s->stats.authors_in++;
-                if (pv_set(s->seen, e.author, 1) != AM_OK) {
-                    rc = AM_ENOMEM;
-                    goto out;
-                }
+                if (pv_set(s->seen, author, 1) != AM_OK)
+                    return AM_ENOMEM;
             }
             if (s->cfg.on_new)
-                s->cfg.on_new(s->cfg.on_new_ctx, e.author, after.seq);
+                s->cfg.on_new(s->cfg.on_new_ctx, author, after.seq);
         }
     }
-out:
-    free(raw);
-    free(lens);
-    return rc;
+    p->n = 0;
+    p->len = 0;
+    return AM_OK;
+}
+
+static int pending_add(struct sync_session *s, const uint8_t *raw, size_t len)
+{
+    struct pending *p = s->pend;
+    struct entry e;
+
+    if (p->n == SYNC_PENDING_MAX || p->len + len > SYNC_PENDING_BYTES) {
+        int rc = flush_pending(s);
+        if (rc != AM_OK)
+            return rc;
+    }
+    if (!p->offs) {
+        p->offs = malloc(SYNC_PENDING_MAX * sizeof *p->offs);
+        p->valid = malloc(SYNC_PENDING_MAX);
+        p->author = malloc(SYNC_PENDING_MAX * sizeof *p->author);
+        p->seq = malloc(SYNC_PENDING_MAX * sizeof *p->seq);
+        if (!p->offs || !p->valid || !p->author || !p->seq)
+            return AM_ENOMEM;
+    }
+    if (p->len + len > p->cap) {
+        size_t cap = p->cap ? p->cap : 262144;
+        uint8_t *b;
+        while (cap < p->len + len)
+            cap *= 2;
+        b = realloc(p->buf, cap);
+        if (!b)
+            return AM_ENOMEM;
+        p->buf = b;
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, raw, len);
+    p->offs[p->n] = p->len;
+    p->valid[p->n] = entry_decode(&e, raw, len) == AM_OK;
+    if (p->valid[p->n]) {
+        memcpy(p->author[p->n], e.author, AM_PK_LEN);
+        p->seq[p->n] = e.seq;
+    }
+    p->len += len;
+    p->n++;
+    return AM_OK;
+}
+
+static int on_entries(struct sync_session *s, struct mp_cur *c)
+{
+    uint32_t n;
+
+    if (mp_get_array(c, &n))
+        return AM_EMALFORMED;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *raw;
+        uint32_t l;
+        int rc;
+        if (mp_get_bin(c, &raw, &l))
+            return AM_EMALFORMED;
+        if ((rc = pending_add(s, raw, l)) != AM_OK)
+            return rc;
+    }
+    return AM_OK;
 }
 
 static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
@@ -906,6 +969,8 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
         return rc;
     if (used != n || mp_get_array(&c, &len) || len < 1 || mp_get_uint(&c, &type))
         return AM_EMALFORMED;
+    if (type != T_ENTRIES && (rc = flush_pending(s)) != AM_OK)
+        return rc; /* what arrived before this message is stored before it is handled */
     switch (type) {
     case T_REQ:
         return len == 2 ? on_req(s, &c) : AM_EMALFORMED;
@@ -1078,11 +1143,12 @@ int sync_init(struct sync_session *s, const struct sync_config *cfg)
     s->hs_deadline = cfg->now_ms + SYNC_HANDSHAKE_TIMEOUT_MS;
     s->peer = calloc(1, sizeof *s->peer);
     s->seen = calloc(1, sizeof *s->seen);
+    s->pend = calloc(1, sizeof *s->pend);
     s->jobs = calloc(1, sizeof *s->jobs);
     s->in = malloc(2 + NOISE_MAX_MSG);
     s->msg = malloc(NOISE_MAX_MSG);
     s->plain = malloc(NOISE_MAX_MSG);
-    if (!s->peer || !s->seen || !s->jobs || !s->in || !s->msg || !s->plain)
+    if (!s->peer || !s->seen || !s->pend || !s->jobs || !s->in || !s->msg || !s->plain)
         return AM_ENOMEM;
     rc = cfg->store->heads(cfg->store->ctx, collect_head, s);
     if (rc != AM_OK)
@@ -1127,6 +1193,15 @@ void sync_free(struct sync_session *s)
         free(s->peer->v);
     if (s->seen)
         free(s->seen->v);
+    if (s->pend) {
+        free(s->pend->buf);
+        free(s->pend->offs);
+        free(s->pend->valid);
+        free(s->pend->author);
+        free(s->pend->seq);
+    }
+    free(s->pend);
+    s->pend = NULL;
     free(s->seen);
     s->seen = NULL;
     if (s->jobs)
@@ -1280,10 +1355,20 @@ uint64_t sync_next_deadline(const struct sync_session *s)
     }
 }
 
+int sync_flush(struct sync_session *s)
+{
+    int rc = flush_pending(s);
+    if (rc != AM_OK && !(s->state & SYNC_CLOSED))
+        fail(s, rc);
+    return rc;
+}
+
 void sync_tick(struct sync_session *s, uint64_t now_ms)
 {
     s->now = now_ms;
     if (s->state & SYNC_CLOSED)
+        return;
+    if (sync_flush(s) != AM_OK)
         return;
     if (s->phase != P_LIVE) {
         if (now_ms >= s->hs_deadline)

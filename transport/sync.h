@@ -34,6 +34,9 @@
 #define SYNC_LEAF_MAX             16 /* a range with at most this many authors is sent as heads */
 #define SYNC_HEADS_PER_MSG        1000
 #define SYNC_OUT_HIGH             (256u * 1024) /* stop producing entry messages above this backlog */
+#define SYNC_TURN                 256 /* entries of one author before the next author's turn */
+#define SYNC_PENDING_MAX          AM_INGEST_BATCH_MAX /* received entries stored in one transaction */
+#define SYNC_PENDING_BYTES        (8u << 20)
 #define SYNC_HANDSHAKE_TIMEOUT_MS 10000
 #define SYNC_PING_MS              15000
 #define SYNC_IDLE_TIMEOUT_MS      45000 /* nothing received for this long: the peer is gone */
@@ -101,6 +104,7 @@ struct sync_stats {
 };
 
 struct sync_peer_vv; /* the peer's version vector, as this session knows it */
+struct pending;      /* received entries not stored yet */
 struct sync_jobs;    /* what remains to send */
 
 /* Caller-allocated; treat the fields as private. */
@@ -123,6 +127,7 @@ struct sync_session {
     size_t n_mine, cap_mine;
     struct sync_peer_vv *peer;
     struct sync_peer_vv *seen; /* authors of which something new arrived */
+    struct pending *pend;
     struct sync_jobs *jobs;
     /* input: bytes of an unfinished frame */
     uint8_t *in;
@@ -155,10 +160,16 @@ void sync_free(struct sync_session *s); /* wipes secrets; NULL-safe on a zeroed 
 /*
  * Feeds n received bytes. Returns AM_OK (all consumed; more may be fed), or the code that
  * closed the session (then SYNC_CLOSED is set, and sync_output() may still hold a BYE to
- * send before closing). A session never stops accepting bytes: received entries are
- * stored before sync_feed returns, so its memory does not grow with what the peer sends.
+ * send before closing). Received entries wait in a bounded batch (SYNC_PENDING_MAX
+ * entries, SYNC_PENDING_BYTES) and are stored when it is full, before any other message
+ * is handled, at sync_tick, and by sync_flush: call sync_flush once the bytes available
+ * now have been fed, so everything read at once is stored in one transaction.
  */
 int sync_feed(struct sync_session *s, const uint8_t *in, size_t n);
+
+/* Stores the received entries still waiting. Returns AM_OK or the store's error (which
+ * also closes the session). */
+int sync_flush(struct sync_session *s);
 
 /* The bytes to send now (may be empty). Valid until the next call into the session. */
 const uint8_t *sync_output(struct sync_session *s, size_t *n);
