@@ -18,7 +18,7 @@ test-build: deps
 
 release: deps
 	@cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release -DAM_WERROR=ON >/dev/null
-	@cmake --build $(RELEASE_BUILD) -j$(JOBS)
+	@cmake --build $(RELEASE_BUILD) -j$(JOBS) --target aidmesh aidmesh-bench
 
 run: release
 	@bash tools/run-node.sh $(RELEASE_BUILD)/aidmesh
