@@ -30,6 +30,7 @@ test: test-build
 
 bench: release
 	@$(RELEASE_BUILD)/aidmesh-bench --out bench.md
+	@$(RELEASE_BUILD)/aidmesh-bench stick --tmpfs /dev/shm --fat-image | tee -a bench.md
 
 fuzz:
 	@bash tools/install-deps.sh clang libclang-rt-14-dev

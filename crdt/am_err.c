@@ -50,6 +50,8 @@ const char *am_strerror(int err)
         return "the other side closed the session with an error";
     case AM_ESELF:
         return "connected to itself";
+    case AM_EOTHERNET:
+        return "it belongs to another relief network";
     case AM_ESTALE:
         return "timestamp outside the accepted window (a clock far off, or a replay)";
     }

@@ -34,6 +34,7 @@ enum {
     AM_EPEER = -21,     /* the other side closed the session with an error */
     AM_ESELF = -22,     /* connected to itself */
     AM_ESTALE = -23,    /* authentic, but its timestamp is outside the accepted window */
+    AM_EOTHERNET = -24, /* it belongs to another relief network (another network key) */
 };
 
 /* A static English sentence for `err` (never NULL, also for unknown codes). */

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "am_err.h"
+#include "stick_node.h"
 #include "syncstore.h"
 #include "uv_discovery.h"
 
@@ -30,8 +31,18 @@
 #define SCAN_DEBOUNCE_MS    10
 #define STATUS_MS           2000
 #define DISCOVERED_DELAY_MS 2500 /* the larger author id waits this long before dialing */
+#define STICK_SCAN_MS       2000 /* mount points below --watch-sticks are listed this often */
+#define STICK_DEBOUNCE_MS   300
 
 struct daemon;
+
+/* A volume seen mounted below --watch-sticks: synced once per mount. */
+struct seen_stick {
+    char path[512];
+    uint64_t id; /* which mount of it */
+    int present;
+    struct seen_stick *next;
+};
 
 struct target {
     char host[256], port[8];
@@ -96,6 +107,14 @@ struct daemon {
     /* heads as last scanned, to find what other processes wrote */
     struct sync_head *heads;
     size_t n_heads, cap_heads;
+    /* --watch-sticks */
+    const char *stick_dir;
+    int stick_init_blank, stick_dir_missing;
+    uv_fs_event_t stick_watch;
+    uv_timer_t stick_timer, stick_debounce;
+    uv_poll_t mounts_poll;
+    int mounts_fd;
+    struct seen_stick *sticks;
     /* one-shot mode */
     int once;
     struct daemon_sync_result *once_result;
@@ -759,6 +778,138 @@ static void on_store_changed(uv_fs_event_t *h, const char *filename, int events,
         uv_timer_start(&d->scan_timer, on_scan_timer, SCAN_DEBOUNCE_MS, 0);
 }
 
+/* ---- sticks mounted below --watch-sticks ---------------------------------------------------- */
+
+static void stick_sync_one(struct daemon *d, const char *path)
+{
+    struct stick_report r;
+    unsigned flags = 0;
+    int rc;
+    if (!stick_node_has_folder(path)) {
+        if (!d->stick_init_blank) {
+            logf_(d,
+                  "stick at %s: no aidmesh folder on it, left untouched (set it up once with "
+                  "`aidmesh stick sync %s`, or run with --init-blank-sticks)",
+                  path, path);
+            return;
+        }
+        flags = STICK_F_CREATE;
+    }
+    logf_(d, "stick at %s: syncing", path);
+    rc = stick_node_sync(d->n, path, flags, 0, NULL, NULL, &r);
+    if (rc != AM_OK) {
+        char text[600];
+        stick_node_error_text(rc, &r, path, text, sizeof text);
+        logf_(d, "stick at %s: %s", path, text);
+        return;
+    }
+    for (uint64_t i = 0; i < r.n_damage && i < STICK_DAMAGE_MAX; i++) {
+        char text[400];
+        stick_node_damage_text(&r.damage[i], text, sizeof text);
+        logf_(d, "stick at %s: damage: %s", path, text);
+    }
+    if (r.full)
+        logf_(d, "stick at %s is full: %llu entries from %llu authors did not fit", path,
+              (unsigned long long)r.unfit_entries, (unsigned long long)r.unfit_authors);
+    logf_(d, "stick %s synced: got %llu, gave %llu, safe to unplug", path,
+          (unsigned long long)r.added, (unsigned long long)r.exported);
+    if (r.added)
+        scan_heads(d); /* peers connected now get what the stick brought */
+}
+
+static void on_stick_mount(void *ctx, const char *path, uint64_t id)
+{
+    struct daemon *d = ctx;
+    struct seen_stick *s;
+    for (s = d->sticks; s; s = s->next)
+        if (strcmp(s->path, path) == 0 && s->id == id) {
+            s->present = 1;
+            return;
+        }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return;
+    snprintf(s->path, sizeof s->path, "%s", path);
+    s->id = id;
+    s->present = 1;
+    s->next = d->sticks;
+    d->sticks = s;
+    stick_sync_one(d, s->path);
+}
+
+static void on_stick_timer(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    struct seen_stick **pp = &d->sticks;
+    if (d->stopping)
+        return;
+    for (struct seen_stick *s = d->sticks; s; s = s->next)
+        s->present = 0;
+    if (stick_node_mounts(d->stick_dir, on_stick_mount, d) != AM_OK) {
+        if (!d->stick_dir_missing)
+            logf_(d, "cannot watch %s for sticks: no such folder (looking again every %d s)",
+                  d->stick_dir, STICK_SCAN_MS / 1000);
+        d->stick_dir_missing = 1;
+    } else {
+        d->stick_dir_missing = 0;
+    }
+    while (*pp) { /* unmounted: synced again when it comes back */
+        struct seen_stick *s = *pp;
+        if (s->present) {
+            pp = &s->next;
+        } else {
+            *pp = s->next;
+            free(s);
+        }
+    }
+}
+
+static void stick_look_soon(struct daemon *d)
+{
+    if (!d->stopping && !uv_is_active((uv_handle_t *)&d->stick_debounce))
+        uv_timer_start(&d->stick_debounce, on_stick_timer, STICK_DEBOUNCE_MS, 0);
+}
+
+static void on_stick_dir_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    (void)filename;
+    (void)events;
+    if (status >= 0)
+        stick_look_soon(h->data);
+}
+
+/* The mount table changed (Linux signals POLLPRI on /proc/self/mountinfo): looking at once
+ * sees a stick unplugged and plugged back between two timer ticks (mount ids are reused). */
+static void on_mounts_changed(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    stick_look_soon(h->data);
+}
+
+static void stick_watch_start(struct daemon *d, const struct daemon_opts *o)
+{
+    d->stick_dir = o->watch_sticks;
+    d->stick_init_blank = o->init_blank_sticks;
+    uv_timer_init(&d->loop, &d->stick_timer);
+    uv_timer_init(&d->loop, &d->stick_debounce);
+    d->stick_timer.data = d->stick_debounce.data = d;
+    /* the timer finds mounts (mounting makes no event in the parent folder); the event only
+     * makes a new folder (a desktop's automounter) be looked at sooner */
+    if (uv_fs_event_init(&d->loop, &d->stick_watch) == 0) {
+        d->stick_watch.data = d;
+        uv_fs_event_start(&d->stick_watch, on_stick_dir_event, d->stick_dir, 0);
+    }
+    d->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (d->mounts_fd >= 0 && uv_poll_init(&d->loop, &d->mounts_poll, d->mounts_fd) == 0) {
+        d->mounts_poll.data = d;
+        uv_poll_start(&d->mounts_poll, UV_PRIORITIZED, on_mounts_changed);
+    }
+    logf_(d, "watching %s for sticks%s", d->stick_dir,
+          d->stick_init_blank ? " (blank ones are set up too)" : "");
+    uv_timer_start(&d->stick_timer, on_stick_timer, 0, STICK_SCAN_MS);
+}
+
 /* ---- status file for `aidmesh peers` -------------------------------------------------------- */
 
 static void write_status(struct daemon *d)
@@ -956,6 +1107,13 @@ static void daemon_teardown(struct daemon *d)
         tn = t->next;
         free(t);
     }
+    while (d->sticks) {
+        struct seen_stick *s = d->sticks;
+        d->sticks = s->next;
+        free(s);
+    }
+    if (d->stick_dir && d->mounts_fd >= 0)
+        close(d->mounts_fd); /* after uv_walk closed its poll handle */
     free(d->heads);
 }
 
@@ -1025,6 +1183,8 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
         logf_(d, "cannot watch the store for changes: entries written by other commands "
                  "reach peers at the next reconnection");
     scan_heads(d);
+    if (o->watch_sticks)
+        stick_watch_start(d, o);
     uv_signal_init(&d->loop, &d->sigint);
     uv_signal_init(&d->loop, &d->sigterm);
     d->sigint.data = d->sigterm.data = d;

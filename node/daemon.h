@@ -3,7 +3,8 @@
  * static and discovered peers (backoff with jitter), one sync session per connection,
  * LAN discovery, live pushes of new entries (written here, by the CLI in another process,
  * or received from another peer), a status file for `aidmesh peers`, and a clean stop on
- * SIGINT / SIGTERM. Also the one-shot sync of `aidmesh sync`.
+ * SIGINT / SIGTERM. Also the one-shot sync of `aidmesh sync`. With watch_sticks, it syncs
+ * every USB stick mounted below that folder once per insertion (PROTOCOL.md "Stick").
  *
  * It logs one line per peer event to the log stream, for a person to read. It never
  * blocks the loop on the disk beyond LMDB transactions, and it notices entries written
@@ -29,6 +30,8 @@ struct daemon_opts {
     uint16_t discovery_port;     /* 0: the default */
     uint32_t beacon_interval_ms; /* 0: the default */
     FILE *log;                   /* NULL: stderr */
+    const char *watch_sticks;    /* sync sticks mounted at or below this folder; NULL: none */
+    int init_blank_sticks;       /* and set up blank ones found there (the operator's opt-in) */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns 0 after a clean stop, 1 when it cannot start

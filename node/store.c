@@ -17,51 +17,25 @@
 
 #include "am_err.h"
 #include "hlc.h"
+#include "store_int.h"
 
-#define STORE_FORMAT 1
-#define KEY_LEN      (AM_PK_LEN + 8)
+#define KEY_LEN      STORE_KEY_LEN
 #define HEAD_VAL_LEN (8 + AM_HASH_LEN + 8 + 4)
 #define FORK_KEY_LEN (AM_PK_LEN + 8 + AM_HASH_LEN)
 
-struct store {
-    MDB_env *env;
-    MDB_dbi entries; /* author || be64 seq -> entry bytes */
-    MDB_dbi heads;   /* author -> be64 seq || hash || be64 hlc || be32 flags */
-    MDB_dbi forks;   /* author || be64 seq || hash of evidence -> evidence bytes */
-    MDB_dbi meta;    /* name -> value */
-    uint64_t map_max;
-    int read_only;
-    uint8_t install_id[AM_INSTALL_ID_LEN];
-    uint8_t copied_from[AM_INSTALL_ID_LEN];
-};
-
 /* ---- encoding helpers ---------------------------------------------------------------- */
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static void entry_key(uint8_t key[KEY_LEN], const uint8_t *author, uint64_t seq)
 {
     memcpy(key, author, AM_PK_LEN);
-    put_be64(key + AM_PK_LEN, seq);
+    store_be64_put(key + AM_PK_LEN, seq);
 }
 
 static void head_encode(uint8_t v[HEAD_VAL_LEN], const struct store_head *h)
 {
-    put_be64(v, h->seq);
+    store_be64_put(v, h->seq);
     memcpy(v + 8, h->hash, AM_HASH_LEN);
-    put_be64(v + 8 + AM_HASH_LEN, h->hlc);
+    store_be64_put(v + 8 + AM_HASH_LEN, h->hlc);
     v[48] = (uint8_t)(h->flags >> 24);
     v[49] = (uint8_t)(h->flags >> 16);
     v[50] = (uint8_t)(h->flags >> 8);
@@ -74,14 +48,14 @@ static int head_decode(struct store_head *h, const uint8_t *author, const MDB_va
     if (v->mv_size != HEAD_VAL_LEN)
         return AM_ECORRUPT;
     memcpy(h->author, author, AM_PK_LEN);
-    h->seq = get_be64(p);
+    h->seq = store_be64_get(p);
     memcpy(h->hash, p + 8, AM_HASH_LEN);
-    h->hlc = get_be64(p + 8 + AM_HASH_LEN);
+    h->hlc = store_be64_get(p + 8 + AM_HASH_LEN);
     h->flags = (uint32_t)p[48] << 24 | (uint32_t)p[49] << 16 | (uint32_t)p[50] << 8 | p[51];
     return AM_OK;
 }
 
-static int map_mdb(int rc)
+int store_mdb_err(int rc)
 {
     switch (rc) {
     case MDB_SUCCESS:
@@ -108,7 +82,7 @@ static int map_mdb(int rc)
 /* ---- transactions ---------------------------------------------------------------------- */
 
 /* Begins a transaction, adopting a map that another process has grown meanwhile. */
-static int txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
+int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
 {
     int rc = mdb_txn_begin(s->env, NULL, flags, txn);
     if (rc == MDB_MAP_RESIZED) {
@@ -119,7 +93,7 @@ static int txn_begin(struct store *s, unsigned flags, MDB_txn **txn)
 }
 
 /* Doubles the map, up to map_max. Call with no transaction open in this process. */
-static int grow_map(struct store *s)
+int store_grow_map(struct store *s)
 {
     MDB_envinfo info;
     uint64_t next;
@@ -133,13 +107,13 @@ static int grow_map(struct store *s)
     return mdb_env_set_mapsize(s->env, (size_t)next) == 0 ? AM_OK : AM_EFULL;
 }
 
-static int meta_get(MDB_txn *txn, struct store *s, const char *name, MDB_val *v)
+int store_meta_get(MDB_txn *txn, struct store *s, const char *name, MDB_val *v)
 {
     MDB_val k = {strlen(name), (void *)name};
     return mdb_get(txn, s->meta, &k, v);
 }
 
-static int meta_put(MDB_txn *txn, struct store *s, const char *name, const void *p, size_t n)
+int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *p, size_t n)
 {
     MDB_val k = {strlen(name), (void *)name};
     MDB_val v = {n, (void *)p};
@@ -158,15 +132,15 @@ static int setup_meta(struct store *s, MDB_txn *txn, const char *dir)
     MDB_val v;
     int rc;
 
-    rc = meta_get(txn, s, "format", &v);
+    rc = store_meta_get(txn, s, "format", &v);
     if (rc == MDB_NOTFOUND) {
         uint8_t f = STORE_FORMAT;
         if (s->read_only)
             return AM_ECORRUPT;
-        if ((rc = meta_put(txn, s, "format", &f, 1)) != 0)
-            return map_mdb(rc);
+        if ((rc = store_meta_put(txn, s, "format", &f, 1)) != 0)
+            return store_mdb_err(rc);
     } else if (rc != 0) {
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     } else if (v.mv_size != 1 || *(uint8_t *)v.mv_data != STORE_FORMAT) {
         return AM_ECORRUPT;
     }
@@ -174,35 +148,35 @@ static int setup_meta(struct store *s, MDB_txn *txn, const char *dir)
     snprintf(path, sizeof path, "%s/data.mdb", dir);
     if (stat(path, &st) != 0)
         return AM_ESYS;
-    put_be64(ino, (uint64_t)st.st_ino);
+    store_be64_put(ino, (uint64_t)st.st_ino);
 
     memset(s->copied_from, 0, sizeof s->copied_from);
-    rc = meta_get(txn, s, "copied_from", &v);
+    rc = store_meta_get(txn, s, "copied_from", &v);
     if (rc == 0 && v.mv_size == AM_INSTALL_ID_LEN)
         memcpy(s->copied_from, v.mv_data, AM_INSTALL_ID_LEN);
 
-    rc = meta_get(txn, s, "install_id", &v);
+    rc = store_meta_get(txn, s, "install_id", &v);
     if (rc == 0 && v.mv_size == AM_INSTALL_ID_LEN) {
         MDB_val iv;
         memcpy(s->install_id, v.mv_data, AM_INSTALL_ID_LEN);
-        if (meta_get(txn, s, "inode", &iv) == 0 && iv.mv_size == 8 &&
+        if (store_meta_get(txn, s, "inode", &iv) == 0 && iv.mv_size == 8 &&
             memcmp(iv.mv_data, ino, 8) == 0)
             return AM_OK;
         if (s->read_only)
             return AM_OK; /* the next writer will notice */
         /* A copy: this file is not the one the id was made for. */
         memcpy(s->copied_from, s->install_id, AM_INSTALL_ID_LEN);
-        if ((rc = meta_put(txn, s, "copied_from", s->copied_from, AM_INSTALL_ID_LEN)) != 0)
-            return map_mdb(rc);
+        if ((rc = store_meta_put(txn, s, "copied_from", s->copied_from, AM_INSTALL_ID_LEN)) != 0)
+            return store_mdb_err(rc);
     } else if (rc != MDB_NOTFOUND && rc != 0) {
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     } else if (s->read_only) {
         return AM_ECORRUPT;
     }
     randombytes_buf(s->install_id, AM_INSTALL_ID_LEN);
-    if ((rc = meta_put(txn, s, "install_id", s->install_id, AM_INSTALL_ID_LEN)) != 0 ||
-        (rc = meta_put(txn, s, "inode", ino, 8)) != 0)
-        return map_mdb(rc);
+    if ((rc = store_meta_put(txn, s, "install_id", s->install_id, AM_INSTALL_ID_LEN)) != 0 ||
+        (rc = store_meta_put(txn, s, "inode", ino, 8)) != 0)
+        return store_mdb_err(rc);
     return AM_OK;
 }
 
@@ -211,7 +185,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
     struct store *s;
     MDB_txn *txn = NULL;
     unsigned dbflags;
-    int rc, dead;
+    int rc, dead, stale = 0;
 
     *out = NULL;
     s = calloc(1, sizeof *s);
@@ -219,38 +193,47 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
         return AM_ENOMEM;
     s->read_only = opts && opts->read_only;
     s->map_max = opts && opts->map_max ? opts->map_max : AM_STORE_MAP_MAX;
+    s->cache_max = !opts || !opts->view_cache                 ? STORE_VIEW_CACHE_DEFAULT
+                   : opts->view_cache == STORE_VIEW_CACHE_OFF ? 0
+                                                              : opts->view_cache;
     if (!s->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST) {
         free(s);
         return AM_ESYS;
     }
-    if ((rc = mdb_env_create(&s->env)) != 0) {
+    if (pthread_mutex_init(&s->cache_lock, NULL) != 0) {
         free(s);
-        return map_mdb(rc);
+        return AM_ENOMEM;
     }
-    mdb_env_set_maxdbs(s->env, 8);
+    if ((rc = mdb_env_create(&s->env)) != 0) {
+        pthread_mutex_destroy(&s->cache_lock);
+        free(s);
+        return store_mdb_err(rc);
+    }
+    mdb_env_set_maxdbs(s->env, 16);
     mdb_env_set_mapsize(
         s->env, (size_t)(opts && opts->map_initial ? opts->map_initial : AM_STORE_MAP_INITIAL));
     /* NOTLS: read transactions are not tied to threads, so one thread may nest them. */
     rc = mdb_env_open(s->env, dir, MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0), 0600);
     if (rc != 0) {
-        rc = rc == ENOENT ? AM_ENOTFOUND : map_mdb(rc);
+        rc = rc == ENOENT ? AM_ENOTFOUND : store_mdb_err(rc);
         goto fail;
     }
     mdb_reader_check(s->env, &dead); /* clear slots of readers that died */
 
     for (int attempt = 0; attempt < 2; attempt++) {
-        rc = txn_begin(s, s->read_only ? MDB_RDONLY : 0, &txn);
+        rc = store_txn_begin(s, s->read_only ? MDB_RDONLY : 0, &txn);
         if (rc != 0) {
-            rc = map_mdb(rc);
+            rc = store_mdb_err(rc);
             goto fail;
         }
         dbflags = s->read_only ? 0 : MDB_CREATE;
         if ((rc = mdb_dbi_open(txn, "entries", dbflags, &s->entries)) != 0 ||
             (rc = mdb_dbi_open(txn, "heads", dbflags, &s->heads)) != 0 ||
             (rc = mdb_dbi_open(txn, "forks", dbflags, &s->forks)) != 0 ||
-            (rc = mdb_dbi_open(txn, "meta", dbflags, &s->meta)) != 0) {
+            (rc = mdb_dbi_open(txn, "meta", dbflags, &s->meta)) != 0 ||
+            (rc = views_open_dbs(s, txn, dbflags)) != 0) {
             mdb_txn_abort(txn);
-            rc = rc == MDB_NOTFOUND ? AM_ECORRUPT : map_mdb(rc);
+            rc = rc == MDB_NOTFOUND ? AM_ECORRUPT : store_mdb_err(rc);
             goto fail;
         }
         rc = setup_meta(s, txn, dir);
@@ -258,19 +241,24 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
             mdb_txn_abort(txn);
             goto fail;
         }
+        stale = !s->read_only && views_current(s, txn) != 1;
         rc = s->read_only ? (mdb_txn_abort(txn), 0) : mdb_txn_commit(txn);
-        if (rc == MDB_MAP_FULL && attempt == 0 && grow_map(s) == AM_OK)
+        if (rc == MDB_MAP_FULL && attempt == 0 && store_grow_map(s) == AM_OK)
             continue;
         if (rc != 0) {
-            rc = map_mdb(rc);
+            rc = store_mdb_err(rc);
             goto fail;
         }
         break;
     }
+    /* A store made before the views existed, or by a build with other views: rebuild. */
+    if (stale && (rc = views_ensure(s)) != AM_OK)
+        goto fail;
     *out = s;
     return AM_OK;
 fail:
     mdb_env_close(s->env);
+    pthread_mutex_destroy(&s->cache_lock);
     free(s);
     return rc;
 }
@@ -279,7 +267,9 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    views_cache_free(s);
     mdb_env_close(s->env);
+    pthread_mutex_destroy(&s->cache_lock);
     free(s);
 }
 
@@ -298,16 +288,16 @@ static int head_read(MDB_txn *txn, struct store *s, const uint8_t *author, struc
     MDB_val k = {AM_PK_LEN, (void *)author}, v;
     int rc = mdb_get(txn, s->heads, &k, &v);
     if (rc != 0)
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     return head_decode(h, author, &v);
 }
 
 int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN], struct store_head *h)
 {
     MDB_txn *txn;
-    int rc = txn_begin(s, MDB_RDONLY, &txn);
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc != 0)
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     rc = head_read(txn, s, author, h);
     mdb_txn_abort(txn);
     return rc;
@@ -318,13 +308,13 @@ int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_he
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val k, v;
-    int rc = txn_begin(s, MDB_RDONLY, &txn), op = MDB_FIRST, stop = 0;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn), op = MDB_FIRST, stop = 0;
 
     if (rc != 0)
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     if ((rc = mdb_cursor_open(txn, s->heads, &cur)) != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     }
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         struct store_head h;
@@ -338,7 +328,7 @@ int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_he
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : map_mdb(rc);
+    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : store_mdb_err(rc);
 }
 
 int store_entries_each(struct store *s, const uint8_t *author, uint64_t from_seq,
@@ -348,13 +338,13 @@ int store_entries_each(struct store *s, const uint8_t *author, uint64_t from_seq
     MDB_cursor *cur;
     uint8_t key[KEY_LEN];
     MDB_val k, v;
-    int rc = txn_begin(s, MDB_RDONLY, &txn), op, stop = 0;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn), op, stop = 0;
 
     if (rc != 0)
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     if ((rc = mdb_cursor_open(txn, s->entries, &cur)) != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     }
     if (author) {
         entry_key(key, author, from_seq);
@@ -372,14 +362,14 @@ int store_entries_each(struct store *s, const uint8_t *author, uint64_t from_seq
         }
         if (author && memcmp(k.mv_data, author, AM_PK_LEN) != 0)
             break;
-        if (!author && get_be64((uint8_t *)k.mv_data + AM_PK_LEN) < from_seq)
+        if (!author && store_be64_get((uint8_t *)k.mv_data + AM_PK_LEN) < from_seq)
             continue;
         if ((stop = cb(ctx, v.mv_data, v.mv_size)) != 0)
             break;
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : map_mdb(rc);
+    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : store_mdb_err(rc);
 }
 
 int store_entry_get(struct store *s, const uint8_t author[static AM_PK_LEN], uint64_t seq,
@@ -388,10 +378,10 @@ int store_entry_get(struct store *s, const uint8_t author[static AM_PK_LEN], uin
     MDB_txn *txn;
     uint8_t key[KEY_LEN];
     MDB_val k = {KEY_LEN, key}, v;
-    int rc = txn_begin(s, MDB_RDONLY, &txn);
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
 
     if (rc != 0)
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     entry_key(key, author, seq);
     rc = mdb_get(txn, s->entries, &k, &v);
     if (rc == 0) {
@@ -401,7 +391,7 @@ int store_entry_get(struct store *s, const uint8_t author[static AM_PK_LEN], uin
         else
             memcpy(buf, v.mv_data, v.mv_size);
     } else {
-        rc = map_mdb(rc);
+        rc = store_mdb_err(rc);
     }
     mdb_txn_abort(txn);
     return rc;
@@ -415,13 +405,13 @@ int store_forks_each(struct store *s,
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val k, v;
-    int rc = txn_begin(s, MDB_RDONLY, &txn), op = MDB_FIRST, stop = 0;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn), op = MDB_FIRST, stop = 0;
 
     if (rc != 0)
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     if ((rc = mdb_cursor_open(txn, s->forks, &cur)) != 0) {
         mdb_txn_abort(txn);
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     }
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         const uint8_t *kp = k.mv_data;
@@ -430,12 +420,12 @@ int store_forks_each(struct store *s,
             rc = AM_ECORRUPT;
             break;
         }
-        if ((stop = cb(ctx, kp, get_be64(kp + AM_PK_LEN), v.mv_data, v.mv_size)) != 0)
+        if ((stop = cb(ctx, kp, store_be64_get(kp + AM_PK_LEN), v.mv_data, v.mv_size)) != 0)
             break;
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : map_mdb(rc);
+    return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : store_mdb_err(rc);
 }
 
 static int count_forked(void *ctx, const struct store_head *h)
@@ -450,11 +440,11 @@ int store_stats(struct store *s, struct store_stats *st)
     MDB_txn *txn;
     MDB_stat ms;
     MDB_envinfo info;
-    int rc = txn_begin(s, MDB_RDONLY, &txn);
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
 
     memset(st, 0, sizeof *st);
     if (rc != 0)
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     if (mdb_stat(txn, s->entries, &ms) == 0)
         st->entries = ms.ms_entries;
     if (mdb_stat(txn, s->heads, &ms) == 0)
@@ -549,7 +539,7 @@ static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct 
             entry_key(key, it->e.author, it->e.seq);
             rc = mdb_get(txn, s->entries, &k, &v);
             if (rc != 0)
-                return rc == MDB_NOTFOUND ? AM_ECORRUPT : map_mdb(rc);
+                return rc == MDB_NOTFOUND ? AM_ECORRUPT : store_mdb_err(rc);
             if (same_bytes(&it->e, v.mv_data, v.mv_size))
                 it->verdict = V_DUP;
             else if (item_sig_ok(it) && entry_decode(&stored, v.mv_data, v.mv_size) == AM_OK &&
@@ -647,8 +637,8 @@ static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_
     int rc, seen_changed = 0;
 
     *fork_dups = 0;
-    if (meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
-        clk.last = get_be64(v.mv_data);
+    if (store_meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
+        clk.last = store_be64_get(v.mv_data);
 
     for (size_t gi = 0; gi < ng; gi++) {
         struct group *g = &groups[gi];
@@ -709,12 +699,32 @@ static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_
     }
     if (seen_changed) {
         uint8_t b[8];
-        put_be64(b, clk.last);
-        if ((rc = meta_put(txn, s, "hlc_seen", b, 8)) != 0)
+        store_be64_put(b, clk.last);
+        if ((rc = store_meta_put(txn, s, "hlc_seen", b, 8)) != 0)
             return rc;
     }
     (void)n;
     return 0;
+}
+
+/* The views' part of an ingest's write transaction: the new entries' ops. */
+static int ingest_views(struct store *s, MDB_txn *txn, const struct item *items, size_t n,
+                        struct views_entry *ve, uint64_t *invalid)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct item *it = &items[i];
+        if (it->verdict != V_NEW)
+            continue;
+        ve[k].author = it->e.author;
+        ve[k].seq = it->e.seq;
+        ve[k].hlc = it->e.hlc;
+        ve[k].hash = it->hash;
+        ve[k].op = it->e.op;
+        ve[k].op_len = it->e.op_len;
+        k++;
+    }
+    return views_update(s, txn, ve, k, invalid);
 }
 
 static void count_verdicts(const struct item *items, size_t n, uint64_t wall_ms,
@@ -760,6 +770,7 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
 {
     struct item *items = NULL;
     struct group *groups = NULL;
+    struct views_entry *ve = NULL;
     size_t *run = NULL;
     size_t ni = 0, ng = 0;
     int rc = AM_OK, grown = 0;
@@ -774,7 +785,8 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
     items = malloc(n * sizeof *items);
     groups = malloc(n * sizeof *groups);
     run = malloc(n * sizeof *run);
-    if (!items || !groups || !run) {
+    ve = malloc(n * sizeof *ve);
+    if (!items || !groups || !run || !ve) {
         rc = AM_ENOMEM;
         goto out;
     }
@@ -811,11 +823,11 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
          * transaction, which holds LMDB's writer lock and so always makes progress. */
         int locked = attempt >= 2;
         MDB_txn *txn;
-        uint64_t fork_dups;
-        int wrc;
+        uint64_t fork_dups, invalid = 0;
+        int wrc, viewed = 0;
 
-        if ((rc = txn_begin(s, locked ? 0 : MDB_RDONLY, &txn)) != 0) {
-            rc = map_mdb(rc);
+        if ((rc = store_txn_begin(s, locked ? 0 : MDB_RDONLY, &txn)) != 0) {
+            rc = store_mdb_err(rc);
             goto out;
         }
         for (size_t gi = 0; gi < ng && rc == AM_OK; gi++)
@@ -829,28 +841,35 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
         for (size_t gi = 0; gi < ng; gi++)
             settle_group(items, &groups[gi], run);
 
-        if (!locked && (rc = txn_begin(s, 0, &txn)) != 0) {
-            rc = map_mdb(rc);
+        if (!locked && (rc = store_txn_begin(s, 0, &txn)) != 0) {
+            rc = store_mdb_err(rc);
             goto out;
         }
         wrc = ingest_write(s, txn, items, ni, groups, ng, wall_ms, &fork_dups);
+        if (wrc == 0) {
+            viewed = 1;
+            wrc = ingest_views(s, txn, items, ni, ve, &invalid);
+        }
         if (wrc == 0)
             wrc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
+        if (viewed)
+            views_txn_end(s, wrc == 0);
         if (wrc == REPLAN && !locked)
             continue;
         if (wrc == MDB_MAP_FULL && !grown) {
             grown = 1;
-            if ((rc = grow_map(s)) != AM_OK)
+            if ((rc = store_grow_map(s)) != AM_OK)
                 goto out;
             continue;
         }
         if (wrc != 0) {
-            rc = wrc == REPLAN ? AM_ESTATE : wrc < 0 && wrc > -100 ? wrc : map_mdb(wrc);
+            rc = wrc == REPLAN ? AM_ESTATE : wrc < 0 && wrc > -100 ? wrc : store_mdb_err(wrc);
             goto out;
         }
         count_verdicts(items, ni, wall_ms, st);
+        st->invalid_ops = invalid;
         st->forks -= fork_dups;
         st->duplicate += fork_dups;
         rc = AM_OK;
@@ -860,16 +879,37 @@ out:
     free(items);
     free(groups);
     free(run);
+    free(ve);
     return rc;
 }
 
 /* ---- local append -------------------------------------------------------------------------- */
 
+/* The views' part of an append's write transaction: the n entries built in buf. */
+static int append_views(struct store *s, MDB_txn *txn, const uint8_t *author, const uint8_t *buf,
+                        const size_t *offs, size_t n, struct views_entry *ve, uint8_t *hashes)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct entry e;
+        if (entry_decode(&e, buf + offs[i], offs[i + 1] - offs[i]) != AM_OK)
+            return AM_EINVAL; /* entry_build made it: cannot happen */
+        entry_hash(&e, hashes + i * AM_HASH_LEN);
+        ve[i].author = author;
+        ve[i].seq = e.seq;
+        ve[i].hlc = e.hlc;
+        ve[i].hash = hashes + i * AM_HASH_LEN;
+        ve[i].op = e.op;
+        ve[i].op_len = e.op_len;
+    }
+    return views_update(s, txn, ve, n, NULL);
+}
+
 int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint8_t *const *ops,
                  const size_t *op_lens, size_t n, uint64_t wall_ms, struct store_head *head)
 {
     const uint8_t *author = sk + AM_SEED_LEN;
-    uint8_t *buf = NULL;
+    uint8_t *buf = NULL, *hashes = NULL;
+    struct views_entry *ve = NULL;
     size_t *offs = NULL, total = 0;
     int rc = AM_OK, grown = 0;
 
@@ -886,7 +926,9 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
     }
     buf = malloc(total);
     offs = malloc((n + 1) * sizeof *offs);
-    if (!buf || !offs) {
+    ve = malloc(n * sizeof *ve);
+    hashes = malloc(n * AM_HASH_LEN);
+    if (!buf || !offs || !ve || !hashes) {
         rc = AM_ENOMEM;
         goto out;
     }
@@ -901,15 +943,15 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
         struct hlc clk = {0};
         MDB_txn *txn;
         MDB_val v;
-        int has, has_now, wrc = 0;
+        int has, has_now, wrc = 0, viewed = 0;
 
-        if ((rc = txn_begin(s, locked ? 0 : MDB_RDONLY, &txn)) != 0) {
-            rc = map_mdb(rc);
+        if ((rc = store_txn_begin(s, locked ? 0 : MDB_RDONLY, &txn)) != 0) {
+            rc = store_mdb_err(rc);
             goto out;
         }
         rc = head_read(txn, s, author, &h);
-        if (meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
-            clk.last = get_be64(v.mv_data);
+        if (store_meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
+            clk.last = store_be64_get(v.mv_data);
         if (!locked || (rc != AM_OK && rc != AM_ENOTFOUND))
             mdb_txn_abort(txn);
         if (rc != AM_OK && rc != AM_ENOTFOUND)
@@ -946,8 +988,8 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             now.hlc = e.hlc;
         }
 
-        if (!locked && (rc = txn_begin(s, 0, &txn)) != 0) {
-            rc = map_mdb(rc);
+        if (!locked && (rc = store_txn_begin(s, 0, &txn)) != 0) {
+            rc = store_mdb_err(rc);
             goto out;
         }
         {
@@ -974,20 +1016,26 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             head_encode(hv, &now);
             wrc = mdb_put(txn, s->heads, &k, &val, 0);
         }
+        if (wrc == 0) {
+            viewed = 1;
+            wrc = append_views(s, txn, author, buf, offs, n, ve, hashes);
+        }
         if (wrc == 0)
             wrc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
+        if (viewed)
+            views_txn_end(s, wrc == 0);
         if (wrc == REPLAN && !locked)
             continue;
         if (wrc == MDB_MAP_FULL && !grown) {
             grown = 1;
-            if ((rc = grow_map(s)) != AM_OK)
+            if ((rc = store_grow_map(s)) != AM_OK)
                 goto out;
             continue;
         }
         if (wrc != 0) {
-            rc = wrc == REPLAN ? AM_ESTATE : map_mdb(wrc);
+            rc = wrc == REPLAN ? AM_ESTATE : wrc < 0 && wrc > -100 ? wrc : store_mdb_err(wrc);
             goto out;
         }
         if (head)
@@ -998,6 +1046,8 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
 out:
     free(buf);
     free(offs);
+    free(ve);
+    free(hashes);
     return rc;
 }
 
@@ -1007,14 +1057,14 @@ int store_debug_put_raw(struct store *s, const uint8_t author[static AM_PK_LEN],
     uint8_t key[KEY_LEN];
     MDB_val k = {KEY_LEN, key}, v = {len, (void *)raw};
     MDB_txn *txn;
-    int rc = txn_begin(s, 0, &txn);
+    int rc = store_txn_begin(s, 0, &txn);
 
     if (rc != 0)
-        return map_mdb(rc);
+        return store_mdb_err(rc);
     entry_key(key, author, seq);
     rc = mdb_put(txn, s->entries, &k, &v, 0);
     if (rc == 0)
-        return map_mdb(mdb_txn_commit(txn));
+        return store_mdb_err(mdb_txn_commit(txn));
     mdb_txn_abort(txn);
-    return map_mdb(rc);
+    return store_mdb_err(rc);
 }

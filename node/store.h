@@ -1,6 +1,7 @@
 /*
  * store.h: the node's LMDB store: the signed logs of every author, their heads, fork
- * evidence, and the store's install id (PROTOCOL.md section "Store").
+ * evidence, the store's install id, and the relief views kept from the logs (PROTOCOL.md
+ * section "Store"; the views: node/VIEWS-PROTOCOL.md, implemented in store_views.c).
  *
  * Several processes may open one store at once (the CLI while the daemon runs): every
  * write happens in one LMDB write transaction, which LMDB serialises across processes,
@@ -8,7 +9,9 @@
  * Ingest follows "verify the tip, hash the chain": for each author's run in a batch, the
  * hash links to the stored head are checked and only the run's last signature is
  * verified, before the write transaction opens. A crash at any instant leaves a batch
- * whole or absent. Only this module includes lmdb.h. Never prints.
+ * whole or absent, its views included. Only this module (store.c, store_views.c,
+ * store_int.h) includes lmdb.h. Never prints. A struct store may be used from several
+ * threads; its view cache is guarded by a mutex.
  */
 #ifndef AM_STORE_H
 #define AM_STORE_H
@@ -25,7 +28,15 @@ struct store_opts {
     uint64_t map_initial; /* 0: AM_STORE_MAP_INITIAL */
     uint64_t map_max;     /* 0: AM_STORE_MAP_MAX; growth stops here with AM_EFULL */
     int read_only;        /* open without creating or writing anything */
+    /* Memory (estimated bytes) this process may use to keep recently updated view
+     * objects between write transactions, so a stock cell of many moves is not rebuilt
+     * from its entries at every batch. 0: STORE_VIEW_CACHE_DEFAULT; UINT64_MAX: no
+     * bound. STORE_VIEW_CACHE_OFF: no cache. */
+    uint64_t view_cache;
 };
+
+#define STORE_VIEW_CACHE_DEFAULT (128ULL << 20)
+#define STORE_VIEW_CACHE_OFF     1ULL
 
 #define STORE_HEAD_FORKED 1u /* fork evidence exists for this author */
 
@@ -49,6 +60,7 @@ struct store_ingest_stats {
     uint64_t badsig;          /* refused: no valid signature covers it */
     uint64_t malformed;       /* refused: does not decode (see the first_error fields) */
     uint64_t future;          /* of the added: stamped beyond AM_HLC_MAX_DRIFT_MS ahead */
+    uint64_t invalid_ops;     /* of the added: the op is invalid (stored; views ignore it) */
     int first_error;          /* am_err.h code of the first refused entry, 0 if none */
     size_t first_error_index; /* its index in the batch */
 };
@@ -123,6 +135,110 @@ struct store_stats {
 };
 
 int store_stats(struct store *s, struct store_stats *st);
+
+/* ---- Relief views (PROTOCOL.md section 7, "View databases") ------------------------------
+ *
+ * For every site, item, need and stock cell (relief.h), its canonical view
+ * (relief_obj_dump), kept up to date in the write transaction of every store_ingest and
+ * store_append, and rebuilt from the entries by store_reindex with the same bytes. Object
+ * keys are relief_key_encode bytes. Entries whose op is invalid are stored like any other;
+ * their op is recorded with the reason and ignored by the views.
+ */
+
+#define STORE_VIEW_FP_LEN 16
+
+/* One object of a listing. Pointers are valid only during the callback. */
+struct store_view_row {
+    const uint8_t *key; /* the object's key (relief_key_encode) */
+    size_t key_len;
+    const uint8_t *view; /* its view (relief_obj_dump bytes) */
+    size_t view_len;
+    unsigned id_digits; /* needs: hex digits of the shortest unique id prefix (>= 6); else 0 */
+};
+/* Returns 0 to go on; anything else stops the listing, which then returns that value. */
+typedef int (*store_view_fn)(void *ctx, const struct store_view_row *r);
+
+/* Copies the view of object `key` into buf. Returns AM_OK, AM_ENOTFOUND, AM_ELIMIT (cap
+ * too small: *len says how much is needed), or a store error. */
+int store_view_get(struct store *s, const uint8_t *key, size_t key_len, uint8_t *buf, size_t cap,
+                   size_t *len);
+
+/* Every object whose key begins with prefix[0..plen) (e.g. one kind byte, 's'), in key
+ * order. Returns AM_OK, the callback's non-zero value, or a store error. */
+int store_views_each(struct store *s, const uint8_t *prefix, size_t plen, store_view_fn cb,
+                     void *ctx);
+
+/* The needs of `site` (NULL: every site; needs whose need.open has not arrived count as
+ * site "") with displayed status `status` (enum relief_status; 0: any), by site, status,
+ * priority (critical first), id. */
+int store_needs_each(struct store *s, const char *site, int status, store_view_fn cb, void *ctx);
+
+/* The stock cells of `site` and/or `item` (NULL: any), by site, item, lot, expiry (by
+ * item first when only the item is given). */
+int store_cells_each(struct store *s, const char *site, const char *item, store_view_fn cb,
+                     void *ctx);
+
+/* The need whose lowercase or uppercase hex id begins with `hex` (1..32 digits). *matches
+ * is 0, 1, or 2 (two or more: type more digits); id is the first match. Returns AM_OK,
+ * AM_ENOTFOUND, AM_EINVAL (not hex), or a store error. */
+int store_need_find(struct store *s, const char *hex, uint8_t id[static 16], unsigned *matches);
+
+/* Hex digits that tell need `id` apart from every other need here (>= 6; as listings
+ * show them). Returns the count, or 32 when the store cannot be read. */
+unsigned store_need_digits(struct store *s, const uint8_t id[static 16]);
+
+/* Calls cb once for each author that has an op in object `key`, in author order. */
+int store_obj_authors(struct store *s, const uint8_t *key, size_t key_len,
+                      int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx);
+
+/* Every entry whose op is invalid, in (author, seq) order, with the reason (why[0..len),
+ * not NUL-terminated). */
+int store_invalid_each(struct store *s,
+                       int (*cb)(void *ctx, const uint8_t *author, uint64_t seq, const char *why,
+                                 size_t len),
+                       void *ctx);
+
+struct store_view_stats {
+    uint64_t objects, sites, items, needs, cells;
+    uint64_t invalid; /* entries whose op is invalid */
+    int current;      /* the views are of this build's format (else: store_reindex) */
+    /* BLAKE2b-128(be64(objects) || sum): equal on two nodes with the same views */
+    uint8_t fingerprint[STORE_VIEW_FP_LEN];
+};
+int store_view_stats(struct store *s, struct store_view_stats *st);
+
+/* The fingerprint recomputed from every stored view (slow: for tests and checks); equals
+ * store_view_stats' one unless the store is damaged. */
+int store_view_fingerprint_scan(struct store *s, uint8_t fp[static STORE_VIEW_FP_LEN]);
+
+/* BLAKE2b-256 over every record of every view database and the view meta records: equal
+ * on two stores exactly when their views are byte-identical. For tests. */
+int store_views_digest(struct store *s, uint8_t out[static AM_HASH_LEN]);
+
+/* This process's view cache (see store_opts.view_cache): since the store was opened. */
+struct store_view_cache_stats {
+    uint64_t hits;           /* objects taken from the cache */
+    uint64_t loads;          /* objects rebuilt from their stored entries */
+    uint64_t ops_loaded;     /* ops those rebuilds read */
+    uint64_t evicted;        /* objects dropped (least recently used, or an aborted write) */
+    uint64_t objects, bytes; /* held now (bytes estimated) */
+};
+int store_view_cache_stats(struct store *s, struct store_view_cache_stats *st);
+
+struct store_reindex_stats {
+    uint64_t entries;     /* entries read */
+    uint64_t ops;         /* valid ops applied */
+    uint64_t objects;     /* views written */
+    uint64_t invalid;     /* invalid ops recorded */
+    uint64_t newer;       /* ops of a newer version, ignored */
+    uint64_t undecodable; /* stored entries that do not decode (see `aidmesh verify`) */
+};
+
+/* Empties every view database and rebuilds it from the entries, in one write
+ * transaction: readers see the old views or the new ones, never a mix. The result is
+ * byte-identical to views kept up to date entry by entry. `st` is nullable. Returns
+ * AM_OK, AM_ESTATE (read-only), AM_EFULL, AM_ENOMEM, AM_ECORRUPT, AM_ESYS. */
+int store_reindex(struct store *s, struct store_reindex_stats *st);
 
 /* For tests of `verify` only: overwrites the bytes at (author, seq) with no check at
  * all, as a failing disk or a hostile editor could. Returns AM_OK or a store error. */

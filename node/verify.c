@@ -117,5 +117,22 @@ int verify_store(struct store *s, verify_problem_fn problem, void *ctx, struct v
         return rc;
     if (st.entries != r->entries)
         report(&w, nobody, 0, "the store holds entries of an author without a head record");
-    return store_forks_each(s, check_fork, &w);
+    if ((rc = store_forks_each(s, check_fork, &w)) != AM_OK)
+        return rc;
+    /* The views: present, of this build's format, and matching their fingerprint. */
+    {
+        struct store_view_stats vs;
+        uint8_t fp[STORE_VIEW_FP_LEN];
+        if ((rc = store_view_stats(s, &vs)) != AM_OK ||
+            (rc = store_view_fingerprint_scan(s, fp)) != AM_OK)
+            return rc;
+        r->invalid_ops = vs.invalid;
+        if (!vs.current)
+            report(&w, nobody, 0,
+                   "the views are missing or of another format: run `aidmesh reindex`");
+        else if (memcmp(fp, vs.fingerprint, STORE_VIEW_FP_LEN) != 0)
+            report(&w, nobody, 0,
+                   "the views do not match their fingerprint (damaged): run `aidmesh reindex`");
+    }
+    return AM_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * verify.h: a full check of a store, for `aidmesh verify`: every chain from seq 1, every
  * hash link, every signature (not just tips), every head record, every piece of fork
- * evidence. Slow on purpose: it trusts nothing the store holds. Never prints: each
+ * evidence, and the relief views against a fingerprint recomputed from every stored
+ * view. Slow on purpose: it trusts nothing the store holds. Never prints: each
  * problem goes to a callback with the author, the seq and a sentence.
  */
 #ifndef AM_VERIFY_H
@@ -13,6 +14,7 @@
 
 struct verify_report {
     uint64_t authors, entries, forks, problems;
+    uint64_t invalid_ops; /* entries whose op is invalid (not damage: see store_invalid_each) */
 };
 
 /* Called once per problem; `what` is a static or short-lived sentence. seq 0 means the

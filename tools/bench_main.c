@@ -1592,6 +1592,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+int stick_bench_run(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -1611,6 +1613,9 @@ int main(int argc, char **argv)
     size_t nr = 0;
     int rc, status = 1, have_tmp = 0, prop_rc;
 
+    /* `aidmesh-bench stick ...`: the stick export/import bench (tools/stick_bench.c) */
+    if (argc > 1 && strcmp(argv[1], "stick") == 0)
+        return stick_bench_run(argc - 1, argv + 1);
     if (parse_args(argc, argv, &o) != 0)
         return 2;
     if (sodium_init() < 0) {

@@ -293,13 +293,17 @@ static const char status_help[] =
     "usage: aidmesh status [--json] [--home DIR]\n"
     "\n"
     "Shows this node: its identity, network id (never the key), install id, and what\n"
-    "its store holds: authors, entries, and forks (one identity used on two machines).\n";
+    "its store holds: authors, entries, and forks (one identity used on two machines);\n"
+    "and its relief views with their fingerprint: two nodes with the same records show\n"
+    "the same fingerprint.\n";
 
 static int cmd_status(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
     struct node n;
     struct store_stats st;
+    struct store_view_stats vs;
+    char vfp[2 * STORE_VIEW_FP_LEN + 1];
     uint8_t iid[AM_INSTALL_ID_LEN], from[AM_INSTALL_ID_LEN];
     char author[65], netid[2 * AM_NETID_LEN + 1], iidh[2 * AM_INSTALL_ID_LEN + 1],
         fromh[2 * AM_INSTALL_ID_LEN + 1];
@@ -320,6 +324,8 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     if (cli_open(c, &n, NULL))
         return 1;
     rc = store_stats(n.store, &st);
+    if (rc == AM_OK)
+        rc = store_view_stats(n.store, &vs);
     if (rc != AM_OK) {
         cli_err("cannot read the store: %s", am_strerror(rc));
         node_close(&n);
@@ -331,6 +337,7 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     out_hex(netid, n.netid, AM_NETID_LEN);
     out_hex(iidh, iid, sizeof iid);
     out_hex(fromh, from, sizeof from);
+    out_hex(vfp, vs.fingerprint, STORE_VIEW_FP_LEN);
     if (c->json) {
         printf("{\"home\":");
         out_json_str(stdout, c->home, strlen(c->home));
@@ -339,11 +346,16 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         printf(",\"author\":\"%s\",\"network_id\":\"%s\",\"install_id\":\"%s\","
                "\"copied_from\":%s%s%s,\"authors\":%llu,\"entries\":%llu,"
                "\"fork_evidence\":%llu,\"forked_authors\":%llu,\"store_bytes\":%llu,"
-               "\"store_map_bytes\":%llu}\n",
+               "\"store_map_bytes\":%llu,\"view_fingerprint\":\"%s\",\"view_objects\":%llu,"
+               "\"sites\":%llu,\"items\":%llu,\"needs\":%llu,\"stock_cells\":%llu,"
+               "\"invalid_ops\":%llu}\n",
                author, netid, iidh, copied ? "\"" : "", copied ? fromh : "null", copied ? "\"" : "",
                (unsigned long long)st.authors, (unsigned long long)st.entries,
                (unsigned long long)st.forks, (unsigned long long)st.forked,
-               (unsigned long long)st.map_used, (unsigned long long)st.map_size);
+               (unsigned long long)st.map_used, (unsigned long long)st.map_size, vfp,
+               (unsigned long long)vs.objects, (unsigned long long)vs.sites,
+               (unsigned long long)vs.items, (unsigned long long)vs.needs,
+               (unsigned long long)vs.cells, (unsigned long long)vs.invalid);
     } else {
         out_count(a, st.authors);
         out_count(e, st.entries);
@@ -363,6 +375,14 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                    f);
         else
             printf("  forks:       none\n");
+        printf("  views:       %llu sites, %llu items, %llu needs, %llu stock cells\n"
+               "  view fingerprint: %s (same records, same value)\n",
+               (unsigned long long)vs.sites, (unsigned long long)vs.items,
+               (unsigned long long)vs.needs, (unsigned long long)vs.cells, vfp);
+        if (vs.invalid)
+            printf("  invalid ops: %llu entries carry an op the views ignore: see `aidmesh "
+                   "verify`\n",
+                   (unsigned long long)vs.invalid);
         if (copied)
             printf("  note:        this store was copied from another install; if the\n"
                    "               original still runs with the same identity, give this\n"
@@ -543,6 +563,16 @@ static void verify_problem(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t 
     v->first = 0;
 }
 
+static int verify_invalid(void *ctx, const uint8_t *author, uint64_t seq, const char *why,
+                          size_t len)
+{
+    char hex[65];
+    (void)ctx;
+    entry_id_hex(author, hex);
+    printf("  author %.16s seq %llu: %.*s\n", hex, (unsigned long long)seq, (int)len, why);
+    return 0;
+}
+
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
@@ -572,6 +602,12 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     rc = verify_store(n.store, verify_problem, &v, &r);
     if (rc == AM_OK)
         rc = store_stats(n.store, &st);
+    if (rc == AM_OK && r.invalid_ops && !v.json) {
+        printf("note: %llu entries carry an invalid op: kept in the log, ignored by the views "
+               "(the same on every node):\n",
+               (unsigned long long)r.invalid_ops);
+        store_invalid_each(n.store, verify_invalid, NULL);
+    }
     node_close(&n);
     if (rc != AM_OK) {
         if (v.json)
@@ -581,10 +617,10 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     }
     if (v.json) {
         printf("],\"authors\":%llu,\"entries\":%llu,\"fork_evidence\":%llu,"
-               "\"forked_authors\":%llu,\"clean\":%s}\n",
+               "\"forked_authors\":%llu,\"invalid_ops\":%llu,\"clean\":%s}\n",
                (unsigned long long)r.authors, (unsigned long long)r.entries,
                (unsigned long long)r.forks, (unsigned long long)st.forked,
-               r.problems ? "false" : "true");
+               (unsigned long long)r.invalid_ops, r.problems ? "false" : "true");
     } else {
         out_count(e, r.entries);
         out_count(a, r.authors);
@@ -615,6 +651,13 @@ static const struct command commands[] = {
     {"run", cli_cmd_run, "run the node: find peers on the local network and sync live"},
     {"sync", cli_cmd_sync, "sync once with one node (HOST:PORT) and exit"},
     {"peers", cli_cmd_peers, "show connected and known peers; peers add HOST:PORT"},
+    {"stick", cli_cmd_stick, "sync with a USB stick a runner carries; stick status PATH"},
+    {"site", cli_cmd_site, "add, update and list sites (hubs, shelters, clinics, ...)"},
+    {"item", cli_cmd_item, "add, update and list catalogue items"},
+    {"need", cli_cmd_need, "record and follow needs: add, list, show, update, deliver, close"},
+    {"stock", cli_cmd_stock, "record stock: receive, issue, adjust, count; show it"},
+    {"export", cli_cmd_export, "export needs or stock as CSV with HXL hashtags"},
+    {"reindex", cli_cmd_reindex, "rebuild the views from the stored entries"},
 };
 
 static void main_help(FILE *f)

@@ -5,6 +5,8 @@
 #ifndef AM_CLI_H
 #define AM_CLI_H
 
+#include <stdio.h>
+
 #include "node.h"
 
 /* Runs one command line; returns the process exit code (0 ok, 1 failure, 2 usage). */
@@ -28,5 +30,24 @@ int cli_resolve_home(struct cli *c);
 int cli_cmd_run(struct cli *c, int argc, char **argv);
 int cli_cmd_sync(struct cli *c, int argc, char **argv);
 int cli_cmd_peers(struct cli *c, int argc, char **argv);
+/* The sneakernet commands (cli_stick.c). */
+int cli_cmd_stick(struct cli *c, int argc, char **argv);
+/* The relief data commands (cli_relief.c). */
+int cli_cmd_site(struct cli *c, int argc, char **argv);
+int cli_cmd_item(struct cli *c, int argc, char **argv);
+int cli_cmd_need(struct cli *c, int argc, char **argv);
+int cli_cmd_stock(struct cli *c, int argc, char **argv);
+int cli_cmd_export(struct cli *c, int argc, char **argv);
+int cli_cmd_reindex(struct cli *c, int argc, char **argv);
+/* The listings behind `need list` and `stock show`, into f (for the benchmark too).
+ * status / pri: enum relief_status / relief_priority, 0 for any; today: days since
+ * 1970-01-01, for expiry flags. Return AM_OK or a store error. */
+int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status, int pri, int json);
+int cli_relief_stock_show(struct store *s, FILE *f, const char *site, const char *item, int json,
+                          uint32_t today);
+/* The relief views benchmark (relief_bench.c): builds its workload, measures and prints a
+ * Markdown table (intro line, header, rows) to out; stores live under tmpdir. quick: a
+ * tenth of the default sizes. Returns AM_OK, or an error (also printed to stderr). */
+int relief_bench_run(FILE *out, const char *tmpdir, int quick);
 
 #endif

@@ -27,7 +27,9 @@ enum {
     OPT_TIMEOUT,
     OPT_LOOPBACK_DISC,
     OPT_DISC_PORT,
-    OPT_BEACON_MS
+    OPT_BEACON_MS,
+    OPT_WATCH_STICKS,
+    OPT_INIT_BLANK
 };
 
 static int cfg_peers(const char *home, const char **out, int max, char store[][300])
@@ -74,6 +76,10 @@ static const char run_help[] =
     "  --peer HOST:PORT    also dial this node (repeatable); for networks that block\n"
     "                      discovery. `aidmesh peers add HOST:PORT` keeps one in the config\n"
     "  --no-discovery      do not send or listen for discovery beacons\n"
+    "  --watch-sticks DIR  sync every USB stick mounted below DIR (e.g. /media) once it\n"
+    "                      appears, and log when it is safe to unplug; only sticks that\n"
+    "                      already hold an AIDMESH folder are written\n"
+    "  --init-blank-sticks with --watch-sticks: set up blank sticks too\n"
     "\n"
     "One line is logged per peer event. `aidmesh peers` shows who is connected.\n";
 
@@ -88,6 +94,8 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
         {"discovery-loopback", no_argument, NULL, OPT_LOOPBACK_DISC},   /* tests */
         {"discovery-port", required_argument, NULL, OPT_DISC_PORT},     /* tests */
         {"beacon-interval-ms", required_argument, NULL, OPT_BEACON_MS}, /* tests */
+        {"watch-sticks", required_argument, NULL, OPT_WATCH_STICKS},
+        {"init-blank-sticks", no_argument, NULL, OPT_INIT_BLANK},
         {0, 0, 0, 0}};
     static char cfgstore[DAEMON_MAX_PEERS][300];
     struct daemon_opts o;
@@ -125,6 +133,12 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
         case OPT_BEACON_MS:
             o.beacon_interval_ms = (uint32_t)atoi(optarg);
             break;
+        case OPT_WATCH_STICKS:
+            o.watch_sticks = optarg;
+            break;
+        case OPT_INIT_BLANK:
+            o.init_blank_sticks = 1;
+            break;
         default:
             cli_err("run: unknown option, or an option without its value: '%s' (see `aidmesh "
                     "run --help`)",
@@ -134,6 +148,10 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
     }
     if (optind < argc) {
         cli_err("run: unexpected argument '%s' (see `aidmesh run --help`)", argv[optind]);
+        return 2;
+    }
+    if (o.init_blank_sticks && !o.watch_sticks) {
+        cli_err("run: --init-blank-sticks goes with --watch-sticks DIR");
         return 2;
     }
     for (int i = 0; i < o.n_peers; i++) {

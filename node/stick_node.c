@@ -1,0 +1,411 @@
+/*
+ * stick_node.c: the stick format bound to this node (see stick_node.h). Must never: follow
+ * a name the format does not make (it only opens names stick.c builds from a listing), or
+ * print.
+ */
+#include "stick_node.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "am_err.h"
+#include "syncstore.h"
+
+/* ---- POSIX file operations ------------------------------------------------------------- */
+
+static int map_errno(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+        return AM_ENOTFOUND;
+    case EEXIST:
+        return AM_EEXIST;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return AM_EFULL;
+    case EROFS:
+    case EACCES:
+        return AM_EPERM;
+    default:
+        return AM_ESYS;
+    }
+}
+
+static int px_open(void *ctx, const char *path, int mode, int *fd)
+{
+    int flags = O_CLOEXEC | O_NOFOLLOW;
+    (void)ctx;
+    if (mode == STICK_OPEN_READ)
+        flags |= O_RDONLY;
+    else if (mode == STICK_OPEN_WRITE)
+        flags |= O_RDWR | O_CREAT;
+    else
+        flags |= O_RDWR | O_CREAT | O_EXCL;
+    *fd = open(path, flags, 0644);
+    return *fd < 0 ? map_errno(errno) : AM_OK;
+}
+
+static int px_read(void *ctx, int fd, uint64_t off, uint8_t *buf, size_t n, size_t *got)
+{
+    (void)ctx;
+    *got = 0;
+    while (*got < n) {
+        ssize_t k = pread(fd, buf + *got, n - *got, (off_t)(off + *got));
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return map_errno(errno);
+        }
+        if (k == 0)
+            break;
+        *got += (size_t)k;
+    }
+    return AM_OK;
+}
+
+static int px_write(void *ctx, int fd, uint64_t off, const uint8_t *buf, size_t n)
+{
+    size_t done = 0;
+    (void)ctx;
+    while (done < n) {
+        ssize_t k = pwrite(fd, buf + done, n - done, (off_t)(off + done));
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EPERM ? AM_EFULL : map_errno(errno);
+        }
+        if (k == 0)
+            return AM_EFULL;
+        done += (size_t)k;
+    }
+    return AM_OK;
+}
+
+static int px_fsync(void *ctx, int fd)
+{
+    (void)ctx;
+    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+        return map_errno(errno);
+    return AM_OK;
+}
+
+static int px_close(void *ctx, int fd)
+{
+    (void)ctx;
+    return close(fd) == 0 ? AM_OK : map_errno(errno);
+}
+
+static int px_size(void *ctx, int fd, uint64_t *size)
+{
+    struct stat st;
+    (void)ctx;
+    if (fstat(fd, &st) != 0)
+        return map_errno(errno);
+    *size = (uint64_t)st.st_size;
+    return AM_OK;
+}
+
+static int px_truncate(void *ctx, int fd, uint64_t len)
+{
+    (void)ctx;
+    return ftruncate(fd, (off_t)len) == 0 ? AM_OK : map_errno(errno);
+}
+
+static int px_list(void *ctx, const char *path,
+                   int (*cb)(void *cbctx, const char *name, int is_dir), void *cbctx)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    (void)ctx;
+    if (!d)
+        return map_errno(errno);
+    while ((de = readdir(d)) != NULL) {
+        int is_dir;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (de->d_type == DT_DIR || de->d_type == DT_REG) {
+            is_dir = de->d_type == DT_DIR;
+        } else if (de->d_type == DT_UNKNOWN) {
+            struct stat st;
+            if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+                continue;
+            if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+                continue;
+            is_dir = S_ISDIR(st.st_mode);
+        } else {
+            continue; /* links, devices: nothing of the format */
+        }
+        if (cb(cbctx, de->d_name, is_dir))
+            break;
+    }
+    closedir(d);
+    return AM_OK;
+}
+
+static int px_mkdir(void *ctx, const char *path)
+{
+    (void)ctx;
+    return mkdir(path, 0755) == 0 ? AM_OK : map_errno(errno);
+}
+
+static int px_fsync_dir(void *ctx, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    (void)ctx;
+    if (fd >= 0) {
+        fsync(fd); /* not every file system flushes folders this way: best effort */
+        close(fd);
+    }
+    return AM_OK;
+}
+
+static int px_space(void *ctx, const char *path, uint64_t *avail, uint64_t *unit)
+{
+    struct statvfs sv;
+    (void)ctx;
+    if (statvfs(path, &sv) != 0)
+        return map_errno(errno);
+    *unit = sv.f_bsize ? sv.f_bsize : 1;
+    /* fusefat reports zero blocks: the volume does not say */
+    *avail = sv.f_blocks == 0 ? UINT64_MAX : (uint64_t)sv.f_bavail * sv.f_frsize;
+    return AM_OK;
+}
+
+static int px_remove(void *ctx, const char *path)
+{
+    (void)ctx;
+    return unlink(path) == 0 ? AM_OK : map_errno(errno);
+}
+
+const struct stick_fops stick_fops_posix = {
+    .ctx = NULL,
+    .open = px_open,
+    .read = px_read,
+    .write = px_write,
+    .fsync = px_fsync,
+    .close = px_close,
+    .size = px_size,
+    .truncate = px_truncate,
+    .list = px_list,
+    .mkdir = px_mkdir,
+    .fsync_dir = px_fsync_dir,
+    .space = px_space,
+    .remove = px_remove,
+};
+
+/* ---- the node ---------------------------------------------------------------------------- */
+
+static void node_cfg(struct stick_cfg *cfg, struct node *n, const char *root, uint8_t *install)
+{
+    memset(cfg, 0, sizeof *cfg);
+    store_install_id(n->store, install, NULL);
+    cfg->fops = &stick_fops_posix;
+    cfg->root = root;
+    cfg->netkey = n->netkey;
+    cfg->install_id = install;
+    cfg->author = n->pk;
+    cfg->name = n->name;
+    cfg->now_ms = node_wall_ms();
+}
+
+int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t max_bytes,
+                    void (*progress)(void *ctx, int phase, uint64_t done, uint64_t total),
+                    void *progress_ctx, struct stick_report *r)
+{
+    struct stick_cfg cfg;
+    struct sync_store ss;
+    uint8_t install[AM_INSTALL_ID_LEN];
+    node_cfg(&cfg, n, root, install);
+    cfg.flags = flags;
+    cfg.max_bytes = max_bytes;
+    cfg.progress = progress;
+    cfg.progress_ctx = progress_ctx;
+    syncstore_init(&ss, n->store);
+    return stick_sync(&cfg, &ss, r);
+}
+
+int stick_node_inspect(struct node *n, const char *root, int force_scan, struct stick_view *v,
+                       struct stick_report *r)
+{
+    struct stick_cfg cfg;
+    uint8_t install[AM_INSTALL_ID_LEN];
+    node_cfg(&cfg, n, root, install);
+    return stick_inspect(&cfg, force_scan, v, r);
+}
+
+int stick_node_has_folder(const char *root)
+{
+    DIR *d = opendir(root);
+    struct dirent *de;
+    int found = 0;
+    if (!d)
+        return 0;
+    while (!found && (de = readdir(d)) != NULL)
+        found = strcasecmp(de->d_name, STICK_DIR_NAME) == 0;
+    closedir(d);
+    return found;
+}
+
+/* Which mount a folder is: the kernel's mount id where statx tells it (a stick unplugged
+ * and plugged again between two looks gets a new one), else device and inode. */
+static uint64_t mount_id(const char *path, const struct stat *st)
+{
+#ifdef STATX_MNT_ID
+    struct statx sx;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) == 0 &&
+        (sx.stx_mask & STATX_MNT_ID))
+        return sx.stx_mnt_id;
+#else
+    (void)path;
+#endif
+    return (uint64_t)st->st_dev << 32 ^ (uint64_t)st->st_ino;
+}
+
+static void mounts_below(const char *dir, dev_t parent_dev, int depth,
+                         void (*cb)(void *ctx, const char *path, uint64_t id), void *ctx)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+        if (de->d_name[0] == '.')
+            continue;
+        if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
+            continue;
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (st.st_dev != parent_dev)
+            cb(ctx, path, mount_id(path, &st));
+        else if (depth < 2)
+            mounts_below(path, st.st_dev, depth + 1, cb, ctx);
+    }
+    closedir(d);
+}
+
+int stick_node_mounts(const char *dir, void (*cb)(void *ctx, const char *path, uint64_t id),
+                      void *ctx)
+{
+    struct stat st, up;
+    char parent[4096];
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return AM_ENOTFOUND;
+    /* the watched folder may itself be where sticks are mounted */
+    if (snprintf(parent, sizeof parent, "%s/..", dir) < (int)sizeof parent &&
+        stat(parent, &up) == 0 && up.st_dev != st.st_dev) {
+        cb(ctx, dir, mount_id(dir, &st));
+        return AM_OK;
+    }
+    mounts_below(dir, st.st_dev, 1, cb, ctx);
+    return AM_OK;
+}
+
+/* ---- sentences --------------------------------------------------------------------------- */
+
+void stick_node_netid_hex(const uint8_t id[static AM_NETID_LEN], char out[2 * AM_NETID_LEN + 1])
+{
+    for (int i = 0; i < AM_NETID_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static void count_text(char buf[32], uint64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v), o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+}
+
+void stick_node_error_text(int rc, const struct stick_report *r, const char *root, char *buf,
+                           size_t cap)
+{
+    char id[2 * AM_NETID_LEN + 1];
+    if (rc == AM_EOTHERNET) {
+        stick_node_netid_hex(r->other_netid, id);
+        snprintf(buf, cap,
+                 "this stick belongs to another relief network (id %s); nothing was imported "
+                 "or written. Give it back to that network's runner",
+                 id);
+    } else if (rc == AM_ENOTFOUND && r->location == STICK_LOC_BLANK) {
+        snprintf(buf, cap,
+                 "%s holds no aidmesh folder yet: nothing was written. To start carrying this "
+                 "network's records on it, run `aidmesh stick sync %s` once",
+                 root, root);
+    } else if (rc == AM_ENOTFOUND) {
+        snprintf(buf, cap, "cannot open %s: no such folder (is the stick mounted?)", root);
+    } else if (rc == AM_EPERM) {
+        snprintf(buf, cap,
+                 "cannot write to %s: the volume is read-only or not ours to write "
+                 "(check the stick's lock switch, or how it is mounted)",
+                 root);
+    } else if (rc == AM_EFULL) {
+        snprintf(buf, cap, "the stick %s is full", root);
+    } else if (rc == AM_ESYS) {
+        snprintf(buf, cap, "cannot use the stick at %s: %s (was it pulled out?)", root,
+                 strerror(r->sys_errno ? r->sys_errno : EIO));
+    } else {
+        snprintf(buf, cap, "stick sync with %s stopped: %s", root, am_strerror(rc));
+    }
+}
+
+void stick_node_damage_text(const struct stick_damage *d, char *buf, size_t cap)
+{
+    char off[32], lost[32];
+    count_text(off, d->offset);
+    count_text(lost, d->lost);
+    switch (d->kind) {
+    case STICK_DMG_CUT:
+        snprintf(buf, cap,
+                 "%s: cut short at byte %s (pulled out while being written?); %s bytes after it "
+                 "could not be read; everything before it was imported",
+                 d->file, off, lost);
+        break;
+    case STICK_DMG_BAD:
+        snprintf(buf, cap,
+                 "%s: damaged or tampered from byte %s (%s); the %s bytes from there on "
+                 "were not imported, everything before it was",
+                 d->file, off,
+                 d->code == AM_EBADMAC && d->offset == 0 ? "its header names another network"
+                 : d->code == AM_EBADMAC                 ? "fails authentication"
+                 : d->code == AM_ELIMIT                  ? "a length over the limit"
+                 : d->code == AM_ESYS                    ? "the stick failed to read it"
+                 : d->code == AM_EVERSION ? "written by a newer aidmesh, or a damaged header: "
+                                            "update aidmesh if others use a newer one"
+                                          : "not in the stick format",
+                 lost);
+        break;
+    case STICK_DMG_TRAIL:
+        snprintf(buf, cap, "%s: %s bytes after its end (byte %s) were ignored", d->file, lost, off);
+        break;
+    case STICK_DMG_ENTRY:
+        snprintf(buf, cap,
+                 "%s: a record in the chunk at byte %s does not decode (%s); it was skipped, "
+                 "the rest was imported",
+                 d->file, off, am_strerror(d->code));
+        break;
+    case STICK_DMG_MANIFEST:
+        snprintf(buf, cap,
+                 "%s: this manifest slot %s; the other slot or a scan of the segments is "
+                 "used, and the next sync rewrites it",
+                 d->file,
+                 d->code == AM_EVERSION ? "was written by a newer aidmesh"
+                                        : "does not authenticate (a torn write?)");
+        break;
+    default:
+        snprintf(buf, cap, "%s: damage at byte %s", d->file, off);
+    }
+}

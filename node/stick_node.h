@@ -1,0 +1,54 @@
+/*
+ * stick_node.h: the stick format (transport/stick.h) bound to this node: the POSIX file
+ * operations, the node's store, identity and clock, and the sentences the CLI and the
+ * daemon show people about a stick sync. Prints nothing itself: sentences are written into
+ * caller buffers.
+ */
+#ifndef AM_STICK_NODE_H
+#define AM_STICK_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node.h"
+#include "stick.h"
+
+/* File operations on a mounted volume (or any folder) with POSIX calls. ENOSPC, EDQUOT and
+ * EFBIG are AM_EFULL; so is EPERM from a write (fusefat answers a full volume with a short
+ * write and then EPERM); EROFS and EACCES are AM_EPERM. ctx is unused. */
+extern const struct stick_fops stick_fops_posix;
+
+/* Syncs the node with the stick at `root` (stick_sync with this node's store, keys,
+ * install id, author, name and wall clock). `progress` may be NULL. Returns stick_sync's
+ * code; `r` is always filled. */
+int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t max_bytes,
+                    void (*progress)(void *ctx, int phase, uint64_t done, uint64_t total),
+                    void *progress_ctx, struct stick_report *r);
+
+/* stick_inspect for this node's network. */
+int stick_node_inspect(struct node *n, const char *root, int force_scan, struct stick_view *v,
+                       struct stick_report *r);
+
+/* 1 when `root` holds an AIDMESH folder (any case, any network), else 0. */
+int stick_node_has_folder(const char *root);
+
+/* Calls cb for every mounted volume at or below `dir`: `dir` itself, its sub-folders and
+ * theirs (/media/usb0, /media/USER/LABEL), each one that is a mount point (another device
+ * than its parent folder). `id` tells this mount from an earlier one at the same place (the
+ * kernel's mount id where statx gives it). Returns AM_OK or AM_ENOTFOUND (no such folder). */
+int stick_node_mounts(const char *dir, void (*cb)(void *ctx, const char *path, uint64_t id),
+                      void *ctx);
+
+/* A sentence for a failed stick sync or inspect (rc != AM_OK): what happened and what to
+ * do, naming `root`. */
+void stick_node_error_text(int rc, const struct stick_report *r, const char *root, char *buf,
+                           size_t cap);
+
+/* A sentence for one damage finding, e.g. "S0000004.AMS: cut short at byte 1,234 (pulled
+ * out while being written?); 512 bytes after it could not be read". */
+void stick_node_damage_text(const struct stick_damage *d, char *buf, size_t cap);
+
+/* The network id as 16 lowercase hex digits. */
+void stick_node_netid_hex(const uint8_t id[static AM_NETID_LEN], char out[2 * AM_NETID_LEN + 1]);
+
+#endif

@@ -1,0 +1,560 @@
+/*
+ * cli_stick.c: `aidmesh stick sync PATH` and `aidmesh stick status PATH`: the sneakernet
+ * (PROTOCOL.md section "Stick"). Output for people on stdout, progress and errors on
+ * stderr; --json gives one JSON document on stdout.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "am_err.h"
+#include "cli.h"
+#include "out.h"
+#include "stick_node.h"
+#include "syncstore.h"
+
+enum { OPT_HOME = 3000, OPT_JSON, OPT_HELP, OPT_MAX_MB, OPT_SCAN, OPT_NO_WRITE };
+
+static const char stick_help[] =
+    "usage: aidmesh stick sync PATH [--max-mb N] [--json] [--home DIR]\n"
+    "       aidmesh stick status PATH [--scan] [--json] [--home DIR]\n"
+    "\n"
+    "A USB stick (FAT32 or exFAT) carries the records of this relief network from site to\n"
+    "site: every site reads what is new on it and tops it up. PATH is where the stick is\n"
+    "mounted (e.g. /media/usb0); its records live in PATH/AIDMESH/<network id>/, readable\n"
+    "only with this network's key.\n"
+    "\n"
+    "  sync    imports what this node lacks (checked like records from the network), then\n"
+    "          writes what the stick lacks, the visits table and the manifest, and says\n"
+    "          when it is safe to unplug. The first sync on a blank stick sets it up for\n"
+    "          this network. Syncing the same stick twice changes nothing.\n"
+    "          When the stick fills up, the authors the visited sites lack go first, each\n"
+    "          author's oldest missing records first; the rest is counted and reported.\n"
+    "  status  what the stick carries, free space, the sites it visited and when, and\n"
+    "          which of them are behind what this node knows. Writes nothing.\n"
+    "\n"
+    "  --max-mb N  write at most N MiB to the stick in this sync\n"
+    "  --scan      status: read every segment instead of trusting the manifest\n"
+    "  --json      print the result as one JSON document\n"
+    "\n"
+    "Exit status: 0 when the sync ran (also when the stick filled up or held damage: the\n"
+    "output says so), 1 on failure, 2 on a usage error.\n";
+
+static void size_text(char buf[32], uint64_t b)
+{
+    if (b < 1024)
+        snprintf(buf, 32, "%llu bytes", (unsigned long long)b);
+    else if (b < (1ull << 20))
+        snprintf(buf, 32, "%.1f KiB", (double)b / 1024.0);
+    else if (b < (1ull << 30))
+        snprintf(buf, 32, "%.1f MiB", (double)b / 1048576.0);
+    else
+        snprintf(buf, 32, "%.2f GiB", (double)b / 1073741824.0);
+}
+
+/* ---- progress ---------------------------------------------------------------------------- */
+
+struct prog {
+    int tty, shown, last_step;
+    double last;
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_progress(void *ctx, int phase, uint64_t done, uint64_t total)
+{
+    struct prog *p = ctx;
+    const char *what = phase == STICK_PHASE_IMPORT ? "reading the stick" : "writing to the stick";
+    int pct;
+    double now = mono_s();
+
+    /* short phases need no progress */
+    if (total == 0 || (phase == STICK_PHASE_IMPORT ? total < (16u << 20) : total < 50000))
+        return;
+    pct = (int)(done * 100 / total);
+    if (p->tty) {
+        char d[32], t[32];
+        if (now - p->last < 0.25 && done < total)
+            return;
+        p->last = now;
+        if (phase == STICK_PHASE_IMPORT) {
+            size_text(d, done);
+            size_text(t, total);
+        } else {
+            out_count(d, done);
+            out_count(t, total);
+        }
+        fprintf(stderr, "\r%s: %3d%% (%s of %s)   ", what, pct, d, t);
+        p->shown = 1;
+    } else if (pct / 10 != p->last_step) {
+        p->last_step = pct / 10;
+        fprintf(stderr, "%s: %d%%\n", what, pct);
+    }
+    fflush(stderr);
+}
+
+static void progress_end(struct prog *p)
+{
+    if (p->tty && p->shown)
+        fputc('\n', stderr);
+    p->shown = 0;
+    p->last_step = -1;
+}
+
+/* ---- sync -------------------------------------------------------------------------------- */
+
+static void json_damage(const struct stick_report *r)
+{
+    size_t n = r->n_damage < STICK_DAMAGE_MAX ? (size_t)r->n_damage : STICK_DAMAGE_MAX;
+    static const char *kinds[] = {"", "cut", "bad", "trailing", "record", "manifest"};
+    printf("\"damage\":[");
+    for (size_t i = 0; i < n; i++) {
+        const struct stick_damage *d = &r->damage[i];
+        char text[400];
+        stick_node_damage_text(d, text, sizeof text);
+        printf("%s{\"file\":\"%s\",\"kind\":\"%s\",\"offset\":%llu,\"lost\":%llu,\"text\":",
+               i ? "," : "", d->file, d->kind < 6 ? kinds[d->kind] : "?",
+               (unsigned long long)d->offset, (unsigned long long)d->lost);
+        out_json_str(stdout, text, strlen(text));
+        printf("}");
+    }
+    printf("],\"damage_count\":%llu", (unsigned long long)r->n_damage);
+}
+
+static void print_damage(const struct stick_report *r)
+{
+    size_t n = r->n_damage < STICK_DAMAGE_MAX ? (size_t)r->n_damage : STICK_DAMAGE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        char text[400];
+        stick_node_damage_text(&r->damage[i], text, sizeof text);
+        printf("damage: %s\n", text);
+    }
+    if (r->n_damage > n)
+        printf("damage: ... and %llu more findings\n", (unsigned long long)(r->n_damage - n));
+}
+
+static void print_sync(const char *path, const struct node *n, const struct stick_report *r)
+{
+    char id[2 * AM_NETID_LEN + 1], a[32], b[32], c[32], d[32];
+    stick_node_netid_hex(n->netid, id);
+    size_text(b, r->stick_bytes);
+    printf("stick %s, network %s%s: %llu segment%s, %s\n", path, id,
+           r->created ? " (set up now)" : "", (unsigned long long)r->segments,
+           r->segments == 1 ? "" : "s", b);
+    out_count(a, r->added);
+    out_count(c, r->read);
+    out_count(d, r->duplicate);
+    printf("imported %s new entries (read %s, %s already here", a, c, d);
+    if (r->forks)
+        printf(", %llu fork evidence", (unsigned long long)r->forks);
+    if (r->refused)
+        printf(", %llu refused: see `aidmesh verify` and the damage lines",
+               (unsigned long long)r->refused);
+    printf(")\n");
+    if (r->forks)
+        printf("note: fork evidence arrived (one identity used on two machines); see `aidmesh "
+               "verify`\n");
+    print_damage(r);
+    if (r->acknowledged)
+        printf("note: %llu segment%s cut short earlier (already reported); the rest of the stick "
+               "is clean\n",
+               (unsigned long long)r->acknowledged, r->acknowledged == 1 ? " was" : "s were");
+    if (r->readonly_why == AM_EPERM)
+        printf("nothing was written: the stick is read-only\n");
+    else {
+        out_count(a, r->exported);
+        size_text(b, r->written_bytes);
+        if (r->exported || r->evidence)
+            printf("exported %s entries from %llu author%s%s (%s written in %llu new "
+                   "segment%s)\n",
+                   a, (unsigned long long)r->exported_authors, r->exported_authors == 1 ? "" : "s",
+                   r->evidence ? ", with fork evidence" : "", b,
+                   (unsigned long long)r->new_segments, r->new_segments == 1 ? "" : "s");
+        else if (!r->added && !r->new_segments && !r->manifest_written)
+            printf("nothing new either way: the stick and this node already hold the same "
+                   "records\n");
+        else
+            printf("exported nothing: the stick already held everything this node has%s\n",
+                   r->visit_written ? " (this visit was recorded)" : "");
+        if (r->cut_notes)
+            printf("the damaged segment%s %s noted and cut back: the stick is clean again\n",
+                   r->cut_notes == 1 ? "" : "s", r->cut_notes == 1 ? "was" : "were");
+        if (r->full) {
+            out_count(a, r->unfit_entries);
+            printf("the stick is full: %s entries from %llu author%s did not fit. Written "
+                   "first were the authors the visited sites lack, each author's oldest "
+                   "missing entries first. The stick stays valid: carry the rest on another "
+                   "stick, or free space on this one\n",
+                   a, (unsigned long long)r->unfit_authors, r->unfit_authors == 1 ? "" : "s");
+        }
+    }
+    out_count(a, r->stick_entries);
+    if (r->free_bytes != UINT64_MAX) {
+        size_text(b, r->free_bytes);
+        printf("the stick now carries %s entries from %llu author%s; %s free\n", a,
+               (unsigned long long)r->stick_authors, r->stick_authors == 1 ? "" : "s", b);
+    } else {
+        printf("the stick now carries %s entries from %llu author%s\n", a,
+               (unsigned long long)r->stick_authors, r->stick_authors == 1 ? "" : "s");
+    }
+    printf("safe to unplug\n");
+}
+
+static void json_sync(const char *path, const struct node *n, const struct stick_report *r, int rc)
+{
+    char id[2 * AM_NETID_LEN + 1], other[2 * AM_NETID_LEN + 1];
+    stick_node_netid_hex(n->netid, id);
+    stick_node_netid_hex(r->other_netid, other);
+    printf("{\"ok\":%s,\"path\":", rc == AM_OK ? "true" : "false");
+    out_json_str(stdout, path, strlen(path));
+    printf(",\"network_id\":\"%s\",\"error\":", id);
+    if (rc != AM_OK) {
+        char text[600];
+        stick_node_error_text(rc, r, path, text, sizeof text);
+        out_json_str(stdout, text, strlen(text));
+    } else {
+        printf("null");
+    }
+    printf(",\"other_network_id\":");
+    if (r->location == STICK_LOC_OTHER)
+        printf("\"%s\"", other);
+    else
+        printf("null");
+    printf(",\"created\":%s,\"segments\":%llu,\"stick_bytes\":%llu,"
+           "\"imported\":{\"read\":%llu,\"added\":%llu,\"duplicate\":%llu,\"forks\":%llu,"
+           "\"refused\":%llu,\"malformed\":%llu},",
+           r->created ? "true" : "false", (unsigned long long)r->segments,
+           (unsigned long long)r->stick_bytes, (unsigned long long)r->read,
+           (unsigned long long)r->added, (unsigned long long)r->duplicate,
+           (unsigned long long)r->forks, (unsigned long long)r->refused,
+           (unsigned long long)r->malformed);
+    json_damage(r);
+    printf(",\"acknowledged\":%llu,\"newer\":%llu,\"foreign\":%llu,\"readonly\":%s,"
+           "\"exported\":{\"entries\":%llu,\"authors\":%llu,\"evidence\":%llu,"
+           "\"bytes_written\":%llu,\"new_segments\":%llu},\"to_export\":%llu,\"full\":%s,"
+           "\"unfit\":{\"entries\":%llu,\"authors\":%llu},\"cut_notes\":%llu,"
+           "\"visit_written\":%s,\"manifest_written\":%s,"
+           "\"stick\":{\"entries\":%llu,\"authors\":%llu,\"free_bytes\":",
+           (unsigned long long)r->acknowledged, (unsigned long long)r->newer,
+           (unsigned long long)r->foreign, r->readonly_why == AM_EPERM ? "true" : "false",
+           (unsigned long long)r->exported, (unsigned long long)r->exported_authors,
+           (unsigned long long)r->evidence, (unsigned long long)r->written_bytes,
+           (unsigned long long)r->new_segments, (unsigned long long)r->to_export,
+           r->full ? "true" : "false", (unsigned long long)r->unfit_entries,
+           (unsigned long long)r->unfit_authors, (unsigned long long)r->cut_notes,
+           r->visit_written ? "true" : "false", r->manifest_written ? "true" : "false",
+           (unsigned long long)r->stick_entries, (unsigned long long)r->stick_authors);
+    if (r->free_bytes == UINT64_MAX)
+        printf("null");
+    else
+        printf("%llu", (unsigned long long)r->free_bytes);
+    printf("},\"safe_to_unplug\":true}\n");
+}
+
+static int stick_sync_cmd(struct cli *c, const char *path, uint64_t max_bytes)
+{
+    struct stick_report r;
+    struct prog p = {isatty(2), 0, -1, 0};
+    struct node n;
+    int rc;
+
+    if (cli_open(c, &n, NULL))
+        return 1;
+    rc = stick_node_sync(&n, path, STICK_F_CREATE, max_bytes, on_progress, &p, &r);
+    progress_end(&p);
+    if (c->json) {
+        json_sync(path, &n, &r, rc);
+    } else if (rc != AM_OK) {
+        char text[600];
+        stick_node_error_text(rc, &r, path, text, sizeof text);
+        cli_err("%s", text);
+        if (r.location == STICK_LOC_OURS)
+            fprintf(stderr, "aidmesh: nothing is being written to the stick any more: it can "
+                            "be unplugged; run `aidmesh stick sync` again to finish\n");
+    } else {
+        print_sync(path, &n, &r);
+    }
+    node_close(&n);
+    return rc == AM_OK ? 0 : 1;
+}
+
+/* ---- status ------------------------------------------------------------------------------ */
+
+struct nheads {
+    struct sync_head *h;
+    size_t n, cap;
+};
+
+static int add_head(void *ctx, const struct sync_head *h)
+{
+    struct nheads *v = ctx;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 64;
+        struct sync_head *a = realloc(v->h, cap * sizeof *a);
+        if (!a)
+            return AM_ENOMEM;
+        v->h = a;
+        v->cap = cap;
+    }
+    v->h[v->n++] = *h;
+    return 0;
+}
+
+static int cmp_author(const void *a, const void *b)
+{
+    return memcmp(a, b, AM_PK_LEN);
+}
+
+static void when_text(char buf[64], uint64_t ms, uint64_t now)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char day[32];
+    uint64_t ago = now > ms ? (now - ms) / 1000 : 0;
+    localtime_r(&t, &tm);
+    strftime(day, sizeof day, "%Y-%m-%d %H:%M", &tm);
+    if (ago < 120)
+        snprintf(buf, 64, "%s (just now)", day);
+    else if (ago < 7200)
+        snprintf(buf, 64, "%s (%llu min ago)", day, (unsigned long long)(ago / 60));
+    else if (ago < 172800)
+        snprintf(buf, 64, "%s (%llu h ago)", day, (unsigned long long)(ago / 3600));
+    else
+        snprintf(buf, 64, "%s (%llu days ago)", day, (unsigned long long)(ago / 86400));
+}
+
+static int stick_status_cmd(struct cli *c, const char *path, int force_scan)
+{
+    struct stick_view v;
+    struct stick_report r;
+    struct sync_store ss;
+    struct nheads nh = {0};
+    struct node n;
+    uint64_t node_lacks = 0, stick_lacks = 0, now;
+    uint8_t fp[SYNC_FP_LEN];
+    char id[2 * AM_NETID_LEN + 1], fph[2 * SYNC_FP_LEN + 1], a[32], b[32], e[32];
+    int rc;
+
+    if (cli_open(c, &n, NULL))
+        return 1;
+    rc = stick_node_inspect(&n, path, force_scan, &v, &r);
+    if (rc != AM_OK) {
+        char text[600];
+        stick_node_error_text(rc, &r, path, text, sizeof text);
+        if (c->json) {
+            printf("{\"ok\":false,\"path\":");
+            out_json_str(stdout, path, strlen(path));
+            printf(",\"error\":");
+            out_json_str(stdout, text, strlen(text));
+            printf("}\n");
+        } else {
+            cli_err("%s", text);
+        }
+        node_close(&n);
+        return 1;
+    }
+    syncstore_init(&ss, n.store);
+    if (ss.heads(ss.ctx, add_head, &nh) != AM_OK) {
+        cli_err("cannot read the store");
+        stick_view_free(&v);
+        free(nh.h);
+        node_close(&n);
+        return 1;
+    }
+    sync_fingerprint(nh.h, nh.n, fp);
+    out_hex(fph, fp, sizeof fp);
+    for (size_t i = 0; i < v.n_authors; i++) {
+        const struct sync_head *h =
+            nh.n ? bsearch(v.authors[i].author, nh.h, nh.n, sizeof *nh.h, cmp_author) : NULL;
+        uint64_t mine = h ? h->seq : 0;
+        if (v.authors[i].seq > mine)
+            node_lacks += v.authors[i].seq - mine;
+    }
+    for (size_t i = 0; i < nh.n; i++) {
+        const struct stick_author *sa =
+            v.n_authors
+                ? bsearch(nh.h[i].author, v.authors, v.n_authors, sizeof *v.authors, cmp_author)
+                : NULL;
+        uint64_t s = sa ? sa->seq : 0;
+        if (nh.h[i].seq > s)
+            stick_lacks += nh.h[i].seq - s;
+    }
+    stick_node_netid_hex(n.netid, id);
+    now = node_wall_ms();
+    if (c->json) {
+        printf("{\"ok\":true,\"path\":");
+        out_json_str(stdout, path, strlen(path));
+        printf(",\"network_id\":\"%s\",\"segments\":%zu,\"bytes\":%llu,\"entries\":%llu,"
+               "\"authors\":%llu,\"free_bytes\":",
+               id, v.n_segs, (unsigned long long)v.bytes, (unsigned long long)v.entries,
+               (unsigned long long)r.stick_authors);
+        if (r.free_bytes == UINT64_MAX)
+            printf("null");
+        else
+            printf("%llu", (unsigned long long)r.free_bytes);
+        printf(",\"from_manifest\":%s,\"generation\":%llu,\"node\":{\"fingerprint\":\"%s\","
+               "\"lacks\":%llu,\"stick_lacks\":%llu},\"stick_authors\":[",
+               v.from_manifest ? "true" : "false", (unsigned long long)v.generation, fph,
+               (unsigned long long)node_lacks, (unsigned long long)stick_lacks);
+        for (size_t i = 0, k = 0; i < v.n_authors; i++) {
+            char ah[65];
+            if (!v.authors[i].entries)
+                continue;
+            out_hex(ah, v.authors[i].author, AM_PK_LEN);
+            printf("%s{\"author\":\"%s\",\"seq\":%llu,\"entries\":%llu}", k++ ? "," : "", ah,
+                   (unsigned long long)v.authors[i].seq, (unsigned long long)v.authors[i].entries);
+        }
+        printf("],\"visits\":[");
+        for (size_t i = 0; i < v.n_visits; i++) {
+            const struct stick_visit *s = &v.visits[i];
+            uint64_t be, ba;
+            char ah[65], ih[33], when[32];
+            stick_visit_behind(&v, s, nh.h, nh.n, &be, &ba);
+            out_hex(ah, s->author, AM_PK_LEN);
+            out_hex(ih, s->install, AM_INSTALL_ID_LEN);
+            out_iso_ms(when, s->time_ms);
+            printf("%s{\"name\":", i ? "," : "");
+            out_json_str(stdout, s->name, strlen(s->name));
+            printf(",\"author\":\"%s\",\"install_id\":\"%s\",\"left_at\":\"%s\","
+                   "\"left_at_ms\":%llu,\"this_node\":%s,\"behind_entries\":%llu,"
+                   "\"behind_authors\":%llu}",
+                   ah, ih, when, (unsigned long long)s->time_ms,
+                   memcmp(s->author, n.pk, AM_PK_LEN) == 0 ? "true" : "false",
+                   (unsigned long long)be, (unsigned long long)ba);
+        }
+        printf("],");
+        json_damage(&r);
+        printf(",\"manifest_slots\":%u}\n", r.manifest_slots);
+    } else {
+        size_text(b, v.bytes);
+        out_count(e, v.entries);
+        printf("stick %s (network %s)\n", path, id);
+        printf("  carries:   %s entries from %llu author%s in %zu segment%s, %s", e,
+               (unsigned long long)r.stick_authors, r.stick_authors == 1 ? "" : "s", v.n_segs,
+               v.n_segs == 1 ? "" : "s", b);
+        if (r.free_bytes != UINT64_MAX) {
+            size_text(a, r.free_bytes);
+            printf("; %s free\n", a);
+        } else {
+            printf("; free space unknown (the volume does not say)\n");
+        }
+        if (v.from_manifest)
+            printf("  read from: the manifest (generation %llu); `--scan` reads every segment\n",
+                   (unsigned long long)v.generation);
+        else
+            printf("  read from: a scan of every segment\n");
+        out_count(a, node_lacks);
+        out_count(b, stick_lacks);
+        printf("  this node: lacks %s entries the stick carries; the stick lacks %s of this "
+               "node's\n",
+               a, b);
+        printf("  visits:%s\n", v.n_visits ? "" : "    none yet");
+        for (size_t i = 0; i < v.n_visits; i++) {
+            const struct stick_visit *s = &v.visits[i];
+            uint64_t be, ba;
+            char ah[65], when[64];
+            stick_visit_behind(&v, s, nh.h, nh.n, &be, &ba);
+            out_hex(ah, s->author, AM_PK_LEN);
+            when_text(when, s->time_ms, now);
+            printf("    %-20s %.8s  left %s  ", s->name[0] ? s->name : "(no name)", ah, when);
+            if (memcmp(s->author, n.pk, AM_PK_LEN) == 0 && !be)
+                printf("this node\n");
+            else if (be) {
+                out_count(a, be);
+                printf("behind this node by %s entries from %llu author%s\n", a,
+                       (unsigned long long)ba, ba == 1 ? "" : "s");
+            } else {
+                printf("up to date with this node\n");
+            }
+        }
+        if (r.n_damage)
+            print_damage(&r);
+        else
+            printf("  damage:    none\n");
+    }
+    stick_view_free(&v);
+    free(nh.h);
+    node_close(&n);
+    return 0;
+}
+
+int cli_cmd_stick(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {{"home", required_argument, NULL, OPT_HOME},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, OPT_HELP},
+                                         {"max-mb", required_argument, NULL, OPT_MAX_MB},
+                                         {"scan", no_argument, NULL, OPT_SCAN},
+                                         {0, 0, 0, 0}};
+    uint64_t max_bytes = 0;
+    int opt, scan = 0;
+    const char *sub, *path;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_HOME:
+            c->home_flag = optarg;
+            break;
+        case OPT_JSON:
+            c->json = 1;
+            break;
+        case OPT_HELP:
+            fputs(stick_help, stdout);
+            return 0;
+        case OPT_MAX_MB: {
+            char *end;
+            unsigned long long mb;
+            errno = 0;
+            mb = strtoull(optarg, &end, 10);
+            if (errno || *end || !*optarg || optarg[0] == '-' || mb == 0 || mb > (1ull << 30)) {
+                cli_err("stick: --max-mb takes a whole number of MiB, e.g. --max-mb 500");
+                return 2;
+            }
+            max_bytes = mb << 20;
+            break;
+        }
+        case OPT_SCAN:
+            scan = 1;
+            break;
+        default:
+            cli_err("stick: unknown option, or an option without its value: '%s' (see `aidmesh "
+                    "stick --help`)",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind + 2 != argc) {
+        cli_err("stick: give sync or status and the stick's folder, e.g. `aidmesh stick sync "
+                "/media/usb0` (see `aidmesh stick --help`)");
+        return 2;
+    }
+    sub = argv[optind];
+    path = argv[optind + 1];
+    if (strcmp(sub, "sync") == 0) {
+        if (scan) {
+            cli_err("stick sync: --scan is for status (a sync always reads every segment)");
+            return 2;
+        }
+        return stick_sync_cmd(c, path, max_bytes);
+    }
+    if (strcmp(sub, "status") == 0) {
+        if (max_bytes) {
+            cli_err("stick status: --max-mb is for sync");
+            return 2;
+        }
+        return stick_status_cmd(c, path, scan);
+    }
+    cli_err("stick: unknown subcommand '%s': sync or status (see `aidmesh stick --help`)", sub);
+    return 2;
+}

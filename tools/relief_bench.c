@@ -1,0 +1,599 @@
+/*
+ * relief_bench.c: the relief views benchmark (not a test), called from aidmesh-bench
+ * (relief_bench_run, declared in cli.h).
+ *
+ * Workload: A authors (10) write, round robin, N entries (1,000,000; --quick 100,000):
+ * S sites and 100 items defined first (S = N / 10,000), then in every ten entries one
+ * need.open (N/10 needs, random items and priorities), one need.dlv, need.upd or
+ * need.close of an earlier need (sup naming its need.open), and eight stock ops over the
+ * S x 100 cells (N/100 cells): moves with a random reason and, one in twenty, a count
+ * whose ctx names every author's latest seq. Two variants:
+ *   site-local (the headline): author a is the node of the sites s with s mod A = a and
+ *     writes needs and stock of those only; 8 in 10 of its stock ops go to one of the 16
+ *     cells it touched last (a store-keeper works through a few items at a time), the
+ *     others to any cell of its sites;
+ *   uniform (the worst case): every need and stock op at a random site and cell of all.
+ * Entries are built and signed in memory beforehand (untimed).
+ *
+ * Figures:
+ *   ingest with views: store_ingest of the entries in round-robin order, 4,096 per call,
+ *     into a fresh store; every entry's op is decoded and its object's view, indexes and
+ *     fingerprint are updated in the same write transaction. Ceiling: the site-local
+ *     entries with every op replaced by one of the same size of a type the views ignore
+ *     (a newer version), ingested the same way: the store's own cost without the views.
+ *     The uniform variant is compared with the site-local one.
+ *   ingest with views, no object cache: the same with STORE_VIEW_CACHE_OFF (every batch
+ *     rebuilds each touched object from its stored entries), on the first N/10 entries.
+ *   need list --status open --site S and stock show --site S: the CLI's listing code
+ *     (cli_relief_need_list / cli_relief_stock_show) on the store above, rendering the
+ *     table into /dev/null, after opening the store; median of 20 runs, each opening the
+ *     store afresh. Ceiling: the same rows read raw (store_needs_each /
+ *     store_cells_each, no parsing, no rendering), median of 20.
+ *   reindex: store_reindex of the ingested store (drop and rebuild every view from the
+ *     entries). Ceiling: reading and decoding every entry and op (store_entries_each).
+ * Each row says whether the reindexed views equal the live ones (digest) and the
+ * fingerprint recomputed from scratch equals the one kept incrementally.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "am_err.h"
+#include "cli.h"
+#include "entry.h"
+#include "hlc.h"
+#include "out.h"
+#include "relief.h"
+#include "relief_node.h"
+#include "store.h"
+
+#define RB_AUTHORS   10
+#define RB_ITEMS     100
+#define RB_SLOT      (AM_OP_MAX + 200)
+#define RB_RUNS      20
+#define RB_ENTRY_CAP 1024 /* every bench entry is smaller */
+#define RB_RING      16   /* site-local workload: the cells an author works on lately */
+
+static double rb_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rb_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 2685821657736338717ULL;
+}
+
+struct rb_author {
+    uint8_t pk[AM_PK_LEN], sk[AM_SK_LEN];
+    uint8_t prev[AM_HASH_LEN];
+    uint64_t seq;
+    struct hlc clk;
+};
+
+struct rb_src {
+    uint8_t *buf;
+    size_t used, cap;
+    const uint8_t **entry;
+    size_t *len;
+    uint64_t n;
+};
+
+static void rb_src_free(struct rb_src *s)
+{
+    free(s->buf);
+    free(s->entry);
+    free(s->len);
+    memset(s, 0, sizeof *s);
+}
+
+/* Signs op as the next entry of a and adds it to src. hash (nullable) gets its hash. */
+static int rb_add(struct rb_src *src, struct rb_author *a, uint64_t wall, const uint8_t *op,
+                  size_t ol, uint8_t *hash)
+{
+    struct entry e;
+    size_t len;
+    int rc;
+    if (src->cap - src->used < RB_ENTRY_CAP)
+        return AM_ENOMEM;
+    rc = entry_build(src->buf + src->used, RB_ENTRY_CAP, &len, a->sk, a->seq + 1, a->prev,
+                     hlc_tick(&a->clk, wall), op, ol);
+    if (rc != AM_OK || (rc = entry_decode(&e, src->buf + src->used, len)) != AM_OK)
+        return rc;
+    entry_hash(&e, a->prev);
+    if (hash)
+        memcpy(hash, a->prev, AM_HASH_LEN);
+    a->seq++;
+    src->entry[src->n] = src->buf + src->used;
+    src->len[src->n] = len;
+    src->n++;
+    src->used += len;
+    return AM_OK;
+}
+
+static struct relief_str rb_str(const char *s)
+{
+    struct relief_str r = {s, (uint32_t)strlen(s)};
+    return r;
+}
+
+#define SET(op, k) ((op)->has |= RELIEF_HAS(RELIEF_K_##k))
+
+static int rb_encode(const struct relief_op *op, uint8_t *buf, size_t *len)
+{
+    char err[RELIEF_ERR_MAX];
+    int rc = relief_op_encode(op, buf, AM_OP_MAX, len, err, sizeof err);
+    if (rc != AM_OK)
+        fprintf(stderr, "aidmesh-bench: relief op: %s\n", err);
+    return rc;
+}
+
+/*
+ * Builds the workload (see the top of the file). With `ignored`, every op is replaced by
+ * one of the same size that the views ignore ({"t": "x.bench", "pad": ...}).
+ */
+static int rb_build(struct rb_src *src, uint64_t n, uint64_t sites, int local, int ignored,
+                    uint64_t seed)
+{
+    struct rb_author au[RB_AUTHORS];
+    uint64_t ring[RB_AUTHORS][RB_RING] = {{0}}, ring_n[RB_AUTHORS] = {0};
+    uint8_t(*need_ids)[RELIEF_ID_LEN] = NULL;
+    struct relief_ref *need_open = NULL;
+    uint8_t *op = malloc(AM_OP_MAX);
+    uint64_t nneeds = 0, st = seed | 1, wall = 1767225600000ULL; /* 2026-01-01 */
+    char slug[40], code[40];
+    int rc = AM_OK;
+
+    memset(src, 0, sizeof *src);
+    src->cap = n * 420 + (1u << 20);
+    src->buf = malloc(src->cap);
+    src->entry = malloc(n * sizeof *src->entry);
+    src->len = malloc(n * sizeof *src->len);
+    need_ids = malloc((n / 10 + 1) * sizeof *need_ids);
+    need_open = malloc((n / 10 + 1) * sizeof *need_open);
+    if (!op || !src->buf || !src->entry || !src->len || !need_ids || !need_open) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+    for (int a = 0; a < RB_AUTHORS; a++) {
+        uint8_t seedb[AM_SEED_LEN] = {0x5b, (uint8_t)a};
+        crypto_sign_seed_keypair(au[a].pk, au[a].sk, seedb);
+        memset(au[a].prev, 0, AM_HASH_LEN);
+        au[a].seq = 0;
+        au[a].clk.last = 0;
+    }
+    for (uint64_t k = 0; k < n && rc == AM_OK; k++) {
+        uint64_t ai = k % RB_AUTHORS, own = sites / RB_AUTHORS; /* local: sites s = ai mod A */
+        struct rb_author *a = &au[ai];
+        struct relief_op o;
+        struct relief_ref ctx[RB_AUTHORS];
+        uint8_t hash[AM_HASH_LEN];
+        size_t ol = 0;
+        int is_open = 0;
+        uint64_t r = (k / RB_AUTHORS + ai) % 10; /* each author cycles through the kinds */
+
+        memset(&o, 0, sizeof o);
+        if (k < sites + RB_ITEMS) {
+            if (k < sites) {
+                snprintf(slug, sizeof slug, "site-%03llu", (unsigned long long)k);
+                snprintf(code, sizeof code, "Site %llu", (unsigned long long)k);
+                o.type = RELIEF_T_SITE;
+                o.site = rb_str(slug);
+                o.name = rb_str(code);
+                o.kind = 1 + (int)(k % 5);
+                SET(&o, SLUG), SET(&o, NAME), SET(&o, KIND);
+            } else {
+                snprintf(code, sizeof code, "item-%03llu", (unsigned long long)(k - sites));
+                snprintf(slug, sizeof slug, "Item %llu", (unsigned long long)(k - sites));
+                o.type = RELIEF_T_ITEM;
+                o.item = rb_str(code);
+                o.name = rb_str(slug);
+                o.unit = rb_str("piece");
+                SET(&o, CODE), SET(&o, NAME), SET(&o, UNIT);
+            }
+        } else if (r == 0 || (r == 1 && nneeds == 0) || (r == 2 && nneeds * 10 < k)) {
+            /* (r == 2: catching up on the opens the definitions took the place of) */
+            uint64_t site = local ? (rb_rand(&st) % own) * RB_AUTHORS + ai : rb_rand(&st) % sites;
+            snprintf(slug, sizeof slug, "site-%03llu", (unsigned long long)site);
+            snprintf(code, sizeof code, "item-%03llu",
+                     (unsigned long long)(rb_rand(&st) % RB_ITEMS));
+            o.type = RELIEF_T_NEED_OPEN;
+            o.site = rb_str(slug);
+            o.item = rb_str(code);
+            o.q = 1 + (int64_t)(rb_rand(&st) % 500);
+            o.pri = 1 + (int)(rb_rand(&st) % 4);
+            o.note = rb_str("for the families at the school; ask for Amina");
+            o.by = 20454 + (uint32_t)(rb_rand(&st) % 60);
+            SET(&o, SITE), SET(&o, ITEM), SET(&o, Q), SET(&o, PRI), SET(&o, NOTE), SET(&o, BY);
+            is_open = 1;
+        } else if (r == 1) {
+            uint64_t which = rb_rand(&st) % nneeds, kind = rb_rand(&st) % 10;
+            memcpy(o.need, need_ids[which], RELIEF_ID_LEN);
+            SET(&o, NEED);
+            if (kind < 6) {
+                o.type = RELIEF_T_NEED_DLV;
+                o.q = 1 + (int64_t)(rb_rand(&st) % 100);
+                SET(&o, Q);
+            } else {
+                o.sup.n = 1;
+                o.sup.arr = &need_open[which];
+                SET(&o, SUP);
+                if (kind < 8) {
+                    o.type = RELIEF_T_NEED_UPD;
+                    o.pri = 1 + (int)(rb_rand(&st) % 4);
+                    SET(&o, PRI);
+                } else {
+                    o.type = RELIEF_T_NEED_CLOSE;
+                    o.st = kind == 8 ? RELIEF_ST_FULFILLED : RELIEF_ST_CANCELLED;
+                    SET(&o, ST);
+                }
+            }
+        } else {
+            uint64_t cell = rb_rand(&st) % (sites * RB_ITEMS);
+            if (local) {
+                /* mostly the cells this author worked on lately, else any of its sites' */
+                if (ring_n[ai] && rb_rand(&st) % 10 < 8) {
+                    uint64_t m = ring_n[ai] < RB_RING ? ring_n[ai] : RB_RING;
+                    cell = ring[ai][rb_rand(&st) % m];
+                } else {
+                    cell = ((rb_rand(&st) % own) * RB_AUTHORS + ai) * RB_ITEMS +
+                           rb_rand(&st) % RB_ITEMS;
+                    ring[ai][ring_n[ai]++ % RB_RING] = cell;
+                }
+            }
+            snprintf(slug, sizeof slug, "site-%03llu", (unsigned long long)(cell / RB_ITEMS));
+            snprintf(code, sizeof code, "item-%03llu", (unsigned long long)(cell % RB_ITEMS));
+            o.site = rb_str(slug);
+            o.item = rb_str(code);
+            SET(&o, SITE), SET(&o, ITEM), SET(&o, Q);
+            if (rb_rand(&st) % 20 == 0) {
+                uint32_t nc = 0;
+                o.type = RELIEF_T_STOCK_COUNT;
+                o.q = (int64_t)(rb_rand(&st) % 1000);
+                for (int b = 0; b < RB_AUTHORS; b++)
+                    if (au[b].seq && &au[b] != a) {
+                        memcpy(ctx[nc].author, au[b].pk, AM_PK_LEN);
+                        ctx[nc++].seq = au[b].seq;
+                    }
+                relief_ctx_normalize(ctx, &nc);
+                o.ctx.n = nc;
+                o.ctx.arr = ctx;
+                SET(&o, CTX);
+            } else {
+                uint64_t x = rb_rand(&st) % 10;
+                o.type = RELIEF_T_STOCK_MOVE;
+                o.q = 1 + (int64_t)(rb_rand(&st) % 50);
+                o.reason = x < 5 ? RELIEF_R_RECEIVED : x < 9 ? RELIEF_R_ISSUED : 3 + (int)(x % 6);
+                SET(&o, R);
+            }
+        }
+        if ((rc = rb_encode(&o, op, &ol)) != AM_OK)
+            break;
+        if (ignored) {
+            /* same size, a type this version does not know: {"t": "x.bench", "pad": bin} */
+            size_t pad = ol > 24 ? ol - 16 : 8;
+            size_t o2 = 0;
+            op[o2++] = 0x82;
+            op[o2++] = 0xa1;
+            op[o2++] = 't';
+            op[o2++] = 0xa7;
+            memcpy(op + o2, "x.bench", 7);
+            o2 += 7;
+            op[o2++] = 0xa3;
+            memcpy(op + o2, "pad", 3);
+            o2 += 3;
+            op[o2++] = 0xc4;
+            op[o2++] = (uint8_t)(pad > 255 ? 255 : pad);
+            memset(op + o2, 0x2a, pad > 255 ? 255 : pad);
+            ol = o2 + (pad > 255 ? 255 : pad);
+        }
+        rc = rb_add(src, a, wall + k / 8, op, ol, hash);
+        if (rc == AM_OK && is_open) {
+            relief_need_id(hash, need_ids[nneeds]);
+            memcpy(need_open[nneeds].author, a->pk, AM_PK_LEN);
+            need_open[nneeds].seq = a->seq;
+            nneeds++;
+        }
+    }
+out:
+    for (int a = 0; a < RB_AUTHORS; a++)
+        sodium_memzero(au[a].sk, sizeof au[a].sk);
+    free(op);
+    free(need_ids);
+    free(need_open);
+    if (rc != AM_OK)
+        rb_src_free(src);
+    return rc;
+}
+
+/* Ingests src[0..n) into a fresh store in dir, AM_INGEST_BATCH_MAX per call. */
+static int rb_ingest(const char *dir, const struct rb_src *src, uint64_t n, uint64_t cache,
+                     double *rate, struct store **keep)
+{
+    struct store_opts so = {0};
+    struct store *s = NULL;
+    double t0;
+    int rc;
+
+    so.view_cache = cache;
+    if ((rc = store_open(&s, dir, &so)) != AM_OK)
+        return rc;
+    t0 = rb_now();
+    for (uint64_t at = 0; at < n;) {
+        struct store_ingest_stats is;
+        size_t k = n - at < AM_INGEST_BATCH_MAX ? (size_t)(n - at) : AM_INGEST_BATCH_MAX;
+        if ((rc = store_ingest(s, src->entry + at, src->len + at, k, node_wall_ms(), &is)) != AM_OK)
+            goto out;
+        if (is.added != k || is.invalid_ops) {
+            fprintf(stderr,
+                    "aidmesh-bench: relief ingest at %llu: added %llu of %zu, %llu invalid\n",
+                    (unsigned long long)at, (unsigned long long)is.added, k,
+                    (unsigned long long)is.invalid_ops);
+            rc = AM_ECORRUPT;
+            goto out;
+        }
+        at += k;
+    }
+    *rate = (double)n / (rb_now() - t0);
+    {
+        struct store_view_cache_stats cs;
+        store_view_cache_stats(s, &cs);
+        fprintf(stderr,
+                "aidmesh-bench: relief: view cache: %llu hits, %llu rebuilt (%llu ops read), "
+                "%llu evicted, %llu held (%.1f MiB estimated)\n",
+                (unsigned long long)cs.hits, (unsigned long long)cs.loads,
+                (unsigned long long)cs.ops_loaded, (unsigned long long)cs.evicted,
+                (unsigned long long)cs.objects, (double)cs.bytes / 1048576.0);
+    }
+out:
+    if (keep && rc == AM_OK)
+        *keep = s;
+    else
+        store_close(s);
+    return rc;
+}
+
+/* Removes a store directory made by this benchmark (data.mdb, lock.mdb). */
+static void rb_rmstore(const char *dir)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/data.mdb", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/lock.mdb", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
+static int rb_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double rb_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, rb_cmp_double);
+    return v[n / 2];
+}
+
+static int rb_count_row(void *ctx, const struct store_view_row *r)
+{
+    (void)r;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+static int rb_entry_decode(void *ctx, const uint8_t *raw, size_t len)
+{
+    struct entry e;
+    struct relief_op op;
+    if (entry_decode(&e, raw, len) == AM_OK &&
+        relief_op_decode(e.op, e.op_len, &op, NULL, 0) == AM_OK)
+        ++*(uint64_t *)ctx;
+    return 0;
+}
+
+enum rb_unit { RB_RATE, RB_MS };
+
+static void rb_fmt(char buf[48], double v, enum rb_unit u)
+{
+    char c[32];
+    if (u == RB_RATE) {
+        out_count(c, (uint64_t)(v + 0.5));
+        snprintf(buf, 48, "%s/s", c);
+    } else {
+        snprintf(buf, 48, "%.1f ms", v);
+    }
+}
+
+static void rb_row(FILE *f, const char *figure, double v, enum rb_unit u, const char *cwhat,
+                   double ceil, const char *rwhat, const char *target, int met)
+{
+    char a[48], b[48];
+    rb_fmt(a, v, u);
+    fprintf(f, "| %s | %s | ", figure, a);
+    if (cwhat) {
+        rb_fmt(b, ceil, u);
+        fprintf(f, "%s: %s | %.3g× %s | ", cwhat, b, u == RB_RATE ? v / ceil : v / ceil, rwhat);
+    } else {
+        fputs("— | — | ", f);
+    }
+    fprintf(f, "%s%s |\n", target, met < 0 ? "" : met > 0 ? " (met)" : " (**missed**)");
+}
+
+int relief_bench_run(FILE *out, const char *tmpdir, int quick)
+{
+    uint64_t n = quick ? 100000 : 1000000, sites = n / 10000, n_nocache = n / 10;
+    struct rb_src src = {0}, ign = {0}, uni = {0};
+    struct store *s = NULL;
+    char base[4096], dir[4200], fig[256], c1[32], c2[32];
+    double rate = 0, rate_ign = 0, rate_nocache = 0, rate_uni = 0, t0, t_re, t_scan;
+    double need_ms[RB_RUNS], need_raw[RB_RUNS], cell_ms[RB_RUNS], cell_raw[RB_RUNS];
+    uint64_t rows_needs = 0, rows_cells = 0, decoded = 0;
+    uint8_t d_live[AM_HASH_LEN], d_re[AM_HASH_LEN], fp_scan[STORE_VIEW_FP_LEN];
+    struct store_view_stats vs;
+    struct store_reindex_stats rs;
+    const char *site = "site-007";
+    FILE *devnull = fopen("/dev/null", "w");
+    int rc;
+
+    if (!devnull)
+        return AM_ESYS;
+    snprintf(base, sizeof base, "%s/aidmesh-relief-bench.XXXXXX", tmpdir);
+    if (!mkdtemp(base)) {
+        fprintf(stderr, "aidmesh-bench: cannot make a directory under %s: %s\n", tmpdir,
+                strerror(errno));
+        fclose(devnull);
+        return AM_ESYS;
+    }
+    fprintf(stderr, "aidmesh-bench: relief: building 3 x %llu entries (signing)\n",
+            (unsigned long long)n);
+    if ((rc = rb_build(&src, n, sites, 1, 0, 42)) != AM_OK ||
+        (rc = rb_build(&ign, n, sites, 1, 1, 42)) != AM_OK ||
+        (rc = rb_build(&uni, n, sites, 0, 0, 43)) != AM_OK)
+        goto out;
+
+    fprintf(stderr, "aidmesh-bench: relief: ingest, ops the views ignore\n");
+    snprintf(dir, sizeof dir, "%s/ignored", base);
+    rc = rb_ingest(dir, &ign, n, 0, &rate_ign, NULL);
+    rb_rmstore(dir);
+    if (rc != AM_OK)
+        goto out;
+    rb_src_free(&ign);
+    fprintf(stderr, "aidmesh-bench: relief: ingest with views, uniform workload\n");
+    snprintf(dir, sizeof dir, "%s/uniform", base);
+    rc = rb_ingest(dir, &uni, n, 0, &rate_uni, NULL);
+    rb_rmstore(dir);
+    if (rc != AM_OK)
+        goto out;
+    rb_src_free(&uni);
+    fprintf(stderr, "aidmesh-bench: relief: ingest with views, no object cache (%llu entries)\n",
+            (unsigned long long)n_nocache);
+    snprintf(dir, sizeof dir, "%s/nocache", base);
+    rc = rb_ingest(dir, &src, n_nocache, STORE_VIEW_CACHE_OFF, &rate_nocache, NULL);
+    rb_rmstore(dir);
+    if (rc != AM_OK)
+        goto out;
+    fprintf(stderr, "aidmesh-bench: relief: ingest with views\n");
+    snprintf(dir, sizeof dir, "%s/views", base);
+    if ((rc = rb_ingest(dir, &src, n, 0, &rate, &s)) != AM_OK)
+        goto out;
+    rb_src_free(&src);
+    if ((rc = store_view_stats(s, &vs)) != AM_OK || (rc = store_views_digest(s, d_live)) != AM_OK ||
+        (rc = store_view_fingerprint_scan(s, fp_scan)) != AM_OK)
+        goto out;
+    store_close(s);
+    s = NULL;
+
+    fprintf(stderr, "aidmesh-bench: relief: listings\n");
+    for (int i = 0; i < RB_RUNS; i++) {
+        rows_needs = rows_cells = 0;
+        t0 = rb_now();
+        if ((rc = store_open(&s, dir, NULL)) != AM_OK ||
+            (rc = cli_relief_need_list(s, devnull, site, RELIEF_ST_OPEN, 0, 0)) != AM_OK)
+            goto out;
+        need_ms[i] = (rb_now() - t0) * 1e3;
+        t0 = rb_now();
+        if ((rc = store_needs_each(s, site, RELIEF_ST_OPEN, rb_count_row, &rows_needs)) != AM_OK)
+            goto out;
+        need_raw[i] = (rb_now() - t0) * 1e3;
+        store_close(s);
+        t0 = rb_now();
+        if ((rc = store_open(&s, dir, NULL)) != AM_OK ||
+            (rc = cli_relief_stock_show(s, devnull, site, NULL, 0, 20454)) != AM_OK)
+            goto out;
+        cell_ms[i] = (rb_now() - t0) * 1e3;
+        t0 = rb_now();
+        if ((rc = store_cells_each(s, site, NULL, rb_count_row, &rows_cells)) != AM_OK)
+            goto out;
+        cell_raw[i] = (rb_now() - t0) * 1e3;
+        if (i + 1 < RB_RUNS) {
+            store_close(s);
+            s = NULL;
+        }
+    }
+    fprintf(stderr, "aidmesh-bench: relief: reindex\n");
+    t0 = rb_now();
+    if ((rc = store_entries_each(s, NULL, 1, rb_entry_decode, &decoded)) != AM_OK)
+        goto out;
+    t_scan = rb_now() - t0;
+    t0 = rb_now();
+    if ((rc = store_reindex(s, &rs)) != AM_OK)
+        goto out;
+    t_re = rb_now() - t0;
+    if ((rc = store_views_digest(s, d_re)) != AM_OK)
+        goto out;
+
+    out_count(c1, vs.needs);
+    out_count(c2, vs.cells);
+    fprintf(out,
+            "\nRelief views: %s entries from %d authors -> %s needs, %s stock cells, %llu sites, "
+            "%d items (%llu objects); reindex %s live; fingerprint from scratch %s the kept one.\n",
+            (out_count(fig, n), fig), RB_AUTHORS, c1, c2, (unsigned long long)vs.sites, RB_ITEMS,
+            (unsigned long long)vs.objects,
+            memcmp(d_live, d_re, AM_HASH_LEN) ? "DIFFERS FROM" : "is byte-identical to",
+            memcmp(fp_scan, vs.fingerprint, STORE_VIEW_FP_LEN) ? "DIFFERS FROM" : "equals");
+    fputs("\n| figure | project value | ceiling (what, measured now) | ratio | target |\n", out);
+    fputs("|---|---|---|---|---|\n", out);
+    snprintf(fig, sizeof fig,
+             "relief ingest with views, site-local workload, %d per call, %d authors (entries/s)",
+             AM_INGEST_BATCH_MAX, RB_AUTHORS);
+    rb_row(out, fig, rate, RB_RATE, "same entries, ops the views ignore", rate_ign, "store alone",
+           "≥ 150,000/s", rate >= 150000);
+    snprintf(fig, sizeof fig,
+             "relief ingest with views, uniform workload (every op at a random cell or need of "
+             "all), worst case (entries/s)");
+    rb_row(out, fig, rate_uni, RB_RATE, "same as site-local", rate, "site-local", "≥ 150,000/s",
+           rate_uni >= 150000);
+    snprintf(fig, sizeof fig, "relief ingest with views, no object cache, first %s entries",
+             (out_count(c1, n_nocache), c1));
+    rb_row(out, fig, rate_nocache, RB_RATE, "with the cache, all entries", rate, "cached", "info",
+           -1);
+    snprintf(fig, sizeof fig,
+             "`need list --status open --site %s` (%llu needs listed), open store + list + "
+             "render, median of %d",
+             site, (unsigned long long)rows_needs, RB_RUNS);
+    {
+        double m = rb_median(need_ms, RB_RUNS), r = rb_median(need_raw, RB_RUNS);
+        rb_row(out, fig, m, RB_MS, "same rows read raw", r, "raw", "< 20 ms", m < 20);
+    }
+    snprintf(fig, sizeof fig,
+             "`stock show --site %s` (%llu cells), open store + list + render, median of %d", site,
+             (unsigned long long)rows_cells, RB_RUNS);
+    {
+        double m = rb_median(cell_ms, RB_RUNS), r = rb_median(cell_raw, RB_RUNS);
+        rb_row(out, fig, m, RB_MS, "same rows read raw", r, "raw", "< 20 ms", m < 20);
+    }
+    snprintf(fig, sizeof fig, "reindex: rebuild every view from %s entries",
+             (out_count(c1, rs.entries), c1));
+    rb_row(out, fig, t_re * 1e3, RB_MS, "read + decode every entry and op", t_scan * 1e3, "scan",
+           "info", -1);
+    rc = memcmp(d_live, d_re, AM_HASH_LEN) || memcmp(fp_scan, vs.fingerprint, STORE_VIEW_FP_LEN)
+             ? AM_ECORRUPT
+             : AM_OK;
+out:
+    if (rc != AM_OK)
+        fprintf(stderr, "aidmesh-bench: relief: %s\n", am_strerror(rc));
+    store_close(s);
+    snprintf(dir, sizeof dir, "%s/views", base);
+    rb_rmstore(dir);
+    rmdir(base);
+    rb_src_free(&src);
+    rb_src_free(&ign);
+    rb_src_free(&uni);
+    fclose(devnull);
+    return rc;
+}
