@@ -1,6 +1,8 @@
 # aidmesh: `make run` sets up and runs a node; `make test` builds with ASan+UBSan and runs
 # every test. Both install missing Debian packages first (tools/install-deps.sh).
 
+SHELL := /bin/bash
+
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_BUILD ?= build
 RELEASE_BUILD ?= build-release
@@ -29,8 +31,8 @@ test: test-build
 	  ctest --output-on-failure -j$(JOBS)
 
 bench: release
-	@$(RELEASE_BUILD)/aidmesh-bench --out bench.md
-	@$(RELEASE_BUILD)/aidmesh-bench stick --tmpfs /dev/shm --fat-image | tee -a bench.md
+	@set -o pipefail; $(RELEASE_BUILD)/aidmesh-bench | tee bench.md
+	@set -o pipefail; $(RELEASE_BUILD)/aidmesh-bench stick --tmpfs /dev/shm --fat-image | tee -a bench.md
 
 fuzz:
 	@bash tools/install-deps.sh clang libclang-rt-14-dev

@@ -384,7 +384,10 @@ void relief_day_format(uint32_t day, char out[static 11])
     if (day > RELIEF_DAY_MAX)
         day = RELIEF_DAY_MAX;
     relief_day_to_ymd(day, &y, &m, &d);
-    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    /* y is 1970..9999, m 1..12, d 1..31 (RELIEF_DAY_MAX): the text is always 10 bytes;
+     * the ranges are spelt out so the compiler can see it too */
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
+             (unsigned)d % 100u);
 }
 
 /* ---- Ids ---- */

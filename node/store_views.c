@@ -929,8 +929,12 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         }
         if (relief_op_key(&t[nt].op, e->hash, &rk) != AM_OK ||
             relief_key_encode(&rk, t[nt].key, &kl) != AM_OK) {
-            rc = AM_EINVAL;
-            goto out;
+            /* cannot happen for a decoded op; never let it stop a batch */
+            if ((rc = put_invalid(s, txn, e->author, e->seq, "op names no object")) != 0)
+                goto out;
+            if (invalid)
+                ++*invalid;
+            continue;
         }
         t[nt].klen = (uint8_t)kl;
         t[nt].ei = (uint32_t)i;
@@ -1068,8 +1072,11 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
             entry_hash(&e, hash);
         if (relief_op_key(&rop, hash, &rk) != AM_OK ||
             relief_key_encode(&rk, p[np].key, &kl) != AM_OK) {
-            rc = AM_EINVAL;
-            goto out;
+            MDB_val ik = {STORE_KEY_LEN, k.mv_data}, iv = {18, (void *)"op names no object"};
+            st->invalid++;
+            if ((rc = mdb_put(txn, s->vinvalid, &ik, &iv, MDB_APPEND)) != 0)
+                goto out;
+            continue;
         }
         st->ops++;
         p[np].klen = (uint8_t)kl;

@@ -370,9 +370,11 @@ out:
 static void rb_rmstore(const char *dir)
 {
     char p[4200];
-    snprintf(p, sizeof p, "%s/data.mdb", dir);
+    if (strlen(dir) + sizeof "/data.mdb" > sizeof p)
+        return;
+    snprintf(p, sizeof p, "%.4180s/data.mdb", dir);
     unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", dir);
+    snprintf(p, sizeof p, "%.4180s/lock.mdb", dir);
     unlink(p);
     rmdir(dir);
 }
