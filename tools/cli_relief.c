@@ -706,10 +706,21 @@ static int site_row(void *ctx, const struct store_view_row *r)
     return 0;
 }
 
-static int site_list(struct cli *c, int argc, char **argv)
+/* `site list` and `item list`: one listing over the views of one object kind. */
+struct catalog {
+    const char *cmd;    /* "site list" */
+    const char *help;   /* the command's --help text */
+    uint8_t kind;       /* RELIEF_OBJ_SITE / RELIEF_OBJ_ITEM: the key prefix */
+    const char *header; /* the table's first line */
+    int (*row)(void *ctx, const struct store_view_row *r);
+    const char *plural; /* "sites" */
+    const char *empty;  /* what to say when there is none */
+};
+
+static int catalog_list(struct cli *c, int argc, char **argv, const struct catalog *cat)
 {
     static const struct option opts[] = {COMMON, {0, 0, 0, 0}};
-    uint8_t prefix[1] = {RELIEF_OBJ_SITE};
+    uint8_t prefix[1] = {cat->kind};
     struct site_rows sr = {stdout, 0, 1, 0};
     struct node n;
     int opt, rc;
@@ -717,37 +728,51 @@ static int site_list(struct cli *c, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int k = common(c, opt);
         if (k == OPT_HELP) {
-            fputs(site_help, stdout);
+            fputs(cat->help, stdout);
             return 0;
         }
         if (!k)
-            return bad_opt("site list", argv);
+            return bad_opt(cat->cmd, argv);
     }
     if (optind < argc)
-        return usage("site list", "unexpected argument '%s'", argv[optind]);
+        return usage(cat->cmd, "unexpected argument '%s'", argv[optind]);
     if (cli_open(c, &n, NULL))
         return 1;
     sr.json = c->json;
     if (sr.json)
         printf("[");
     else
-        printf("%-16s %-9s %-28s %s\n", "SITE", "KIND", "NAME", "LOCATION");
-    rc = store_views_each(n.store, prefix, 1, site_row, &sr);
+        fputs(cat->header, stdout);
+    rc = store_views_each(n.store, prefix, 1, cat->row, &sr);
     node_close(&n);
     if (sr.json)
         printf("]\n");
     if (rc != AM_OK) {
-        cli_err("site list: cannot read the views: %s%s", am_strerror(rc),
+        cli_err("%s: cannot read the views: %s%s", cat->cmd, am_strerror(rc),
                 rc == AM_ECORRUPT ? "; run `aidmesh reindex`" : "");
         return 1;
     }
     if (!sr.json) {
         if (sr.n)
-            printf("%llu sites\n", (unsigned long long)sr.n);
+            printf("%llu %s\n", (unsigned long long)sr.n, cat->plural);
         else
-            printf("no sites yet: add one with `aidmesh site add SLUG --name NAME`\n");
+            puts(cat->empty);
     }
     return 0;
+}
+
+static int site_list(struct cli *c, int argc, char **argv)
+{
+    static char header[96];
+    const struct catalog cat = {"site list",
+                                site_help,
+                                RELIEF_OBJ_SITE,
+                                header,
+                                site_row,
+                                "sites",
+                                "no sites yet: add one with `aidmesh site add SLUG --name NAME`"};
+    snprintf(header, sizeof header, "%-16s %-9s %-28s %s\n", "SITE", "KIND", "NAME", "LOCATION");
+    return catalog_list(c, argc, argv, &cat);
 }
 
 int cli_cmd_site(struct cli *c, int argc, char **argv)
@@ -925,46 +950,17 @@ static int item_row(void *ctx, const struct store_view_row *r)
 
 static int item_list(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON, {0, 0, 0, 0}};
-    uint8_t prefix[1] = {RELIEF_OBJ_ITEM};
-    struct site_rows sr = {stdout, 0, 1, 0};
-    struct node n;
-    int opt, rc;
-
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
-        if (k == OPT_HELP) {
-            fputs(item_help, stdout);
-            return 0;
-        }
-        if (!k)
-            return bad_opt("item list", argv);
-    }
-    if (optind < argc)
-        return usage("item list", "unexpected argument '%s'", argv[optind]);
-    if (cli_open(c, &n, NULL))
-        return 1;
-    sr.json = c->json;
-    if (sr.json)
-        printf("[");
-    else
-        printf("%-20s %-12s %-12s %s\n", "ITEM", "UNIT", "CATEGORY", "NAME");
-    rc = store_views_each(n.store, prefix, 1, item_row, &sr);
-    node_close(&n);
-    if (sr.json)
-        printf("]\n");
-    if (rc != AM_OK) {
-        cli_err("item list: cannot read the views: %s%s", am_strerror(rc),
-                rc == AM_ECORRUPT ? "; run `aidmesh reindex`" : "");
-        return 1;
-    }
-    if (!sr.json) {
-        if (sr.n)
-            printf("%llu items\n", (unsigned long long)sr.n);
-        else
-            printf("no items yet: add one with `aidmesh item add CODE --name NAME --unit UNIT`\n");
-    }
-    return 0;
+    static char header[96];
+    const struct catalog cat = {
+        "item list",
+        item_help,
+        RELIEF_OBJ_ITEM,
+        header,
+        item_row,
+        "items",
+        "no items yet: add one with `aidmesh item add CODE --name NAME --unit UNIT`"};
+    snprintf(header, sizeof header, "%-20s %-12s %-12s %s\n", "ITEM", "UNIT", "CATEGORY", "NAME");
+    return catalog_list(c, argc, argv, &cat);
 }
 
 int cli_cmd_item(struct cli *c, int argc, char **argv)
