@@ -89,45 +89,47 @@ int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
 
 /* ---- shared option handling ------------------------------------------------------------- */
 
-enum { OPT_HOME = 1000, OPT_JSON, OPT_HELP, OPT_NAME, OPT_JOIN, OPT_FORCE, OPT_AUTHOR, OPT_LIMIT };
+enum {
+    OPT_HOME = CLI_OPT_HOME,
+    OPT_JSON = CLI_OPT_JSON,
+    OPT_HELP = CLI_OPT_HELP,
+    OPT_NAME = 1000,
+    OPT_JOIN,
+    OPT_FORCE,
+    OPT_AUTHOR,
+    OPT_LIMIT
+};
 
-static int usage_error(const char *cmd, const char *what)
+int cli_usage(const char *cmd, const char *fmt, ...)
 {
-    cli_err("%s: %s (see `aidmesh %s --help`)", cmd, what, cmd);
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cli_err("%s: %s (see `aidmesh %s --help`)", cmd, msg, cmd);
     return 2;
 }
 
-/* For getopt's '?': names the option that was unknown or lacked its value. */
-static int bad_option(const char *cmd, char **argv)
+int cli_bad_option(const char *cmd, char **argv)
 {
-    cli_err("%s: unknown option, or an option without its value: '%s' (see `aidmesh %s "
-            "--help`)",
-            cmd, argv[optind - 1], cmd);
-    return 2;
+    return cli_usage(cmd, "unknown option, or an option without its value: '%s'", argv[optind - 1]);
 }
 
-/* Parses options common to every command; returns OPT_HELP, 0 when the option is not a
- * common one, or -1. */
-static int common_opt(struct cli *c, int opt)
+int cli_common_opt(struct cli *c, int opt)
 {
     switch (opt) {
-    case OPT_HOME:
+    case CLI_OPT_HOME:
         c->home_flag = optarg;
         return 1;
-    case OPT_JSON:
+    case CLI_OPT_JSON:
         c->json = 1;
         return 1;
-    case OPT_HELP:
-        return OPT_HELP;
+    case CLI_OPT_HELP:
+        return CLI_OPT_HELP;
     }
     return 0;
 }
-
-#define COMMON_OPTS                                                                                \
-    {"home", required_argument, NULL, OPT_HOME}, {"json", no_argument, NULL, OPT_JSON},            \
-    {                                                                                              \
-        "help", no_argument, NULL, OPT_HELP                                                        \
-    }
 
 /* ---- init -------------------------------------------------------------------------------- */
 
@@ -146,7 +148,7 @@ static const char init_help[] =
 
 static int cmd_init(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"name", required_argument, NULL, OPT_NAME},
                                          {"join", required_argument, NULL, OPT_JOIN},
                                          {"force", no_argument, NULL, OPT_FORCE},
@@ -158,7 +160,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
     struct node n;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common_opt(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(init_help, stdout);
             return 0;
@@ -172,10 +174,10 @@ static int cmd_init(struct cli *c, int argc, char **argv)
         else if (opt == OPT_FORCE)
             force = 1;
         else
-            return bad_option("init", argv);
+            return cli_bad_option("init", argv);
     }
     if (optind < argc)
-        return usage_error("init", "unexpected argument");
+        return cli_usage("init", "%s", "unexpected argument");
     if (strlen(name) > AM_NAME_MAX || strpbrk(name, "\n\r\t")) {
         cli_err("init: the name must be one line of at most %d characters", AM_NAME_MAX);
         return 2;
@@ -251,23 +253,23 @@ static const char invite_help[] =
 
 static int cmd_invite(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
     uint8_t secret[AM_NETSECRET_LEN];
     char code[AM_INVITE_TEXT_MAX];
     struct node n;
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common_opt(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(invite_help, stdout);
             return 0;
         }
         if (!k)
-            return bad_option("invite", argv);
+            return cli_bad_option("invite", argv);
     }
     if (optind < argc)
-        return usage_error("invite", "unexpected argument");
+        return cli_usage("invite", "%s", "unexpected argument");
     if (cli_open(c, &n, NULL))
         return 1;
     rc = home_load_network(c->home, secret);
@@ -299,7 +301,7 @@ static const char status_help[] =
 
 static int cmd_status(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
     struct node n;
     struct store_stats st;
     struct store_view_stats vs;
@@ -311,16 +313,16 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     int opt, rc, copied;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common_opt(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(status_help, stdout);
             return 0;
         }
         if (!k)
-            return bad_option("status", argv);
+            return cli_bad_option("status", argv);
     }
     if (optind < argc)
-        return usage_error("status", "unexpected argument");
+        return cli_usage("status", "%s", "unexpected argument");
     if (cli_open(c, &n, NULL))
         return 1;
     rc = store_stats(n.store, &st);
@@ -464,7 +466,7 @@ static int match_author(void *ctx, const struct store_head *h)
 
 static int cmd_log(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"author", required_argument, NULL, OPT_AUTHOR},
                                          {"limit", required_argument, NULL, OPT_LIMIT},
                                          {0, 0, 0, 0}};
@@ -475,7 +477,7 @@ static int cmd_log(struct cli *c, int argc, char **argv)
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common_opt(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(log_help, stdout);
             return 0;
@@ -489,17 +491,18 @@ static int cmd_log(struct cli *c, int argc, char **argv)
             errno = 0;
             l.limit = strtoull(optarg, &end, 10);
             if (errno || *end || !*optarg || optarg[0] == '-')
-                return usage_error("log", "--limit takes a whole number");
+                return cli_usage("log", "%s", "--limit takes a whole number");
         } else {
-            return bad_option("log", argv);
+            return cli_bad_option("log", argv);
         }
     }
     if (optind < argc)
-        return usage_error("log", "unexpected argument");
+        return cli_usage("log", "%s", "unexpected argument");
     if (author) {
         size_t al = strlen(author);
         if (al == 0 || al > 64 || strspn(author, "0123456789abcdefABCDEF") != al)
-            return usage_error("log", "--author takes an author id in hex (see `aidmesh status`)");
+            return cli_usage("log", "%s",
+                             "--author takes an author id in hex (see `aidmesh status`)");
     }
     if (cli_open(c, &n, NULL))
         return 1;
@@ -575,7 +578,7 @@ static int verify_invalid(void *ctx, const uint8_t *author, uint64_t seq, const 
 
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON_OPTS, {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
     struct vctx v = {0, 1};
     struct verify_report r;
     struct store_stats st;
@@ -584,16 +587,16 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common_opt(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(verify_help, stdout);
             return 0;
         }
         if (!k)
-            return bad_option("verify", argv);
+            return cli_bad_option("verify", argv);
     }
     if (optind < argc)
-        return usage_error("verify", "unexpected argument");
+        return cli_usage("verify", "%s", "unexpected argument");
     if (cli_open(c, &n, NULL))
         return 1;
     v.json = c->json;

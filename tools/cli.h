@@ -21,6 +21,21 @@ struct cli {
 
 /* Prints "aidmesh: " + message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Options every command takes: --home DIR, --json, --help. Commands number their own
+ * options from other ranges. Use CLI_COMMON_OPTS in a getopt_long table (getopt.h). */
+enum { CLI_OPT_HOME = 900, CLI_OPT_JSON, CLI_OPT_HELP };
+#define CLI_COMMON_OPTS                                                                            \
+    {"home", required_argument, NULL, CLI_OPT_HOME}, {"json", no_argument, NULL, CLI_OPT_JSON},    \
+    {                                                                                              \
+        "help", no_argument, NULL, CLI_OPT_HELP                                                    \
+    }
+/* Handles a common option: returns 1 (handled), CLI_OPT_HELP, or 0 (not a common one). */
+int cli_common_opt(struct cli *c, int opt);
+/* "CMD: MESSAGE (see `aidmesh CMD --help`)" on stderr; returns 2, the usage exit code. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* For getopt's '?': names the option that was unknown or lacked its value; returns 2. */
+int cli_bad_option(const char *cmd, char **argv);
 /* Opens the node of the resolved home, printing a sentence on failure. Returns 0 or 1. */
 int cli_open(struct cli *c, struct node *n, const struct store_opts *opts);
 /* Resolves the home into c->home, printing a sentence on failure. Returns 0 or 1. */

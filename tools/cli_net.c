@@ -140,10 +140,7 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
             o.init_blank_sticks = 1;
             break;
         default:
-            cli_err("run: unknown option, or an option without its value: '%s' (see `aidmesh "
-                    "run --help`)",
-                    argv[optind - 1]);
-            return 2;
+            return cli_bad_option("run", argv);
         }
     }
     if (optind < argc) {
@@ -219,8 +216,7 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
             }
             break;
         default:
-            cli_err("sync: unknown option, or an option without its value: '%s'", argv[optind - 1]);
-            return 2;
+            return cli_bad_option("sync", argv);
         }
     }
     if (optind != argc - 1) {

@@ -25,10 +25,10 @@
 #include "relief_node.h"
 
 enum {
-    OPT_HOME = 3000,
-    OPT_JSON,
-    OPT_HELP,
-    OPT_NAME,
+    OPT_HOME = CLI_OPT_HOME,
+    OPT_JSON = CLI_OPT_JSON,
+    OPT_HELP = CLI_OPT_HELP,
+    OPT_NAME = 3000,
     OPT_KIND,
     OPT_LAT,
     OPT_LON,
@@ -52,49 +52,10 @@ enum {
     OPT_EXPIRING
 };
 
-#define COMMON                                                                                     \
-    {"home", required_argument, NULL, OPT_HOME}, {"json", no_argument, NULL, OPT_JSON},            \
-    {                                                                                              \
-        "help", no_argument, NULL, OPT_HELP                                                        \
-    }
-
 /* Days ahead within which a lot counts as expiring. */
 #define EXPIRING_DAYS 30
 
 /* ---- small helpers ---------------------------------------------------------------------- */
-
-static int usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage(const char *cmd, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cli_err("%s: %s (see `aidmesh %s --help`)", cmd, msg, cmd);
-    return 2;
-}
-
-static int bad_opt(const char *cmd, char **argv)
-{
-    return usage(cmd, "unknown option, or an option without its value: '%s'", argv[optind - 1]);
-}
-
-/* Common options; returns 1 handled, OPT_HELP, or 0. */
-static int common(struct cli *c, int opt)
-{
-    switch (opt) {
-    case OPT_HOME:
-        c->home_flag = optarg;
-        return 1;
-    case OPT_JSON:
-        c->json = 1;
-        return 1;
-    case OPT_HELP:
-        return OPT_HELP;
-    }
-    return 0;
-}
 
 static uint32_t today_day(void)
 {
@@ -271,7 +232,7 @@ static int arg_ident(const char *cmd, const char *what, const char *in,
 {
     size_t n = strlen(in);
     if (n == 0 || n > RELIEF_SLUG_MAX) {
-        usage(cmd, "%s '%s' must be 1 to %d characters", what, in, RELIEF_SLUG_MAX);
+        cli_usage(cmd, "%s '%s' must be 1 to %d characters", what, in, RELIEF_SLUG_MAX);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -280,10 +241,10 @@ static int arg_ident(const char *cmd, const char *what, const char *in,
             ch = (char)(ch - 'A' + 'a');
         if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
               (i > 0 && strchr(extra, ch) && ch))) {
-            usage(cmd,
-                  "%s '%s' may hold only a-z, 0-9 and '%s', starting with a letter or digit "
-                  "(e.g. %s)",
-                  what, in, extra, example);
+            cli_usage(cmd,
+                      "%s '%s' may hold only a-z, 0-9 and '%s', starting with a letter or digit "
+                      "(e.g. %s)",
+                      what, in, extra, example);
             return -1;
         }
         out[i] = ch;
@@ -317,10 +278,10 @@ static int arg_lot(const char *cmd, const char *in)
              (i > 0 && (ch == '.' || ch == '_' || ch == '/' || ch == '-'));
     }
     if (!ok) {
-        usage(cmd,
-              "lot '%s' must be 1 to %d characters of A-Z, a-z, 0-9 and . _ / -, as printed "
-              "on the box",
-              in, RELIEF_SLUG_MAX);
+        cli_usage(cmd,
+                  "lot '%s' must be 1 to %d characters of A-Z, a-z, 0-9 and . _ / -, as printed "
+                  "on the box",
+                  in, RELIEF_SLUG_MAX);
         return -1;
     }
     return 0;
@@ -332,14 +293,15 @@ static int arg_qty(const char *cmd, const char *in, int allow_zero, int64_t *q)
     unsigned long long v;
     errno = 0;
     if (!*in || in[0] == '-' || in[0] == '+' || in[0] == ' ') {
-        usage(cmd, "--qty takes a whole number of base units%s, not '%s'",
-              allow_zero ? " (0 or more)" : " (1 or more)", in);
+        cli_usage(cmd, "--qty takes a whole number of base units%s, not '%s'",
+                  allow_zero ? " (0 or more)" : " (1 or more)", in);
         return -1;
     }
     v = strtoull(in, &end, 10);
     if (errno || *end || v > (unsigned long long)RELIEF_QTY_MAX || (!allow_zero && v == 0)) {
-        usage(cmd, "--qty takes a whole number of base units%s up to 9007199254740991, not '%s'",
-              allow_zero ? " (0 or more)" : " (1 or more)", in);
+        cli_usage(cmd,
+                  "--qty takes a whole number of base units%s up to 9007199254740991, not '%s'",
+                  allow_zero ? " (0 or more)" : " (1 or more)", in);
         return -1;
     }
     *q = (int64_t)v;
@@ -353,7 +315,7 @@ static int arg_day(const char *cmd, const char *flag, const char *in, uint32_t *
         return 0;
     }
     if (relief_day_parse(in, day) != AM_OK) {
-        usage(cmd, "%s takes a date as YYYY-MM-DD (e.g. 2026-03-01), not '%s'", flag, in);
+        cli_usage(cmd, "%s takes a date as YYYY-MM-DD (e.g. 2026-03-01), not '%s'", flag, in);
         return -1;
     }
     return 0;
@@ -381,10 +343,10 @@ static int arg_enum(const char *cmd, const char *flag, const char *in, const cha
                  name(i));
     }
     if (bd <= 2)
-        usage(cmd, "%s '%s' is not known; did you mean '%s'? (one of: %s)", flag, in, name(best),
-              list);
+        cli_usage(cmd, "%s '%s' is not known; did you mean '%s'? (one of: %s)", flag, in,
+                  name(best), list);
     else
-        usage(cmd, "%s takes one of: %s (not '%s')", flag, list, in);
+        cli_usage(cmd, "%s takes one of: %s (not '%s')", flag, list, in);
     return -1;
 }
 
@@ -407,8 +369,8 @@ static int arg_deg(const char *cmd, const char *flag, const char *in, int32_t ma
     for (int i = fd; i < 6; i++)
         frac *= 10;
     if (*p || (!digits && !fd) || whole * 1000000 + frac > (uint64_t)max) {
-        usage(cmd, "%s takes decimal degrees between -%d and %d (e.g. 12.345678), not '%s'", flag,
-              max / 1000000, max / 1000000, in);
+        cli_usage(cmd, "%s takes decimal degrees between -%d and %d (e.g. 12.345678), not '%s'",
+                  flag, max / 1000000, max / 1000000, in);
         return -1;
     }
     *out = (int32_t)(neg ? -(int64_t)(whole * 1000000 + frac) : (int64_t)(whole * 1000000 + frac));
@@ -422,10 +384,10 @@ static int find_need(struct store *s, const char *cmd, const char *hex, uint8_t 
     int rc;
     if (strlen(hex) < 4 || strlen(hex) > 32 ||
         strspn(hex, "0123456789abcdefABCDEF") != strlen(hex)) {
-        usage(cmd,
-              "'%s' is not a need id: give at least 4 of its hex digits, as `aidmesh need "
-              "list` shows them",
-              hex);
+        cli_usage(cmd,
+                  "'%s' is not a need id: give at least 4 of its hex digits, as `aidmesh need "
+                  "list` shows them",
+                  hex);
         return -1;
     }
     rc = store_need_find(s, hex, id, &matches);
@@ -515,7 +477,7 @@ static const char site_help[] =
 
 static int site_write(struct cli *c, int argc, char **argv, int update)
 {
-    static const struct option opts[] = {COMMON,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"name", required_argument, NULL, OPT_NAME},
                                          {"kind", required_argument, NULL, OPT_KIND},
                                          {"lat", required_argument, NULL, OPT_LAT},
@@ -532,7 +494,7 @@ static int site_write(struct cli *c, int argc, char **argv, int update)
     struct node n;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(site_help, stdout);
             return 0;
@@ -557,21 +519,22 @@ static int site_write(struct cli *c, int argc, char **argv, int update)
             noloc = 1;
             break;
         default:
-            return bad_opt(cmd, argv);
+            return cli_bad_option(cmd, argv);
         }
     }
     if (optind != argc - 1)
-        return usage(cmd, "give one site SLUG");
+        return cli_usage(cmd, "give one site SLUG");
     if (arg_site(cmd, argv[optind], slug))
         return 2;
     if (!update && !name)
-        return usage(cmd, "--name is required: the name people see, e.g. --name \"Hub North\"");
+        return cli_usage(cmd, "--name is required: the name people see, e.g. --name \"Hub North\"");
     if ((lat != NULL) != (lon != NULL))
-        return usage(cmd, "give --lat and --lon together");
+        return cli_usage(cmd, "give --lat and --lon together");
     if (noloc && lat)
-        return usage(cmd, "--no-location and --lat/--lon contradict each other");
+        return cli_usage(cmd, "--no-location and --lat/--lon contradict each other");
     if (update && !name && !kind && !lat && !noloc)
-        return usage(cmd, "nothing to change: give --name, --kind, --lat/--lon or --no-location");
+        return cli_usage(cmd,
+                         "nothing to change: give --name, --kind, --lat/--lon or --no-location");
 
     memset(&op, 0, sizeof op);
     op.type = RELIEF_T_SITE;
@@ -719,23 +682,23 @@ struct catalog {
 
 static int catalog_list(struct cli *c, int argc, char **argv, const struct catalog *cat)
 {
-    static const struct option opts[] = {COMMON, {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
     uint8_t prefix[1] = {cat->kind};
     struct site_rows sr = {stdout, 0, 1, 0};
     struct node n;
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(cat->help, stdout);
             return 0;
         }
         if (!k)
-            return bad_opt(cat->cmd, argv);
+            return cli_bad_option(cat->cmd, argv);
     }
     if (optind < argc)
-        return usage(cat->cmd, "unexpected argument '%s'", argv[optind]);
+        return cli_usage(cat->cmd, "unexpected argument '%s'", argv[optind]);
     if (cli_open(c, &n, NULL))
         return 1;
     sr.json = c->json;
@@ -788,7 +751,7 @@ int cli_cmd_site(struct cli *c, int argc, char **argv)
         return site_write(c, argc - 1, argv + 1, 1);
     if (!strcmp(argv[1], "list"))
         return site_list(c, argc - 1, argv + 1);
-    return usage("site", "unknown subcommand '%s': add, update or list", argv[1]);
+    return cli_usage("site", "unknown subcommand '%s': add, update or list", argv[1]);
 }
 
 /* ---- item -------------------------------------------------------------------------------- */
@@ -808,7 +771,7 @@ static const char item_help[] =
 
 static int item_write(struct cli *c, int argc, char **argv, int update)
 {
-    static const struct option opts[] = {COMMON,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"name", required_argument, NULL, OPT_NAME},
                                          {"unit", required_argument, NULL, OPT_UNIT},
                                          {"category", required_argument, NULL, OPT_CAT},
@@ -823,7 +786,7 @@ static int item_write(struct cli *c, int argc, char **argv, int update)
     int opt, rc = 1;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(item_help, stdout);
             return 0;
@@ -837,17 +800,17 @@ static int item_write(struct cli *c, int argc, char **argv, int update)
         else if (opt == OPT_CAT)
             catin = optarg;
         else
-            return bad_opt(cmd, argv);
+            return cli_bad_option(cmd, argv);
     }
     if (optind != argc - 1)
-        return usage(cmd, "give one item CODE");
+        return cli_usage(cmd, "give one item CODE");
     if (arg_item(cmd, argv[optind], code) || (catin && arg_cat(cmd, catin, cat)))
         return 2;
     if (!update && (!name || !unit))
-        return usage(cmd, "--name and --unit are required, e.g. --name \"ORS sachet 20.5 g\" "
-                          "--unit sachet");
+        return cli_usage(cmd, "--name and --unit are required, e.g. --name \"ORS sachet 20.5 g\" "
+                              "--unit sachet");
     if (update && !name && !unit && !catin)
-        return usage(cmd, "nothing to change: give --name, --unit or --category");
+        return cli_usage(cmd, "nothing to change: give --name, --unit or --category");
     memset(&op, 0, sizeof op);
     op.type = RELIEF_T_ITEM;
     op.item = rstr(code);
@@ -976,7 +939,7 @@ int cli_cmd_item(struct cli *c, int argc, char **argv)
         return item_write(c, argc - 1, argv + 1, 1);
     if (!strcmp(argv[1], "list"))
         return item_list(c, argc - 1, argv + 1);
-    return usage("item", "unknown subcommand '%s': add, update or list", argv[1]);
+    return cli_usage("item", "unknown subcommand '%s': add, update or list", argv[1]);
 }
 
 /* ---- need -------------------------------------------------------------------------------- */
@@ -1002,7 +965,7 @@ static const char need_help[] =
 
 static int need_add(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"site", required_argument, NULL, OPT_SITE},
                                          {"item", required_argument, NULL, OPT_ITEM},
                                          {"qty", required_argument, NULL, OPT_QTY},
@@ -1023,7 +986,7 @@ static int need_add(struct cli *c, int argc, char **argv)
     op.type = RELIEF_T_NEED_OPEN;
     op.pri = RELIEF_PRI_NORMAL;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(need_help, stdout);
             return 0;
@@ -1061,13 +1024,13 @@ static int need_add(struct cli *c, int argc, char **argv)
             force = 1;
             break;
         default:
-            return bad_opt(cmd, argv);
+            return cli_bad_option(cmd, argv);
         }
     }
     if (optind < argc)
-        return usage(cmd, "unexpected argument '%s'", argv[optind]);
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (!site[0] || !item[0] || !have_q)
-        return usage(cmd, "--site, --item and --qty are required");
+        return cli_usage(cmd, "--site, --item and --qty are required");
     op.site = rstr(site);
     op.item = rstr(item);
     HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q), HAS(&op, PRI);
@@ -1276,7 +1239,7 @@ int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status,
 
 static int need_list(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"site", required_argument, NULL, OPT_SITE},
                                          {"status", required_argument, NULL, OPT_STATUS},
                                          {"priority", required_argument, NULL, OPT_PRI},
@@ -1287,7 +1250,7 @@ static int need_list(struct cli *c, int argc, char **argv)
     struct node n;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(need_help, stdout);
             return 0;
@@ -1310,11 +1273,11 @@ static int need_list(struct cli *c, int argc, char **argv)
                 return 2;
             break;
         default:
-            return bad_opt(cmd, argv);
+            return cli_bad_option(cmd, argv);
         }
     }
     if (optind < argc)
-        return usage(cmd, "unexpected argument '%s'", argv[optind]);
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (cli_open(c, &n, NULL))
         return 1;
     if (site[0] && !known_quiet(n.store, RELIEF_OBJ_SITE, site) &&
@@ -1373,7 +1336,7 @@ static void print_reg_heads(const char *label, const struct relief_node_reg *r, 
 
 static int need_show(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON, {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
     const char *cmd = "need show";
     uint8_t id[RELIEF_ID_LEN], *v = NULL;
     struct relief_node_need nv;
@@ -1382,16 +1345,16 @@ static int need_show(struct cli *c, int argc, char **argv)
     int opt, rc = 1;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(need_help, stdout);
             return 0;
         }
         if (!k)
-            return bad_opt(cmd, argv);
+            return cli_bad_option(cmd, argv);
     }
     if (optind != argc - 1)
-        return usage(cmd, "give one need ID");
+        return cli_usage(cmd, "give one need ID");
     if (cli_open(c, &n, NULL))
         return 1;
     if (find_need(n.store, cmd, argv[optind], id) || load_need(n.store, cmd, id, &v, &nv))
@@ -1468,7 +1431,7 @@ out:
 /* need update / deliver / close */
 static int need_change(struct cli *c, int argc, char **argv, int type)
 {
-    static const struct option opts[] = {COMMON,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"qty", required_argument, NULL, OPT_QTY},
                                          {"priority", required_argument, NULL, OPT_PRI},
                                          {"note", required_argument, NULL, OPT_NOTE},
@@ -1491,7 +1454,7 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
     memset(&op, 0, sizeof op);
     op.type = type;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(need_help, stdout);
             return 0;
@@ -1501,14 +1464,15 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
         switch (opt) {
         case OPT_QTY:
             if (type == RELIEF_T_NEED_CLOSE)
-                return usage(cmd, "--qty is not for close (record deliveries with `need deliver`)");
+                return cli_usage(cmd,
+                                 "--qty is not for close (record deliveries with `need deliver`)");
             if (arg_qty(cmd, optarg, 0, &op.q))
                 return 2;
             HAS(&op, Q);
             break;
         case OPT_PRI:
             if (type != RELIEF_T_NEED_UPD)
-                return usage(cmd, "--priority belongs to `need update`");
+                return cli_usage(cmd, "--priority belongs to `need update`");
             if (arg_enum(cmd, "--priority", optarg, relief_priority_name, 4, &op.pri))
                 return 2;
             HAS(&op, PRI);
@@ -1519,17 +1483,17 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
             break;
         case OPT_BY:
             if (type != RELIEF_T_NEED_UPD)
-                return usage(cmd, "--by belongs to `need update`");
+                return cli_usage(cmd, "--by belongs to `need update`");
             if (strcmp(optarg, "none") && arg_day(cmd, "--by", optarg, &op.by))
                 return 2;
             HAS(&op, BY);
             break;
         case OPT_REASON:
             if (type != RELIEF_T_NEED_CLOSE)
-                return usage(cmd, "--reason belongs to `need close`");
+                return cli_usage(cmd, "--reason belongs to `need close`");
             if (!strcmp(optarg, "open"))
-                return usage(cmd, "--reason takes fulfilled or cancelled (a need is reopened "
-                                  "by opening a new one)");
+                return cli_usage(cmd, "--reason takes fulfilled or cancelled (a need is reopened "
+                                      "by opening a new one)");
             if (arg_enum(cmd, "--reason", optarg, relief_status_name, 3, &op.st))
                 return 2;
             HAS(&op, ST);
@@ -1538,22 +1502,22 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
             force = 1;
             break;
         default:
-            return bad_opt(cmd, argv);
+            return cli_bad_option(cmd, argv);
         }
     }
     if (optind != argc - 1)
-        return usage(cmd, "give one need ID (see `aidmesh need list`)");
+        return cli_usage(cmd, "give one need ID (see `aidmesh need list`)");
     if (type == RELIEF_T_NEED_DLV && !(op.has & RELIEF_HAS(RELIEF_K_Q)))
-        return usage(cmd, "--qty is required: how many base units were delivered");
+        return cli_usage(cmd, "--qty is required: how many base units were delivered");
     if (type == RELIEF_T_NEED_DLV && op.q == 0)
-        return usage(cmd, "--qty must be 1 or more");
+        return cli_usage(cmd, "--qty must be 1 or more");
     if (type == RELIEF_T_NEED_UPD && op.q == 0 && (op.has & RELIEF_HAS(RELIEF_K_Q)))
-        return usage(cmd, "--qty must be 1 or more (to cancel a need: `need close ID --reason "
-                          "cancelled`)");
+        return cli_usage(cmd, "--qty must be 1 or more (to cancel a need: `need close ID --reason "
+                              "cancelled`)");
     if (type == RELIEF_T_NEED_CLOSE && !(op.has & RELIEF_HAS(RELIEF_K_ST)))
-        return usage(cmd, "--reason fulfilled or --reason cancelled is required");
+        return cli_usage(cmd, "--reason fulfilled or --reason cancelled is required");
     if (type == RELIEF_T_NEED_UPD && !(op.has & ~RELIEF_HAS(RELIEF_K_T)))
-        return usage(cmd, "nothing to change: give --qty, --priority, --note or --by");
+        return cli_usage(cmd, "nothing to change: give --qty, --priority, --note or --by");
     if (cli_open(c, &n, NULL))
         return 1;
     if (find_need(n.store, cmd, argv[optind], id) || load_need(n.store, cmd, id, &v, &nv))
@@ -1641,8 +1605,8 @@ int cli_cmd_need(struct cli *c, int argc, char **argv)
         return need_change(c, argc - 1, argv + 1, RELIEF_T_NEED_DLV);
     if (!strcmp(argv[1], "close"))
         return need_change(c, argc - 1, argv + 1, RELIEF_T_NEED_CLOSE);
-    return usage("need", "unknown subcommand '%s': add, list, show, update, deliver or close",
-                 argv[1]);
+    return cli_usage("need", "unknown subcommand '%s': add, list, show, update, deliver or close",
+                     argv[1]);
 }
 
 /* ---- stock ------------------------------------------------------------------------------- */
@@ -1665,7 +1629,7 @@ static const char stock_help[] =
 
 static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
 {
-    static const struct option opts[] = {COMMON,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"site", required_argument, NULL, OPT_SITE},
                                          {"item", required_argument, NULL, OPT_ITEM},
                                          {"qty", required_argument, NULL, OPT_QTY},
@@ -1684,7 +1648,7 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
     snprintf(cmd, sizeof cmd, "stock %s", sub);
     memset(&op, 0, sizeof op);
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(stock_help, stdout);
             return 0;
@@ -1718,7 +1682,7 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
             break;
         case OPT_REASON:
             if (is_count)
-                return usage(cmd, "a count has no --reason: it records what is there");
+                return cli_usage(cmd, "a count has no --reason: it records what is there");
             if (arg_enum(cmd, "--reason", optarg, relief_reason_name, 8, &reason))
                 return 2;
             break;
@@ -1730,30 +1694,30 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
             force = 1;
             break;
         default:
-            return bad_opt(cmd, argv);
+            return cli_bad_option(cmd, argv);
         }
     }
     if (optind < argc)
-        return usage(cmd, "unexpected argument '%s'", argv[optind]);
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (!site[0] || !item[0] || !have_q)
-        return usage(cmd, "--site, --item and --qty are required");
+        return cli_usage(cmd, "--site, --item and --qty are required");
     if (!is_count) {
         if (!strcmp(sub, "receive")) {
             if (!reason)
                 reason = RELIEF_R_RECEIVED;
             else if (relief_reason_sign(reason) < 0)
-                return usage(cmd, "--reason %s takes stock out: use `aidmesh stock issue`",
-                             relief_reason_name(reason));
+                return cli_usage(cmd, "--reason %s takes stock out: use `aidmesh stock issue`",
+                                 relief_reason_name(reason));
         } else if (!strcmp(sub, "issue")) {
             if (!reason)
                 reason = RELIEF_R_ISSUED;
             else if (relief_reason_sign(reason) > 0)
-                return usage(cmd, "--reason %s brings stock in: use `aidmesh stock receive`",
-                             relief_reason_name(reason));
+                return cli_usage(cmd, "--reason %s brings stock in: use `aidmesh stock receive`",
+                                 relief_reason_name(reason));
         } else if (!reason) {
-            return usage(cmd, "--reason is required: received, issued, transfer-in, "
-                              "transfer-out, expired, lost, found or damaged (to correct the "
-                              "quantity, record a count)");
+            return cli_usage(cmd, "--reason is required: received, issued, transfer-in, "
+                                  "transfer-out, expired, lost, found or damaged (to correct the "
+                                  "quantity, record a count)");
         }
         op.type = RELIEF_T_STOCK_MOVE;
         op.reason = reason;
@@ -1962,7 +1926,7 @@ int cli_relief_stock_show(struct store *s, FILE *f, const char *site, const char
 
 static int stock_show(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"site", required_argument, NULL, OPT_SITE},
                                          {"item", required_argument, NULL, OPT_ITEM},
                                          {0, 0, 0, 0}};
@@ -1972,7 +1936,7 @@ static int stock_show(struct cli *c, int argc, char **argv)
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(stock_help, stdout);
             return 0;
@@ -1986,11 +1950,11 @@ static int stock_show(struct cli *c, int argc, char **argv)
             if (arg_item(cmd, optarg, item))
                 return 2;
         } else {
-            return bad_opt(cmd, argv);
+            return cli_bad_option(cmd, argv);
         }
     }
     if (optind < argc)
-        return usage(cmd, "unexpected argument '%s'", argv[optind]);
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (cli_open(c, &n, NULL))
         return 1;
     if (((site[0] && !known_quiet(n.store, RELIEF_OBJ_SITE, site)) ||
@@ -2027,8 +1991,8 @@ int cli_cmd_stock(struct cli *c, int argc, char **argv)
         return stock_move(c, argc - 1, argv + 1, argv[1]);
     if (!strcmp(argv[1], "show"))
         return stock_show(c, argc - 1, argv + 1);
-    return usage("stock", "unknown subcommand '%s': receive, issue, adjust, count or show",
-                 argv[1]);
+    return cli_usage("stock", "unknown subcommand '%s': receive, issue, adjust, count or show",
+                     argv[1]);
 }
 
 /* ---- export ------------------------------------------------------------------------------ */
@@ -2269,7 +2233,7 @@ static int cmd_export_run(struct store *s, FILE *f, int stock, int all, const ch
 
 int cli_cmd_export(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"hxl", required_argument, NULL, OPT_HXL},
                                          {"org", required_argument, NULL, OPT_ORG},
                                          {"adm1", required_argument, NULL, OPT_ADM1},
@@ -2280,7 +2244,7 @@ int cli_cmd_export(struct cli *c, int argc, char **argv)
     struct node n;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(export_help, stdout);
             return 0;
@@ -2296,17 +2260,17 @@ int cli_cmd_export(struct cli *c, int argc, char **argv)
         else if (opt == OPT_STATUS)
             all = 1;
         else
-            return bad_opt("export", argv);
+            return cli_bad_option("export", argv);
     }
     if (optind < argc)
-        return usage("export", "unexpected argument '%s'", argv[optind]);
+        return cli_usage("export", "unexpected argument '%s'", argv[optind]);
     if (!what)
-        return usage("export", "say what to export: --hxl needs or --hxl stock");
+        return cli_usage("export", "say what to export: --hxl needs or --hxl stock");
     if (strcmp(what, "needs") && strcmp(what, "stock"))
-        return usage("export", "--hxl takes needs or stock, not '%s'", what);
+        return cli_usage("export", "--hxl takes needs or stock, not '%s'", what);
     if (c->json)
-        return usage("export", "export writes CSV; for JSON use `need list --json` or `stock "
-                               "show --json`");
+        return cli_usage("export", "export writes CSV; for JSON use `need list --json` or `stock "
+                                   "show --json`");
     if (cli_open(c, &n, NULL))
         return 1;
     rc = cmd_export_run(n.store, stdout, !strcmp(what, "stock"), all, org, adm1, today_day());
@@ -2331,7 +2295,7 @@ static const char reindex_help[] =
 
 int cli_cmd_reindex(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {COMMON, {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
     struct store_reindex_stats rs;
     struct store_view_stats vs;
     struct node n;
@@ -2341,16 +2305,16 @@ int cli_cmd_reindex(struct cli *c, int argc, char **argv)
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int k = common(c, opt);
+        int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
             fputs(reindex_help, stdout);
             return 0;
         }
         if (!k)
-            return bad_opt("reindex", argv);
+            return cli_bad_option("reindex", argv);
     }
     if (optind < argc)
-        return usage("reindex", "unexpected argument '%s'", argv[optind]);
+        return cli_usage("reindex", "unexpected argument '%s'", argv[optind]);
     if (cli_open(c, &n, NULL))
         return 1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

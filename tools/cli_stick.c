@@ -528,10 +528,7 @@ int cli_cmd_stick(struct cli *c, int argc, char **argv)
             scan = 1;
             break;
         default:
-            cli_err("stick: unknown option, or an option without its value: '%s' (see `aidmesh "
-                    "stick --help`)",
-                    argv[optind - 1]);
-            return 2;
+            return cli_bad_option("stick", argv);
         }
     }
     if (optind + 2 != argc) {
