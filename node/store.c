@@ -765,6 +765,38 @@ static void count_verdicts(const struct item *items, size_t n, uint64_t wall_ms,
     }
 }
 
+/* How a write attempt of ingest or append ended. */
+enum { TXN_DONE, TXN_RETRY };
+
+/*
+ * Ends a write transaction whose work returned wrc (0: commit it, else abort it), closes
+ * the views' part of it, and says what the caller's attempt loop does next: TXN_RETRY
+ * (the plan went stale, or the map was full and has grown; at most once), or TXN_DONE
+ * with the outcome in *rc.
+ */
+static int txn_finish(struct store *s, MDB_txn *txn, int wrc, int viewed, int locked, int *grown,
+                      int *rc)
+{
+    if (wrc == 0)
+        wrc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (viewed)
+        views_txn_end(s, wrc == 0);
+    if (wrc == REPLAN && !locked)
+        return TXN_RETRY;
+    if (wrc == MDB_MAP_FULL && !*grown) {
+        *grown = 1;
+        *rc = store_grow_map(s);
+        return *rc == AM_OK ? TXN_RETRY : TXN_DONE;
+    }
+    if (wrc == 0)
+        *rc = AM_OK;
+    else
+        *rc = wrc == REPLAN ? AM_ESTATE : wrc < 0 && wrc > -100 ? wrc : store_mdb_err(wrc);
+    return TXN_DONE;
+}
+
 int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *lens, size_t n,
                  uint64_t wall_ms, struct store_ingest_stats *st)
 {
@@ -850,24 +882,10 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
             viewed = 1;
             wrc = ingest_views(s, txn, items, ni, ve, &invalid);
         }
-        if (wrc == 0)
-            wrc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
-        if (viewed)
-            views_txn_end(s, wrc == 0);
-        if (wrc == REPLAN && !locked)
+        if (txn_finish(s, txn, wrc, viewed, locked, &grown, &rc) == TXN_RETRY)
             continue;
-        if (wrc == MDB_MAP_FULL && !grown) {
-            grown = 1;
-            if ((rc = store_grow_map(s)) != AM_OK)
-                goto out;
-            continue;
-        }
-        if (wrc != 0) {
-            rc = wrc == REPLAN ? AM_ESTATE : wrc < 0 && wrc > -100 ? wrc : store_mdb_err(wrc);
+        if (rc != AM_OK)
             goto out;
-        }
         count_verdicts(items, ni, wall_ms, st);
         st->invalid_ops = invalid;
         st->forks -= fork_dups;
@@ -1020,24 +1038,10 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             viewed = 1;
             wrc = append_views(s, txn, author, buf, offs, n, ve, hashes);
         }
-        if (wrc == 0)
-            wrc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
-        if (viewed)
-            views_txn_end(s, wrc == 0);
-        if (wrc == REPLAN && !locked)
+        if (txn_finish(s, txn, wrc, viewed, locked, &grown, &rc) == TXN_RETRY)
             continue;
-        if (wrc == MDB_MAP_FULL && !grown) {
-            grown = 1;
-            if ((rc = store_grow_map(s)) != AM_OK)
-                goto out;
-            continue;
-        }
-        if (wrc != 0) {
-            rc = wrc == REPLAN ? AM_ESTATE : wrc < 0 && wrc > -100 ? wrc : store_mdb_err(wrc);
+        if (rc != AM_OK)
             goto out;
-        }
         if (head)
             *head = now;
         rc = AM_OK;
