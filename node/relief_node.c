@@ -191,62 +191,67 @@ static int view_begin(struct mp_cur *c, const uint8_t *v, size_t len, const char
     return AM_OK;
 }
 
-int relief_node_site_parse(const uint8_t *v, size_t len, struct relief_node_site *out)
+/* A catalogue object's view (site or item): its id key and three register fields. */
+struct catalog_view {
+    const char *kind;                /* "site" / "item" */
+    const char *id_key;              /* "slug" / "code" */
+    char *id;                        /* where the id goes, RELIEF_SLUG_MAX + 1 bytes */
+    const char *keys[3];             /* the register fields' keys ... */
+    int fields[3];                   /* ... their relief_field ids ... */
+    struct relief_node_reg *regs[3]; /* ... and where they go */
+};
+
+static int catalog_parse(const uint8_t *v, size_t len, const struct catalog_view *cv)
 {
     struct mp_cur c;
     uint32_t pairs;
-    memset(out, 0, sizeof *out);
-    if (view_begin(&c, v, len, "site", &pairs) != AM_OK)
+    if (view_begin(&c, v, len, cv->kind, &pairs) != AM_OK)
         return AM_ECORRUPT;
     for (uint32_t i = 0; i < pairs; i++) {
         const uint8_t *k;
         uint32_t kn;
-        int rc;
+        int rc = AM_ECORRUPT, known = 0;
         if (mp_get_str(&c, &k, &kn) != AM_OK)
             return AM_ECORRUPT;
-        if (key_is(k, kn, "slug"))
-            rc = get_cstr(&c, out->slug, sizeof out->slug);
-        else if (key_is(k, kn, "name"))
-            rc = get_reg(&c, RELIEF_F_NAME, &out->name);
-        else if (key_is(k, kn, "kind"))
-            rc = get_reg(&c, RELIEF_F_KIND, &out->kind);
-        else if (key_is(k, kn, "ll"))
-            rc = get_reg(&c, RELIEF_F_LL, &out->ll);
-        else
+        if (key_is(k, kn, cv->id_key)) {
+            rc = get_cstr(&c, cv->id, RELIEF_SLUG_MAX + 1);
+            known = 1;
+        }
+        for (int f = 0; f < 3 && !known; f++)
+            if (key_is(k, kn, cv->keys[f])) {
+                rc = get_reg(&c, cv->fields[f], cv->regs[f]);
+                known = 1;
+            }
+        if (!known)
             rc = mp_skip(&c) == AM_OK ? AM_OK : AM_ECORRUPT;
         if (rc != AM_OK)
             return AM_ECORRUPT;
     }
-    return out->slug[0] ? AM_OK : AM_ECORRUPT;
+    return cv->id[0] ? AM_OK : AM_ECORRUPT;
+}
+
+int relief_node_site_parse(const uint8_t *v, size_t len, struct relief_node_site *out)
+{
+    const struct catalog_view cv = {"site",
+                                    "slug",
+                                    out->slug,
+                                    {"name", "kind", "ll"},
+                                    {RELIEF_F_NAME, RELIEF_F_KIND, RELIEF_F_LL},
+                                    {&out->name, &out->kind, &out->ll}};
+    memset(out, 0, sizeof *out);
+    return catalog_parse(v, len, &cv);
 }
 
 int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item *out)
 {
-    struct mp_cur c;
-    uint32_t pairs;
+    const struct catalog_view cv = {"item",
+                                    "code",
+                                    out->code,
+                                    {"name", "unit", "cat"},
+                                    {RELIEF_F_NAME, RELIEF_F_UNIT, RELIEF_F_CAT},
+                                    {&out->name, &out->unit, &out->cat}};
     memset(out, 0, sizeof *out);
-    if (view_begin(&c, v, len, "item", &pairs) != AM_OK)
-        return AM_ECORRUPT;
-    for (uint32_t i = 0; i < pairs; i++) {
-        const uint8_t *k;
-        uint32_t kn;
-        int rc;
-        if (mp_get_str(&c, &k, &kn) != AM_OK)
-            return AM_ECORRUPT;
-        if (key_is(k, kn, "code"))
-            rc = get_cstr(&c, out->code, sizeof out->code);
-        else if (key_is(k, kn, "name"))
-            rc = get_reg(&c, RELIEF_F_NAME, &out->name);
-        else if (key_is(k, kn, "unit"))
-            rc = get_reg(&c, RELIEF_F_UNIT, &out->unit);
-        else if (key_is(k, kn, "cat"))
-            rc = get_reg(&c, RELIEF_F_CAT, &out->cat);
-        else
-            rc = mp_skip(&c) == AM_OK ? AM_OK : AM_ECORRUPT;
-        if (rc != AM_OK)
-            return AM_ECORRUPT;
-    }
-    return out->code[0] ? AM_OK : AM_ECORRUPT;
+    return catalog_parse(v, len, &cv);
 }
 
 int relief_node_need_parse(const uint8_t *v, size_t len, struct relief_node_need *out)
