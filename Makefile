@@ -14,7 +14,9 @@ all: release
 deps:
 	@bash tools/install-deps.sh
 
-test-build: deps
+# tests also drive the dashboard page in a headless browser
+test-build:
+	@bash tools/install-deps.sh chromium
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAM_SANITIZE=ON -DAM_WERROR=ON >/dev/null
 	@cmake --build $(TEST_BUILD) -j$(JOBS)
 

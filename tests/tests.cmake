@@ -53,7 +53,7 @@ foreach(src ${AM_INTEGRATION_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_test(NAME integration_${name} COMMAND bash ${src})
   set_tests_properties(integration_${name} PROPERTIES
-    ENVIRONMENT "AIDMESH=$<TARGET_FILE:aidmesh>;AM_TESTTOOL=$<TARGET_FILE:aidmesh-testtool>;AM_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+    ENVIRONMENT "AIDMESH=$<TARGET_FILE:aidmesh>;AM_TESTTOOL=$<TARGET_FILE:aidmesh-testtool>;AM_SOURCE_DIR=${CMAKE_SOURCE_DIR};AM_BIN_DIR=$<TARGET_FILE_DIR:aidmesh>"
     TIMEOUT 900)
 endforeach()
 

@@ -10,6 +10,7 @@ PKGS=(
     libuv1-dev                          # event loop, TCP, UDP, timers
     libmsgpack-dev                      # msgpack-c (C API, msgpack.h)
     liblmdb-dev                         # storage
+    libmicrohttpd-dev                   # the dashboard page of `aidmesh run --http`
     libcriterion-dev                    # unit tests
     iproute2 iptables                   # tests: network namespaces, packet loss
     dosfstools fusefat                  # tests: a real FAT32 stick image, mounted with FUSE
