@@ -322,7 +322,7 @@ static struct conn *duplicate_of(struct conn *c)
     for (struct conn *o = c->d->conns; o; o = o->next)
         if (o != c && o->handshaken && !o->closing &&
             memcmp(sync_peer_author(&o->sess), sync_peer_author(&c->sess), AM_PK_LEN) == 0 &&
-            memcmp(sync_peer_install(&o->sess), sync_peer_install(&c->sess), AM_INSTALL_ID_LEN) ==
+            memcmp(sync_peer_install(&o->sess), sync_peer_install(&c->sess), SYNC_INSTALL_TAG_LEN) ==
                 0)
             return o;
     return NULL;

@@ -303,6 +303,71 @@ int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN], stru
     return rc;
 }
 
+/* ---- peers met ------------------------------------------------------------------------ */
+
+#define PEER_KEY_PREFIX "peer/"
+#define PEER_KEY_PLEN   (sizeof PEER_KEY_PREFIX - 1)
+
+int store_peer_note(struct store *s, const uint8_t author[static AM_PK_LEN])
+{
+    uint8_t key[PEER_KEY_PLEN + AM_PK_LEN];
+    MDB_val k = {sizeof key, key}, v = {0, ""};
+    MDB_txn *txn;
+    int rc;
+
+    if (s->read_only)
+        return AM_OK;
+    memcpy(key, PEER_KEY_PREFIX, PEER_KEY_PLEN);
+    memcpy(key + PEER_KEY_PLEN, author, AM_PK_LEN);
+    if ((rc = store_txn_begin(s, MDB_RDONLY, &txn)) != 0)
+        return store_mdb_err(rc);
+    rc = mdb_get(txn, s->meta, &k, &v);
+    mdb_txn_abort(txn);
+    if (rc == 0)
+        return AM_OK; /* known already: no write */
+    if ((rc = store_txn_begin(s, 0, &txn)) != 0)
+        return store_mdb_err(rc);
+    v.mv_size = 0;
+    rc = mdb_put(txn, s->meta, &k, &v, 0);
+    if (rc == 0)
+        return store_mdb_err(mdb_txn_commit(txn));
+    mdb_txn_abort(txn);
+    return store_mdb_err(rc);
+}
+
+int store_peers_each(struct store *s, const uint8_t *prefix, size_t plen,
+                     int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx)
+{
+    uint8_t key[PEER_KEY_PLEN + AM_PK_LEN];
+    MDB_val k, v;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc, op = MDB_SET_RANGE, stop = 0;
+
+    if (plen > AM_PK_LEN)
+        return AM_EINVAL;
+    memcpy(key, PEER_KEY_PREFIX, PEER_KEY_PLEN);
+    memcpy(key + PEER_KEY_PLEN, prefix, plen);
+    if ((rc = store_txn_begin(s, MDB_RDONLY, &txn)) != 0)
+        return store_mdb_err(rc);
+    if ((rc = mdb_cursor_open(txn, s->meta, &cur)) != 0) {
+        mdb_txn_abort(txn);
+        return store_mdb_err(rc);
+    }
+    k.mv_size = PEER_KEY_PLEN + plen;
+    k.mv_data = key;
+    while (!stop && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+        op = MDB_NEXT;
+        if (k.mv_size < PEER_KEY_PLEN + plen || memcmp(k.mv_data, key, PEER_KEY_PLEN + plen) != 0)
+            break;
+        if (k.mv_size == PEER_KEY_PLEN + AM_PK_LEN)
+            stop = cb(ctx, (const uint8_t *)k.mv_data + PEER_KEY_PLEN);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc == 0 || rc == MDB_NOTFOUND ? (stop > 0 ? stop : AM_OK) : store_mdb_err(rc);
+}
+
 int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_head *h), void *ctx)
 {
     MDB_txn *txn;

@@ -107,6 +107,14 @@ int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN], stru
  * when cb returns non-zero. Returns AM_OK, or an error. */
 int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_head *h), void *ctx);
 
+/* Peers met: the author ids of nodes this store synced with, so a later handshake can
+ * name them by a short hint (PROTOCOL.md 8.1). store_peer_note writes only when `author`
+ * is new. store_peers_each calls cb for each remembered author beginning with the plen
+ * bytes of prefix, in order, until cb returns non-zero (then returns that value). */
+int store_peer_note(struct store *s, const uint8_t author[static AM_PK_LEN]);
+int store_peers_each(struct store *s, const uint8_t *prefix, size_t plen,
+                     int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx);
+
 /* Calls cb for the entries of `author` (NULL: every author) with seq >= from_seq, in
  * (author, seq) order. `raw` is valid only during the call. Stops early when cb returns
  * non-zero (and returns that value). */

@@ -72,6 +72,18 @@ static int ss_forks(void *ctx, const uint8_t author[AM_PK_LEN],
     return rc > 0 ? AM_OK : rc;
 }
 
+static int ss_peers(void *ctx, const uint8_t *hint, size_t hint_len,
+                    int (*cb)(void *cbctx, const uint8_t author[AM_PK_LEN]), void *cbctx)
+{
+    int rc = store_peers_each(ctx, hint, hint_len, cb, cbctx);
+    return rc > 0 ? AM_OK : rc;
+}
+
+static int ss_peer_met(void *ctx, const uint8_t author[AM_PK_LEN])
+{
+    return store_peer_note(ctx, author);
+}
+
 static int ss_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
                      struct sync_ingest_result *res)
 {
@@ -100,4 +112,6 @@ void syncstore_init(struct sync_store *out, struct store *s)
     out->entries = ss_entries;
     out->forks = ss_forks;
     out->ingest = ss_ingest;
+    out->peers = ss_peers;
+    out->peer_met = ss_peer_met;
 }

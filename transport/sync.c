@@ -23,7 +23,10 @@
 #define PREAMBLE_MAGIC "AMSY"
 #define PROLOGUE_LABEL "aidmesh sync v"
 #define NOISE_NAME     "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b"
-#define HELLO_LEN      (2 + AM_PK_LEN + AM_INSTALL_ID_LEN + SYNC_FP_LEN) /* msg2, msg3 payload */
+/* HELLO (msg2, msg3 payload): author hint (the first bytes of the author id), install tag,
+ * fingerprint. */
+#define HELLO_HINT_LEN 8
+#define HELLO_LEN      (HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN + SYNC_FP_LEN)
 
 enum msg_type {
     T_REQ = 1,
@@ -34,6 +37,8 @@ enum msg_type {
     T_END = 6,
     T_PING = 7,
     T_BYE = 8,
+    T_WHO = 9,    /* "your HELLO named you by a hint I cannot resolve: send IDENT" */
+    T_IDENT = 10, /* the sender's author id in full */
 };
 
 enum phase { P_PREAMBLE, P_HANDSHAKE, P_LIVE, P_CLOSED };
@@ -400,6 +405,13 @@ static void send_msg(struct sync_session *s, size_t n, int summary)
     s->last_tx = s->now;
 }
 
+/* The initial sync is over once END went both ways and the peer's identity is known. */
+static void check_in_sync(struct sync_session *s)
+{
+    if (s->end_sent && s->end_received && s->peer_known)
+        s->state |= SYNC_IN_SYNC;
+}
+
 /* A msgpack-c writer into s->msg, bounded by NOISE_MAX_PAYLOAD. */
 struct mbuf {
     uint8_t *p;
@@ -578,8 +590,7 @@ static void fill_output(struct sync_session *s)
     if (s->phase == P_LIVE && s->recon_done && j->n == 0 && !s->end_sent) {
         s->end_sent = 1;
         send_simple(s, T_END);
-        if (s->end_received)
-            s->state |= SYNC_IN_SYNC;
+        check_in_sync(s);
     }
 }
 
@@ -957,6 +968,9 @@ static int on_entries(struct sync_session *s, struct mp_cur *c)
     return AM_OK;
 }
 
+static void send_ident(struct sync_session *s);
+static int on_ident(struct sync_session *s, struct mp_cur *c);
+
 static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
 {
     struct mp_cur c = {p, p + n};
@@ -987,8 +1001,7 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
         return len == 2 ? on_entries(s, &c) : AM_EMALFORMED;
     case T_END:
         s->end_received = 1;
-        if (s->end_sent)
-            s->state |= SYNC_IN_SYNC;
+        check_in_sync(s);
         return AM_OK;
     case T_PING:
         return AM_OK;
@@ -1002,6 +1015,11 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
             s->state |= SYNC_CLOSED;
         return AM_OK;
     }
+    case T_WHO:
+        send_ident(s);
+        return AM_OK;
+    case T_IDENT:
+        return len == 2 ? on_ident(s, &c) : AM_EMALFORMED;
     default:
         return AM_OK; /* a newer minor version's message: skipped */
     }
@@ -1011,11 +1029,9 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
 
 static void hello_payload(struct sync_session *s, uint8_t p[HELLO_LEN])
 {
-    p[0] = SYNC_VERSION_MAJOR;
-    p[1] = SYNC_VERSION_MINOR;
-    memcpy(p + 2, s->cfg.sk + AM_SEED_LEN, AM_PK_LEN);
-    memcpy(p + 2 + AM_PK_LEN, s->cfg.install_id, AM_INSTALL_ID_LEN);
-    memcpy(p + 2 + AM_PK_LEN + AM_INSTALL_ID_LEN, s->our_fp, SYNC_FP_LEN);
+    memcpy(p, s->cfg.sk + AM_SEED_LEN, HELLO_HINT_LEN);
+    memcpy(p + HELLO_HINT_LEN, s->cfg.install_id, SYNC_INSTALL_TAG_LEN);
+    memcpy(p + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN, s->our_fp, SYNC_FP_LEN);
 }
 
 static void send_hs(struct sync_session *s, const uint8_t *payload, size_t plen)
@@ -1033,26 +1049,113 @@ static void send_hs(struct sync_session *s, const uint8_t *payload, size_t plen)
     s->stats.summary_out += n + 2;
 }
 
-static int check_hello(struct sync_session *s, const uint8_t *p, size_t n)
+/* Whether `author` is the ed25519 form of the peer's static key. */
+static int is_peer_key(const struct sync_session *s, const uint8_t author[AM_PK_LEN])
 {
     uint8_t x[32];
+    return crypto_sign_ed25519_pk_to_curve25519(x, author) == 0 &&
+           sodium_memcmp(x, s->peer_x, 32) == 0;
+}
+
+/* Resolving a hint: a candidate counts when its X25519 form is the peer's static key. */
+struct resolve {
+    struct sync_session *s;
+    unsigned found; /* distinct matching authors */
+};
+
+static int resolve_try(void *ctx, const uint8_t author[AM_PK_LEN])
+{
+    struct resolve *r = ctx;
+    if (!is_peer_key(r->s, author))
+        return 0;
+    if (r->found && memcmp(r->s->peer_author, author, AM_PK_LEN) == 0)
+        return 0; /* the same author, found again (a head and a peer met) */
+    memcpy(r->s->peer_author, author, AM_PK_LEN);
+    r->found++;
+    return r->found > 1; /* two different authors: ambiguous, stop */
+}
+
+/* Finds the author a hint names: our own id (a clone of this node), else exactly one
+ * author whose id begins with the hint, among the heads we hold and the peers met. */
+static int resolve_hint(struct sync_session *s, const uint8_t hint[HELLO_HINT_LEN])
+{
+    const uint8_t *me = s->cfg.sk + AM_SEED_LEN;
+    const struct sync_store *st = s->cfg.store;
+    struct resolve r = {s, 0};
+    size_t lo = 0, hi = s->n_mine;
+
+    if (memcmp(me, hint, HELLO_HINT_LEN) == 0 && is_peer_key(s, me)) {
+        memcpy(s->peer_author, me, AM_PK_LEN);
+        return 1;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(s->mine[mid].author, hint, HELLO_HINT_LEN) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < s->n_mine && r.found < 2 &&
+           memcmp(s->mine[lo].author, hint, HELLO_HINT_LEN) == 0;
+         lo++)
+        resolve_try(&r, s->mine[lo].author);
+    if (r.found < 2 && st->peers && st->peers(st->ctx, hint, HELLO_HINT_LEN, resolve_try, &r) < 0)
+        return 0; /* the store could not say: ask */
+    return r.found == 1;
+}
+
+static int check_self(const struct sync_session *s)
+{
+    if (memcmp(s->peer_author, s->cfg.sk + AM_SEED_LEN, AM_PK_LEN) == 0 &&
+        memcmp(s->peer_install, s->cfg.install_id, SYNC_INSTALL_TAG_LEN) == 0)
+        return AM_ESELF;
+    return AM_OK;
+}
+
+static int check_hello(struct sync_session *s, const uint8_t *p, size_t n)
+{
     const uint8_t *rs = noise_hs_remote_static(&s->hs);
 
-    if (n < HELLO_LEN)
+    if (n < HELLO_LEN || !rs)
+        return AM_EMALFORMED; /* longer is fine: a newer minor version may append */
+    memcpy(s->peer_x, rs, 32);
+    memcpy(s->peer_install, p + HELLO_HINT_LEN, SYNC_INSTALL_TAG_LEN);
+    memcpy(s->peer_fp, p + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN, SYNC_FP_LEN);
+    s->peer_known = resolve_hint(s, p);
+    return s->peer_known ? check_self(s) : AM_OK;
+}
+
+static void send_ident(struct sync_session *s)
+{
+    struct mbuf b = {s->msg, 0, 0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b, mbuf_write);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint8(&pk, T_IDENT);
+    msgpack_pack_bin(&pk, AM_PK_LEN);
+    msgpack_pack_bin_body(&pk, s->cfg.sk + AM_SEED_LEN, AM_PK_LEN);
+    send_msg(s, b.len, 1);
+}
+
+static int on_ident(struct sync_session *s, struct mp_cur *c)
+{
+    const uint8_t *a;
+    uint32_t alen;
+
+    if (mp_get_bin(c, &a, &alen) || alen != AM_PK_LEN)
         return AM_EMALFORMED;
-    if (p[0] != SYNC_VERSION_MAJOR)
-        return AM_EVERSION;
-    s->peer_major = p[0];
-    s->peer_minor = p[1];
-    memcpy(s->peer_author, p + 2, AM_PK_LEN);
-    memcpy(s->peer_install, p + 2 + AM_PK_LEN, AM_INSTALL_ID_LEN);
-    memcpy(s->peer_fp, p + 2 + AM_PK_LEN + AM_INSTALL_ID_LEN, SYNC_FP_LEN);
-    if (!rs || crypto_sign_ed25519_pk_to_curve25519(x, s->peer_author) != 0 ||
-        sodium_memcmp(x, rs, 32) != 0)
+    if (s->peer_known || !s->who_sent)
+        return AM_OK; /* unasked, or known already: nothing to learn */
+    if (!is_peer_key(s, a))
         return AM_EBADSIG; /* the static key is not the author id it claims */
-    if (memcmp(s->peer_author, s->cfg.sk + AM_SEED_LEN, AM_PK_LEN) == 0 &&
-        memcmp(s->peer_install, s->cfg.install_id, AM_INSTALL_ID_LEN) == 0)
+    memcpy(s->peer_author, a, AM_PK_LEN);
+    s->peer_known = 1;
+    if (check_self(s) != AM_OK)
         return AM_ESELF;
+    if (s->cfg.store->peer_met)
+        s->cfg.store->peer_met(s->cfg.store->ctx, a); /* best effort: else WHO next time */
+    s->state |= SYNC_HANDSHAKEN;
+    check_in_sync(s);
     return AM_OK;
 }
 
@@ -1065,7 +1168,12 @@ static void handshake_done(struct sync_session *s)
         return;
     }
     s->phase = P_LIVE;
-    s->state |= SYNC_HANDSHAKEN;
+    if (s->peer_known) {
+        s->state |= SYNC_HANDSHAKEN;
+    } else {
+        s->who_sent = 1; /* HANDSHAKEN waits for the IDENT; the sync goes on meanwhile */
+        send_simple(s, T_WHO);
+    }
     /* Until told otherwise, the peer is assumed to hold what we hold. */
     for (size_t i = 0; i < s->n_mine; i++)
         if (pv_set(s->peer, s->mine[i].author, s->mine[i].seq) != AM_OK) {
@@ -1076,7 +1184,7 @@ static void handshake_done(struct sync_session *s)
         /* In sync: both sides know it, nothing more is sent. */
         s->recon_done = 1;
         s->end_sent = s->end_received = 1;
-        s->state |= SYNC_IN_SYNC;
+        check_in_sync(s);
         return;
     }
     if (s->cfg.initiator) {
@@ -1110,12 +1218,9 @@ static int on_hs_message(struct sync_session *s, const uint8_t *m, size_t n)
         return AM_OK;
     }
     if (noise_hs_want_write(&s->hs)) {
-        /* message 1 (versions): answer with message 2 and our hello */
+        /* message 1 (empty: the versions went in the preamble): answer with message 2
+         * and our hello */
         uint8_t hello[HELLO_LEN];
-        if (plen < 2)
-            return AM_EMALFORMED;
-        if (payload[0] != SYNC_VERSION_MAJOR)
-            return AM_EVERSION;
         hello_payload(s, hello);
         send_hs(s, hello, sizeof hello);
         return s->state & SYNC_CLOSED ? s->error : AM_OK;
@@ -1174,10 +1279,8 @@ int sync_init(struct sync_session *s, const struct sync_config *cfg)
     s->phase = P_PREAMBLE;
     out_raw(s, preamble, sizeof preamble);
     s->stats.summary_out += sizeof preamble;
-    if (cfg->initiator) {
-        uint8_t v[2] = {SYNC_VERSION_MAJOR, SYNC_VERSION_MINOR};
-        send_hs(s, v, 2);
-    }
+    if (cfg->initiator)
+        send_hs(s, NULL, 0);
     return s->error;
 }
 
@@ -1436,6 +1539,7 @@ int sync_debug_message(struct sync_session *s, const uint8_t *msg, size_t n)
         memset(&s->tx, 0, sizeof s->tx);
         s->tx.has_key = 1;
         s->phase = P_LIVE;
+        s->peer_known = 1;
         s->state |= SYNC_HANDSHAKEN;
     }
     if (n > NOISE_MAX_PAYLOAD)

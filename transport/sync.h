@@ -9,7 +9,8 @@
  * Never includes uv.h, never touches a socket, a file or a clock, never prints.
  *
  * What a session does: a clear preamble (versions), a Noise_XXpsk0 handshake keyed by
- * the network key, carrying author ids, install ids and a 16-byte fingerprint of each
+ * the network key, carrying author ids (or short hints of ids the peer knows), install
+ * tags and a 16-byte fingerprint of each
  * side's version vector. Equal fingerprints: in sync, nothing more is sent. Otherwise
  * range reconciliation over author-id prefixes finds the authors whose heads differ, and
  * each side streams what the other lacks, authors interleaved, in bounded messages; the
@@ -25,10 +26,11 @@
 #include "am_limits.h"
 #include "noise.h"
 
-#define SYNC_VERSION_MAJOR        1
+#define SYNC_VERSION_MAJOR        2
 #define SYNC_VERSION_MINOR        0
 #define SYNC_PREAMBLE_LEN         8
 #define SYNC_FP_LEN               16 /* version-vector fingerprint in the handshake */
+#define SYNC_INSTALL_TAG_LEN      8  /* the first bytes of the install id, in the handshake */
 #define SYNC_RANGE_FP_LEN         8
 #define SYNC_HEAD_HASH_LEN        8  /* prefix of a head hash in HEADS messages */
 #define SYNC_LEAF_MAX             16 /* a range with at most this many authors is sent as heads */
@@ -73,6 +75,12 @@ struct sync_store {
     /* Ingests a batch in one transaction (store_ingest semantics). */
     int (*ingest)(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
                   struct sync_ingest_result *res);
+    /* Optional (NULL: none). Calls cb for every author id beginning with the hint_len
+     * bytes of `hint` that the store remembers as a peer met before. */
+    int (*peers)(void *ctx, const uint8_t *hint, size_t hint_len,
+                 int (*cb)(void *cbctx, const uint8_t author[AM_PK_LEN]), void *cbctx);
+    /* Optional: remember `author` as a peer met (learnt in full from an IDENT). */
+    int (*peer_met)(void *ctx, const uint8_t author[AM_PK_LEN]);
 };
 
 struct sync_config {
@@ -118,7 +126,10 @@ struct sync_session {
     struct noise_cipher tx, rx;
     uint8_t x_sk[32]; /* our X25519 static (from the ed25519 key) */
     uint8_t peer_author[AM_PK_LEN];
-    uint8_t peer_install[AM_INSTALL_ID_LEN];
+    uint8_t peer_x[32]; /* the peer's Noise static key (X25519 form of its author id) */
+    uint8_t peer_install[AM_INSTALL_ID_LEN]; /* the first SYNC_INSTALL_TAG_LEN bytes */
+    int peer_known;     /* peer_author is known (from HELLO, a resolved hint, or IDENT) */
+    int who_sent;
     uint8_t peer_fp[SYNC_FP_LEN], our_fp[SYNC_FP_LEN];
     uint8_t peer_major, peer_minor;
     /* our heads, sorted by author, with their per-author fingerprint terms */
@@ -190,7 +201,8 @@ void sync_notify(struct sync_session *s, const uint8_t author[AM_PK_LEN], uint64
 /* Ends the session politely (a BYE message, then SYNC_CLOSED once it is sent). */
 void sync_close(struct sync_session *s, int code);
 
-/* The peer's author id, install id and versions: valid once SYNC_HANDSHAKEN is set. */
+/* The peer's author id, and the first SYNC_INSTALL_TAG_LEN bytes of its install id (the
+ * rest zero): valid once SYNC_HANDSHAKEN is set. */
 const uint8_t *sync_peer_author(const struct sync_session *s);
 const uint8_t *sync_peer_install(const struct sync_session *s);
 const struct sync_stats *sync_stats(const struct sync_session *s);

@@ -264,7 +264,8 @@ static int f_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, si
     return AM_OK;
 }
 
-static const struct sync_store fake_store = {NULL, f_heads, f_head, f_entries, f_forks, f_ingest};
+static const struct sync_store fake_store = {
+    .heads = f_heads, .head = f_head, .entries = f_entries, .forks = f_forks, .ingest = f_ingest};
 
 /* ---- checks -------------------------------------------------------------------------------- */
 
