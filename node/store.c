@@ -242,7 +242,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
             goto fail;
         }
         stale = !s->read_only && views_current(s, txn) != 1;
-        rc = s->read_only ? (mdb_txn_abort(txn), 0) : mdb_txn_commit(txn);
+        rc = mdb_txn_commit(txn); /* also read-only: an aborted txn would close its new dbis */
         if (rc == MDB_MAP_FULL && attempt == 0 && store_grow_map(s) == AM_OK)
             continue;
         if (rc != 0) {

@@ -654,6 +654,7 @@ static const struct command commands[] = {
     {"run", cli_cmd_run, "run the node: find peers on the local network and sync live"},
     {"sync", cli_cmd_sync, "sync once with one node (HOST:PORT) and exit"},
     {"peers", cli_cmd_peers, "show connected and known peers; peers add HOST:PORT"},
+    {"doctor", cli_cmd_doctor, "check the home and the network; say why peers are silent"},
     {"stick", cli_cmd_stick, "sync with a USB stick a runner carries; stick status PATH"},
     {"site", cli_cmd_site, "add, update and list sites (hubs, shelters, clinics, ...)"},
     {"item", cli_cmd_item, "add, update and list catalogue items"},

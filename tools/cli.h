@@ -45,6 +45,8 @@ int cli_resolve_home(struct cli *c);
 int cli_cmd_run(struct cli *c, int argc, char **argv);
 int cli_cmd_sync(struct cli *c, int argc, char **argv);
 int cli_cmd_peers(struct cli *c, int argc, char **argv);
+/* The diagnosis command (cli_doctor.c). */
+int cli_cmd_doctor(struct cli *c, int argc, char **argv);
 /* The sneakernet commands (cli_stick.c). */
 int cli_cmd_stick(struct cli *c, int argc, char **argv);
 /* The relief data commands (cli_relief.c). */

@@ -68,6 +68,19 @@ static void teardown(void)
 
 TestSuite(store, .init = setup, .fini = teardown);
 
+struct peers_found {
+    int n;
+    uint8_t last[AM_PK_LEN];
+};
+
+static int peers_count(void *ctx, const uint8_t author[AM_PK_LEN])
+{
+    struct peers_found *f = ctx;
+    f->n++;
+    memcpy(f->last, author, AM_PK_LEN);
+    return 0;
+}
+
 static int ingest(const struct chain *c, const size_t *idx, size_t n, struct store_ingest_stats *s)
 {
     const uint8_t *p[64];
@@ -107,6 +120,46 @@ Test(store, install_id_is_random_and_stable)
     cr_assert_eq(memcmp(a, b, sizeof a), 0);
     tu_rmrf(dir2);
     free(dir2);
+}
+
+Test(store, read_only_open_reads_and_writes_nothing)
+{
+    struct store *ro;
+    struct store_stats a, b;
+    struct store_opts o = {.read_only = 1};
+    uint8_t op[] = {0x81, 0xa1, 'n', 0x01}, pk[AM_PK_LEN], sk[AM_SK_LEN], peer[AM_PK_LEN] = {9};
+    const uint8_t *ops[1] = {op};
+    size_t lens[1] = {sizeof op};
+
+    crypto_sign_keypair(pk, sk);
+    cr_assert_eq(store_append(st, sk, ops, lens, 1, WALL, NULL), AM_OK);
+    cr_assert_eq(store_stats(st, &a), AM_OK);
+    cr_assert_eq(store_open(&ro, dir, &o), AM_OK);
+    cr_assert_eq(store_stats(ro, &b), AM_OK, "the databases stay open after a read-only open");
+    cr_assert_eq(b.entries, a.entries);
+    cr_assert_eq(store_peer_note(ro, peer), AM_OK, "a read-only store ignores the note");
+    store_close(ro);
+    struct peers_found f = {0};
+    cr_assert_eq(store_peers_each(st, peer, 1, peers_count, &f), AM_OK);
+    cr_assert_eq(f.n, 0, "nothing was written");
+}
+
+Test(store, peers_met_are_remembered_once_and_found_by_prefix)
+{
+    uint8_t p1[AM_PK_LEN], p2[AM_PK_LEN];
+    struct peers_found f = {0};
+    memset(p1, 0xab, sizeof p1);
+    memset(p2, 0xab, sizeof p2);
+    p2[5] = 0x01; /* shares 5 bytes with p1 */
+    cr_assert_eq(store_peer_note(st, p1), AM_OK);
+    cr_assert_eq(store_peer_note(st, p1), AM_OK);
+    cr_assert_eq(store_peer_note(st, p2), AM_OK);
+    cr_assert_eq(store_peers_each(st, p1, 5, peers_count, &f), AM_OK);
+    cr_assert_eq(f.n, 2, "both share the 5-byte prefix, each once");
+    f.n = 0;
+    cr_assert_eq(store_peers_each(st, p1, 8, peers_count, &f), AM_OK);
+    cr_assert_eq(f.n, 1);
+    cr_assert_eq(memcmp(f.last, p1, AM_PK_LEN), 0);
 }
 
 Test(store, copied_store_gets_a_new_install_id)
