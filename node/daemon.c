@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "am_err.h"
+#include "http.h"
 #include "stick_node.h"
 #include "syncstore.h"
 #include "uv_discovery.h"
@@ -115,6 +116,8 @@ struct daemon {
     uv_poll_t mounts_poll;
     int mounts_fd;
     struct seen_stick *sticks;
+    /* --http: the dashboard, served on a thread of its own (http.h) */
+    struct http_server *http;
     /* one-shot mode */
     int once;
     struct daemon_sync_result *once_result;
@@ -1095,6 +1098,8 @@ static void daemon_teardown(struct daemon *d)
     struct target *t, *tn;
     while (d->conns)
         conn_close(d->conns, "stopping");
+    http_stop(d->http); /* its thread reads the store: stopped before the node closes */
+    d->http = NULL;
     if (d->discovering)
         uv_discovery_stop(&d->disc, on_discovery_closed);
     /* close every handle, let the callbacks run, then close the loop */
@@ -1149,6 +1154,15 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
                 goto out;
             }
         }
+    }
+    if (o->http) {
+        char url[96], err[400];
+        if (http_start(&d->http, n, o->http, url, sizeof url, err, sizeof err) != AM_OK) {
+            logf_(d, "%s", err);
+            rc = 1;
+            goto out;
+        }
+        logf_(d, "dashboard at %s", url);
     }
     for (int i = 0; i < o->n_peers; i++) {
         struct target *t = target_add(d);

@@ -32,6 +32,8 @@ struct daemon_opts {
     FILE *log;                   /* NULL: stderr */
     const char *watch_sticks;    /* sync sticks mounted at or below this folder; NULL: none */
     int init_blank_sticks;       /* and set up blank ones found there (the operator's opt-in) */
+    const char *http;            /* serve the dashboard page here ("ADDR:PORT" or "PORT" for
+                                    loopback; http.h); NULL: no HTTP at all */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns 0 after a clean stop, 1 when it cannot start

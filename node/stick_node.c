@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -216,6 +217,97 @@ static void node_cfg(struct stick_cfg *cfg, struct node *n, const char *root, ui
     cfg->now_ms = node_wall_ms();
 }
 
+/* ---- sticks that came by (stick_node.h, STICK_NODE_VISITS_FILE) ------------------------- */
+
+static void visit_record(const char *home, const char *root, const struct stick_report *r)
+{
+    char path[AM_HOME_PATH_MAX], line[STICK_NODE_VISIT_PATH_MAX + 160];
+    size_t len, i;
+    int fd;
+
+    if (home_path(path, home, STICK_NODE_VISITS_FILE) != AM_OK)
+        return;
+    len = (size_t)snprintf(line, sizeof line, "%llu\t%llu\t%llu\t%llu\t%d\t%llu\t",
+                           (unsigned long long)node_wall_ms(), (unsigned long long)r->added,
+                           (unsigned long long)r->exported, (unsigned long long)r->stick_entries,
+                           r->full ? 1 : 0, (unsigned long long)r->n_damage);
+    for (i = 0; root[i] && i < STICK_NODE_VISIT_PATH_MAX - 1; i++)
+        line[len++] = (unsigned char)root[i] < 0x20 || root[i] == 0x7f ? '?' : root[i];
+    line[len++] = '\n';
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return;
+    if (write(fd, line, len) < 0) {
+        /* best effort: the sync itself succeeded */
+    }
+    close(fd);
+}
+
+static int visit_parse(char *s, struct stick_node_visit *v)
+{
+    unsigned long long f[6];
+    int full, used = 0;
+    if (sscanf(s, "%llu\t%llu\t%llu\t%llu\t%d\t%llu\t%n", &f[0], &f[1], &f[2], &f[3], &full, &f[5],
+               &used) != 6 ||
+        used == 0)
+        return 0;
+    memset(v, 0, sizeof *v);
+    v->at_ms = f[0];
+    v->got = f[1];
+    v->gave = f[2];
+    v->carries = f[3];
+    v->full = full != 0;
+    v->damage = f[5];
+    snprintf(v->path, sizeof v->path, "%s", s + used);
+    return 1;
+}
+
+int stick_node_visits(const char *home, struct stick_node_visit *out, size_t cap, size_t *n)
+{
+    enum { TAIL = 65536 };
+    char path[AM_HOME_PATH_MAX], *buf, *end;
+    struct stat st;
+    ssize_t got;
+    off_t from;
+    int fd;
+
+    *n = 0;
+    if (home_path(path, home, STICK_NODE_VISITS_FILE) != AM_OK)
+        return AM_OK;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? AM_OK : AM_ESYS;
+    buf = malloc(TAIL + 1);
+    if (!buf || fstat(fd, &st) != 0) {
+        free(buf);
+        close(fd);
+        return AM_ESYS;
+    }
+    from = st.st_size > TAIL ? st.st_size - TAIL : 0;
+    got = pread(fd, buf, TAIL, from);
+    close(fd);
+    if (got < 0) {
+        free(buf);
+        return AM_ESYS;
+    }
+    buf[got] = 0;
+    /* newest last in the file: walk the lines backwards (each ends with '\n'; a line cut by
+     * the 64 KiB window, the first when the file is longer, is skipped) */
+    end = buf + got;
+    while (end > buf && *n < cap) {
+        char *line = end - 1; /* the '\n' ending this line (else a torn line: skipped) */
+        int whole = *line == '\n';
+        *line = 0;
+        while (line > buf && line[-1] != '\n')
+            line--;
+        if (whole && (line > buf || from == 0) && visit_parse(line, &out[*n]))
+            (*n)++;
+        end = line;
+    }
+    free(buf);
+    return AM_OK;
+}
+
 int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t max_bytes,
                     void (*progress)(void *ctx, int phase, uint64_t done, uint64_t total),
                     void *progress_ctx, struct stick_report *r)
@@ -229,7 +321,12 @@ int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t m
     cfg.progress = progress;
     cfg.progress_ctx = progress_ctx;
     syncstore_init(&ss, n->store);
-    return stick_sync(&cfg, &ss, r);
+    {
+        int rc = stick_sync(&cfg, &ss, r);
+        if (rc == AM_OK)
+            visit_record(n->home, root, r);
+        return rc;
+    }
 }
 
 int stick_node_inspect(struct node *n, const char *root, int force_scan, struct stick_view *v,

@@ -48,6 +48,30 @@ void stick_node_error_text(int rc, const struct stick_report *r, const char *roo
  * out while being written?); 512 bytes after it could not be read". */
 void stick_node_damage_text(const struct stick_damage *d, char *buf, size_t cap);
 
+/*
+ * Sticks that came by. Every stick_node_sync that returns AM_OK appends one line to
+ * <home>/sticks.log (created 0600), so the dashboard can say which sticks visited this
+ * node and when. Text, one visit a line, fields separated by tabs: unix time in ms,
+ * entries got, entries gave, entries on the stick afterwards, full (0 or 1), damage
+ * findings, the path it was mounted at (tabs and control characters written as '?'; at
+ * most STICK_NODE_VISIT_PATH_MAX - 1 bytes). One write(2) with O_APPEND per visit, so
+ * two syncs at once do not mix their lines; about 60 bytes plus the path per visit.
+ * Failing to write it never fails the sync. Nothing else reads or trusts it.
+ */
+#define STICK_NODE_VISITS_FILE    "sticks.log"
+#define STICK_NODE_VISIT_PATH_MAX 256
+
+struct stick_node_visit {
+    uint64_t at_ms, got, gave, carries, damage;
+    int full;
+    char path[STICK_NODE_VISIT_PATH_MAX];
+};
+
+/* The newest visits recorded in `home` (at most cap; from the last 64 KiB of the file),
+ * newest first, into out[0..*n). Lines that do not parse are skipped. Returns AM_OK (also
+ * when no stick came yet: *n = 0) or AM_ESYS. */
+int stick_node_visits(const char *home, struct stick_node_visit *out, size_t cap, size_t *n);
+
 /* The network id as 16 lowercase hex digits. */
 void stick_node_netid_hex(const uint8_t id[static AM_NETID_LEN], char out[2 * AM_NETID_LEN + 1]);
 

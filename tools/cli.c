@@ -662,6 +662,7 @@ static const struct command commands[] = {
     {"stock", cli_cmd_stock, "record stock: receive, issue, adjust, count; show it"},
     {"export", cli_cmd_export, "export needs or stock as CSV with HXL hashtags"},
     {"reindex", cli_cmd_reindex, "rebuild the views from the stored entries"},
+    {"report", cli_cmd_report, "write the hub dashboard as one HTML file (--html FILE)"},
 };
 
 static void main_help(FILE *f)

@@ -56,6 +56,8 @@ int cli_cmd_need(struct cli *c, int argc, char **argv);
 int cli_cmd_stock(struct cli *c, int argc, char **argv);
 int cli_cmd_export(struct cli *c, int argc, char **argv);
 int cli_cmd_reindex(struct cli *c, int argc, char **argv);
+/* The hub dashboard as a static HTML file (cli_report.c). */
+int cli_cmd_report(struct cli *c, int argc, char **argv);
 /* The listings behind `need list` and `stock show`, into f (for the benchmark too).
  * status / pri: enum relief_status / relief_priority, 0 for any; today: days since
  * 1970-01-01, for expiry flags. Return AM_OK or a store error. */

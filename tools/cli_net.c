@@ -29,7 +29,8 @@ enum {
     OPT_DISC_PORT,
     OPT_BEACON_MS,
     OPT_WATCH_STICKS,
-    OPT_INIT_BLANK
+    OPT_INIT_BLANK,
+    OPT_HTTP
 };
 
 static int cfg_peers(const char *home, const char **out, int max, char store[][300])
@@ -66,7 +67,7 @@ static int cfg_peers(const char *home, const char **out, int max, char store[][3
 
 static const char run_help[] =
     "usage: aidmesh run [--listen ADDR:PORT] [--peer HOST:PORT]... [--no-discovery]\n"
-    "                   [--home DIR]\n"
+    "                   [--http ADDR:PORT] [--home DIR]\n"
     "\n"
     "Runs this node: listens for other nodes, finds the nodes of its network on every\n"
     "local network (hub Wi-Fi, Ethernet, a Wi-Fi Direct group) and syncs with them, and\n"
@@ -80,6 +81,10 @@ static const char run_help[] =
     "                      appears, and log when it is safe to unplug; only sticks that\n"
     "                      already hold an AIDMESH folder are written\n"
     "  --init-blank-sticks with --watch-sticks: set up blank sticks too\n"
+    "  --http ADDR:PORT    serve a read-only dashboard for the hub's screen (open needs,\n"
+    "                      stock with problems highlighted, peers, sticks; reloads itself)\n"
+    "                      at http://ADDR:PORT/; PORT alone means 127.0.0.1 (this machine\n"
+    "                      only); 0.0.0.0:PORT shows it to every network. Off by default\n"
     "\n"
     "One line is logged per peer event. `aidmesh peers` shows who is connected.\n";
 
@@ -96,6 +101,7 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
         {"beacon-interval-ms", required_argument, NULL, OPT_BEACON_MS}, /* tests */
         {"watch-sticks", required_argument, NULL, OPT_WATCH_STICKS},
         {"init-blank-sticks", no_argument, NULL, OPT_INIT_BLANK},
+        {"http", required_argument, NULL, OPT_HTTP},
         {0, 0, 0, 0}};
     static char cfgstore[DAEMON_MAX_PEERS][300];
     struct daemon_opts o;
@@ -138,6 +144,9 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
             break;
         case OPT_INIT_BLANK:
             o.init_blank_sticks = 1;
+            break;
+        case OPT_HTTP:
+            o.http = optarg;
             break;
         default:
             return cli_bad_option("run", argv);
