@@ -6,8 +6,11 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_BUILD ?= build
 RELEASE_BUILD ?= build-release
+# make install: where to (PREFIX), and a staging root for packagers (DESTDIR)
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps test-build release run test bench fuzz format clean
+.PHONY: all deps test-build release run test bench fuzz format clean demo install uninstall
 
 all: release
 
@@ -26,6 +29,18 @@ release: deps
 
 run: release
 	@bash tools/run-node.sh $(RELEASE_BUILD)/aidmesh
+
+# a guided demo: hub, clinic and warehouse on this machine (loopback only), TCP and a stick
+demo: release
+	@bash tools/demo.sh $(RELEASE_BUILD)/aidmesh
+
+# installs the binary, the systemd unit, the man page and the Wi-Fi Direct helper; starts
+# nothing and prints the next steps
+install: release
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" bash tools/install.sh --build $(RELEASE_BUILD)
+
+uninstall:
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" bash tools/install.sh --uninstall
 
 test: test-build
 	@cd $(TEST_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

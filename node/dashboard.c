@@ -385,20 +385,28 @@ static int jr_scalar(struct jr *j, char *out, size_t cap)
     return jr_atom(j, out, cap);
 }
 
+/* Copies v into dst, cut to fit (the status file is untrusted; a cut value is still shown). */
+static void copy_cut(char *dst, size_t cap, const char *v)
+{
+    size_t n = strnlen(v, cap - 1);
+    memcpy(dst, v, n);
+    dst[n] = 0;
+}
+
 static void peer_field(struct peer *pe, const char *k, const char *v)
 {
     if (!strcmp(k, "author"))
-        snprintf(pe->author, sizeof pe->author, "%s", v);
+        copy_cut(pe->author, sizeof pe->author, v);
     else if (!strcmp(k, "address"))
-        snprintf(pe->address, sizeof pe->address, "%s", v);
+        copy_cut(pe->address, sizeof pe->address, v);
     else if (!strcmp(k, "state"))
-        snprintf(pe->state, sizeof pe->state, "%s", v);
+        copy_cut(pe->state, sizeof pe->state, v);
     else if (!strcmp(k, "direction"))
-        snprintf(pe->direction, sizeof pe->direction, "%s", v);
+        copy_cut(pe->direction, sizeof pe->direction, v);
     else if (!strcmp(k, "source"))
-        snprintf(pe->source, sizeof pe->source, "%s", v);
+        copy_cut(pe->source, sizeof pe->source, v);
     else if (!strcmp(k, "last_error"))
-        snprintf(pe->last_error, sizeof pe->last_error, "%s", v);
+        copy_cut(pe->last_error, sizeof pe->last_error, v);
     else if (!strcmp(k, "last_seen"))
         pe->last_seen = strtoull(v, NULL, 10);
     else if (!strcmp(k, "connected_at"))
