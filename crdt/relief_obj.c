@@ -562,6 +562,17 @@ static int aref_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static int val_eq(const struct relief_val *a, const struct relief_val *b)
+{
+    if (a->set != b->set)
+        return 0;
+    if (!a->set)
+        return 1;
+    if (a->i != b->i || a->j != b->j || a->len != b->len || !a->s != !b->s)
+        return 0;
+    return !a->s || memcmp(a->s, b->s, a->len) == 0;
+}
+
 static int compute_reg(struct relief_obj *o, int f)
 {
     struct relief_regc *rc = &o->regs[f];
@@ -639,6 +650,14 @@ static int compute_reg(struct relief_obj *o, int f)
         relief_obj_ref(o, w->aidx, w->seq, &h->ref);
         h->hlc = w->hlc;
         h->v = w->v[f];
+    }
+    if (rc->conflict && nh > 1) {
+        /* concurrent writes of one value (two laptops adding the same site) agree */
+        const struct relief_head *h0 = &o->heads[o->n_heads];
+        uint32_t same = 1;
+        while (same < nh && val_eq(&h0->v, &h0[same].v))
+            same++;
+        rc->conflict = same < nh;
     }
     o->n_heads += nh;
     rc->n_heads = nh;

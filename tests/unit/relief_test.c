@@ -769,6 +769,46 @@ Test(relief, concurrent_defines_merge_field_by_field)
     free_entries(es, 3);
 }
 
+Test(relief, concurrent_writes_of_one_value_agree)
+{
+    struct tauthor a, b;
+    struct tentry es[2];
+    struct tnode n;
+    struct relief_reg r;
+    struct relief_op op;
+    struct relief_key k = site_key("riverside");
+    struct relief_obj *o;
+
+    /* two laptops add the same site alike before they first sync */
+    author_init(&a, 1);
+    author_init(&b, 2);
+    op = op_site("riverside", "Riverside shelter", RELIEF_KIND_SHELTER, NULL, 0);
+    es[0] = mk(&a, 100, &op);
+    op = op_site("riverside", "Riverside shelter", RELIEF_KIND_SHELTER, NULL, 0);
+    es[1] = mk(&b, 90, &op);
+    ingest_all(&n, es, 2);
+    o = tn_find(&n, &k, 0);
+    cr_assert_eq(relief_obj_reg(o, RELIEF_F_NAME, &r), AM_OK);
+    cr_assert_eq(r.n_heads, 2, "both writes stay heads");
+    cr_assert_not(r.conflict, "but they hold one value: no conflict");
+    cr_assert_eq(relief_obj_reg(o, RELIEF_F_KIND, &r), AM_OK);
+    cr_assert_not(r.conflict);
+    tn_free(&n);
+    check_all_orders(es, 2);
+    free_entries(es, 2);
+
+    /* the same two writes with names one letter apart do conflict */
+    op = op_site("riverside", "Riverside shelter", RELIEF_KIND_SHELTER, NULL, 0);
+    es[0] = mk(&a, 100, &op);
+    op = op_site("riverside", "Riverside Shelter", RELIEF_KIND_SHELTER, NULL, 0);
+    es[1] = mk(&b, 90, &op);
+    ingest_all(&n, es, 2);
+    cr_assert_eq(relief_obj_reg(tn_find(&n, &k, 0), RELIEF_F_NAME, &r), AM_OK);
+    cr_assert(r.conflict);
+    tn_free(&n);
+    free_entries(es, 2);
+}
+
 Test(relief, an_author_supersedes_its_own_earlier_writes)
 {
     struct tauthor a;
