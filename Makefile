@@ -47,9 +47,12 @@ test: test-build
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS)
 
+# every benchmark, one Markdown report on stdout and in $(BENCH_OUT) (progress on stderr);
+# BENCH_ARGS=--quick for a smoke run, more options in `aidmesh-bench --help`
+BENCH_OUT ?= bench.md
+BENCH_ARGS ?=
 bench: release
-	@set -o pipefail; $(RELEASE_BUILD)/aidmesh-bench | tee bench.md
-	@set -o pipefail; $(RELEASE_BUILD)/aidmesh-bench stick --tmpfs /dev/shm --fat-image | tee -a bench.md
+	@$(RELEASE_BUILD)/aidmesh-bench --out "$(BENCH_OUT)" $(BENCH_ARGS)
 
 fuzz:
 	@bash tools/install-deps.sh clang libclang-rt-14-dev

@@ -45,17 +45,32 @@
  *     node's store holds it (store heads polled every ~1 ms). p50 and p95 (nearest rank);
  *     target p50 <= 100 ms. Without the aidmesh binary the rows say "skipped".
  *
+ *   startup (a node holding the N ingest entries: the ingest store moved into a fresh
+ *     home): 5 times, `aidmesh run --listen 127.0.0.1:PORT --no-discovery` is spawned
+ *     (posix_spawn) and timed until a TCP connection to its port succeeds, then until a
+ *     sync session of this process, holding the same entries (the full sync's receiver),
+ *     reports SYNC_IN_SYNC: handshake and summaries, i.e. serving. Median; target <= 100
+ *     ms. Floor: spawn to exit of `aidmesh --version`, median of 5. Page cache warm.
+ *   memory: an empty node of the same network is started (its idle memory is the
+ *     reference), then the big node dialing it; /proc/PID/status of both is sampled every
+ *     10 ms until the empty node reports its link in sync. Target: RssAnon + RssShmem
+ *     (what the process owns) <= 64 MiB; VmHWM and RssFile (the LMDB map's pages:
+ *     reclaimable page cache) for information. The receiver's store is then checked to
+ *     hold all N entries.
+ *   then the relief views (relief_bench.c) and the stick (stick_bench.c) add their rows.
+ *
  * Sizes: N = --entries (default 1,000,000), A = --authors (default 10); append writes
  * min(N, 200,000) entries 1000 per call and min(N, 2,000) one per call; K = --nodes
  * (default 10), S = --samples (default 20). --quick: N = 50,000, appends of 10,000 and
  * 100, ceilings of 0.3 s, K = 5, S = 5. Figures move by tens of percent between runs on a
  * shared VM; the ratios move less, so compare ratios across machines.
  *
- * Output: a Markdown table on stdout (or a JSON array of the same rows with --json),
- * progress on stderr; exit status 1 if the propagation figure failed (the rest is still
- * printed). Temporary stores and node homes live in a fresh mkdtemp directory under
- * --dir, $TMPDIR or /tmp, removed at the end; the daemons get SIGTERM (SIGKILL after 5 s)
- * and are waited for. Build it in Release for meaningful numbers.
+ * Output: one report (bench_report.h) of every part: Markdown on stdout (or a JSON array
+ * of the rows with --json) and in --out FILE; progress on stderr. --skip leaves parts out.
+ * Exit status 1 if a part failed to run (missed targets do not change it). Temporary
+ * stores and node homes live in a fresh mkdtemp directory under --dir, $TMPDIR or /tmp,
+ * removed at the end; the daemons get SIGTERM (SIGKILL after 5 s) and are waited for.
+ * Build it in Release for meaningful numbers.
  *
  * This file is the one place outside node/store.c that includes lmdb.h: only to measure
  * the LMDB ceiling, never to touch a store.
@@ -69,6 +84,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +100,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "bench_report.h"
 #include "cli.h"
 #include "am_limits.h"
 #include "entry.h"
@@ -106,8 +123,9 @@ struct opts {
     uint64_t entries; /* ingest and full-sync entries (and LMDB ceiling puts) */
     uint64_t authors;
     uint64_t nodes, samples; /* propagation: daemons, and writes measured */
-    int quick, json;
-    const char *dir, *out;
+    int quick, json, no_fat;
+    unsigned skip; /* bit i: part_names[i] left out */
+    const char *dir, *out, *tmpfs, *fat;
 };
 
 static double now_s(void)
@@ -471,114 +489,6 @@ static int bench_ingest(const char *dir, const struct source *src, uint64_t auth
 out:
     store_close(s);
     return rc;
-}
-
-/* ---- output --------------------------------------------------------------------------- */
-
-enum unit { U_RATE, U_BYTES, U_MS, U_MBPS };
-
-static const char *const unit_json[] = {"per_s", "bytes", "ms", "MB_per_s"};
-
-struct row {
-    const char *figure;
-    double value;
-    enum unit unit;
-    const char *ceiling_what; /* NULL: no ceiling */
-    double ceiling;
-    enum unit ceiling_unit;
-    double ratio; /* meaning given in ratio_what */
-    const char *ratio_what;
-    const char *target; /* text */
-    int met;            /* 1 met, 0 missed, -1 for information */
-    const char *text;   /* non-NULL: shown instead of the value (skipped, failed) */
-};
-
-static void fmt_value(char buf[48], double v, enum unit u)
-{
-    char c[32];
-    switch (u) {
-    case U_RATE:
-        out_count(c, (uint64_t)(v + 0.5));
-        snprintf(buf, 48, "%s/s", c);
-        break;
-    case U_BYTES:
-        if (v == (double)(uint64_t)v && v < 1e15) {
-            out_count(c, (uint64_t)v);
-            snprintf(buf, 48, "%s B", c);
-        } else {
-            snprintf(buf, 48, "%.1f B", v);
-        }
-        break;
-    case U_MS:
-        snprintf(buf, 48, "%.1f ms", v);
-        break;
-    case U_MBPS:
-        snprintf(buf, 48, "%.0f MB/s", v);
-        break;
-    }
-}
-
-static void print_markdown(FILE *f, const struct row *rows, size_t n, const char *intro)
-{
-    fputs(intro, f);
-    fputs("\n| figure | project value | ceiling (what, measured now) | ratio | target |\n", f);
-    fputs("|---|---|---|---|---|\n", f);
-    for (size_t i = 0; i < n; i++) {
-        const struct row *r = &rows[i];
-        char v[48], c[48];
-        if (r->text) {
-            fprintf(f, "| %s | %s | — | — | %s |\n", r->figure, r->text, r->target);
-            continue;
-        }
-        fmt_value(v, r->value, r->unit);
-        fprintf(f, "| %s | %s | ", r->figure, v);
-        if (r->ceiling_what) {
-            fmt_value(c, r->ceiling, r->ceiling_unit);
-            fprintf(f, "%s: %s | %.3g× %s | ", r->ceiling_what, c, r->ratio, r->ratio_what);
-        } else {
-            fputs("— | — | ", f);
-        }
-        fprintf(f, "%s%s |\n", r->target,
-                r->met < 0   ? ""
-                : r->met > 0 ? " (met)"
-                             : " (**missed**)");
-    }
-}
-
-static void print_json(FILE *f, const struct row *rows, size_t n)
-{
-    fputs("[\n", f);
-    for (size_t i = 0; i < n; i++) {
-        const struct row *r = &rows[i];
-        fputs("  {\"figure\": ", f);
-        out_json_str(f, r->figure, strlen(r->figure));
-        if (r->text) {
-            fprintf(f, ", \"value\": null, \"unit\": \"%s\", \"note\": ", unit_json[r->unit]);
-            out_json_str(f, r->text, strlen(r->text));
-        } else {
-            fprintf(f, ", \"value\": %.1f, \"unit\": \"%s\"", r->value, unit_json[r->unit]);
-        }
-        fputs(", \"ceiling_what\": ", f);
-        if (r->ceiling_what && !r->text) {
-            out_json_str(f, r->ceiling_what, strlen(r->ceiling_what));
-            fprintf(f, ", \"ceiling\": %.1f, \"ceiling_unit\": \"%s\", \"ratio\": %.4f, ",
-                    r->ceiling, unit_json[r->ceiling_unit], r->ratio);
-            fputs("\"ratio_what\": ", f);
-            out_json_str(f, r->ratio_what, strlen(r->ratio_what));
-        } else {
-            fputs("null, \"ceiling\": null, \"ceiling_unit\": null, \"ratio\": null, "
-                  "\"ratio_what\": null",
-                  f);
-        }
-        fputs(", \"target\": ", f);
-        out_json_str(f, r->target, strlen(r->target));
-        fprintf(f, ", \"met\": %s}%s\n",
-                r->met < 0   ? "null"
-                : r->met > 0 ? "true"
-                             : "false",
-                i + 1 < n ? "," : "");
-    }
-    fputs("]\n", f);
 }
 
 /* ---- temp directory --------------------------------------------------------------------- */
@@ -1053,8 +963,7 @@ static int bench_net_sync(const char *tmp, const char *src_dir, uint64_t n, uint
     peer_close(&b);
     open_b = 0;
     peer_close(&a);
-    open_a = 0;
-    rm_tree(path);
+    open_a = 0; /* sync-empty now holds every entry: the startup figure's in-sync peer */
 
     fprintf(stderr, "aidmesh-bench: reconnections: two nodes of %d authors\n", BENCH_RECON_AUTHORS);
     snprintf(path, sizeof path, "%s/recon-a", tmp);
@@ -1488,23 +1397,488 @@ out:
     return rc;
 }
 
+/* ---- startup and memory of a daemon with a big store ----------------------------------------- */
+
+#define BENCH_STARTS        5     /* starts timed; the median is the figure */
+#define BENCH_START_S       60.0  /* a start that does not serve by then has failed */
+#define BENCH_MEM_SAMPLE_MS 10    /* /proc/PID/status read this often during the sync */
+#define BENCH_MEM_TARGET    64.0  /* MiB of RssAnon + RssShmem per daemon */
+#define BENCH_START_TARGET  100.0 /* ms from spawn to serving */
+
+/* Starts argv with posix_spawn (vfork-like: its cost does not grow with this process's
+ * memory), stdin from /dev/null, stdout and stderr appended to `log` (or /dev/null).
+ * Returns the pid or -1. */
+static pid_t spawn_fast(char *const argv[], const char *log)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+    int rc;
+
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -1;
+    rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_addopen(&fa, 1, log ? log : "/dev/null",
+                                              O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (rc == 0)
+        rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+/* SIGTERM, then SIGKILL after BENCH_STOP_S; waits for it. Returns 0 if it exited with
+ * status 0, else -1 (and shows the end of its log: a sanitizer's report, a crash). */
+static int stop_pid(pid_t pid, const char *what, const char *log)
+{
+    double t = now_s();
+    int st = 0;
+
+    if (pid <= 0)
+        return 0;
+    kill(pid, SIGTERM);
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_s() - t > BENCH_STOP_S) {
+            fprintf(stderr, "aidmesh-bench: %s ignored SIGTERM: killing it\n", what);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            break;
+        }
+        sleep_ms(2);
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    fprintf(stderr, "aidmesh-bench: %s did not stop cleanly\n", what);
+    if (log)
+        show_log(log);
+    return -1;
+}
+
+/* A blocking TCP connection to 127.0.0.1:port, or -1 (refused: nobody listens yet). */
+static int connect_local(uint16_t port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(port);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Memory of a process from /proc/PID/status, in MiB. */
+struct proc_mem {
+    double hwm, rss, anon, file, shmem;
+};
+
+static int proc_mem_read(pid_t pid, struct proc_mem *m)
+{
+    char path[64], line[256];
+    FILE *f;
+    int got = 0;
+
+    memset(m, 0, sizeof *m);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (!(f = fopen(path, "r")))
+        return -1;
+    while (fgets(line, sizeof line, f)) {
+        static const char *const key[] = {"VmHWM:", "VmRSS:", "RssAnon:", "RssFile:", "RssShmem:"};
+        double *dst[] = {&m->hwm, &m->rss, &m->anon, &m->file, &m->shmem};
+        for (int i = 0; i < 5; i++) {
+            size_t kl = strlen(key[i]);
+            if (strncmp(line, key[i], kl) == 0) {
+                *dst[i] = strtod(line + kl, NULL) / 1024.0; /* kB */
+                got++;
+            }
+        }
+    }
+    fclose(f);
+    return got == 5 ? 0 : -1;
+}
+
+static double owned(const struct proc_mem *m)
+{
+    return m->anon + m->shmem;
+}
+
+/* `aidmesh init` of a home (joining `code` when non-empty). */
+static int home_setup(const char *bin, const char *home, const char *name, const char *code,
+                      const char *log)
+{
+    char *init0[] = {(char *)bin, "--home", (char *)home, "init", "--name", (char *)name, NULL};
+    char *initj[] = {(char *)bin,  "--home", (char *)home, "init", "--name",
+                     (char *)name, "--join", (char *)code, NULL};
+    if (run_cmd(code && *code ? initj : init0, NULL, 0, log) != 0) {
+        fprintf(stderr, "aidmesh-bench: aidmesh init of %s failed\n", home);
+        show_log(log);
+        return AM_ESYS;
+    }
+    return AM_OK;
+}
+
+struct daemon_result {
+    int ran;                           /* 0: skipped (no aidmesh binary) */
+    double tcp_ms[BENCH_STARTS];       /* spawn -> TCP connect succeeds, sorted */
+    double serve_ms[BENCH_STARTS];     /* spawn -> sync session in sync, sorted */
+    double exec_ms[BENCH_STARTS];      /* spawn -> exit of `aidmesh --version`, sorted */
+    double true_ms;                    /* spawn -> exit of /bin/true, median */
+    int mem_ran;                       /* the memory part ran to the end */
+    double sync_s;                     /* daemon-to-daemon full sync */
+    struct proc_mem idle;              /* receiver before it syncs: empty store */
+    struct proc_mem end[2];            /* [0] sender, [1] receiver, when in sync */
+    double peak_owned[2], peak_rss[2]; /* largest of the samples during the sync */
+    uint64_t received;                 /* entries in the receiver's store afterwards */
+};
+
+/* Median of BENCH_STARTS spawns of argv until exit, in ms (sorted into ms). */
+static int exec_floor(char *const argv[], double ms[BENCH_STARTS])
+{
+    for (int i = 0; i < BENCH_STARTS; i++) {
+        double t0 = now_s();
+        pid_t pid = spawn_fast(argv, NULL);
+        int st;
+        if (pid < 0)
+            return AM_ESYS;
+        while (waitpid(pid, &st, 0) < 0)
+            if (errno != EINTR)
+                return AM_ESYS;
+        ms[i] = (now_s() - t0) * 1e3;
+    }
+    qsort(ms, BENCH_STARTS, sizeof ms[0], cmp_double);
+    return AM_OK;
+}
+
+/* One start of the big node: spawn `aidmesh run`, connect as soon as it listens, and run
+ * a sync session with the in-sync peer until both sides are in sync. */
+static int start_once(char *const argv[], const char *log, uint16_t port, struct bench_peer *peer,
+                      const uint8_t *netkey, double *tcp_ms, double *serve_ms)
+{
+    struct link l;
+    struct side *sd = calloc(1, sizeof *sd);
+    double t0;
+    pid_t pid;
+    int fd = -1, one = 1, st, rc = AM_OK;
+
+    if (!sd)
+        return AM_ENOMEM;
+    t0 = now_s();
+    if ((pid = spawn_fast(argv, log)) < 0) {
+        fprintf(stderr, "aidmesh-bench: cannot start aidmesh run: %s\n", strerror(errno));
+        free(sd);
+        return AM_ESYS;
+    }
+    while ((fd = connect_local(port)) < 0) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            fprintf(stderr, "aidmesh-bench: the big node's daemon stopped during its start\n");
+            show_log(log);
+            pid = -1;
+            rc = AM_ESYS;
+            goto out;
+        }
+        if (now_s() - t0 > BENCH_START_S) {
+            rc = AM_ETIMEOUT;
+            goto out;
+        }
+        struct timespec ts = {0, 200000}; /* 0.2 ms */
+        nanosleep(&ts, NULL);
+    }
+    *tcp_ms = (now_s() - t0) * 1e3;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+        rc = AM_ESYS;
+        goto out;
+    }
+    atomic_init(&l.in_sync, 1u); /* the other side is the daemon: only this one reports */
+    atomic_init(&l.stop, 0);
+    l.netkey = netkey;
+    l.deadline = t0 + BENCH_START_S;
+    sd->l = &l;
+    sd->p = peer;
+    sd->fd = fd;
+    sd->initiator = 1;
+    sd->bit = 2u;
+    side_run(sd);
+    if ((rc = sd->rc) != AM_OK) {
+        fprintf(stderr, "aidmesh-bench: sync session with the starting daemon: %s\n",
+                am_strerror(rc));
+        show_log(log);
+        goto out;
+    }
+    *serve_ms = (sd->t_in_sync - t0) * 1e3;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (pid > 0 && stop_pid(pid, "the big node's daemon", log) != 0 && rc == AM_OK)
+        rc = AM_ESYS;
+    free(sd);
+    return rc;
+}
+
+/* How many connections `aidmesh peers --json` of `home` reports in sync, or -1. */
+static int peers_in_sync(const char *bin, const char *home, char *buf, size_t cap)
+{
+    char *argv[] = {(char *)bin, "--home", (char *)home, "peers", "--json", NULL};
+    if (run_cmd(argv, buf, cap, NULL) != 0)
+        return -1;
+    return count_of(buf, "\"state\":\"in sync\"");
+}
+
+/*
+ * Figures 5 and 6. The ingest store `big_store` (n entries) becomes the store of a fresh
+ * node home ("big", a new network); `insync_store` holds the same entries.
+ * Startup: BENCH_STARTS times, `aidmesh run` of the big node is spawned and timed until
+ * a TCP connection to its port succeeds, then until a sync session of this process (the
+ * in-sync peer's store, the network's key) reports SYNC_IN_SYNC with it: the handshake
+ * and one round of summaries, i.e. serving. Floor: spawn to exit of `aidmesh --version`.
+ * Memory: an empty node of the same network is started (its idle memory read), then the
+ * big node dialing it; /proc/PID/status of both is sampled every BENCH_MEM_SAMPLE_MS
+ * until the empty node reports its link in sync, then read once more.
+ */
+static int bench_daemons(const char *tmp, const char *big_store, const char *insync_store,
+                         uint64_t n, int do_startup, int do_memory, struct daemon_result *res)
+{
+    char bin[PATH_MAX], big[PATH_MAX + 32], recv[PATH_MAX + 32], path[PATH_MAX + 64];
+    char big_log[PATH_MAX + 48], recv_log[PATH_MAX + 48], code[256] = "";
+    char listen_big[32], listen_recv[32], peer_arg[32], *out = malloc(1 << 16);
+    uint16_t port[2];
+    struct bench_peer peer;
+    struct node nd;
+    uint8_t netkey[AM_NETKEY_LEN];
+    pid_t pid_big = -1, pid_recv = -1;
+    int rc = AM_OK, peer_open_ = 0;
+
+    memset(res, 0, sizeof *res);
+    if (!out)
+        return AM_ENOMEM;
+    if (!find_aidmesh(bin, sizeof bin)) {
+        fprintf(stderr, "aidmesh-bench: no aidmesh binary beside this one: startup and memory "
+                        "skipped\n");
+        goto out;
+    }
+    res->ran = 1;
+    snprintf(big, sizeof big, "%s/big", tmp);
+    snprintf(recv, sizeof recv, "%s/recv", tmp);
+    snprintf(big_log, sizeof big_log, "%s/big.logs", tmp);
+    snprintf(recv_log, sizeof recv_log, "%s/recv.logs", tmp);
+    if ((rc = home_setup(bin, big, "big", NULL, big_log)) != AM_OK)
+        goto out;
+    {
+        char *inv[] = {bin, "--home", big, "invite", NULL};
+        if (run_cmd(inv, code, sizeof code, big_log) != 0) {
+            fprintf(stderr, "aidmesh-bench: aidmesh invite of %s failed\n", big);
+            rc = AM_ESYS;
+            goto out;
+        }
+        code[strcspn(code, " \r\n")] = 0;
+    }
+    /* the big node's store: the ingest store, moved in */
+    snprintf(path, sizeof path, "%s/store", big);
+    rm_tree(path);
+    if (rename(big_store, path) != 0) {
+        fprintf(stderr, "aidmesh-bench: cannot move %s to %s: %s\n", big_store, path,
+                strerror(errno));
+        rc = AM_ESYS;
+        goto out;
+    }
+    if ((rc = node_open(&nd, big, NULL, NULL)) != AM_OK) {
+        fail("opening the big node", rc);
+        goto out;
+    }
+    memcpy(netkey, nd.netkey, sizeof netkey);
+    node_close(&nd);
+    if ((rc = free_ports(port, 2)) != AM_OK)
+        goto out;
+    snprintf(listen_big, sizeof listen_big, "127.0.0.1:%u", port[0]);
+    snprintf(listen_recv, sizeof listen_recv, "127.0.0.1:%u", port[1]);
+    snprintf(peer_arg, sizeof peer_arg, "127.0.0.1:%u", port[1]);
+
+    if (do_startup) {
+        char *ver[] = {bin, "--version", NULL}, *tru[] = {"/bin/true", NULL};
+        char *argv[] = {bin, "--home", big, "run", "--listen", listen_big, "--no-discovery", NULL};
+        double tm[BENCH_STARTS];
+
+        fprintf(stderr, "aidmesh-bench: startup of a node with %llu entries, %d starts\n",
+                (unsigned long long)n, BENCH_STARTS);
+        if ((rc = exec_floor(ver, res->exec_ms)) != AM_OK)
+            goto out;
+        res->true_ms = exec_floor(tru, tm) == AM_OK ? tm[BENCH_STARTS / 2] : 0;
+        if ((rc = peer_open(&peer, insync_store)) != AM_OK)
+            goto out;
+        peer_open_ = 1;
+        for (int i = 0; i < BENCH_STARTS; i++) {
+            if ((rc = start_once(argv, big_log, port[0], &peer, netkey, &res->tcp_ms[i],
+                                 &res->serve_ms[i])) != AM_OK)
+                goto out;
+            fprintf(stderr,
+                    "aidmesh-bench: start %d: listening after %.1f ms, serving after "
+                    "%.1f ms\n",
+                    i + 1, res->tcp_ms[i], res->serve_ms[i]);
+        }
+        qsort(res->tcp_ms, BENCH_STARTS, sizeof res->tcp_ms[0], cmp_double);
+        qsort(res->serve_ms, BENCH_STARTS, sizeof res->serve_ms[0], cmp_double);
+        peer_close(&peer);
+        peer_open_ = 0;
+    }
+
+    if (do_memory) {
+        char *argv_recv[] = {bin,         "--home",         recv, "run", "--listen",
+                             listen_recv, "--no-discovery", NULL};
+        char *argv_big[] = {bin,        "--home",         big,      "run",    "--listen",
+                            listen_big, "--no-discovery", "--peer", peer_arg, NULL};
+        struct store *s = NULL;
+        struct store_stats st;
+        double t0, next_poll;
+        int fd;
+
+        fprintf(stderr,
+                "aidmesh-bench: memory: the big node serves a full sync of %llu entries "
+                "to an empty node\n",
+                (unsigned long long)n);
+        if ((rc = home_setup(bin, recv, "recv", code, recv_log)) != AM_OK)
+            goto out;
+        if ((pid_recv = spawn_fast(argv_recv, recv_log)) < 0) {
+            rc = AM_ESYS;
+            goto out;
+        }
+        t0 = now_s();
+        while ((fd = connect_local(port[1])) < 0) {
+            if (now_s() - t0 > BENCH_START_S) {
+                fprintf(stderr, "aidmesh-bench: the empty node does not listen\n");
+                show_log(recv_log);
+                rc = AM_ETIMEOUT;
+                goto out;
+            }
+            sleep_ms(5);
+        }
+        close(fd); /* it logs a connection closed during the handshake: harmless */
+        sleep_ms(300);
+        if (proc_mem_read(pid_recv, &res->idle) != 0) {
+            fprintf(stderr, "aidmesh-bench: cannot read /proc/%d/status\n", (int)pid_recv);
+            rc = AM_ESYS;
+            goto out;
+        }
+        t0 = now_s();
+        if ((pid_big = spawn_fast(argv_big, big_log)) < 0) {
+            rc = AM_ESYS;
+            goto out;
+        }
+        next_poll = t0 + 0.25;
+        for (;;) {
+            pid_t pids[2] = {pid_big, pid_recv};
+            int st_;
+            for (int i = 0; i < 2; i++) {
+                struct proc_mem m;
+                if (waitpid(pids[i], &st_, WNOHANG) == pids[i]) {
+                    fprintf(stderr, "aidmesh-bench: the %s daemon stopped during the sync\n",
+                            i ? "receiving" : "sending");
+                    show_log(i ? recv_log : big_log);
+                    if (i)
+                        pid_recv = -1;
+                    else
+                        pid_big = -1;
+                    rc = AM_ESYS;
+                    goto out;
+                }
+                if (proc_mem_read(pids[i], &m) == 0) {
+                    if (owned(&m) > res->peak_owned[i])
+                        res->peak_owned[i] = owned(&m);
+                    if (m.rss > res->peak_rss[i])
+                        res->peak_rss[i] = m.rss;
+                }
+            }
+            if (now_s() >= next_poll) {
+                if (peers_in_sync(bin, recv, out, 1 << 16) >= 1)
+                    break;
+                next_poll = now_s() + 0.25;
+            }
+            if (now_s() - t0 > BENCH_SYNC_TIMEOUT_S) {
+                fprintf(stderr, "aidmesh-bench: the daemons are not in sync after %.0f s\n",
+                        BENCH_SYNC_TIMEOUT_S);
+                show_log(recv_log);
+                rc = AM_ETIMEOUT;
+                goto out;
+            }
+            sleep_ms(BENCH_MEM_SAMPLE_MS);
+        }
+        res->sync_s = now_s() - t0;
+        if (proc_mem_read(pid_big, &res->end[0]) != 0 ||
+            proc_mem_read(pid_recv, &res->end[1]) != 0) {
+            rc = AM_ESYS;
+            goto out;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (owned(&res->end[i]) > res->peak_owned[i])
+                res->peak_owned[i] = owned(&res->end[i]);
+            if (res->end[i].rss > res->peak_rss[i])
+                res->peak_rss[i] = res->end[i].rss;
+        }
+        fprintf(stderr, "aidmesh-bench: daemons in sync after %.1f s\n", res->sync_s);
+        if (stop_pid(pid_big, "the sending daemon", big_log) != 0 ||
+            stop_pid(pid_recv, "the receiving daemon", recv_log) != 0)
+            rc = AM_ESYS;
+        pid_big = pid_recv = -1;
+        if (rc != AM_OK)
+            goto out;
+        snprintf(path, sizeof path, "%s/store", recv);
+        /* both daemons have stopped: nobody else has the store open */
+        if ((rc = store_open(&s, path, NULL)) == AM_OK && (rc = store_stats(s, &st)) == AM_OK)
+            res->received = st.entries;
+        store_close(s);
+        if (rc != AM_OK || res->received != n) {
+            fprintf(stderr, "aidmesh-bench: the receiving node holds %llu entries of %llu (%s)\n",
+                    (unsigned long long)res->received, (unsigned long long)n, am_strerror(rc));
+            rc = rc != AM_OK ? rc : AM_ECORRUPT;
+            goto out;
+        }
+        res->mem_ran = 1;
+    }
+out:
+    if (pid_big > 0)
+        stop_pid(pid_big, "the sending daemon", big_log);
+    if (pid_recv > 0)
+        stop_pid(pid_recv, "the receiving daemon", recv_log);
+    if (peer_open_)
+        peer_close(&peer);
+    sodium_memzero(netkey, sizeof netkey);
+    free(out);
+    return rc;
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static int usage(void)
 {
     fprintf(stderr,
             "usage: aidmesh-bench [--entries N] [--authors A] [--nodes K] [--samples S]\n"
-            "                     [--quick] [--json] [--dir DIR] [--out FILE]\n"
-            "  --entries N  entries to ingest, to sync and LMDB puts (default 1000000;\n"
-            "               --quick 50000)\n"
-            "  --authors A  authors of the ingested and synced entries (default 10)\n"
+            "                     [--quick] [--json] [--dir DIR] [--out FILE] [--skip LIST]\n"
+            "                     [--tmpfs DIR] [--fat DIR | --no-fat]\n"
+            "       aidmesh-bench stick [options]   (the stick figures alone; --help)\n"
+            "Runs every benchmark and prints one Markdown report (figure, aidmesh, ceiling,\n"
+            "ratio, target, met?) on stdout; progress goes to stderr.\n"
+            "  --entries N  entries to ingest, to sync, of the big node and of the stick\n"
+            "               (default 1000000; --quick 50000)\n"
+            "  --authors A  authors of those entries (default 10)\n"
             "  --nodes K    aidmesh daemons of the propagation figure (default 10; --quick 5;\n"
             "               2 to 32)\n"
             "  --samples S  writes timed in the propagation figure (default 20; --quick 5)\n"
             "  --quick      small sizes and short ceilings: a smoke run\n"
-            "  --json       a JSON array of the rows instead of the Markdown table\n"
+            "  --json       a JSON array of the rows on stdout instead of Markdown\n"
             "  --dir DIR    where the temporary stores go (default $TMPDIR or /tmp)\n"
-            "  --out FILE   also write the Markdown table to FILE\n");
+            "  --out FILE   also write the Markdown report to FILE\n"
+            "  --skip LIST  leave out parts, comma-separated: store, sync, propagation,\n"
+            "               startup, memory, relief, stick (startup and memory need store\n"
+            "               and sync)\n"
+            "  --tmpfs DIR  the stick figures' tmpfs folder (default /dev/shm)\n"
+            "  --fat DIR    a mounted FAT32 volume for the stick figures (default: make a\n"
+            "               FAT32 image and mount it with fusefat); --no-fat: leave it out\n");
     return 2;
 }
 
@@ -1521,8 +1895,39 @@ static int parse_count(const char *s, const char *name, uint64_t *v)
     return 0;
 }
 
+static const char *const part_names[] = {"store",  "sync",   "propagation", "startup",
+                                         "memory", "relief", "stick"};
+
+static int parse_skip(const char *v, unsigned *skip)
+{
+    char buf[256], *save = NULL;
+    if (strlen(v) >= sizeof buf) {
+        fprintf(stderr, "aidmesh-bench: --skip list too long\n");
+        return -1;
+    }
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t i;
+        for (i = 0; i < sizeof part_names / sizeof part_names[0]; i++)
+            if (strcmp(t, part_names[i]) == 0)
+                break;
+        if (i == sizeof part_names / sizeof part_names[0]) {
+            fprintf(stderr,
+                    "aidmesh-bench: --skip: no part named '%s' (store, sync, propagation, "
+                    "startup, memory, relief, stick)\n",
+                    t);
+            return -1;
+        }
+        *skip |= 1u << i;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+    static const char *const with_value[] = {"--entries", "--authors", "--nodes",
+                                             "--samples", "--dir",     "--out",
+                                             "--skip",    "--tmpfs",   "--fat"};
     int have_entries = 0, have_nodes = 0, have_samples = 0;
 
     memset(o, 0, sizeof *o);
@@ -1532,15 +1937,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->samples = 20;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+            takes |= strcmp(a, with_value[k]) == 0;
         if (strcmp(a, "--quick") == 0) {
             o->quick = 1;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
+        } else if (strcmp(a, "--no-fat") == 0) {
+            o->no_fat = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage();
             return -1;
-        } else if (strcmp(a, "--entries") && strcmp(a, "--authors") && strcmp(a, "--nodes") &&
-                   strcmp(a, "--samples") && strcmp(a, "--dir") && strcmp(a, "--out")) {
+        } else if (!takes) {
             fprintf(stderr, "aidmesh-bench: unknown option: %s\n", a);
             usage();
             return -1;
@@ -1548,40 +1957,44 @@ static int parse_args(int argc, char **argv, struct opts *o)
             fprintf(stderr, "aidmesh-bench: %s wants a value\n", a);
             usage();
             return -1;
-        } else if (strcmp(a, "--entries") == 0) {
-            if (parse_count(v, a, &o->entries) != 0)
-                return -1;
-            have_entries = 1;
-            i++;
-        } else if (strcmp(a, "--authors") == 0) {
-            if (parse_count(v, a, &o->authors) != 0)
-                return -1;
-            i++;
-        } else if (strcmp(a, "--nodes") == 0) {
-            if (parse_count(v, a, &o->nodes) != 0)
-                return -1;
-            if (o->nodes < 2 || o->nodes > BENCH_NODES_MAX) {
-                fprintf(stderr, "aidmesh-bench: --nodes wants 2 to %d, not %s\n", BENCH_NODES_MAX,
-                        v);
-                return -1;
-            }
-            have_nodes = 1;
-            i++;
-        } else if (strcmp(a, "--samples") == 0) {
-            if (parse_count(v, a, &o->samples) != 0)
-                return -1;
-            if (o->samples > 100000) {
-                fprintf(stderr, "aidmesh-bench: --samples wants at most 100000, not %s\n", v);
-                return -1;
-            }
-            have_samples = 1;
-            i++;
-        } else if (strcmp(a, "--dir") == 0) {
-            o->dir = v;
-            i++;
         } else {
-            o->out = v;
             i++;
+            if (strcmp(a, "--entries") == 0) {
+                if (parse_count(v, a, &o->entries) != 0)
+                    return -1;
+                have_entries = 1;
+            } else if (strcmp(a, "--authors") == 0) {
+                if (parse_count(v, a, &o->authors) != 0)
+                    return -1;
+            } else if (strcmp(a, "--nodes") == 0) {
+                if (parse_count(v, a, &o->nodes) != 0)
+                    return -1;
+                if (o->nodes < 2 || o->nodes > BENCH_NODES_MAX) {
+                    fprintf(stderr, "aidmesh-bench: --nodes wants 2 to %d, not %s\n",
+                            BENCH_NODES_MAX, v);
+                    return -1;
+                }
+                have_nodes = 1;
+            } else if (strcmp(a, "--samples") == 0) {
+                if (parse_count(v, a, &o->samples) != 0)
+                    return -1;
+                if (o->samples > 100000) {
+                    fprintf(stderr, "aidmesh-bench: --samples wants at most 100000, not %s\n", v);
+                    return -1;
+                }
+                have_samples = 1;
+            } else if (strcmp(a, "--dir") == 0) {
+                o->dir = v;
+            } else if (strcmp(a, "--out") == 0) {
+                o->out = v;
+            } else if (strcmp(a, "--skip") == 0) {
+                if (parse_skip(v, &o->skip) != 0)
+                    return -1;
+            } else if (strcmp(a, "--tmpfs") == 0) {
+                o->tmpfs = v;
+            } else {
+                o->fat = v;
+            }
         }
     }
     if (o->quick && !have_entries)
@@ -1600,7 +2013,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-int stick_bench_run(int argc, char **argv);
+/* A row for a part that could not run to the end. */
+static void failed_row(const char *figure, int rc)
+{
+    char why[128];
+    snprintf(why, sizeof why, "failed: %s (see stderr)", am_strerror(rc));
+    bench_row_target(bench_row_text(figure, why), "runs to the end", BENCH_MISSED);
+}
+
+static struct bench_row *row_vs(const char *figure, double v, enum bench_unit u, const char *cwhat,
+                                double ceil, enum bench_unit cu, const char *rwhat)
+{
+    struct bench_row *r = bench_row_add(figure, v, u);
+    if (cwhat)
+        bench_row_ceiling(r, cwhat, ceil, cu, rwhat);
+    return r;
+}
+
+#define SKIP(o, part) ((o).skip & (1u << (part)))
+enum { P_STORE, P_SYNC, P_PROP, P_STARTUP, P_MEMORY, P_RELIEF, P_STICK };
 
 int main(int argc, char **argv)
 {
@@ -1609,19 +2040,19 @@ int main(int argc, char **argv)
     struct ingest_result ing = {0};
     struct net_result net = {0};
     struct prop_result prop = {0};
-    struct row rows[16];
-    char tmp[PATH_MAX], path[4200], intro[1536], ingest_fig[128], c1[32], c2[32], c3[32];
-    char sync_fig[160], p50_fig[128], p95_fig[128], prop_err[96] = "";
+    struct daemon_result dmn = {0};
+    char tmp[PATH_MAX], path[4200], ingest_dir[4200], insync_dir[4200], fig[256], extra[1024];
+    char c1[32], c2[32], c3[32];
     const char *base;
-    double secs, sign, verify, hash, lmdb_rate = 0, lmdb_bytes = 0, app1000 = 0, app1 = 0;
-    double raw_per, stored_per, t_gen;
+    double secs, sign = 0, verify = 0, hash = 0, lmdb_rate = 0, lmdb_bytes = 0, app1000 = 0;
+    double app1 = 0, raw_per = 0, stored_per = 0, t_gen = 0;
     uint64_t n_app1000, n_app1;
     struct statfs fs;
     FILE *outf = NULL;
-    size_t nr = 0;
-    int rc, status = 1, have_tmp = 0, prop_rc;
+    int rc, status = 0, have_tmp = 0, store_ok = 0, sync_ok = 0, maj, min, pat;
+    struct bench_row *r;
 
-    /* `aidmesh-bench stick ...`: the stick export/import bench (tools/stick_bench.c) */
+    /* `aidmesh-bench stick ...`: the stick export/import bench alone (tools/stick_bench.c) */
     if (argc > 1 && strcmp(argv[1], "stick") == 0)
         return stick_bench_run(argc - 1, argv + 1);
     if (parse_args(argc, argv, &o) != 0)
@@ -1636,6 +2067,10 @@ int main(int argc, char **argv)
     n_app1000 = n_app1000 < o.entries ? n_app1000 : o.entries;
     n_app1 = o.quick ? 100 : 2000;
     n_app1 = n_app1 < o.entries ? n_app1 : o.entries;
+    if (SKIP(o, P_STORE))
+        o.skip |= 1u << P_SYNC;
+    if (SKIP(o, P_SYNC))
+        o.skip |= (1u << P_STARTUP) | (1u << P_MEMORY);
 
     base = o.dir ? o.dir : getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     if ((size_t)snprintf(path, sizeof path, "%s/aidmesh-bench.XXXXXX", base) >= sizeof tmp ||
@@ -1653,261 +2088,294 @@ int main(int argc, char **argv)
     have_tmp = 1;
     if (o.out && !(outf = fopen(o.out, "w"))) {
         fprintf(stderr, "aidmesh-bench: cannot write %s: %s\n", o.out, strerror(errno));
+        status = 1;
         goto out;
     }
-
-    fprintf(stderr, "aidmesh-bench: ceilings (%.1f s each)\n", secs);
-    sign = crypto_ceiling(CK_SIGN, secs);
-    verify = crypto_ceiling(CK_VERIFY, secs);
-    hash = crypto_ceiling(CK_HASH, secs);
-    fprintf(stderr, "aidmesh-bench: LMDB ceiling: %llu puts\n", (unsigned long long)o.entries);
-    snprintf(path, sizeof path, "%s/lmdb", tmp);
-    if ((rc = lmdb_ceiling(path, o.entries, &lmdb_rate, &lmdb_bytes)) != 0) {
-        fprintf(stderr, "aidmesh-bench: LMDB ceiling in %s: %s\n", path, mdb_strerror(rc));
-        goto out;
-    }
-    rm_tree(path);
-
-    fprintf(stderr, "aidmesh-bench: local append: %llu entries, 1000 per call\n",
-            (unsigned long long)n_app1000);
-    snprintf(path, sizeof path, "%s/append1000", tmp);
-    if ((rc = bench_append(path, n_app1000, 1000, &app1000)) != AM_OK) {
-        fail("local append, 1000 per call", rc);
-        goto out;
-    }
-    rm_tree(path);
-    fprintf(stderr, "aidmesh-bench: local append: %llu entries, 1 per call\n",
-            (unsigned long long)n_app1);
-    snprintf(path, sizeof path, "%s/append1", tmp);
-    if ((rc = bench_append(path, n_app1, 1, &app1)) != AM_OK) {
-        fail("local append, 1 per call", rc);
-        goto out;
-    }
-    rm_tree(path);
-
-    fprintf(stderr, "aidmesh-bench: building the ingest source: %llu authors, %llu entries\n",
-            (unsigned long long)o.authors, (unsigned long long)o.entries);
-    t_gen = now_s();
-    if ((rc = source_build(&src, o.entries, o.authors)) != AM_OK) {
-        fail("building the ingest source", rc);
-        goto out;
-    }
-    t_gen = now_s() - t_gen;
-    fprintf(stderr, "aidmesh-bench: ingest: %llu entries, %d per call\n",
-            (unsigned long long)o.entries, AM_INGEST_BATCH_MAX);
-    snprintf(path, sizeof path, "%s/ingest", tmp);
-    if ((rc = bench_ingest(path, &src, o.authors, &ing)) != AM_OK) {
-        fail("ingest", rc);
-        goto out;
-    }
-    raw_per = (double)src.raw_bytes / (double)src.n;
-    stored_per = (double)ing.map_used / (double)ing.entries;
-    source_free(&src); /* the ingest store is the full sync's source */
-
-    if ((rc = bench_net_sync(tmp, path, o.entries, o.authors, &net)) != AM_OK) {
-        fail("sync over loopback TCP", rc);
-        goto out;
-    }
-    rm_tree(path);
-
-    prop_rc = bench_propagation(tmp, (int)o.nodes, (int)o.samples, &prop);
-    if (prop_rc != AM_OK)
-        snprintf(prop_err, sizeof prop_err, "failed: %s (see stderr)", am_strerror(prop_rc));
-    snprintf(ingest_fig, sizeof ingest_fig,
-             "ingest, %d per call, %llu author%s interleaved (entries/s)", AM_INGEST_BATCH_MAX,
-             (unsigned long long)o.authors, o.authors == 1 ? "" : "s");
-
-    rows[nr++] = (struct row){"local append (sign+store), 1000 per call (entries/s)",
-                              app1000,
-                              U_RATE,
-                              "ed25519 sign, 200 B",
-                              sign,
-                              U_RATE,
-                              app1000 / sign,
-                              "sign",
-                              "≥ 0.80× sign",
-                              app1000 >= 0.8 * sign,
-                              NULL};
-    rows[nr++] = (struct row){"local append (sign+store), 1 per call (entries/s)",
-                              app1,
-                              U_RATE,
-                              "ed25519 sign, 200 B",
-                              sign,
-                              U_RATE,
-                              app1 / sign,
-                              "sign",
-                              "info: one commit (sync) per entry",
-                              -1,
-                              NULL};
-    rows[nr++] = (struct row){
-        ingest_fig,        ing.rate, U_RATE,        "ed25519 verify, 200 B", verify, U_RATE,
-        ing.rate / verify, "verify", "≥ 250,000/s", ing.rate >= 250000,      NULL};
-    rows[nr++] = (struct row){"ingest against hashing (entries/s)",
-                              ing.rate,
-                              U_RATE,
-                              "BLAKE2b-256 of 200 B",
-                              hash,
-                              U_RATE,
-                              ing.rate / hash,
-                              "hash",
-                              "info: every entry is hashed",
-                              -1,
-                              NULL};
-    rows[nr++] = (struct row){"ingest against LMDB puts (entries/s)",
-                              ing.rate,
-                              U_RATE,
-                              "LMDB put, 40 B key + 300 B value, 1000 per txn",
-                              lmdb_rate,
-                              U_RATE,
-                              ing.rate / lmdb_rate,
-                              "LMDB",
-                              "info: every entry is put",
-                              -1,
-                              NULL};
-    rows[nr++] = (struct row){"bytes stored per entry (map in use / entries)",
-                              stored_per,
-                              U_BYTES,
-                              "LMDB alone, bytes per 340 B put",
-                              lmdb_bytes,
-                              U_BYTES,
-                              (stored_per / raw_per) / (lmdb_bytes / 340.0),
-                              "LMDB's overhead",
-                              "info",
-                              -1,
-                              NULL};
-    rows[nr++] = (struct row){"raw bytes per entry (op 200 B)",
-                              raw_per,
-                              U_BYTES,
-                              NULL,
-                              0,
-                              U_BYTES,
-                              0,
-                              NULL,
-                              "info",
-                              -1,
-                              NULL};
-
+    snprintf(ingest_dir, sizeof ingest_dir, "%s/ingest", tmp);
+    snprintf(insync_dir, sizeof insync_dir, "%s/sync-empty", tmp);
     out_count(c1, o.entries);
-    snprintf(sync_fig, sizeof sync_fig,
-             "full sync over loopback TCP, %s entries of %llu authors into an empty node "
-             "(entries/s)",
-             c1, (unsigned long long)o.authors);
-    rows[nr++] = (struct row){sync_fig,
-                              net.sync_rate,
-                              U_RATE,
-                              "raw loopback TCP, same bytes, same sockets",
-                              net.tcp_mbps,
-                              U_MBPS,
-                              (double)net.sync_wire / net.sync_secs / 1e6 / net.tcp_mbps,
-                              "TCP (bytes/s)",
-                              "≥ 200,000/s",
-                              net.sync_rate >= 200000,
-                              NULL};
-    rows[nr++] = (struct row){"full sync against ingest (entries/s)",
-                              net.sync_rate,
-                              U_RATE,
-                              "ingest, measured above",
-                              ing.rate,
-                              U_RATE,
-                              net.sync_rate / ing.rate,
-                              "ingest",
-                              "info: the receiver ingests every entry",
-                              -1,
-                              NULL};
-    rows[nr++] = (struct row){"full sync, wire bytes per entry (both ways / entries)",
-                              net.wire_per,
-                              U_BYTES,
-                              "raw (stored) entry",
-                              raw_per,
-                              U_BYTES,
-                              net.wire_per / raw_per,
-                              "raw entry",
-                              "≤ 1.10× raw entry",
-                              net.wire_per <= 1.10 * raw_per,
-                              NULL};
-    rows[nr++] = (struct row){"reconnect of two in-sync nodes, bytes both ways",
-                              (double)net.reconnect_bytes,
-                              U_BYTES,
-                              NULL,
-                              0,
-                              U_BYTES,
-                              0,
-                              NULL,
-                              "≤ 300 B",
-                              net.reconnect_bytes <= 300,
-                              NULL};
-    rows[nr++] = (struct row){"reconnect after 1 of 1,000 authors appended 1 entry: handshake + "
-                              "reconciliation bytes both ways",
-                              (double)net.one_change_summary,
-                              U_BYTES,
-                              NULL,
-                              0,
-                              U_BYTES,
-                              0,
-                              NULL,
-                              "≤ 2,048 B",
-                              net.one_change_summary <= 2048,
-                              NULL};
-    snprintf(p50_fig, sizeof p50_fig,
-             "new entry reaches all %llu running nodes (loopback), p50 of %llu writes",
-             (unsigned long long)o.nodes, (unsigned long long)o.samples);
-    snprintf(p95_fig, sizeof p95_fig,
-             "new entry reaches all %llu running nodes (loopback), p95 of %llu writes",
-             (unsigned long long)o.nodes, (unsigned long long)o.samples);
-    {
-        const char *text = !prop.ran     ? "skipped (aidmesh binary not found)"
-                           : prop_err[0] ? prop_err
-                                         : NULL;
-        rows[nr++] =
-            (struct row){p50_fig, prop.p50_ms, U_MS, NULL,       0,
-                         U_MS,    0,           NULL, "≤ 100 ms", prop.p50_ms <= 100 ? 1 : 0,
-                         text};
-        rows[nr++] =
-            (struct row){p95_fig, prop.p95_ms, U_MS, NULL, 0, U_MS, 0, NULL, "info", -1, text};
-        if (text)
-            rows[nr - 2].met = rows[nr - 1].met = -1;
+
+    /* ---- the store: ceilings, append, ingest ---- */
+    if (!SKIP(o, P_STORE)) {
+        bench_section("Store: local append, ingest, bytes per entry");
+        fprintf(stderr, "aidmesh-bench: ceilings (%.1f s each)\n", secs);
+        sign = crypto_ceiling(CK_SIGN, secs);
+        verify = crypto_ceiling(CK_VERIFY, secs);
+        hash = crypto_ceiling(CK_HASH, secs);
+        fprintf(stderr, "aidmesh-bench: LMDB ceiling: %llu puts\n", (unsigned long long)o.entries);
+        snprintf(path, sizeof path, "%s/lmdb", tmp);
+        if ((rc = lmdb_ceiling(path, o.entries, &lmdb_rate, &lmdb_bytes)) != 0) {
+            fprintf(stderr, "aidmesh-bench: LMDB ceiling in %s: %s\n", path, mdb_strerror(rc));
+            lmdb_rate = lmdb_bytes = 0;
+        }
+        rm_tree(path);
+
+        fprintf(stderr, "aidmesh-bench: local append: %llu entries, 1000 per call\n",
+                (unsigned long long)n_app1000);
+        snprintf(path, sizeof path, "%s/append1000", tmp);
+        rc = bench_append(path, n_app1000, 1000, &app1000);
+        rm_tree(path);
+        if (rc != AM_OK) {
+            fail("local append, 1000 per call", rc);
+            failed_row("local append (sign+store), 1000 per call", rc);
+        } else {
+            r = row_vs("local append (sign+store), 1000 per call (entries/s)", app1000, BENCH_RATE,
+                       "ed25519 sign, 200 B", sign, BENCH_RATE, "sign");
+            bench_row_target(r, "≥ 0.80× sign", app1000 >= 0.8 * sign ? BENCH_MET : BENCH_MISSED);
+        }
+        fprintf(stderr, "aidmesh-bench: local append: %llu entries, 1 per call\n",
+                (unsigned long long)n_app1);
+        snprintf(path, sizeof path, "%s/append1", tmp);
+        rc = bench_append(path, n_app1, 1, &app1);
+        rm_tree(path);
+        if (rc != AM_OK) {
+            fail("local append, 1 per call", rc);
+            failed_row("local append (sign+store), 1 per call", rc);
+        } else {
+            r = row_vs("local append (sign+store), 1 per call (entries/s)", app1, BENCH_RATE,
+                       "ed25519 sign, 200 B", sign, BENCH_RATE, "sign");
+            bench_row_target(r, "info: one commit (sync) per entry", BENCH_INFO);
+        }
+
+        fprintf(stderr, "aidmesh-bench: building the ingest source: %llu authors, %llu entries\n",
+                (unsigned long long)o.authors, (unsigned long long)o.entries);
+        t_gen = now_s();
+        rc = source_build(&src, o.entries, o.authors);
+        t_gen = now_s() - t_gen;
+        if (rc == AM_OK) {
+            fprintf(stderr, "aidmesh-bench: ingest: %llu entries, %d per call\n",
+                    (unsigned long long)o.entries, AM_INGEST_BATCH_MAX);
+            rc = bench_ingest(ingest_dir, &src, o.authors, &ing);
+        }
+        if (rc != AM_OK) {
+            fail("ingest", rc);
+            failed_row("ingest", rc);
+            o.skip |= (1u << P_SYNC) | (1u << P_STARTUP) | (1u << P_MEMORY);
+        } else {
+            store_ok = 1;
+            raw_per = (double)src.raw_bytes / (double)src.n;
+            stored_per = (double)ing.map_used / (double)ing.entries;
+            snprintf(fig, sizeof fig, "ingest, %d per call, %llu author%s interleaved (entries/s)",
+                     AM_INGEST_BATCH_MAX, (unsigned long long)o.authors, o.authors == 1 ? "" : "s");
+            r = row_vs(fig, ing.rate, BENCH_RATE, "ed25519 verify, 200 B", verify, BENCH_RATE,
+                       "verify");
+            bench_row_target(r, "≥ 250,000/s", ing.rate >= 250000 ? BENCH_MET : BENCH_MISSED);
+            r = row_vs("ingest against hashing (entries/s)", ing.rate, BENCH_RATE,
+                       "BLAKE2b-256 of 200 B", hash, BENCH_RATE, "hash");
+            bench_row_target(r, "info: every entry is hashed", BENCH_INFO);
+            r = row_vs("ingest against LMDB puts (entries/s)", ing.rate, BENCH_RATE,
+                       "LMDB put, 40 B key + 300 B value, 1000 per txn", lmdb_rate, BENCH_RATE,
+                       "LMDB");
+            bench_row_target(r, "info: every entry is put", BENCH_INFO);
+            r = row_vs("bytes stored per entry (map in use / entries)", stored_per, BENCH_BYTES,
+                       "LMDB alone, bytes per 340 B put", lmdb_bytes, BENCH_BYTES, NULL);
+            if (lmdb_bytes > 0)
+                bench_row_ratio(r, (stored_per / raw_per) / (lmdb_bytes / 340.0),
+                                "LMDB's overhead");
+            bench_row_add("raw bytes per entry (op 200 B)", raw_per, BENCH_BYTES);
+        }
+        source_free(&src); /* the ingest store is the full sync's source */
     }
 
-    {
-        const char *fsnote = "";
-        int maj, min, pat;
-        mdb_version(&maj, &min, &pat);
-        if (statfs(tmp, &fs) == 0 && fs.f_type == BENCH_TMPFS_MAGIC)
-            fsnote = " (tmpfs: commits sync nothing)";
-        char prop_note[96] = "";
-        out_count(c1, o.entries);
-        out_count(c2, n_app1000);
-        out_count(c3, net.sync_wire);
-        if (prop.ran && !prop_err[0])
-            snprintf(prop_note, sizeof prop_note, "; max %.1f ms; daemons connected in %.1f s",
-                     prop.max_ms, prop.connect_s);
-        snprintf(
-            intro, sizeof intro,
-            "aidmesh-bench%s: ingest %s entries from %llu authors; append %s entries; "
-            "ceilings: one thread, median of 3 rounds, %.1f s each; libsodium %s, LMDB %d.%d.%d; "
-            "stores under %s%s; source built in %.1f s. Full sync: two stores, one session per "
-            "thread on one TCP connection over 127.0.0.1, synced in %.1f s, %s wire bytes. "
-            "Propagation: %llu `aidmesh run` daemons on 127.0.0.1, node i dialing node 0 and "
-            "node i-1 (a hub plus a chain: at most two hops), each write appended at a random "
-            "node by this process; time from the append's return until every store holds it "
-            "(nearest-rank percentiles%s).\n",
-            o.quick ? " --quick" : "", c1, (unsigned long long)o.authors, c2, secs,
-            sodium_version_string(), maj, min, pat, base, fsnote, t_gen, net.sync_secs, c3,
-            (unsigned long long)o.nodes, prop_note);
+    /* ---- sync over loopback TCP ---- */
+    if (!SKIP(o, P_SYNC)) {
+        bench_section("Sync engine over loopback TCP (two sessions, one per thread)");
+        rc = bench_net_sync(tmp, ingest_dir, o.entries, o.authors, &net);
+        if (rc != AM_OK) {
+            fail("sync over loopback TCP", rc);
+            failed_row("full sync over loopback TCP", rc);
+            o.skip |= (1u << P_STARTUP) | (1u << P_MEMORY);
+        } else {
+            sync_ok = 1;
+            snprintf(fig, sizeof fig,
+                     "full sync over loopback TCP, %s entries of %llu authors into an empty node "
+                     "(entries/s)",
+                     c1, (unsigned long long)o.authors);
+            r = row_vs(fig, net.sync_rate, BENCH_RATE, "raw loopback TCP, same bytes, same sockets",
+                       net.tcp_mbps, BENCH_MBPS, NULL);
+            bench_row_ratio(r, (double)net.sync_wire / net.sync_secs / 1e6 / net.tcp_mbps,
+                            "TCP (bytes/s)");
+            bench_row_target(r, "≥ 200,000/s", net.sync_rate >= 200000 ? BENCH_MET : BENCH_MISSED);
+            r = row_vs("full sync against ingest (entries/s)", net.sync_rate, BENCH_RATE,
+                       "ingest, measured above", ing.rate, BENCH_RATE, "ingest");
+            bench_row_target(r, "info: the receiver ingests every entry", BENCH_INFO);
+            r = row_vs("full sync, wire bytes per entry (both ways / entries)", net.wire_per,
+                       BENCH_BYTES, "raw (stored) entry", raw_per, BENCH_BYTES, "raw entry");
+            bench_row_target(r, "≤ 1.10× raw entry",
+                             net.wire_per <= 1.10 * raw_per ? BENCH_MET : BENCH_MISSED);
+            r = bench_row_add("reconnect of two in-sync nodes, bytes both ways",
+                              (double)net.reconnect_bytes, BENCH_BYTES);
+            bench_row_target(r, "≤ 300 B", net.reconnect_bytes <= 300 ? BENCH_MET : BENCH_MISSED);
+            r = bench_row_add("reconnect after 1 of 1,000 authors appended 1 entry: handshake + "
+                              "reconciliation bytes both ways",
+                              (double)net.one_change_summary, BENCH_BYTES);
+            bench_row_target(r, "≤ 2,048 B",
+                             net.one_change_summary <= 2048 ? BENCH_MET : BENCH_MISSED);
+        }
     }
-    if (o.json)
-        print_json(stdout, rows, nr);
-    else
-        print_markdown(stdout, rows, nr, intro);
-    if (outf)
-        print_markdown(outf, rows, nr, intro);
-    status = prop_err[0] ? 1 : 0;
-    if (!o.json) {
-        /* the relief views: their own table, on stdout and in the file */
-        fflush(stdout);
-        if (relief_bench_run(stdout, tmp, o.quick) != AM_OK)
+
+    /* ---- running daemons ---- */
+    if (!SKIP(o, P_PROP) || !SKIP(o, P_STARTUP) || !SKIP(o, P_MEMORY))
+        bench_section("Running daemons (the real `aidmesh run` binary, 127.0.0.1)");
+    if (!SKIP(o, P_PROP)) {
+        int prop_rc = bench_propagation(tmp, (int)o.nodes, (int)o.samples, &prop);
+        snprintf(fig, sizeof fig,
+                 "new entry reaches all %llu running nodes (loopback), p50 of %llu writes",
+                 (unsigned long long)o.nodes, (unsigned long long)o.samples);
+        if (!prop.ran) {
+            bench_row_text(fig, "skipped (aidmesh binary not found)");
+        } else if (prop_rc != AM_OK) {
+            failed_row(fig, prop_rc);
+            status = 1;
+        } else {
+            r = bench_row_add(fig, prop.p50_ms, BENCH_MS);
+            bench_row_target(r, "≤ 100 ms", prop.p50_ms <= 100 ? BENCH_MET : BENCH_MISSED);
+            snprintf(fig, sizeof fig,
+                     "new entry reaches all %llu running nodes (loopback), p95 of %llu writes",
+                     (unsigned long long)o.nodes, (unsigned long long)o.samples);
+            bench_row_add(fig, prop.p95_ms, BENCH_MS);
+            bench_note("Propagation: %llu `aidmesh run` daemons on 127.0.0.1, node i dialing "
+                       "node 0 and node i-1 (a hub plus a chain: at most two hops), each write "
+                       "appended at a random node by this process; time from the append's "
+                       "return until every store holds it (nearest-rank percentiles; max %.1f "
+                       "ms; daemons connected in %.1f s).",
+                       (unsigned long long)o.nodes, prop.max_ms, prop.connect_s);
+        }
+    }
+    if ((!SKIP(o, P_STARTUP) || !SKIP(o, P_MEMORY)) && store_ok && sync_ok) {
+        rc = bench_daemons(tmp, ingest_dir, insync_dir, o.entries, !SKIP(o, P_STARTUP),
+                           !SKIP(o, P_MEMORY), &dmn);
+        if (!dmn.ran) {
+            bench_row_text("startup and memory of a daemon", "skipped (aidmesh binary not found)");
+        } else {
+            int mid = BENCH_STARTS / 2;
+            if (!SKIP(o, P_STARTUP) && dmn.serve_ms[BENCH_STARTS - 1] > 0) {
+                snprintf(fig, sizeof fig,
+                         "startup of a node with %s entries: spawn → its TCP port accepts, "
+                         "median of %d",
+                         c1, BENCH_STARTS);
+                row_vs(fig, dmn.tcp_ms[mid], BENCH_MS, "spawn → exit of `aidmesh --version`",
+                       dmn.exec_ms[mid], BENCH_MS, "exec");
+                snprintf(fig, sizeof fig,
+                         "startup to serving, node with %s entries: spawn → a sync session "
+                         "with an in-sync peer is in sync (handshake + summaries), median of %d",
+                         c1, BENCH_STARTS);
+                r = row_vs(fig, dmn.serve_ms[mid], BENCH_MS, "spawn → exit of `aidmesh --version`",
+                           dmn.exec_ms[mid], BENCH_MS, "exec");
+                bench_row_target(r, "≤ 100 ms",
+                                 dmn.serve_ms[mid] <= BENCH_START_TARGET ? BENCH_MET
+                                                                         : BENCH_MISSED);
+                bench_note("Startup: %d starts of `aidmesh run --listen 127.0.0.1:PORT "
+                           "--no-discovery` on a home whose store holds %s entries of %llu "
+                           "authors (the ingest store above), page cache warm; serving times "
+                           "%.1f / %.1f / %.1f / %.1f / %.1f ms, listening %.1f to %.1f ms. The "
+                           "ceiling is the floor of starting any process: posix_spawn to exit "
+                           "of `aidmesh --version` (dynamic linking, libsodium init), median of "
+                           "%d; /bin/true takes %.2f ms.",
+                           BENCH_STARTS, c1, (unsigned long long)o.authors, dmn.serve_ms[0],
+                           dmn.serve_ms[1], dmn.serve_ms[2], dmn.serve_ms[3], dmn.serve_ms[4],
+                           dmn.tcp_ms[0], dmn.tcp_ms[BENCH_STARTS - 1], BENCH_STARTS, dmn.true_ms);
+            } else if (!SKIP(o, P_STARTUP)) {
+                failed_row("startup to serving", rc);
+            }
+            if (!SKIP(o, P_MEMORY) && dmn.mem_ran) {
+                static const char *const who[2] = {"sending", "receiving"};
+                for (int i = 0; i < 2; i++) {
+                    snprintf(fig, sizeof fig,
+                             "daemon memory, %s side of a full sync of %s entries: RssAnon + "
+                             "RssShmem (memory it owns), peak of samples every %d ms",
+                             who[i], c1, BENCH_MEM_SAMPLE_MS);
+                    r = row_vs(fig, dmn.peak_owned[i], BENCH_MIB,
+                               "reference: idle daemon, empty store", owned(&dmn.idle), BENCH_MIB,
+                               "idle");
+                    snprintf(c2, sizeof c2, "≤ %.0f MiB", BENCH_MEM_TARGET);
+                    bench_row_target(
+                        r, c2, dmn.peak_owned[i] <= BENCH_MEM_TARGET ? BENCH_MET : BENCH_MISSED);
+                }
+                for (int i = 0; i < 2; i++) {
+                    snprintf(fig, sizeof fig,
+                             "daemon memory, %s side: VmHWM (peak RSS, file-backed LMDB pages "
+                             "included)",
+                             who[i]);
+                    row_vs(fig, dmn.end[i].hwm, BENCH_MIB, "reference: idle daemon, empty store",
+                           dmn.idle.hwm, BENCH_MIB, "idle");
+                }
+                for (int i = 0; i < 2; i++) {
+                    snprintf(fig, sizeof fig,
+                             "daemon memory, %s side: RssFile when in sync (LMDB map pages: "
+                             "reclaimable page cache)",
+                             who[i]);
+                    bench_row_add(fig, dmn.end[i].file, BENCH_MIB);
+                }
+                bench_note(
+                    "Memory: read from /proc/PID/status. The LMDB store is a file-backed "
+                    "shared mapping: the pages of data.mdb a daemon touches count in its RssFile "
+                    "and VmHWM, but they are page cache that the kernel reclaims under pressure "
+                    "(and shares between processes), so the %.0f MiB target is checked against "
+                    "RssAnon + RssShmem (heap, stacks, libsodium's guarded pages: memory the "
+                    "process itself owns), the largest of the samples taken every %d ms during "
+                    "the sync. When in sync: sending side RssAnon %.1f MiB, RssShmem %.1f MiB, "
+                    "VmRSS %.1f MiB; receiving side RssAnon %.1f MiB, RssShmem %.1f MiB, VmRSS "
+                    "%.1f MiB; idle empty daemon RssAnon %.1f MiB. Full sync between the two "
+                    "daemons took %.1f s. The entries' ops are of a type the relief views ignore, "
+                    "so the view cache (store_opts.view_cache, default bound %llu MiB, no "
+                    "`aidmesh run` flag) stays empty here; relief ops would fill it up to that "
+                    "bound.",
+                    BENCH_MEM_TARGET, BENCH_MEM_SAMPLE_MS, dmn.end[0].anon, dmn.end[0].shmem,
+                    dmn.end[0].rss, dmn.end[1].anon, dmn.end[1].shmem, dmn.end[1].rss,
+                    dmn.idle.anon, dmn.sync_s,
+                    (unsigned long long)(STORE_VIEW_CACHE_DEFAULT >> 20));
+            } else if (!SKIP(o, P_MEMORY)) {
+                failed_row("daemon memory with a full sync", rc != AM_OK ? rc : AM_ESYS);
+            }
+        }
+        if (rc != AM_OK)
             status = 1;
     }
+    rm_tree(ingest_dir);
+    rm_tree(insync_dir);
+
+    if (store_ok) {
+        mdb_version(&maj, &min, &pat);
+        out_count(c2, n_app1000);
+        out_count(c3, net.sync_wire);
+        bench_note("Store and sync: ingest %s entries from %llu authors (source built in %.1f "
+                   "s); append %s entries; ceilings: one thread, median of 3 rounds, %.1f s "
+                   "each; LMDB %d.%d.%d; stores under %s%s. Full sync: two stores, one session "
+                   "per thread on one TCP connection over 127.0.0.1, synced in %.1f s, %s wire "
+                   "bytes.",
+                   c1, (unsigned long long)o.authors, t_gen, c2, secs, maj, min, pat, base,
+                   statfs(tmp, &fs) == 0 && fs.f_type == BENCH_TMPFS_MAGIC
+                       ? " (tmpfs: commits sync nothing)"
+                       : "",
+                   net.sync_secs, c3);
+    }
+
+    /* ---- the relief views and the stick ---- */
+    if (!SKIP(o, P_RELIEF) && relief_bench_rows(tmp, o.quick) != AM_OK)
+        status = 1;
+    if (!SKIP(o, P_STICK)) {
+        struct stick_bench_cfg sc = {.entries = o.entries,
+                                     .authors = o.authors,
+                                     .quick = o.quick,
+                                     .make_fat = !o.no_fat,
+                                     .dir = tmp,
+                                     .tmpfs = o.tmpfs,
+                                     .fat = o.fat};
+        if (stick_bench_rows(&sc) != 0)
+            status = 1;
+    }
+
+    snprintf(extra, sizeof extra,
+             "run: %s entries, %llu authors%s; temporary stores under %s; %zu target%s missed", c1,
+             (unsigned long long)o.authors, o.quick ? " (--quick)" : "", base,
+             bench_report_missed(), bench_report_missed() == 1 ? "" : "s");
+    if (o.json)
+        bench_report_json(stdout, 0);
+    else
+        bench_report_markdown(stdout, "aidmesh benchmark report", extra, 0);
+    if (outf)
+        bench_report_markdown(outf, "aidmesh benchmark report", extra, 0);
 out:
     if (outf && fclose(outf) != 0) {
         fprintf(stderr, "aidmesh-bench: writing %s: %s\n", o.out, strerror(errno));

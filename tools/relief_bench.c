@@ -1,6 +1,8 @@
 /*
  * relief_bench.c: the relief views benchmark (not a test), called from aidmesh-bench
- * (relief_bench_run, declared in cli.h).
+ * (relief_bench_rows, declared in bench_report.h): its figures are rows of aidmesh-bench's
+ * one report, its summary a note below the table. relief_bench_run (cli.h) prints them
+ * as a report of their own.
  *
  * Workload: A authors (10) write, round robin, N entries (1,000,000; --quick 100,000):
  * S sites and 100 items defined first (S = N / 10,000), then in every ten entries one
@@ -45,6 +47,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "bench_report.h"
 #include "cli.h"
 #include "entry.h"
 #include "hlc.h"
@@ -408,35 +411,25 @@ static int rb_entry_decode(void *ctx, const uint8_t *raw, size_t len)
     return 0;
 }
 
-enum rb_unit { RB_RATE, RB_MS };
-
-static void rb_fmt(char buf[48], double v, enum rb_unit u)
+/* One row of the report: value against its ceiling (same unit), with its target. */
+static void rb_row(const char *figure, double v, enum bench_unit u, const char *cwhat, double ceil,
+                   const char *rwhat, const char *target, int met)
 {
-    char c[32];
-    if (u == RB_RATE) {
-        out_count(c, (uint64_t)(v + 0.5));
-        snprintf(buf, 48, "%s/s", c);
-    } else {
-        snprintf(buf, 48, "%.1f ms", v);
-    }
-}
-
-static void rb_row(FILE *f, const char *figure, double v, enum rb_unit u, const char *cwhat,
-                   double ceil, const char *rwhat, const char *target, int met)
-{
-    char a[48], b[48];
-    rb_fmt(a, v, u);
-    fprintf(f, "| %s | %s | ", figure, a);
-    if (cwhat) {
-        rb_fmt(b, ceil, u);
-        fprintf(f, "%s: %s | %.3g× %s | ", cwhat, b, u == RB_RATE ? v / ceil : v / ceil, rwhat);
-    } else {
-        fputs("— | — | ", f);
-    }
-    fprintf(f, "%s%s |\n", target, met < 0 ? "" : met > 0 ? " (met)" : " (**missed**)");
+    struct bench_row *r = bench_row_add(figure, v, u);
+    if (cwhat)
+        bench_row_ceiling(r, cwhat, ceil, u, rwhat);
+    bench_row_target(r, target, met);
 }
 
 int relief_bench_run(FILE *out, const char *tmpdir, int quick)
+{
+    size_t first = bench_report_rows();
+    int rc = relief_bench_rows(tmpdir, quick);
+    bench_report_markdown(out, "aidmesh relief views benchmark", NULL, first);
+    return rc;
+}
+
+int relief_bench_rows(const char *tmpdir, int quick)
 {
     uint64_t n = quick ? 100000 : 1000000, sites = n / 10000, n_nocache = n / 10;
     struct rb_src src = {0}, ign = {0}, uni = {0};
@@ -452,6 +445,7 @@ int relief_bench_run(FILE *out, const char *tmpdir, int quick)
     FILE *devnull = fopen("/dev/null", "w");
     int rc;
 
+    bench_section("Relief views (ingest with views, listings, reindex)");
     if (!devnull)
         return AM_ESYS;
     snprintf(base, sizeof base, "%s/aidmesh-relief-bench.XXXXXX", tmpdir);
@@ -541,54 +535,57 @@ int relief_bench_run(FILE *out, const char *tmpdir, int quick)
 
     out_count(c1, vs.needs);
     out_count(c2, vs.cells);
-    fprintf(out,
-            "\nRelief views: %s entries from %d authors -> %s needs, %s stock cells, %llu sites, "
-            "%d items (%llu objects); reindex %s live; fingerprint from scratch %s the kept one.\n",
-            (out_count(fig, n), fig), RB_AUTHORS, c1, c2, (unsigned long long)vs.sites, RB_ITEMS,
-            (unsigned long long)vs.objects,
-            memcmp(d_live, d_re, AM_HASH_LEN) ? "DIFFERS FROM" : "is byte-identical to",
-            memcmp(fp_scan, vs.fingerprint, STORE_VIEW_FP_LEN) ? "DIFFERS FROM" : "equals");
-    fputs("\n| figure | project value | ceiling (what, measured now) | ratio | target |\n", out);
-    fputs("|---|---|---|---|---|\n", out);
+    bench_note("Relief views: %s entries from %d authors -> %s needs, %s stock cells, %llu sites, "
+               "%d items (%llu objects); reindex %s live; fingerprint from scratch %s the kept "
+               "one. Listings open the store afresh each run (page cache warm).",
+               (out_count(fig, n), fig), RB_AUTHORS, c1, c2, (unsigned long long)vs.sites, RB_ITEMS,
+               (unsigned long long)vs.objects,
+               memcmp(d_live, d_re, AM_HASH_LEN) ? "DIFFERS FROM" : "is byte-identical to",
+               memcmp(fp_scan, vs.fingerprint, STORE_VIEW_FP_LEN) ? "DIFFERS FROM" : "equals");
     snprintf(fig, sizeof fig,
              "relief ingest with views, site-local workload, %d per call, %d authors (entries/s)",
              AM_INGEST_BATCH_MAX, RB_AUTHORS);
-    rb_row(out, fig, rate, RB_RATE, "same entries, ops the views ignore", rate_ign, "store alone",
+    rb_row(fig, rate, BENCH_RATE, "same entries, ops the views ignore", rate_ign, "store alone",
            "≥ 150,000/s", rate >= 150000);
     snprintf(fig, sizeof fig,
              "relief ingest with views, uniform workload (every op at a random cell or need of "
              "all), worst case (entries/s)");
-    rb_row(out, fig, rate_uni, RB_RATE, "same as site-local", rate, "site-local", "≥ 150,000/s",
+    rb_row(fig, rate_uni, BENCH_RATE, "same as site-local", rate, "site-local", "≥ 150,000/s",
            rate_uni >= 150000);
     snprintf(fig, sizeof fig, "relief ingest with views, no object cache, first %s entries",
              (out_count(c1, n_nocache), c1));
-    rb_row(out, fig, rate_nocache, RB_RATE, "with the cache, all entries", rate, "cached", "info",
-           -1);
+    rb_row(fig, rate_nocache, BENCH_RATE, "with the cache, all entries", rate, "cached", "info",
+           BENCH_INFO);
     snprintf(fig, sizeof fig,
              "`need list --status open --site %s` (%llu needs listed), open store + list + "
              "render, median of %d",
              site, (unsigned long long)rows_needs, RB_RUNS);
     {
         double m = rb_median(need_ms, RB_RUNS), r = rb_median(need_raw, RB_RUNS);
-        rb_row(out, fig, m, RB_MS, "same rows read raw", r, "raw", "< 20 ms", m < 20);
+        rb_row(fig, m, BENCH_MS, "same rows read raw", r, "raw", "< 20 ms", m < 20);
     }
     snprintf(fig, sizeof fig,
              "`stock show --site %s` (%llu cells), open store + list + render, median of %d", site,
              (unsigned long long)rows_cells, RB_RUNS);
     {
         double m = rb_median(cell_ms, RB_RUNS), r = rb_median(cell_raw, RB_RUNS);
-        rb_row(out, fig, m, RB_MS, "same rows read raw", r, "raw", "< 20 ms", m < 20);
+        rb_row(fig, m, BENCH_MS, "same rows read raw", r, "raw", "< 20 ms", m < 20);
     }
     snprintf(fig, sizeof fig, "reindex: rebuild every view from %s entries",
              (out_count(c1, rs.entries), c1));
-    rb_row(out, fig, t_re * 1e3, RB_MS, "read + decode every entry and op", t_scan * 1e3, "scan",
-           "info", -1);
+    rb_row(fig, t_re * 1e3, BENCH_MS, "read + decode every entry and op", t_scan * 1e3, "scan",
+           "info", BENCH_INFO);
     rc = memcmp(d_live, d_re, AM_HASH_LEN) || memcmp(fp_scan, vs.fingerprint, STORE_VIEW_FP_LEN)
              ? AM_ECORRUPT
              : AM_OK;
 out:
-    if (rc != AM_OK)
+    if (rc != AM_OK) {
+        char why[96];
         fprintf(stderr, "aidmesh-bench: relief: %s\n", am_strerror(rc));
+        snprintf(why, sizeof why, "failed: %s (see stderr)", am_strerror(rc));
+        bench_row_target(bench_row_text("relief views benchmark", why), "runs to the end",
+                         BENCH_MISSED);
+    }
     store_close(s);
     snprintf(dir, sizeof dir, "%s/views", base);
     rb_rmstore(dir);

@@ -31,7 +31,9 @@
  * and mount it with fusefat (needs FUSE), unmounted at the end. Without either FAT option
  * the FAT rows say "skipped". The source store and the import stores live in a fresh
  * folder under --dir, $TMPDIR or /tmp, removed at the end.
- * Output: a Markdown table on stdout (--json: a JSON array), progress on stderr.
+ * Output: rows of aidmesh-bench's one report (bench_report.h; stick_bench_rows), or, as
+ * `aidmesh-bench stick`, that report alone on stdout (--json: a JSON array); progress on
+ * stderr.
  *
  * This file includes lmdb.h only to measure the LMDB ceiling, never to touch a store (the
  * same exception as bench_main.c).
@@ -50,6 +52,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "bench_report.h"
 #include "entry.h"
 #include "node.h"
 #include "out.h"
@@ -58,55 +61,13 @@
 #include "store.h"
 #include "syncstore.h"
 
-int stick_bench_run(int argc, char **argv);
-
 #define SB_OP_LEN 200 /* a typical relief op */
-
-struct sb_opts {
-    uint64_t entries, authors;
-    int quick, json, make_fat;
-    const char *dir, *tmpfs, *fat;
-};
-
-struct sb_row {
-    char figure[96];
-    double value;
-    const char *unit; /* "/s", "B", "MB/s", "x" */
-    char ceiling[96]; /* "" if none */
-    double ceil_value;
-    const char *ceil_unit;
-    double ratio;
-    const char *target;
-    const char *text; /* non-NULL: instead of the value */
-};
-
-static struct sb_row rows[40];
-static size_t n_rows;
 
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct sb_row *row(const char *figure, double value, const char *unit)
-{
-    struct sb_row *r = &rows[n_rows < 40 ? n_rows++ : 39];
-    memset(r, 0, sizeof *r);
-    snprintf(r->figure, sizeof r->figure, "%s", figure);
-    r->value = value;
-    r->unit = unit;
-    r->target = "";
-    return r;
-}
-
-static void ceil_of(struct sb_row *r, const char *what, double v, const char *unit)
-{
-    snprintf(r->ceiling, sizeof r->ceiling, "%s", what);
-    r->ceil_value = v;
-    r->ceil_unit = unit;
-    r->ratio = v > 0 ? r->value / v : 0;
 }
 
 /* ---- ceilings ------------------------------------------------------------------------ */
@@ -404,12 +365,19 @@ static int stick_sync_node(struct store *s, const uint8_t *netkey, const char *r
     return stick_sync(&cfg, &ss, r);
 }
 
+/* A row that could not be measured: says why, and counts as a missed target. */
+static void failed_row(const char *figure, const char *why)
+{
+    bench_row_target(bench_row_text(figure, why), "runs to the end", BENCH_MISSED);
+}
+
 static void medium(const char *label, const char *root, const char *work, struct store *src,
                    const uint8_t *netkey, uint64_t n, const struct ceilings *c)
 {
     struct stick_report r;
     struct store *dst = NULL;
-    char fig[96], sdir[4200], idir[4200];
+    struct bench_row *b;
+    char fig[160], sdir[4200], idir[4200];
     double t0, t, wmbs = 0, rmbs = 0;
     double ss_eps = c->ss_mbs * 1e6 / c->raw_per;
     int rc;
@@ -417,138 +385,197 @@ static void medium(const char *label, const char *root, const char *work, struct
     snprintf(sdir, sizeof sdir, "%s/aidmesh-stick-bench", root);
     rm_tree(sdir);
     if (mkdir(sdir, 0755) != 0) {
+        fprintf(stderr, "stick-bench: cannot create %s: %s\n", sdir, strerror(errno));
         snprintf(fig, sizeof fig, "%s: stick folder", label);
-        row(fig, 0, "")->text = "cannot create it";
+        failed_row(fig, "cannot create it (see stderr)");
         return;
     }
-    if (medium_ceiling(sdir, &wmbs, &rmbs) == 0) {
-        snprintf(fig, sizeof fig, "%s: medium write+fsync / read", label);
-        struct sb_row *w = row(fig, wmbs, "MB/s");
-        w->ratio = rmbs;
-        w->target = "(read MB/s in the ratio column)";
-    }
+    if (medium_ceiling(sdir, &wmbs, &rmbs) == 0)
+        bench_note("%s medium (%s): 64 MiB written in 1 MiB writes + fsync at %.1f MB/s, read "
+                   "back at %.1f MB/s.",
+                   label, root, wmbs, rmbs);
     fprintf(stderr, "stick-bench: %s: export of %llu entries\n", label, (unsigned long long)n);
     t0 = now_s();
     rc = stick_sync_node(src, netkey, sdir, &r);
     t = now_s() - t0;
-    snprintf(fig, sizeof fig, "%s: export", label);
+    snprintf(fig, sizeof fig, "%s: export (entries/s)", label);
     if (rc != AM_OK || r.exported != n) {
-        row(fig, 0, "")->text = rc != AM_OK ? am_strerror(rc) : "incomplete (stick full?)";
+        failed_row(fig, rc != AM_OK ? am_strerror(rc) : "incomplete (stick full?)");
         return;
     }
-    ceil_of(row(fig, n / t, "/s"), "secretstream (entries/s)", ss_eps, "/s");
-    snprintf(fig, sizeof fig, "%s: export", label);
-    ceil_of(row(fig, wmbs > 0 ? (double)r.written_bytes / 1e6 / t : 0, "MB/s"), "medium write",
-            wmbs, "MB/s");
+    bench_row_ceiling(bench_row_add(fig, n / t, BENCH_RATE), "secretstream (entries/s)", ss_eps,
+                      BENCH_RATE, "secretstream");
+    snprintf(fig, sizeof fig, "%s: export, bytes written per second", label);
+    bench_row_ceiling(
+        bench_row_add(fig, wmbs > 0 ? (double)r.written_bytes / 1e6 / t : 0, BENCH_MBPS),
+        "medium write + fsync, 1 MiB writes", wmbs, BENCH_MBPS, "medium");
     folder_bytes = 0;
     nftw(sdir, add_size, 16, FTW_PHYS);
     snprintf(fig, sizeof fig, "%s: bytes on the stick per entry", label);
-    {
-        struct sb_row *b = row(fig, (double)folder_bytes / (double)n, "B");
-        ceil_of(b, "raw entry bytes", c->raw_per, "B");
-        b->target = b->ratio <= 1.05 ? "<= 1.05x raw: met" : "<= 1.05x raw: MISSED";
-        b = row("  same, against LMDB bytes in use per stored entry", (double)folder_bytes / n,
-                "B");
-        ceil_of(b, "LMDB in use / entry", c->lmdb_per, "B");
-    }
+    b = bench_row_add(fig, (double)folder_bytes / (double)n, BENCH_BYTES);
+    bench_row_ceiling(b, "raw entry bytes", c->raw_per, BENCH_BYTES, "raw");
+    bench_row_target(b, "≤ 1.05× raw", b->ratio <= 1.05 ? BENCH_MET : BENCH_MISSED);
+    snprintf(fig, sizeof fig, "%s: bytes on the stick per entry, against the store", label);
+    bench_row_ceiling(bench_row_add(fig, (double)folder_bytes / (double)n, BENCH_BYTES),
+                      "LMDB bytes in use per stored entry", c->lmdb_per, BENCH_BYTES, "LMDB");
     snprintf(idir, sizeof idir, "%s/import-%s", work, label);
+    snprintf(fig, sizeof fig, "%s: import (scan, decrypt, verify, store; entries/s)", label);
     if (store_open(&dst, idir, NULL) != AM_OK) {
-        row("import", 0, "")->text = "cannot open a store";
+        failed_row(fig, "cannot open a store");
         return;
     }
     fprintf(stderr, "stick-bench: %s: import\n", label);
     t0 = now_s();
     rc = stick_sync_node(dst, netkey, sdir, &r);
     t = now_s() - t0;
-    snprintf(fig, sizeof fig, "%s: import (scan, decrypt, verify, store)", label);
     if (rc != AM_OK || r.added != n) {
-        row(fig, 0, "")->text = rc != AM_OK ? am_strerror(rc) : "incomplete";
+        failed_row(fig, rc != AM_OK ? am_strerror(rc) : "incomplete");
     } else {
-        struct sb_row *i = row(fig, n / t, "/s");
-        ceil_of(i, "store ingest from memory", c->ingest, "/s");
-        i = row("  same, against", n / t, "/s");
-        ceil_of(i, "LMDB puts", c->lmdb, "/s");
-        i = row("  same, against", n / t, "/s");
-        ceil_of(i, "secretstream (entries/s)", ss_eps, "/s");
+        bench_row_ceiling(bench_row_add(fig, n / t, BENCH_RATE), "store ingest from memory",
+                          c->ingest, BENCH_RATE, "ingest");
+        snprintf(fig, sizeof fig, "%s: import, against LMDB puts", label);
+        bench_row_ceiling(bench_row_add(fig, n / t, BENCH_RATE),
+                          "LMDB puts, 40 B key + mean entry, 1000 per txn", c->lmdb, BENCH_RATE,
+                          "LMDB");
+        snprintf(fig, sizeof fig, "%s: import, against decryption", label);
+        bench_row_ceiling(bench_row_add(fig, n / t, BENCH_RATE), "secretstream (entries/s)", ss_eps,
+                          BENCH_RATE, "secretstream");
         fprintf(stderr, "stick-bench: %s: replay\n", label);
         t0 = now_s();
         rc = stick_sync_node(dst, netkey, sdir, &r);
         t = now_s() - t0;
-        snprintf(fig, sizeof fig, "%s: replay (all duplicates, nothing written)", label);
+        snprintf(fig, sizeof fig, "%s: replay (all duplicates, nothing written; entries/s)", label);
         if (rc != AM_OK || r.duplicate != n)
-            row(fig, 0, "")->text = rc != AM_OK ? am_strerror(rc) : "unexpected";
+            failed_row(fig, rc != AM_OK ? am_strerror(rc) : "unexpected counts");
         else
-            ceil_of(row(fig, n / t, "/s"), "store ingest from memory", c->ingest, "/s");
+            bench_row_ceiling(bench_row_add(fig, n / t, BENCH_RATE), "store ingest from memory",
+                              c->ingest, BENCH_RATE, "ingest");
     }
     store_close(dst);
     rm_tree(idir);
     rm_tree(sdir);
 }
 
-/* ---- output ------------------------------------------------------------------------------- */
-
-static void fmt(char buf[48], double v, const char *unit)
-{
-    char c[32];
-    if (!unit)
-        unit = "";
-    if (strcmp(unit, "/s") == 0) {
-        out_count(c, (uint64_t)(v + 0.5));
-        snprintf(buf, 48, "%s/s", c);
-    } else if (strcmp(unit, "B") == 0) {
-        snprintf(buf, 48, "%.1f B", v);
-    } else {
-        snprintf(buf, 48, "%.1f %s", v, unit);
-    }
-}
-
-static void print_rows(const struct sb_opts *o, const char *intro)
-{
-    if (o->json) {
-        printf("[");
-        for (size_t i = 0; i < n_rows; i++) {
-            const struct sb_row *r = &rows[i];
-            printf("%s{\"figure\":", i ? "," : "");
-            out_json_str(stdout, r->figure, strlen(r->figure));
-            if (r->text) {
-                printf(",\"text\":");
-                out_json_str(stdout, r->text, strlen(r->text));
-            } else {
-                printf(",\"value\":%.3f,\"unit\":\"%s\"", r->value, r->unit);
-            }
-            if (r->ceiling[0]) {
-                printf(",\"ceiling\":");
-                out_json_str(stdout, r->ceiling, strlen(r->ceiling));
-                printf(",\"ceiling_value\":%.3f,\"ratio\":%.4f", r->ceil_value, r->ratio);
-            }
-            printf("}");
-        }
-        printf("]\n");
-        return;
-    }
-    fputs(intro, stdout);
-    printf("\n| figure | value | ceiling (measured now) | ratio | note |\n|---|---|---|---|---|\n");
-    for (size_t i = 0; i < n_rows; i++) {
-        const struct sb_row *r = &rows[i];
-        char v[48], c[48];
-        if (r->text) {
-            printf("| %s | %s | — | — | |\n", r->figure, r->text);
-            continue;
-        }
-        fmt(v, r->value, r->unit);
-        if (r->ceiling[0]) {
-            fmt(c, r->ceil_value, r->ceil_unit);
-            printf("| %s | %s | %s: %s | %.3fx | %s |\n", r->figure, v, r->ceiling, c, r->ratio,
-                   r->target);
-        } else if (strcmp(r->unit, "MB/s") == 0 && r->ratio > 0) {
-            printf("| %s | %s | — | read %.1f MB/s | |\n", r->figure, v, r->ratio);
-        } else {
-            printf("| %s | %s | — | — | %s |\n", r->figure, v, r->target);
-        }
-    }
-}
-
 /* ---- main --------------------------------------------------------------------------------- */
+
+int stick_bench_rows(const struct stick_bench_cfg *cfg)
+{
+    struct ceilings c;
+    struct store *src = NULL;
+    struct store_stats st;
+    struct mem_src m = {0};
+    uint8_t netkey[AM_NETKEY_LEN];
+    char work[1024], path[1200], fat_mnt[1200] = "", cmd[8192], fig[96];
+    const char *base, *tmpfs = cfg->tmpfs, *fat = cfg->fat;
+    uint64_t entries = cfg->entries, authors = cfg->authors;
+    struct stat sb;
+    double secs;
+    int rc = 1, mounted = 0;
+
+    if (authors > entries)
+        authors = entries;
+    out_count(fig, entries);
+    {
+        char title[160];
+        snprintf(title, sizeof title, "USB stick: export and import of %s entries", fig);
+        bench_section(title);
+    }
+    secs = cfg->quick ? 0.3 : 1.0;
+    base = cfg->dir ? cfg->dir : getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(work, sizeof work, "%s/aidmesh-stick-bench-XXXXXX", base);
+    if (!mkdtemp(work)) {
+        fprintf(stderr, "stick-bench: cannot make a folder in %s: %s\n", base, strerror(errno));
+        failed_row("stick benchmark", "cannot make its work folder (see stderr)");
+        return 1;
+    }
+    if (!tmpfs)
+        tmpfs = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) ? "/dev/shm" : work;
+    randombytes_buf(netkey, sizeof netkey);
+    memset(&c, 0, sizeof c);
+
+    /* the source node: N entries of A authors */
+    snprintf(path, sizeof path, "%s/source", work);
+    if (store_open(&src, path, NULL) != AM_OK || build_source(src, entries, authors) != AM_OK ||
+        store_stats(src, &st) != AM_OK) {
+        fprintf(stderr, "stick-bench: cannot build the source store in %s\n", path);
+        failed_row("stick benchmark", "cannot build the source store (see stderr)");
+        goto out;
+    }
+    m.cap = (size_t)entries * (SB_OP_LEN + 200);
+    m.cap_n = entries;
+    m.buf = malloc(m.cap);
+    m.off = malloc(entries * sizeof *m.off);
+    m.len = malloc(entries * sizeof *m.len);
+    if (!m.buf || !m.off || !m.len || store_entries_each(src, NULL, 1, collect, &m) != AM_OK ||
+        m.n != entries) {
+        fprintf(stderr, "stick-bench: out of memory\n");
+        failed_row("stick benchmark", "out of memory");
+        goto out;
+    }
+    c.raw_per = (double)m.used / (double)m.n;
+    c.lmdb_per = (double)st.map_used / (double)st.entries;
+
+    /* ceilings */
+    fprintf(stderr, "stick-bench: ceilings\n");
+    c.ss_mbs = secretstream_ceiling(secs);
+    snprintf(path, sizeof path, "%s/lmdb-ceiling", work);
+    if (lmdb_ceiling(path, entries, (size_t)(c.raw_per + 0.5), &c.lmdb) != 0)
+        c.lmdb = 0;
+    rm_tree(path);
+    snprintf(path, sizeof path, "%s/ingest-ceiling", work);
+    if (ingest_ceiling(path, &m, &c.ingest) != AM_OK)
+        c.ingest = 0;
+    rm_tree(path);
+    free(m.buf);
+    m.buf = NULL;
+    {
+        char l[32], g[32];
+        out_count(l, (uint64_t)(c.lmdb + 0.5));
+        out_count(g, (uint64_t)(c.ingest + 0.5));
+        bench_note("Stick: %s entries of %llu authors (200-byte ops, %.1f raw bytes each; the "
+                   "store uses %.1f bytes per entry), stick format with 64 KiB secretstream "
+                   "chunks. Ceilings: secretstream push+pull %.0f MB/s; LMDB puts %s/s; "
+                   "store_ingest of the same entries from memory %s/s.",
+                   fig, (unsigned long long)authors, c.raw_per, c.lmdb_per, c.ss_mbs, l, g);
+    }
+
+    medium("tmpfs", tmpfs, work, src, netkey, entries, &c);
+
+    if (cfg->make_fat && !fat) {
+        uint64_t mib = (uint64_t)(c.raw_per * 1.2 * (double)entries / 1048576.0) + 200;
+        snprintf(path, sizeof path, "%s/fat32.img", work);
+        snprintf(fat_mnt, sizeof fat_mnt, "%s/fat32", work);
+        snprintf(cmd, sizeof cmd,
+                 "truncate -s %lluM '%s' && mkfs.vfat -F 32 '%s' >/dev/null 2>&1 && mkdir -p '%s' "
+                 "&& fusefat -o rw+ '%s' '%s' >/dev/null 2>&1",
+                 (unsigned long long)mib, path, path, fat_mnt, path, fat_mnt);
+        if (system(cmd) == 0) {
+            mounted = 1;
+            fat = fat_mnt;
+        } else {
+            bench_row_text("FAT32 (fusefat image)", "skipped: cannot make or mount an image here");
+        }
+    }
+    if (fat)
+        medium("FAT32", fat, work, src, netkey, entries, &c);
+    else if (!cfg->make_fat)
+        bench_row_text("FAT32", "skipped: give --fat DIR (mounted) or --fat-image");
+    rc = 0;
+out:
+    if (mounted) {
+        snprintf(cmd, sizeof cmd, "fusermount -u '%s' 2>/dev/null || umount '%s'", fat_mnt,
+                 fat_mnt);
+        if (system(cmd) != 0)
+            fprintf(stderr, "stick-bench: could not unmount %s\n", fat_mnt);
+    }
+    store_close(src);
+    free(m.buf);
+    free(m.off);
+    free(m.len);
+    rm_tree(work);
+    sodium_memzero(netkey, sizeof netkey);
+    return rc;
+}
 
 static int usage(void)
 {
@@ -558,9 +585,10 @@ static int usage(void)
     return 2;
 }
 
-static int parse(int argc, char **argv, struct sb_opts *o)
+static int parse(int argc, char **argv, struct stick_bench_cfg *o, int *json)
 {
     memset(o, 0, sizeof *o);
+    *json = 0;
     o->entries = 1000000;
     o->authors = 10;
     for (int i = 1; i < argc; i++) {
@@ -571,7 +599,7 @@ static int parse(int argc, char **argv, struct sb_opts *o)
         if (strcmp(a, "--quick") == 0)
             o->quick = 1;
         else if (strcmp(a, "--json") == 0)
-            o->json = 1;
+            *json = 1;
         else if (strcmp(a, "--fat-image") == 0)
             o->make_fat = 1;
         else if (v && strcmp(a, "--entries") == 0 && (o->entries = strtoull(v, NULL, 10)) > 0)
@@ -596,108 +624,17 @@ static int parse(int argc, char **argv, struct sb_opts *o)
 
 int stick_bench_run(int argc, char **argv)
 {
-    struct sb_opts o;
-    struct ceilings c;
-    struct store *src = NULL;
-    struct store_stats st;
-    struct mem_src m = {0};
-    uint8_t netkey[AM_NETKEY_LEN];
-    char work[1024], path[1200], fat_mnt[1200] = "", cmd[8192], intro[512];
-    const char *base;
-    struct stat sb;
-    double secs;
-    int rc = 1, mounted = 0;
+    struct stick_bench_cfg o;
+    int json, rc;
 
-    if (parse(argc, argv, &o) != 0)
+    if (parse(argc, argv, &o, &json) != 0)
         return usage();
     if (sodium_init() < 0)
         return 1;
-    secs = o.quick ? 0.3 : 1.0;
-    base = o.dir ? o.dir : getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(work, sizeof work, "%s/aidmesh-stick-bench-XXXXXX", base);
-    if (!mkdtemp(work)) {
-        fprintf(stderr, "stick-bench: cannot make a folder in %s: %s\n", base, strerror(errno));
-        return 1;
-    }
-    if (!o.tmpfs)
-        o.tmpfs = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) ? "/dev/shm" : work;
-    randombytes_buf(netkey, sizeof netkey);
-    memset(&c, 0, sizeof c);
-
-    /* the source node: N entries of A authors */
-    snprintf(path, sizeof path, "%s/source", work);
-    if (store_open(&src, path, NULL) != AM_OK || build_source(src, o.entries, o.authors) != AM_OK ||
-        store_stats(src, &st) != AM_OK) {
-        fprintf(stderr, "stick-bench: cannot build the source store in %s\n", path);
-        goto out;
-    }
-    m.cap = (size_t)o.entries * (SB_OP_LEN + 200);
-    m.cap_n = o.entries;
-    m.buf = malloc(m.cap);
-    m.off = malloc(o.entries * sizeof *m.off);
-    m.len = malloc(o.entries * sizeof *m.len);
-    if (!m.buf || !m.off || !m.len || store_entries_each(src, NULL, 1, collect, &m) != AM_OK ||
-        m.n != o.entries) {
-        fprintf(stderr, "stick-bench: out of memory\n");
-        goto out;
-    }
-    c.raw_per = (double)m.used / (double)m.n;
-    c.lmdb_per = (double)st.map_used / (double)st.entries;
-
-    /* ceilings */
-    fprintf(stderr, "stick-bench: ceilings\n");
-    c.ss_mbs = secretstream_ceiling(secs);
-    snprintf(path, sizeof path, "%s/lmdb-ceiling", work);
-    if (lmdb_ceiling(path, o.entries, (size_t)(c.raw_per + 0.5), &c.lmdb) != 0)
-        c.lmdb = 0;
-    rm_tree(path);
-    snprintf(path, sizeof path, "%s/ingest-ceiling", work);
-    if (ingest_ceiling(path, &m, &c.ingest) != AM_OK)
-        c.ingest = 0;
-    rm_tree(path);
-    row("ceiling: secretstream push+pull, 64 KiB chunks", c.ss_mbs, "MB/s");
-    row("ceiling: LMDB puts (40 B key, mean entry value, 1000/txn)", c.lmdb, "/s");
-    row("ceiling: store_ingest from memory", c.ingest, "/s");
-    row("raw bytes per entry", c.raw_per, "B");
-    row("LMDB bytes in use per stored entry", c.lmdb_per, "B");
-
-    medium("tmpfs", o.tmpfs, work, src, netkey, o.entries, &c);
-
-    if (o.make_fat && !o.fat) {
-        uint64_t mib = (uint64_t)(c.raw_per * 1.2 * (double)o.entries / 1048576.0) + 200;
-        snprintf(path, sizeof path, "%s/fat32.img", work);
-        snprintf(fat_mnt, sizeof fat_mnt, "%s/fat32", work);
-        snprintf(cmd, sizeof cmd,
-                 "truncate -s %lluM '%s' && mkfs.vfat -F 32 '%s' >/dev/null 2>&1 && mkdir -p '%s' "
-                 "&& fusefat -o rw+ '%s' '%s' >/dev/null 2>&1",
-                 (unsigned long long)mib, path, path, fat_mnt, path, fat_mnt);
-        if (system(cmd) == 0) {
-            mounted = 1;
-            o.fat = fat_mnt;
-        } else {
-            row("FAT32 (fusefat)", 0, "")->text = "skipped: cannot make or mount an image here";
-        }
-    }
-    if (o.fat)
-        medium("FAT32", o.fat, work, src, netkey, o.entries, &c);
-    else if (!o.make_fat)
-        row("FAT32", 0, "")->text = "skipped: give --fat DIR (mounted) or --fat-image";
-    snprintf(intro, sizeof intro,
-             "## aidmesh stick benchmark: %llu entries of %llu authors, %.0f raw bytes each\n",
-             (unsigned long long)o.entries, (unsigned long long)o.authors, c.raw_per);
-    print_rows(&o, intro);
-    rc = 0;
-out:
-    if (mounted) {
-        snprintf(cmd, sizeof cmd, "fusermount -u '%s' 2>/dev/null || umount '%s'", fat_mnt,
-                 fat_mnt);
-        if (system(cmd) != 0)
-            fprintf(stderr, "stick-bench: could not unmount %s\n", fat_mnt);
-    }
-    store_close(src);
-    free(m.buf);
-    free(m.off);
-    free(m.len);
-    rm_tree(work);
+    rc = stick_bench_rows(&o);
+    if (json)
+        bench_report_json(stdout, 0);
+    else
+        bench_report_markdown(stdout, "aidmesh stick benchmark", NULL, 0);
     return rc;
 }
