@@ -101,6 +101,15 @@ static void cols(FILE *f, const char *s, int w)
     col(f, s, strlen(s), w, 0);
 }
 
+/* Site and item columns start at their headers' width and grow to the longest code. */
+#define CODE_COL_MIN 12
+
+static int code_width(int w, const char *code)
+{
+    int n = (int)strlen(code);
+    return n > w ? n : w;
+}
+
 /* The last cell of a row: cut to w, not padded, then the rest of the line. */
 static void col_end(FILE *f, const char *s, size_t len, int w, const char *rest)
 {
@@ -1148,7 +1157,7 @@ static const char *status_text(const struct need_row *w)
 int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status, int pri, int json)
 {
     struct need_rows nr = {0};
-    int rc, conflicts = 0, unopened = 0;
+    int rc, conflicts = 0, unopened = 0, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
 
     nr.pri = pri;
     rc = store_needs_each(s, site, status, need_collect, &nr);
@@ -1158,11 +1167,16 @@ int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status,
     }
     if (nr.n)
         qsort(nr.v, nr.n, sizeof *nr.v, need_row_cmp);
+    for (size_t i = 0; i < nr.n; i++)
+        if (nr.v[i].opened) {
+            w_site = code_width(w_site, nr.v[i].site);
+            w_item = code_width(w_item, nr.v[i].item);
+        }
     if (json)
         fputc('[', f);
     else if (nr.n)
-        fprintf(f, "%-8s %-8s %-12s %-12s %13s %-10s %s\n", "ID", "PRIORITY", "SITE", "ITEM",
-                "DELIVERED/QTY", "STATUS", "NEEDED BY");
+        fprintf(f, "%-8s %-8s %-*s %-*s %13s %-10s %s\n", "ID", "PRIORITY", w_site, "SITE",
+                w_item, "ITEM", "DELIVERED/QTY", "STATUS", "NEEDED BY");
     for (size_t i = 0; i < nr.n; i++) {
         const struct need_row *w = &nr.v[i];
         char hex[33], by[11], dq[48];
@@ -1199,9 +1213,9 @@ int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status,
         fprintf(f, "%-8.*s ", (int)w->digits, hex);
         cols(f, w->pri ? relief_priority_name(w->pri) : "-", 8);
         fputc(' ', f);
-        cols(f, w->opened ? w->site : "?", 12);
+        cols(f, w->opened ? w->site : "?", w_site);
         fputc(' ', f);
-        cols(f, w->opened ? w->item : "?", 12);
+        cols(f, w->opened ? w->item : "?", w_item);
         snprintf(dq, sizeof dq, "%lld/%lld", (long long)w->delivered, (long long)w->q);
         fputc(' ', f);
         col(f, dq, strlen(dq), 13, 1);
@@ -1802,7 +1816,19 @@ struct cell_rows {
     int json;
     uint32_t today;
     uint64_t n, overdrawn, conflicts, expired, expiring, audits;
+    int w_site, w_item; /* column widths: the longest code listed, so none is cut */
 };
+
+static int cell_widths(void *ctx, const struct store_view_row *r)
+{
+    struct cell_rows *cr = ctx;
+    struct relief_node_cell cv;
+    if (relief_node_cell_parse(r->view, r->view_len, &cv) == AM_OK) {
+        cr->w_site = code_width(cr->w_site, cv.site);
+        cr->w_item = code_width(cr->w_item, cv.item);
+    }
+    return 0;
+}
 
 static int cell_row(void *ctx, const struct store_view_row *r)
 {
@@ -1866,9 +1892,9 @@ static int cell_row(void *ctx, const struct store_view_row *r)
     }
     if (cv.saturated)
         strcat(flags, "capped ");
-    cols(cr->f, cv.site, 12);
+    cols(cr->f, cv.site, cr->w_site);
     fputc(' ', cr->f);
-    cols(cr->f, cv.item, 12);
+    cols(cr->f, cv.item, cr->w_item);
     fputc(' ', cr->f);
     cols(cr->f, cv.lot[0] ? cv.lot : "-", 8);
     fputc(' ', cr->f);
@@ -1882,20 +1908,23 @@ static int cell_row(void *ctx, const struct store_view_row *r)
     col(cr->f, num, strlen(num), 9, 1);
     flags[strlen(flags) - 1] = 0; /* the trailing space */
     fputc(' ', cr->f);
-    col_end(cr->f, flags, strlen(flags), 80 - 56, "");
+    col_end(cr->f, flags, strlen(flags), (int)sizeof flags, ""); /* short words: never cut */
     return 0;
 }
 
 int cli_relief_stock_show(struct store *s, FILE *f, const char *site, const char *item, int json,
                           uint32_t today)
 {
-    struct cell_rows cr = {f, json, today, 0, 0, 0, 0, 0, 0};
+    struct cell_rows cr = {f, json, today, 0, 0, 0, 0, 0, 0, CODE_COL_MIN, CODE_COL_MIN};
     int rc;
-    if (json)
+    if (json) {
         fputc('[', f);
-    else
-        fprintf(f, "%-12s %-12s %-8s %-10s %9s %s\n", "SITE", "ITEM", "LOT", "EXPIRES", "STOCK",
-                "FLAGS");
+    } else {
+        if ((rc = store_cells_each(s, site, item, cell_widths, &cr)) != AM_OK)
+            return rc;
+        fprintf(f, "%-*s %-*s %-8s %-10s %9s %s\n", cr.w_site, "SITE", cr.w_item, "ITEM", "LOT",
+                "EXPIRES", "STOCK", "FLAGS");
+    }
     rc = store_cells_each(s, site, item, cell_row, &cr);
     if (rc != AM_OK)
         return rc;

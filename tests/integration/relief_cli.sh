@@ -202,4 +202,14 @@ check "which reaches the hub" "$A" --home "$C" sync 127.0.0.1:$P
 check "the delivery shows at the hub" wait_for 10 sh -c "'$A' --home '$H' need show ${N2:0:8} --json | grep -q '\"delivered\":10'"
 kill -TERM $hub
 check "the hub stops" wait $hub
+
+# ---- long codes are shown whole in the tables ----------------------------------------
+check "a site with a long code" am site add warehouse-south-district --name "South depot"
+check "a need there" am need add --site warehouse-south-district --item water-5l --qty 3
+check "stock there" am stock receive --site warehouse-south-district --item water-5l --qty 9
+expect_out "need list shows the whole site code" "^[0-9a-f]+ +normal +warehouse-south-district +water-5l " \
+    am need list --site warehouse-south-district
+expect_out "stock show shows the whole site code" "^warehouse-south-district +water-5l +- +- +9$" \
+    am stock show --site warehouse-south-district
+expect_out "and aligns the header to it" "^SITE {21}ITEM " am stock show --site warehouse-south-district
 finish
