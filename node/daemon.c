@@ -98,6 +98,8 @@ struct daemon {
     uv_timer_t maintain, scan_timer, status_timer, deadline;
     uv_fs_event_t watch;
     int watching;
+    uv_fs_event_t home_watch; /* the config: static peers added while running */
+    uv_timer_t config_timer;
     struct uv_discovery disc;
     int discovering;
     uint8_t instance[BEACON_INSTANCE_LEN];
@@ -781,6 +783,44 @@ static void on_store_changed(uv_fs_event_t *h, const char *filename, int events,
         uv_timer_start(&d->scan_timer, on_scan_timer, SCAN_DEBOUNCE_MS, 0);
 }
 
+/* ---- static peers added to the config while running ------------------------------------- */
+
+/* Adds a static target for each config peer not known yet; it is dialed at the next
+ * maintenance tick. Peers removed from the config stay until the next start. */
+static void on_config_timer(uv_timer_t *tm)
+{
+    static char peers[DAEMON_MAX_PEERS][HOME_PEER_MAX];
+    struct daemon *d = tm->data;
+    int n = home_config_peers(d->n->home, peers, DAEMON_MAX_PEERS);
+    for (int i = 0; i < n && !d->stopping; i++) {
+        char host[256], port[8];
+        struct target *t;
+        if (daemon_split_hostport(peers[i], host, sizeof host, port, sizeof port) != AM_OK)
+            continue; /* `aidmesh peers add` never writes such a line */
+        for (t = d->targets; t; t = t->next)
+            if (t->is_static && !strcmp(t->host, host) && !strcmp(t->port, port))
+                break;
+        if (t)
+            continue;
+        if (!(t = target_add(d)))
+            return;
+        memcpy(t->host, host, sizeof host);
+        memcpy(t->port, port, sizeof port);
+        t->is_static = 1;
+        logf_(d, "static peer %s added to the config: dialing it", peers[i]);
+    }
+}
+
+static void on_home_changed(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    struct daemon *d = h->data;
+    (void)events;
+    if (status < 0 || d->stopping || !filename || strcmp(filename, "config") != 0)
+        return;
+    if (!uv_is_active((uv_handle_t *)&d->config_timer))
+        uv_timer_start(&d->config_timer, on_config_timer, SCAN_DEBOUNCE_MS, 0);
+}
+
 /* ---- sticks mounted below --watch-sticks ---------------------------------------------------- */
 
 static void stick_sync_one(struct daemon *d, const char *path)
@@ -1196,6 +1236,14 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
     if (!d->watching)
         logf_(d, "cannot watch the store for changes: entries written by other commands "
                  "reach peers at the next reconnection");
+    uv_timer_init(&d->loop, &d->config_timer);
+    d->config_timer.data = d;
+    if (uv_fs_event_init(&d->loop, &d->home_watch) == 0) {
+        d->home_watch.data = d;
+        if (uv_fs_event_start(&d->home_watch, on_home_changed, n->home, 0) != 0)
+            logf_(d, "cannot watch the config: static peers added now are dialed after a "
+                     "restart");
+    }
     scan_heads(d);
     if (o->watch_sticks)
         stick_watch_start(d, o);

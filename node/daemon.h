@@ -1,6 +1,7 @@
 /*
  * daemon.h: the node's network side on a libuv loop: a TCP listener, outbound dials to
- * static and discovered peers (backoff with jitter), one sync session per connection,
+ * static (also those added to the config while it runs) and discovered peers (backoff
+ * with jitter), one sync session per connection,
  * LAN discovery, live pushes of new entries (written here, by the CLI in another process,
  * or received from another peer), a status file for `aidmesh peers`, and a clean stop on
  * SIGINT / SIGTERM. Also the one-shot sync of `aidmesh sync`. With watch_sticks, it syncs

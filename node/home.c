@@ -317,3 +317,34 @@ int home_config_get(const char *home, const char *key, char *out, size_t cap)
     fclose(f);
     return AM_OK;
 }
+
+int home_config_peers(const char *home, char out[][HOME_PEER_MAX], int max)
+{
+    char path[AM_HOME_PATH_MAX], line[512];
+    FILE *f;
+    int n = 0;
+    if (home_path(path, home, "config") != AM_OK || !(f = fopen(path, "r")))
+        return 0;
+    while (n < max && fgets(line, sizeof line, f)) {
+        char *p = line, *v;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "peer", 4) != 0)
+            continue;
+        v = p + 4;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (*v != '=')
+            continue;
+        v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        v[strcspn(v, " \t\r\n")] = 0;
+        if (!*v || strlen(v) >= HOME_PEER_MAX)
+            continue;
+        memcpy(out[n], v, strlen(v) + 1);
+        n++;
+    }
+    fclose(f);
+    return n;
+}

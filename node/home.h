@@ -53,6 +53,11 @@ int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN])
 /* Reads `key` from DIR/config into out ("" when absent). Returns AM_OK, AM_ESYS. */
 int home_config_get(const char *home, const char *key, char *out, size_t cap);
 
+/* The "peer = HOST:PORT" lines of DIR/config, at most max of them, into out. Returns how
+ * many (0 when there is no config). */
+#define HOME_PEER_MAX 300
+int home_config_peers(const char *home, char out[][HOME_PEER_MAX], int max);
+
 /*
  * Key file primitives, exposed for tests: write `len` bytes of text atomically with mode
  * 0600 (AM_OK, AM_EEXIST when `path` exists and !replace, AM_ESYS); read at most cap-1

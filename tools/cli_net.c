@@ -33,38 +33,6 @@ enum {
     OPT_HTTP
 };
 
-static int cfg_peers(const char *home, const char **out, int max, char store[][300])
-{
-    char path[AM_HOME_PATH_MAX], line[512];
-    FILE *f;
-    int n = 0;
-    if (home_path(path, home, "config") != AM_OK || !(f = fopen(path, "r")))
-        return 0;
-    while (n < max && fgets(line, sizeof line, f)) {
-        char *p = line, *v;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncmp(p, "peer", 4) != 0)
-            continue;
-        v = p + 4;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (*v != '=')
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        v[strcspn(v, " \t\r\n")] = 0;
-        if (!*v)
-            continue;
-        snprintf(store[n], 300, "%s", v);
-        out[n] = store[n];
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
 static const char run_help[] =
     "usage: aidmesh run [--listen ADDR:PORT] [--peer HOST:PORT]... [--no-discovery]\n"
     "                   [--http ADDR:PORT] [--home DIR]\n"
@@ -103,7 +71,7 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
         {"init-blank-sticks", no_argument, NULL, OPT_INIT_BLANK},
         {"http", required_argument, NULL, OPT_HTTP},
         {0, 0, 0, 0}};
-    static char cfgstore[DAEMON_MAX_PEERS][300];
+    static char cfgstore[DAEMON_MAX_PEERS][HOME_PEER_MAX];
     struct daemon_opts o;
     struct node n;
     int opt, rc;
@@ -176,10 +144,9 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
             o.listen = listen_cfg;
     }
     {
-        const char *cp[DAEMON_MAX_PEERS];
-        int k = cfg_peers(n.home, cp, DAEMON_MAX_PEERS - o.n_peers, cfgstore);
+        int k = home_config_peers(n.home, cfgstore, DAEMON_MAX_PEERS - o.n_peers);
         for (int i = 0; i < k; i++)
-            o.peers[o.n_peers++] = cp[i];
+            o.peers[o.n_peers++] = cfgstore[i];
     }
     signal(SIGPIPE, SIG_IGN);
     rc = daemon_run(&n, &o);
@@ -311,7 +278,7 @@ static int peers_add(struct cli *c, const char *hostport)
     else
         fprintf(f, "peer = %s:%s\n", h, p);
     fclose(f);
-    printf("added static peer %s; a running node dials it after its next restart\n", hostport);
+    printf("added static peer %s; a running node dials it within a second\n", hostport);
     return 0;
 }
 

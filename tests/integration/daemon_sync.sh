@@ -32,11 +32,14 @@ check "the outsider got nothing" test "$(entries "$T/out")" = 0
 refute "an unreachable port fails" $A --home "$T/clinic" sync --timeout 5 127.0.0.1:$((PH + 7))
 expect_out "a bad address is explained" "is not HOST:PORT" $A --home "$T/clinic" sync nowhere:99999
 
-# live: the clinic runs too and dials the hub (static peer from the config)
-check "peers add" $A --home "$T/clinic" peers add 127.0.0.1:$PH
+# live: the clinic runs too; a static peer added to its config while it runs is dialed
 $A --home "$T/clinic" run --listen 127.0.0.1:$PC --no-discovery >"$T/clinic.log" 2>&1 &
 clinic=$!
-check "the clinic connects to the hub" wait_for 15 grep -q "in sync" "$T/clinic.log"
+check "the clinic listens" wait_for 10 grep -q "listening on" "$T/clinic.log"
+expect_out "peers add says the running node dials it" "dials it within a second" \
+    $A --home "$T/clinic" peers add 127.0.0.1:$PH
+check "the running clinic reads the config" wait_for 5 grep -q "static peer 127.0.0.1:$PH added to the config" "$T/clinic.log"
+check "and connects to the hub" wait_for 15 grep -q "in sync" "$T/clinic.log"
 expect_out "peers shows the hub" "in sync" $A --home "$T/clinic" peers
 expect_out "peers --json" '"running":true' $A --home "$T/clinic" peers --json
 
