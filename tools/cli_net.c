@@ -25,6 +25,7 @@ enum {
     OPT_PEER,
     OPT_NO_DISC,
     OPT_TIMEOUT,
+    OPT_VERBOSE,
     OPT_LOOPBACK_DISC,
     OPT_DISC_PORT,
     OPT_BEACON_MS,
@@ -155,10 +156,14 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
 }
 
 static const char sync_help[] =
-    "usage: aidmesh sync HOST:PORT [--timeout SECONDS] [--json] [--home DIR]\n"
+    "usage: aidmesh sync HOST:PORT [--timeout SECONDS] [--verbose] [--json] [--home DIR]\n"
     "\n"
     "Syncs once with the node at HOST:PORT (both ways), prints what moved, and exits:\n"
-    "0 when both nodes hold the same records, non-zero on failure.\n";
+    "0 when both nodes hold the same records, non-zero on failure (with the connection's\n"
+    "events, to explain it).\n"
+    "\n"
+    "  --timeout SECONDS  give up after this long (default 120)\n"
+    "  --verbose          print the connection's events as they happen (on stderr)\n";
 
 int cli_cmd_sync(struct cli *c, int argc, char **argv)
 {
@@ -166,11 +171,15 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {"help", no_argument, NULL, OPT_HELP},
                                          {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                                         {"verbose", no_argument, NULL, OPT_VERBOSE},
                                          {0, 0, 0, 0}};
     struct daemon_sync_result r;
     struct node n;
     long timeout = 120;
-    int opt, rc;
+    int opt, rc, verbose = 0;
+    char *logbuf = NULL;
+    size_t loglen = 0;
+    FILE *log;
     char h[256], p[8], got[32], gave[32], authors[32];
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -191,6 +200,9 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_VERBOSE:
+            verbose = 1;
+            break;
         default:
             return cli_bad_option("sync", argv);
         }
@@ -206,9 +218,17 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
     if (cli_open(c, &n, NULL))
         return 1;
     signal(SIGPIPE, SIG_IGN);
-    rc =
-        daemon_sync_once(&n, argv[optind], (uint32_t)timeout * 1000, c->json ? stderr : stderr, &r);
+    /* the peer events go to stderr with --verbose; otherwise they are kept, and shown only
+     * when the sync fails, to explain it */
+    log = verbose ? stderr : open_memstream(&logbuf, &loglen);
+    rc = daemon_sync_once(&n, argv[optind], (uint32_t)timeout * 1000, log ? log : stderr, &r);
     node_close(&n);
+    if (log && log != stderr) {
+        fclose(log);
+        if (rc != 0 && loglen)
+            fwrite(logbuf, 1, loglen, stderr);
+        free(logbuf);
+    }
     out_count(got, r.received);
     out_count(gave, r.sent);
     out_count(authors, r.authors);
@@ -226,7 +246,8 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
             printf("null");
         printf("}\n");
     } else if (rc == 0) {
-        printf("received %s entries from %s authors, sent %s\n", got, authors, gave);
+        printf("received %s entries from %s author%s, sent %s\n", got, authors,
+               r.authors == 1 ? "" : "s", gave);
         if (r.forks)
             printf("note: %llu pieces of fork evidence arrived; see `aidmesh verify`\n",
                    (unsigned long long)r.forks);
@@ -239,6 +260,12 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
             hint = " (no answer: is the node running, and is the port open?)";
         else if (r.error == AM_EVERSION)
             hint = " (the other node runs an incompatible aidmesh version: update one)";
+        if ((r.error == AM_EPEER || !r.error) && r.bytes_in == 0) {
+            cli_err("sync with %s failed: nothing answered there (is the node running, is "
+                    "the address and port right, does a firewall block it?)",
+                    argv[optind]);
+            return rc;
+        }
         cli_err("sync with %s failed: %s%s; received %s entries, sent %s before that", argv[optind],
                 am_strerror(r.error ? r.error : AM_EPEER), hint, got, gave);
     }

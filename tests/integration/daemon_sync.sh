@@ -19,17 +19,25 @@ hub=$!
 check "hub listens" wait_for 10 grep -q "listening on" "$T/hub.log"
 
 # one-shot sync
-expect_out "sync prints a summary" "received 300 entries from 1 authors, sent 7" \
+expect_out "sync prints a summary" "^received 300 entries from 1 author, sent 7$" \
     $A --home "$T/clinic" sync 127.0.0.1:$PH
 check "both hold everything" test "$(entries "$T/clinic")" = 307
 check "a second sync moves nothing" sh -c "$A --home '$T/clinic' sync 127.0.0.1:$PH | grep -q 'received 0 entries'"
 expect_out "sync --json" '"ok":true' $A --home "$T/clinic" sync --json 127.0.0.1:$PH
+check "a sync that works prints its summary line only" \
+    test "$($A --home "$T/clinic" sync 127.0.0.1:$PH 2>&1 | wc -l)" = 1
+expect_out "--verbose shows the connection's events" "peer [0-9a-f]+ at 127\.0\.0\.1:$PH: connected" \
+    $A --home "$T/clinic" sync --verbose 127.0.0.1:$PH
 
 # failures
 refute "another network is refused" $A --home "$T/out" sync --timeout 5 127.0.0.1:$PH
 expect_out "with a hint" "another relief network" $A --home "$T/out" sync --timeout 5 127.0.0.1:$PH
 check "the outsider got nothing" test "$(entries "$T/out")" = 0
 refute "an unreachable port fails" $A --home "$T/clinic" sync --timeout 5 127.0.0.1:$((PH + 7))
+expect_out "and a failed sync shows the connection's events" "connection to 127\.0\.0\.1:$((PH + 7)): closed" \
+    $A --home "$T/clinic" sync --timeout 5 127.0.0.1:$((PH + 7))
+expect_out "and says nothing answered there" "failed: nothing answered there \(is the node running" \
+    $A --home "$T/clinic" sync --timeout 5 127.0.0.1:$((PH + 7))
 expect_out "a bad address is explained" "is not HOST:PORT" $A --home "$T/clinic" sync nowhere:99999
 
 # live: the clinic runs too; a static peer added to its config while it runs is dialed

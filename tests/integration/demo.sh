@@ -49,7 +49,7 @@ check "the demo exits 0" test "$(cat "$T/auto.rc")" = 0
 check "it says which stick it uses" grep -Eq "^The USB stick is a (64 MiB FAT32 image|plain folder)" "$T/auto.out"
 check "step: the hub records a need" grep -q "^4. The hub records a need: 200 water kits at Riverside shelter" "$T/auto.out"
 check "  with the real CLI output" grep -Eq "^       opened need [0-9a-f]{6,}: 200 water-kit at riverside, critical" "$T/auto.out"
-check "the clinic syncs once over TCP" grep -Eq "^       received 5 entries from 1 authors, sent 4" "$T/auto.out"
+check "the clinic syncs once over TCP" grep -Eq "^       received 5 entries from 1 author, sent 4" "$T/auto.out"
 check "the clinic's node connects to the hub" grep -q "in sync" "$T/auto.out"
 check "a delivery at the hub reaches the clinic live" grep -Eq "^   \(reached the clinic in [0-9]+ ms\)" "$T/auto.out"
 check "the stick is set up at the warehouse" grep -q "(set up now)" "$T/auto.out"
