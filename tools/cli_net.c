@@ -31,12 +31,13 @@ enum {
     OPT_BEACON_MS,
     OPT_WATCH_STICKS,
     OPT_INIT_BLANK,
-    OPT_HTTP
+    OPT_HTTP,
+    OPT_VIEW_CACHE
 };
 
 static const char run_help[] =
     "usage: aidmesh run [--listen ADDR:PORT] [--peer HOST:PORT]... [--no-discovery]\n"
-    "                   [--http ADDR:PORT] [--home DIR]\n"
+    "                   [--http ADDR:PORT] [--view-cache MIB] [--home DIR]\n"
     "\n"
     "Runs this node: listens for other nodes, finds the nodes of its network on every\n"
     "local network (hub Wi-Fi, Ethernet, a Wi-Fi Direct group) and syncs with them, and\n"
@@ -54,6 +55,9 @@ static const char run_help[] =
     "                      stock with problems highlighted, peers, sticks; reloads itself)\n"
     "                      at http://ADDR:PORT/; PORT alone means 127.0.0.1 (this machine\n"
     "                      only); 0.0.0.0:PORT shows it to every network. Off by default\n"
+    "  --view-cache MIB    memory for recently updated needs and stock cells, so receiving\n"
+    "                      many records is fast (default 128; 0 keeps none; this bounds\n"
+    "                      what the node holds beyond a few MiB)\n"
     "\n"
     "One line is logged per peer event. `aidmesh peers` shows who is connected.\n";
 
@@ -71,9 +75,11 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
         {"watch-sticks", required_argument, NULL, OPT_WATCH_STICKS},
         {"init-blank-sticks", no_argument, NULL, OPT_INIT_BLANK},
         {"http", required_argument, NULL, OPT_HTTP},
+        {"view-cache", required_argument, NULL, OPT_VIEW_CACHE},
         {0, 0, 0, 0}};
     static char cfgstore[DAEMON_MAX_PEERS][HOME_PEER_MAX];
     struct daemon_opts o;
+    struct store_opts so = {0};
     struct node n;
     int opt, rc;
 
@@ -117,6 +123,16 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
         case OPT_HTTP:
             o.http = optarg;
             break;
+        case OPT_VIEW_CACHE: {
+            char *end;
+            unsigned long long mib = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || mib > 1048576) {
+                cli_err("run: --view-cache takes a number of MiB (e.g. 48), not '%s'", optarg);
+                return 2;
+            }
+            so.view_cache = mib ? mib << 20 : STORE_VIEW_CACHE_OFF;
+            break;
+        }
         default:
             return cli_bad_option("run", argv);
         }
@@ -136,7 +152,7 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
             return 2;
         }
     }
-    if (cli_open(c, &n, NULL))
+    if (cli_open(c, &n, &so))
         return 1;
     if (!o.listen) {
         static char listen_cfg[300];

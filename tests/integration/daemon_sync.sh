@@ -30,6 +30,8 @@ expect_out "--verbose shows the connection's events" "peer [0-9a-f]+ at 127\.0\.
     $A --home "$T/clinic" sync --verbose 127.0.0.1:$PH
 
 # failures
+expect_out "--view-cache takes a number of MiB" "run: --view-cache takes a number of MiB" \
+    $A --home "$T/clinic" run --view-cache lots
 refute "another network is refused" $A --home "$T/out" sync --timeout 5 127.0.0.1:$PH
 expect_out "with a hint" "another relief network" $A --home "$T/out" sync --timeout 5 127.0.0.1:$PH
 check "the outsider got nothing" test "$(entries "$T/out")" = 0
