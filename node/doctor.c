@@ -155,40 +155,41 @@ out:
     return rc;
 }
 
+struct doctor_peers {
+    char (*out)[300];
+    size_t n, max;
+    unsigned *bad;
+};
+
+static int doctor_peer_one(void *ctx, const char *value)
+{
+    struct doctor_peers *c = ctx;
+    char h[256], p[8];
+    size_t len = strcspn(value, " \t");
+    if (len == 0 || len >= 300) {
+        (*c->bad)++;
+        return 0;
+    }
+    {
+        char v[300];
+        memcpy(v, value, len);
+        v[len] = 0;
+        if (daemon_split_hostport(v, h, sizeof h, p, sizeof p) != AM_OK) {
+            (*c->bad)++;
+            return 0;
+        }
+        if (c->n < c->max)
+            memcpy(c->out[c->n++], v, len + 1);
+    }
+    return 0;
+}
+
 size_t doctor_config_peers(const char *home, char (*out)[300], size_t max, unsigned *bad)
 {
-    char path[AM_HOME_PATH_MAX], line[512], h[256], p[8];
-    size_t n = 0;
-    FILE *f;
-
+    struct doctor_peers c = {out, 0, max, bad};
     *bad = 0;
-    if (home_path(path, home, "config") != AM_OK || !(f = fopen(path, "r")))
-        return 0;
-    while (fgets(line, sizeof line, f)) {
-        char *s = line, *v;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (strncmp(s, "peer", 4) != 0)
-            continue;
-        v = s + 4;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (*v != '=')
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        v[strcspn(v, " \t\r\n")] = 0;
-        if (!*v || strlen(v) >= 300 ||
-            daemon_split_hostport(v, h, sizeof h, p, sizeof p) != AM_OK) {
-            (*bad)++;
-            continue;
-        }
-        if (n < max)
-            snprintf(out[n++], 300, "%s", v);
-    }
-    fclose(f);
-    return n;
+    home_config_each(home, "peer", doctor_peer_one, &c);
+    return c.n;
 }
 
 /* ---- store -------------------------------------------------------------------------------- */

@@ -284,20 +284,21 @@ int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN])
     return read_key(home, NETWORK_FILE, NETWORK_MAGIC, secret, AM_NETSECRET_LEN);
 }
 
-int home_config_get(const char *home, const char *key, char *out, size_t cap)
+int home_config_each(const char *home, const char *key,
+                     int (*cb)(void *ctx, const char *value), void *ctx)
 {
     char path[AM_HOME_PATH_MAX];
     char line[512];
     size_t kl = strlen(key);
+    int stop = 0;
     FILE *f;
 
-    out[0] = 0;
     if (home_path(path, home, CONFIG_FILE) != AM_OK)
         return AM_EINVAL;
     f = fopen(path, "r");
     if (!f)
         return errno == ENOENT ? AM_OK : AM_ESYS;
-    while (fgets(line, sizeof line, f)) {
+    while (!stop && fgets(line, sizeof line, f)) {
         char *p = line, *v;
         while (*p == ' ' || *p == '\t')
             p++;
@@ -312,39 +313,53 @@ int home_config_get(const char *home, const char *key, char *out, size_t cap)
         while (*v == ' ' || *v == '\t')
             v++;
         v[strcspn(v, "\r\n")] = 0;
-        snprintf(out, cap, "%s", v);
+        stop = cb(ctx, v);
     }
     fclose(f);
     return AM_OK;
 }
 
+struct config_get {
+    char *out;
+    size_t cap;
+};
+
+static int config_get_one(void *ctx, const char *value)
+{
+    struct config_get *g = ctx;
+    snprintf(g->out, g->cap, "%s", value); /* the last line of a key wins */
+    return 0;
+}
+
+int home_config_get(const char *home, const char *key, char *out, size_t cap)
+{
+    struct config_get g = {out, cap};
+    out[0] = 0;
+    return home_config_each(home, key, config_get_one, &g);
+}
+
+struct config_peers {
+    char (*out)[HOME_PEER_MAX];
+    int n, max;
+};
+
+static int config_peer_one(void *ctx, const char *value)
+{
+    struct config_peers *c = ctx;
+    size_t len = strcspn(value, " \t");
+    if (len > 0 && len < HOME_PEER_MAX) {
+        memcpy(c->out[c->n], value, len);
+        c->out[c->n][len] = 0;
+        c->n++;
+    }
+    return c->n == c->max;
+}
+
 int home_config_peers(const char *home, char out[][HOME_PEER_MAX], int max)
 {
-    char path[AM_HOME_PATH_MAX], line[512];
-    FILE *f;
-    int n = 0;
-    if (home_path(path, home, "config") != AM_OK || !(f = fopen(path, "r")))
+    struct config_peers c = {out, 0, max};
+    if (max <= 0)
         return 0;
-    while (n < max && fgets(line, sizeof line, f)) {
-        char *p = line, *v;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncmp(p, "peer", 4) != 0)
-            continue;
-        v = p + 4;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (*v != '=')
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        v[strcspn(v, " \t\r\n")] = 0;
-        if (!*v || strlen(v) >= HOME_PEER_MAX)
-            continue;
-        memcpy(out[n], v, strlen(v) + 1);
-        n++;
-    }
-    fclose(f);
-    return n;
+    home_config_each(home, "peer", config_peer_one, &c);
+    return c.n;
 }

@@ -50,7 +50,13 @@ int home_load_identity(const char *home, uint8_t sk[static AM_SK_LEN]);
 /* Loads the network's invite secret. Errors as home_load_identity. */
 int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN]);
 
-/* Reads `key` from DIR/config into out ("" when absent). Returns AM_OK, AM_ESYS. */
+/* Calls cb with the value of every "key = value" line of DIR/config, in order, until cb
+ * returns non-zero. Returns AM_OK (also when there is no config), AM_EINVAL, AM_ESYS. */
+int home_config_each(const char *home, const char *key,
+                     int (*cb)(void *ctx, const char *value), void *ctx);
+
+/* Reads `key` from DIR/config into out ("" when absent; the last line wins). Returns
+ * AM_OK, AM_ESYS. */
 int home_config_get(const char *home, const char *key, char *out, size_t cap);
 
 /* The "peer = HOST:PORT" lines of DIR/config, at most max of them, into out. Returns how
