@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "http.h"
 #include "stick_node.h"
 #include "syncstore.h"
@@ -327,20 +328,24 @@ static struct conn *duplicate_of(struct conn *c)
     for (struct conn *o = c->d->conns; o; o = o->next)
         if (o != c && o->handshaken && !o->closing &&
             memcmp(sync_peer_author(&o->sess), sync_peer_author(&c->sess), AM_PK_LEN) == 0 &&
-            memcmp(sync_peer_install(&o->sess), sync_peer_install(&c->sess), SYNC_INSTALL_TAG_LEN) ==
-                0)
+            memcmp(sync_peer_install(&o->sess), sync_peer_install(&c->sess),
+                   SYNC_INSTALL_TAG_LEN) == 0)
             return o;
     return NULL;
 }
 
-/* Which of two connections with one peer stays: the one dialed by the smaller author id
- * (both ends decide alike); between two dialed by the same side, the older. */
+/* Which of two connections with one peer stays (a is the older): the one dialed by the
+ * smaller author id (both ends decide alike); between two dialed by the same side, the
+ * newer: a node dials a peer only while it has no connection to it, so the older one is
+ * gone on the dialer's side (it restarted after a power loss, or a cut link ended it)
+ * even if this end has not noticed yet; keeping it would refuse every new connection
+ * until it timed out. */
 static int keeps_first(const struct conn *a, const struct conn *b, const uint8_t *me)
 {
     const uint8_t *da = a->outbound ? me : sync_peer_author(&a->sess);
     const uint8_t *db = b->outbound ? me : sync_peer_author(&b->sess);
     int c = memcmp(da, db, AM_PK_LEN);
-    return c != 0 ? c < 0 : 1;
+    return c != 0 ? c < 0 : 0;
 }
 
 static void on_handshake(struct conn *c)
@@ -738,14 +743,8 @@ static int scan_head(void *ctx, const struct sync_head *h)
         for (struct conn *c = d->conns; c; c = c->next)
             if (c->handshaken && !c->closing)
                 sync_notify(&c->sess, h->author, h->seq);
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        struct sync_head *v = realloc(s->next, cap * sizeof *v);
-        if (!v)
-            return AM_ENOMEM;
-        s->next = v;
-        s->cap = cap;
-    }
+    if (AM_GROW(s->next, s->cap, s->n + 1, 64) != AM_OK)
+        return AM_ENOMEM;
     s->next[s->n++] = *h;
     return 0;
 }

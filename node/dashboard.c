@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "relief.h"
 #include "relief_node.h"
 #include "stick_node.h"
@@ -119,14 +120,8 @@ static int names_add(void *ctx, const struct store_view_row *r)
 {
     struct names *nm = ctx;
     struct named *w;
-    if (nm->n == nm->cap) {
-        size_t cap = nm->cap ? 2 * nm->cap : 32;
-        void *p = realloc(nm->v, cap * sizeof *nm->v);
-        if (!p)
-            return AM_ENOMEM;
-        nm->v = p;
-        nm->cap = cap;
-    }
+    if (AM_GROW(nm->v, nm->cap, nm->n + 1, 32) != AM_OK)
+        return AM_ENOMEM;
     w = &nm->v[nm->n];
     memset(w, 0, sizeof *w);
     if (nm->items) {
@@ -200,14 +195,8 @@ static int need_add(void *ctx, const struct store_view_row *r)
     struct need_row *w;
     if (relief_node_need_parse(r->view, r->view_len, &nv) != AM_OK)
         return AM_ECORRUPT;
-    if (nr->n == nr->cap) {
-        size_t cap = nr->cap ? 2 * nr->cap : 32;
-        void *p = realloc(nr->v, cap * sizeof *nr->v);
-        if (!p)
-            return AM_ENOMEM;
-        nr->v = p;
-        nr->cap = cap;
-    }
+    if (AM_GROW(nr->v, nr->cap, nr->n + 1, 32) != AM_OK)
+        return AM_ENOMEM;
     w = &nr->v[nr->n++];
     memset(w, 0, sizeof *w);
     memcpy(w->id, nv.id, RELIEF_ID_LEN);
@@ -267,14 +256,8 @@ static int cell_add(void *ctx, const struct store_view_row *r)
     struct cell_row *w;
     if (relief_node_cell_parse(r->view, r->view_len, &cv) != AM_OK)
         return AM_ECORRUPT;
-    if (cr->n == cr->cap) {
-        size_t cap = cr->cap ? 2 * cr->cap : 64;
-        void *p = realloc(cr->v, cap * sizeof *cr->v);
-        if (!p)
-            return AM_ENOMEM;
-        cr->v = p;
-        cr->cap = cap;
-    }
+    if (AM_GROW(cr->v, cr->cap, cr->n + 1, 64) != AM_OK)
+        return AM_ENOMEM;
     w = &cr->v[cr->n++];
     memset(w, 0, sizeof *w);
     snprintf(w->site, sizeof w->site, "%s", cv.site);

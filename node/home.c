@@ -284,8 +284,8 @@ int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN])
     return read_key(home, NETWORK_FILE, NETWORK_MAGIC, secret, AM_NETSECRET_LEN);
 }
 
-int home_config_each(const char *home, const char *key,
-                     int (*cb)(void *ctx, const char *value), void *ctx)
+int home_config_each(const char *home, const char *key, int (*cb)(void *ctx, const char *value),
+                     void *ctx)
 {
     char path[AM_HOME_PATH_MAX];
     char line[512];

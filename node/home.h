@@ -52,8 +52,8 @@ int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN])
 
 /* Calls cb with the value of every "key = value" line of DIR/config, in order, until cb
  * returns non-zero. Returns AM_OK (also when there is no config), AM_EINVAL, AM_ESYS. */
-int home_config_each(const char *home, const char *key,
-                     int (*cb)(void *ctx, const char *value), void *ctx);
+int home_config_each(const char *home, const char *key, int (*cb)(void *ctx, const char *value),
+                     void *ctx);
 
 /* Reads `key` from DIR/config into out ("" when absent; the last line wins). Returns
  * AM_OK, AM_ESYS. */

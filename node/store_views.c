@@ -24,7 +24,7 @@
 #include "relief.h"
 #include "store_int.h"
 
-#define VIEWS_FORMAT 2 /* 2: heads of one value are not a conflict */
+#define VIEWS_FORMAT 2              /* 2: heads of one value are not a conflict */
 #define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
 #define TERM_LEN     32
 /* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */

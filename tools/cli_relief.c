@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "cli.h"
 #include "entry.h"
 #include "hlc.h"
@@ -154,14 +155,8 @@ static int names_add(void *ctx, const struct store_view_row *r)
     struct names *nm = ctx;
     if (r->key_len < 2 || r->key_len > RELIEF_SLUG_MAX + 1)
         return 0;
-    if (nm->n == nm->cap) {
-        size_t cap = nm->cap ? 2 * nm->cap : 64;
-        void *p = realloc(nm->v, cap * sizeof *nm->v);
-        if (!p)
-            return AM_ENOMEM;
-        nm->v = p;
-        nm->cap = cap;
-    }
+    if (AM_GROW(nm->v, nm->cap, nm->n + 1, 64) != AM_OK)
+        return AM_ENOMEM;
     memcpy(nm->v[nm->n], r->key + 1, r->key_len - 1);
     nm->v[nm->n][r->key_len - 1] = 0;
     nm->n++;
@@ -1092,14 +1087,8 @@ static int need_collect(void *ctx, const struct store_view_row *r)
         return AM_ECORRUPT;
     if (nr->pri && (!nv.pri.n_heads || nv.pri.i != nr->pri))
         return 0;
-    if (nr->n == nr->cap) {
-        size_t cap = nr->cap ? 2 * nr->cap : 64;
-        void *p = realloc(nr->v, cap * sizeof *nr->v);
-        if (!p)
-            return AM_ENOMEM;
-        nr->v = p;
-        nr->cap = cap;
-    }
+    if (AM_GROW(nr->v, nr->cap, nr->n + 1, 64) != AM_OK)
+        return AM_ENOMEM;
     w = &nr->v[nr->n];
     memset(w, 0, sizeof *w);
     memcpy(w->id, nv.id, RELIEF_ID_LEN);
@@ -1175,8 +1164,8 @@ int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status,
     if (json)
         fputc('[', f);
     else if (nr.n)
-        fprintf(f, "%-8s %-8s %-*s %-*s %13s %-10s %s\n", "ID", "PRIORITY", w_site, "SITE",
-                w_item, "ITEM", "DELIVERED/QTY", "STATUS", "NEEDED BY");
+        fprintf(f, "%-8s %-8s %-*s %-*s %13s %-10s %s\n", "ID", "PRIORITY", w_site, "SITE", w_item,
+                "ITEM", "DELIVERED/QTY", "STATUS", "NEEDED BY");
     for (size_t i = 0; i < nr.n; i++) {
         const struct need_row *w = &nr.v[i];
         char hex[33], by[11], dq[48];

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "cli.h"
 #include "out.h"
 #include "stick_node.h"
@@ -299,14 +300,8 @@ struct nheads {
 static int add_head(void *ctx, const struct sync_head *h)
 {
     struct nheads *v = ctx;
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 64;
-        struct sync_head *a = realloc(v->h, cap * sizeof *a);
-        if (!a)
-            return AM_ENOMEM;
-        v->h = a;
-        v->cap = cap;
-    }
+    if (AM_GROW(v->h, v->cap, v->n + 1, 64) != AM_OK)
+        return AM_ENOMEM;
     v->h[v->n++] = *h;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "entry.h"
 #include "invite.h"
 
@@ -678,14 +679,8 @@ static int atab_get(struct atab *t, const uint8_t *author, int insert, uint32_t 
         return AM_ENOTFOUND;
     if (t->n >= STICK_AUTHORS_MAX)
         return AM_ELIMIT;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 256;
-        struct aitem *it = realloc(t->it, cap * sizeof *it);
-        if (!it)
-            return AM_ENOMEM;
-        t->it = it;
-        t->cap = cap;
-    }
+    if (AM_GROW(t->it, t->cap, t->n + 1, 256) != AM_OK)
+        return AM_ENOMEM;
     memset(&t->it[t->n], 0, sizeof t->it[t->n]);
     memcpy(t->it[t->n].author, author, AM_PK_LEN);
     t->slot[h] = (uint32_t)t->n;
@@ -1048,14 +1043,8 @@ static struct site *site_get(struct ctx *c, const uint8_t *install, const uint8_
             return &c->sites[i];
     if (!insert || c->n_sites >= STICK_SITES_MAX)
         return NULL;
-    if (c->n_sites == c->cap_sites) {
-        size_t cap = c->cap_sites ? 2 * c->cap_sites : 16;
-        struct site *s = realloc(c->sites, cap * sizeof *s);
-        if (!s)
-            return NULL;
-        c->sites = s;
-        c->cap_sites = cap;
-    }
+    if (AM_GROW(c->sites, c->cap_sites, c->n_sites + 1, 16) != AM_OK)
+        return NULL;
     memset(&c->sites[c->n_sites], 0, sizeof c->sites[0]);
     memcpy(c->sites[c->n_sites].v.install, install, AM_INSTALL_ID_LEN);
     memcpy(c->sites[c->n_sites].v.author, author, AM_PK_LEN);
@@ -1414,15 +1403,9 @@ static int on_dir_name(void *vctx, const char *name, int is_dir)
     n = seg_number(name);
     if (!n || c->n_files >= STICK_SEGMENTS_MAX)
         return 0;
-    if (c->n_files == c->cap_files) {
-        size_t cap = c->cap_files ? 2 * c->cap_files : 64;
-        struct sfile *a = realloc(c->files, cap * sizeof *a);
-        if (!a) {
-            c->fatal = AM_ENOMEM;
-            return 1;
-        }
-        c->files = a;
-        c->cap_files = cap;
+    if (AM_GROW(c->files, c->cap_files, c->n_files + 1, 64) != AM_OK) {
+        c->fatal = AM_ENOMEM;
+        return 1;
     }
     memset(&c->files[c->n_files], 0, sizeof c->files[0]);
     c->files[c->n_files].info.number = n;
@@ -1699,14 +1682,8 @@ struct heads {
 static int on_head(void *vctx, const struct sync_head *h)
 {
     struct heads *hv = vctx;
-    if (hv->n == hv->cap) {
-        size_t cap = hv->cap ? 2 * hv->cap : 64;
-        struct sync_head *a = realloc(hv->h, cap * sizeof *a);
-        if (!a)
-            return AM_ENOMEM;
-        hv->h = a;
-        hv->cap = cap;
-    }
+    if (AM_GROW(hv->h, hv->cap, hv->n + 1, 64) != AM_OK)
+        return AM_ENOMEM;
     hv->h[hv->n++] = *h;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "entry.h"
 #include "mp.h"
 
@@ -123,14 +124,8 @@ static int pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq)
         pv->v[i].seq = seq;
         return AM_OK;
     }
-    if (pv->n == pv->cap) {
-        size_t cap = pv->cap ? 2 * pv->cap : 64;
-        struct pv_item *v = realloc(pv->v, cap * sizeof *v);
-        if (!v)
-            return AM_ENOMEM;
-        pv->v = v;
-        pv->cap = cap;
-    }
+    if (AM_GROW(pv->v, pv->cap, pv->n + 1, 64) != AM_OK)
+        return AM_ENOMEM;
     memmove(pv->v + i + 1, pv->v + i, (pv->n - i) * sizeof *pv->v);
     memcpy(pv->v[i].author, author, AM_PK_LEN);
     pv->v[i].seq = seq;
@@ -155,14 +150,8 @@ static int job_add(struct sync_jobs *j, const uint8_t *author, uint64_t next, ui
             }
         }
     }
-    if (j->n == j->cap) {
-        size_t cap = j->cap ? 2 * j->cap : 32;
-        struct job *v = realloc(j->v, cap * sizeof *v);
-        if (!v)
-            return AM_ENOMEM;
-        j->v = v;
-        j->cap = cap;
-    }
+    if (AM_GROW(j->v, j->cap, j->n + 1, 32) != AM_OK)
+        return AM_ENOMEM;
     memcpy(j->v[j->n].author, author, AM_PK_LEN);
     j->v[j->n].next = next;
     j->v[j->n].last = last;
@@ -1095,8 +1084,7 @@ static int resolve_hint(struct sync_session *s, const uint8_t hint[HELLO_HINT_LE
         else
             hi = mid;
     }
-    for (; lo < s->n_mine && r.found < 2 &&
-           memcmp(s->mine[lo].author, hint, HELLO_HINT_LEN) == 0;
+    for (; lo < s->n_mine && r.found < 2 && memcmp(s->mine[lo].author, hint, HELLO_HINT_LEN) == 0;
          lo++)
         resolve_try(&r, s->mine[lo].author);
     if (r.found < 2 && st->peers && st->peers(st->ctx, hint, HELLO_HINT_LEN, resolve_try, &r) < 0)
