@@ -26,36 +26,8 @@ fi
 [ -x "$PROBE" ] || { not_ok "probe $PROBE is not an executable"; finish; }
 
 NSP=amdisc$$ # prefix of our namespaces
-NSES=()
-if ! why=$(ip netns add "${NSP}probe" 2>&1); then
-    echo "SKIP: network namespaces not available: $why"
-    exit 0
-fi
-NSES+=("${NSP}probe")
-
-ns_cleanup() {
-    local ns p
-    for ns in "${NSES[@]}"; do
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-}
-trap 'ns_cleanup; am_cleanup' EXIT
-
-ns_add() { # ns_add NAME...: new namespaces with loopback up
-    local ns
-    for ns in "$@"; do
-        ip netns add "$NSP$ns"
-        NSES+=("$NSP$ns")
-        ip -n "$NSP$ns" link set lo up
-    done
-}
-# veth NS1 IF1 NS2 IF2: a cable between two namespaces, both ends up, no address
-veth() {
-    ip -n "$NSP$1" link add "$2" type veth peer name "$4" netns "$NSP$3"
-    ip -n "$NSP$1" link set "$2" up
-    ip -n "$NSP$3" link set "$4" up
-}
+. "$(dirname "$0")/lib_netns.sh"
+ns_start probe
 
 KEY1=$(printf '4b%.0s' {1..32}) # two networks
 KEY2=$(printf 'e7%.0s' {1..32})

@@ -22,39 +22,8 @@
 
 A=$AIDMESH
 NSP=amdoc$$ # prefix of our namespaces
-NSES=()
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: network namespaces need root"
-    exit 0
-fi
-if ! command -v ip >/dev/null 2>&1 || ! why=$(ip netns add "${NSP}br" 2>&1); then
-    echo "SKIP: network namespaces not available: ${why:-no ip command}"
-    exit 0
-fi
-NSES+=("${NSP}br")
-
-ns_cleanup() {
-    local ns p
-    for ns in "${NSES[@]}"; do
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-}
-trap 'ns_cleanup; am_cleanup' EXIT
-
-ns_add() { # ns_add NAME...: new namespaces with loopback up
-    local ns
-    for ns in "$@"; do
-        ip netns add "$NSP$ns"
-        NSES+=("$NSP$ns")
-        ip -n "$NSP$ns" link set lo up
-    done
-}
-in_ns() { # in_ns NS CMD...: run in namespace NS
-    local ns=$1
-    shift
-    ip netns exec "$NSP$ns" "$@"
-}
+. "$(dirname "$0")/lib_netns.sh"
+ns_start br
 
 declare -A PID
 # start_node NAME NS ARGS...: `aidmesh run` of home $T/NAME in namespace NS, beaconing every

@@ -27,44 +27,14 @@ else
 fi
 
 NSP=amsync$$ # prefix of our namespaces
-NSES=()
-if [ "$(id -u)" != 0 ]; then
-    echo "SKIP: network namespaces need root"
-    exit 0
-fi
-if ! why=$(ip netns add "${NSP}br" 2>&1); then
-    echo "SKIP: network namespaces not available: $why"
-    exit 0
-fi
-NSES+=("${NSP}br")
-
-ns_cleanup() {
-    local ns p
-    for ns in "${NSES[@]}"; do
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-}
+. "$(dirname "$0")/lib_netns.sh"
 keep_logs() { # AM_KEEP_LOGS=DIR keeps the daemons' logs for a look after the run
     if [ -n "${AM_KEEP_LOGS:-}" ]; then mkdir -p "$AM_KEEP_LOGS" && cp "$T"/*.log "$AM_KEEP_LOGS"/ 2>/dev/null; fi
     return 0
 }
-trap 'keep_logs; ns_cleanup; am_cleanup' EXIT
+NS_ON_EXIT=keep_logs
+ns_start br
 
-ns_add() { # ns_add NAME...: new namespaces with loopback up
-    local ns
-    for ns in "$@"; do
-        ip netns add "$NSP$ns"
-        NSES+=("$NSP$ns")
-        ip -n "$NSP$ns" link set lo up
-    done
-}
-# veth NS1 IF1 NS2 IF2: a cable between two namespaces, both ends up, no address
-veth() {
-    ip -n "$NSP$1" link add "$2" type veth peer name "$4" netns "$NSP$3"
-    ip -n "$NSP$1" link set "$2" up
-    ip -n "$NSP$3" link set "$4" up
-}
 link_local_of() { # link_local_of NS IF: the interface's IPv6 link-local address
     ip -n "$NSP$1" -6 addr show dev "$2" scope link | awk '$1 == "inet6" { sub("/.*", "", $2); print $2; exit }'
 }
