@@ -57,6 +57,15 @@
  *     (what the process owns) <= 64 MiB; VmHWM and RssFile (the LMDB map's pages:
  *     reclaimable page cache) for information. The receiver's store is then checked to
  *     hold all N entries.
+ *   memory receiving relief entries: the same with N entries of the site-local relief
+ *     workload (relief_bench_store: needs and stock ops the views apply, 10 authors) in the
+ *     big node's store, twice, the receiver a fresh node each time: with the default view
+ *     cache, then with `--view-cache 48` (--quick: 4, so its cache still overflows). Rows:
+ *     the receiver's peak RssAnon + RssShmem (target <= 64 MiB) and the sync's entries/s
+ *     (spawning the sender until the receiver reports in sync): the speed that memory
+ *     buys. With both daemons stopped, the receiver must hold all N entries and
+ *     store_view_stats of both stores must give the same view fingerprint and object
+ *     count, else the run's rows say failed.
  *   then the relief views (relief_bench.c) and the stick (stick_bench.c) add their rows.
  *
  * Sizes: N = --entries (default 1,000,000), A = --authors (default 10); append writes
@@ -1524,18 +1533,23 @@ static int home_setup(const char *bin, const char *home, const char *name, const
     return AM_OK;
 }
 
-struct daemon_result {
-    int ran;                           /* 0: skipped (no aidmesh binary) */
-    double tcp_ms[BENCH_STARTS];       /* spawn -> TCP connect succeeds, sorted */
-    double serve_ms[BENCH_STARTS];     /* spawn -> sync session in sync, sorted */
-    double exec_ms[BENCH_STARTS];      /* spawn -> exit of `aidmesh --version`, sorted */
-    double true_ms;                    /* spawn -> exit of /bin/true, median */
-    int mem_ran;                       /* the memory part ran to the end */
-    double sync_s;                     /* daemon-to-daemon full sync */
+/* One full sync between two daemons (mem_sync). */
+struct mem_run {
+    double sync_s;                     /* sender spawned -> receiver reports its link in sync */
     struct proc_mem idle;              /* receiver before it syncs: empty store */
     struct proc_mem end[2];            /* [0] sender, [1] receiver, when in sync */
     double peak_owned[2], peak_rss[2]; /* largest of the samples during the sync */
-    uint64_t received;                 /* entries in the receiver's store afterwards */
+};
+
+struct daemon_result {
+    int ran;                       /* 0: skipped (no aidmesh binary) */
+    double tcp_ms[BENCH_STARTS];   /* spawn -> TCP connect succeeds, sorted */
+    double serve_ms[BENCH_STARTS]; /* spawn -> sync session in sync, sorted */
+    double exec_ms[BENCH_STARTS];  /* spawn -> exit of `aidmesh --version`, sorted */
+    double true_ms;                /* spawn -> exit of /bin/true, median */
+    int mem_ran;                   /* the memory part ran to the end */
+    struct mem_run mem;            /* daemon-to-daemon full sync into an empty node */
+    uint64_t received;             /* entries in the receiver's store afterwards */
 };
 
 /* Median of BENCH_STARTS spawns of argv until exit, in ms (sorted into ms). */
@@ -1631,6 +1645,164 @@ static int peers_in_sync(const char *bin, const char *home, char *buf, size_t ca
     return count_of(buf, "\"state\":\"in sync\"");
 }
 
+/* A fresh node home `home` (a new network, node name `name`) whose store is the store
+ * directory `store`, moved in. `code` (cap bytes) gets an invite code of the network,
+ * and netkey (nullable, AM_NETKEY_LEN bytes) its key. Returns AM_OK, AM_ESYS, or what
+ * opening the node returned. */
+static int home_with_store(const char *bin, const char *home, const char *name, const char *store,
+                           const char *log, char *code, size_t cap, uint8_t *netkey)
+{
+    char *inv[] = {(char *)bin, "--home", (char *)home, "invite", NULL};
+    char path[PATH_MAX + 64];
+    struct node nd;
+    int rc;
+
+    if ((rc = home_setup(bin, home, name, NULL, log)) != AM_OK)
+        return rc;
+    if (run_cmd(inv, code, cap, log) != 0) {
+        fprintf(stderr, "aidmesh-bench: aidmesh invite of %s failed\n", home);
+        return AM_ESYS;
+    }
+    code[strcspn(code, " \r\n")] = 0;
+    if ((size_t)snprintf(path, sizeof path, "%s/store", home) >= sizeof path)
+        return AM_ESYS;
+    rm_tree(path);
+    if (rename(store, path) != 0) {
+        fprintf(stderr, "aidmesh-bench: cannot move %s to %s: %s\n", store, path, strerror(errno));
+        return AM_ESYS;
+    }
+    if (netkey) {
+        if ((rc = node_open(&nd, home, NULL, NULL)) != AM_OK) {
+            fprintf(stderr, "aidmesh-bench: opening the node %s: %s\n", home, am_strerror(rc));
+            return rc;
+        }
+        memcpy(netkey, nd.netkey, AM_NETKEY_LEN);
+        node_close(&nd);
+    }
+    return AM_OK;
+}
+
+/*
+ * One memory run: the node home `recv` is set up, joining the network of invite `code`
+ * (whose node `big` holds the entries), and its daemon started listening on port[1],
+ * with `--view-cache cache_mib` when cache_mib is not NULL; once it listens, its idle
+ * memory is read. Then the daemon of `big` is started, listening on port[0] and dialing
+ * port[1], and /proc/PID/status of both is sampled every BENCH_MEM_SAMPLE_MS until `recv`
+ * reports its link in sync, then read once more. Both daemons are stopped (and waited
+ * for) before it returns. Returns AM_OK, AM_ESYS (a daemon did not start, stopped during
+ * the sync, or did not stop cleanly), AM_ETIMEOUT, AM_ENOMEM.
+ */
+static int mem_sync(const char *bin, const char *big, const char *recv, const char *big_log,
+                    const char *recv_log, const char *code, const uint16_t port[2],
+                    const char *cache_mib, struct mem_run *res)
+{
+    char listen_big[32], listen_recv[32], peer_arg[32], *out = malloc(1 << 16);
+    char *argv_recv[] = {(char *)bin, "--home",         (char *)recv, "run", "--listen",
+                         listen_recv, "--no-discovery", NULL,         NULL,  NULL};
+    char *argv_big[] = {(char *)bin, "--home",         (char *)big, "run",    "--listen",
+                        listen_big,  "--no-discovery", "--peer",    peer_arg, NULL};
+    pid_t pid_big = -1, pid_recv = -1;
+    double t0, next_poll;
+    int fd, rc = AM_OK;
+
+    memset(res, 0, sizeof *res);
+    if (!out)
+        return AM_ENOMEM;
+    snprintf(listen_big, sizeof listen_big, "127.0.0.1:%u", port[0]);
+    snprintf(listen_recv, sizeof listen_recv, "127.0.0.1:%u", port[1]);
+    snprintf(peer_arg, sizeof peer_arg, "127.0.0.1:%u", port[1]);
+    if (cache_mib) {
+        argv_recv[7] = "--view-cache";
+        argv_recv[8] = (char *)cache_mib;
+    }
+    if ((rc = home_setup(bin, recv, "recv", code, recv_log)) != AM_OK)
+        goto out;
+    if ((pid_recv = spawn_fast(argv_recv, recv_log)) < 0) {
+        rc = AM_ESYS;
+        goto out;
+    }
+    t0 = now_s();
+    while ((fd = connect_local(port[1])) < 0) {
+        if (now_s() - t0 > BENCH_START_S) {
+            fprintf(stderr, "aidmesh-bench: the empty node does not listen\n");
+            show_log(recv_log);
+            rc = AM_ETIMEOUT;
+            goto out;
+        }
+        sleep_ms(5);
+    }
+    close(fd); /* it logs a connection closed during the handshake: harmless */
+    sleep_ms(300);
+    if (proc_mem_read(pid_recv, &res->idle) != 0) {
+        fprintf(stderr, "aidmesh-bench: cannot read /proc/%d/status\n", (int)pid_recv);
+        rc = AM_ESYS;
+        goto out;
+    }
+    t0 = now_s();
+    if ((pid_big = spawn_fast(argv_big, big_log)) < 0) {
+        rc = AM_ESYS;
+        goto out;
+    }
+    next_poll = t0 + 0.25;
+    for (;;) {
+        pid_t pids[2] = {pid_big, pid_recv};
+        int st_;
+        for (int i = 0; i < 2; i++) {
+            struct proc_mem m;
+            if (waitpid(pids[i], &st_, WNOHANG) == pids[i]) {
+                fprintf(stderr, "aidmesh-bench: the %s daemon stopped during the sync\n",
+                        i ? "receiving" : "sending");
+                show_log(i ? recv_log : big_log);
+                if (i)
+                    pid_recv = -1;
+                else
+                    pid_big = -1;
+                rc = AM_ESYS;
+                goto out;
+            }
+            if (proc_mem_read(pids[i], &m) == 0) {
+                if (owned(&m) > res->peak_owned[i])
+                    res->peak_owned[i] = owned(&m);
+                if (m.rss > res->peak_rss[i])
+                    res->peak_rss[i] = m.rss;
+            }
+        }
+        if (now_s() >= next_poll) {
+            if (peers_in_sync(bin, recv, out, 1 << 16) >= 1)
+                break;
+            next_poll = now_s() + 0.25;
+        }
+        if (now_s() - t0 > BENCH_SYNC_TIMEOUT_S) {
+            fprintf(stderr, "aidmesh-bench: the daemons are not in sync after %.0f s\n",
+                    BENCH_SYNC_TIMEOUT_S);
+            show_log(recv_log);
+            rc = AM_ETIMEOUT;
+            goto out;
+        }
+        sleep_ms(BENCH_MEM_SAMPLE_MS);
+    }
+    res->sync_s = now_s() - t0;
+    if (proc_mem_read(pid_big, &res->end[0]) != 0 || proc_mem_read(pid_recv, &res->end[1]) != 0) {
+        rc = AM_ESYS;
+        goto out;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (owned(&res->end[i]) > res->peak_owned[i])
+            res->peak_owned[i] = owned(&res->end[i]);
+        if (res->end[i].rss > res->peak_rss[i])
+            res->peak_rss[i] = res->end[i].rss;
+    }
+    fprintf(stderr, "aidmesh-bench: daemons in sync after %.1f s\n", res->sync_s);
+out:
+    /* both, even when the first does not stop cleanly */
+    if (stop_pid(pid_big, "the sending daemon", big_log) != 0 && rc == AM_OK)
+        rc = AM_ESYS;
+    if (stop_pid(pid_recv, "the receiving daemon", recv_log) != 0 && rc == AM_OK)
+        rc = AM_ESYS;
+    free(out);
+    return rc;
+}
+
 /*
  * Figures 5 and 6. The ingest store `big_store` (n entries) becomes the store of a fresh
  * node home ("big", a new network); `insync_store` holds the same entries.
@@ -1638,26 +1810,20 @@ static int peers_in_sync(const char *bin, const char *home, char *buf, size_t ca
  * a TCP connection to its port succeeds, then until a sync session of this process (the
  * in-sync peer's store, the network's key) reports SYNC_IN_SYNC with it: the handshake
  * and one round of summaries, i.e. serving. Floor: spawn to exit of `aidmesh --version`.
- * Memory: an empty node of the same network is started (its idle memory read), then the
- * big node dialing it; /proc/PID/status of both is sampled every BENCH_MEM_SAMPLE_MS
- * until the empty node reports its link in sync, then read once more.
+ * Memory: mem_sync of the big node into an empty one, whose store is then checked to
+ * hold all n entries.
  */
 static int bench_daemons(const char *tmp, const char *big_store, const char *insync_store,
                          uint64_t n, int do_startup, int do_memory, struct daemon_result *res)
 {
     char bin[PATH_MAX], big[PATH_MAX + 32], recv[PATH_MAX + 32], path[PATH_MAX + 64];
-    char big_log[PATH_MAX + 48], recv_log[PATH_MAX + 48], code[256] = "";
-    char listen_big[32], listen_recv[32], peer_arg[32], *out = malloc(1 << 16);
+    char big_log[PATH_MAX + 48], recv_log[PATH_MAX + 48], code[256] = "", listen_big[32];
     uint16_t port[2];
     struct bench_peer peer;
-    struct node nd;
     uint8_t netkey[AM_NETKEY_LEN];
-    pid_t pid_big = -1, pid_recv = -1;
     int rc = AM_OK, peer_open_ = 0;
 
     memset(res, 0, sizeof *res);
-    if (!out)
-        return AM_ENOMEM;
     if (!find_aidmesh(bin, sizeof bin)) {
         fprintf(stderr, "aidmesh-bench: no aidmesh binary beside this one: startup and memory "
                         "skipped\n");
@@ -1668,37 +1834,13 @@ static int bench_daemons(const char *tmp, const char *big_store, const char *ins
     snprintf(recv, sizeof recv, "%s/recv", tmp);
     snprintf(big_log, sizeof big_log, "%s/big.logs", tmp);
     snprintf(recv_log, sizeof recv_log, "%s/recv.logs", tmp);
-    if ((rc = home_setup(bin, big, "big", NULL, big_log)) != AM_OK)
-        goto out;
-    {
-        char *inv[] = {bin, "--home", big, "invite", NULL};
-        if (run_cmd(inv, code, sizeof code, big_log) != 0) {
-            fprintf(stderr, "aidmesh-bench: aidmesh invite of %s failed\n", big);
-            rc = AM_ESYS;
-            goto out;
-        }
-        code[strcspn(code, " \r\n")] = 0;
-    }
     /* the big node's store: the ingest store, moved in */
-    snprintf(path, sizeof path, "%s/store", big);
-    rm_tree(path);
-    if (rename(big_store, path) != 0) {
-        fprintf(stderr, "aidmesh-bench: cannot move %s to %s: %s\n", big_store, path,
-                strerror(errno));
-        rc = AM_ESYS;
+    if ((rc = home_with_store(bin, big, "big", big_store, big_log, code, sizeof code, netkey)) !=
+        AM_OK)
         goto out;
-    }
-    if ((rc = node_open(&nd, big, NULL, NULL)) != AM_OK) {
-        fail("opening the big node", rc);
-        goto out;
-    }
-    memcpy(netkey, nd.netkey, sizeof netkey);
-    node_close(&nd);
     if ((rc = free_ports(port, 2)) != AM_OK)
         goto out;
     snprintf(listen_big, sizeof listen_big, "127.0.0.1:%u", port[0]);
-    snprintf(listen_recv, sizeof listen_recv, "127.0.0.1:%u", port[1]);
-    snprintf(peer_arg, sizeof peer_arg, "127.0.0.1:%u", port[1]);
 
     if (do_startup) {
         char *ver[] = {bin, "--version", NULL}, *tru[] = {"/bin/true", NULL};
@@ -1729,103 +1871,15 @@ static int bench_daemons(const char *tmp, const char *big_store, const char *ins
     }
 
     if (do_memory) {
-        char *argv_recv[] = {bin,         "--home",         recv, "run", "--listen",
-                             listen_recv, "--no-discovery", NULL};
-        char *argv_big[] = {bin,        "--home",         big,      "run",    "--listen",
-                            listen_big, "--no-discovery", "--peer", peer_arg, NULL};
         struct store *s = NULL;
         struct store_stats st;
-        double t0, next_poll;
-        int fd;
 
         fprintf(stderr,
                 "aidmesh-bench: memory: the big node serves a full sync of %llu entries "
                 "to an empty node\n",
                 (unsigned long long)n);
-        if ((rc = home_setup(bin, recv, "recv", code, recv_log)) != AM_OK)
-            goto out;
-        if ((pid_recv = spawn_fast(argv_recv, recv_log)) < 0) {
-            rc = AM_ESYS;
-            goto out;
-        }
-        t0 = now_s();
-        while ((fd = connect_local(port[1])) < 0) {
-            if (now_s() - t0 > BENCH_START_S) {
-                fprintf(stderr, "aidmesh-bench: the empty node does not listen\n");
-                show_log(recv_log);
-                rc = AM_ETIMEOUT;
-                goto out;
-            }
-            sleep_ms(5);
-        }
-        close(fd); /* it logs a connection closed during the handshake: harmless */
-        sleep_ms(300);
-        if (proc_mem_read(pid_recv, &res->idle) != 0) {
-            fprintf(stderr, "aidmesh-bench: cannot read /proc/%d/status\n", (int)pid_recv);
-            rc = AM_ESYS;
-            goto out;
-        }
-        t0 = now_s();
-        if ((pid_big = spawn_fast(argv_big, big_log)) < 0) {
-            rc = AM_ESYS;
-            goto out;
-        }
-        next_poll = t0 + 0.25;
-        for (;;) {
-            pid_t pids[2] = {pid_big, pid_recv};
-            int st_;
-            for (int i = 0; i < 2; i++) {
-                struct proc_mem m;
-                if (waitpid(pids[i], &st_, WNOHANG) == pids[i]) {
-                    fprintf(stderr, "aidmesh-bench: the %s daemon stopped during the sync\n",
-                            i ? "receiving" : "sending");
-                    show_log(i ? recv_log : big_log);
-                    if (i)
-                        pid_recv = -1;
-                    else
-                        pid_big = -1;
-                    rc = AM_ESYS;
-                    goto out;
-                }
-                if (proc_mem_read(pids[i], &m) == 0) {
-                    if (owned(&m) > res->peak_owned[i])
-                        res->peak_owned[i] = owned(&m);
-                    if (m.rss > res->peak_rss[i])
-                        res->peak_rss[i] = m.rss;
-                }
-            }
-            if (now_s() >= next_poll) {
-                if (peers_in_sync(bin, recv, out, 1 << 16) >= 1)
-                    break;
-                next_poll = now_s() + 0.25;
-            }
-            if (now_s() - t0 > BENCH_SYNC_TIMEOUT_S) {
-                fprintf(stderr, "aidmesh-bench: the daemons are not in sync after %.0f s\n",
-                        BENCH_SYNC_TIMEOUT_S);
-                show_log(recv_log);
-                rc = AM_ETIMEOUT;
-                goto out;
-            }
-            sleep_ms(BENCH_MEM_SAMPLE_MS);
-        }
-        res->sync_s = now_s() - t0;
-        if (proc_mem_read(pid_big, &res->end[0]) != 0 ||
-            proc_mem_read(pid_recv, &res->end[1]) != 0) {
-            rc = AM_ESYS;
-            goto out;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (owned(&res->end[i]) > res->peak_owned[i])
-                res->peak_owned[i] = owned(&res->end[i]);
-            if (res->end[i].rss > res->peak_rss[i])
-                res->peak_rss[i] = res->end[i].rss;
-        }
-        fprintf(stderr, "aidmesh-bench: daemons in sync after %.1f s\n", res->sync_s);
-        if (stop_pid(pid_big, "the sending daemon", big_log) != 0 ||
-            stop_pid(pid_recv, "the receiving daemon", recv_log) != 0)
-            rc = AM_ESYS;
-        pid_big = pid_recv = -1;
-        if (rc != AM_OK)
+        if ((rc = mem_sync(bin, big, recv, big_log, recv_log, code, port, NULL, &res->mem)) !=
+            AM_OK)
             goto out;
         snprintf(path, sizeof path, "%s/store", recv);
         /* both daemons have stopped: nobody else has the store open */
@@ -1841,14 +1895,139 @@ static int bench_daemons(const char *tmp, const char *big_store, const char *ins
         res->mem_ran = 1;
     }
 out:
-    if (pid_big > 0)
-        stop_pid(pid_big, "the sending daemon", big_log);
-    if (pid_recv > 0)
-        stop_pid(pid_recv, "the receiving daemon", recv_log);
     if (peer_open_)
         peer_close(&peer);
     sodium_memzero(netkey, sizeof netkey);
-    free(out);
+    return rc;
+}
+
+/* ---- memory of a daemon receiving relief entries --------------------------------------------- */
+
+/* MiB: the second run's `aidmesh run --view-cache`, below what the cache of 1,000,000
+ * entries would hold (~90 MiB estimated); --quick's 50,000 fill ~9 MiB: 4 makes it evict */
+#define BENCH_RELIEF_CACHE       "48"
+#define BENCH_RELIEF_CACHE_QUICK "4"
+#define BENCH_RELIEF_RUNS        2 /* [0] the default view cache, [1] --view-cache */
+
+struct relief_mem_result {
+    int ran;                   /* 0: skipped (no aidmesh binary) */
+    int rc[BENCH_RELIEF_RUNS]; /* AM_OK: the run ended with equal views */
+    const char *cache_mib;     /* --view-cache of run [1] */
+    struct mem_run run[BENCH_RELIEF_RUNS];
+    struct store_stats sent;              /* the sending node's store */
+    struct store_view_stats views;        /* its views (the receivers' must match) */
+    uint64_t received[BENCH_RELIEF_RUNS]; /* entries in the receiver's store afterwards */
+};
+
+static void hex16(char out[static 2 * STORE_VIEW_FP_LEN + 1], const uint8_t *b)
+{
+    for (int i = 0; i < STORE_VIEW_FP_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* After a run, with both daemons stopped: the receiver `recv_store` must hold the sender's
+ * n entries and views of the same fingerprint (store_view_stats of both). Returns AM_OK,
+ * AM_ECORRUPT (they differ: said on stderr), or a store error. */
+static int relief_check(const char *big_store, const char *recv_store, uint64_t n,
+                        struct relief_mem_result *res, int i)
+{
+    const struct store_opts ro = {.read_only = 1};
+    struct store *s = NULL;
+    struct store_stats st;
+    struct store_view_stats vs;
+    char a[2 * STORE_VIEW_FP_LEN + 1], b[2 * STORE_VIEW_FP_LEN + 1];
+    int rc;
+
+    if ((rc = store_open(&s, big_store, &ro)) != AM_OK ||
+        (rc = store_stats(s, &res->sent)) != AM_OK ||
+        (rc = store_view_stats(s, &res->views)) != AM_OK)
+        goto out;
+    store_close(s);
+    s = NULL;
+    if ((rc = store_open(&s, recv_store, &ro)) != AM_OK || (rc = store_stats(s, &st)) != AM_OK ||
+        (rc = store_view_stats(s, &vs)) != AM_OK)
+        goto out;
+    res->received[i] = st.entries;
+    hex16(a, res->views.fingerprint);
+    hex16(b, vs.fingerprint);
+    fprintf(stderr,
+            "aidmesh-bench: relief memory run %d: sender %llu entries, %llu objects, fingerprint "
+            "%s; receiver %llu entries, %llu objects, fingerprint %s\n",
+            i + 1, (unsigned long long)res->sent.entries, (unsigned long long)res->views.objects, a,
+            (unsigned long long)st.entries, (unsigned long long)vs.objects, b);
+    if (st.entries != n || res->sent.entries != n || vs.objects != res->views.objects ||
+        memcmp(vs.fingerprint, res->views.fingerprint, STORE_VIEW_FP_LEN) != 0) {
+        fprintf(stderr, "aidmesh-bench: relief memory run %d: the receiver's %s the sender's\n",
+                i + 1, st.entries != n ? "entries differ from" : "views differ from");
+        rc = AM_ECORRUPT;
+    }
+out:
+    if (rc != AM_OK && rc != AM_ECORRUPT)
+        fprintf(stderr, "aidmesh-bench: relief memory run %d: reading the stores: %s\n", i + 1,
+                am_strerror(rc));
+    store_close(s);
+    return rc;
+}
+
+/*
+ * Figures 7 and 8: the site-local relief workload (relief_bench_store, n entries) in the
+ * store of a fresh node home ("rbig", a new network), served by its daemon to an empty
+ * node (mem_sync) twice: the receiver with the default view cache, then with
+ * `--view-cache cache_mib` (a static string: res keeps it), each time a fresh home. After
+ * each run the stores' entries and view fingerprints are compared (relief_check). Returns
+ * AM_OK, or the first error (each run's own in res->rc).
+ */
+static int bench_relief_daemons(const char *tmp, uint64_t n, const char *cache_mib,
+                                struct relief_mem_result *res)
+{
+    const char *const cache[BENCH_RELIEF_RUNS] = {NULL, cache_mib};
+    char bin[PATH_MAX], src[PATH_MAX + 32], big[PATH_MAX + 32], recv[PATH_MAX + 32];
+    char big_store[PATH_MAX + 64], recv_store[PATH_MAX + 64];
+    char big_log[PATH_MAX + 48], recv_log[PATH_MAX + 48], code[256] = "";
+    uint16_t port[2];
+    int rc = AM_OK;
+
+    memset(res, 0, sizeof *res);
+    res->cache_mib = cache_mib;
+    for (int i = 0; i < BENCH_RELIEF_RUNS; i++)
+        res->rc[i] = AM_ESTATE; /* not run */
+    if (!find_aidmesh(bin, sizeof bin)) {
+        fprintf(stderr, "aidmesh-bench: no aidmesh binary beside this one: relief memory "
+                        "skipped\n");
+        return AM_OK;
+    }
+    res->ran = 1;
+    snprintf(src, sizeof src, "%s/relief-src", tmp);
+    snprintf(big, sizeof big, "%s/rbig", tmp);
+    snprintf(big_store, sizeof big_store, "%s/store", big);
+    snprintf(big_log, sizeof big_log, "%s/rbig.logs", tmp);
+    if ((rc = relief_bench_store(src, n)) != AM_OK ||
+        (rc = home_with_store(bin, big, "rbig", src, big_log, code, sizeof code, NULL)) != AM_OK) {
+        rm_tree(src);
+        for (int i = 0; i < BENCH_RELIEF_RUNS; i++)
+            res->rc[i] = rc;
+        return rc;
+    }
+    for (int i = 0; i < BENCH_RELIEF_RUNS; i++) {
+        snprintf(recv, sizeof recv, "%s/rrecv%d", tmp, i + 1);
+        snprintf(recv_store, sizeof recv_store, "%s/store", recv);
+        snprintf(recv_log, sizeof recv_log, "%s/rrecv%d.logs", tmp, i + 1);
+        fprintf(stderr,
+                "aidmesh-bench: relief memory: full sync of %llu relief entries to an empty "
+                "node, %s%s\n",
+                (unsigned long long)n, cache[i] ? "--view-cache " : "default view cache",
+                cache[i] ? cache[i] : "");
+        if ((res->rc[i] = free_ports(port, 2)) == AM_OK &&
+            (res->rc[i] = mem_sync(bin, big, recv, big_log, recv_log, code, port, cache[i],
+                                   &res->run[i])) == AM_OK)
+            res->rc[i] = relief_check(big_store, recv_store, n, res, i);
+        if (res->rc[i] != AM_OK && rc == AM_OK)
+            rc = res->rc[i];
+        rm_tree(recv); /* a store as big as the sender's: not kept for the next run */
+        if (res->rc[i] != AM_OK && res->rc[i] != AM_ECORRUPT)
+            break; /* a daemon failed: the next run would too */
+    }
+    rm_tree(big);
     return rc;
 }
 
@@ -1874,8 +2053,10 @@ static int usage(void)
             "  --dir DIR    where the temporary stores go (default $TMPDIR or /tmp)\n"
             "  --out FILE   also write the Markdown report to FILE\n"
             "  --skip LIST  leave out parts, comma-separated: store, sync, propagation,\n"
-            "               startup, memory, relief, stick (startup and memory need store\n"
-            "               and sync)\n"
+            "               startup, memory, relief, stick, relief-memory (startup and\n"
+            "               memory need store and sync; relief-memory: a daemon receiving\n"
+            "               N relief entries, default view cache and --view-cache 48 (--quick:\n"
+            "               4))\n"
             "  --tmpfs DIR  the stick figures' tmpfs folder (default /dev/shm)\n"
             "  --fat DIR    a mounted FAT32 volume for the stick figures (default: make a\n"
             "               FAT32 image and mount it with fusefat); --no-fat: leave it out\n");
@@ -1896,7 +2077,7 @@ static int parse_count(const char *s, const char *name, uint64_t *v)
 }
 
 static const char *const part_names[] = {"store",  "sync",   "propagation", "startup",
-                                         "memory", "relief", "stick"};
+                                         "memory", "relief", "stick",       "relief-memory"};
 
 static int parse_skip(const char *v, unsigned *skip)
 {
@@ -1914,7 +2095,7 @@ static int parse_skip(const char *v, unsigned *skip)
         if (i == sizeof part_names / sizeof part_names[0]) {
             fprintf(stderr,
                     "aidmesh-bench: --skip: no part named '%s' (store, sync, propagation, "
-                    "startup, memory, relief, stick)\n",
+                    "startup, memory, relief, stick, relief-memory)\n",
                     t);
             return -1;
         }
@@ -2030,8 +2211,111 @@ static struct bench_row *row_vs(const char *figure, double v, enum bench_unit u,
     return r;
 }
 
+/* The rows and notes of bench_relief_daemons (n relief entries). dmn: the memory rows'
+ * run (entries whose ops the views ignore), a comparison when it ran. */
+static void relief_mem_rows(const struct relief_mem_result *rm, uint64_t n,
+                            const struct daemon_result *dmn)
+{
+    char fig[256], what[BENCH_RELIEF_RUNS][48], target[32], cn[32], c_needs[32], c_cells[32];
+    char c_obj[32];
+    double rate[BENCH_RELIEF_RUNS] = {0};
+    struct bench_row *r;
+
+    out_count(cn, n);
+    snprintf(target, sizeof target, "≤ %.0f MiB", BENCH_MEM_TARGET);
+    snprintf(what[0], sizeof what[0], "default view cache (%llu MiB)",
+             (unsigned long long)(STORE_VIEW_CACHE_DEFAULT >> 20));
+    snprintf(what[1], sizeof what[1], "`--view-cache %s`", rm->cache_mib);
+    if (!rm->ran) {
+        bench_row_text("daemon memory receiving relief entries",
+                       "skipped (aidmesh binary not found)");
+        return;
+    }
+    for (int i = 0; i < BENCH_RELIEF_RUNS; i++) {
+        const struct mem_run *m = &rm->run[i];
+        char sync_fig[256];
+
+        snprintf(fig, sizeof fig,
+                 "daemon memory, receiving side of a full sync of %s relief entries, %s: RssAnon "
+                 "+ RssShmem, peak of samples every %d ms",
+                 cn, what[i], BENCH_MEM_SAMPLE_MS);
+        snprintf(sync_fig, sizeof sync_fig,
+                 "full sync of %s relief entries between two daemons, receiver with %s "
+                 "(entries/s)",
+                 cn, what[i]);
+        if (rm->rc[i] == AM_ECORRUPT) {
+            /* the run ended, but the receiver does not hold what the sender holds */
+            for (int k = 0; k < 2; k++)
+                bench_row_target(
+                    bench_row_text(k ? sync_fig : fig,
+                                   "failed: the receiver's entries or view "
+                                   "fingerprint differ from the sender's (see stderr)"),
+                    "same views as the sender", BENCH_MISSED);
+            continue;
+        }
+        if (rm->rc[i] != AM_OK) {
+            failed_row(fig, rm->rc[i]);
+            failed_row(sync_fig, rm->rc[i]);
+            continue;
+        }
+        r = row_vs(fig, m->peak_owned[1], BENCH_MIB, "reference: idle daemon, empty store",
+                   owned(&m->idle), BENCH_MIB, "idle");
+        bench_row_target(r, target,
+                         m->peak_owned[1] <= BENCH_MEM_TARGET ? BENCH_MET : BENCH_MISSED);
+        rate[i] = (double)n / m->sync_s;
+        if (i == 0 && dmn->mem_ran && dmn->mem.sync_s > 0)
+            r = row_vs(sync_fig, rate[i], BENCH_RATE,
+                       "same between daemons, as many entries whose ops the views ignore (above)",
+                       (double)n / dmn->mem.sync_s, BENCH_RATE, "views ignored");
+        else if (i > 0 && rate[0] > 0)
+            r = row_vs(sync_fig, rate[i], BENCH_RATE, "same, default view cache (row above)",
+                       rate[0], BENCH_RATE, "default cache");
+        else
+            r = bench_row_add(sync_fig, rate[i], BENCH_RATE);
+        bench_row_target(r, "info: speed for the memory above; views equal the sender's",
+                         BENCH_INFO);
+    }
+    if (rm->rc[0] != AM_OK && rm->rc[1] != AM_OK)
+        return;
+    out_count(c_needs, rm->views.needs);
+    out_count(c_cells, rm->views.cells);
+    out_count(c_obj, rm->views.objects);
+    bench_note("Relief memory: %s entries of the site-local relief workload (relief_bench.c: "
+               "%llu authors; %llu sites, %s needs, %s stock cells: %s view objects), "
+               "signed and ingested with views by this process into a fresh node's store, then "
+               "served by its `aidmesh run` to an empty node as in the memory rows above, twice, "
+               "to a fresh receiver each time. Sync time: from spawning the sender until "
+               "`aidmesh peers` of the receiver says in sync (polled every 250 ms); then both "
+               "daemons stop and store_view_stats of both stores must agree (view fingerprint, "
+               "objects) and the receiver hold every entry: %s. Sending side peak owned: %.1f / "
+               "%.1f MiB.",
+               cn, (unsigned long long)rm->sent.authors, (unsigned long long)rm->views.sites,
+               c_needs, c_cells, c_obj,
+               rm->rc[0] == AM_OK && rm->rc[1] == AM_OK ? "both runs did"
+               : rm->rc[0] == AM_OK                     ? "only the default-cache run did"
+                                                        : "only the --view-cache run did",
+               rm->run[0].peak_owned[0], rm->run[1].peak_owned[0]);
+    if (rm->rc[0] == AM_OK && rm->rc[1] == AM_OK)
+        bench_note(
+            "Relief memory, the trade-off: the receiver applies every op to the views "
+            "as it ingests, and what grows is its view cache, the recently updated needs "
+            "and stock cells kept between write transactions, bounded by `aidmesh run "
+            "--view-cache MIB` (estimated bytes; beyond it the least recently used go). "
+            "A smaller bound holds less, and an object it dropped is rebuilt from its "
+            "stored entries when touched again, which costs time (0 keeps none: least "
+            "memory, slowest). Here: %s peak %.1f MiB owned in %.1f s; %s peak %.1f MiB "
+            "in %.1f s (%.2f× the default's rate); idle %.1f MiB; target %.0f MiB %s.",
+            what[0], rm->run[0].peak_owned[1], rm->run[0].sync_s, what[1], rm->run[1].peak_owned[1],
+            rm->run[1].sync_s, rate[1] / rate[0], owned(&rm->run[0].idle), BENCH_MEM_TARGET,
+            rm->run[0].peak_owned[1] <= BENCH_MEM_TARGET
+                ? (rm->run[1].peak_owned[1] <= BENCH_MEM_TARGET ? "met by both"
+                                                                : "met by the default only")
+                : (rm->run[1].peak_owned[1] <= BENCH_MEM_TARGET ? "met only with the smaller cache"
+                                                                : "met by neither"));
+}
+
 #define SKIP(o, part) ((o).skip & (1u << (part)))
-enum { P_STORE, P_SYNC, P_PROP, P_STARTUP, P_MEMORY, P_RELIEF, P_STICK };
+enum { P_STORE, P_SYNC, P_PROP, P_STARTUP, P_MEMORY, P_RELIEF, P_STICK, P_RELIEF_MEM };
 
 int main(int argc, char **argv)
 {
@@ -2041,6 +2325,7 @@ int main(int argc, char **argv)
     struct net_result net = {0};
     struct prop_result prop = {0};
     struct daemon_result dmn = {0};
+    struct relief_mem_result rmem = {0};
     char tmp[PATH_MAX], path[4200], ingest_dir[4200], insync_dir[4200], fig[256], extra[1024];
     char c1[32], c2[32], c3[32];
     const char *base;
@@ -2215,7 +2500,7 @@ int main(int argc, char **argv)
     }
 
     /* ---- running daemons ---- */
-    if (!SKIP(o, P_PROP) || !SKIP(o, P_STARTUP) || !SKIP(o, P_MEMORY))
+    if (!SKIP(o, P_PROP) || !SKIP(o, P_STARTUP) || !SKIP(o, P_MEMORY) || !SKIP(o, P_RELIEF_MEM))
         bench_section("Running daemons (the real `aidmesh run` binary, 127.0.0.1)");
     if (!SKIP(o, P_PROP)) {
         int prop_rc = bench_propagation(tmp, (int)o.nodes, (int)o.samples, &prop);
@@ -2285,27 +2570,29 @@ int main(int argc, char **argv)
                              "daemon memory, %s side of a full sync of %s entries: RssAnon + "
                              "RssShmem (memory it owns), peak of samples every %d ms",
                              who[i], c1, BENCH_MEM_SAMPLE_MS);
-                    r = row_vs(fig, dmn.peak_owned[i], BENCH_MIB,
-                               "reference: idle daemon, empty store", owned(&dmn.idle), BENCH_MIB,
-                               "idle");
+                    r = row_vs(fig, dmn.mem.peak_owned[i], BENCH_MIB,
+                               "reference: idle daemon, empty store", owned(&dmn.mem.idle),
+                               BENCH_MIB, "idle");
                     snprintf(c2, sizeof c2, "≤ %.0f MiB", BENCH_MEM_TARGET);
-                    bench_row_target(
-                        r, c2, dmn.peak_owned[i] <= BENCH_MEM_TARGET ? BENCH_MET : BENCH_MISSED);
+                    bench_row_target(r, c2,
+                                     dmn.mem.peak_owned[i] <= BENCH_MEM_TARGET ? BENCH_MET
+                                                                               : BENCH_MISSED);
                 }
                 for (int i = 0; i < 2; i++) {
                     snprintf(fig, sizeof fig,
                              "daemon memory, %s side: VmHWM (peak RSS, file-backed LMDB pages "
                              "included)",
                              who[i]);
-                    row_vs(fig, dmn.end[i].hwm, BENCH_MIB, "reference: idle daemon, empty store",
-                           dmn.idle.hwm, BENCH_MIB, "idle");
+                    row_vs(fig, dmn.mem.end[i].hwm, BENCH_MIB,
+                           "reference: idle daemon, empty store", dmn.mem.idle.hwm, BENCH_MIB,
+                           "idle");
                 }
                 for (int i = 0; i < 2; i++) {
                     snprintf(fig, sizeof fig,
                              "daemon memory, %s side: RssFile when in sync (LMDB map pages: "
                              "reclaimable page cache)",
                              who[i]);
-                    bench_row_add(fig, dmn.end[i].file, BENCH_MIB);
+                    bench_row_add(fig, dmn.mem.end[i].file, BENCH_MIB);
                 }
                 bench_note(
                     "Memory: read from /proc/PID/status. The LMDB store is a file-backed "
@@ -2318,18 +2605,24 @@ int main(int argc, char **argv)
                     "VmRSS %.1f MiB; receiving side RssAnon %.1f MiB, RssShmem %.1f MiB, VmRSS "
                     "%.1f MiB; idle empty daemon RssAnon %.1f MiB. Full sync between the two "
                     "daemons took %.1f s. The entries' ops are of a type the relief views ignore, "
-                    "so the view cache (store_opts.view_cache, default bound %llu MiB, no "
-                    "`aidmesh run` flag) stays empty here; relief ops would fill it up to that "
-                    "bound.",
-                    BENCH_MEM_TARGET, BENCH_MEM_SAMPLE_MS, dmn.end[0].anon, dmn.end[0].shmem,
-                    dmn.end[0].rss, dmn.end[1].anon, dmn.end[1].shmem, dmn.end[1].rss,
-                    dmn.idle.anon, dmn.sync_s,
+                    "so the view cache (`aidmesh run --view-cache`, default %llu MiB) stays "
+                    "empty here; the relief memory rows measure it filling.",
+                    BENCH_MEM_TARGET, BENCH_MEM_SAMPLE_MS, dmn.mem.end[0].anon,
+                    dmn.mem.end[0].shmem, dmn.mem.end[0].rss, dmn.mem.end[1].anon,
+                    dmn.mem.end[1].shmem, dmn.mem.end[1].rss, dmn.mem.idle.anon, dmn.mem.sync_s,
                     (unsigned long long)(STORE_VIEW_CACHE_DEFAULT >> 20));
             } else if (!SKIP(o, P_MEMORY)) {
                 failed_row("daemon memory with a full sync", rc != AM_OK ? rc : AM_ESYS);
             }
         }
         if (rc != AM_OK)
+            status = 1;
+    }
+    if (!SKIP(o, P_RELIEF_MEM)) {
+        int rrc = bench_relief_daemons(
+            tmp, o.entries, o.quick ? BENCH_RELIEF_CACHE_QUICK : BENCH_RELIEF_CACHE, &rmem);
+        relief_mem_rows(&rmem, o.entries, &dmn);
+        if (rrc != AM_OK)
             status = 1;
     }
     rm_tree(ingest_dir);

@@ -68,5 +68,11 @@ int cli_relief_stock_show(struct store *s, FILE *f, const char *site, const char
  * Markdown table (intro line, header, rows) to out; stores live under tmpdir. quick: a
  * tenth of the default sizes. Returns AM_OK, or an error (also printed to stderr). */
 int relief_bench_run(FILE *out, const char *tmpdir, int quick);
+/* The site-local relief workload of relief_bench_run (10 authors, seed 42, n / 10,000
+ * sites but at least 10, 100 items; entries signed in memory, then ingested with views,
+ * AM_INGEST_BATCH_MAX per call) in a fresh store created in `dir`. Progress on stderr.
+ * Returns AM_OK, AM_EINVAL (n < 1,000), AM_ENOMEM, AM_ECORRUPT (an entry was not added,
+ * or its op was invalid), or a store_open / store_ingest error; all also on stderr. */
+int relief_bench_store(const char *dir, uint64_t n);
 
 #endif

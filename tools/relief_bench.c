@@ -35,6 +35,9 @@
  *     entries). Ceiling: reading and decoding every entry and op (store_entries_each).
  * Each row says whether the reindexed views equal the live ones (digest) and the
  * fingerprint recomputed from scratch equals the one kept incrementally.
+ *
+ * relief_bench_store (cli.h) builds the site-local workload into a store of its own, for
+ * aidmesh-bench's rows of a daemon receiving relief entries (bench_main.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,6 +65,7 @@
 #define RB_RUNS      20
 #define RB_ENTRY_CAP 1024 /* every bench entry is smaller */
 #define RB_RING      16   /* site-local workload: the cells an author works on lately */
+#define RB_STORE_MIN 1000 /* relief_bench_store: room for the sites and items, then ops */
 
 static double rb_now(void)
 {
@@ -366,6 +370,38 @@ out:
         *keep = s;
     else
         store_close(s);
+    return rc;
+}
+
+int relief_bench_store(const char *dir, uint64_t n)
+{
+    /* the sites of relief_bench_rows, but at least one per author: the site-local
+     * workload gives each author the sites s with s mod RB_AUTHORS = a */
+    uint64_t sites = n / 10000 < RB_AUTHORS ? RB_AUTHORS : n / 10000;
+    struct rb_src src = {0};
+    double rate = 0, t0 = rb_now();
+    int rc;
+
+    if (n < RB_STORE_MIN) {
+        fprintf(stderr,
+                "aidmesh-bench: the relief workload wants at least %d entries (sites and items "
+                "come first), not %llu\n",
+                RB_STORE_MIN, (unsigned long long)n);
+        return AM_EINVAL;
+    }
+    fprintf(stderr, "aidmesh-bench: relief store: building %llu site-local entries (signing)\n",
+            (unsigned long long)n);
+    if ((rc = rb_build(&src, n, sites, 1, 0, 42)) != AM_OK)
+        goto out;
+    fprintf(stderr, "aidmesh-bench: relief store: built in %.1f s; ingest with views into %s\n",
+            rb_now() - t0, dir);
+    rc = rb_ingest(dir, &src, n, 0, &rate, NULL);
+    if (rc == AM_OK)
+        fprintf(stderr, "aidmesh-bench: relief store: ingested at %.0f entries/s\n", rate);
+out:
+    if (rc != AM_OK)
+        fprintf(stderr, "aidmesh-bench: relief store in %s: %s\n", dir, am_strerror(rc));
+    rb_src_free(&src);
     return rc;
 }
 
