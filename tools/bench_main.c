@@ -59,8 +59,9 @@
  *     hold all N entries.
  *   memory receiving relief entries: the same with N entries of the site-local relief
  *     workload (relief_bench_store: needs and stock ops the views apply, 10 authors) in the
- *     big node's store, twice, the receiver a fresh node each time: with the default view
- *     cache, then with `--view-cache 48` (--quick: 4, so its cache still overflows). Rows:
+ *     big node's store, twice, the receiver a fresh node each time: with the daemon's
+ *     default view cache (48 MiB), then with `--view-cache 128`, the store's own default
+ *     (--quick: 4, so that cache overflows). Rows:
  *     the receiver's peak RssAnon + RssShmem (target <= 64 MiB) and the sync's entries/s
  *     (spawning the sender until the receiver reports in sync): the speed that memory
  *     buys. With both daemons stopped, the receiver must hold all N entries and
@@ -111,6 +112,7 @@
 #include "am_err.h"
 #include "bench_report.h"
 #include "cli.h"
+#include "daemon.h"
 #include "am_limits.h"
 #include "entry.h"
 #include "hlc.h"
@@ -1903,9 +1905,10 @@ out:
 
 /* ---- memory of a daemon receiving relief entries --------------------------------------------- */
 
-/* MiB: the second run's `aidmesh run --view-cache`, below what the cache of 1,000,000
- * entries would hold (~90 MiB estimated); --quick's 50,000 fill ~9 MiB: 4 makes it evict */
-#define BENCH_RELIEF_CACHE       "48"
+/* MiB: the second run's `aidmesh run --view-cache`: the store's own default, larger than
+ * the daemon's (DAEMON_VIEW_CACHE_DEFAULT), to show what more cache buys; --quick's
+ * 50,000 entries fill ~9 MiB: 4 makes that run evict instead */
+#define BENCH_RELIEF_CACHE       "128"
 #define BENCH_RELIEF_CACHE_QUICK "4"
 #define BENCH_RELIEF_RUNS        2 /* [0] the default view cache, [1] --view-cache */
 
@@ -2055,7 +2058,7 @@ static int usage(void)
             "  --skip LIST  leave out parts, comma-separated: store, sync, propagation,\n"
             "               startup, memory, relief, stick, relief-memory (startup and\n"
             "               memory need store and sync; relief-memory: a daemon receiving\n"
-            "               N relief entries, default view cache and --view-cache 48 (--quick:\n"
+            "               N relief entries, default view cache and --view-cache 128 (--quick:\n"
             "               4))\n"
             "  --tmpfs DIR  the stick figures' tmpfs folder (default /dev/shm)\n"
             "  --fat DIR    a mounted FAT32 volume for the stick figures (default: make a\n"
@@ -2224,7 +2227,7 @@ static void relief_mem_rows(const struct relief_mem_result *rm, uint64_t n,
     out_count(cn, n);
     snprintf(target, sizeof target, "≤ %.0f MiB", BENCH_MEM_TARGET);
     snprintf(what[0], sizeof what[0], "default view cache (%llu MiB)",
-             (unsigned long long)(STORE_VIEW_CACHE_DEFAULT >> 20));
+             (unsigned long long)(DAEMON_VIEW_CACHE_DEFAULT >> 20));
     snprintf(what[1], sizeof what[1], "`--view-cache %s`", rm->cache_mib);
     if (!rm->ran) {
         bench_row_text("daemon memory receiving relief entries",
@@ -2610,7 +2613,7 @@ int main(int argc, char **argv)
                     BENCH_MEM_TARGET, BENCH_MEM_SAMPLE_MS, dmn.mem.end[0].anon,
                     dmn.mem.end[0].shmem, dmn.mem.end[0].rss, dmn.mem.end[1].anon,
                     dmn.mem.end[1].shmem, dmn.mem.end[1].rss, dmn.mem.idle.anon, dmn.mem.sync_s,
-                    (unsigned long long)(STORE_VIEW_CACHE_DEFAULT >> 20));
+                    (unsigned long long)(DAEMON_VIEW_CACHE_DEFAULT >> 20));
             } else if (!SKIP(o, P_MEMORY)) {
                 failed_row("daemon memory with a full sync", rc != AM_OK ? rc : AM_ESYS);
             }

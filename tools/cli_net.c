@@ -56,7 +56,7 @@ static const char run_help[] =
     "                      at http://ADDR:PORT/; PORT alone means 127.0.0.1 (this machine\n"
     "                      only); 0.0.0.0:PORT shows it to every network. Off by default\n"
     "  --view-cache MIB    memory for recently updated needs and stock cells, so receiving\n"
-    "                      many records is fast (default 128; 0 keeps none; this bounds\n"
+    "                      many records is fast (default 48; 0 keeps none; this bounds\n"
     "                      what the node holds beyond a few MiB)\n"
     "\n"
     "One line is logged per peer event. `aidmesh peers` shows who is connected.\n";
@@ -79,7 +79,7 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
         {0, 0, 0, 0}};
     static char cfgstore[DAEMON_MAX_PEERS][HOME_PEER_MAX];
     struct daemon_opts o;
-    struct store_opts so = {0};
+    struct store_opts so = {.view_cache = DAEMON_VIEW_CACHE_DEFAULT};
     struct node n;
     int opt, rc;
 
