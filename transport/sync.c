@@ -172,16 +172,19 @@ static void job_remove(struct sync_jobs *j, size_t i)
 
 /* ---- our heads ------------------------------------------------------------------------------ */
 
+/* An author's term: its head, and whether fork evidence is held, so that two nodes that
+ * differ only in holding evidence do not look in sync (the evidence must spread). */
 static void head_term(const struct sync_head *h, uint8_t term[AM_HASH_LEN])
 {
     crypto_generichash_state st;
-    uint8_t seq[8];
+    uint8_t seq[8], forked = (uint8_t)(h->flags & 1);
     for (int i = 0; i < 8; i++)
         seq[i] = (uint8_t)(h->seq >> (56 - 8 * i));
     crypto_generichash_init(&st, NULL, 0, AM_HASH_LEN);
     crypto_generichash_update(&st, h->author, AM_PK_LEN);
     crypto_generichash_update(&st, seq, 8);
     crypto_generichash_update(&st, h->hash, AM_HASH_LEN);
+    crypto_generichash_update(&st, &forked, 1);
     crypto_generichash_final(&st, term, AM_HASH_LEN);
 }
 
@@ -504,7 +507,8 @@ struct fill {
     uint32_t count;
     uint64_t last_seq_sent;
     int full;
-    unsigned per_job; /* entries taken from this job in this turn */
+    unsigned per_job;     /* entries taken from this job in this turn */
+    uint64_t ev_lo, ev_hi; /* J_EVIDENCE: the seqs of the evidence sent */
 };
 
 static int fill_entry(void *ctx, const uint8_t *raw, size_t len)
@@ -523,8 +527,17 @@ static int fill_entry(void *ctx, const uint8_t *raw, size_t len)
     memcpy(f->s->msg + f->len + 3, raw, len);
     f->len += need;
     f->count++;
-    if (f->job->kind == J_RANGE)
+    if (f->job->kind == J_RANGE) {
         f->job->next++;
+    } else {
+        struct entry e;
+        if (entry_decode(&e, raw, len) == AM_OK) {
+            if (!f->ev_lo || e.seq < f->ev_lo)
+                f->ev_lo = e.seq;
+            if (e.seq > f->ev_hi)
+                f->ev_hi = e.seq;
+        }
+    }
     return ++f->per_job >= SYNC_TURN ? 1 : 0; /* interleave authors */
 }
 
@@ -543,6 +556,7 @@ static void fill_output(struct sync_session *s)
             int rc;
             f.job = job;
             f.per_job = 0;
+            f.ev_lo = f.ev_hi = 0;
             if (job->kind == J_EVIDENCE)
                 rc = s->cfg.store->forks(s->cfg.store->ctx, job->author, fill_entry, &f);
             else
@@ -556,8 +570,19 @@ static void fill_output(struct sync_session *s)
                 break; /* evidence goes whole; next message */
             if (job->kind == J_EVIDENCE || job->next > job->last || (!f.full && f.per_job < 64)) {
                 /* done: the range is sent, or the store has nothing more */
+                uint8_t author[AM_PK_LEN];
+                int evidence = job->kind == J_EVIDENCE && f.ev_hi > 0;
+                memcpy(author, job->author, AM_PK_LEN);
                 job_remove(j, j->rr);
                 visited = 0;
+                /* Evidence may be the peer's own entry (we stored its branch's entry as
+                 * evidence against ours): our entries where the branches part prove the
+                 * fork to it, so they follow. Those it has are duplicates. */
+                if (evidence &&
+                    job_add(j, author, f.ev_lo > 1 ? f.ev_lo - 1 : 1, f.ev_hi, J_RANGE) != AM_OK) {
+                    fail(s, AM_ENOMEM);
+                    return;
+                }
                 continue;
             }
             j->rr = (j->rr + 1) % j->n;

@@ -405,6 +405,49 @@ Test(sync, forked_author_yields_evidence_on_both_sides)
     cr_assert_eq(entries_of(&A), 12, "the other author still synced");
 }
 
+Test(sync, fork_evidence_reaches_the_longer_branch_and_nodes_that_differ_only_by_it)
+{
+    /* A laptop is cloned after 3 entries; the original writes 7 more, the copy 4. */
+    uint8_t pk[AM_PK_LEN], clone[AM_SK_LEN];
+    struct store_head h;
+    struct peer C;
+    crypto_sign_keypair(pk, clone);
+    peer_open(&C);
+    write_entries(&A, clone, 3);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    write_entries(&A, clone, 7); /* the longer branch, seqs 4..10 */
+    write_entries(&B, clone, 4); /* the shorter one, seqs 4..7 */
+    /* C holds the longer branch, as A does, before anyone knows of the fork */
+    start(&C, 1, 0, NULL);
+    start(&A, 0, 0, NULL);
+    pump(&C, &A, SIZE_MAX);
+    cr_assert_eq(store_head_get(C.st, pk, &h), AM_OK);
+    cr_assert_eq(h.seq, 10);
+
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(store_head_get(B.st, pk, &h), AM_OK);
+    cr_assert(h.flags & STORE_HEAD_FORKED, "the shorter branch keeps evidence");
+    cr_assert_eq(store_head_get(A.st, pk, &h), AM_OK);
+    cr_assert(h.flags & STORE_HEAD_FORKED, "and so does the longer one, from B's entries");
+    cr_assert_eq(h.seq, 10, "each keeps its own branch");
+
+    /* C and A hold the same heads; only A holds evidence: they must not look in sync */
+    start(&C, 1, 0, NULL);
+    start(&A, 0, 0, NULL);
+    pump(&C, &A, SIZE_MAX);
+    cr_assert_eq(store_head_get(C.st, pk, &h), AM_OK);
+    cr_assert(h.flags & STORE_HEAD_FORKED, "the evidence spread to C");
+    /* and now they are in sync: a reconnection is the handshake only */
+    start(&C, 1, 0, NULL);
+    start(&A, 0, 0, NULL);
+    cr_assert_eq(pump(&C, &A, SIZE_MAX), SYNC_INSYNC_BYTES);
+    peer_close(&C);
+}
+
 Test(sync, idle_peer_times_out_and_pings_keep_alive)
 {
     start(&A, 1, 0, NULL);
