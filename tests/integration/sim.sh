@@ -22,6 +22,9 @@ expect_out "fingerprints agree (per kept branch)" "view fingerprints .*: ok" cat
 expect_out "garbage refused, nothing lost" "garbage contacts +2, 2 closed .* 0 entries lost" cat "$T/a.txt"
 expect_out "the clone's fork is seen" "1 forked" cat "$T/a.txt"
 expect_out "crashes happened" "crashes, re-keys +2," cat "$T/a.txt"
+expect_out "fork evidence reached every node" "fork evidence +on every node \(required\)" cat "$T/a.txt"
+expect_out "the clone scenario passes, evidence required" "result +PASS" \
+    "$SIM" --quiet "$AM_SOURCE_DIR/tools/sim/clone.conf"
 
 run --json >"$T/a.json" || true
 expect_out "JSON says ok" '"converged":true,.*"fingerprints_ok":true,.*"ok":true' cat "$T/a.json"
