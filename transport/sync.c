@@ -24,10 +24,10 @@
 #define PREAMBLE_MAGIC "AMSY"
 #define PROLOGUE_LABEL "aidmesh sync v"
 #define NOISE_NAME     "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b"
-/* HELLO (msg2, msg3 payload): author hint (the first bytes of the author id), install tag,
- * fingerprint. */
+/* HELLO (msg2, msg3 payload): major and minor version (authenticated, unlike the
+ * preamble's), author hint (the first bytes of the author id), install tag, fingerprint. */
 #define HELLO_HINT_LEN 8
-#define HELLO_LEN      (HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN + SYNC_FP_LEN)
+#define HELLO_LEN      (2 + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN + SYNC_FP_LEN)
 
 enum msg_type {
     T_REQ = 1,
@@ -1043,6 +1043,9 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
 
 static void hello_payload(struct sync_session *s, uint8_t p[HELLO_LEN])
 {
+    p[0] = SYNC_VERSION_MAJOR;
+    p[1] = SYNC_VERSION_MINOR;
+    p += 2;
     memcpy(p, s->cfg.sk + AM_SEED_LEN, HELLO_HINT_LEN);
     memcpy(p + HELLO_HINT_LEN, s->cfg.install_id, SYNC_INSTALL_TAG_LEN);
     memcpy(p + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN, s->our_fp, SYNC_FP_LEN);
@@ -1131,6 +1134,11 @@ static int check_hello(struct sync_session *s, const uint8_t *p, size_t n)
 
     if (n < HELLO_LEN || !rs)
         return AM_EMALFORMED; /* longer is fine: a newer minor version may append */
+    if (p[0] != SYNC_VERSION_MAJOR)
+        return AM_EVERSION;
+    s->peer_major = p[0];
+    s->peer_minor = p[1];
+    p += 2;
     memcpy(s->peer_x, rs, 32);
     memcpy(s->peer_install, p + HELLO_HINT_LEN, SYNC_INSTALL_TAG_LEN);
     memcpy(s->peer_fp, p + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN, SYNC_FP_LEN);

@@ -25,8 +25,8 @@ struct peer {
 
 /* Bytes of an in-sync reconnection of peers that know each other (PROTOCOL.md 8.1): two
  * preambles, three framed handshake messages (e / e, s / s, with the psk's tags and two
- * 32-byte HELLOs). WHO and IDENT: framed transport messages of 2 and 36 bytes. */
-#define SYNC_INSYNC_BYTES (2 * 8 + (2 + 32 + 16) + (2 + 32 + 48 + 32 + 16) + (2 + 48 + 32 + 16))
+ * 34-byte HELLOs). WHO and IDENT: framed transport messages of 2 and 36 bytes. */
+#define SYNC_INSYNC_BYTES (2 * 8 + (2 + 32 + 16) + (2 + 32 + 48 + 34 + 16) + (2 + 48 + 34 + 16))
 #define WHO_BYTES         (2 + 2 + 16)
 #define IDENT_BYTES       (2 + 36 + 16)
 
