@@ -17,18 +17,25 @@ ns_cleanup() {
     done
 }
 
-ns_start() { # ns_start FIRST: skip unless namespaces work; make ${NSP}FIRST
-    local why
+ns_try_start() { # ns_try_start FIRST: make ${NSP}FIRST, or return 1 with NS_WHY set
+    NS_WHY=
+    trap 'ns_cleanup; am_cleanup' EXIT
     if [ "$(id -u)" != 0 ]; then
-        echo "SKIP: network namespaces need root"
-        exit 0
+        NS_WHY="network namespaces need root"
+        return 1
     fi
-    if ! command -v ip >/dev/null 2>&1 || ! why=$(ip netns add "$NSP$1" 2>&1); then
-        echo "SKIP: network namespaces not available: ${why:-no ip command}"
-        exit 0
+    if ! command -v ip >/dev/null 2>&1 || ! NS_WHY=$(ip netns add "$NSP$1" 2>&1); then
+        NS_WHY="network namespaces not available: ${NS_WHY:-no ip command}"
+        return 1
     fi
     NSES+=("$NSP$1")
-    trap 'ns_cleanup; am_cleanup' EXIT
+}
+
+ns_start() { # ns_start FIRST: skip unless namespaces work; make ${NSP}FIRST
+    if ! ns_try_start "$1"; then
+        echo "SKIP: $NS_WHY"
+        exit 0
+    fi
 }
 
 ns_add() { # ns_add NAME...: new namespaces with loopback up
