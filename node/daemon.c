@@ -581,6 +581,7 @@ static void on_connect(uv_connect_t *req, int status)
 static void dial_addr(struct daemon *d, struct target *t, const struct sockaddr *sa)
 {
     struct conn *c = conn_new(d, 1);
+    int rc;
     if (!c) {
         t->dialing = 0;
         schedule_retry(d, t, "out of memory");
@@ -589,8 +590,8 @@ static void dial_addr(struct daemon *d, struct target *t, const struct sockaddr 
     c->target = t;
     sa_text(sa, c->addr, sizeof c->addr);
     c->creq.data = c;
-    if (uv_tcp_connect(&c->creq, &c->tcp, sa, on_connect) != 0)
-        conn_close(c, "cannot connect");
+    if ((rc = uv_tcp_connect(&c->creq, &c->tcp, sa, on_connect)) != 0)
+        conn_close(c, uv_strerror(rc)); /* e.g. "no route to host" */
 }
 
 struct resolve {
