@@ -281,19 +281,6 @@ static int cell_add(void *ctx, const struct store_view_row *r)
 
 /* ---- peers: the daemon's status file (run/peers.json) ------------------------------------ */
 
-struct peer {
-    char author[65], address[300], state[16], direction[8], source[16], last_error[100];
-    uint64_t last_seen, connected_at, entries_in, entries_out;
-    int connected, self;
-};
-
-struct peers {
-    int present, alive;
-    uint64_t written;
-    struct peer v[DASHBOARD_PEERS_MAX];
-    size_t n;
-};
-
 /* A minimal reader for the flat JSON the daemon writes: an object whose values are
  * numbers, strings, booleans, or arrays of flat objects of those. Anything else stops it;
  * what was read so far is kept. */
@@ -376,7 +363,7 @@ static void copy_cut(char *dst, size_t cap, const char *v)
     dst[n] = 0;
 }
 
-static void peer_field(struct peer *pe, const char *k, const char *v)
+static void peer_field(struct dashboard_peer *pe, const char *k, const char *v)
 {
     if (!strcmp(k, "author"))
         copy_cut(pe->author, sizeof pe->author, v);
@@ -402,7 +389,7 @@ static void peer_field(struct peer *pe, const char *k, const char *v)
         pe->self = !strcmp(v, "true");
 }
 
-static int jr_peer_array(struct jr *j, struct peers *ps, int connected)
+static int jr_peer_array(struct jr *j, struct dashboard_peers *ps, int connected)
 {
     char k[32], v[300];
     if (!jr_lit(j, '['))
@@ -410,7 +397,7 @@ static int jr_peer_array(struct jr *j, struct peers *ps, int connected)
     if (jr_lit(j, ']'))
         return 1;
     do {
-        struct peer scratch, *pe = ps->n < DASHBOARD_PEERS_MAX ? &ps->v[ps->n] : &scratch;
+        struct dashboard_peer scratch, *pe = ps->n < DASHBOARD_PEERS_MAX ? &ps->v[ps->n] : &scratch;
         memset(pe, 0, sizeof *pe);
         pe->connected = connected;
         if (!jr_lit(j, '{'))
@@ -430,26 +417,16 @@ static int jr_peer_array(struct jr *j, struct peers *ps, int connected)
     return jr_lit(j, ']');
 }
 
-static void peers_load(const char *home, struct peers *ps)
+void dashboard_parse_peers(const char *text, size_t len, struct dashboard_peers *ps, long *pid)
 {
-    char path[AM_HOME_PATH_MAX], k[32], v[64];
-    char *buf;
-    size_t len;
-    long pid = 0;
-    FILE *f;
+    char k[32], v[64];
     struct jr j;
 
     memset(ps, 0, sizeof *ps);
-    if (home_path(path, home, "run/peers.json") != AM_OK || !(f = fopen(path, "r")))
-        return;
-    buf = malloc(PEERS_FILE_MAX);
-    len = buf ? fread(buf, 1, PEERS_FILE_MAX, f) : 0;
-    fclose(f);
-    if (!buf)
-        return;
+    *pid = 0;
     ps->present = 1;
-    j.p = buf;
-    j.end = buf + len;
+    j.p = text;
+    j.end = text + len;
     if (jr_lit(&j, '{') && !jr_lit(&j, '}')) {
         do {
             if (!jr_str(&j, k, sizeof k) || !jr_lit(&j, ':'))
@@ -463,14 +440,34 @@ static void peers_load(const char *home, struct peers *ps)
             if (!jr_scalar(&j, v, sizeof v))
                 break;
             if (!strcmp(k, "pid"))
-                pid = strtol(v, NULL, 10);
+                *pid = strtol(v, NULL, 10);
             else if (!strcmp(k, "written"))
                 ps->written = strtoull(v, NULL, 10);
         } while (jr_lit(&j, ','));
     }
+}
+
+static void peers_load(const char *home, struct dashboard_peers *ps)
+{
+    char path[AM_HOME_PATH_MAX];
+    char *buf;
+    size_t len;
+    long pid = 0;
+    FILE *f;
+
+    memset(ps, 0, sizeof *ps);
+    if (home_path(path, home, "run/peers.json") != AM_OK || !(f = fopen(path, "r")))
+        return;
+    buf = malloc(PEERS_FILE_MAX);
+    len = buf ? fread(buf, 1, PEERS_FILE_MAX, f) : 0;
+    fclose(f);
+    if (!buf)
+        return;
+    dashboard_parse_peers(buf, len, ps, &pid);
     free(buf);
-    /* the status file names its writer: a killed node leaves a stale one */
-    ps->alive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    /* the status file names its writer: a killed node leaves a stale one (a pid pid_t
+     * cannot hold would become -1 or 0 there, and kill() would ask about many processes) */
+    ps->alive = pid > 0 && (pid_t)pid == pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
 /* ---- the page ---------------------------------------------------------------------------- */
@@ -535,7 +532,7 @@ struct page {
     struct names sites, items;
     struct need_rows needs;
     struct cell_rows cells;
-    struct peers *peers;
+    struct dashboard_peers *peers;
     struct stick_node_visit sticks[DASHBOARD_STICKS_MAX];
     size_t n_sticks;
     struct store_view_stats vs;
@@ -788,7 +785,7 @@ static void page_stock(struct page *pg)
 static void page_peers(struct page *pg)
 {
     FILE *f = pg->f;
-    const struct peers *ps = pg->peers;
+    const struct dashboard_peers *ps = pg->peers;
     size_t shown = 0;
     char when[32], ago[32];
     fputs("<section id=\"peers\"><h2>Peers</h2>\n", f);
@@ -819,7 +816,7 @@ static void page_peers(struct page *pg)
           f);
     for (int pass = 1; pass >= 0; pass--)
         for (size_t i = 0; i < ps->n; i++) {
-            const struct peer *p = &ps->v[i];
+            const struct dashboard_peer *p = &ps->v[i];
             if (p->connected != pass || p->self)
                 continue;
             fprintf(f, "<tr class=\"peer %s\" data-peer=\"", pass ? "connected" : "known");

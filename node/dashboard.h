@@ -43,6 +43,29 @@ struct dashboard_opts {
                         0: a still snapshot (a report) */
 };
 
+/* One peer of the daemon's status file <home>/run/peers.json. Every string is
+ * NUL-terminated and cut to fit (the file is untrusted; a cut value is still shown). */
+struct dashboard_peer {
+    char author[65], address[300], state[16], direction[8], source[16], last_error[100];
+    uint64_t last_seen, connected_at, entries_in, entries_out;
+    int connected, self;
+};
+
+struct dashboard_peers {
+    int present, alive;
+    uint64_t written;
+    struct dashboard_peer v[DASHBOARD_PEERS_MAX];
+    size_t n; /* at most DASHBOARD_PEERS_MAX; peers past it are read and dropped */
+};
+
+/*
+ * Parses the text of a status file (`len` bytes at `text`, not NUL-terminated; borrowed
+ * for the call) into *ps (present = 1, alive = 0: the caller checks *pid) and the writer's
+ * process id into *pid (0 when absent). Reads what parses and stops at the first thing
+ * that does not: never fails. Split out of the file reader for tests/fuzz/peers_fuzz.c.
+ */
+void dashboard_parse_peers(const char *text, size_t len, struct dashboard_peers *ps, long *pid);
+
 /*
  * Renders the page of node `n` (opened; only its store, identity, name and home are used)
  * into a malloc'd buffer: on AM_OK *out (NUL-terminated, the caller frees) holds *len bytes.

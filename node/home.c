@@ -284,12 +284,49 @@ int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN])
     return read_key(home, NETWORK_FILE, NETWORK_MAGIC, secret, AM_NETSECRET_LEN);
 }
 
+const char *home_config_line(char *line, const char *key)
+{
+    size_t kl = strlen(key);
+    char *p = line, *v;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strncmp(p, key, kl) != 0)
+        return NULL;
+    v = p + kl;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (*v != '=')
+        return NULL;
+    v++;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    v[strcspn(v, "\r\n")] = 0;
+    return v;
+}
+
+/* One line of f into line: its first cap - 1 bytes with its '\n' if they hold it,
+ * NUL-terminated. The rest of a longer line is skipped: fgets would hand it back as a line
+ * of its own, and a value's tail such as "peer = HOST:PORT" must not become a setting.
+ * Returns 0 at the end of the file. */
+static int config_read_line(FILE *f, char *line, size_t cap)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc(f)) != EOF) {
+        if (n + 1 < cap)
+            line[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    line[n] = 0;
+    return n > 0 || c != EOF;
+}
+
 int home_config_each(const char *home, const char *key, int (*cb)(void *ctx, const char *value),
                      void *ctx)
 {
     char path[AM_HOME_PATH_MAX];
-    char line[512];
-    size_t kl = strlen(key);
+    char line[HOME_CONFIG_LINE_MAX];
     int stop = 0;
     FILE *f;
 
@@ -298,22 +335,10 @@ int home_config_each(const char *home, const char *key, int (*cb)(void *ctx, con
     f = fopen(path, "r");
     if (!f)
         return errno == ENOENT ? AM_OK : AM_ESYS;
-    while (!stop && fgets(line, sizeof line, f)) {
-        char *p = line, *v;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncmp(p, key, kl) != 0)
-            continue;
-        v = p + kl;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (*v != '=')
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        v[strcspn(v, "\r\n")] = 0;
-        stop = cb(ctx, v);
+    while (!stop && config_read_line(f, line, sizeof line)) {
+        const char *v = home_config_line(line, key);
+        if (v)
+            stop = cb(ctx, v);
     }
     fclose(f);
     return AM_OK;

@@ -55,6 +55,15 @@ int home_load_network(const char *home, uint8_t secret[static AM_NETSECRET_LEN])
 int home_config_each(const char *home, const char *key, int (*cb)(void *ctx, const char *value),
                      void *ctx);
 
+/* The line parser of home_config_each, split out for tests/fuzz/config_fuzz.c: when the
+ * NUL-terminated `line` (one line of the config, with or without its line end) is
+ * "key = value" (blanks allowed around both), cuts the value at its line end (writing a NUL
+ * into `line`) and returns it, a pointer into `line`; else returns NULL and leaves `line`
+ * as it was. home_config_each reads the first HOME_CONFIG_LINE_MAX - 1 bytes of a line
+ * and skips the rest of a longer one. */
+#define HOME_CONFIG_LINE_MAX 512
+const char *home_config_line(char *line, const char *key);
+
 /* Reads `key` from DIR/config into out ("" when absent; the last line wins). Returns
  * AM_OK, AM_ESYS. */
 int home_config_get(const char *home, const char *key, char *out, size_t cap);

@@ -262,10 +262,30 @@ static int visit_parse(char *s, struct stick_node_visit *v)
     return 1;
 }
 
+size_t stick_node_visits_parse(char *buf, size_t len, int cut, struct stick_node_visit *out,
+                               size_t cap)
+{
+    /* newest last in the file: walk the lines backwards (each ends with '\n'; a line cut by
+     * the 64 KiB window, the first when the file is longer, is skipped) */
+    char *end = buf + len;
+    size_t n = 0;
+    while (end > buf && n < cap) {
+        char *line = end - 1; /* the '\n' ending this line (else a torn line: skipped) */
+        int whole = *line == '\n';
+        *line = 0;
+        while (line > buf && line[-1] != '\n')
+            line--;
+        if (whole && (line > buf || !cut) && visit_parse(line, &out[n]))
+            n++;
+        end = line;
+    }
+    return n;
+}
+
 int stick_node_visits(const char *home, struct stick_node_visit *out, size_t cap, size_t *n)
 {
     enum { TAIL = 65536 };
-    char path[AM_HOME_PATH_MAX], *buf, *end;
+    char path[AM_HOME_PATH_MAX], *buf;
     struct stat st;
     ssize_t got;
     off_t from;
@@ -291,19 +311,7 @@ int stick_node_visits(const char *home, struct stick_node_visit *out, size_t cap
         return AM_ESYS;
     }
     buf[got] = 0;
-    /* newest last in the file: walk the lines backwards (each ends with '\n'; a line cut by
-     * the 64 KiB window, the first when the file is longer, is skipped) */
-    end = buf + got;
-    while (end > buf && *n < cap) {
-        char *line = end - 1; /* the '\n' ending this line (else a torn line: skipped) */
-        int whole = *line == '\n';
-        *line = 0;
-        while (line > buf && line[-1] != '\n')
-            line--;
-        if (whole && (line > buf || from == 0) && visit_parse(line, &out[*n]))
-            (*n)++;
-        end = line;
-    }
+    *n = stick_node_visits_parse(buf, (size_t)got, from > 0, out, cap);
     free(buf);
     return AM_OK;
 }

@@ -72,6 +72,14 @@ struct stick_node_visit {
  * when no stick came yet: *n = 0) or AM_ESYS. */
 int stick_node_visits(const char *home, struct stick_node_visit *out, size_t cap, size_t *n);
 
+/* The parse of stick_node_visits, split from the file read (and fuzzed by
+ * tests/fuzz/visits_fuzz.c): the newest visits among the `len` bytes at `buf` (a tail of
+ * the file; `buf` need not be NUL-terminated and is changed: line ends are overwritten),
+ * at most cap, newest first, into out[0..return). With `cut` != 0 the first line is taken
+ * for one torn by the window and skipped. Lines that do not parse are skipped. */
+size_t stick_node_visits_parse(char *buf, size_t len, int cut, struct stick_node_visit *out,
+                               size_t cap);
+
 /* The network id as 16 lowercase hex digits. */
 void stick_node_netid_hex(const uint8_t id[static AM_NETID_LEN], char out[2 * AM_NETID_LEN + 1]);
 

@@ -45,6 +45,9 @@ struct ps {
 };
 
 static int ps_fail(struct ps *p, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int ps_fail(struct ps *p, int rc, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
