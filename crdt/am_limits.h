@@ -8,14 +8,14 @@
 #define AM_LIMITS_H
 
 /* Sizes of fixed fields (not limits, but used beside them). */
-#define AM_PK_LEN 32        /* ed25519 public key = author id */
-#define AM_SK_LEN 64        /* libsodium ed25519 secret key (seed || pk) */
-#define AM_SEED_LEN 32      /* ed25519 seed, what the identity file stores */
-#define AM_SIG_LEN 64       /* detached ed25519 signature */
-#define AM_HASH_LEN 32      /* BLAKE2b-256: entry hash, prev link */
-#define AM_NETKEY_LEN 32    /* network key (derived from the invite secret) */
-#define AM_NETSECRET_LEN 16 /* invite secret: 128 bits, short enough to read over a radio */
-#define AM_NETID_LEN 8      /* public network id shown to people: not secret */
+#define AM_PK_LEN         32 /* ed25519 public key = author id */
+#define AM_SK_LEN         64 /* libsodium ed25519 secret key (seed || pk) */
+#define AM_SEED_LEN       32 /* ed25519 seed, what the identity file stores */
+#define AM_SIG_LEN        64 /* detached ed25519 signature */
+#define AM_HASH_LEN       32 /* BLAKE2b-256: entry hash, prev link */
+#define AM_NETKEY_LEN     32 /* network key (derived from the invite secret) */
+#define AM_NETSECRET_LEN  16 /* invite secret: 128 bits, short enough to read over a radio */
+#define AM_NETID_LEN      8  /* public network id shown to people: not secret */
 #define AM_INSTALL_ID_LEN 16 /* random id of one store */
 
 /* Whole encoded entry (body + signature). Relief ops are a few hundred bytes; 16 KiB

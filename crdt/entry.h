@@ -20,7 +20,7 @@
 #define AM_ENTRY_VERSION 1
 /* Domain-separation label signed before the body (PROTOCOL.md "Labels"). It ends in a
  * NUL byte so no body can be mistaken for part of the label. */
-#define AM_ENTRY_SIG_LABEL "aidmesh entry v1"
+#define AM_ENTRY_SIG_LABEL     "aidmesh entry v1"
 #define AM_ENTRY_SIG_LABEL_LEN 17 /* including the NUL */
 
 /* A decoded entry. Pointers are views into the buffer given to entry_decode(): they live
@@ -56,8 +56,8 @@ int entry_verify(const struct entry *e);
  * Builds and signs one entry into out[0..cap). `sk` is the libsodium ed25519 secret key
  * (seed || pk); the author is its public half. `op` must be one msgpack map that passes
  * mp_check with mp_limits_entry. On success *len is the entry's size. Returns AM_OK,
- * AM_EINVAL (seq 0, seq 1 with a non-zero prev, op not a map), AM_ELIMIT (the entry would exceed AM_ENTRY_MAX or
- * cap), or an error of mp_check.
+ * AM_EINVAL (seq 0, seq 1 with a non-zero prev, op not a map), AM_ELIMIT (the entry would exceed
+ * AM_ENTRY_MAX or cap), or an error of mp_check.
  */
 int entry_build(uint8_t *out, size_t cap, size_t *len, const uint8_t sk[static AM_SK_LEN],
                 uint64_t seq, const uint8_t prev[static AM_HASH_LEN], uint64_t hlc,

@@ -5,9 +5,9 @@
  * Policy for stamps from the future (PROTOCOL.md "Clocks"): an entry is never refused for
  * its stamp, whatever it says. But hlc_observe() ignores a stamp more than
  * AM_HLC_MAX_DRIFT_MS ahead of the local wall clock: a device whose clock says 2031
- * cannot drag every device it meets into 2031 (nor by any part of the way). Clocks only break ties between concurrent writes (causal order is
- * carried explicitly by ops), so a capped observation costs nothing in correctness.
- * Pure: the wall time is always passed in.
+ * cannot drag every device it meets into 2031 (nor by any part of the way). Clocks only break ties
+ * between concurrent writes (causal order is carried explicitly by ops), so a capped observation
+ * costs nothing in correctness. Pure: the wall time is always passed in.
  */
 #ifndef AM_HLC_H
 #define AM_HLC_H

@@ -36,12 +36,12 @@
 #include "sync.h"
 #include "syncstore.h"
 
-#define SIM_CHUNK       65536  /* bytes a pipe takes from a session at once */
-#define SIM_GARBAGE_LEN 98304  /* random bytes one garbage contact sends */
-#define SIM_BACKOFF_MIN 1000000ULL  /* reconnection backoff, as the daemon's (PROTOCOL 8.5) */
+#define SIM_CHUNK       65536      /* bytes a pipe takes from a session at once */
+#define SIM_GARBAGE_LEN 98304      /* random bytes one garbage contact sends */
+#define SIM_BACKOFF_MIN 1000000ULL /* reconnection backoff, as the daemon's (PROTOCOL 8.5) */
 #define SIM_BACKOFF_MAX 60000000ULL
-#define SIM_NEEDS       64     /* needs a writer remembers (its latest) for updates */
-#define SIM_OP_CAP      8192   /* one generated op, ctx included */
+#define SIM_NEEDS       64          /* needs a writer remembers (its latest) for updates */
+#define SIM_OP_CAP      8192        /* one generated op, ctx included */
 #define SIM_CHECK_EVERY 10000000ULL /* fork-evidence checks once converged: every 10 s */
 /* Memory of one session besides its output buffer: the struct, the input, message and
  * plaintext buffers (one Noise message each), and once entries arrived the pending batch
@@ -103,7 +103,7 @@ struct node {
     int *cts; /* contacts it is in */
     int n_cts, cap_cts;
     uint64_t quota, written, write_every;
-    int write_waiting; /* a write fell in a crash: done at restart */
+    int write_waiting;       /* a write fell in a crash: done at restart */
     int setup_next, setup_n; /* hub: site and item definitions still to write */
     struct need needs[SIM_NEEDS];
     unsigned n_needs;
@@ -136,9 +136,9 @@ struct contact {
     int send_pending[2];
     unsigned inflight[2];
     uint64_t tick_at;
-    int garbage;       /* side 0 is a garbage peer: 1 from the start, 2 after the handshake */
-    int gon;           /* sending garbage now */
-    uint64_t gleft;    /* garbage bytes still to send */
+    int garbage;    /* side 0 is a garbage peer: 1 from the start, 2 after the handshake */
+    int gon;        /* sending garbage now */
+    uint64_t gleft; /* garbage bytes still to send */
     uint64_t honest_before;
     int failed; /* ended by an error (backoff grows) */
 };
@@ -348,7 +348,8 @@ static void node_set_seq(struct node *n, int a, uint64_t seq)
     n->seq[a] = seq;
 }
 
-/* ---- the store as the engine sees it, on this node's clock ------------------------------------ */
+/* ---- the store as the engine sees it, on this node's clock ------------------------------------
+ */
 
 static uint64_t wall_ms(const struct node *n)
 {
@@ -571,9 +572,9 @@ static void contact_drop(struct sim *s, int cid, int crashed)
         /* reconnect while the link is up: soon after a clean end, with growing backoff
          * (1 s doubling to 60 s, +-25%) after an error */
         if (c->failed)
-            l->backoff = l->backoff ? (2 * l->backoff < SIM_BACKOFF_MAX ? 2 * l->backoff
-                                                                        : SIM_BACKOFF_MAX)
-                                    : SIM_BACKOFF_MIN;
+            l->backoff = l->backoff
+                             ? (2 * l->backoff < SIM_BACKOFF_MAX ? 2 * l->backoff : SIM_BACKOFF_MAX)
+                             : SIM_BACKOFF_MIN;
         else
             l->backoff = 0;
         if (l->up && !l->connecting) {
@@ -660,8 +661,8 @@ static int send_chunk(struct sim *s, int cid, int d)
         rnd_bytes(s, buf, k);
         if (c->gleft == SIM_GARBAGE_LEN && c->garbage == 1 && k >= SYNC_PREAMBLE_LEN) {
             /* a well-formed preamble, then noise where the handshake should be */
-            static const uint8_t pre[SYNC_PREAMBLE_LEN] = {'A', 'M', 'S', 'Y', SYNC_VERSION_MAJOR,
-                                                          SYNC_VERSION_MINOR, 0, 0};
+            static const uint8_t pre[SYNC_PREAMBLE_LEN] = {
+                'A', 'M', 'S', 'Y', SYNC_VERSION_MAJOR, SYNC_VERSION_MINOR, 0, 0};
             memcpy(buf, pre, sizeof pre);
         }
         c->gleft -= k;
@@ -757,8 +758,7 @@ static void contact_settle(struct sim *s, int cid)
         }
     } else {
         for (int x = 0; x < 2; x++)
-            if ((sync_state(&c->s[x]) & SYNC_CLOSED) && !has_output(c, x) &&
-                c->inflight[x] == 0) {
+            if ((sync_state(&c->s[x]) & SYNC_CLOSED) && !has_output(c, x) && c->inflight[x] == 0) {
                 contact_drop(s, cid, -1);
                 return;
             }
@@ -788,7 +788,8 @@ static void settle_dirty(struct sim *s)
     }
 }
 
-/* ---- writing relief ops ----------------------------------------------------------------------- */
+/* ---- writing relief ops -----------------------------------------------------------------------
+ */
 
 static struct relief_str rstr(const char *p)
 {
@@ -1074,8 +1075,7 @@ static void reconnect_links_of(struct sim *s, struct node *n)
 {
     for (int li = 0; li < s->n_links; li++) {
         struct link *l = &s->links[li];
-        if ((l->a == n->idx || l->b == n->idx) && l->up && !l->connecting &&
-            !s->cts[li].used) {
+        if ((l->a == n->idx || l->b == n->idx) && l->up && !l->connecting && !s->cts[li].used) {
             l->connecting = 1;
             push(s, s->now + SIM_BACKOFF_MIN / 2 + rnd_below(s, SIM_BACKOFF_MIN), EV_CONNECT, li, 0,
                  0, NULL, 0);
@@ -1296,8 +1296,9 @@ static void handle(struct sim *s, struct ev *e)
         if (s->progress) {
             char t[32];
             fmt_dur(t, sizeof t, s->now);
-            fprintf(s->progress, "aidmesh-sim: t=%s: %d of %d nodes hold every entry, %" PRIu64
-                                 " of %" PRIu64 " entries written, %" PRIu64 " events\n",
+            fprintf(s->progress,
+                    "aidmesh-sim: t=%s: %d of %d nodes hold every entry, %" PRIu64 " of %" PRIu64
+                    " entries written, %" PRIu64 " events\n",
                     t, s->n_complete, s->counted, s->r.entries_written,
                     s->r.entries_written + s->writes_left, s->r.events);
         }
@@ -1441,8 +1442,8 @@ static int setup(struct sim *s, const char *tmpdir)
     for (int k = 0; k < c->n_clones; k++) {
         struct node *n = &s->nodes[hubs_members + c->runners + k];
         uint64_t batches = (c->clones[k].writes + c->batch - 1) / c->batch;
-        uint64_t left = c->clones[k].at < c->write_until ? c->write_until - c->clones[k].at
-                                                         : c->write_until;
+        uint64_t left =
+            c->clones[k].at < c->write_until ? c->write_until - c->clones[k].at : c->write_until;
         n->quota = c->clones[k].writes;
         n->write_every = left / batches;
         s->writes_left += n->quota;
@@ -1482,7 +1483,8 @@ static int setup(struct sim *s, const char *tmpdir)
             s->scenario_end = c->partitions[k].to;
     }
     for (int k = 0; k < c->n_garbage; k++) {
-        uint64_t last = c->garbage[k].at + (uint64_t)(c->garbage[k].count - 1) * c->garbage[k].every;
+        uint64_t last =
+            c->garbage[k].at + (uint64_t)(c->garbage[k].count - 1) * c->garbage[k].every;
         push(s, c->garbage[k].at, EV_GARBAGE, k, 0, 0, NULL, 0);
         if (last > s->scenario_end)
             s->scenario_end = last;
@@ -1582,8 +1584,8 @@ static int final_checks(struct sim *s)
                     break;
                 }
         }
-        s->r.fp_ok = s->c->fp_policy == SIM_FP_STRICT ? s->r.fp_groups == 1
-                                                      : s->r.fp_unexplained == 0;
+        s->r.fp_ok =
+            s->c->fp_policy == SIM_FP_STRICT ? s->r.fp_groups == 1 : s->r.fp_unexplained == 0;
     }
     free(v);
     return rc;
@@ -1594,8 +1596,7 @@ static void ratio(char *b, size_t cap, uint64_t num, uint64_t den, int percent)
     if (!den)
         snprintf(b, cap, "n/a");
     else if (percent)
-        snprintf(b, cap, "%" PRIu64 ".%02" PRIu64 "%%", num * 100 / den,
-                 (num * 10000 / den) % 100);
+        snprintf(b, cap, "%" PRIu64 ".%02" PRIu64 "%%", num * 100 / den, (num * 10000 / den) % 100);
     else
         snprintf(b, cap, "%" PRIu64 ".%03" PRIu64, num / den, (num * 1000 / den) % 1000);
 }
@@ -1619,46 +1620,45 @@ static void report(struct sim *s, uint64_t seed, int json, FILE *out)
     ratio(dpe, sizeof dpe, r->duplicates, r->delivered, 0);
     ratio(sum, sizeof sum, r->summary_bytes, entry_bytes, 1);
     if (json) {
-        fprintf(out,
-                "{\"scenario\":\"%s\",\"seed\":%" PRIu64 ",\"nodes\":%d,\"counted\":%d,"
-                "\"clusters\":%d,\"members\":%d,\"runners\":%d,\"authors\":%d,"
-                "\"forked_authors\":%d,\"entries_written\":%" PRIu64 ",\"events\":%" PRIu64
-                ",\"contacts\":%" PRIu64 ",\"last_write_ms\":%" PRIu64
-                ",\"last_heal_ms\":%" PRIu64 ",\"converged\":%s,\"converged_ms\":%" PRIu64
-                ",\"round_ms\":%" PRIu64 ",\"rounds_after\":%" PRIu64 ".%03" PRIu64
-                ",\"fork_evidence_everywhere\":%s,\"fork_evidence_missing\":%d,"
-                "\"fork_evidence_ms\":%" PRIu64
-                ",\"entries_delivered\":%" PRIu64 ",\"entries_received\":%" PRIu64
-                ",\"duplicates\":%" PRIu64 ",\"fork_entries\":%" PRIu64 ",\"refused\":%" PRIu64
-                ",\"bytes\":%" PRIu64 ",\"summary_bytes\":%" PRIu64 ",\"entry_bytes\":%" PRIu64
-                ",\"bytes_per_entry\":%s,\"copies_per_entry\":%s,\"duplicates_per_entry\":%s"
-                ",\"summary_share\":\"%s\",\"peak_queue\":%" PRIu64 ",\"peak_node_sync_mem\":%" PRIu64
-                ",\"peak_store\":%" PRIu64 ",\"peak_view_cache\":%" PRIu64
-                ",\"fingerprints\":%d,\"fingerprints_unexplained\":%d,\"fingerprint_policy\":\"%s\""
-                ",\"fingerprints_ok\":%s,\"crashes\":%" PRIu64 ",\"rekeys\":%" PRIu64
-                ",\"refused_appends\":%" PRIu64 ",\"garbage_contacts\":%" PRIu64
-                ",\"garbage_closed\":%" PRIu64 ",\"garbage_lost\":%" PRIu64
-                ",\"future_stamped\":%" PRIu64 ",\"ok\":%s}\n",
-                c->name, seed, r->nodes, r->counted, c->clusters, c->members, c->runners,
-                s->n_authors, forked, r->entries_written, r->events, r->contacts,
-                r->last_write / 1000, r->last_heal / 1000, r->converged ? "true" : "false",
-                r->converged_at / 1000, c->round / 1000, r->rounds_milli / 1000,
-                r->rounds_milli % 1000,
-                r->forks_everywhere ? "true" : "false", r->forks_missing, r->forks_at / 1000,
-                r->delivered,
-                r->received, r->duplicates, r->fork_entries, r->refused, r->bytes,
-                r->summary_bytes, entry_bytes, r->delivered ? bpe : "null",
-                r->delivered ? cpe : "null", r->delivered ? dpe : "null", sum, r->peak_queue,
-                r->peak_node_mem, r->peak_store, r->peak_cache, r->fp_groups, r->fp_unexplained,
-                c->fp_policy == SIM_FP_STRICT ? "strict" : "per-branch",
-                r->fp_ok ? "true" : "false", r->crashes, r->rekeys, r->refused_appends,
-                r->garbage_contacts, r->garbage_closed, r->garbage_lost, r->future_stamped,
-                r->ok ? "true" : "false");
+        fprintf(
+            out,
+            "{\"scenario\":\"%s\",\"seed\":%" PRIu64 ",\"nodes\":%d,\"counted\":%d,"
+            "\"clusters\":%d,\"members\":%d,\"runners\":%d,\"authors\":%d,"
+            "\"forked_authors\":%d,\"entries_written\":%" PRIu64 ",\"events\":%" PRIu64
+            ",\"contacts\":%" PRIu64 ",\"last_write_ms\":%" PRIu64 ",\"last_heal_ms\":%" PRIu64
+            ",\"converged\":%s,\"converged_ms\":%" PRIu64 ",\"round_ms\":%" PRIu64
+            ",\"rounds_after\":%" PRIu64 ".%03" PRIu64
+            ",\"fork_evidence_everywhere\":%s,\"fork_evidence_missing\":%d,"
+            "\"fork_evidence_ms\":%" PRIu64 ",\"entries_delivered\":%" PRIu64
+            ",\"entries_received\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"fork_entries\":%" PRIu64
+            ",\"refused\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"summary_bytes\":%" PRIu64
+            ",\"entry_bytes\":%" PRIu64
+            ",\"bytes_per_entry\":%s,\"copies_per_entry\":%s,\"duplicates_per_entry\":%s"
+            ",\"summary_share\":\"%s\",\"peak_queue\":%" PRIu64 ",\"peak_node_sync_mem\":%" PRIu64
+            ",\"peak_store\":%" PRIu64 ",\"peak_view_cache\":%" PRIu64
+            ",\"fingerprints\":%d,\"fingerprints_unexplained\":%d,\"fingerprint_policy\":\"%s\""
+            ",\"fingerprints_ok\":%s,\"crashes\":%" PRIu64 ",\"rekeys\":%" PRIu64
+            ",\"refused_appends\":%" PRIu64 ",\"garbage_contacts\":%" PRIu64
+            ",\"garbage_closed\":%" PRIu64 ",\"garbage_lost\":%" PRIu64
+            ",\"future_stamped\":%" PRIu64 ",\"ok\":%s}\n",
+            c->name, seed, r->nodes, r->counted, c->clusters, c->members, c->runners, s->n_authors,
+            forked, r->entries_written, r->events, r->contacts, r->last_write / 1000,
+            r->last_heal / 1000, r->converged ? "true" : "false", r->converged_at / 1000,
+            c->round / 1000, r->rounds_milli / 1000, r->rounds_milli % 1000,
+            r->forks_everywhere ? "true" : "false", r->forks_missing, r->forks_at / 1000,
+            r->delivered, r->received, r->duplicates, r->fork_entries, r->refused, r->bytes,
+            r->summary_bytes, entry_bytes, r->delivered ? bpe : "null", r->delivered ? cpe : "null",
+            r->delivered ? dpe : "null", sum, r->peak_queue, r->peak_node_mem, r->peak_store,
+            r->peak_cache, r->fp_groups, r->fp_unexplained,
+            c->fp_policy == SIM_FP_STRICT ? "strict" : "per-branch", r->fp_ok ? "true" : "false",
+            r->crashes, r->rekeys, r->refused_appends, r->garbage_contacts, r->garbage_closed,
+            r->garbage_lost, r->future_stamped, r->ok ? "true" : "false");
         return;
     }
     fprintf(out, "aidmesh-sim: scenario %s, seed %" PRIu64 "\n", c->name, seed);
-    fprintf(out, "  nodes                 %d (%d clusters of 1 hub + %d members, %d runners, %d "
-                 "clones, %d garbage peers); %d must converge\n",
+    fprintf(out,
+            "  nodes                 %d (%d clusters of 1 hub + %d members, %d runners, %d "
+            "clones, %d garbage peers); %d must converge\n",
             r->nodes, c->clusters, c->members, c->runners, c->n_clones, c->n_garbage, r->counted);
     fprintf(out, "  entries written       %" PRIu64 " by %d authors (%d forked)\n",
             r->entries_written, s->n_authors, forked);
@@ -1682,30 +1682,35 @@ static void report(struct sim *s, uint64_t seed, int json, FILE *out)
         forks_missing(s, who, sizeof who);
         fprintf(out, "  no evidence on        %d nodes: %s\n", r->forks_missing, who);
     }
-    fprintf(out, "  entries delivered     %" PRIu64 " new, %" PRIu64 " received, %" PRIu64
-                 " duplicates, %" PRIu64 " fork evidence, %" PRIu64 " refused\n",
+    fprintf(out,
+            "  entries delivered     %" PRIu64 " new, %" PRIu64 " received, %" PRIu64
+            " duplicates, %" PRIu64 " fork evidence, %" PRIu64 " refused\n",
             r->delivered, r->received, r->duplicates, r->fork_entries, r->refused);
     fprintf(out, "  bytes per entry       %s (%" PRIu64 " bytes sent in all)\n", bpe, r->bytes);
-    fprintf(out, "  copies per entry      %s received per entry stored (target <= 1.5); %s "
-                 "duplicates\n",
+    fprintf(out,
+            "  copies per entry      %s received per entry stored (target <= 1.5); %s "
+            "duplicates\n",
             cpe, dpe);
     fprintf(out, "  summary / entry bytes %s (%" PRIu64 " / %" PRIu64 "; target <= 5%%)\n", sum,
             r->summary_bytes, entry_bytes);
     fprintf(out, "  peak output queue     %" PRIu64 " bytes (one session)\n", r->peak_queue);
     fprintf(out, "  peak sync memory      %" PRIu64 " bytes (one node, estimated)\n",
             r->peak_node_mem);
-    fprintf(out, "  store, view cache     %" PRIu64 ", %" PRIu64 " bytes (largest node, at the end)\n",
+    fprintf(out,
+            "  store, view cache     %" PRIu64 ", %" PRIu64 " bytes (largest node, at the end)\n",
             r->peak_store, r->peak_cache);
     fprintf(out, "  view fingerprints     %d distinct", r->fp_groups);
     if (r->fp_groups > 1)
         fprintf(out, "; %d not explained by forked branches", r->fp_unexplained);
     fprintf(out, " (policy %s): %s\n", c->fp_policy == SIM_FP_STRICT ? "strict" : "per-branch",
             r->fp_ok ? "ok" : "FAILED");
-    fprintf(out, "  crashes, re-keys      %" PRIu64 ", %" PRIu64 " (%" PRIu64
-                 " appends refused on a forked identity)\n",
+    fprintf(out,
+            "  crashes, re-keys      %" PRIu64 ", %" PRIu64 " (%" PRIu64
+            " appends refused on a forked identity)\n",
             r->crashes, r->rekeys, r->refused_appends);
-    fprintf(out, "  garbage contacts      %" PRIu64 ", %" PRIu64 " closed by the honest side with an "
-                 "error, %" PRIu64 " entries lost\n",
+    fprintf(out,
+            "  garbage contacts      %" PRIu64 ", %" PRIu64 " closed by the honest side with an "
+            "error, %" PRIu64 " entries lost\n",
             r->garbage_contacts, r->garbage_closed, r->garbage_lost);
     fprintf(out, "  far-future stamps     %" PRIu64 " entries stored with a stamp > 10 min ahead\n",
             r->future_stamped);
@@ -1784,9 +1789,9 @@ int sim_run(const struct sim_config *c, uint64_t seed, const char *tmpdir, int j
         int forked = 0;
         for (int a = 0; a < s->n_authors; a++)
             forked += s->authors[a].forked;
-        s->r.ok = s->r.converged &&
-                  (!forked || s->r.forks_everywhere || !c->evidence_required) && s->r.fp_ok &&
-                  s->r.garbage_lost == 0 && s->r.garbage_closed == s->r.garbage_contacts;
+        s->r.ok = s->r.converged && (!forked || s->r.forks_everywhere || !c->evidence_required) &&
+                  s->r.fp_ok && s->r.garbage_lost == 0 &&
+                  s->r.garbage_closed == s->r.garbage_contacts;
         report(s, seed, json, out);
         if (progress) {
             struct rusage ru;

@@ -27,27 +27,27 @@
 #include <stdio.h>
 
 /* ---- Limits of a scenario (each checked by the parser, with the line named) ---- */
-#define SIM_NODES_MAX     500      /* every node has an LMDB environment and a temp folder */
-#define SIM_CLUSTERS_MAX  100
-#define SIM_MEMBERS_MAX   100      /* members per cluster */
-#define SIM_RUNNERS_MAX   100
-#define SIM_ROUTE_MAX     64       /* hubs on one runner's route */
-#define SIM_LIST_MAX      64       /* partitions, crashes, skews, clones, garbage peers */
-#define SIM_LINE_MAX      512      /* bytes of one config line */
-#define SIM_TOKENS_MAX    80       /* words on one config line */
-#define SIM_ENTRIES_MAX   10000000 /* entries written in one run */
-#define SIM_BATCH_MAX     256      /* ops per store_append of one writer */
-#define SIM_ITEMS_MAX     500      /* catalogue items */
-#define SIM_DURATION_MAX  (400ULL * 24 * 3600 * 1000000) /* microseconds: 400 days */
-#define SIM_NAME_MAX      64
+#define SIM_NODES_MAX    500 /* every node has an LMDB environment and a temp folder */
+#define SIM_CLUSTERS_MAX 100
+#define SIM_MEMBERS_MAX  100 /* members per cluster */
+#define SIM_RUNNERS_MAX  100
+#define SIM_ROUTE_MAX    64       /* hubs on one runner's route */
+#define SIM_LIST_MAX     64       /* partitions, crashes, skews, clones, garbage peers */
+#define SIM_LINE_MAX     512      /* bytes of one config line */
+#define SIM_TOKENS_MAX   80       /* words on one config line */
+#define SIM_ENTRIES_MAX  10000000 /* entries written in one run */
+#define SIM_BATCH_MAX    256      /* ops per store_append of one writer */
+#define SIM_ITEMS_MAX    500      /* catalogue items */
+#define SIM_DURATION_MAX (400ULL * 24 * 3600 * 1000000) /* microseconds: 400 days */
+#define SIM_NAME_MAX     64
 
 /* All times below are microseconds of simulated time from the start of the run. */
 
 struct sim_route {
-    int runner;                /* runner index */
-    int n;                     /* hubs (cluster indexes) visited each round, in order */
+    int runner; /* runner index */
+    int n;      /* hubs (cluster indexes) visited each round, in order */
     int hubs[SIM_ROUTE_MAX];
-    uint64_t offset, dwell;    /* first visit's offset in the round; time at each hub */
+    uint64_t offset, dwell; /* first visit's offset in the round; time at each hub */
 };
 
 struct sim_partition {
@@ -66,9 +66,9 @@ struct sim_skew {
 };
 
 struct sim_clone {
-    int twin;      /* the node whose laptop (key and store) is copied */
-    int cluster;   /* where the copy is switched on */
-    uint64_t at;   /* when */
+    int twin;        /* the node whose laptop (key and store) is copied */
+    int cluster;     /* where the copy is switched on */
+    uint64_t at;     /* when */
     uint64_t writes; /* entries the copy writes */
 };
 
@@ -87,16 +87,16 @@ struct sim_config {
     char name[SIM_NAME_MAX + 1];
     uint64_t seed;
     int clusters, members, runners;
-    uint64_t entries;    /* written by hubs and members (and clones: `writes`) */
-    unsigned batch;      /* ops per append */
-    unsigned items;      /* catalogue items */
-    uint64_t write_until; /* writes are spread over [0, write_until) */
-    uint64_t round;      /* one contact round: every runner visits its route once */
-    uint64_t until;      /* give up (not converged) at this time */
-    uint64_t epoch_ms;   /* true wall clock at time 0, ms since 1970 */
-    uint64_t lan_up, lan_down; /* mean up and down times of a member's link to its hub */
-    uint64_t lan_bw, lan_lat;  /* bytes/s and latency (us) */
-    uint64_t run_bw, run_lat;  /* of a runner's link to a hub during a visit */
+    uint64_t entries;                 /* written by hubs and members (and clones: `writes`) */
+    unsigned batch;                   /* ops per append */
+    unsigned items;                   /* catalogue items */
+    uint64_t write_until;             /* writes are spread over [0, write_until) */
+    uint64_t round;                   /* one contact round: every runner visits its route once */
+    uint64_t until;                   /* give up (not converged) at this time */
+    uint64_t epoch_ms;                /* true wall clock at time 0, ms since 1970 */
+    uint64_t lan_up, lan_down;        /* mean up and down times of a member's link to its hub */
+    uint64_t lan_bw, lan_lat;         /* bytes/s and latency (us) */
+    uint64_t run_bw, run_lat;         /* of a runner's link to a hub during a visit */
     uint64_t map_initial, view_cache; /* store_opts of every node */
     int fp_policy;
     int evidence_required; /* 1: the run fails unless fork evidence reaches every node */
@@ -127,32 +127,32 @@ int sim_conf_load(struct sim_config *c, const char *path, char *err, size_t errc
 
 /* The figures of one run; every field is reproducible from the seed. */
 struct sim_result {
-    int nodes, counted;                /* all nodes; those that must converge */
-    uint64_t entries_written;          /* appended by every node (both clone halves included) */
+    int nodes, counted;       /* all nodes; those that must converge */
+    uint64_t entries_written; /* appended by every node (both clone halves included) */
     uint64_t events, contacts;
-    uint64_t last_write, last_heal;    /* us */
-    int converged;                     /* every node has every entry of every unforked author */
-    uint64_t converged_at;             /* us; valid when converged */
-    uint64_t rounds_after;             /* contact rounds begun from max(last write, last heal) */
-    uint64_t rounds_milli;             /* the same in thousandths of a round */
-    int forks_everywhere;              /* every node holds evidence of every forked author */
-    int forks_missing;                 /* counted nodes without it, at the end */
-    uint64_t forks_at;                 /* us */
-    uint64_t delivered;                /* entries newly stored from sessions, all nodes */
-    uint64_t received;                 /* entries received (new or not), all nodes */
+    uint64_t last_write, last_heal; /* us */
+    int converged;                  /* every node has every entry of every unforked author */
+    uint64_t converged_at;          /* us; valid when converged */
+    uint64_t rounds_after;          /* contact rounds begun from max(last write, last heal) */
+    uint64_t rounds_milli;          /* the same in thousandths of a round */
+    int forks_everywhere;           /* every node holds evidence of every forked author */
+    int forks_missing;              /* counted nodes without it, at the end */
+    uint64_t forks_at;              /* us */
+    uint64_t delivered;             /* entries newly stored from sessions, all nodes */
+    uint64_t received;              /* entries received (new or not), all nodes */
     uint64_t duplicates, fork_entries, refused;
-    uint64_t bytes, summary_bytes;     /* bytes sent, of which reconciliation and handshake */
-    uint64_t peak_queue;               /* largest output backlog of one session, bytes */
-    uint64_t peak_node_mem;            /* largest estimate of one node's sync memory, bytes */
-    uint64_t peak_store;               /* largest LMDB map in use of one node, bytes */
-    uint64_t peak_cache;               /* largest view cache of one node, bytes */
-    int fp_groups;                     /* distinct view fingerprints at the end */
-    int fp_unexplained;                /* groups not explained by forked branches */
-    int fp_ok;                         /* per the scenario's policy */
+    uint64_t bytes, summary_bytes; /* bytes sent, of which reconciliation and handshake */
+    uint64_t peak_queue;           /* largest output backlog of one session, bytes */
+    uint64_t peak_node_mem;        /* largest estimate of one node's sync memory, bytes */
+    uint64_t peak_store;           /* largest LMDB map in use of one node, bytes */
+    uint64_t peak_cache;           /* largest view cache of one node, bytes */
+    int fp_groups;                 /* distinct view fingerprints at the end */
+    int fp_unexplained;            /* groups not explained by forked branches */
+    int fp_ok;                     /* per the scenario's policy */
     uint64_t crashes, rekeys, refused_appends;
     uint64_t garbage_contacts, garbage_closed, garbage_lost; /* lost: honest entries gone */
-    uint64_t future_stamped;           /* entries stored with a stamp far ahead of the receiver */
-    int ok;                            /* the run passed: converged, evidence, fingerprints */
+    uint64_t future_stamped; /* entries stored with a stamp far ahead of the receiver */
+    int ok;                  /* the run passed: converged, evidence, fingerprints */
 };
 
 /*

@@ -88,8 +88,8 @@ static int get_count(struct ps *p, const char *w, uint64_t lo, uint64_t hi, uint
     if (parse_u64(w, v, &end) != 0 || *end)
         return ps_fail(p, AM_EINVAL, "'%s' is not a whole number", w);
     if (*v < lo || *v > hi)
-        return ps_fail(p, AM_ELIMIT, "%s is out of range (%llu to %llu)", w,
-                       (unsigned long long)lo, (unsigned long long)hi);
+        return ps_fail(p, AM_ELIMIT, "%s is out of range (%llu to %llu)", w, (unsigned long long)lo,
+                       (unsigned long long)hi);
     return AM_OK;
 }
 
@@ -99,8 +99,8 @@ static int get_duration(struct ps *p, const char *w, int sign, int64_t *us)
     static const struct {
         const char *u;
         uint64_t mul;
-    } units[] = {{"us", 1}, {"ms", 1000}, {"s", 1000000}, {"m", 60000000ULL},
-                 {"h", 3600000000ULL}, {"d", 86400000000ULL}};
+    } units[] = {{"us", 1},          {"ms", 1000},         {"s", 1000000},
+                 {"m", 60000000ULL}, {"h", 3600000000ULL}, {"d", 86400000000ULL}};
     const char *q = w, *end;
     int neg = 0;
     uint64_t x;
@@ -281,8 +281,8 @@ static int directive(struct ps *p)
     }
     if (strcmp(d, "batch") == 0 || strcmp(d, "items") == 0) {
         if ((rc = want_words(p, 2)) != AM_OK ||
-            (rc = get_count(p, p->tok[1], 1, d[0] == 'b' ? SIM_BATCH_MAX : SIM_ITEMS_MAX,
-                            &x)) != AM_OK)
+            (rc = get_count(p, p->tok[1], 1, d[0] == 'b' ? SIM_BATCH_MAX : SIM_ITEMS_MAX, &x)) !=
+                AM_OK)
             return rc;
         *(d[0] == 'b' ? &c->batch : &c->items) = (unsigned)x;
         return AM_OK;
@@ -459,8 +459,7 @@ static int directive(struct ps *p)
             (rc = get_time(p, p->tok[v[0]], &k->at)) != AM_OK ||
             (rc = get_hub(p, p->tok[v[1]], &k->cluster)) != AM_OK ||
             (rc = get_count(p, p->tok[v[2]], 1, SIM_ENTRIES_MAX, &k->writes)) != AM_OK)
-            return rc ? rc
-                      : ps_fail(p, AM_EINVAL, "'clone' wants 'NODE at DUR into hC writes N'");
+            return rc ? rc : ps_fail(p, AM_EINVAL, "'clone' wants 'NODE at DUR into hC writes N'");
         if (k->twin >= c->clusters * (1 + c->members))
             return ps_fail(p, AM_EINVAL, "only a hub's or a member's laptop can be cloned");
         c->n_clones++;
@@ -544,8 +543,7 @@ int sim_conf_parse(struct sim_config *c, const char *text, const char *origin, c
         if (p.nt > 0 && (rc = directive(&p)) != AM_OK)
             return rc;
         if (sim_node_count(c) > SIM_NODES_MAX)
-            return ps_fail(&p, AM_ELIMIT, "%d nodes: at most %d", sim_node_count(c),
-                           SIM_NODES_MAX);
+            return ps_fail(&p, AM_ELIMIT, "%d nodes: at most %d", sim_node_count(c), SIM_NODES_MAX);
     }
     /* checks of the whole: things only known at the end */
     p.line = 0;

@@ -29,32 +29,29 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: aidmesh-sim [--seed N] [--json] [--dir DIR] [--quiet] SCENARIO\n"
-            "\n"
-            "Runs the scenario file SCENARIO (e.g. tools/sim/small.conf): every node with its\n"
-            "own store, synced by the real engine over simulated links, on a simulated clock.\n"
-            "The same seed gives the same report, byte for byte.\n"
-            "\n"
-            "  --seed N   seed of everything random (default: the scenario's 'seed' line)\n"
-            "  --json     the report as one JSON object\n"
-            "  --dir DIR  where the temporary stores go (default $TMPDIR, else /dev/shm,\n"
-            "             else /tmp); removed at the end\n"
-            "  --quiet    no progress lines on stderr\n"
-            "  --help     this text\n"
-            "\n"
-            "Exit status: 0 passed, 1 a check failed, 2 usage or scenario error, 3 the run\n"
-            "could not complete.\n");
+    fprintf(f, "usage: aidmesh-sim [--seed N] [--json] [--dir DIR] [--quiet] SCENARIO\n"
+               "\n"
+               "Runs the scenario file SCENARIO (e.g. tools/sim/small.conf): every node with its\n"
+               "own store, synced by the real engine over simulated links, on a simulated clock.\n"
+               "The same seed gives the same report, byte for byte.\n"
+               "\n"
+               "  --seed N   seed of everything random (default: the scenario's 'seed' line)\n"
+               "  --json     the report as one JSON object\n"
+               "  --dir DIR  where the temporary stores go (default $TMPDIR, else /dev/shm,\n"
+               "             else /tmp); removed at the end\n"
+               "  --quiet    no progress lines on stderr\n"
+               "  --help     this text\n"
+               "\n"
+               "Exit status: 0 passed, 1 a check failed, 2 usage or scenario error, 3 the run\n"
+               "could not complete.\n");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"seed", required_argument, NULL, 's'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"dir", required_argument, NULL, 'd'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"seed", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+        {"dir", required_argument, NULL, 'd'},  {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     struct sim_config *cfg;
     struct sim_result res;
     char err[512];
@@ -113,8 +110,8 @@ int main(int argc, char **argv)
     if (!seed_set)
         seed = cfg->seed;
     if (!quiet)
-        fprintf(stderr, "aidmesh-sim: scenario %s, seed %llu (rerun with --seed %llu)\n",
-                cfg->name, (unsigned long long)seed, (unsigned long long)seed);
+        fprintf(stderr, "aidmesh-sim: scenario %s, seed %llu (rerun with --seed %llu)\n", cfg->name,
+                (unsigned long long)seed, (unsigned long long)seed);
     /* Ctrl-C or a kill: stop, report, and remove the temporary stores */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

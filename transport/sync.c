@@ -507,7 +507,7 @@ struct fill {
     uint32_t count;
     uint64_t last_seq_sent;
     int full;
-    unsigned per_job;     /* entries taken from this job in this turn */
+    unsigned per_job;      /* entries taken from this job in this turn */
     uint64_t ev_lo, ev_hi; /* J_EVIDENCE: the seqs of the evidence sent */
 };
 

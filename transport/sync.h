@@ -128,7 +128,7 @@ struct sync_session {
     uint8_t peer_author[AM_PK_LEN];
     uint8_t peer_x[32]; /* the peer's Noise static key (X25519 form of its author id) */
     uint8_t peer_install[AM_INSTALL_ID_LEN]; /* the first SYNC_INSTALL_TAG_LEN bytes */
-    int peer_known;     /* peer_author is known (from HELLO, a resolved hint, or IDENT) */
+    int peer_known; /* peer_author is known (from HELLO, a resolved hint, or IDENT) */
     int who_sent;
     uint8_t peer_fp[SYNC_FP_LEN], our_fp[SYNC_FP_LEN];
     uint8_t peer_major, peer_minor;

@@ -26,11 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* what decodes is valid, so it encodes */
     if (relief_op_decode(buf, len, &op2, err, sizeof err) != AM_OK)
         abort();
-    if (relief_op_encode(&op2, buf2, sizeof buf2, &len2, err, sizeof err) != AM_OK ||
-        len2 != len || memcmp(buf, buf2, len) != 0)
+    if (relief_op_encode(&op2, buf2, sizeof buf2, &len2, err, sizeof err) != AM_OK || len2 != len ||
+        memcmp(buf, buf2, len) != 0)
         abort(); /* the canonical form is a fixed point */
-    if (relief_op_key(&op, hash, &key) == AM_OK &&
-        relief_key_encode(&key, kbuf, &klen) != AM_OK)
+    if (relief_op_key(&op, hash, &key) == AM_OK && relief_key_encode(&key, kbuf, &klen) != AM_OK)
         abort();
     return 0;
 }

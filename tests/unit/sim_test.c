@@ -78,7 +78,8 @@ Test(sim_conf, values_land_where_they_belong)
 
 Test(sim_conf, errors_name_the_line_and_the_word)
 {
-    refused("clusters 2\nfrobnicate 3\n", AM_EINVAL, "t.conf line 2: unknown directive 'frobnicate'");
+    refused("clusters 2\nfrobnicate 3\n", AM_EINVAL,
+            "t.conf line 2: unknown directive 'frobnicate'");
     refused("clusters 2\nmembers 1\ncrash m5.0 at 1m for 1m\n", AM_EINVAL,
             "line 3: no member 'm5.0'");
     refused("clusters 2\nround 15\n", AM_EINVAL, "line 2: '15' has no unit");

@@ -491,8 +491,7 @@ TestSuite(views, .init = setup);
 
 /* ---- property tests ---- */
 
-static void run_property(const char *name, int histories, size_t steps, int stores,
-                         int every_rule)
+static void run_property(const char *name, int histories, size_t steps, int stores, int every_rule)
 {
     uint64_t seed = tu_seed(name), st = seed;
     struct feat f;
@@ -554,8 +553,7 @@ static void run_property(const char *name, int histories, size_t steps, int stor
     if (every_rule)
         cr_assert(f.conflicts && f.count_conflicts && f.overdrawn && f.audits && f.derived &&
                       f.cancelled && f.invalid,
-                  "%s: a rule was never exercised; AM_SEED=%llu", name,
-                  (unsigned long long)seed);
+                  "%s: a rule was never exercised; AM_SEED=%llu", name, (unsigned long long)seed);
     else
         cr_assert(f.conflicts && f.invalid, "%s: no conflict or invalid op; AM_SEED=%llu", name,
                   (unsigned long long)seed);
