@@ -2263,8 +2263,11 @@ static void relief_mem_rows(const struct relief_mem_result *rm, uint64_t n,
         }
         r = row_vs(fig, m->peak_owned[1], BENCH_MIB, "reference: idle daemon, empty store",
                    owned(&m->idle), BENCH_MIB, "idle");
-        bench_row_target(r, target,
-                         m->peak_owned[1] <= BENCH_MEM_TARGET ? BENCH_MET : BENCH_MISSED);
+        if (i == 0)
+            bench_row_target(r, target,
+                             m->peak_owned[1] <= BENCH_MEM_TARGET ? BENCH_MET : BENCH_MISSED);
+        else /* a larger cache than the daemon's default, to show what it buys */
+            bench_row_target(r, "info: the default's target does not apply", BENCH_INFO);
         rate[i] = (double)n / m->sync_s;
         if (i == 0 && dmn->mem_ran && dmn->mem.sync_s > 0)
             r = row_vs(sync_fig, rate[i], BENCH_RATE,
