@@ -20,11 +20,12 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "entry.h"
 #include "relief.h"
 #include "store_int.h"
 
-#define VIEWS_FORMAT 2              /* 2: heads of one value are not a conflict */
+#define VIEWS_FORMAT 3 /* 2: heads of one value agree; 3: refs inside the views value */
 #define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
 #define TERM_LEN     32
 /* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */
@@ -418,7 +419,7 @@ static int cell_key_from_idx(const uint8_t *in, size_t len, uint8_t out[RELIEF_K
     return AM_OK;
 }
 
-/* ---- the refs of an object (vrefs values) ----
+/* ---- the refs of an object (the tail of its views value) ----
  *
  * One record per object, canonical (one encoding per set): varint number of authors, then
  * per author in ascending byte order: author (32) || varint n || varint first seq ||
@@ -643,16 +644,34 @@ static int load_obj(struct store *s, MDB_txn *txn, const uint8_t *key, size_t kl
     return rc;
 }
 
-/* The refs record of object key, appended to v (nothing when there is none). */
+/* A views value: varint(dump length) || the object's view (relief_obj_dump) || its refs
+ * record. One value per object, so a touched object dirties one page, not two. Splits
+ * it; AM_ECORRUPT when it does not parse. */
+static int view_split(const MDB_val *val, MDB_val *dump, MDB_val *refs)
+{
+    const uint8_t *p = val->mv_data, *end = p + val->mv_size;
+    uint64_t dl;
+    if (vget(&p, end, &dl) != AM_OK || dl > (uint64_t)(end - p))
+        return AM_ECORRUPT;
+    dump->mv_data = (void *)p;
+    dump->mv_size = (size_t)dl;
+    refs->mv_data = (void *)(p + dl);
+    refs->mv_size = (size_t)(end - p - dl);
+    return AM_OK;
+}
+
+/* The refs of object key, appended to v (nothing when there is none). */
 static int refs_read(struct store *s, MDB_txn *txn, const uint8_t *key, size_t klen, struct refv *v)
 {
-    MDB_val k = {klen, (void *)key}, d;
-    int rc = mdb_get(txn, s->vrefs, &k, &d);
+    MDB_val k = {klen, (void *)key}, d, dump, refs;
+    int rc = mdb_get(txn, s->views, &k, &d);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc != 0)
         return rc;
-    return refs_decode(d.mv_data, d.mv_size, v);
+    if (view_split(&d, &dump, &refs) != AM_OK)
+        return AM_ECORRUPT;
+    return refs_decode(refs.mv_data, refs.mv_size, v);
 }
 
 /* Dumps o into *buf (grown as needed). */
@@ -682,23 +701,32 @@ struct wctx {
     size_t cap;
     uint8_t *rbuf; /* refs records */
     size_t rcap;
+    uint8_t *vbuf; /* views values: length, dump, refs */
+    size_t vcap;
     unsigned put_flags; /* MDB_APPEND while rebuilding in key order */
 };
 
 static int write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, size_t klen,
-                      int had_old, const uint8_t old_term[TERM_LEN], const uint8_t *old_idx,
-                      size_t old_idx_len, uint8_t new_term[TERM_LEN])
+                      const uint8_t *refs, size_t rlen, int had_old,
+                      const uint8_t old_term[TERM_LEN], const uint8_t *old_idx, size_t old_idx_len,
+                      uint8_t new_term[TERM_LEN])
 {
     const struct relief_key *rk = relief_obj_key(o);
-    uint8_t idx[IDX_MAX];
+    uint8_t idx[IDX_MAX], *p;
     size_t len, il;
     MDB_val k = {klen, (void *)key}, v;
     int rc;
 
     if ((rc = dump_obj(o, &w->buf, &w->cap, &len)) != AM_OK)
         return rc;
-    v.mv_size = len;
-    v.mv_data = w->buf;
+    if ((rc = AM_GROW(w->vbuf, w->vcap, 10 + len + rlen, 1024)) != AM_OK)
+        return rc;
+    p = w->vbuf;
+    vput(&p, len);
+    memcpy(p, w->buf, len);
+    memcpy(p + len, refs, rlen);
+    v.mv_size = (size_t)(p - w->vbuf) + len + rlen;
+    v.mv_data = w->vbuf;
     if ((rc = mdb_put(w->txn, w->s->views, &k, &v, w->put_flags)) != 0)
         return rc;
     fp_term(key, klen, w->buf, len, new_term);
@@ -783,10 +811,14 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     had_old = rc == 0;
-    if (had_old)
-        fp_term(key, klen, v.mv_data, v.mv_size, old_term);
-    if ((rc = refs_read(s, w->txn, key, klen, &refs)) != 0)
-        goto fail;
+    if (had_old) {
+        MDB_val dump, rv;
+        if (view_split(&v, &dump, &rv) != AM_OK)
+            return AM_ECORRUPT;
+        fp_term(key, klen, dump.mv_data, dump.mv_size, old_term);
+        if ((rc = refs_decode(rv.mv_data, rv.mv_size, &refs)) != 0)
+            goto fail;
+    }
 
     if (ce && !ce->pending && ce->valid && had_old && !memcmp(ce->tag, old_term, TERM_LEN)) {
         o = ce->obj; /* the cache holds exactly the stored set */
@@ -857,15 +889,11 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
     if ((rc = refv_merge(&refs, &add)) != AM_OK ||
         (rc = refs_encode(&refs, &w->rbuf, &w->rcap, &rlen)) != AM_OK)
         goto out;
-    {
-        MDB_val rv = {rlen, w->rbuf};
-        if ((rc = mdb_put(w->txn, s->vrefs, &k, &rv, 0)) != 0)
-            goto out;
-    }
     free(refs.r);
     free(add.r);
     refs.r = add.r = NULL;
-    rc = write_view(w, o, key, klen, had_old, old_term, old_idx, old_idx_len, new_term);
+    rc = write_view(w, o, key, klen, w->rbuf, rlen, had_old, old_term, old_idx, old_idx_len,
+                    new_term);
     if (rc != 0)
         goto out;
     if (ce) {
@@ -960,6 +988,7 @@ out:
     free(t);
     free(w.buf);
     free(w.rbuf);
+    free(w.vbuf);
     return rc;
 }
 
@@ -995,7 +1024,12 @@ static int flush_pairs(struct wctx *w, struct pair *p, size_t n)
         size_t j = i, len;
         MDB_val k = {p[i].klen, p[i].key}, d;
         v.n = add.n = 0;
-        if ((rc = refs_read(w->s, w->txn, p[i].key, p[i].klen, &v)) != 0)
+        rc = mdb_get(w->txn, w->s->vrefs, &k, &d); /* the scratch refs of rebuild */
+        if (rc == 0)
+            rc = refs_decode(d.mv_data, d.mv_size, &v);
+        else if (rc == MDB_NOTFOUND)
+            rc = 0;
+        if (rc != 0)
             break;
         for (; j < n && p[j].klen == p[i].klen && !memcmp(p[j].key, p[i].key, p[i].klen); j++) {
             struct relief_ref r;
@@ -1108,18 +1142,24 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
         }
         memcpy(key, k.mv_data, klen);
         rc = refs_decode(v.mv_data, v.mv_size, &refs);
+        if (rc == AM_OK && (rc = AM_GROW(w.rbuf, w.rcap, v.mv_size, 1024)) == AM_OK)
+            memcpy(w.rbuf, v.mv_data, v.mv_size); /* a put may move what v points to */
         if (rc == AM_OK)
             rc = load_obj(s, txn, key, klen, &refs, &o);
         free(refs.r);
         if (rc != 0)
             goto out;
-        rc = write_view(&w, o, key, klen, 0, NULL, NULL, 0, term);
+        rc = write_view(&w, o, key, klen, w.rbuf, v.mv_size, 0, NULL, NULL, 0, term);
         relief_obj_free(o);
         if (rc != 0)
             goto out;
         st->objects++;
     }
     if (rc != MDB_NOTFOUND)
+        goto out;
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if ((rc = mdb_drop(txn, s->vrefs, 0)) != 0) /* the scratch is no longer needed */
         goto out;
     {
         uint8_t f = VIEWS_FORMAT;
@@ -1134,6 +1174,7 @@ out:
     free(p);
     free(w.buf);
     free(w.rbuf);
+    free(w.vbuf);
     return rc;
 }
 
@@ -1222,11 +1263,16 @@ int store_view_get(struct store *s, const uint8_t *key, size_t klen, uint8_t *bu
         return rc;
     rc = mdb_get(txn, s->views, &k, &v);
     if (rc == 0) {
-        *len = v.mv_size;
-        if (v.mv_size > cap)
-            rc = AM_ELIMIT;
-        else
-            memcpy(buf, v.mv_data, v.mv_size);
+        MDB_val dump, refs;
+        if (view_split(&v, &dump, &refs) != AM_OK) {
+            rc = AM_ECORRUPT;
+        } else {
+            *len = dump.mv_size;
+            if (dump.mv_size > cap)
+                rc = AM_ELIMIT;
+            else
+                memcpy(buf, dump.mv_data, dump.mv_size);
+        }
     } else {
         rc = store_mdb_err(rc);
     }
@@ -1285,7 +1331,7 @@ static int emit(MDB_txn *txn, struct store *s, MDB_cursor *idcur, const uint8_t 
                 const MDB_val *view, store_view_fn cb, void *ctx)
 {
     struct store_view_row r;
-    MDB_val v;
+    MDB_val v, dump, refs;
     if (!view) {
         MDB_val k = {klen, (void *)key};
         int rc = mdb_get(txn, s->views, &k, &v);
@@ -1295,10 +1341,12 @@ static int emit(MDB_txn *txn, struct store *s, MDB_cursor *idcur, const uint8_t 
             return store_mdb_err(rc);
         view = &v;
     }
+    if (view_split(view, &dump, &refs) != AM_OK)
+        return AM_ECORRUPT;
     r.key = key;
     r.key_len = klen;
-    r.view = view->mv_data;
-    r.view_len = view->mv_size;
+    r.view = dump.mv_data;
+    r.view_len = dump.mv_size;
     r.id_digits = 0;
     if (klen == 1 + RELIEF_ID_LEN && key[0] == RELIEF_OBJ_NEED && idcur)
         r.id_digits = id_digits(idcur, key + 1);
@@ -1594,7 +1642,12 @@ int store_view_fingerprint_scan(struct store *s, uint8_t fp[static STORE_VIEW_FP
     if ((rc = mdb_cursor_open(txn, s->views, &cur)) != 0)
         goto out;
     for (op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
-        fp_term(k.mv_data, k.mv_size, v.mv_data, v.mv_size, t);
+        MDB_val dump, refs;
+        if (view_split(&v, &dump, &refs) != AM_OK) {
+            rc = AM_ECORRUPT;
+            break;
+        }
+        fp_term(k.mv_data, k.mv_size, dump.mv_data, dump.mv_size, t);
         fp_add(sum, t);
         n++;
     }
