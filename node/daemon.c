@@ -107,6 +107,12 @@ struct daemon {
     uint8_t install[AM_INSTALL_ID_LEN];
     struct conn *conns;
     struct target *targets;
+    /* peers that were connected and are not now, newest first, for the status file */
+    struct gone {
+        char peer_hex[65], addr[80];
+        uint64_t last_seen, entries_in, entries_out;
+    } gone[DAEMON_GONE_MAX];
+    size_t n_gone;
     int stopping;
     /* heads as last scanned, to find what other processes wrote */
     struct sync_head *heads;
@@ -126,6 +132,35 @@ struct daemon {
     struct daemon_sync_result *once_result;
     int once_done;
 };
+
+/* ---- peers that were connected ----------------------------------------------------------- */
+
+/* Forgets peer_hex in the list of peers gone (it is connected again, or gone again). */
+static void gone_forget(struct daemon *d, const char *peer_hex)
+{
+    for (size_t i = 0; i < d->n_gone; i++)
+        if (!strcmp(d->gone[i].peer_hex, peer_hex)) {
+            memmove(&d->gone[i], &d->gone[i + 1], (d->n_gone - i - 1) * sizeof d->gone[0]);
+            d->n_gone--;
+            return;
+        }
+}
+
+/* A handshaken connection ended: the peer goes first in the list (the oldest falls out). */
+static void gone_note(struct daemon *d, const char *peer_hex, const char *addr, uint64_t last_seen,
+                      uint64_t in, uint64_t out)
+{
+    gone_forget(d, peer_hex);
+    if (d->n_gone == DAEMON_GONE_MAX)
+        d->n_gone--;
+    memmove(&d->gone[1], &d->gone[0], d->n_gone * sizeof d->gone[0]);
+    snprintf(d->gone[0].peer_hex, sizeof d->gone[0].peer_hex, "%s", peer_hex);
+    snprintf(d->gone[0].addr, sizeof d->gone[0].addr, "%s", addr);
+    d->gone[0].last_seen = last_seen;
+    d->gone[0].entries_in = in;
+    d->gone[0].entries_out = out;
+    d->n_gone++;
+}
 
 /* ---- logging ------------------------------------------------------------------------------ */
 
@@ -261,6 +296,13 @@ static void conn_close(struct conn *c, const char *why)
         const struct sync_stats *st = sync_stats(&c->sess);
         logf_(d, "peer %.16s at %s: disconnected (%s); got %llu entries, gave %llu", c->peer_hex,
               c->addr, why, (unsigned long long)st->added, (unsigned long long)st->entries_out);
+        if (!d->once) {
+            int other = 0; /* still connected through another connection? */
+            for (struct conn *o = d->conns; o; o = o->next)
+                other |= o->handshaken && !o->closing && !strcmp(o->peer_hex, c->peer_hex);
+            if (!other)
+                gone_note(d, c->peer_hex, c->addr, c->last_seen_wall, st->added, st->entries_out);
+        }
     } else if (!d->once || c->outbound) {
         logf_(d, "connection %s %s: closed (%s)", c->outbound ? "to" : "from", c->addr, why);
     }
@@ -375,6 +417,7 @@ static void on_handshake(struct conn *c)
     }
     logf_(d, "peer %.16s at %s: connected (%s)", c->peer_hex, c->addr,
           c->outbound ? "we dialed" : "it dialed");
+    gone_forget(d, c->peer_hex);
     if (!d->once)
         write_status(d);
 }
@@ -960,6 +1003,7 @@ static void write_status(struct daemon *d)
     char path[AM_HOME_PATH_MAX + 16], tmp[AM_HOME_PATH_MAX + 32], dir[AM_HOME_PATH_MAX];
     FILE *f;
     int first = 1;
+    char shown[DAEMON_GONE_MAX];
 
     if (home_path(dir, d->n->home, "run") != AM_OK)
         return;
@@ -989,20 +1033,43 @@ static void write_status(struct daemon *d)
     }
     fprintf(f, "],\"known\":[");
     first = 1;
+    for (size_t i = 0; i < d->n_gone; i++)
+        shown[i] = 0;
     for (struct target *t = d->targets; t; t = t->next) {
         char addr[300], who[65] = "";
+        uint64_t seen = 0;
         if (t->discovered) {
             sa_text((struct sockaddr *)&t->sa, addr, sizeof addr);
             sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
         } else {
             snprintf(addr, sizeof addr, "%s:%s", t->host, t->port);
+            if (t->known)
+                sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
         }
+        for (size_t i = 0; who[0] && i < d->n_gone; i++)
+            if (!strcmp(d->gone[i].peer_hex, who)) {
+                seen = d->gone[i].last_seen; /* its row says when it was last seen */
+                shown[i] = 1;
+            }
         fprintf(f, "%s{\"address\":\"%s\",\"source\":\"%s\",\"author\":\"%s\",\"last_error\":\"",
                 first ? "" : ",", addr, t->discovered ? "discovered" : "static", who);
         for (const char *p = t->last_error; *p; p++)
             if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
                 fputc(*p, f);
-        fprintf(f, "\",\"self\":%s}", t->self ? "true" : "false");
+        fprintf(f, "\",\"self\":%s,\"last_seen\":%llu}", t->self ? "true" : "false",
+                (unsigned long long)seen);
+        first = 0;
+    }
+    for (size_t i = 0; i < d->n_gone; i++) {
+        const struct gone *g = &d->gone[i];
+        if (shown[i])
+            continue;
+        fprintf(f,
+                "%s{\"address\":\"%s\",\"source\":\"was connected\",\"author\":\"%s\","
+                "\"last_error\":\"\",\"self\":false,\"last_seen\":%llu,\"entries_in\":%llu,"
+                "\"entries_out\":%llu}",
+                first ? "" : ",", g->addr, g->peer_hex, (unsigned long long)g->last_seen,
+                (unsigned long long)g->entries_in, (unsigned long long)g->entries_out);
         first = 0;
     }
     fprintf(f, "]}\n");

@@ -21,6 +21,7 @@
 
 #define DAEMON_DEFAULT_PORT 47470
 #define DAEMON_MAX_PEERS    64 /* static peers from flags and config together */
+#define DAEMON_GONE_MAX     32 /* peers no longer connected that the status file lists */
 /* The view cache of a running node (store_opts.view_cache; `aidmesh run --view-cache`):
  * smaller than the store's default, so a node receiving a million relief records stays
  * within 64 MiB of memory of its own, at a few percent of sync speed. */

@@ -825,7 +825,7 @@ static void page_peers(struct page *pg)
             escs(f, p->address);
             fputs("\" data-state=\"", f);
             escs(f, pass ? p->state : "not connected");
-            if (pass)
+            if (pass || p->last_seen)
                 fprintf(f, "\" data-last-seen=\"%llu\">", (unsigned long long)p->last_seen);
             else
                 fputs("\" data-last-seen=\"\">", f);
@@ -851,11 +851,16 @@ static void page_peers(struct page *pg)
                 fputs("<td class=\"state-off\">not connected <small>(", f);
                 escs(f, p->source);
                 fputs(")</small></td><td>", f);
+                if (p->last_seen) {
+                    fmt_when(p->last_seen, when);
+                    fmt_ago(pg->now, p->last_seen, ago);
+                    fprintf(f, "%s <small>(%s)</small>", when, ago);
+                }
                 if (p->last_error[0]) {
-                    fputs("<small>last try: ", f);
+                    fputs(p->last_seen ? "<br><small>last try: " : "<small>last try: ", f);
                     escs(f, p->last_error);
                     fputs("</small>", f);
-                } else {
+                } else if (!p->last_seen) {
                     fputs("–", f);
                 }
                 fputs("</td><td></td></tr>\n", f);

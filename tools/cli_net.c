@@ -13,6 +13,7 @@
 #include "am_err.h"
 #include "cli.h"
 #include "daemon.h"
+#include "dashboard.h"
 #include "mp.h"
 #include "out.h"
 #include "uv_discovery.h"
@@ -288,13 +289,23 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
     return rc;
 }
 
+/* A wall clock time in ms as HH:MM:SS, local time. */
+static void clock_text(uint64_t ms, char out[16])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, 16, "%H:%M:%S", &tm);
+}
+
 static const char peers_help[] =
     "usage: aidmesh peers [--json] [--home DIR]\n"
     "       aidmesh peers add HOST:PORT\n"
     "\n"
     "Shows the peers of the running node: connected ones (entries and bytes each way,\n"
-    "last seen) and known ones (static and discovered), or adds a static peer to the\n"
-    "config (for networks where discovery is blocked).\n";
+    "last seen) and known ones (static, discovered, and those that were connected, with\n"
+    "when each was last seen), or adds a static peer to the config (for networks where\n"
+    "discovery is blocked).\n";
 
 static int peers_add(struct cli *c, const char *hostport)
 {
@@ -384,74 +395,57 @@ int cli_cmd_peers(struct cli *c, int argc, char **argv)
         return 1;
     buf[len] = 0;
     {
-        /* the status file names its writer: a stale one (a killed node) is said so */
+        /* the status file names its writer: a stale one (a killed node) is said so; the
+         * text is read with the dashboard's parser (fuzzed: tests/fuzz/peers_fuzz.c) */
+        static struct dashboard_peers ps;
         long pid = 0;
-        char *p = strstr((char *)buf, "\"pid\":");
-        int alive;
-        if (p)
-            pid = strtol(p + 6, NULL, 10);
-        alive = pid > 0 && kill((pid_t)pid, 0) == 0;
+        int alive, shown = 0;
+        memset(&ps, 0, sizeof ps);
+        dashboard_parse_peers((const char *)buf, len, &ps, &pid);
+        alive = pid > 0 && (pid_t)pid == pid && kill((pid_t)pid, 0) == 0;
         if (c->json) {
             printf("{\"running\":%s,\"status\":%s", alive ? "true" : "false", (char *)buf);
             /* buf ends with a newline after its closing brace */
             printf("}\n");
-        } else {
-            char *s = (char *)buf, *e;
-            int shown = 0;
-            if (!alive)
-                printf("the node is not running (this is what it last saw)\n");
-            printf("connected peers:\n");
-            e = strstr(s, "\"known\":");
-            for (p = strstr(s, "{\"author\":"); p && (!e || p < e);
-                 p = strstr(p + 1, "{\"author\":")) {
-                char author[17] = "", addr[80] = "", state[16] = "";
-                unsigned long long last = 0, in = 0, out = 0;
-                sscanf(p, "{\"author\":\"%16[0-9a-f]", author);
-                char *q = strstr(p, "\"address\":\"");
-                if (q)
-                    sscanf(q + 11, "%79[^\"]", addr);
-                q = strstr(p, "\"state\":\"");
-                if (q)
-                    sscanf(q + 9, "%15[^\"]", state);
-                q = strstr(p, "\"last_seen\":");
-                if (q)
-                    last = strtoull(q + 12, NULL, 10);
-                q = strstr(p, "\"entries_in\":");
-                if (q)
-                    in = strtoull(q + 13, NULL, 10);
-                q = strstr(p, "\"entries_out\":");
-                if (q)
-                    out = strtoull(q + 14, NULL, 10);
-                {
-                    time_t t = (time_t)(last / 1000);
-                    struct tm tm;
-                    char when[16];
-                    localtime_r(&t, &tm);
-                    strftime(when, sizeof when, "%H:%M:%S", &tm);
-                    printf("  %-16s %-24s %-8s last seen %s, got %llu, gave %llu\n", author, addr,
-                           state, when, in, out);
-                }
-                shown++;
-            }
-            if (!shown)
-                printf("  none\n");
-            printf("known peers:\n");
-            shown = 0;
-            for (p = e ? strstr(e, "{\"address\":") : NULL; p; p = strstr(p + 1, "{\"address\":")) {
-                char addr[300] = "", src[16] = "", err[100] = "";
-                sscanf(p, "{\"address\":\"%299[^\"]", addr);
-                char *q = strstr(p, "\"source\":\"");
-                if (q)
-                    sscanf(q + 10, "%15[^\"]", src);
-                q = strstr(p, "\"last_error\":\"");
-                if (q)
-                    sscanf(q + 14, "%99[^\"]", err);
-                printf("  %-30s %-10s %s%s\n", addr, src, err[0] ? "last: " : "", err);
-                shown++;
-            }
-            if (!shown)
-                printf("  none yet\n");
+            free(buf);
+            return 0;
         }
+        if (!alive)
+            printf("the node is not running (this is what it last saw)\n");
+        printf("connected peers:\n");
+        for (size_t i = 0; i < ps.n; i++) {
+            const struct dashboard_peer *pe = &ps.v[i];
+            char when[16];
+            if (!pe->connected)
+                continue;
+            clock_text(pe->last_seen, when);
+            printf("  %-16.16s %-24s %-8s last seen %s, got %llu, gave %llu\n", pe->author,
+                   pe->address, pe->state, when, (unsigned long long)pe->entries_in,
+                   (unsigned long long)pe->entries_out);
+            shown++;
+        }
+        if (!shown)
+            printf("  none\n");
+        printf("known peers:\n");
+        shown = 0;
+        for (size_t i = 0; i < ps.n; i++) {
+            const struct dashboard_peer *pe = &ps.v[i];
+            char when[16];
+            if (pe->connected || pe->self)
+                continue;
+            printf("  %-16.16s %-30s %-13s", pe->author[0] ? pe->author : "-", pe->address,
+                   pe->source);
+            if (pe->last_seen) {
+                clock_text(pe->last_seen, when);
+                printf(" last seen %s", when);
+            }
+            if (pe->last_error[0])
+                printf("%s last try: %s", pe->last_seen ? "," : "", pe->last_error);
+            printf("\n");
+            shown++;
+        }
+        if (!shown)
+            printf("  none yet\n");
     }
     free(buf);
     return 0;

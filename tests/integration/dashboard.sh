@@ -198,9 +198,18 @@ expect_out "a name instead of an address is explained" "not an address to serve 
     "$A" --home "$C" run --listen 127.0.0.1:$((P + 2)) --no-discovery --http localhost:8080
 expect_out "run --help mentions --http" "--http ADDR:PORT" "$A" run --help
 
-# ---- stopped: the report says so -----------------------------------------------------------
+# ---- a peer that left: shown with when it was last seen ----------------------------------
 kill -TERM $clinic
 check "the clinic stops" wait $clinic
+dom_clinic_gone() {
+    chrome --dump-dom "$URL" >"$T/gone.html" &&
+        grep -Eq "<tr class=\"peer known\" data-peer=\"$CA\" [^>]*data-state=\"not connected\" data-last-seen=\"[1-9][0-9]*\">" "$T/gone.html"
+}
+check "the page lists the clinic as not connected, with when it was last seen" wait_for 30 dom_clinic_gone
+check "and peers says when it was last seen" \
+    sh -c "'$A' --home '$H' peers | grep -Eq '${CA:0:16} .*was connected.*last seen [0-9]{2}:[0-9]{2}:[0-9]{2}'"
+
+# ---- stopped: the report says so -----------------------------------------------------------
 kill -TERM $hub
 check "the hub stops cleanly" wait $hub; tail -30 "$T/hub.log"
 check "and the server with it" sh -c "! (exec 3<>/dev/tcp/127.0.0.1/$HP) 2>/dev/null"
