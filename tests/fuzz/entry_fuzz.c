@@ -26,14 +26,7 @@
 #include "am_limits.h"
 #include "entry.h"
 #include "mp.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 static const struct mp_limits limits_any = {AM_MP_DEPTH_MAX, UINT32_MAX, UINT32_MAX};
 

@@ -28,14 +28,7 @@
 
 #include "am_err.h"
 #include "home.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 #define PEERS_ASKED 8
 #define NAME_CAP    24

@@ -19,14 +19,7 @@
 #include <string.h>
 
 #include "dashboard.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 #define TERMINATED(a) (memchr((a), 0, sizeof(a)) != NULL)
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 /* Optional in a target; weak, so a target need not define it. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 

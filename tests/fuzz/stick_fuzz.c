@@ -40,14 +40,7 @@
 #include "entry.h"
 #include "invite.h"
 #include "stick.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
+#include "fuzz.h"
 
 #define ROOT   "/stick"
 #define TOP    ROOT "/AIDMESH"

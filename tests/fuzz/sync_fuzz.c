@@ -15,8 +15,7 @@
 #include "store.h"
 #include "sync.h"
 #include "syncstore.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static struct store *st;
 static struct sync_store ss;
