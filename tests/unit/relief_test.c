@@ -1676,7 +1676,9 @@ static void p_stats(struct tnode *n, struct pstats *s)
     }
 }
 
-static void p_run(const char *name, int histories, size_t steps, int orders)
+/* every_rule: the histories must have exercised every merge rule (many short histories
+ * do; a few long ones check scale and may miss a rare one, such as an overdrawn cell) */
+static void p_run(const char *name, int histories, size_t steps, int orders, int every_rule)
 {
     uint64_t seed = tu_seed(name), st = seed;
     struct pstats stats;
@@ -1738,6 +1740,12 @@ static void p_run(const char *name, int histories, size_t steps, int orders)
                 name, stats.reg_conflicts, stats.count_conflicts, stats.overdrawn, stats.audits,
                 stats.derived, stats.cancelled, stats.fulfilled, stats.invalid, stats.newer);
     /* the histories must have exercised every rule, or the property says little */
+    if (!every_rule) {
+        cr_assert(stats.reg_conflicts > 0 && stats.invalid > 0,
+                  "%s: the histories did nothing interesting; seed %llu", name,
+                  (unsigned long long)seed);
+        return;
+    }
     cr_assert(stats.reg_conflicts > 0 && stats.count_conflicts > 0 && stats.overdrawn > 0 &&
                   stats.audits > 0 && stats.derived > 0 && stats.cancelled > 0 &&
                   stats.fulfilled > 0 && stats.invalid > 0 && stats.newer > 0,
@@ -1746,12 +1754,12 @@ static void p_run(const char *name, int histories, size_t steps, int orders)
 
 Test(relief, property_every_arrival_order_gives_the_same_views, .timeout = 300)
 {
-    p_run("relief.property_orders", 30, 150, 16);
+    p_run("relief.property_orders", 30, 150, 16, 1);
 }
 
 Test(relief, property_long_histories, .timeout = 300)
 {
-    p_run("relief.property_long", 3, 1500, 6);
+    p_run("relief.property_long", 3, 1500, 6, 0);
 }
 
 /* A view differs when the set differs: dropping any one valid entry changes the dump of
