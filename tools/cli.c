@@ -111,6 +111,14 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
+int cli_subcommand_help(int argc, char **argv, const char *help)
+{
+    if (argc >= 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0)
+        return 0;
+    fputs(help, argc < 2 ? stderr : stdout);
+    return 1;
+}
+
 int cli_bad_option(const char *cmd, char **argv)
 {
     return cli_usage(cmd, "unknown option, or an option without its value: '%s'", argv[optind - 1]);

@@ -34,6 +34,9 @@ enum { CLI_OPT_HOME = 900, CLI_OPT_JSON, CLI_OPT_HELP };
 int cli_common_opt(struct cli *c, int opt);
 /* "CMD: MESSAGE (see `aidmesh CMD --help`)" on stderr; returns 2, the usage exit code. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* For a command of subcommands (argv[1]): with none, prints help on stderr; with --help
+ * or -h, on stdout; returns 1 then (exit 2 without a subcommand, else 0), 0 otherwise. */
+int cli_subcommand_help(int argc, char **argv, const char *help);
 /* For getopt's '?': names the option that was unknown or lacked its value; returns 2. */
 int cli_bad_option(const char *cmd, char **argv);
 /* Opens the node of the resolved home, printing a sentence on failure. Returns 0 or 1. */

@@ -18,11 +18,9 @@
 #include "out.h"
 #include "uv_discovery.h"
 
+/* Options of these commands; --home, --json and --help are cli.h's (CLI_COMMON_OPTS). */
 enum {
-    OPT_HOME = 2000,
-    OPT_JSON,
-    OPT_HELP,
-    OPT_LISTEN,
+    OPT_LISTEN = 2000,
     OPT_PEER,
     OPT_NO_DISC,
     OPT_TIMEOUT,
@@ -65,8 +63,8 @@ static const char run_help[] =
 int cli_cmd_run(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"home", required_argument, NULL, OPT_HOME},
-        {"help", no_argument, NULL, OPT_HELP},
+        {"home", required_argument, NULL, CLI_OPT_HOME},
+        {"help", no_argument, NULL, CLI_OPT_HELP},
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"peer", required_argument, NULL, OPT_PEER},
         {"no-discovery", no_argument, NULL, OPT_NO_DISC},
@@ -86,13 +84,13 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
 
     memset(&o, 0, sizeof o);
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_HOME:
-            c->home_flag = optarg;
-            break;
-        case OPT_HELP:
+        if (opt == CLI_OPT_HELP) {
             fputs(run_help, stdout);
             return 0;
+        }
+        if (cli_common_opt(c, opt))
+            continue;
+        switch (opt) {
         case OPT_LISTEN:
             o.listen = optarg;
             break;
@@ -184,9 +182,7 @@ static const char sync_help[] =
 
 int cli_cmd_sync(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"home", required_argument, NULL, OPT_HOME},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, OPT_HELP},
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"timeout", required_argument, NULL, OPT_TIMEOUT},
                                          {"verbose", no_argument, NULL, OPT_VERBOSE},
                                          {0, 0, 0, 0}};
@@ -200,16 +196,13 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
     char h[256], p[8], got[32], gave[32], authors[32];
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_HOME:
-            c->home_flag = optarg;
-            break;
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        case OPT_HELP:
+        if (opt == CLI_OPT_HELP) {
             fputs(sync_help, stdout);
             return 0;
+        }
+        if (cli_common_opt(c, opt))
+            continue;
+        switch (opt) {
         case OPT_TIMEOUT:
             timeout = strtol(optarg, NULL, 10);
             if (timeout <= 0) {
@@ -338,10 +331,7 @@ static int peers_add(struct cli *c, const char *hostport)
 
 int cli_cmd_peers(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"home", required_argument, NULL, OPT_HOME},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, OPT_HELP},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
     char path[AM_HOME_PATH_MAX];
     size_t len = 0;
     uint8_t *buf;
@@ -349,16 +339,13 @@ int cli_cmd_peers(struct cli *c, int argc, char **argv)
     int opt;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_HOME:
-            c->home_flag = optarg;
-            break;
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        case OPT_HELP:
+        if (opt == CLI_OPT_HELP) {
             fputs(peers_help, stdout);
             return 0;
+        }
+        if (cli_common_opt(c, opt))
+            continue;
+        switch (opt) {
         default:
             cli_err("peers: unknown option '%s' (see `aidmesh peers --help`)", argv[optind - 1]);
             return 2;

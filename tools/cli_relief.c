@@ -744,10 +744,8 @@ static int site_list(struct cli *c, int argc, char **argv)
 
 int cli_cmd_site(struct cli *c, int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(site_help, argc < 2 ? stderr : stdout);
+    if (cli_subcommand_help(argc, argv, site_help))
         return argc < 2 ? 2 : 0;
-    }
     optind = 1;
     if (!strcmp(argv[1], "add"))
         return site_write(c, argc - 1, argv + 1, 0);
@@ -932,10 +930,8 @@ static int item_list(struct cli *c, int argc, char **argv)
 
 int cli_cmd_item(struct cli *c, int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(item_help, argc < 2 ? stderr : stdout);
+    if (cli_subcommand_help(argc, argv, item_help))
         return argc < 2 ? 2 : 0;
-    }
     optind = 1;
     if (!strcmp(argv[1], "add"))
         return item_write(c, argc - 1, argv + 1, 0);
@@ -1591,10 +1587,8 @@ out:
 
 int cli_cmd_need(struct cli *c, int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(need_help, argc < 2 ? stderr : stdout);
+    if (cli_subcommand_help(argc, argv, need_help))
         return argc < 2 ? 2 : 0;
-    }
     optind = 1;
     if (!strcmp(argv[1], "add"))
         return need_add(c, argc - 1, argv + 1);
@@ -1999,10 +1993,8 @@ static int stock_show(struct cli *c, int argc, char **argv)
 
 int cli_cmd_stock(struct cli *c, int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(stock_help, argc < 2 ? stderr : stdout);
+    if (cli_subcommand_help(argc, argv, stock_help))
         return argc < 2 ? 2 : 0;
-    }
     optind = 1;
     if (!strcmp(argv[1], "receive") || !strcmp(argv[1], "issue") || !strcmp(argv[1], "adjust") ||
         !strcmp(argv[1], "count"))

@@ -20,7 +20,7 @@
 #include "stick_node.h"
 #include "syncstore.h"
 
-enum { OPT_HOME = 3000, OPT_JSON, OPT_HELP, OPT_MAX_MB, OPT_SCAN, OPT_NO_WRITE };
+enum { OPT_MAX_MB = 3000, OPT_SCAN, OPT_NO_WRITE }; /* home, json, help: cli.h's */
 
 static const char stick_help[] =
     "usage: aidmesh stick sync PATH [--max-mb N] [--json] [--home DIR]\n"
@@ -486,9 +486,7 @@ static int stick_status_cmd(struct cli *c, const char *path, int force_scan)
 
 int cli_cmd_stick(struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"home", required_argument, NULL, OPT_HOME},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, OPT_HELP},
+    static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"max-mb", required_argument, NULL, OPT_MAX_MB},
                                          {"scan", no_argument, NULL, OPT_SCAN},
                                          {0, 0, 0, 0}};
@@ -497,16 +495,13 @@ int cli_cmd_stick(struct cli *c, int argc, char **argv)
     const char *sub, *path;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_HOME:
-            c->home_flag = optarg;
-            break;
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        case OPT_HELP:
+        if (opt == CLI_OPT_HELP) {
             fputs(stick_help, stdout);
             return 0;
+        }
+        if (cli_common_opt(c, opt))
+            continue;
+        switch (opt) {
         case OPT_MAX_MB: {
             char *end;
             unsigned long long mb;
