@@ -37,10 +37,12 @@
  * accepted and stored, but never pulled into the local clock (see hlc.h). */
 #define AM_HLC_MAX_DRIFT_MS (10ULL * 60 * 1000)
 
-/* Entries ingested in one write transaction. Bounds the memory of a batch
- * (AM_INGEST_BATCH_MAX x AM_ENTRY_MAX = 64 MiB at worst) and the time a writer holds
- * LMDB's write lock. */
-#define AM_INGEST_BATCH_MAX 4096
+/* Entries ingested in one write transaction. Bounds the store's own memory of a batch
+ * (about 600 bytes per entry with the views' work: 20 MiB) and the time a writer holds
+ * LMDB's write lock; the callers bound the bytes of the entries they pass (sync 8 MiB,
+ * stick 16 MiB). Larger batches dirty fewer pages per entry: a page touched by several
+ * objects of one batch is written once. */
+#define AM_INGEST_BATCH_MAX 32768
 
 /* The LMDB map starts at this size and doubles on MDB_MAP_FULL. */
 #define AM_STORE_MAP_INITIAL (64ULL << 20)

@@ -422,6 +422,21 @@ int relief_cell_view(struct relief_obj *o, struct relief_cell_view *out);
  */
 int relief_obj_dump(struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len);
 
+/*
+ * The cell record (PROTOCOL.md section 7.1): a stock cell's moves and counts, canonical
+ * (the same bytes for the same set of ops), a few bytes per op. relief_cell_save writes
+ * it into buf[0..cap) with *len its size, also when it does not fit; AM_OK, AM_ELIMIT
+ * (call again with *len bytes), AM_EINVAL (not a cell), AM_ENOMEM.
+ * relief_cell_load applies the ops of a record to o, a cell (fresh from relief_obj_new,
+ * or holding some of the same ops); AM_OK, AM_ECORRUPT (the bytes are not a record of
+ * this cell), AM_EINVAL (not a cell), AM_ENOMEM.
+ * relief_cell_record_authors: the authors of the record's ops, n x 32 bytes ascending,
+ * pointing into p; AM_OK or AM_ECORRUPT.
+ */
+int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len);
+int relief_cell_load(struct relief_obj *o, const uint8_t *p, size_t len);
+int relief_cell_record_authors(const uint8_t *p, size_t len, const uint8_t **authors, uint32_t *n);
+
 /* ---- Dates and ids for people ---- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. Returns AM_OK, or AM_EINVAL for a

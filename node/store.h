@@ -29,8 +29,8 @@ struct store_opts {
     uint64_t map_max;     /* 0: AM_STORE_MAP_MAX; growth stops here with AM_EFULL */
     int read_only;        /* open without creating or writing anything */
     /* Memory (estimated bytes) this process may use to keep recently updated view
-     * objects between write transactions, so a stock cell of many moves is not rebuilt
-     * from its entries at every batch. 0: STORE_VIEW_CACHE_DEFAULT; UINT64_MAX: no
+     * objects between write transactions, so a stock cell of many moves is not decoded
+     * from its record at every batch. 0: STORE_VIEW_CACHE_DEFAULT; UINT64_MAX: no
      * bound. STORE_VIEW_CACHE_OFF: no cache. */
     uint64_t view_cache;
 };

@@ -29,7 +29,7 @@ struct store {
     MDB_dbi forks;    /* author || be64 seq || hash of evidence -> evidence bytes */
     MDB_dbi meta;     /* name -> value */
     MDB_dbi vrefs;    /* views, during a rebuild only: object key -> refs record (scratch) */
-    MDB_dbi views;    /* views: object key -> varint(view length) || view || refs record */
+    MDB_dbi views;    /* views: object key -> varint(view length) || view || ops or cell record */
     MDB_dbi vneeds;   /* views: needs by site || status || priority || id -> "" */
     MDB_dbi vcells;   /* views: cells by item || site || lot || expiry -> "" */
     MDB_dbi vinvalid; /* views: author || be64 seq -> why the entry's op is invalid */

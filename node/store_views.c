@@ -1,8 +1,9 @@
 /*
- * store_views.c: the relief views of the store (PROTOCOL.md section 7, "View databases";
- * node/VIEWS-PROTOCOL.md): for every site, item, need and stock cell, the refs of its
- * ops, its canonical view (relief_obj_dump), the listing indexes, the invalid ops, and
- * an additive fingerprint over all views. Part of the store module (store_int.h).
+ * store_views.c: the relief views of the store (PROTOCOL.md section 7.1, "View
+ * databases"): for every site, item, need and stock cell, its canonical view
+ * (relief_obj_dump) and the record of its ops it is rebuilt from (an ops record, or a
+ * cell record from relief_save.c), the listing indexes, the invalid ops, and an additive
+ * fingerprint over all views. Part of the store module (store_int.h).
  *
  * Kept in the write transaction of the entries they come from (views_update, called by
  * store.c before it commits), and rebuilt from the entries alone by store_reindex with a
@@ -25,7 +26,8 @@
 #include "relief.h"
 #include "store_int.h"
 
-#define VIEWS_FORMAT 3 /* 2: heads of one value agree; 3: refs inside the views value */
+/* 2: heads of one value agree; 3: refs inside the views value; 4: ops records */
+#define VIEWS_FORMAT 4
 #define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
 #define TERM_LEN     32
 /* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */
@@ -419,13 +421,15 @@ static int cell_key_from_idx(const uint8_t *in, size_t len, uint8_t out[RELIEF_K
     return AM_OK;
 }
 
-/* ---- the refs of an object (the tail of its views value) ----
+/* ---- the ops of an object (the tail of its views value) ----
  *
- * One record per object, canonical (one encoding per set): varint number of authors, then
- * per author in ascending byte order: author (32) || varint n || varint first seq ||
- * (n - 1) varint gaps to the next seq (each >= 1). Varints are unsigned LEB128. A cell of
- * 80 ops by 10 authors takes about 500 bytes, a need of 2 ops about 40: one small record
- * to rewrite per touched object and batch, instead of one B-tree entry per op.
+ * Canonical (one encoding per set): varint number of authors, then per author in
+ * ascending byte order: author (32) || varint n || n refs, the first a varint seq and each
+ * next one a varint gap to the previous seq (>= 1). Varints are unsigned LEB128. A refs
+ * record (the scratch of a rebuild, in vrefs) is just that; an ops record (the tail of a
+ * site's, item's or need's views value) also has, after each seq or gap, varint hlc ||
+ * varint op length || the op bytes, so the object is rebuilt from its value alone: a need
+ * of two ops takes about 250 bytes. A stock cell's tail is a cell record (relief_save.c).
  */
 
 static void vput(uint8_t **p, uint64_t v)
@@ -454,13 +458,27 @@ static int vget(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return AM_ECORRUPT;
 }
 
+/* One op of an object: its ref and, in an ops record, its entry's hlc and op bytes. */
+struct vref {
+    struct relief_ref r;
+    uint64_t hlc;
+    const uint8_t *op; /* NULL when unknown (a refs record); not owned */
+    size_t op_len;
+};
+
 /* A growable array of refs, sorted by (author, seq) when it comes from a record. */
 struct refv {
-    struct relief_ref *r;
+    struct vref *r;
     uint32_t n, cap;
 };
 
-static int refv_push(struct refv *v, const uint8_t *author, uint64_t seq)
+/* Whether the views value of object `key` ends with an ops record (else a cell record). */
+static int has_ops(const uint8_t *key)
+{
+    return key[0] != RELIEF_OBJ_CELL;
+}
+
+static int refv_add(struct refv *v, const struct vref *x)
 {
     if (v->n == v->cap) {
         uint32_t cap = v->cap ? 2 * v->cap : 64;
@@ -473,23 +491,29 @@ static int refv_push(struct refv *v, const uint8_t *author, uint64_t seq)
         v->r = p;
         v->cap = cap;
     }
-    memcpy(v->r[v->n].author, author, AM_PK_LEN);
-    v->r[v->n].seq = seq;
-    v->n++;
+    v->r[v->n++] = *x;
     return AM_OK;
 }
 
-/* Appends the refs of a record to v. */
-static int refs_decode(const uint8_t *p, size_t len, struct refv *v)
+static int refv_push(struct refv *v, const uint8_t *author, uint64_t seq)
+{
+    struct vref x = {.r.seq = seq};
+    memcpy(x.r.author, author, AM_PK_LEN);
+    return refv_add(v, &x);
+}
+
+/* Appends the refs of a record to v; with_ops: an ops record, whose op bytes v then points
+ * into (p must outlive v's use). */
+static int refs_decode(const uint8_t *p, size_t len, int with_ops, struct refv *v)
 {
     const uint8_t *end = p + len;
-    uint64_t na, n, seq, gap;
+    uint64_t na, n, seq, gap, hlc, ol;
     if (vget(&p, end, &na) != AM_OK)
         return AM_ECORRUPT;
     for (uint64_t a = 0; a < na; a++) {
         const uint8_t *author = p;
         if ((size_t)(end - p) < AM_PK_LEN ||
-            (a > 0 && memcmp(author, v->r[v->n - 1].author, AM_PK_LEN) <= 0))
+            (a > 0 && memcmp(author, v->r[v->n - 1].r.author, AM_PK_LEN) <= 0))
             return AM_ECORRUPT; /* authors strictly ascending */
         p += AM_PK_LEN;
         if (vget(&p, end, &n) != AM_OK || n == 0 || vget(&p, end, &seq) != AM_OK)
@@ -497,9 +521,21 @@ static int refs_decode(const uint8_t *p, size_t len, struct refv *v)
         for (uint64_t i = 0; i < n; i++) {
             if (i && (vget(&p, end, &gap) != AM_OK || gap == 0 || seq + gap < seq))
                 return AM_ECORRUPT;
+            struct vref x = {.r.seq = seq};
             if (i)
                 seq += gap;
-            if (refv_push(v, author, seq) != AM_OK)
+            x.r.seq = seq;
+            memcpy(x.r.author, author, AM_PK_LEN);
+            if (with_ops) {
+                if (vget(&p, end, &hlc) != AM_OK || vget(&p, end, &ol) != AM_OK || ol == 0 ||
+                    ol > AM_OP_MAX || ol > (uint64_t)(end - p))
+                    return AM_ECORRUPT;
+                x.hlc = hlc;
+                x.op = p;
+                x.op_len = (size_t)ol;
+                p += ol;
+            }
+            if (refv_add(v, &x) != AM_OK)
                 return AM_ENOMEM;
         }
     }
@@ -508,7 +544,7 @@ static int refs_decode(const uint8_t *p, size_t len, struct refv *v)
 
 static int ref_cmp(const void *a, const void *b)
 {
-    const struct relief_ref *x = a, *y = b;
+    const struct relief_ref *x = &((const struct vref *)a)->r, *y = &((const struct vref *)b)->r;
     int c = memcmp(x->author, y->author, AM_PK_LEN);
     if (c)
         return c;
@@ -537,17 +573,17 @@ static int refv_merge(struct refv *v, const struct refv *add)
     if (v->n == 0 || ref_cmp(&v->r[v->n - 1], &add->r[0]) < 0) {
         /* the usual case: everything new comes after (or there was nothing) */
         for (; j < add->n; j++)
-            if (refv_push(v, add->r[j].author, add->r[j].seq) != AM_OK)
+            if (refv_add(v, &add->r[j]) != AM_OK)
                 return AM_ENOMEM;
         return AM_OK;
     }
     while (i < v->n || j < add->n) {
-        const struct relief_ref *x;
+        const struct vref *x;
         int c = i == v->n ? 1 : j == add->n ? -1 : ref_cmp(&v->r[i], &add->r[j]);
         x = c <= 0 ? &v->r[i++] : &add->r[j++];
         if (c == 0)
             j++;
-        if (refv_push(&m, x->author, x->seq) != AM_OK) {
+        if (refv_add(&m, x) != AM_OK) {
             free(m.r);
             return AM_ENOMEM;
         }
@@ -557,12 +593,18 @@ static int refv_merge(struct refv *v, const struct refv *add)
     return AM_OK;
 }
 
-/* The record of a normalized v, into *buf (grown as needed). */
-static int refs_encode(const struct refv *v, uint8_t **buf, size_t *cap, size_t *len)
+/* The record of a normalized v, into *buf (grown as needed); with_ops: an ops record (every
+ * ref of v has its op). */
+static int refs_encode(const struct refv *v, int with_ops, uint8_t **buf, size_t *cap, size_t *len)
 {
-    size_t need = 10 + (size_t)v->n * (AM_PK_LEN + 20);
+    size_t need = 10 + (size_t)v->n * (AM_PK_LEN + 40);
     uint32_t na = 0;
     uint8_t *p;
+    for (uint32_t i = 0; with_ops && i < v->n; i++) {
+        if (!v->r[i].op)
+            return AM_ECORRUPT;
+        need += v->r[i].op_len;
+    }
     if (need > *cap) {
         uint8_t *nb = realloc(*buf, need);
         if (!nb)
@@ -571,19 +613,25 @@ static int refs_encode(const struct refv *v, uint8_t **buf, size_t *cap, size_t 
         *cap = need;
     }
     for (uint32_t i = 0; i < v->n; i++)
-        na += i == 0 || memcmp(v->r[i].author, v->r[i - 1].author, AM_PK_LEN) != 0;
+        na += i == 0 || memcmp(v->r[i].r.author, v->r[i - 1].r.author, AM_PK_LEN) != 0;
     p = *buf;
     vput(&p, na);
     for (uint32_t i = 0; i < v->n;) {
         uint32_t j = i + 1;
-        while (j < v->n && !memcmp(v->r[j].author, v->r[i].author, AM_PK_LEN))
+        while (j < v->n && !memcmp(v->r[j].r.author, v->r[i].r.author, AM_PK_LEN))
             j++;
-        memcpy(p, v->r[i].author, AM_PK_LEN);
+        memcpy(p, v->r[i].r.author, AM_PK_LEN);
         p += AM_PK_LEN;
         vput(&p, j - i);
-        vput(&p, v->r[i].seq);
-        for (uint32_t k = i + 1; k < j; k++)
-            vput(&p, v->r[k].seq - v->r[k - 1].seq);
+        for (uint32_t k = i; k < j; k++) {
+            vput(&p, k == i ? v->r[k].r.seq : v->r[k].r.seq - v->r[k - 1].r.seq);
+            if (with_ops) {
+                vput(&p, v->r[k].hlc);
+                vput(&p, v->r[k].op_len);
+                memcpy(p, v->r[k].op, v->r[k].op_len);
+                p += v->r[k].op_len;
+            }
+        }
         i = j;
     }
     *len = (size_t)(p - *buf);
@@ -592,11 +640,12 @@ static int refs_encode(const struct refv *v, uint8_t **buf, size_t *cap, size_t 
 
 /* ---- objects from the store ---- */
 
-/* Applies the op of the stored entry `ref` to o. Returns AM_OK, AM_ENOMEM, AM_ECORRUPT
- * (missing or undecodable entry), or an LMDB code. */
-static int apply_stored(struct store *s, MDB_txn *txn, struct relief_obj *o,
-                        const struct relief_ref *r)
+/* Applies the op of the stored entry r->r to o, and points r at the entry's hlc and op
+ * bytes (valid while txn does not write the entries). Returns AM_OK, AM_ENOMEM,
+ * AM_ECORRUPT (missing or undecodable entry), or an LMDB code. */
+static int apply_stored(struct store *s, MDB_txn *txn, struct relief_obj *o, struct vref *vr)
 {
+    const struct relief_ref *r = &vr->r;
     uint8_t key[REF_LEN];
     MDB_val k = {REF_LEN, key}, v;
     struct entry e;
@@ -616,13 +665,32 @@ static int apply_stored(struct store *s, MDB_txn *txn, struct relief_obj *o,
         return AM_ECORRUPT;
     if (op.type == RELIEF_T_NEED_OPEN)
         entry_hash(&e, hash);
+    vr->hlc = e.hlc;
+    vr->op = e.op;
+    vr->op_len = e.op_len;
     rc = relief_obj_apply(o, &op, r, e.hlc, op.type == RELIEF_T_NEED_OPEN ? hash : NULL);
     return rc == AM_OK || rc == AM_ENOMEM ? rc : AM_ECORRUPT;
 }
 
-/* Builds the object `key` from its refs and their stored entries. *out is the caller's. */
+/* Applies the op that an ops record holds for vr to o. */
+static int apply_recorded(struct relief_obj *o, const struct vref *vr)
+{
+    struct relief_op op;
+    uint8_t hash[AM_HASH_LEN] = {0};
+    int rc;
+    if (relief_op_decode(vr->op, vr->op_len, &op, NULL, 0) != AM_OK)
+        return AM_ECORRUPT;
+    /* a need.open joined this object because its entry's hash starts with the id */
+    memcpy(hash, relief_obj_key(o)->need, RELIEF_ID_LEN);
+    rc = relief_obj_apply(o, &op, &vr->r, vr->hlc, op.type == RELIEF_T_NEED_OPEN ? hash : NULL);
+    return rc == AM_OK || rc == AM_ENOMEM ? rc : AM_ECORRUPT;
+}
+
+/* Builds the object `key` from its refs: from the ops they carry when they come from an
+ * ops record, else from their stored entries (then pointing each ref at its op). *out is
+ * the caller's. */
 static int load_obj(struct store *s, MDB_txn *txn, const uint8_t *key, size_t klen,
-                    const struct refv *refs, struct relief_obj **out)
+                    struct refv *refs, struct relief_obj **out)
 {
     struct relief_key rk;
     struct relief_obj *o;
@@ -636,7 +704,7 @@ static int load_obj(struct store *s, MDB_txn *txn, const uint8_t *key, size_t kl
     if (refs->n && relief_obj_reserve(o, refs->n) == AM_ENOMEM)
         rc = AM_ENOMEM;
     for (uint32_t i = 0; i < refs->n && rc == AM_OK; i++)
-        rc = apply_stored(s, txn, o, &refs->r[i]);
+        rc = refs->r[i].op ? apply_recorded(o, &refs->r[i]) : apply_stored(s, txn, o, &refs->r[i]);
     if (rc == AM_OK)
         *out = o;
     else
@@ -660,18 +728,34 @@ static int view_split(const MDB_val *val, MDB_val *dump, MDB_val *refs)
     return AM_OK;
 }
 
-/* The refs of object key, appended to v (nothing when there is none). */
-static int refs_read(struct store *s, MDB_txn *txn, const uint8_t *key, size_t klen, struct refv *v)
+/* Builds the cell `key` from its cell record. *out is the caller's. */
+static int load_cell(const uint8_t *key, size_t klen, const MDB_val *rec, struct relief_obj **out)
 {
-    MDB_val k = {klen, (void *)key}, d, dump, refs;
-    int rc = mdb_get(txn, s->views, &k, &d);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc != 0)
-        return rc;
-    if (view_split(&d, &dump, &refs) != AM_OK)
+    struct relief_key rk;
+    int rc;
+    *out = NULL;
+    if (relief_key_decode(key, klen, &rk) != AM_OK)
         return AM_ECORRUPT;
-    return refs_decode(refs.mv_data, refs.mv_size, v);
+    if (!(*out = relief_obj_new(&rk)))
+        return AM_ENOMEM;
+    rc = relief_cell_load(*out, rec->mv_data, rec->mv_size);
+    if (rc != AM_OK) {
+        relief_obj_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* The cell record of o into *buf (grown as needed). */
+static int save_cell(struct relief_obj *o, uint8_t **buf, size_t *cap, size_t *len)
+{
+    int rc = relief_cell_save(o, *buf, *cap, len);
+    if (rc == AM_ELIMIT) {
+        if ((rc = AM_GROW(*buf, *cap, *len, 1024)) != AM_OK)
+            return rc;
+        rc = relief_cell_save(o, *buf, *cap, len);
+    }
+    return rc;
 }
 
 /* Dumps o into *buf (grown as needed). */
@@ -699,10 +783,12 @@ struct wctx {
     struct vcounts vc;
     uint8_t *buf; /* dumps */
     size_t cap;
-    uint8_t *rbuf; /* refs records */
+    uint8_t *rbuf; /* ops, cell and refs records */
     size_t rcap;
     uint8_t *vbuf; /* views values: length, dump, refs */
     size_t vcap;
+    uint8_t *obuf; /* the views value being updated, copied: its ops outlive the puts */
+    size_t ocap;
     unsigned put_flags; /* MDB_APPEND while rebuilding in key order */
 };
 
@@ -804,19 +890,25 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
     struct cache_ent *ce = c ? cache_find(c, key, klen) : NULL;
     struct relief_obj *o = NULL;
     struct refv refs = {0}, add = {0};
+    MDB_val rv = {0, NULL};
     size_t rlen;
-    int rc, had_old;
+    int rc, had_old, cell = !has_ops(key);
 
     rc = mdb_get(w->txn, s->views, &k, &v);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     had_old = rc == 0;
     if (had_old) {
-        MDB_val dump, rv;
+        MDB_val dump;
+        if ((rc = AM_GROW(w->obuf, w->ocap, v.mv_size, 1024)) != AM_OK)
+            return rc;
+        memcpy(w->obuf, v.mv_data, v.mv_size);
+        v.mv_data = w->obuf;
         if (view_split(&v, &dump, &rv) != AM_OK)
             return AM_ECORRUPT;
         fp_term(key, klen, dump.mv_data, dump.mv_size, old_term);
-        if ((rc = refs_decode(rv.mv_data, rv.mv_size, &refs)) != 0)
+        /* a cell's record is rewritten from the object; an ops record is merged */
+        if (!cell && (rc = refs_decode(rv.mv_data, rv.mv_size, 1, &refs)) != 0)
             goto fail;
     }
 
@@ -825,7 +917,8 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
         c->st.hits++;
     } else {
         if (had_old) {
-            if ((rc = load_obj(s, w->txn, key, klen, &refs, &o)) != 0)
+            if ((rc = cell ? load_cell(key, klen, &rv, &o)
+                           : load_obj(s, w->txn, key, klen, &refs, &o)) != 0)
                 goto fail;
             if (c) {
                 c->st.loads++;
@@ -862,10 +955,9 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
 
     for (size_t i = 0; i < n; i++) {
         const struct views_entry *e = &ents[t[i].ei];
-        struct relief_ref ref;
-        memcpy(ref.author, e->author, AM_PK_LEN);
-        ref.seq = e->seq;
-        rc = relief_obj_apply(o, &t[i].op, &ref, e->hlc, e->hash);
+        struct vref x = {.r.seq = e->seq, .hlc = e->hlc, .op = e->op, .op_len = e->op_len};
+        memcpy(x.r.author, e->author, AM_PK_LEN);
+        rc = relief_obj_apply(o, &t[i].op, &x.r, e->hlc, e->hash);
         if (rc == AM_ENOMEM)
             goto out;
         if (rc != AM_OK) {
@@ -878,17 +970,22 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
                 goto out;
             continue;
         }
-        if ((rc = refv_push(&add, ref.author, ref.seq)) != AM_OK)
+        if (!cell && (rc = refv_add(&add, &x)) != AM_OK)
             goto out;
     }
     if (relief_obj_nops(o) == 0) { /* nothing was applied: no object */
         rc = 0;
         goto out;
     }
-    refv_normalize(&add);
-    if ((rc = refv_merge(&refs, &add)) != AM_OK ||
-        (rc = refs_encode(&refs, &w->rbuf, &w->rcap, &rlen)) != AM_OK)
-        goto out;
+    if (cell) {
+        if ((rc = save_cell(o, &w->rbuf, &w->rcap, &rlen)) != AM_OK)
+            goto out;
+    } else {
+        refv_normalize(&add);
+        if ((rc = refv_merge(&refs, &add)) != AM_OK ||
+            (rc = refs_encode(&refs, 1, &w->rbuf, &w->rcap, &rlen)) != AM_OK)
+            goto out;
+    }
     free(refs.r);
     free(add.r);
     refs.r = add.r = NULL;
@@ -989,6 +1086,7 @@ out:
     free(w.buf);
     free(w.rbuf);
     free(w.vbuf);
+    free(w.obuf);
     return rc;
 }
 
@@ -1026,7 +1124,7 @@ static int flush_pairs(struct wctx *w, struct pair *p, size_t n)
         v.n = add.n = 0;
         rc = mdb_get(w->txn, w->s->vrefs, &k, &d); /* the scratch refs of rebuild */
         if (rc == 0)
-            rc = refs_decode(d.mv_data, d.mv_size, &v);
+            rc = refs_decode(d.mv_data, d.mv_size, 0, &v);
         else if (rc == MDB_NOTFOUND)
             rc = 0;
         if (rc != 0)
@@ -1042,7 +1140,7 @@ static int flush_pairs(struct wctx *w, struct pair *p, size_t n)
             rc = refv_merge(&v, &add);
         }
         if (rc == 0)
-            rc = refs_encode(&v, &w->rbuf, &w->rcap, &len);
+            rc = refs_encode(&v, 0, &w->rbuf, &w->rcap, &len);
         if (rc == 0) {
             d.mv_size = len;
             d.mv_data = w->rbuf;
@@ -1133,7 +1231,7 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
         goto out;
     for (op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
         uint8_t key[RELIEF_KEY_MAX], term[TERM_LEN];
-        size_t klen = k.mv_size;
+        size_t klen = k.mv_size, rlen;
         struct relief_obj *o;
         struct refv refs = {0};
         if (klen > RELIEF_KEY_MAX) {
@@ -1141,15 +1239,19 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
             goto out;
         }
         memcpy(key, k.mv_data, klen);
-        rc = refs_decode(v.mv_data, v.mv_size, &refs);
-        if (rc == AM_OK && (rc = AM_GROW(w.rbuf, w.rcap, v.mv_size, 1024)) == AM_OK)
-            memcpy(w.rbuf, v.mv_data, v.mv_size); /* a put may move what v points to */
+        rc = refs_decode(v.mv_data, v.mv_size, 0, &refs); /* copies: a put may move v */
         if (rc == AM_OK)
-            rc = load_obj(s, txn, key, klen, &refs, &o);
+            rc = load_obj(s, txn, key, klen, &refs, &o); /* points the refs at their ops */
+        if (rc == AM_OK) {
+            rc = has_ops(key) ? refs_encode(&refs, 1, &w.rbuf, &w.rcap, &rlen)
+                              : save_cell(o, &w.rbuf, &w.rcap, &rlen);
+            if (rc != AM_OK)
+                relief_obj_free(o);
+        }
         free(refs.r);
         if (rc != 0)
             goto out;
-        rc = write_view(&w, o, key, klen, w.rbuf, v.mv_size, 0, NULL, NULL, 0, term);
+        rc = write_view(&w, o, key, klen, w.rbuf, rlen, 0, NULL, NULL, 0, term);
         relief_obj_free(o);
         if (rc != 0)
             goto out;
@@ -1558,16 +1660,30 @@ int store_obj_authors(struct store *s, const uint8_t *key, size_t klen,
                       int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx)
 {
     MDB_txn *txn;
+    MDB_val k = {klen, (void *)key}, d, dump, rec;
     struct refv v = {0};
     int rc = read_begin(s, &txn), stop = 0;
 
     if (rc != AM_OK)
         return rc;
-    rc = refs_read(s, txn, key, klen, &v);
-    mdb_txn_abort(txn);
+    rc = mdb_get(txn, s->views, &k, &d);
+    if (rc == MDB_NOTFOUND) {
+        rc = 0; /* no object: no authors */
+    } else if (rc == 0 && view_split(&d, &dump, &rec) != AM_OK) {
+        rc = AM_ECORRUPT;
+    } else if (rc == 0 && has_ops(key)) {
+        rc = refs_decode(rec.mv_data, rec.mv_size, 1, &v);
+    } else if (rc == 0) {
+        const uint8_t *authors;
+        uint32_t n;
+        rc = relief_cell_record_authors(rec.mv_data, rec.mv_size, &authors, &n);
+        for (uint32_t i = 0; rc == 0 && i < n; i++)
+            rc = refv_push(&v, authors + (size_t)i * AM_PK_LEN, 1);
+    }
+    mdb_txn_abort(txn); /* v holds copies */
     for (uint32_t i = 0; rc == 0 && i < v.n && !stop; i++)
-        if (i == 0 || memcmp(v.r[i].author, v.r[i - 1].author, AM_PK_LEN) != 0)
-            stop = cb(ctx, v.r[i].author);
+        if (i == 0 || memcmp(v.r[i].r.author, v.r[i - 1].r.author, AM_PK_LEN) != 0)
+            stop = cb(ctx, v.r[i].r.author);
     free(v.r);
     return finish_scan(rc, stop);
 }

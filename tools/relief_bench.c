@@ -18,14 +18,15 @@
  * Entries are built and signed in memory beforehand (untimed).
  *
  * Figures:
- *   ingest with views: store_ingest of the entries in round-robin order, 4,096 per call,
+ *   ingest with views: store_ingest of the entries in round-robin order, 32,768 per call,
  *     into a fresh store; every entry's op is decoded and its object's view, indexes and
  *     fingerprint are updated in the same write transaction. Ceiling: the site-local
  *     entries with every op replaced by one of the same size of a type the views ignore
  *     (a newer version), ingested the same way: the store's own cost without the views.
  *     The uniform variant is compared with the site-local one.
  *   ingest with views, no object cache: the same with STORE_VIEW_CACHE_OFF (every batch
- *     rebuilds each touched object from its stored entries), on the first N/10 entries.
+ *     rebuilds each touched object from the record in its views value), on the first N/10
+ *     entries.
  *   need list --status open --site S and stock show --site S: the CLI's listing code
  *     (cli_relief_need_list / cli_relief_stock_show) on the store above, rendering the
  *     table into /dev/null, after opening the store; median of 20 runs, each opening the

@@ -1,0 +1,326 @@
+/*
+ * relief_save.c: the cell record (PROTOCOL.md section 7.1), a stock cell's set of moves
+ * and counts in a few bytes per op, so a store rebuilds a cell from its views value alone
+ * instead of reading every entry that touched it. Canonical: one encoding per set.
+ * Pure: no I/O, never prints; loading goes through relief_obj_apply, so a loaded cell is
+ * exactly the cell its ops make.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "am_err.h"
+#include "relief_int.h"
+
+/* ---- unsigned LEB128 ---- */
+
+static size_t vlen(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *vput(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static int vget(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        uint8_t b;
+        if (*p >= end)
+            return AM_ECORRUPT;
+        b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return AM_OK;
+        }
+    }
+    return AM_ECORRUPT;
+}
+
+/* ---- save ---- */
+
+/* One op of the cell, for sorting: tag RELIEF_TAG_M or RELIEF_TAG_C, index into o->m / o->c;
+ * rank: its author's place in the record. */
+struct sop {
+    uint64_t seq, hlc;
+    uint32_t rank, idx, tag;
+};
+
+static int sop_cmp(const void *a, const void *b)
+{
+    const struct sop *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Zigzag of cur - prev modulo 2^64: small either way, and exact for any two values. */
+static uint64_t zz(uint64_t cur, uint64_t prev)
+{
+    uint64_t d = cur - prev;
+    return (d << 1) ^ (0 - (d >> 63));
+}
+
+static uint64_t unzz(uint64_t v, uint64_t prev)
+{
+    return prev + ((v >> 1) ^ (0 - (v & 1)));
+}
+
+/* Ascending author bytes of the object's author indexes in aidx[0..n). */
+static int aidx_cmp(const void *a, const void *b, void *o)
+{
+    const struct relief_obj *ob = o;
+    return memcmp(ob->authors[*(const uint32_t *)a], ob->authors[*(const uint32_t *)b], AM_PK_LEN);
+}
+
+int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len)
+{
+    uint32_t nops = o->n_m + o->n_c, na = 0, nx = 0, k = 0;
+    struct sop *ops = NULL;
+    uint32_t *order = NULL, *rank = NULL; /* record index -> aidx; aidx -> record index */
+    uint8_t *used = NULL;                 /* per aidx: 1 has ops, 2 only in contexts */
+    size_t need;
+    uint8_t *p;
+    int rc = AM_ENOMEM;
+
+    *len = 0;
+    if (o->key.kind != RELIEF_OBJ_CELL)
+        return AM_EINVAL;
+    if (o->n_authors) {
+        order = malloc((size_t)o->n_authors * sizeof *order);
+        rank = malloc((size_t)o->n_authors * sizeof *rank);
+        used = calloc(o->n_authors, 1);
+    }
+    if (nops)
+        ops = malloc((size_t)nops * sizeof *ops);
+    if ((o->n_authors && (!order || !rank || !used)) || (nops && !ops))
+        goto out;
+
+    /* the authors of ops first, then those named only by contexts, each group ascending */
+    for (uint32_t i = 0; i < o->n_m; i++)
+        used[o->m[i].aidx] = 1;
+    for (uint32_t i = 0; i < o->n_c; i++)
+        used[o->c[i].aidx] = 1;
+    for (uint32_t i = 0; i < o->n_c; i++)
+        for (uint32_t j = 0; j < o->c[i].ctx_n; j++) {
+            uint32_t a = o->arefs[o->c[i].ctx_off + j].aidx;
+            if (!used[a])
+                used[a] = 2;
+        }
+    for (uint32_t a = 0; a < o->n_authors; a++)
+        na += used[a] == 1;
+    for (uint32_t a = 0, i = 0, j = na; a < o->n_authors; a++) {
+        if (used[a] == 1)
+            order[i++] = a;
+        else if (used[a] == 2)
+            order[j++] = a;
+    }
+    for (uint32_t a = 0; a < o->n_authors; a++)
+        nx += used[a] == 2;
+    if (na > 1)
+        qsort_r(order, na, sizeof *order, aidx_cmp, (void *)o);
+    if (nx > 1)
+        qsort_r(order + na, nx, sizeof *order, aidx_cmp, (void *)o);
+    for (uint32_t i = 0; i < na + nx; i++)
+        rank[order[i]] = i;
+
+    /* the ops by (author, seq): usually in that order already, per author */
+    for (uint32_t i = 0; i < o->n_m; i++)
+        ops[k++] = (struct sop){o->m[i].seq, o->m[i].hlc, rank[o->m[i].aidx], i, RELIEF_TAG_M};
+    for (uint32_t i = 0; i < o->n_c; i++)
+        ops[k++] = (struct sop){o->c[i].seq, o->c[i].hlc, rank[o->c[i].aidx], i, RELIEF_TAG_C};
+    if (nops > 1)
+        qsort(ops, nops, sizeof *ops, sop_cmp);
+
+    /* size */
+    need = vlen(na) + vlen(nx) + (size_t)(na + nx) * AM_PK_LEN;
+    for (uint32_t i = 0; i < nops;) {
+        uint32_t j = i;
+        while (j < nops && ops[j].rank == ops[i].rank)
+            j++;
+        need += vlen(j - i);
+        for (uint32_t x = i; x < j; x++) {
+            const struct sop *s = &ops[x];
+            need += vlen(x == i ? s->seq : s->seq - ops[x - 1].seq) + 1 +
+                    vlen(x == i ? s->hlc : zz(s->hlc, ops[x - 1].hlc));
+            if (s->tag == RELIEF_TAG_M) {
+                const struct relief_mrec *m = &o->m[s->idx];
+                need += vlen((uint64_t)(m->delta < 0 ? -m->delta : m->delta));
+            } else {
+                const struct relief_crec *c = &o->c[s->idx];
+                need += vlen((uint64_t)c->q) + vlen(c->ctx_n);
+                for (uint32_t y = 0; y < c->ctx_n; y++) {
+                    const struct relief_aref *r = &o->arefs[c->ctx_off + y];
+                    need += vlen(rank[r->aidx]) + vlen(r->seq);
+                }
+            }
+        }
+        i = j;
+    }
+    *len = need;
+    if (need > cap) {
+        rc = AM_ELIMIT;
+        goto out;
+    }
+
+    p = vput(buf, na);
+    p = vput(p, nx);
+    for (uint32_t i = 0; i < na + nx; i++) {
+        memcpy(p, o->authors[order[i]], AM_PK_LEN);
+        p += AM_PK_LEN;
+    }
+    for (uint32_t i = 0; i < nops;) {
+        uint32_t j = i;
+        while (j < nops && ops[j].rank == ops[i].rank)
+            j++;
+        p = vput(p, j - i);
+        for (uint32_t x = i; x < j; x++) {
+            const struct sop *s = &ops[x];
+            p = vput(p, x == i ? s->seq : s->seq - ops[x - 1].seq);
+            p = vput(p, x == i ? s->hlc : zz(s->hlc, ops[x - 1].hlc));
+            if (s->tag == RELIEF_TAG_M) {
+                const struct relief_mrec *m = &o->m[s->idx];
+                *p++ = (uint8_t)m->reason; /* 1 .. 8 */
+                p = vput(p, (uint64_t)(m->delta < 0 ? -m->delta : m->delta));
+            } else {
+                const struct relief_crec *c = &o->c[s->idx];
+                *p++ = 0; /* a count */
+                p = vput(p, (uint64_t)c->q);
+                p = vput(p, c->ctx_n);
+                for (uint32_t y = 0; y < c->ctx_n; y++) {
+                    const struct relief_aref *r = &o->arefs[c->ctx_off + y];
+                    p = vput(p, rank[r->aidx]);
+                    p = vput(p, r->seq);
+                }
+            }
+        }
+        i = j;
+    }
+    rc = (size_t)(p - buf) == need ? AM_OK : AM_ECORRUPT;
+out:
+    free(ops);
+    free(order);
+    free(rank);
+    free(used);
+    return rc;
+}
+
+/* ---- load ---- */
+
+int relief_cell_load(struct relief_obj *o, const uint8_t *p, size_t len)
+{
+    const uint8_t *end = p + len, *authors;
+    const struct relief_key *k = &o->key;
+    struct relief_ref *ctx = NULL;
+    uint64_t na, nx, n, seq, v, hlc = 0;
+    struct relief_op op;
+    int rc = AM_ECORRUPT;
+
+    if (k->kind != RELIEF_OBJ_CELL)
+        return AM_EINVAL;
+    if (vget(&p, end, &na) != AM_OK || vget(&p, end, &nx) != AM_OK ||
+        na > (uint64_t)(end - p) / AM_PK_LEN || nx > (uint64_t)(end - p) / AM_PK_LEN - na)
+        return AM_ECORRUPT;
+    authors = p;
+    p += (na + nx) * AM_PK_LEN;
+
+    memset(&op, 0, sizeof op);
+    op.site = (struct relief_str){k->site, (uint32_t)strlen(k->site)};
+    op.item = (struct relief_str){k->item, (uint32_t)strlen(k->item)};
+    if (k->lot[0]) {
+        op.lot = (struct relief_str){k->lot, (uint32_t)strlen(k->lot)};
+        op.has |= RELIEF_HAS(RELIEF_K_LOT);
+    }
+    if (k->exp) {
+        op.exp = k->exp;
+        op.has |= RELIEF_HAS(RELIEF_K_EXP);
+    }
+    for (uint64_t a = 0; a < na; a++) {
+        struct relief_ref ref;
+        memcpy(ref.author, authors + a * AM_PK_LEN, AM_PK_LEN);
+        if (vget(&p, end, &n) != AM_OK || n == 0)
+            goto out;
+        seq = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            uint8_t kind;
+            if (vget(&p, end, &v) != AM_OK || (i && v == 0) || seq + v < seq)
+                goto out;
+            seq += v;
+            ref.seq = seq;
+            if (vget(&p, end, &v) != AM_OK || p >= end)
+                goto out;
+            hlc = i == 0 ? v : unzz(v, hlc);
+            kind = *p++;
+            if (kind > RELIEF_R_DAMAGED)
+                goto out;
+            op.type = kind ? RELIEF_T_STOCK_MOVE : RELIEF_T_STOCK_COUNT;
+            op.reason = kind;
+            op.ctx.n = 0;
+            op.ctx.arr = NULL;
+            {
+                uint64_t q;
+                if (vget(&p, end, &q) != AM_OK || q > RELIEF_QTY_MAX)
+                    goto out;
+                op.q = (int64_t)q;
+                if (!kind) {
+                    uint64_t nc;
+                    if (vget(&p, end, &nc) != AM_OK || nc > RELIEF_REFS_MAX)
+                        goto out;
+                    if (nc) {
+                        struct relief_ref *c2 = realloc(ctx, (size_t)nc * sizeof *ctx);
+                        if (!c2) {
+                            rc = AM_ENOMEM;
+                            goto out;
+                        }
+                        ctx = c2;
+                    }
+                    for (uint64_t y = 0; y < nc; y++) {
+                        uint64_t ai;
+                        if (vget(&p, end, &ai) != AM_OK || ai >= na + nx ||
+                            vget(&p, end, &ctx[y].seq) != AM_OK)
+                            goto out;
+                        memcpy(ctx[y].author, authors + ai * AM_PK_LEN, AM_PK_LEN);
+                    }
+                    op.ctx.n = (uint32_t)nc;
+                    op.ctx.arr = ctx;
+                }
+                rc = relief_obj_apply(o, &op, &ref, hlc, NULL);
+                if (rc != AM_OK) {
+                    if (rc != AM_ENOMEM)
+                        rc = AM_ECORRUPT;
+                    goto out;
+                }
+                rc = AM_ECORRUPT;
+            }
+        }
+    }
+    rc = p == end ? AM_OK : AM_ECORRUPT;
+out:
+    free(ctx);
+    return rc;
+}
+
+int relief_cell_record_authors(const uint8_t *p, size_t len, const uint8_t **authors, uint32_t *n)
+{
+    const uint8_t *end = p + len;
+    uint64_t na, nx;
+    if (vget(&p, end, &na) != AM_OK || vget(&p, end, &nx) != AM_OK ||
+        na > (uint64_t)(end - p) / AM_PK_LEN || nx > (uint64_t)(end - p) / AM_PK_LEN - na)
+        return AM_ECORRUPT;
+    *authors = p;
+    *n = (uint32_t)na;
+    return AM_OK;
+}
