@@ -38,11 +38,11 @@
 #define AM_HLC_MAX_DRIFT_MS (10ULL * 60 * 1000)
 
 /* Entries ingested in one write transaction. Bounds the store's own memory of a batch
- * (about 600 bytes per entry with the views' work: 20 MiB) and the time a writer holds
+ * (about 450 bytes per entry with the views' work: 30 MiB) and the time a writer holds
  * LMDB's write lock; the callers bound the bytes of the entries they pass (sync 8 MiB,
  * stick 16 MiB). Larger batches dirty fewer pages per entry: a page touched by several
  * objects of one batch is written once. */
-#define AM_INGEST_BATCH_MAX 32768
+#define AM_INGEST_BATCH_MAX 65536
 
 /* The LMDB map starts at this size and doubles on MDB_MAP_FULL. */
 #define AM_STORE_MAP_INITIAL (64ULL << 20)

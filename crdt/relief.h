@@ -248,6 +248,11 @@ struct relief_op {
  */
 int relief_op_decode(const uint8_t *op, size_t len, struct relief_op *out, char *err,
                      size_t errcap);
+/* The same for the op of an entry that entry_decode accepted: entry_decode's msgpack
+ * pass (mp_check) already covered the op with these limits, so it is not made again. The
+ * verdict is relief_op_decode's on such bytes, and only such bytes may be passed. */
+int relief_op_decode_entry_op(const uint8_t *op, size_t len, struct relief_op *out, char *err,
+                              size_t errcap);
 
 /*
  * Encodes `op` into buf[0..cap) with keys in the canonical order (enum relief_key_id),

@@ -327,15 +327,16 @@ static int rd_value(struct dctx *d, int k)
     }
 }
 
-int relief_op_decode(const uint8_t *op, size_t len, struct relief_op *out, char *err, size_t errcap)
+static int decode_op(const uint8_t *op, size_t len, struct relief_op *out, char *err, size_t errcap,
+                     int checked)
 {
     struct mp_limits lim = mp_limits_entry;
     struct dctx d;
     const uint8_t *t = NULL, *p;
     uint32_t n, tn = 0, kn;
-    size_t used;
+    size_t used = len;
     char q[64];
-    int rc;
+    int rc = AM_OK;
 
     memset(out, 0, sizeof *out);
     if (err && errcap)
@@ -345,7 +346,8 @@ int relief_op_decode(const uint8_t *op, size_t len, struct relief_op *out, char 
         return AM_ELIMIT;
     }
     lim.depth_max = AM_MP_DEPTH_MAX - 1; /* inside an entry, an op is one level down */
-    rc = mp_check(op, len, &used, &lim);
+    if (!checked)
+        rc = mp_check(op, len, &used, &lim);
     if (rc == AM_ELIMIT) {
         relief_seterr(err, errcap,
                       "op is over a msgpack limit (nesting %d, string %d bytes, %d elements)",
@@ -789,4 +791,15 @@ int relief_op_check_refs(const struct relief_op *op,
     default:
         return AM_OK;
     }
+}
+
+int relief_op_decode(const uint8_t *op, size_t len, struct relief_op *out, char *err, size_t errcap)
+{
+    return decode_op(op, len, out, err, errcap, 0);
+}
+
+int relief_op_decode_entry_op(const uint8_t *op, size_t len, struct relief_op *out, char *err,
+                              size_t errcap)
+{
+    return decode_op(op, len, out, err, errcap, 1);
 }

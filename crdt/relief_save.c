@@ -67,6 +67,49 @@ static int sop_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static int run_sorted(const struct sop *r, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++)
+        if (r[i].seq <= r[i - 1].seq)
+            return 0;
+    return 1;
+}
+
+/* Sorts ops[0..n) (ranks below nranks) by (rank, seq). Each author's moves, and each
+ * author's counts, usually arrived in seq order: then a counting pass by (rank, kind) and
+ * a merge of the two runs of each author take O(n); a run out of order is sorted. */
+static int sort_ops(struct sop *ops, uint32_t n, uint32_t nranks)
+{
+    struct sop *tmp = malloc((size_t)n * sizeof *tmp);
+    uint32_t *at = calloc((size_t)nranks * 2 + 1, sizeof *at);
+    if (!tmp || !at) {
+        free(tmp);
+        free(at);
+        return AM_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        at[ops[i].rank * 2 + (ops[i].tag == RELIEF_TAG_C) + 1]++;
+    for (uint32_t b = 1; b <= nranks * 2; b++)
+        at[b] += at[b - 1];
+    for (uint32_t i = 0; i < n; i++) /* stable: arrival order within a run */
+        tmp[at[ops[i].rank * 2 + (ops[i].tag == RELIEF_TAG_C)]++] = ops[i];
+    /* now at[b] is the end of run b */
+    for (uint32_t r = 0, lo = 0; r < nranks; r++) {
+        uint32_t mid = at[r * 2], hi = at[r * 2 + 1], i = lo, j = mid, k = lo;
+        if (run_sorted(tmp + lo, mid - lo) && run_sorted(tmp + mid, hi - mid)) {
+            while (i < mid || j < hi)
+                ops[k++] = j == hi || (i < mid && tmp[i].seq < tmp[j].seq) ? tmp[i++] : tmp[j++];
+        } else {
+            memcpy(ops + lo, tmp + lo, (size_t)(hi - lo) * sizeof *ops);
+            qsort(ops + lo, hi - lo, sizeof *ops, sop_cmp);
+        }
+        lo = hi;
+    }
+    free(tmp);
+    free(at);
+    return AM_OK;
+}
+
 /* Zigzag of cur - prev modulo 2^64: small either way, and exact for any two values. */
 static uint64_t zz(uint64_t cur, uint64_t prev)
 {
@@ -137,13 +180,13 @@ int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_
     for (uint32_t i = 0; i < na + nx; i++)
         rank[order[i]] = i;
 
-    /* the ops by (author, seq): usually in that order already, per author */
+    /* the ops by (author, seq) */
     for (uint32_t i = 0; i < o->n_m; i++)
         ops[k++] = (struct sop){o->m[i].seq, o->m[i].hlc, rank[o->m[i].aidx], i, RELIEF_TAG_M};
     for (uint32_t i = 0; i < o->n_c; i++)
         ops[k++] = (struct sop){o->c[i].seq, o->c[i].hlc, rank[o->c[i].aidx], i, RELIEF_TAG_C};
-    if (nops > 1)
-        qsort(ops, nops, sizeof *ops, sop_cmp);
+    if (nops > 1 && sort_ops(ops, nops, na) != AM_OK)
+        goto out;
 
     /* size */
     need = vlen(na) + vlen(nx) + (size_t)(na + nx) * AM_PK_LEN;

@@ -514,7 +514,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     c->last_seen_wall = wall_ms();
-    sync_tick(&c->sess, uv_now(&c->d->loop));
+    /* the clock only: what this loop iteration reads is stored at once, in on_check */
+    sync_clock(&c->sess, uv_now(&c->d->loop));
     sync_feed(&c->sess, c->rbuf, (size_t)nread);
     c->fed = 1;
     conn_pump(c);

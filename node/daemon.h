@@ -23,9 +23,10 @@
 #define DAEMON_MAX_PEERS    64 /* static peers from flags and config together */
 #define DAEMON_GONE_MAX     32 /* peers no longer connected that the status file lists */
 /* The view cache of a running node (store_opts.view_cache; `aidmesh run --view-cache`):
- * smaller than the store's default, so a node receiving a million relief records stays
- * within 64 MiB of memory of its own, at a few percent of sync speed. */
-#define DAEMON_VIEW_CACHE_DEFAULT (48ULL << 20)
+ * smaller than the store's default, so a node receiving a million relief records keeps
+ * little memory of its own. Since views format 4 an object the cache dropped is rebuilt
+ * from its views value alone, about as fast as the cache gives it back. */
+#define DAEMON_VIEW_CACHE_DEFAULT (16ULL << 20)
 
 struct daemon_opts {
     const char *listen;                  /* "ADDR:PORT"; NULL: [::]:47470, else 0.0.0.0:47470 */

@@ -76,7 +76,7 @@ struct views_entry {
     uint64_t seq;
     uint64_t hlc;
     const uint8_t *hash; /* the entry's hash (BLAKE2b-256 of its bytes) */
-    const uint8_t *op;
+    const uint8_t *op; /* the op of an entry entry_decode accepted (relief_op_decode_entry_op) */
     size_t op_len;
 };
 

@@ -790,6 +790,7 @@ struct wctx {
     uint8_t *obuf; /* the views value being updated, copied: its ops outlive the puts */
     size_t ocap;
     unsigned put_flags; /* MDB_APPEND while rebuilding in key order */
+    MDB_cursor *vcur;   /* live update: on `views`, left at the object being updated */
 };
 
 static int write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, size_t klen,
@@ -813,7 +814,11 @@ static int write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, 
     memcpy(p + len, refs, rlen);
     v.mv_size = (size_t)(p - w->vbuf) + len + rlen;
     v.mv_data = w->vbuf;
-    if ((rc = mdb_put(w->txn, w->s->views, &k, &v, w->put_flags)) != 0)
+    /* in a live update the cursor still stands on the old value (or where the new one
+     * goes): no second descent of the tree */
+    rc = w->vcur ? mdb_cursor_put(w->vcur, &k, &v, had_old ? MDB_CURRENT : 0)
+                 : mdb_put(w->txn, w->s->views, &k, &v, w->put_flags);
+    if (rc != 0)
         return rc;
     fp_term(key, klen, w->buf, len, new_term);
     if (had_old)
@@ -847,24 +852,15 @@ static int write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, 
 
 /* ---- live update ---- */
 
+/* One op to apply, with what it needs of its entry copied while the entry is at hand: the
+ * touches are sorted by object, the entries are not. */
 struct touch {
     uint8_t key[RELIEF_KEY_MAX];
     uint8_t klen;
-    uint32_t ei; /* index into the entries */
+    struct vref x;
+    const uint8_t *hash;
     struct relief_op op;
 };
-
-static int touch_cmp(const void *a, const void *b)
-{
-    const struct touch *x = a, *y = b;
-    size_t l = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->key, y->key, l);
-    if (c)
-        return c;
-    if (x->klen != y->klen)
-        return x->klen < y->klen ? -1 : 1;
-    return x->ei < y->ei ? -1 : x->ei > y->ei;
-}
 
 static int put_invalid(struct store *s, MDB_txn *txn, const uint8_t *author, uint64_t seq,
                        const char *why)
@@ -878,13 +874,43 @@ static int put_invalid(struct store *s, MDB_txn *txn, const uint8_t *author, uin
     return rc == MDB_KEYEXIST ? 0 : rc;
 }
 
-/* Applies the group t[0..n) (one object) to its object and writes its view. */
-static int update_obj(struct wctx *w, struct views_cache *c, const struct views_entry *ents,
-                      struct touch *t, size_t n)
+/* Touches grouped by object: sorted by a hash of the object key (then by arrival), so
+ * sorting moves 16 bytes per op, not a touch. Objects are thus visited in no particular
+ * key order, which no view depends on. */
+struct tord {
+    uint64_t h;
+    uint32_t i; /* index into the touches */
+};
+
+/* A 64-bit mix of an object key: only groups touches (equal keys, equal hashes), so it
+ * need not resist anyone; a collision only splits a group. */
+static uint64_t key_hash(const uint8_t *key, size_t len)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ len;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, key + i, len - i < 8 ? len - i : 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 33;
+    }
+    return h;
+}
+
+static int tord_cmp(const void *a, const void *b)
+{
+    const struct tord *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Applies the touches t[ord[0..n).i] (one object) to its object and writes its view. */
+static int update_obj(struct wctx *w, struct views_cache *c, const struct touch *t,
+                      const struct tord *ord, size_t n)
 {
     struct store *s = w->s;
-    const uint8_t *key = t[0].key;
-    size_t klen = t[0].klen, old_idx_len = 0;
+    const uint8_t *key = t[ord[0].i].key;
+    size_t klen = t[ord[0].i].klen, old_idx_len = 0;
     uint8_t old_term[TERM_LEN], new_term[TERM_LEN], old_idx[IDX_MAX];
     MDB_val k = {klen, (void *)key}, v;
     struct cache_ent *ce = c ? cache_find(c, key, klen) : NULL;
@@ -894,16 +920,18 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
     size_t rlen;
     int rc, had_old, cell = !has_ops(key);
 
-    rc = mdb_get(w->txn, s->views, &k, &v);
+    rc = mdb_cursor_get(w->vcur, &k, &v, MDB_SET_KEY);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     had_old = rc == 0;
     if (had_old) {
         MDB_val dump;
-        if ((rc = AM_GROW(w->obuf, w->ocap, v.mv_size, 1024)) != AM_OK)
-            return rc;
-        memcpy(w->obuf, v.mv_data, v.mv_size);
-        v.mv_data = w->obuf;
+        if (!cell) { /* the merged record points into it until the put */
+            if ((rc = AM_GROW(w->obuf, w->ocap, v.mv_size, 1024)) != AM_OK)
+                return rc;
+            memcpy(w->obuf, v.mv_data, v.mv_size);
+            v.mv_data = w->obuf;
+        }
         if (view_split(&v, &dump, &rv) != AM_OK)
             return AM_ECORRUPT;
         fp_term(key, klen, dump.mv_data, dump.mv_size, old_term);
@@ -954,10 +982,9 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
         goto out;
 
     for (size_t i = 0; i < n; i++) {
-        const struct views_entry *e = &ents[t[i].ei];
-        struct vref x = {.r.seq = e->seq, .hlc = e->hlc, .op = e->op, .op_len = e->op_len};
-        memcpy(x.r.author, e->author, AM_PK_LEN);
-        rc = relief_obj_apply(o, &t[i].op, &x.r, e->hlc, e->hash);
+        const struct touch *ti = &t[ord[i].i];
+        const struct vref *x = &ti->x;
+        rc = relief_obj_apply(o, &ti->op, &x->r, x->hlc, ti->hash);
         if (rc == AM_ENOMEM)
             goto out;
         if (rc != AM_OK) {
@@ -965,12 +992,12 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct views_
              * of 2^30 ops): a function of the bytes, so every node refuses it alike. */
             char why[RELIEF_ERR_MAX + 64];
             snprintf(why, sizeof why, "%s: refused by the merge rules: %s",
-                     relief_type_name(t[i].op.type), am_strerror(rc));
-            if ((rc = put_invalid(s, w->txn, e->author, e->seq, why)) != 0)
+                     relief_type_name(ti->op.type), am_strerror(rc));
+            if ((rc = put_invalid(s, w->txn, x->r.author, x->r.seq, why)) != 0)
                 goto out;
             continue;
         }
-        if (!cell && (rc = refv_add(&add, &x)) != AM_OK)
+        if (!cell && (rc = refv_add(&add, x)) != AM_OK)
             goto out;
     }
     if (relief_obj_nops(o) == 0) { /* nothing was applied: no object */
@@ -1023,6 +1050,7 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
                  uint64_t *invalid)
 {
     struct touch *t = NULL;
+    struct tord *ord = NULL;
     struct views_cache *c;
     struct wctx w = {.s = s, .txn = txn};
     size_t nt = 0;
@@ -1042,7 +1070,7 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         struct relief_key rk;
         size_t kl;
         char err[RELIEF_ERR_MAX];
-        int drc = relief_op_decode(e->op, e->op_len, &t[nt].op, err, sizeof err);
+        int drc = relief_op_decode_entry_op(e->op, e->op_len, &t[nt].op, err, sizeof err);
         if (drc == AM_EVERSION)
             continue; /* an op of a newer version: not ours to judge */
         if (drc != AM_OK) {
@@ -1062,19 +1090,38 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
             continue;
         }
         t[nt].klen = (uint8_t)kl;
-        t[nt].ei = (uint32_t)i;
+        memcpy(t[nt].x.r.author, e->author, AM_PK_LEN);
+        t[nt].x.r.seq = e->seq;
+        t[nt].x.hlc = e->hlc;
+        t[nt].x.op = e->op;
+        t[nt].x.op_len = e->op_len;
+        t[nt].hash = e->hash;
         nt++;
     }
     if (nt == 0)
         goto out;
-    qsort(t, nt, sizeof *t, touch_cmp);
+    if (!(ord = malloc(nt * sizeof *ord))) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        ord[i].h = key_hash(t[i].key, t[i].klen);
+        ord[i].i = (uint32_t)i;
+    }
+    qsort(ord, nt, sizeof *ord, tord_cmp);
+    if ((rc = mdb_cursor_open(txn, s->views, &w.vcur)) != 0)
+        goto out;
     sum_read(s, txn, w.sum);
     counts_read(s, txn, &w.vc);
     for (size_t i = 0; i < nt;) {
+        const struct touch *a = &t[ord[i].i];
         size_t j = i + 1;
-        while (j < nt && t[j].klen == t[i].klen && !memcmp(t[j].key, t[i].key, t[i].klen))
+        /* a hash shared by two keys splits an object's touches in runs: each run is
+         * applied in turn, as a later batch would */
+        while (j < nt && ord[j].h == ord[i].h && t[ord[j].i].klen == a->klen &&
+               !memcmp(t[ord[j].i].key, a->key, a->klen))
             j++;
-        if ((rc = update_obj(&w, c, ents, t + i, j - i)) != 0)
+        if ((rc = update_obj(&w, c, t, ord + i, j - i)) != 0)
             goto out;
         i = j;
     }
@@ -1082,7 +1129,9 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         (rc = counts_write(s, txn, &w.vc)) != 0)
         goto out;
 out:
+    mdb_cursor_close(w.vcur);
     free(t);
+    free(ord);
     free(w.buf);
     free(w.rbuf);
     free(w.vbuf);

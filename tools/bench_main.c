@@ -60,7 +60,8 @@
  *   memory receiving relief entries: the same with N entries of the site-local relief
  *     workload (relief_bench_store: needs and stock ops the views apply, 10 authors) in the
  *     big node's store, twice, the receiver a fresh node each time: with the daemon's
- *     default view cache (48 MiB), then with `--view-cache 128`, the store's own default
+ *     default view cache (DAEMON_VIEW_CACHE_DEFAULT), then with `--view-cache 128`, the store's own
+ * default
  *     (--quick: 4, so that cache overflows). Rows:
  *     the receiver's peak RssAnon + RssShmem (target <= 64 MiB) and the sync's entries/s
  *     (spawning the sender until the receiver reports in sync): the speed that memory
@@ -2308,8 +2309,8 @@ static void relief_mem_rows(const struct relief_mem_result *rm, uint64_t n,
             "and stock cells kept between write transactions, bounded by `aidmesh run "
             "--view-cache MIB` (estimated bytes; beyond it the least recently used go). "
             "A smaller bound holds less, and an object it dropped is rebuilt from its "
-            "stored entries when touched again, which costs time (0 keeps none: least "
-            "memory, slowest). Here: %s peak %.1f MiB owned in %.1f s; %s peak %.1f MiB "
+            "views value when touched again (0 keeps none: least memory). Here: %s peak %.1f MiB "
+            "owned in %.1f s; %s peak %.1f MiB "
             "in %.1f s (%.2f× the default's rate); idle %.1f MiB; target %.0f MiB %s.",
             what[0], rm->run[0].peak_owned[1], rm->run[0].sync_s, what[1], rm->run[1].peak_owned[1],
             rm->run[1].sync_s, rate[1] / rate[0], owned(&rm->run[0].idle), BENCH_MEM_TARGET,

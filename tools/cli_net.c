@@ -55,7 +55,7 @@ static const char run_help[] =
     "                      at http://ADDR:PORT/; PORT alone means 127.0.0.1 (this machine\n"
     "                      only); 0.0.0.0:PORT shows it to every network. Off by default\n"
     "  --view-cache MIB    memory for recently updated needs and stock cells, so receiving\n"
-    "                      many records is fast (default 48; 0 keeps none; this bounds\n"
+    "                      many records is fast (default 16; 0 keeps none; this bounds\n"
     "                      what the node holds beyond a few MiB)\n"
     "\n"
     "One line is logged per peer event. `aidmesh peers` shows who is connected.\n";
@@ -126,7 +126,7 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
             char *end;
             unsigned long long mib = strtoull(optarg, &end, 10);
             if (!*optarg || *end || mib > 1048576) {
-                cli_err("run: --view-cache takes a number of MiB (e.g. 48), not '%s'", optarg);
+                cli_err("run: --view-cache takes a number of MiB (e.g. 16), not '%s'", optarg);
                 return 2;
             }
             so.view_cache = mib ? mib << 20 : STORE_VIEW_CACHE_OFF;

@@ -18,7 +18,8 @@
  * Entries are built and signed in memory beforehand (untimed).
  *
  * Figures:
- *   ingest with views: store_ingest of the entries in round-robin order, 32,768 per call,
+ *   ingest with views: store_ingest of the entries in round-robin order, in calls of
+ *     AM_INGEST_BATCH_MAX (65,536) entries or 16 MiB, whichever is less (a stick's batches),
  *     into a fresh store; every entry's op is decoded and its object's view, indexes and
  *     fingerprint are updated in the same write transaction. Ceiling: the site-local
  *     entries with every op replaced by one of the same size of a type the views ignore
@@ -67,6 +68,9 @@
 #define RB_ENTRY_CAP 1024 /* every bench entry is smaller */
 #define RB_RING      16   /* site-local workload: the cells an author works on lately */
 #define RB_STORE_MIN 1000 /* relief_bench_store: room for the sites and items, then ops */
+/* Bytes of entries per ingest call at most: what a stick's reader passes (transport/stick.c;
+ * a sync session passes at most SYNC_PENDING_BYTES, 8 MiB). */
+#define RB_BATCH_BYTES (16u << 20)
 
 static double rb_now(void)
 {
@@ -327,7 +331,8 @@ out:
     return rc;
 }
 
-/* Ingests src[0..n) into a fresh store in dir, AM_INGEST_BATCH_MAX per call. */
+/* Ingests src[0..n) into a fresh store in dir: per call AM_INGEST_BATCH_MAX entries or
+ * RB_BATCH_BYTES, whichever comes first, as a stick's batches are. */
 static int rb_ingest(const char *dir, const struct rb_src *src, uint64_t n, uint64_t cache,
                      double *rate, struct store **keep)
 {
@@ -342,7 +347,9 @@ static int rb_ingest(const char *dir, const struct rb_src *src, uint64_t n, uint
     t0 = rb_now();
     for (uint64_t at = 0; at < n;) {
         struct store_ingest_stats is;
-        size_t k = n - at < AM_INGEST_BATCH_MAX ? (size_t)(n - at) : AM_INGEST_BATCH_MAX;
+        size_t k = 0, bytes = 0;
+        while (at + k < n && k < AM_INGEST_BATCH_MAX && bytes + src->len[at + k] <= RB_BATCH_BYTES)
+            bytes += src->len[at + k++];
         if ((rc = store_ingest(s, src->entry + at, src->len + at, k, node_wall_ms(), &is)) != AM_OK)
             goto out;
         if (is.added != k || is.invalid_ops) {

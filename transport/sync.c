@@ -854,7 +854,7 @@ struct pending {
     uint8_t *valid; /* entry i decoded, and author/seq are known */
     uint8_t (*author)[AM_PK_LEN];
     uint64_t *seq;
-    size_t n;
+    size_t n, ncap; /* entries, and room for them (grown up to SYNC_PENDING_MAX) */
 };
 
 static int flush_pending(struct sync_session *s)
@@ -933,13 +933,26 @@ static int pending_add(struct sync_session *s, const uint8_t *raw, size_t len)
         if (rc != AM_OK)
             return rc;
     }
-    if (!p->offs) {
-        p->offs = malloc(SYNC_PENDING_MAX * sizeof *p->offs);
-        p->valid = malloc(SYNC_PENDING_MAX);
-        p->author = malloc(SYNC_PENDING_MAX * sizeof *p->author);
-        p->seq = malloc(SYNC_PENDING_MAX * sizeof *p->seq);
-        if (!p->offs || !p->valid || !p->author || !p->seq)
+    if (p->n == p->ncap) { /* a live session holds a few entries, a bulk one many */
+        size_t nc = p->ncap ? 2 * p->ncap : 256;
+        void *a, *b, *c, *d;
+        if (nc > SYNC_PENDING_MAX)
+            nc = SYNC_PENDING_MAX;
+        a = realloc(p->offs, nc * sizeof *p->offs);
+        if (a)
+            p->offs = a;
+        b = realloc(p->valid, nc);
+        if (b)
+            p->valid = b;
+        c = realloc(p->author, nc * sizeof *p->author);
+        if (c)
+            p->author = c;
+        d = realloc(p->seq, nc * sizeof *p->seq);
+        if (d)
+            p->seq = d;
+        if (!a || !b || !c || !d)
             return AM_ENOMEM;
+        p->ncap = nc;
     }
     if (p->len + len > p->cap) {
         size_t cap = p->cap ? p->cap : 262144;
@@ -1485,6 +1498,11 @@ int sync_flush(struct sync_session *s)
     if (rc != AM_OK && !(s->state & SYNC_CLOSED))
         fail(s, rc);
     return rc;
+}
+
+void sync_clock(struct sync_session *s, uint64_t now_ms)
+{
+    s->now = now_ms;
 }
 
 void sync_tick(struct sync_session *s, uint64_t now_ms)

@@ -193,6 +193,9 @@ int sync_error(const struct sync_session *s);
 /* When sync_tick() must be called next (in the caller's clock), and the tick itself. */
 uint64_t sync_next_deadline(const struct sync_session *s);
 void sync_tick(struct sync_session *s, uint64_t now_ms);
+/* Only moves the session's clock to now_ms (before sync_feed, say): unlike sync_tick it
+ * stores nothing, so the entries of several reads can wait for one sync_flush. */
+void sync_clock(struct sync_session *s, uint64_t now_ms);
 
 /* New entries of `author` up to `seq` are in the store (written locally or received
  * from another peer): send them if the peer lacks them. */
