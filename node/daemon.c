@@ -25,7 +25,12 @@
 #include "syncstore.h"
 #include "uv_discovery.h"
 
-#define RBUF_LEN            65536
+#define RBUF_LEN 65536
+/* Received entries are stored once the stream pauses this long, or after BATCH_HOLD_MS of
+ * steady reading: a bulk sync commits large batches (a page touched by several entries of
+ * a batch is written once), a live entry waits a millisecond. */
+#define BATCH_QUIET_MS      1
+#define BATCH_HOLD_MS       100
 #define READ_STOP_BACKLOG   (1u << 20) /* output waiting for a peer: stop reading it */
 #define BACKOFF_MIN_MS      1000
 #define BACKOFF_MAX_MS      60000
@@ -74,7 +79,9 @@ struct conn {
     int outbound;
     int handshaken, in_sync;
     int read_stopped;
-    int fed; /* bytes were fed since the last flush */
+    int fed;             /* bytes were fed during this loop turn */
+    int held;            /* fed entries wait for a pause in the stream */
+    uint64_t held_since; /* loop time of the first read held back */
     struct target *target;
     struct sync_session sess;
     int sess_ok;
@@ -95,7 +102,8 @@ struct daemon {
     int listening;
     uint16_t port;
     uv_signal_t sigint, sigterm;
-    uv_check_t flusher; /* after each round of reads: store what arrived, in one batch */
+    uv_check_t flusher; /* after each round of reads: hold the batch or store it */
+    uv_timer_t quiet;   /* BATCH_QUIET_MS after the last read: store what is held */
     uv_timer_t maintain, scan_timer, status_timer, deadline;
     uv_fs_event_t watch;
     int watching;
@@ -1119,19 +1127,49 @@ static void begin_stop(struct daemon *d, const char *why)
     uv_stop(&d->loop);
 }
 
-/* Runs once per loop iteration, after the reads of that iteration: everything read from a
- * peer in one go is stored in one transaction (sync_feed only queues entries). */
+/* Stores what connection c holds. */
+static void release(struct conn *c)
+{
+    c->held = 0;
+    sync_flush(&c->sess);
+    conn_pump(c);
+}
+
+/* The stream has paused: store every held batch. */
+static void on_quiet(uv_timer_t *t)
+{
+    struct daemon *d = t->data;
+    for (struct conn *c = d->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->sess_ok && !c->closing && c->held)
+            release(c);
+    }
+}
+
+/* Runs once per loop iteration, after the reads of that iteration (sync_feed only queues
+ * entries): a connection that read holds its batch until its stream pauses for
+ * BATCH_QUIET_MS (on_quiet) or for at most BATCH_HOLD_MS, so one transaction stores what
+ * a bulk sync sends meanwhile. */
 static void on_check(uv_check_t *h)
 {
     struct daemon *d = h->data;
+    uint64_t now = uv_now(&d->loop);
+    int read = 0;
     for (struct conn *c = d->conns, *next; c; c = next) {
         next = c->next;
-        if (c->sess_ok && !c->closing && c->fed) {
-            c->fed = 0;
-            sync_flush(&c->sess);
-            conn_pump(c);
+        if (!c->sess_ok || c->closing || !c->fed)
+            continue;
+        c->fed = 0;
+        read = 1;
+        if (!c->held) {
+            c->held = 1;
+            c->held_since = now;
         }
+        if (now - c->held_since >= BATCH_HOLD_MS)
+            release(c);
     }
+    if (read)
+        uv_timer_start(&d->quiet, on_quiet, BATCH_QUIET_MS, 0);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -1196,7 +1234,8 @@ static int daemon_setup(struct daemon *d, struct node *n, FILE *log)
     uv_timer_init(&d->loop, &d->deadline);
     d->maintain.data = d->scan_timer.data = d->status_timer.data = d->deadline.data = d;
     uv_check_init(&d->loop, &d->flusher);
-    d->flusher.data = d;
+    uv_timer_init(&d->loop, &d->quiet);
+    d->flusher.data = d->quiet.data = d;
     uv_check_start(&d->flusher, on_check);
     return 0;
 }

@@ -102,6 +102,7 @@ static size_t author_find(const void *base, size_t n, size_t stride, const uint8
 }
 
 _Static_assert(offsetof(struct pv_item, author) == 0, "author first");
+_Static_assert(SYNC_PENDING_MAX <= AM_INGEST_BATCH_MAX, "a pending batch is one ingest call");
 _Static_assert(offsetof(struct sync_head, author) == 0, "author first");
 
 static size_t pv_find(const struct sync_peer_vv *pv, const uint8_t *author, int *found)

@@ -37,7 +37,10 @@
 #define SYNC_HEADS_PER_MSG        1000
 #define SYNC_OUT_HIGH             (256u * 1024) /* stop producing entry messages above this backlog */
 #define SYNC_TURN                 256 /* entries of one author before the next author's turn */
-#define SYNC_PENDING_MAX          AM_INGEST_BATCH_MAX /* received entries stored in one transaction */
+/* Received entries stored in one transaction: fewer than a store takes at once
+ * (AM_INGEST_BATCH_MAX), as the pages a batch dirties stay in memory until its commit and
+ * a node receiving a million relief records stays within 64 MiB of its own. */
+#define SYNC_PENDING_MAX          16384
 #define SYNC_PENDING_BYTES        (8u << 20)
 #define SYNC_HANDSHAKE_TIMEOUT_MS 10000
 #define SYNC_PING_MS              15000
