@@ -9,46 +9,8 @@
 #include <string.h>
 
 #include "am_err.h"
+#include "am_varint.h"
 #include "relief_int.h"
-
-/* ---- unsigned LEB128 ---- */
-
-static size_t vlen(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *vput(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-static int vget(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        uint8_t b;
-        if (*p >= end)
-            return AM_ECORRUPT;
-        b = *(*p)++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return AM_OK;
-        }
-    }
-    return AM_ECORRUPT;
-}
 
 /* ---- save ---- */
 
@@ -189,25 +151,25 @@ int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_
         goto out;
 
     /* size */
-    need = vlen(na) + vlen(nx) + (size_t)(na + nx) * AM_PK_LEN;
+    need = am_varint_len(na) + am_varint_len(nx) + (size_t)(na + nx) * AM_PK_LEN;
     for (uint32_t i = 0; i < nops;) {
         uint32_t j = i;
         while (j < nops && ops[j].rank == ops[i].rank)
             j++;
-        need += vlen(j - i);
+        need += am_varint_len(j - i);
         for (uint32_t x = i; x < j; x++) {
             const struct sop *s = &ops[x];
-            need += vlen(x == i ? s->seq : s->seq - ops[x - 1].seq) + 1 +
-                    vlen(x == i ? s->hlc : zz(s->hlc, ops[x - 1].hlc));
+            need += am_varint_len(x == i ? s->seq : s->seq - ops[x - 1].seq) + 1 +
+                    am_varint_len(x == i ? s->hlc : zz(s->hlc, ops[x - 1].hlc));
             if (s->tag == RELIEF_TAG_M) {
                 const struct relief_mrec *m = &o->m[s->idx];
-                need += vlen((uint64_t)(m->delta < 0 ? -m->delta : m->delta));
+                need += am_varint_len((uint64_t)(m->delta < 0 ? -m->delta : m->delta));
             } else {
                 const struct relief_crec *c = &o->c[s->idx];
-                need += vlen((uint64_t)c->q) + vlen(c->ctx_n);
+                need += am_varint_len((uint64_t)c->q) + am_varint_len(c->ctx_n);
                 for (uint32_t y = 0; y < c->ctx_n; y++) {
                     const struct relief_aref *r = &o->arefs[c->ctx_off + y];
-                    need += vlen(rank[r->aidx]) + vlen(r->seq);
+                    need += am_varint_len(rank[r->aidx]) + am_varint_len(r->seq);
                 }
             }
         }
@@ -219,8 +181,8 @@ int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_
         goto out;
     }
 
-    p = vput(buf, na);
-    p = vput(p, nx);
+    p = am_varint_put(buf, na);
+    p = am_varint_put(p, nx);
     for (uint32_t i = 0; i < na + nx; i++) {
         memcpy(p, o->authors[order[i]], AM_PK_LEN);
         p += AM_PK_LEN;
@@ -229,24 +191,24 @@ int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_
         uint32_t j = i;
         while (j < nops && ops[j].rank == ops[i].rank)
             j++;
-        p = vput(p, j - i);
+        p = am_varint_put(p, j - i);
         for (uint32_t x = i; x < j; x++) {
             const struct sop *s = &ops[x];
-            p = vput(p, x == i ? s->seq : s->seq - ops[x - 1].seq);
-            p = vput(p, x == i ? s->hlc : zz(s->hlc, ops[x - 1].hlc));
+            p = am_varint_put(p, x == i ? s->seq : s->seq - ops[x - 1].seq);
+            p = am_varint_put(p, x == i ? s->hlc : zz(s->hlc, ops[x - 1].hlc));
             if (s->tag == RELIEF_TAG_M) {
                 const struct relief_mrec *m = &o->m[s->idx];
                 *p++ = (uint8_t)m->reason; /* 1 .. 8 */
-                p = vput(p, (uint64_t)(m->delta < 0 ? -m->delta : m->delta));
+                p = am_varint_put(p, (uint64_t)(m->delta < 0 ? -m->delta : m->delta));
             } else {
                 const struct relief_crec *c = &o->c[s->idx];
                 *p++ = 0; /* a count */
-                p = vput(p, (uint64_t)c->q);
-                p = vput(p, c->ctx_n);
+                p = am_varint_put(p, (uint64_t)c->q);
+                p = am_varint_put(p, c->ctx_n);
                 for (uint32_t y = 0; y < c->ctx_n; y++) {
                     const struct relief_aref *r = &o->arefs[c->ctx_off + y];
-                    p = vput(p, rank[r->aidx]);
-                    p = vput(p, r->seq);
+                    p = am_varint_put(p, rank[r->aidx]);
+                    p = am_varint_put(p, r->seq);
                 }
             }
         }
@@ -274,7 +236,7 @@ int relief_cell_load(struct relief_obj *o, const uint8_t *p, size_t len)
 
     if (k->kind != RELIEF_OBJ_CELL)
         return AM_EINVAL;
-    if (vget(&p, end, &na) != AM_OK || vget(&p, end, &nx) != AM_OK ||
+    if (am_varint_get(&p, end, &na) != AM_OK || am_varint_get(&p, end, &nx) != AM_OK ||
         na > (uint64_t)(end - p) / AM_PK_LEN || nx > (uint64_t)(end - p) / AM_PK_LEN - na)
         return AM_ECORRUPT;
     authors = p;
@@ -294,16 +256,16 @@ int relief_cell_load(struct relief_obj *o, const uint8_t *p, size_t len)
     for (uint64_t a = 0; a < na; a++) {
         struct relief_ref ref;
         memcpy(ref.author, authors + a * AM_PK_LEN, AM_PK_LEN);
-        if (vget(&p, end, &n) != AM_OK || n == 0)
+        if (am_varint_get(&p, end, &n) != AM_OK || n == 0)
             goto out;
         seq = 0;
         for (uint64_t i = 0; i < n; i++) {
             uint8_t kind;
-            if (vget(&p, end, &v) != AM_OK || (i && v == 0) || seq + v < seq)
+            if (am_varint_get(&p, end, &v) != AM_OK || (i && v == 0) || seq + v < seq)
                 goto out;
             seq += v;
             ref.seq = seq;
-            if (vget(&p, end, &v) != AM_OK || p >= end)
+            if (am_varint_get(&p, end, &v) != AM_OK || p >= end)
                 goto out;
             hlc = i == 0 ? v : unzz(v, hlc);
             kind = *p++;
@@ -315,12 +277,12 @@ int relief_cell_load(struct relief_obj *o, const uint8_t *p, size_t len)
             op.ctx.arr = NULL;
             {
                 uint64_t q;
-                if (vget(&p, end, &q) != AM_OK || q > RELIEF_QTY_MAX)
+                if (am_varint_get(&p, end, &q) != AM_OK || q > RELIEF_QTY_MAX)
                     goto out;
                 op.q = (int64_t)q;
                 if (!kind) {
                     uint64_t nc;
-                    if (vget(&p, end, &nc) != AM_OK || nc > RELIEF_REFS_MAX)
+                    if (am_varint_get(&p, end, &nc) != AM_OK || nc > RELIEF_REFS_MAX)
                         goto out;
                     if (nc) {
                         struct relief_ref *c2 = realloc(ctx, (size_t)nc * sizeof *ctx);
@@ -332,8 +294,8 @@ int relief_cell_load(struct relief_obj *o, const uint8_t *p, size_t len)
                     }
                     for (uint64_t y = 0; y < nc; y++) {
                         uint64_t ai;
-                        if (vget(&p, end, &ai) != AM_OK || ai >= na + nx ||
-                            vget(&p, end, &ctx[y].seq) != AM_OK)
+                        if (am_varint_get(&p, end, &ai) != AM_OK || ai >= na + nx ||
+                            am_varint_get(&p, end, &ctx[y].seq) != AM_OK)
                             goto out;
                         memcpy(ctx[y].author, authors + ai * AM_PK_LEN, AM_PK_LEN);
                     }
@@ -360,7 +322,7 @@ int relief_cell_record_authors(const uint8_t *p, size_t len, const uint8_t **aut
 {
     const uint8_t *end = p + len;
     uint64_t na, nx;
-    if (vget(&p, end, &na) != AM_OK || vget(&p, end, &nx) != AM_OK ||
+    if (am_varint_get(&p, end, &na) != AM_OK || am_varint_get(&p, end, &nx) != AM_OK ||
         na > (uint64_t)(end - p) / AM_PK_LEN || nx > (uint64_t)(end - p) / AM_PK_LEN - na)
         return AM_ECORRUPT;
     *authors = p;

@@ -22,6 +22,7 @@
 
 #include "am_err.h"
 #include "am_grow.h"
+#include "am_varint.h"
 #include "entry.h"
 #include "relief.h"
 #include "store_int.h"
@@ -432,32 +433,6 @@ static int cell_key_from_idx(const uint8_t *in, size_t len, uint8_t out[RELIEF_K
  * of two ops takes about 250 bytes. A stock cell's tail is a cell record (relief_save.c).
  */
 
-static void vput(uint8_t **p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *(*p)++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *(*p)++ = (uint8_t)v;
-}
-
-static int vget(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        uint8_t b;
-        if (*p >= end)
-            return AM_ECORRUPT;
-        b = *(*p)++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return AM_OK;
-        }
-    }
-    return AM_ECORRUPT;
-}
-
 /* One op of an object: its ref and, in an ops record, its entry's hlc and op bytes. */
 struct vref {
     struct relief_ref r;
@@ -508,7 +483,7 @@ static int refs_decode(const uint8_t *p, size_t len, int with_ops, struct refv *
 {
     const uint8_t *end = p + len;
     uint64_t na, n, seq, gap, hlc, ol;
-    if (vget(&p, end, &na) != AM_OK)
+    if (am_varint_get(&p, end, &na) != AM_OK)
         return AM_ECORRUPT;
     for (uint64_t a = 0; a < na; a++) {
         const uint8_t *author = p;
@@ -516,10 +491,10 @@ static int refs_decode(const uint8_t *p, size_t len, int with_ops, struct refv *
             (a > 0 && memcmp(author, v->r[v->n - 1].r.author, AM_PK_LEN) <= 0))
             return AM_ECORRUPT; /* authors strictly ascending */
         p += AM_PK_LEN;
-        if (vget(&p, end, &n) != AM_OK || n == 0 || vget(&p, end, &seq) != AM_OK)
+        if (am_varint_get(&p, end, &n) != AM_OK || n == 0 || am_varint_get(&p, end, &seq) != AM_OK)
             return AM_ECORRUPT;
         for (uint64_t i = 0; i < n; i++) {
-            if (i && (vget(&p, end, &gap) != AM_OK || gap == 0 || seq + gap < seq))
+            if (i && (am_varint_get(&p, end, &gap) != AM_OK || gap == 0 || seq + gap < seq))
                 return AM_ECORRUPT;
             struct vref x = {.r.seq = seq};
             if (i)
@@ -527,8 +502,8 @@ static int refs_decode(const uint8_t *p, size_t len, int with_ops, struct refv *
             x.r.seq = seq;
             memcpy(x.r.author, author, AM_PK_LEN);
             if (with_ops) {
-                if (vget(&p, end, &hlc) != AM_OK || vget(&p, end, &ol) != AM_OK || ol == 0 ||
-                    ol > AM_OP_MAX || ol > (uint64_t)(end - p))
+                if (am_varint_get(&p, end, &hlc) != AM_OK || am_varint_get(&p, end, &ol) != AM_OK ||
+                    ol == 0 || ol > AM_OP_MAX || ol > (uint64_t)(end - p))
                     return AM_ECORRUPT;
                 x.hlc = hlc;
                 x.op = p;
@@ -615,19 +590,19 @@ static int refs_encode(const struct refv *v, int with_ops, uint8_t **buf, size_t
     for (uint32_t i = 0; i < v->n; i++)
         na += i == 0 || memcmp(v->r[i].r.author, v->r[i - 1].r.author, AM_PK_LEN) != 0;
     p = *buf;
-    vput(&p, na);
+    p = am_varint_put(p, na);
     for (uint32_t i = 0; i < v->n;) {
         uint32_t j = i + 1;
         while (j < v->n && !memcmp(v->r[j].r.author, v->r[i].r.author, AM_PK_LEN))
             j++;
         memcpy(p, v->r[i].r.author, AM_PK_LEN);
         p += AM_PK_LEN;
-        vput(&p, j - i);
+        p = am_varint_put(p, j - i);
         for (uint32_t k = i; k < j; k++) {
-            vput(&p, k == i ? v->r[k].r.seq : v->r[k].r.seq - v->r[k - 1].r.seq);
+            p = am_varint_put(p, k == i ? v->r[k].r.seq : v->r[k].r.seq - v->r[k - 1].r.seq);
             if (with_ops) {
-                vput(&p, v->r[k].hlc);
-                vput(&p, v->r[k].op_len);
+                p = am_varint_put(p, v->r[k].hlc);
+                p = am_varint_put(p, v->r[k].op_len);
                 memcpy(p, v->r[k].op, v->r[k].op_len);
                 p += v->r[k].op_len;
             }
@@ -719,7 +694,7 @@ static int view_split(const MDB_val *val, MDB_val *dump, MDB_val *refs)
 {
     const uint8_t *p = val->mv_data, *end = p + val->mv_size;
     uint64_t dl;
-    if (vget(&p, end, &dl) != AM_OK || dl > (uint64_t)(end - p))
+    if (am_varint_get(&p, end, &dl) != AM_OK || dl > (uint64_t)(end - p))
         return AM_ECORRUPT;
     dump->mv_data = (void *)p;
     dump->mv_size = (size_t)dl;
@@ -809,7 +784,7 @@ static int write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, 
     if ((rc = AM_GROW(w->vbuf, w->vcap, 10 + len + rlen, 1024)) != AM_OK)
         return rc;
     p = w->vbuf;
-    vput(&p, len);
+    p = am_varint_put(p, len);
     memcpy(p, w->buf, len);
     memcpy(p + len, refs, rlen);
     v.mv_size = (size_t)(p - w->vbuf) + len + rlen;

@@ -308,17 +308,6 @@ static int same_bytes(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     return al == bl && memcmp(a, b, al) == 0;
 }
 
-/* A copy of p[0..len) in a heap block of exactly len bytes (1 when len is 0), so ASan
- * sees any read past the end. */
-static uint8_t *exact_copy(const uint8_t *p, size_t len)
-{
-    uint8_t *q = malloc(len ? len : 1);
-    cr_assert(q);
-    if (len)
-        memcpy(q, p, len);
-    return q;
-}
-
 /*
  * Loads p[0..len) into a fresh cell of key k. Whatever it returns, it must not crash; it
  * must return AM_OK or AM_ECORRUPT; and when it loads, the cell must save, the record
@@ -328,7 +317,7 @@ static uint8_t *exact_copy(const uint8_t *p, size_t len)
 static int load_checked(const struct relief_key *k, const uint8_t *p, size_t len)
 {
     struct relief_obj *o = relief_obj_new(k), *o2 = relief_obj_new(k);
-    uint8_t *in = exact_copy(p, len), *r1, *r2, *d1, *d2;
+    uint8_t *in = tu_dup_exact(p, len), *r1, *r2, *d1, *d2;
     size_t l1, l2, dl1, dl2;
     int rc;
 
@@ -799,7 +788,7 @@ Test(cell_record, a_small_buffer_gives_elimit_with_the_size)
     known_cell(&c, &k);
     o = g_obj(&c, NULL);
     for (size_t cap = 0; cap < wl; cap++) {
-        buf = exact_copy(want, cap); /* exactly cap bytes: ASan sees a write past them */
+        buf = tu_dup_exact(want, cap); /* exactly cap bytes: ASan sees a write past them */
         len = 12345;
         cr_assert_eq(relief_cell_save(o, buf, cap, &len), AM_ELIMIT, "cap %zu", cap);
         cr_assert_eq(len, wl, "cap %zu: *len %zu, the record has %zu", cap, len, wl);
@@ -856,7 +845,7 @@ Test(cell_record, every_truncation_is_refused)
 
     /* the known record: the authors are readable once the 2 + 3 x 32 bytes are there */
     for (size_t len = 0; len < wl; len++) {
-        uint8_t *p = exact_copy(want, len);
+        uint8_t *p = tu_dup_exact(want, len);
         const uint8_t *authors;
         uint32_t na;
         int rc = relief_cell_record_authors(p, len, &authors, &na);
@@ -992,7 +981,7 @@ Test(cell_record, hand_made_bad_records_are_refused)
     /* empty */
     cr_assert_eq(load_checked(&k, (const uint8_t *)"", 0), AM_ECORRUPT);
     {
-        uint8_t *p = exact_copy(NULL, 0);
+        uint8_t *p = tu_dup_exact(NULL, 0);
         cr_assert_eq(relief_cell_record_authors(p, 0, &authors, &na), AM_ECORRUPT);
         free(p);
     }
@@ -1010,7 +999,7 @@ Test(cell_record, hand_made_bad_records_are_refused)
                 bb_author(&b, 0x11);
                 bb_v(&b, 1);
                 bb_move(&b, 1, 1, RELIEF_R_RECEIVED, 1);
-                p = exact_copy(b.b, b.n);
+                p = tu_dup_exact(b.b, b.n);
                 cr_assert_eq(load_checked(&k, p, b.n), AM_ECORRUPT, "na/nx %d of %#llx", which,
                              (unsigned long long)huge[i]);
                 cr_assert_eq(relief_cell_record_authors(p, b.n, &authors, &na), AM_ECORRUPT,

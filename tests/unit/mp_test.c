@@ -24,20 +24,10 @@ static const struct mp_limits any = {AM_MP_DEPTH_MAX, UINT32_MAX, UINT32_MAX};
 /* Bytes of a string literal, without its NUL. */
 #define B(lit) (const uint8_t *)(lit), (sizeof(lit) - 1)
 
-/* A heap copy of exactly n bytes (1 if n is 0, never read). */
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-    uint8_t *q = malloc(n ? n : 1);
-    cr_assert(q);
-    if (n)
-        memcpy(q, p, n);
-    return q;
-}
-
 /* mp_check on an exact heap copy. */
 static int check(const uint8_t *p, size_t n, size_t *used, const struct mp_limits *lim)
 {
-    uint8_t *q = dup_exact(p, n);
+    uint8_t *q = tu_dup_exact(p, n);
     size_t u = (size_t)-1;
     int rc = mp_check(q, n, &u, lim);
     free(q);
@@ -174,7 +164,7 @@ Test(mp, every_type_class_checks_and_peeks)
 {
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
         const struct sample *s = &samples[i];
-        uint8_t *q = dup_exact((const uint8_t *)s->bytes, s->len);
+        uint8_t *q = tu_dup_exact((const uint8_t *)s->bytes, s->len);
         struct mp_cur c = {q, q + s->len};
         size_t used;
 
@@ -206,7 +196,7 @@ Test(mp, getters_read_every_encoding)
     uint32_t n;
     int b;
 
-#define CUR(lit) (q = dup_exact(B(lit)), c.p = q, c.end = q + sizeof(lit) - 1)
+#define CUR(lit) (q = tu_dup_exact(B(lit)), c.p = q, c.end = q + sizeof(lit) - 1)
 #define DONE()                                                                                     \
     do {                                                                                           \
         cr_assert(c.p == c.end, "cursor stops %td bytes early", c.end - c.p);                      \
@@ -309,7 +299,7 @@ Test(mp, getters_read_every_encoding)
 
 static uint64_t read_uint(const uint8_t *p, size_t n)
 {
-    uint8_t *q = dup_exact(p, n);
+    uint8_t *q = tu_dup_exact(p, n);
     struct mp_cur c = {q, q + n};
     uint64_t v = 0;
     cr_assert_eq(mp_get_uint(&c, &v), AM_OK, "mp_get_uint refuses 0x%02x...", p[0]);
@@ -320,7 +310,7 @@ static uint64_t read_uint(const uint8_t *p, size_t n)
 
 static int64_t read_int(const uint8_t *p, size_t n)
 {
-    uint8_t *q = dup_exact(p, n);
+    uint8_t *q = tu_dup_exact(p, n);
     struct mp_cur c = {q, q + n};
     int64_t v = 0;
     cr_assert_eq(mp_get_int(&c, &v), AM_OK, "mp_get_int refuses 0x%02x...", p[0]);
@@ -442,7 +432,7 @@ Test(mp, ints_from_msgpack_c_round_trip)
  * where it was. Returns how many getters succeeded. */
 static int getters_on(const uint8_t *p, size_t n)
 {
-    uint8_t *q = dup_exact(p, n);
+    uint8_t *q = tu_dup_exact(p, n);
     int ok = 0;
     for (int g = 0; g < 9; g++) {
         struct mp_cur c = {q, q + n};
@@ -534,7 +524,7 @@ Test(mp, getters_do_not_move_on_failure)
  * as a signed integer. */
 Test(mp, get_int_over_int64_max_keeps_cursor)
 {
-    uint8_t *q = dup_exact(B("\xcf\xff\xff\xff\xff\xff\xff\xff\xff"));
+    uint8_t *q = tu_dup_exact(B("\xcf\xff\xff\xff\xff\xff\xff\xff\xff"));
     struct mp_cur c = {q, q + 9};
     int64_t v;
     cr_assert_eq(mp_get_int(&c, &v), AM_EMALFORMED);
@@ -788,7 +778,7 @@ Test(mp, reserved_and_ext_rejected)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const uint8_t *p = (const uint8_t *)bad[i].bytes;
         size_t n = bad[i].len;
-        uint8_t *q = dup_exact(p, n);
+        uint8_t *q = tu_dup_exact(p, n);
         struct mp_cur c = {q, q + n};
 
         expect_rc(AM_EMALFORMED, p, n, &any);
@@ -1026,7 +1016,7 @@ Test(mp, random_valid_objects)
 
         w.len = 0;
         gen_object(&w, &st, 0);
-        q = dup_exact(w.p, w.len);
+        q = tu_dup_exact(w.p, w.len);
         cr_assert_eq(mp_check(q, w.len, &used, &any), AM_OK, "iteration %d", iter);
         cr_assert_eq(used, w.len, "iteration %d", iter);
         same_as_msgpack_c(q, w.len, used);
@@ -1066,7 +1056,7 @@ Test(mp, random_mutations_never_overrun)
         }
         if (tu_rand(&st) % 4 == 0)
             w.len -= (size_t)(tu_rand(&st) % w.len);
-        q = dup_exact(w.p, w.len);
+        q = tu_dup_exact(w.p, w.len);
         rc = mp_check(q, w.len, &used, &any);
         cr_assert(rc == AM_OK || rc == AM_EMALFORMED || rc == AM_ELIMIT, "rc %d", rc);
         rc2 = mp_check(q, w.len, &used2, &mp_limits_entry);

@@ -82,3 +82,12 @@ uint8_t *tu_read_file(const char *path, size_t *len)
     fclose(f);
     return buf;
 }
+
+uint8_t *tu_dup_exact(const uint8_t *p, size_t n)
+{
+    uint8_t *q = malloc(n ? n : 1);
+    cr_assert(q);
+    if (n)
+        memcpy(q, p, n);
+    return q;
+}

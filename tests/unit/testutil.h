@@ -16,5 +16,8 @@ uint64_t tu_seed(const char *test_name);
 uint64_t tu_rand(uint64_t *state);
 /* Reads a whole file into a malloc'd buffer; NULL on failure. */
 uint8_t *tu_read_file(const char *path, size_t *len);
+/* A heap copy of exactly n bytes (1 when n is 0, never read), so ASan sees any read past
+ * the end. Aborts the test when out of memory. */
+uint8_t *tu_dup_exact(const uint8_t *p, size_t n);
 
 #endif
