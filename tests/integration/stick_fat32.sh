@@ -131,7 +131,8 @@ unplug "$S"
 # ---- the second round: everyone converges -------------------------------------------------
 check "visit 5: clinic" visit "$T/B"
 check "visit 6: shelter" visit "$T/C"
-fa=$(plug "$T/stick.img" "$S" && fp "$T/A" "$S")
+plug "$T/stick.img" "$S" # not inside $(...): unplug must know its fusefat to wait for it
+fa=$(fp "$T/A" "$S")
 fb=$(fp "$T/B" "$S")
 fc=$(fp "$T/C" "$S")
 unplug "$S"
