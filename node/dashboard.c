@@ -203,8 +203,7 @@ static int need_add(void *ctx, const struct store_view_row *r)
     w->digits = r->id_digits ? r->id_digits : RELIEF_ID_SHORT_MIN;
     w->pri = nv.pri.n_heads ? (int)nv.pri.i : 0;
     w->opened = nv.opened;
-    w->conflict =
-        nv.q.conflict || nv.pri.conflict || nv.note.conflict || nv.by.conflict || nv.st.conflict;
+    w->conflict = relief_node_need_conflict(&nv);
     w->by = nv.by.n_heads && nv.by.set ? (uint32_t)nv.by.i : 0;
     w->open_hlc = nv.open_hlc;
     w->q = nv.q.n_heads ? nv.q.i : 0;

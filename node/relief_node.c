@@ -254,6 +254,11 @@ int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item
     return catalog_parse(v, len, &cv);
 }
 
+int relief_node_need_conflict(const struct relief_node_need *n)
+{
+    return n->q.conflict || n->pri.conflict || n->note.conflict || n->by.conflict || n->st.conflict;
+}
+
 int relief_node_need_parse(const uint8_t *v, size_t len, struct relief_node_need *out)
 {
     struct mp_cur c;

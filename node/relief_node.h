@@ -87,6 +87,8 @@ int relief_node_site_parse(const uint8_t *v, size_t len, struct relief_node_site
 int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item *out);
 int relief_node_need_parse(const uint8_t *v, size_t len, struct relief_node_need *out);
 int relief_node_cell_parse(const uint8_t *v, size_t len, struct relief_node_cell *out);
+/* 1 when any register of a parsed need holds concurrent writes (a listing flags it). */
+int relief_node_need_conflict(const struct relief_node_need *n);
 /* The i-th (0-based) other maximal count of a parsed cell. AM_OK or AM_ECORRUPT. */
 int relief_node_cell_count(const struct relief_node_cell *c, uint32_t i,
                            struct relief_node_count *out);

@@ -84,24 +84,32 @@ static int ss_peer_met(void *ctx, const uint8_t author[AM_PK_LEN])
     return store_peer_note(ctx, author);
 }
 
-static int ss_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
-                     struct sync_ingest_result *res)
+int syncstore_ingest(struct store *s, const uint8_t *const *raw, const size_t *lens, size_t n,
+                     uint64_t wall_ms, struct sync_ingest_result *res, uint64_t *future)
 {
     struct store_ingest_stats st;
     size_t done = 0;
     memset(res, 0, sizeof *res);
     while (done < n) {
         size_t k = n - done < AM_INGEST_BATCH_MAX ? n - done : AM_INGEST_BATCH_MAX;
-        int rc = store_ingest(ctx, raw + done, lens + done, k, node_wall_ms(), &st);
+        int rc = store_ingest(s, raw + done, lens + done, k, wall_ms, &st);
         if (rc != AM_OK)
             return rc;
         res->added += st.added;
         res->duplicate += st.duplicate;
         res->forks += st.forks;
         res->refused += st.gap + st.unlinked + st.badsig + st.malformed;
+        if (future)
+            *future += st.future;
         done += k;
     }
     return AM_OK;
+}
+
+static int ss_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
+                     struct sync_ingest_result *res)
+{
+    return syncstore_ingest(ctx, raw, lens, n, node_wall_ms(), res, NULL);
 }
 
 void syncstore_init(struct sync_store *out, struct store *s)

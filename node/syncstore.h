@@ -11,4 +11,10 @@
 /* Fills `out` so that the engine reaches `s`. `s` must outlive every session using it. */
 void syncstore_init(struct sync_store *out, struct store *s);
 
+/* The engine's ingest (sync_store.ingest) on store s with the clock at wall_ms: n entries,
+ * AM_INGEST_BATCH_MAX per transaction. future (nullable) gains the entries stamped
+ * beyond the clock's drift bound. AM_OK or the store's error. */
+int syncstore_ingest(struct store *s, const uint8_t *const *raw, const size_t *lens, size_t n,
+                     uint64_t wall_ms, struct sync_ingest_result *res, uint64_t *future);
+
 #endif

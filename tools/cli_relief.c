@@ -1093,8 +1093,7 @@ static int need_collect(void *ctx, const struct store_view_row *r)
     w->status = nv.status;
     w->derived = nv.derived;
     w->opened = nv.opened;
-    w->conflict =
-        nv.q.conflict || nv.pri.conflict || nv.note.conflict || nv.by.conflict || nv.st.conflict;
+    w->conflict = relief_node_need_conflict(&nv);
     w->by = nv.by.n_heads && nv.by.set ? (uint32_t)nv.by.i : 0;
     w->open_hlc = nv.open_hlc;
     w->q = nv.q.n_heads ? nv.q.i : 0;

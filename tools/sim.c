@@ -400,22 +400,7 @@ static int ns_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, s
                      struct sync_ingest_result *res)
 {
     struct node *n = ctx;
-    struct store_ingest_stats st;
-    size_t done = 0;
-    memset(res, 0, sizeof *res);
-    while (done < n_raw) {
-        size_t k = n_raw - done < AM_INGEST_BATCH_MAX ? n_raw - done : AM_INGEST_BATCH_MAX;
-        int rc = store_ingest(n->st, raw + done, lens + done, k, wall_ms(n), &st);
-        if (rc != AM_OK)
-            return rc;
-        res->added += st.added;
-        res->duplicate += st.duplicate;
-        res->forks += st.forks;
-        res->refused += st.gap + st.unlinked + st.badsig + st.malformed;
-        n->sim->r.future_stamped += st.future;
-        done += k;
-    }
-    return AM_OK;
+    return syncstore_ingest(n->st, raw, lens, n_raw, wall_ms(n), res, &n->sim->r.future_stamped);
 }
 
 static int node_open_store(struct node *n)
