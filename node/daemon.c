@@ -4,7 +4,7 @@
  * callback, dial itself, keep two connections to one peer, or let a slow peer grow its
  * memory (one write in flight per connection; the session produces output lazily).
  */
-#include "daemon.h"
+#include "daemon_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,124 +22,17 @@
 #include "am_grow.h"
 #include "http.h"
 #include "stick_node.h"
-#include "syncstore.h"
-#include "uv_discovery.h"
 
-#define RBUF_LEN 65536
 /* Received entries are stored once the stream pauses this long, or after BATCH_HOLD_MS of
  * steady reading: a bulk sync commits large batches (a page touched by several entries of
  * a batch is written once), a live entry waits a millisecond. */
-#define BATCH_QUIET_MS      1
-#define BATCH_HOLD_MS       100
-#define READ_STOP_BACKLOG   (1u << 20) /* output waiting for a peer: stop reading it */
-#define BACKOFF_MIN_MS      1000
-#define BACKOFF_MAX_MS      60000
-#define MAINTAIN_MS         500
-#define SCAN_DEBOUNCE_MS    10
-#define STATUS_MS           2000
-#define DISCOVERED_DELAY_MS 2500 /* the larger author id waits this long before dialing */
-#define STICK_SCAN_MS       2000 /* mount points below --watch-sticks are listed this often */
-#define STICK_DEBOUNCE_MS   300
-
-struct daemon;
-
-/* A volume seen mounted below --watch-sticks: synced once per mount. */
-struct seen_stick {
-    char path[512];
-    uint64_t id; /* which mount of it */
-    int present;
-    struct seen_stick *next;
-};
-
-struct target {
-    char host[256], port[8];
-    int is_static;
-    int discovered;
-    uint8_t author[AM_PK_LEN];  /* discovered: the author its beacons claim */
-    struct sockaddr_storage sa; /* discovered: where it is */
-    uint64_t next_attempt;
-    uint32_t backoff;
-    int dialing; /* a resolve or connect is in flight */
-    int known;   /* static: `author` is who answered here last time */
-    int self;    /* it turned out to be this node: never dial again */
-    char last_error[96];
-    struct target *next;
-};
-
-struct conn {
-    struct daemon *d;
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_connect_t creq;
-    uv_write_t wreq;
-    uint8_t *wbuf;
-    int writing;
-    int pending_close; /* handles whose close callback has not run */
-    int closing;
-    int outbound;
-    int handshaken, in_sync;
-    int read_stopped;
-    int fed;             /* bytes were fed during this loop turn */
-    int held;            /* fed entries wait for a pause in the stream */
-    uint64_t held_since; /* loop time of the first read held back */
-    struct target *target;
-    struct sync_session sess;
-    int sess_ok;
-    char addr[80];
-    char peer_hex[65];
-    uint64_t connected_wall;
-    uint64_t last_seen_wall;
-    uint8_t rbuf[RBUF_LEN];
-    struct conn *next;
-};
-
-struct daemon {
-    uv_loop_t loop;
-    struct node *n;
-    struct sync_store ss;
-    FILE *log;
-    uv_tcp_t listener;
-    int listening;
-    uint16_t port;
-    uv_signal_t sigint, sigterm;
-    uv_check_t flusher; /* after each round of reads: hold the batch or store it */
-    uv_timer_t quiet;   /* BATCH_QUIET_MS after the last read: store what is held */
-    uv_timer_t maintain, scan_timer, status_timer, deadline;
-    uv_fs_event_t watch;
-    int watching;
-    uv_fs_event_t home_watch; /* the config: static peers added while running */
-    uv_timer_t config_timer;
-    struct uv_discovery disc;
-    int discovering;
-    uint8_t instance[BEACON_INSTANCE_LEN];
-    uint8_t install[AM_INSTALL_ID_LEN];
-    struct conn *conns;
-    struct target *targets;
-    /* peers that were connected and are not now, newest first, for the status file */
-    struct gone {
-        char peer_hex[65], addr[80];
-        uint64_t last_seen, entries_in, entries_out;
-    } gone[DAEMON_GONE_MAX];
-    size_t n_gone;
-    int stopping;
-    /* heads as last scanned, to find what other processes wrote */
-    struct sync_head *heads;
-    size_t n_heads, cap_heads;
-    /* --watch-sticks */
-    const char *stick_dir;
-    int stick_init_blank, stick_dir_missing;
-    uv_fs_event_t stick_watch;
-    uv_timer_t stick_timer, stick_debounce;
-    uv_poll_t mounts_poll;
-    int mounts_fd;
-    struct seen_stick *sticks;
-    /* --http: the dashboard, served on a thread of its own (http.h) */
-    struct http_server *http;
-    /* one-shot mode */
-    int once;
-    struct daemon_sync_result *once_result;
-    int once_done;
-};
+#define BATCH_QUIET_MS    1
+#define BATCH_HOLD_MS     100
+#define READ_STOP_BACKLOG (1u << 20) /* output waiting for a peer: stop reading it */
+#define MAINTAIN_MS       500
+#define STATUS_MS         2000
+#define STICK_SCAN_MS     2000 /* mount points below --watch-sticks are listed this often */
+#define STICK_DEBOUNCE_MS 300
 
 /* ---- peers that were connected ----------------------------------------------------------- */
 
@@ -172,9 +65,7 @@ static void gone_note(struct daemon *d, const char *peer_hex, const char *addr, 
 
 /* ---- logging ------------------------------------------------------------------------------ */
 
-static void logf_(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void logf_(struct daemon *d, const char *fmt, ...)
+void daemon_log(struct daemon *d, const char *fmt, ...)
 {
     char when[32];
     time_t t = time(NULL);
@@ -190,17 +81,12 @@ static void logf_(struct daemon *d, const char *fmt, ...)
     fflush(d->log);
 }
 
-static uint64_t wall_ms(void)
-{
-    return node_wall_ms();
-}
-
-static void short_id(const uint8_t *id, char out[17])
+void daemon_short_id(const uint8_t *id, char out[17])
 {
     sodium_bin2hex(out, 17, id, 8);
 }
 
-static void sa_text(const struct sockaddr *sa, char *out, size_t cap)
+void daemon_sa_text(const struct sockaddr *sa, char *out, size_t cap)
 {
     char ip[64] = "?";
     int port = 0;
@@ -266,10 +152,10 @@ int daemon_split_hostport(const char *s, char *host, size_t host_cap, char *port
  */
 
 static void conn_pump(struct conn *c);
-static void write_status(struct daemon *d);
+void daemon_write_status(struct daemon *d);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-static void schedule_retry(struct daemon *d, struct target *t, const char *why);
+void daemon_schedule_retry(struct daemon *d, struct target *t, const char *why);
 
 static void conn_free_cb(uv_handle_t *h)
 {
@@ -291,7 +177,7 @@ static void conn_unlink(struct conn *c)
         *pp = c->next;
 }
 
-static void conn_close(struct conn *c, const char *why)
+void daemon_conn_close(struct conn *c, const char *why)
 {
     struct daemon *d = c->d;
     if (c->closing)
@@ -302,8 +188,9 @@ static void conn_close(struct conn *c, const char *why)
     conn_unlink(c);
     if (c->handshaken) {
         const struct sync_stats *st = sync_stats(&c->sess);
-        logf_(d, "peer %.16s at %s: disconnected (%s); got %llu entries, gave %llu", c->peer_hex,
-              c->addr, why, (unsigned long long)st->added, (unsigned long long)st->entries_out);
+        daemon_log(d, "peer %.16s at %s: disconnected (%s); got %llu entries, gave %llu",
+                   c->peer_hex, c->addr, why, (unsigned long long)st->added,
+                   (unsigned long long)st->entries_out);
         if (!d->once) {
             int other = 0; /* still connected through another connection? */
             for (struct conn *o = d->conns; o; o = o->next)
@@ -312,12 +199,12 @@ static void conn_close(struct conn *c, const char *why)
                 gone_note(d, c->peer_hex, c->addr, c->last_seen_wall, st->added, st->entries_out);
         }
     } else if (!d->once || c->outbound) {
-        logf_(d, "connection %s %s: closed (%s)", c->outbound ? "to" : "from", c->addr, why);
+        daemon_log(d, "connection %s %s: closed (%s)", c->outbound ? "to" : "from", c->addr, why);
     }
     if (c->target) {
         c->target->dialing = 0;
         if (!d->stopping && !d->once)
-            schedule_retry(d, c->target, why);
+            daemon_schedule_retry(d, c->target, why);
         c->target = NULL;
     }
     if (d->once && !d->once_done) {
@@ -344,7 +231,7 @@ static void conn_close(struct conn *c, const char *why)
         uv_stop(&d->loop);
     }
     if (!d->once && !d->stopping && c->handshaken)
-        write_status(d);
+        daemon_write_status(d);
     c->pending_close = 2;
     uv_close((uv_handle_t *)&c->tcp, conn_free_cb);
     uv_close((uv_handle_t *)&c->timer, conn_free_cb);
@@ -359,7 +246,7 @@ static void on_write(uv_write_t *req, int status)
     if (c->closing)
         return;
     if (status < 0) {
-        conn_close(c, uv_strerror(status));
+        daemon_conn_close(c, uv_strerror(status));
         return;
     }
     conn_pump(c);
@@ -417,17 +304,17 @@ static void on_handshake(struct conn *c)
     dup = duplicate_of(c);
     if (dup) {
         struct conn *loser = keeps_first(dup, c, d->n->pk) ? c : dup;
-        logf_(d, "peer %.16s: already connected; keeping one connection", c->peer_hex);
+        daemon_log(d, "peer %.16s: already connected; keeping one connection", c->peer_hex);
         sync_close(&loser->sess, AM_OK);
         conn_pump(loser);
         if (loser == c)
             return;
     }
-    logf_(d, "peer %.16s at %s: connected (%s)", c->peer_hex, c->addr,
-          c->outbound ? "we dialed" : "it dialed");
+    daemon_log(d, "peer %.16s at %s: connected (%s)", c->peer_hex, c->addr,
+               c->outbound ? "we dialed" : "it dialed");
     gone_forget(d, c->peer_hex);
     if (!d->once)
-        write_status(d);
+        daemon_write_status(d);
 }
 
 static void conn_pump(struct conn *c)
@@ -445,13 +332,13 @@ static void conn_pump(struct conn *c)
     if ((st & SYNC_IN_SYNC) && !(st & SYNC_CLOSED) && !c->in_sync) {
         const struct sync_stats *ss = sync_stats(&c->sess);
         c->in_sync = 1;
-        logf_(c->d, "peer %.16s: in sync (got %llu entries from %llu authors, gave %llu)",
-              c->peer_hex, (unsigned long long)ss->added, (unsigned long long)ss->authors_in,
-              (unsigned long long)ss->entries_out);
+        daemon_log(c->d, "peer %.16s: in sync (got %llu entries from %llu authors, gave %llu)",
+                   c->peer_hex, (unsigned long long)ss->added, (unsigned long long)ss->authors_in,
+                   (unsigned long long)ss->entries_out);
         if (c->d->once)
             sync_close(&c->sess, AM_OK);
         else
-            write_status(c->d);
+            daemon_write_status(c->d);
     }
     if (!c->writing) {
         size_t n;
@@ -460,7 +347,7 @@ static void conn_pump(struct conn *c)
             uv_buf_t b;
             c->wbuf = malloc(n);
             if (!c->wbuf) {
-                conn_close(c, "out of memory");
+                daemon_conn_close(c, "out of memory");
                 return;
             }
             memcpy(c->wbuf, out, n);
@@ -472,7 +359,7 @@ static void conn_pump(struct conn *c)
                 free(c->wbuf);
                 c->wbuf = NULL;
                 c->writing = 0;
-                conn_close(c, "write failed");
+                daemon_conn_close(c, "write failed");
                 return;
             }
         }
@@ -493,7 +380,7 @@ static void conn_pump(struct conn *c)
     st = sync_state(&c->sess);
     if ((st & SYNC_CLOSED) && !c->writing) {
         int e = sync_error(&c->sess);
-        conn_close(c, e ? am_strerror(e) : "closed");
+        daemon_conn_close(c, e ? am_strerror(e) : "closed");
         return;
     }
     if (!(st & SYNC_CLOSED)) {
@@ -516,12 +403,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->closing)
         return;
     if (nread < 0) {
-        conn_close(c, nread == UV_EOF ? "the peer hung up" : uv_strerror((int)nread));
+        daemon_conn_close(c, nread == UV_EOF ? "the peer hung up" : uv_strerror((int)nread));
         return;
     }
     if (nread == 0)
         return;
-    c->last_seen_wall = wall_ms();
+    c->last_seen_wall = node_wall_ms();
     /* the clock only: what this loop iteration reads is stored at once, in on_check */
     sync_clock(&c->sess, uv_now(&c->d->loop));
     sync_feed(&c->sess, c->rbuf, (size_t)nread);
@@ -540,7 +427,7 @@ static void on_new_entries(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t 
         }
 }
 
-static struct conn *conn_new(struct daemon *d, int outbound)
+struct conn *daemon_conn_new(struct daemon *d, int outbound)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -551,13 +438,13 @@ static struct conn *conn_new(struct daemon *d, int outbound)
     uv_timer_init(&d->loop, &c->timer);
     c->tcp.data = c;
     c->timer.data = c;
-    c->connected_wall = c->last_seen_wall = wall_ms();
+    c->connected_wall = c->last_seen_wall = node_wall_ms();
     c->next = d->conns;
     d->conns = c;
     return c;
 }
 
-static int conn_start(struct conn *c)
+int daemon_conn_start(struct conn *c)
 {
     struct daemon *d = c->d;
     struct sync_config cfg;
@@ -575,7 +462,7 @@ static int conn_start(struct conn *c)
     rc = sync_init(&c->sess, &cfg);
     c->sess_ok = 1;
     if (rc != AM_OK) {
-        conn_close(c, am_strerror(rc));
+        daemon_conn_close(c, am_strerror(rc));
         return rc;
     }
     uv_tcp_nodelay(&c->tcp, 1);
@@ -593,186 +480,16 @@ static void on_connection(uv_stream_t *server, int status)
 
     if (status < 0 || d->stopping)
         return;
-    c = conn_new(d, 0);
+    c = daemon_conn_new(d, 0);
     if (!c)
         return;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c, "accept failed");
+        daemon_conn_close(c, "accept failed");
         return;
     }
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0)
-        sa_text((struct sockaddr *)&sa, c->addr, sizeof c->addr);
-    conn_start(c);
-}
-
-/* ---- dialing ------------------------------------------------------------------------------ */
-
-static void schedule_retry(struct daemon *d, struct target *t, const char *why)
-{
-    uint32_t jitter;
-    snprintf(t->last_error, sizeof t->last_error, "%s", why);
-    if (t->backoff == 0)
-        t->backoff = BACKOFF_MIN_MS;
-    jitter = randombytes_uniform(t->backoff / 2 + 1);
-    t->next_attempt = uv_now(&d->loop) + t->backoff * 3 / 4 + jitter;
-    t->backoff = t->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : t->backoff * 2;
-}
-
-static void on_connect(uv_connect_t *req, int status)
-{
-    struct conn *c = req->data;
-    if (c->closing)
-        return;
-    if (status < 0) {
-        conn_close(c, uv_strerror(status));
-        return;
-    }
-    conn_start(c);
-}
-
-static void dial_addr(struct daemon *d, struct target *t, const struct sockaddr *sa)
-{
-    struct conn *c = conn_new(d, 1);
-    int rc;
-    if (!c) {
-        t->dialing = 0;
-        schedule_retry(d, t, "out of memory");
-        return;
-    }
-    c->target = t;
-    sa_text(sa, c->addr, sizeof c->addr);
-    c->creq.data = c;
-    if ((rc = uv_tcp_connect(&c->creq, &c->tcp, sa, on_connect)) != 0)
-        conn_close(c, uv_strerror(rc)); /* e.g. "no route to host" */
-}
-
-struct resolve {
-    uv_getaddrinfo_t req;
-    struct daemon *d;
-    struct target *t;
-};
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    struct resolve *r = req->data;
-    struct daemon *d = r->d;
-    struct target *t = r->t;
-    if (d->stopping) {
-        t->dialing = 0;
-    } else if (status < 0 || !res) {
-        t->dialing = 0;
-        logf_(d, "peer %s:%s: cannot resolve the name (%s)", t->host, t->port, uv_strerror(status));
-        schedule_retry(d, t, "cannot resolve the name");
-        if (d->once && !d->once_done) {
-            d->once_done = 1;
-            d->once_result->error = AM_ENOTFOUND;
-            uv_stop(&d->loop);
-        }
-    } else {
-        dial_addr(d, t, res->ai_addr);
-    }
-    uv_freeaddrinfo(res);
-    free(r);
-}
-
-static int connected_to(struct daemon *d, const uint8_t *author)
-{
-    for (struct conn *c = d->conns; c; c = c->next)
-        if (c->handshaken && !c->closing &&
-            memcmp(sync_peer_author(&c->sess), author, AM_PK_LEN) == 0)
-            return 1;
-    return 0;
-}
-
-static void dial(struct daemon *d, struct target *t)
-{
-    struct resolve *r;
-    struct addrinfo hints;
-    t->dialing = 1;
-    if (t->discovered) {
-        dial_addr(d, t, (struct sockaddr *)&t->sa);
-        return;
-    }
-    r = calloc(1, sizeof *r);
-    if (!r) {
-        t->dialing = 0;
-        return;
-    }
-    r->d = d;
-    r->t = t;
-    r->req.data = r;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    if (uv_getaddrinfo(&d->loop, &r->req, on_resolved, t->host, t->port, &hints) != 0) {
-        free(r);
-        t->dialing = 0;
-        schedule_retry(d, t, "cannot resolve the name");
-    }
-}
-
-static void on_maintain(uv_timer_t *tm)
-{
-    struct daemon *d = tm->data;
-    uint64_t now = uv_now(&d->loop);
-    if (d->stopping)
-        return;
-    for (struct target *t = d->targets; t; t = t->next) {
-        if (t->dialing || t->self || now < t->next_attempt)
-            continue;
-        if ((t->discovered || t->known) && connected_to(d, t->author))
-            continue;
-        if (!t->discovered) {
-            /* a static peer already connected through this target stays as it is */
-            int busy = 0;
-            for (struct conn *c = d->conns; c; c = c->next)
-                if (c->target == t)
-                    busy = 1;
-            if (busy)
-                continue;
-        }
-        dial(d, t);
-    }
-}
-
-static struct target *target_add(struct daemon *d)
-{
-    struct target *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->backoff = BACKOFF_MIN_MS;
-    t->next = d->targets;
-    d->targets = t;
-    return t;
-}
-
-static void on_discovered(void *ctx, const uint8_t author[AM_PK_LEN], const struct sockaddr *addr,
-                          uint16_t proto_version)
-{
-    struct daemon *d = ctx;
-    struct target *t;
-    char who[17], where[80];
-    (void)proto_version;
-    if (memcmp(author, d->n->pk, AM_PK_LEN) == 0)
-        return; /* our identity: this node (or a clone of it): never dialed */
-    for (t = d->targets; t; t = t->next)
-        if (t->discovered && memcmp(t->author, author, AM_PK_LEN) == 0)
-            break;
-    if (!t) {
-        t = target_add(d);
-        if (!t)
-            return;
-        t->discovered = 1;
-        memcpy(t->author, author, AM_PK_LEN);
-        short_id(author, who);
-        sa_text(addr, where, sizeof where);
-        logf_(d, "peer %s found on the local network at %s", who, where);
-        /* both ends hear each other: the smaller author id dials first */
-        if (memcmp(d->n->pk, author, AM_PK_LEN) > 0)
-            t->next_attempt = uv_now(&d->loop) + DISCOVERED_DELAY_MS;
-    }
-    memcpy(&t->sa, addr,
-           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-    snprintf(t->host, sizeof t->host, "%s", "");
+        daemon_sa_text((struct sockaddr *)&sa, c->addr, sizeof c->addr);
+    daemon_conn_start(c);
 }
 
 /* ---- entries written by other processes ---------------------------------------------------- */
@@ -835,44 +552,6 @@ static void on_store_changed(uv_fs_event_t *h, const char *filename, int events,
         uv_timer_start(&d->scan_timer, on_scan_timer, SCAN_DEBOUNCE_MS, 0);
 }
 
-/* ---- static peers added to the config while running ------------------------------------- */
-
-/* Adds a static target for each config peer not known yet; it is dialed at the next
- * maintenance tick. Peers removed from the config stay until the next start. */
-static void on_config_timer(uv_timer_t *tm)
-{
-    static char peers[DAEMON_MAX_PEERS][HOME_PEER_MAX];
-    struct daemon *d = tm->data;
-    int n = home_config_peers(d->n->home, peers, DAEMON_MAX_PEERS);
-    for (int i = 0; i < n && !d->stopping; i++) {
-        char host[256], port[8];
-        struct target *t;
-        if (daemon_split_hostport(peers[i], host, sizeof host, port, sizeof port) != AM_OK)
-            continue; /* `aidmesh peers add` never writes such a line */
-        for (t = d->targets; t; t = t->next)
-            if (t->is_static && !strcmp(t->host, host) && !strcmp(t->port, port))
-                break;
-        if (t)
-            continue;
-        if (!(t = target_add(d)))
-            return;
-        memcpy(t->host, host, sizeof host);
-        memcpy(t->port, port, sizeof port);
-        t->is_static = 1;
-        logf_(d, "static peer %s added to the config: dialing it", peers[i]);
-    }
-}
-
-static void on_home_changed(uv_fs_event_t *h, const char *filename, int events, int status)
-{
-    struct daemon *d = h->data;
-    (void)events;
-    if (status < 0 || d->stopping || !filename || strcmp(filename, "config") != 0)
-        return;
-    if (!uv_is_active((uv_handle_t *)&d->config_timer))
-        uv_timer_start(&d->config_timer, on_config_timer, SCAN_DEBOUNCE_MS, 0);
-}
-
 /* ---- sticks mounted below --watch-sticks ---------------------------------------------------- */
 
 static void stick_sync_one(struct daemon *d, const char *path)
@@ -882,32 +561,32 @@ static void stick_sync_one(struct daemon *d, const char *path)
     int rc;
     if (!stick_node_has_folder(path)) {
         if (!d->stick_init_blank) {
-            logf_(d,
-                  "stick at %s: no aidmesh folder on it, left untouched (set it up once with "
-                  "`aidmesh stick sync %s`, or run with --init-blank-sticks)",
-                  path, path);
+            daemon_log(d,
+                       "stick at %s: no aidmesh folder on it, left untouched (set it up once with "
+                       "`aidmesh stick sync %s`, or run with --init-blank-sticks)",
+                       path, path);
             return;
         }
         flags = STICK_F_CREATE;
     }
-    logf_(d, "stick at %s: syncing", path);
+    daemon_log(d, "stick at %s: syncing", path);
     rc = stick_node_sync(d->n, path, flags, 0, NULL, NULL, &r);
     if (rc != AM_OK) {
         char text[600];
         stick_node_error_text(rc, &r, path, text, sizeof text);
-        logf_(d, "stick at %s: %s", path, text);
+        daemon_log(d, "stick at %s: %s", path, text);
         return;
     }
     for (uint64_t i = 0; i < r.n_damage && i < STICK_DAMAGE_MAX; i++) {
         char text[400];
         stick_node_damage_text(&r.damage[i], text, sizeof text);
-        logf_(d, "stick at %s: damage: %s", path, text);
+        daemon_log(d, "stick at %s: damage: %s", path, text);
     }
     if (r.full)
-        logf_(d, "stick at %s is full: %llu entries from %llu authors did not fit", path,
-              (unsigned long long)r.unfit_entries, (unsigned long long)r.unfit_authors);
-    logf_(d, "stick %s synced: got %llu, gave %llu, safe to unplug", path,
-          (unsigned long long)r.added, (unsigned long long)r.exported);
+        daemon_log(d, "stick at %s is full: %llu entries from %llu authors did not fit", path,
+                   (unsigned long long)r.unfit_entries, (unsigned long long)r.unfit_authors);
+    daemon_log(d, "stick %s synced: got %llu, gave %llu, safe to unplug", path,
+               (unsigned long long)r.added, (unsigned long long)r.exported);
     if (r.added)
         scan_heads(d); /* peers connected now get what the stick brought */
 }
@@ -942,8 +621,8 @@ static void on_stick_timer(uv_timer_t *t)
         s->present = 0;
     if (stick_node_mounts(d->stick_dir, on_stick_mount, d) != AM_OK) {
         if (!d->stick_dir_missing)
-            logf_(d, "cannot watch %s for sticks: no such folder (looking again every %d s)",
-                  d->stick_dir, STICK_SCAN_MS / 1000);
+            daemon_log(d, "cannot watch %s for sticks: no such folder (looking again every %d s)",
+                       d->stick_dir, STICK_SCAN_MS / 1000);
         d->stick_dir_missing = 1;
     } else {
         d->stick_dir_missing = 0;
@@ -1000,95 +679,9 @@ static void stick_watch_start(struct daemon *d, const struct daemon_opts *o)
         d->mounts_poll.data = d;
         uv_poll_start(&d->mounts_poll, UV_PRIORITIZED, on_mounts_changed);
     }
-    logf_(d, "watching %s for sticks%s", d->stick_dir,
-          d->stick_init_blank ? " (blank ones are set up too)" : "");
+    daemon_log(d, "watching %s for sticks%s", d->stick_dir,
+               d->stick_init_blank ? " (blank ones are set up too)" : "");
     uv_timer_start(&d->stick_timer, on_stick_timer, 0, STICK_SCAN_MS);
-}
-
-/* ---- status file for `aidmesh peers` -------------------------------------------------------- */
-
-static void write_status(struct daemon *d)
-{
-    char path[AM_HOME_PATH_MAX + 16], tmp[AM_HOME_PATH_MAX + 32], dir[AM_HOME_PATH_MAX];
-    FILE *f;
-    int first = 1;
-    char shown[DAEMON_GONE_MAX];
-
-    if (home_path(dir, d->n->home, "run") != AM_OK)
-        return;
-    mkdir(dir, 0700);
-    snprintf(path, sizeof path, "%s/peers.json", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f)
-        return;
-    fprintf(f, "{\"pid\":%ld,\"port\":%u,\"written\":%llu,\"connected\":[", (long)getpid(), d->port,
-            (unsigned long long)wall_ms());
-    for (struct conn *c = d->conns; c; c = c->next) {
-        const struct sync_stats *st;
-        if (!c->handshaken || c->closing)
-            continue;
-        st = sync_stats(&c->sess);
-        fprintf(f,
-                "%s{\"author\":\"%s\",\"address\":\"%s\",\"direction\":\"%s\",\"state\":\"%s\","
-                "\"connected_at\":%llu,\"last_seen\":%llu,\"entries_in\":%llu,"
-                "\"entries_out\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu}",
-                first ? "" : ",", c->peer_hex, c->addr, c->outbound ? "out" : "in",
-                c->in_sync ? "in sync" : "syncing", (unsigned long long)c->connected_wall,
-                (unsigned long long)c->last_seen_wall, (unsigned long long)st->added,
-                (unsigned long long)st->entries_out, (unsigned long long)st->bytes_in,
-                (unsigned long long)st->bytes_out);
-        first = 0;
-    }
-    fprintf(f, "],\"known\":[");
-    first = 1;
-    for (size_t i = 0; i < d->n_gone; i++)
-        shown[i] = 0;
-    for (struct target *t = d->targets; t; t = t->next) {
-        char addr[300], who[65] = "";
-        uint64_t seen = 0;
-        if (t->discovered) {
-            sa_text((struct sockaddr *)&t->sa, addr, sizeof addr);
-            sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
-        } else {
-            snprintf(addr, sizeof addr, "%s:%s", t->host, t->port);
-            if (t->known)
-                sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
-        }
-        for (size_t i = 0; who[0] && i < d->n_gone; i++)
-            if (!strcmp(d->gone[i].peer_hex, who)) {
-                seen = d->gone[i].last_seen; /* its row says when it was last seen */
-                shown[i] = 1;
-            }
-        fprintf(f, "%s{\"address\":\"%s\",\"source\":\"%s\",\"author\":\"%s\",\"last_error\":\"",
-                first ? "" : ",", addr, t->discovered ? "discovered" : "static", who);
-        for (const char *p = t->last_error; *p; p++)
-            if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-                fputc(*p, f);
-        fprintf(f, "\",\"self\":%s,\"last_seen\":%llu}", t->self ? "true" : "false",
-                (unsigned long long)seen);
-        first = 0;
-    }
-    for (size_t i = 0; i < d->n_gone; i++) {
-        const struct gone *g = &d->gone[i];
-        if (shown[i])
-            continue;
-        fprintf(f,
-                "%s{\"address\":\"%s\",\"source\":\"was connected\",\"author\":\"%s\","
-                "\"last_error\":\"\",\"self\":false,\"last_seen\":%llu,\"entries_in\":%llu,"
-                "\"entries_out\":%llu}",
-                first ? "" : ",", g->addr, g->peer_hex, (unsigned long long)g->last_seen,
-                (unsigned long long)g->entries_in, (unsigned long long)g->entries_out);
-        first = 0;
-    }
-    fprintf(f, "]}\n");
-    if (fclose(f) == 0)
-        rename(tmp, path);
-}
-
-static void on_status_timer(uv_timer_t *t)
-{
-    write_status(t->data);
 }
 
 /* ---- start and stop -------------------------------------------------------------------------- */
@@ -1116,7 +709,7 @@ static void begin_stop(struct daemon *d, const char *why)
         return;
     d->stopping = 1;
     if (why)
-        logf_(d, "stopping (%s)", why);
+        daemon_log(d, "stopping (%s)", why);
     for (struct conn *c = d->conns; c; c = c->next)
         if (!c->closing)
             sync_close(&c->sess, AM_OK);
@@ -1184,13 +777,14 @@ static int listen_on(struct daemon *d, const char *spec)
     int rc;
 
     if (daemon_split_hostport(spec, host, sizeof host, port, sizeof port) != AM_OK) {
-        logf_(d, "cannot listen on '%s': give ADDR:PORT, e.g. 0.0.0.0:%d", spec,
-              DAEMON_DEFAULT_PORT);
+        daemon_log(d, "cannot listen on '%s': give ADDR:PORT, e.g. 0.0.0.0:%d", spec,
+                   DAEMON_DEFAULT_PORT);
         return 1;
     }
     if (uv_ip4_addr(host, atoi(port), (struct sockaddr_in *)&sa) != 0 &&
         uv_ip6_addr(host, atoi(port), (struct sockaddr_in6 *)&sa) != 0) {
-        logf_(d, "cannot listen on '%s': the address must be numeric (e.g. 0.0.0.0 or [::])", spec);
+        daemon_log(d, "cannot listen on '%s': the address must be numeric (e.g. 0.0.0.0 or [::])",
+                   spec);
         return 1;
     }
     uv_tcp_init(&d->loop, &d->listener);
@@ -1199,10 +793,10 @@ static int listen_on(struct daemon *d, const char *spec)
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&d->listener, 64, on_connection);
     if (rc != 0) {
-        logf_(d, "cannot listen on %s: %s%s", spec, uv_strerror(rc),
-              rc == UV_EADDRINUSE ? " (is another aidmesh node running? pick another "
-                                    "port with --listen)"
-                                  : "");
+        daemon_log(d, "cannot listen on %s: %s%s", spec, uv_strerror(rc),
+                   rc == UV_EADDRINUSE ? " (is another aidmesh node running? pick another "
+                                         "port with --listen)"
+                                       : "");
         uv_close((uv_handle_t *)&d->listener, NULL);
         return 1;
     }
@@ -1214,7 +808,7 @@ static int listen_on(struct daemon *d, const char *spec)
                                                     : ((struct sockaddr_in *)&bound)->sin_port);
     }
     d->listening = 1;
-    logf_(d, "listening on %s", spec);
+    daemon_log(d, "listening on %s", spec);
     return 0;
 }
 
@@ -1244,7 +838,7 @@ static void daemon_teardown(struct daemon *d)
 {
     struct target *t, *tn;
     while (d->conns)
-        conn_close(d->conns, "stopping");
+        daemon_conn_close(d->conns, "stopping");
     http_stop(d->http); /* its thread reads the store: stopped before the node closes */
     d->http = NULL;
     if (d->discovering)
@@ -1283,9 +877,9 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
 
     if (daemon_setup(d, n, o->log))
         return 1;
-    short_id(n->pk, who);
-    logf_(d, "aidmesh node %s%s%s starting (network %02x%02x%02x%02x...)", who,
-          n->name[0] ? " " : "", n->name, n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
+    daemon_short_id(n->pk, who);
+    daemon_log(d, "aidmesh node %s%s%s starting (network %02x%02x%02x%02x...)", who,
+               n->name[0] ? " " : "", n->name, n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
     if (o->listen) {
         if (listen_on(d, o->listen)) {
             rc = 1;
@@ -1305,17 +899,17 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
     if (o->http) {
         char url[96], err[400];
         if (http_start(&d->http, n, o->http, url, sizeof url, err, sizeof err) != AM_OK) {
-            logf_(d, "%s", err);
+            daemon_log(d, "%s", err);
             rc = 1;
             goto out;
         }
-        logf_(d, "dashboard at %s", url);
+        daemon_log(d, "dashboard at %s", url);
     }
     for (int i = 0; i < o->n_peers; i++) {
-        struct target *t = target_add(d);
+        struct target *t = daemon_target_add(d);
         if (!t || daemon_split_hostport(o->peers[i], t->host, sizeof t->host, t->port,
                                         sizeof t->port) != AM_OK) {
-            logf_(d, "ignoring static peer '%s': give HOST:PORT", o->peers[i]);
+            daemon_log(d, "ignoring static peer '%s': give HOST:PORT", o->peers[i]);
             if (t)
                 t->self = 1;
             continue;
@@ -1330,10 +924,10 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
         cfg.interval_ms = o->beacon_interval_ms;
         cfg.window_min = UINT32_MAX; /* never strand a node because of its clock */
         if (uv_discovery_start(&d->disc, &d->loop, n->netkey, n->pk, d->instance, d->port,
-                               on_discovered, d, &cfg) == AM_OK)
+                               daemon_on_discovered, d, &cfg) == AM_OK)
             d->discovering = 1;
         else
-            logf_(d, "local network discovery could not start; static peers still work");
+            daemon_log(d, "local network discovery could not start; static peers still work");
     }
     if (home_path(store_dir, n->home, "store") == AM_OK &&
         uv_fs_event_init(&d->loop, &d->watch) == 0) {
@@ -1341,15 +935,15 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
         d->watching = uv_fs_event_start(&d->watch, on_store_changed, store_dir, 0) == 0;
     }
     if (!d->watching)
-        logf_(d, "cannot watch the store for changes: entries written by other commands "
-                 "reach peers at the next reconnection");
+        daemon_log(d, "cannot watch the store for changes: entries written by other commands "
+                      "reach peers at the next reconnection");
     uv_timer_init(&d->loop, &d->config_timer);
     d->config_timer.data = d;
     if (uv_fs_event_init(&d->loop, &d->home_watch) == 0) {
         d->home_watch.data = d;
-        if (uv_fs_event_start(&d->home_watch, on_home_changed, n->home, 0) != 0)
-            logf_(d, "cannot watch the config: static peers added now are dialed after a "
-                     "restart");
+        if (uv_fs_event_start(&d->home_watch, daemon_on_home_changed, n->home, 0) != 0)
+            daemon_log(d, "cannot watch the config: static peers added now are dialed after a "
+                          "restart");
     }
     scan_heads(d);
     if (o->watch_sticks)
@@ -1359,9 +953,9 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
     d->sigint.data = d->sigterm.data = d;
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
-    uv_timer_start(&d->maintain, on_maintain, 0, MAINTAIN_MS);
-    uv_timer_start(&d->status_timer, on_status_timer, 0, STATUS_MS);
-    logf_(d, "running; stop with Ctrl-C");
+    uv_timer_start(&d->maintain, daemon_on_maintain, 0, MAINTAIN_MS);
+    uv_timer_start(&d->status_timer, daemon_on_status_timer, 0, STATUS_MS);
+    daemon_log(d, "running; stop with Ctrl-C");
     uv_run(&d->loop, UV_RUN_DEFAULT);
     /* give the BYEs a moment to leave */
     uv_timer_start(&d->deadline, on_grace_over, 300, 0);
@@ -1371,7 +965,7 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
         if (home_path(path, n->home, "run/peers.json") == AM_OK)
             unlink(path);
     }
-    logf_(d, "stopped");
+    daemon_log(d, "stopped");
 out:
     daemon_teardown(d);
     return rc;
@@ -1399,14 +993,14 @@ int daemon_sync_once(struct node *n, const char *hostport, uint32_t timeout_ms, 
         return 1;
     d->once = 1;
     d->once_result = r;
-    t = target_add(d);
+    t = daemon_target_add(d);
     if (!t || daemon_split_hostport(hostport, t->host, sizeof t->host, t->port, sizeof t->port)) {
         r->error = AM_EINVAL;
         daemon_teardown(d);
         return 1;
     }
     uv_timer_start(&d->deadline, on_once_deadline, timeout_ms, 0);
-    dial(d, t);
+    daemon_dial(d, t);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     begin_stop(d, NULL);
     daemon_teardown(d);
