@@ -25,7 +25,7 @@ test-build:
 
 release: deps
 	@cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release -DAM_WERROR=ON >/dev/null
-	@cmake --build $(RELEASE_BUILD) -j$(JOBS) --target aidmesh aidmesh-bench
+	@cmake --build $(RELEASE_BUILD) -j$(JOBS) --target aidmesh aidmesh-bench aidmesh-flood
 
 run: release
 	@bash tools/run-node.sh $(RELEASE_BUILD)/aidmesh

@@ -19,9 +19,7 @@ void relief_seterr(char *err, size_t errcap, const char *fmt, ...)
 /* Untrusted bytes as a quoted, escaped C string of at most ~40 characters into out. */
 void relief_quote(char *out, size_t cap, const uint8_t *p, size_t n);
 
-/* 1 when p[0..n) is strict UTF-8 (no overlong forms, no surrogates, <= U+10FFFF) and has
- * no control character (C0, DEL, C1), except \t and \n when allow_nl is set. */
-int relief_text_ok(const uint8_t *p, size_t n, int allow_nl);
+/* Names, units and notes follow the rule of printable text: am_text.h. */
 /* Identifier alphabets; first byte always [a-z0-9] (lot: [A-Za-z0-9]). */
 int relief_slug_ok(const uint8_t *p, size_t n); /* [a-z0-9-] */
 int relief_code_ok(const uint8_t *p, size_t n); /* [a-z0-9._-] */

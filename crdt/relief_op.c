@@ -10,6 +10,7 @@
 #include <msgpack.h>
 
 #include "am_err.h"
+#include "am_text.h"
 #include "mp.h"
 #include "relief_int.h"
 
@@ -62,6 +63,22 @@ static int bad(struct dctx *d, int rc, const char *what)
     return rc;
 }
 
+/* A str of 1..max bytes (0..max when min0). */
+static int rd_str(struct dctx *d, const uint8_t **p, uint32_t *n, uint32_t max, int min0)
+{
+    if (mp_get_str(&d->c, p, n) != AM_OK)
+        return bad(d, AM_EMALFORMED, "must be a string");
+    if (*n > max) {
+        relief_seterr(d->err, d->errcap,
+                      "%s: \"%s\" is %" PRIu32 " bytes long, over the limit of %" PRIu32, d->tname,
+                      d->key, *n, max);
+        return AM_ELIMIT;
+    }
+    if (*n == 0 && !min0)
+        return bad(d, AM_EMALFORMED, "must not be empty");
+    return AM_OK;
+}
+
 /* A str of 1..max bytes (0..max when min0) that passes `ok`. */
 static int rd_text(struct dctx *d, struct relief_str *out, uint32_t max, int min0,
                    int (*ok)(const uint8_t *, size_t), const char *alphabet)
@@ -69,17 +86,10 @@ static int rd_text(struct dctx *d, struct relief_str *out, uint32_t max, int min
     const uint8_t *p;
     uint32_t n;
     char q[64];
+    int rc = rd_str(d, &p, &n, max, min0);
 
-    if (mp_get_str(&d->c, &p, &n) != AM_OK)
-        return bad(d, AM_EMALFORMED, "must be a string");
-    if (n > max) {
-        relief_seterr(d->err, d->errcap,
-                      "%s: \"%s\" is %" PRIu32 " bytes long, over the limit of %" PRIu32, d->tname,
-                      d->key, n, max);
-        return AM_ELIMIT;
-    }
-    if (n == 0 && !min0)
-        return bad(d, AM_EMALFORMED, "must not be empty");
+    if (rc != AM_OK)
+        return rc;
     if (!ok(p, n)) {
         relief_quote(q, sizeof q, p, n);
         relief_seterr(d->err, d->errcap, "%s: \"%s\" %s must be %s", d->tname, d->key, q, alphabet);
@@ -90,13 +100,30 @@ static int rd_text(struct dctx *d, struct relief_str *out, uint32_t max, int min
     return AM_OK;
 }
 
-static int text_line(const uint8_t *p, size_t n)
+/* A str of 1..max bytes (0..max when min0) of printable text (am_text.h, PROTOCOL.md
+ * §10.2, AM_TEXT_LINES in flags for notes): the error names the first character that
+ * breaks the rule and where it is. */
+static int rd_printable(struct dctx *d, struct relief_str *out, uint32_t max, int min0,
+                        unsigned flags)
 {
-    return relief_text_ok(p, n, 0);
-}
-static int text_para(const uint8_t *p, size_t n)
-{
-    return relief_text_ok(p, n, 1);
+    const uint8_t *p;
+    uint32_t n;
+    struct am_text_bad tb;
+    char q[64], why[112];
+    int rc = rd_str(d, &p, &n, max, min0);
+
+    if (rc != AM_OK)
+        return rc;
+    if (am_text_check(p, n, flags, &tb) != AM_OK) {
+        relief_quote(q, sizeof q, p, n);
+        am_text_explain(why, sizeof why, &tb);
+        relief_seterr(d->err, d->errcap, "%s: \"%s\" %s must be printable text: %s", d->tname,
+                      d->key, q, why);
+        return AM_EMALFORMED;
+    }
+    out->p = (const char *)p;
+    out->len = n;
+    return AM_OK;
 }
 
 static int rd_enum(struct dctx *d, int *out, const char *const *names, const char *list)
@@ -282,14 +309,11 @@ static int rd_value(struct dctx *d, int k)
         return rd_text(d, &op->lot, RELIEF_SLUG_MAX, 0, relief_lot_ok,
                        "A-Z, a-z, 0-9, '.', '_', '/' and '-', starting with a letter or digit");
     case RELIEF_K_NAME:
-        return rd_text(d, &op->name, RELIEF_NAME_MAX, 0, text_line,
-                       "UTF-8 text without control characters");
+        return rd_printable(d, &op->name, RELIEF_NAME_MAX, 0, 0);
     case RELIEF_K_UNIT:
-        return rd_text(d, &op->unit, RELIEF_UNIT_MAX, 0, text_line,
-                       "UTF-8 text without control characters");
+        return rd_printable(d, &op->unit, RELIEF_UNIT_MAX, 0, 0);
     case RELIEF_K_NOTE:
-        return rd_text(d, &op->note, RELIEF_NOTE_MAX, 1, text_para,
-                       "UTF-8 text without control characters other than tab and newline");
+        return rd_printable(d, &op->note, RELIEF_NOTE_MAX, 1, AM_TEXT_LINES);
     case RELIEF_K_NEED:
         if (mp_get_bin(&d->c, &p, &n) != AM_OK || n != RELIEF_ID_LEN)
             return bad(d, AM_EMALFORMED, "must be a bin of 16 bytes (a need's id)");

@@ -135,49 +135,6 @@ void relief_quote(char *out, size_t cap, const uint8_t *p, size_t n)
     out[o] = 0;
 }
 
-int relief_text_ok(const uint8_t *p, size_t n, int allow_nl)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t b = p[i];
-        uint32_t cp;
-        unsigned more;
-        if (b < 0x80) {
-            if ((b < 0x20 || b == 0x7f) && !(allow_nl && (b == '\n' || b == '\t')))
-                return 0;
-            i++;
-            continue;
-        }
-        if (b >= 0xc2 && b <= 0xdf) {
-            cp = b & 0x1f;
-            more = 1;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            cp = b & 0x0f;
-            more = 2;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            cp = b & 0x07;
-            more = 3;
-        } else {
-            return 0; /* continuation byte, overlong lead 0xc0/0xc1, or > U+10FFFF */
-        }
-        if (n - i <= more)
-            return 0;
-        for (unsigned k = 1; k <= more; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0; /* overlong, or beyond Unicode */
-        if (cp >= 0xd800 && cp <= 0xdfff)
-            return 0; /* surrogate */
-        if (cp >= 0x80 && cp <= 0x9f)
-            return 0; /* C1 control */
-        i += 1 + more;
-    }
-    return 1;
-}
-
 static int lower_digit(uint8_t b)
 {
     return (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9');

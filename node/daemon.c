@@ -186,6 +186,8 @@ void daemon_conn_close(struct conn *c, const char *why)
         sync_flush(&c->sess); /* keep what arrived before the connection ended */
     c->closing = 1;
     conn_unlink(c);
+    d->admit.conns--;
+    daemon_unauth_done(c, why); /* counted in the summary line, not logged one by one */
     if (c->handshaken) {
         const struct sync_stats *st = sync_stats(&c->sess);
         daemon_log(d, "peer %.16s at %s: disconnected (%s); got %llu entries, gave %llu",
@@ -198,15 +200,15 @@ void daemon_conn_close(struct conn *c, const char *why)
             if (!other)
                 gone_note(d, c->peer_hex, c->addr, c->last_seen_wall, st->added, st->entries_out);
         }
-    } else if (!d->once || c->outbound) {
-        daemon_log(d, "connection %s %s: closed (%s)", c->outbound ? "to" : "from", c->addr, why);
+    } else if (c->outbound && c->target && c->target->discovered && !d->once) {
+        /* anyone can send beacons: such dials are summed up too (daemon_accept.c) */
+        daemon_dial_failed_note(d, c->addr);
+    } else if (c->outbound) {
+        /* incoming ones that never authenticated: one summary line (daemon_accept.c) */
+        daemon_log(d, "connection to %s: closed (%s)", c->addr, why);
     }
-    if (c->target) {
-        c->target->dialing = 0;
-        if (!d->stopping && !d->once)
-            daemon_schedule_retry(d, c->target, why);
-        c->target = NULL;
-    }
+    if (c->target) /* a dial that failed, or a static peer's connection that ended */
+        daemon_target_dial_ended(c, why);
     if (d->once && !d->once_done) {
         d->once_done = 1;
         /* A peer that hangs up after our first handshake message, before answering it,
@@ -290,15 +292,10 @@ static void on_handshake(struct conn *c)
     struct daemon *d = c->d;
     struct conn *dup;
     c->handshaken = 1;
+    daemon_unauth_done(c, NULL);
     sodium_bin2hex(c->peer_hex, sizeof c->peer_hex, sync_peer_author(&c->sess), AM_PK_LEN);
-    if (c->target) {
-        c->target->backoff = BACKOFF_MIN_MS;
-        c->target->last_error[0] = 0;
-        /* remember who answers at this address: while that peer is connected (whoever
-         * dialed), the address is not dialed again */
-        memcpy(c->target->author, sync_peer_author(&c->sess), AM_PK_LEN);
-        c->target->known = 1;
-    }
+    if (c->target) /* who answers at the address dialed (daemon_peers.c) */
+        daemon_target_handshaken(c);
     if (d->once_result)
         memcpy(d->once_result->peer, c->peer_hex, sizeof c->peer_hex);
     dup = duplicate_of(c);
@@ -393,7 +390,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct conn *c = h->data;
     (void)suggested;
-    *buf = uv_buf_init((char *)c->rbuf, RBUF_LEN);
+    *buf = uv_buf_init((char *)c->d->rbuf, RBUF_LEN);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -411,7 +408,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->last_seen_wall = node_wall_ms();
     /* the clock only: what this loop iteration reads is stored at once, in on_check */
     sync_clock(&c->sess, uv_now(&c->d->loop));
-    sync_feed(&c->sess, c->rbuf, (size_t)nread);
+    sync_feed(&c->sess, c->d->rbuf, (size_t)nread);
     c->fed = 1;
     conn_pump(c);
 }
@@ -441,6 +438,7 @@ struct conn *daemon_conn_new(struct daemon *d, int outbound)
     c->connected_wall = c->last_seen_wall = node_wall_ms();
     c->next = d->conns;
     d->conns = c;
+    d->admit.conns++;
     return c;
 }
 
@@ -469,27 +467,6 @@ int daemon_conn_start(struct conn *c)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     conn_pump(c);
     return AM_OK;
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    struct daemon *d = server->data;
-    struct conn *c;
-    struct sockaddr_storage sa;
-    int len = sizeof sa;
-
-    if (status < 0 || d->stopping)
-        return;
-    c = daemon_conn_new(d, 0);
-    if (!c)
-        return;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        daemon_conn_close(c, "accept failed");
-        return;
-    }
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0)
-        daemon_sa_text((struct sockaddr *)&sa, c->addr, sizeof c->addr);
-    daemon_conn_start(c);
 }
 
 /* ---- entries written by other processes ---------------------------------------------------- */
@@ -710,6 +687,7 @@ static void begin_stop(struct daemon *d, const char *why)
     d->stopping = 1;
     if (why)
         daemon_log(d, "stopping (%s)", why);
+    daemon_listen_stop(d);
     for (struct conn *c = d->conns; c; c = c->next)
         if (!c->closing)
             sync_close(&c->sess, AM_OK);
@@ -770,53 +748,13 @@ static void on_signal(uv_signal_t *s, int signum)
     begin_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-static int listen_on(struct daemon *d, const char *spec)
-{
-    char host[256], port[8];
-    struct sockaddr_storage sa;
-    int rc;
-
-    if (daemon_split_hostport(spec, host, sizeof host, port, sizeof port) != AM_OK) {
-        daemon_log(d, "cannot listen on '%s': give ADDR:PORT, e.g. 0.0.0.0:%d", spec,
-                   DAEMON_DEFAULT_PORT);
-        return 1;
-    }
-    if (uv_ip4_addr(host, atoi(port), (struct sockaddr_in *)&sa) != 0 &&
-        uv_ip6_addr(host, atoi(port), (struct sockaddr_in6 *)&sa) != 0) {
-        daemon_log(d, "cannot listen on '%s': the address must be numeric (e.g. 0.0.0.0 or [::])",
-                   spec);
-        return 1;
-    }
-    uv_tcp_init(&d->loop, &d->listener);
-    d->listener.data = d;
-    rc = uv_tcp_bind(&d->listener, (struct sockaddr *)&sa, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&d->listener, 64, on_connection);
-    if (rc != 0) {
-        daemon_log(d, "cannot listen on %s: %s%s", spec, uv_strerror(rc),
-                   rc == UV_EADDRINUSE ? " (is another aidmesh node running? pick another "
-                                         "port with --listen)"
-                                       : "");
-        uv_close((uv_handle_t *)&d->listener, NULL);
-        return 1;
-    }
-    {
-        struct sockaddr_storage bound;
-        int len = sizeof bound;
-        uv_tcp_getsockname(&d->listener, (struct sockaddr *)&bound, &len);
-        d->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                    : ((struct sockaddr_in *)&bound)->sin_port);
-    }
-    d->listening = 1;
-    daemon_log(d, "listening on %s", spec);
-    return 0;
-}
-
 static int daemon_setup(struct daemon *d, struct node *n, FILE *log)
 {
     memset(d, 0, sizeof *d);
     d->n = n;
     d->log = log ? log : stderr;
+    d->listen_fd = -1;
+    admit_caps(1024, DAEMON_FD_RESERVE, &d->admit); /* daemon_run raises the limit first */
     if (uv_loop_init(&d->loop) != 0)
         return 1;
     syncstore_init(&d->ss, n->store);
@@ -860,6 +798,8 @@ static void daemon_teardown(struct daemon *d)
     }
     if (d->stick_dir && d->mounts_fd >= 0)
         close(d->mounts_fd); /* after uv_walk closed its poll handle */
+    if (d->listen_fd >= 0)
+        close(d->listen_fd); /* likewise */
     free(d->heads);
 }
 
@@ -880,17 +820,19 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
     daemon_short_id(n->pk, who);
     daemon_log(d, "aidmesh node %s%s%s starting (network %02x%02x%02x%02x...)", who,
                n->name[0] ? " " : "", n->name, n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
+    daemon_fd_budget(d, DAEMON_FD_RESERVE);
+    daemon_preauth_start(d);
     if (o->listen) {
-        if (listen_on(d, o->listen)) {
+        if (daemon_listen(d, o->listen)) {
             rc = 1;
             goto out;
         }
     } else {
         char spec[32];
         snprintf(spec, sizeof spec, "[::]:%d", DAEMON_DEFAULT_PORT);
-        if (listen_on(d, spec)) {
+        if (daemon_listen(d, spec)) {
             snprintf(spec, sizeof spec, "0.0.0.0:%d", DAEMON_DEFAULT_PORT);
-            if (listen_on(d, spec)) {
+            if (daemon_listen(d, spec)) {
                 rc = 1;
                 goto out;
             }

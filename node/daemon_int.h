@@ -11,11 +11,16 @@
 
 #include <uv.h>
 
+#include "admit.h"
 #include "daemon.h"
+#include "peer_addrs.h"
 #include "syncstore.h"
 #include "uv_discovery.h"
 
-#define RBUF_LEN            65536
+#define RBUF_LEN 65536
+/* File descriptors kept for all but sync connections: the store, the log, discovery's
+ * sockets, the resolver, and the dashboard's connections (HTTP_CONN_LIMIT, 64). */
+#define DAEMON_FD_RESERVE   128
 #define BACKOFF_MIN_MS      1000
 #define BACKOFF_MAX_MS      60000
 #define SCAN_DEBOUNCE_MS    10
@@ -35,14 +40,16 @@ struct target {
     char host[256], port[8];
     int is_static;
     int discovered;
-    uint8_t author[AM_PK_LEN];  /* discovered: the author its beacons claim */
-    struct sockaddr_storage sa; /* discovered: where it is */
-    uint64_t next_attempt;
-    uint32_t backoff;
-    int dialing; /* a resolve or connect is in flight */
-    int known;   /* static: `author` is who answered here last time */
-    int self;    /* it turned out to be this node: never dial again */
-    char last_error[96];
+    uint8_t author[AM_PK_LEN]; /* discovered: the author its beacons claim */
+    struct peer_addrs disc;    /* discovered: the addresses it was heard from, each with
+                                  its own backoff (peer_addrs.h); a connection refers to a
+                                  discovered target only while it dials it */
+    uint64_t next_attempt;     /* static: not dialed before */
+    uint32_t backoff;          /* static */
+    int dialing;               /* static: a resolve or connect is in flight */
+    int known;                 /* static: `author` is who answered here last time */
+    int self;                  /* it turned out to be this node: never dial again */
+    char last_error[160];      /* the last dial's failure ("ADDRESS: why" when discovered) */
     struct target *next;
 };
 
@@ -63,13 +70,17 @@ struct conn {
     int held;            /* fed entries wait for a pause in the stream */
     uint64_t held_since; /* loop time of the first read held back */
     struct target *target;
+    struct sockaddr_storage dialed; /* outbound: the address dialed */
     struct sync_session sess;
     int sess_ok;
     char addr[80];
     char peer_hex[65];
     uint64_t connected_wall;
     uint64_t last_seen_wall;
-    uint8_t rbuf[RBUF_LEN];
+    /* incoming, not authenticated yet: counted in daemon.unauth (daemon_accept.c) */
+    int unauth;
+    uint64_t accepted_at;        /* loop time it was accepted */
+    struct sockaddr_storage src; /* incoming: the peer's address (port 0) */
     struct conn *next;
 };
 
@@ -78,9 +89,26 @@ struct daemon {
     struct node *n;
     struct sync_store ss;
     FILE *log;
-    uv_tcp_t listener;
-    int listening;
+    /* the sync listener: accepted by daemon_accept.c, which admits each connection or
+     * closes it before anything is allocated for it, and pauses on EMFILE */
+    int listen_fd;
+    uv_poll_t listen_poll;
+    uv_timer_t accept_timer;
+    int listening, accept_paused;
     uint16_t port;
+    struct admit_state admit; /* caps, and the counts of connections now */
+    uint8_t rbuf[RBUF_LEN];   /* every connection reads into this, then the session copies
+                                 what it keeps: one buffer, not one per connection */
+    /* connections closed before authentication since the last summary line */
+    struct preauth_log {
+        uint64_t closed, failed, refused[5], evicted, paused;
+        char top_addr[64];
+        uint64_t top_count;
+        /* dials to discovered addresses that failed before authenticating */
+        uint64_t dials_failed, dial_top_count;
+        char dial_top[80];
+        uv_timer_t timer;
+    } preauth;
     uv_signal_t sigint, sigterm;
     uv_check_t flusher; /* after each round of reads: hold the batch or store it */
     uv_timer_t quiet;   /* BATCH_QUIET_MS after the last read: store what is held */
@@ -131,11 +159,28 @@ struct conn *daemon_conn_new(struct daemon *d, int outbound);
 int daemon_conn_start(struct conn *c);
 void daemon_conn_close(struct conn *c, const char *why);
 
+/* daemon_accept.c */
+/* Listens on "ADDR:PORT" (numeric). Returns 0, or 1 after logging why it cannot. */
+int daemon_listen(struct daemon *d, const char *spec);
+void daemon_listen_stop(struct daemon *d);
+/* Raises the soft file descriptor limit to the hard one and sets the connection caps
+ * below it (reserving `reserved` descriptors for the rest of the node); logs them. */
+void daemon_fd_budget(struct daemon *d, unsigned reserved);
+/* An incoming connection authenticated, or closed before it did (why: a short text). */
+void daemon_unauth_done(struct conn *c, const char *why_closed);
+/* A dial to a discovered address failed before authenticating: counted in the summary. */
+void daemon_dial_failed_note(struct daemon *d, const char *addr);
+void daemon_preauth_start(struct daemon *d);
+
 /* daemon_peers.c */
 void daemon_schedule_retry(struct daemon *d, struct target *t, const char *why);
 void daemon_dial(struct daemon *d, struct target *t);
 void daemon_on_maintain(uv_timer_t *tm);
 struct target *daemon_target_add(struct daemon *d);
+/* Called by daemon.c where a dialed connection c (c->target set) proved its peer, and
+ * where it closed (`why`: the reason); each may clear c->target. */
+void daemon_target_handshaken(struct conn *c);
+void daemon_target_dial_ended(struct conn *c, const char *why);
 void daemon_on_discovered(void *ctx, const uint8_t author[AM_PK_LEN], const struct sockaddr *addr,
                           uint16_t proto_version);
 void daemon_on_home_changed(uv_fs_event_t *h, const char *filename, int events, int status);

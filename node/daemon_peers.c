@@ -1,8 +1,12 @@
 /*
  * daemon_peers.c: whom the daemon dials (static peers from flags and the config, peers
  * discovered on the local network), with backoff, and the status file `aidmesh peers`
- * reads. Must never: dial this node itself, dial a peer it is connected to, or keep an
- * unbounded number of targets.
+ * reads. The bookkeeping of discovered peers (addresses per author, LRU, expiry, the dial
+ * plan) is peer_addrs.c; this file is its libuv glue (PROTOCOL.md §8.5, §9.5).
+ * Must never: dial this node itself, dial a peer it is connected to, keep more than
+ * PEER_ADDRS_TARGETS_MAX discovered targets or PEER_ADDRS_DIALS_MAX dials to discovered
+ * addresses in flight, or let an address that failed its handshake take the place of one
+ * that completed it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,9 @@
 
 #include "am_err.h"
 #include "daemon_int.h"
+
+#define IMPOSTORS_SHOWN 64    /* rows of "impostors" in the status file */
+#define FULL_LOG_MS     60000 /* "the table is full" is logged at most this often */
 
 /* ---- dialing ------------------------------------------------------------------------------ */
 
@@ -39,18 +46,47 @@ static void on_connect(uv_connect_t *req, int status)
     daemon_conn_start(c);
 }
 
+/* A discovered address that has not answered the TCP connect in time (an address that
+ * drops what it is sent, forged or gone) frees its place among the dials in flight. Once
+ * connected, the session's own timer replaces this one (conn_pump). */
+static void on_dial_timeout(uv_timer_t *tm)
+{
+    struct conn *c = tm->data;
+    if (!c->closing && !c->sess_ok)
+        daemon_conn_close(c, "no answer in time");
+}
+
+/* The dial of t at sa ended without a connection object (out of memory). */
+static void dial_failed(struct daemon *d, struct target *t, const struct sockaddr *sa,
+                        const char *why)
+{
+    if (t->discovered) {
+        int i = peer_addrs_find(&t->disc, sa);
+        if (i >= 0)
+            peer_addrs_dial_done(&t->disc, (unsigned)i, PEER_ADDRS_FAILED, why, uv_now(&d->loop),
+                                 randombytes_random());
+        snprintf(t->last_error, sizeof t->last_error, "%s", why);
+    } else {
+        t->dialing = 0;
+        daemon_schedule_retry(d, t, why);
+    }
+}
+
 static void dial_addr(struct daemon *d, struct target *t, const struct sockaddr *sa)
 {
     struct conn *c = daemon_conn_new(d, 1);
     int rc;
     if (!c) {
-        t->dialing = 0;
-        daemon_schedule_retry(d, t, "out of memory");
+        dial_failed(d, t, sa, "out of memory");
         return;
     }
     c->target = t;
+    memcpy(&c->dialed, sa,
+           sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     daemon_sa_text(sa, c->addr, sizeof c->addr);
     c->creq.data = c;
+    if (t->discovered)
+        uv_timer_start(&c->timer, on_dial_timeout, PEER_ADDRS_DIAL_TIMEOUT_MS, 0);
     if ((rc = uv_tcp_connect(&c->creq, &c->tcp, sa, on_connect)) != 0)
         daemon_conn_close(c, uv_strerror(rc)); /* e.g. "no route to host" */
 }
@@ -94,15 +130,14 @@ static int connected_to(struct daemon *d, const uint8_t *author)
     return 0;
 }
 
+/* Dials a static target (discovered ones are dialed per address by the maintenance tick). */
 void daemon_dial(struct daemon *d, struct target *t)
 {
     struct resolve *r;
     struct addrinfo hints;
-    t->dialing = 1;
-    if (t->discovered) {
-        dial_addr(d, t, (struct sockaddr *)&t->sa);
+    if (t->discovered)
         return;
-    }
+    t->dialing = 1;
     r = calloc(1, sizeof *r);
     if (!r) {
         t->dialing = 0;
@@ -120,18 +155,115 @@ void daemon_dial(struct daemon *d, struct target *t)
     }
 }
 
+void daemon_target_handshaken(struct conn *c)
+{
+    struct target *t = c->target;
+    const uint8_t *who = sync_peer_author(&c->sess);
+    if (!t->discovered) {
+        t->backoff = BACKOFF_MIN_MS;
+        t->last_error[0] = 0;
+        /* remember who answers at this address: while that peer is connected (whoever
+         * dialed), the address is not dialed again */
+        memcpy(t->author, who, AM_PK_LEN);
+        t->known = 1;
+        return;
+    }
+    {
+        struct daemon *d = c->d;
+        int i = peer_addrs_find(&t->disc, (const struct sockaddr *)&c->dialed);
+        int proved = memcmp(who, t->author, AM_PK_LEN) == 0;
+        char why[PEER_ADDRS_REASON_MAX];
+        /* a member that answers at an address another author's beacons named is a
+         * member all the same (the connection stays), but not where that author is */
+        snprintf(why, sizeof why, "answered as member %.16s", c->peer_hex);
+        if (i >= 0)
+            peer_addrs_dial_done(&t->disc, (unsigned)i,
+                                 proved ? PEER_ADDRS_PROVED : PEER_ADDRS_FAILED, why,
+                                 uv_now(&d->loop), randombytes_random());
+        if (proved)
+            t->last_error[0] = 0;
+        else
+            snprintf(t->last_error, sizeof t->last_error, "%s: %s", c->addr, why);
+        c->target = NULL; /* the target may now expire or be evicted */
+    }
+}
+
+void daemon_target_dial_ended(struct conn *c, const char *why)
+{
+    struct daemon *d = c->d;
+    struct target *t = c->target;
+    c->target = NULL;
+    if (!t->discovered) {
+        t->dialing = 0;
+        if (!d->stopping && !d->once)
+            daemon_schedule_retry(d, t, why);
+        return;
+    }
+    {
+        int i = peer_addrs_find(&t->disc, (const struct sockaddr *)&c->dialed);
+        if (i >= 0)
+            peer_addrs_dial_done(&t->disc, (unsigned)i, PEER_ADDRS_FAILED, why, uv_now(&d->loop),
+                                 randombytes_random());
+        snprintf(t->last_error, sizeof t->last_error, "%s: %s", c->addr, why);
+    }
+}
+
+/* ---- discovered targets ----------------------------------------------------------------- */
+
+/* The discovered targets into t[] and their bookkeeping into p[] (at most cap); their
+ * number. Each one's `connected` is brought up to date, and a connection it made to us
+ * verifies the addresses of the host it came from (so the side that did not dial keeps
+ * the real address first too). */
+static size_t discovered(struct daemon *d, struct target **t, struct peer_addrs **p, size_t cap)
+{
+    size_t n = 0;
+    for (struct target *x = d->targets; x && n < cap; x = x->next) {
+        if (!x->discovered)
+            continue;
+        x->disc.connected = 0;
+        for (struct conn *c = d->conns; c; c = c->next) {
+            struct sockaddr_storage from;
+            int len = sizeof from;
+            if (!c->handshaken || c->closing ||
+                memcmp(sync_peer_author(&c->sess), x->author, AM_PK_LEN) != 0)
+                continue;
+            x->disc.connected = 1;
+            if (!c->outbound && uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&from, &len) == 0)
+                peer_addrs_proved_host(&x->disc, (const struct sockaddr *)&from);
+        }
+        t[n] = x;
+        p[n++] = &x->disc;
+    }
+    return n;
+}
+
+static void target_remove(struct daemon *d, struct target *t)
+{
+    struct target **pp = &d->targets;
+    while (*pp && *pp != t)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = t->next;
+    free(t);
+}
+
 void daemon_on_maintain(uv_timer_t *tm)
 {
     struct daemon *d = tm->data;
     uint64_t now = uv_now(&d->loop);
+    struct target *dt[PEER_ADDRS_TARGETS_MAX];
+    struct peer_addrs *dp[PEER_ADDRS_TARGETS_MAX];
+    struct peer_addrs_dial plan[PEER_ADDRS_DIALS_MAX];
+    size_t n, k, w, in_flight = 0;
+
     if (d->stopping)
         return;
     for (struct target *t = d->targets; t; t = t->next) {
-        if (t->dialing || t->self || now < t->next_attempt)
+        if (t->discovered || t->dialing || t->self || now < t->next_attempt)
             continue;
-        if ((t->discovered || t->known) && connected_to(d, t->author))
+        if (t->known && connected_to(d, t->author))
             continue;
-        if (!t->discovered) {
+        {
             /* a static peer already connected through this target stays as it is */
             int busy = 0;
             for (struct conn *c = d->conns; c; c = c->next)
@@ -141,6 +273,26 @@ void daemon_on_maintain(uv_timer_t *tm)
                 continue;
         }
         daemon_dial(d, t);
+    }
+    /* discovered: forget what expired (nothing refers to it: connections refer to a
+     * discovered target only while dialing it), then dial what the plan says */
+    n = discovered(d, dt, dp, PEER_ADDRS_TARGETS_MAX);
+    for (size_t i = w = 0; i < n; i++) {
+        if (peer_addrs_expire(dp[i], now)) {
+            target_remove(d, dt[i]);
+            continue;
+        }
+        in_flight += peer_addrs_dialing(dp[i]);
+        dt[w] = dt[i];
+        dp[w++] = dp[i];
+    }
+    n = w;
+    k = peer_addrs_plan(dp, n, now, in_flight, plan, PEER_ADDRS_DIALS_MAX);
+    for (size_t i = 0; i < k && !d->stopping; i++) {
+        struct target *t = dt[plan[i].entry];
+        struct sockaddr_storage sa = t->disc.a[plan[i].slot].sa;
+        peer_addrs_dial_start(&t->disc, plan[i].slot);
+        dial_addr(d, t, (const struct sockaddr *)&sa);
     }
 }
 
@@ -155,34 +307,60 @@ struct target *daemon_target_add(struct daemon *d)
     return t;
 }
 
+/* Room for one more discovered target: when PEER_ADDRS_TARGETS_MAX are kept, the least
+ * recently heard that is neither connected nor being dialed goes. 1: there was room, 2: one
+ * went, 0: none may. */
+static int make_room(struct daemon *d, uint64_t now)
+{
+    static uint64_t logged; /* one daemon per process */
+    struct target *dt[PEER_ADDRS_TARGETS_MAX];
+    struct peer_addrs *dp[PEER_ADDRS_TARGETS_MAX];
+    size_t n = discovered(d, dt, dp, PEER_ADDRS_TARGETS_MAX), v;
+    if (n < PEER_ADDRS_TARGETS_MAX)
+        return 1;
+    if (!logged || now - logged >= FULL_LOG_MS) {
+        logged = now;
+        daemon_log(d,
+                   "discovery: over %d peers found on the local network: the least recently "
+                   "heard are forgotten (if this network has fewer nodes, a member sends "
+                   "forged beacons)",
+                   PEER_ADDRS_TARGETS_MAX);
+    }
+    v = peer_addrs_victim(dp, n);
+    if (v == n)
+        return 0;
+    target_remove(d, dt[v]);
+    return 2;
+}
+
 void daemon_on_discovered(void *ctx, const uint8_t author[AM_PK_LEN], const struct sockaddr *addr,
                           uint16_t proto_version)
 {
     struct daemon *d = ctx;
     struct target *t;
-    char who[17], where[80];
+    uint64_t now = uv_now(&d->loop);
     (void)proto_version;
-    if (memcmp(author, d->n->pk, AM_PK_LEN) == 0)
+    if (memcmp(author, d->n->pk, AM_PK_LEN) == 0 || d->stopping)
         return; /* our identity: this node (or a clone of it): never dialed */
     for (t = d->targets; t; t = t->next)
         if (t->discovered && memcmp(t->author, author, AM_PK_LEN) == 0)
             break;
     if (!t) {
-        t = daemon_target_add(d);
-        if (!t)
+        char who[17], where[80];
+        int room = make_room(d, now);
+        if (!room || !(t = daemon_target_add(d)))
             return;
         t->discovered = 1;
         memcpy(t->author, author, AM_PK_LEN);
+        /* both ends hear each other: the smaller author id dials first */
+        peer_addrs_init(&t->disc, author, now,
+                        memcmp(d->n->pk, author, AM_PK_LEN) > 0 ? now + DISCOVERED_DELAY_MS : now);
         daemon_short_id(author, who);
         daemon_sa_text(addr, where, sizeof where);
-        daemon_log(d, "peer %s found on the local network at %s", who, where);
-        /* both ends hear each other: the smaller author id dials first */
-        if (memcmp(d->n->pk, author, AM_PK_LEN) > 0)
-            t->next_attempt = uv_now(&d->loop) + DISCOVERED_DELAY_MS;
+        if (room == 1) /* a full table said so once (make_room) */
+            daemon_log(d, "peer %s found on the local network at %s", who, where);
     }
-    memcpy(&t->sa, addr,
-           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-    snprintf(t->host, sizeof t->host, "%s", "");
+    peer_addrs_heard(&t->disc, addr, now);
 }
 
 /* ---- static peers added to the config while running ------------------------------------- */
@@ -225,6 +403,70 @@ void daemon_on_home_changed(uv_fs_event_t *h, const char *filename, int events, 
 
 /* ---- status file for `aidmesh peers` -------------------------------------------------------- */
 
+static void json_text(FILE *f, const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+            fputc(*p, f);
+}
+
+/* One row of "impostors" for slot s of target t. */
+static void impostor_row(struct daemon *d, FILE *f, const struct target *t,
+                         const struct peer_addrs_slot *s, int elsewhere, int first)
+{
+    uint64_t now = uv_now(&d->loop), wall = node_wall_ms();
+    char addr[80], who[65];
+    daemon_sa_text((const struct sockaddr *)&s->sa, addr, sizeof addr);
+    sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
+    fprintf(f, "%s{\"address\":\"%s\",\"author\":\"%s\",\"reason\":\"", first ? "" : ",", addr,
+            who);
+    json_text(f, s->reason);
+    fprintf(f,
+            "\",\"count\":%lu,\"last_fail\":%llu,\"last_heard\":%llu,"
+            "\"verified_elsewhere\":%s}",
+            (unsigned long)s->fails_total,
+            (unsigned long long)(wall - (now - s->last_fail < wall ? now - s->last_fail : 0)),
+            (unsigned long long)(wall - (now - s->last_heard < wall ? now - s->last_heard : 0)),
+            elsewhere ? "true" : "false");
+}
+
+/* The discovered counts, and the addresses that claimed an author in beacons but never
+ * completed a handshake as it (`aidmesh doctor` names them): those whose author was met
+ * elsewhere first (a replay), at most IMPOSTORS_SHOWN. Written last: the status readers
+ * take the arrays before it as peers (dashboard_parse_peers). */
+static void write_impostors(struct daemon *d, FILE *f)
+{
+    size_t n = 0, dialing = 0, shown = 0;
+    for (struct target *t = d->targets; t; t = t->next)
+        if (t->discovered) {
+            n++;
+            dialing += peer_addrs_dialing(&t->disc);
+        }
+    fprintf(f,
+            ",\"discovered\":%zu,\"discovered_max\":%d,\"dialing\":%zu,\"dialing_max\":%d,"
+            "\"impostors\":[",
+            n, PEER_ADDRS_TARGETS_MAX, dialing, PEER_ADDRS_DIALS_MAX);
+    for (int pass = 1; pass >= 0; pass--)
+        for (struct target *t = d->targets; t; t = t->next) {
+            int elsewhere = 0;
+            if (!t->discovered)
+                continue;
+            for (unsigned i = 0; i < t->disc.n; i++)
+                elsewhere |= t->disc.a[i].verified;
+            elsewhere = elsewhere || connected_to(d, t->author);
+            if (elsewhere != pass)
+                continue;
+            for (unsigned i = 0; i < t->disc.n && shown < IMPOSTORS_SHOWN; i++) {
+                const struct peer_addrs_slot *s = &t->disc.a[i];
+                if (s->verified || s->fails_total == 0)
+                    continue;
+                impostor_row(d, f, t, s, elsewhere, shown == 0);
+                shown++;
+            }
+        }
+    fprintf(f, "]");
+}
+
 void daemon_write_status(struct daemon *d)
 {
     char path[AM_HOME_PATH_MAX + 16], tmp[AM_HOME_PATH_MAX + 32], dir[AM_HOME_PATH_MAX];
@@ -266,7 +508,11 @@ void daemon_write_status(struct daemon *d)
         char addr[300], who[65] = "";
         uint64_t seen = 0;
         if (t->discovered) {
-            daemon_sa_text((struct sockaddr *)&t->sa, addr, sizeof addr);
+            int b = peer_addrs_best(&t->disc);
+            if (b >= 0)
+                daemon_sa_text((struct sockaddr *)&t->disc.a[b].sa, addr, sizeof addr);
+            else
+                snprintf(addr, sizeof addr, "?");
             sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
         } else {
             snprintf(addr, sizeof addr, "%s:%s", t->host, t->port);
@@ -280,9 +526,7 @@ void daemon_write_status(struct daemon *d)
             }
         fprintf(f, "%s{\"address\":\"%s\",\"source\":\"%s\",\"author\":\"%s\",\"last_error\":\"",
                 first ? "" : ",", addr, t->discovered ? "discovered" : "static", who);
-        for (const char *p = t->last_error; *p; p++)
-            if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-                fputc(*p, f);
+        json_text(f, t->last_error);
         fprintf(f, "\",\"self\":%s,\"last_seen\":%llu}", t->self ? "true" : "false",
                 (unsigned long long)seen);
         first = 0;
@@ -299,7 +543,9 @@ void daemon_write_status(struct daemon *d)
                 (unsigned long long)g->entries_in, (unsigned long long)g->entries_out);
         first = 0;
     }
-    fprintf(f, "]}\n");
+    fprintf(f, "]");
+    write_impostors(d, f);
+    fprintf(f, "}\n");
     if (fclose(f) == 0)
         rename(tmp, path);
 }

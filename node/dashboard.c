@@ -431,6 +431,8 @@ void dashboard_parse_peers(const char *text, size_t len, struct dashboard_peers 
             if (!jr_str(&j, k, sizeof k) || !jr_lit(&j, ':'))
                 break;
             jr_ws(&j);
+            if (!strcmp(k, "impostors"))
+                break; /* last, and not peers: addresses that failed (`aidmesh doctor`) */
             if (j.p < j.end && *j.p == '[') {
                 if (!jr_peer_array(&j, ps, !strcmp(k, "connected")))
                     break;

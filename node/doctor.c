@@ -155,6 +155,64 @@ out:
     return rc;
 }
 
+/* The string value of "key":"..." in row into out (cut to fit); "" when absent. */
+static void impostor_str(const char *row, const char *key, char *out, size_t cap)
+{
+    const char *v = strstr(row, key);
+    size_t n = 0;
+    if (v) {
+        v += strlen(key);
+        while (v[n] && v[n] != '"')
+            n++;
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, v ? v : "", n);
+    out[n] = 0;
+}
+
+size_t doctor_impostors(const char *home, struct doctor_impostor *out, size_t max)
+{
+    char path[AM_HOME_PATH_MAX], *buf;
+    const char *p;
+    size_t len, n = 0;
+    FILE *f;
+
+    if (home_path(path, home, "run/peers.json") != AM_OK || !(f = fopen(path, "r")))
+        return 0;
+    buf = malloc(STATUS_FILE_MAX);
+    len = buf ? fread(buf, 1, STATUS_FILE_MAX - 1, f) : 0;
+    fclose(f);
+    if (!buf)
+        return 0;
+    buf[len] = 0;
+    p = strstr(buf, "\"impostors\":[");
+    p = p ? p + strlen("\"impostors\":[") : NULL;
+    /* rows as the daemon writes them (daemon_peers.c), each ending after this field */
+    while (p && n < max && *p == '{') {
+        const char *e = strstr(p, "\"verified_elsewhere\":");
+        char row[1024];
+        struct doctor_impostor *im = &out[n];
+        e = e ? strchr(e, '}') : NULL;
+        if (!e || (size_t)(e - p) >= sizeof row)
+            break;
+        memcpy(row, p, (size_t)(e - p));
+        row[e - p] = 0;
+        memset(im, 0, sizeof *im);
+        impostor_str(row, "\"address\":\"", im->address, sizeof im->address);
+        impostor_str(row, "\"author\":\"", im->author, sizeof im->author);
+        impostor_str(row, "\"reason\":\"", im->reason, sizeof im->reason);
+        im->count = num_after(row, "\"count\":");
+        im->last_fail_ms = num_after(row, "\"last_fail\":");
+        im->last_heard_ms = num_after(row, "\"last_heard\":");
+        im->verified_elsewhere = strstr(row, "\"verified_elsewhere\":true") != NULL;
+        n++;
+        p = e[1] == ',' ? e + 2 : NULL;
+    }
+    free(buf);
+    return n;
+}
+
 struct doctor_peers {
     char (*out)[300];
     size_t n, max;
@@ -242,6 +300,12 @@ static int head_cb(void *ctx, const struct store_head *hd)
     return 0;
 }
 
+static int heads_scan(void *ctx)
+{
+    struct heads_ctx *c = ctx;
+    return store_heads_each(c->s, head_cb, c);
+}
+
 int doctor_check_heads(struct store *s, struct doctor_heads *h)
 {
     struct heads_ctx c = {s, h, NULL};
@@ -251,7 +315,10 @@ int doctor_check_heads(struct store *s, struct doctor_heads *h)
     c.buf = malloc(AM_ENTRY_MAX);
     if (!c.buf)
         return AM_ENOMEM;
-    rc = store_heads_each(s, head_cb, &c);
+    /* a damaged page may make LMDB fault: reported as damage, not a crash (store.h) */
+    rc = store_guarded(s, heads_scan, &c, &h->damage);
+    if (rc == AM_ECORRUPT && h->damage.kind == STORE_DAMAGE_NONE)
+        h->damage.kind = STORE_DAMAGE_PAGES;
     free(c.buf);
     return rc < 0 ? rc : AM_OK;
 }
@@ -559,6 +626,7 @@ static void note_seen(struct probe *p, int kind, const struct sockaddr *sa, unsi
             if (authentic) {
                 s->skew_min = skew;
                 s->tcp_port = b->tcp_port;
+                memcpy(s->instance, b->instance, BEACON_INSTANCE_LEN);
             }
             return;
         }
@@ -580,6 +648,7 @@ static void note_seen(struct probe *p, int kind, const struct sockaddr *sa, unsi
         s->tcp_port = b->tcp_port;
         s->proto_version = b->proto_version;
         s->skew_min = skew;
+        memcpy(s->instance, b->instance, BEACON_INSTANCE_LEN);
     }
 }
 

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 
 #include "am_limits.h"
+#include "beacon.h"
 #include "store.h"
 
 #define DOCTOR_MAX_IFACES 32 /* interfaces listed and probed (more are counted, not probed) */
@@ -68,6 +69,23 @@ struct doctor_daemon {
  * AM_OK (see d->present), AM_ESYS. */
 int doctor_daemon_status(const char *home, struct doctor_daemon *d);
 
+/* An address whose beacons claimed a member's author id but where no dial completed a
+ * handshake as that member (the daemon's "impostors" rows, PROTOCOL.md §9.5). */
+struct doctor_impostor {
+    char address[DOCTOR_ADDR_MAX];
+    char author[65];        /* the author id claimed, hex */
+    char reason[64];        /* why the last dial failed */
+    uint64_t count;         /* failed dials */
+    uint64_t last_fail_ms;  /* wall clock, ms since 1970 */
+    uint64_t last_heard_ms; /* its last beacon, same clock */
+    int verified_elsewhere; /* that member completed a handshake at another address */
+};
+#define DOCTOR_IMPOSTORS_MAX 16
+
+/* The first `max` "impostors" rows of DIR/run/peers.json into out (values cut to fit).
+ * Returns how many; 0 when there is no such file or list. */
+size_t doctor_impostors(const char *home, struct doctor_impostor *out, size_t max);
+
 /* Static peers: the `peer = HOST:PORT` lines of DIR/config, in order, into out[i] (each
  * cap_each bytes). *bad counts lines that are not HOST:PORT. Returns how many were kept. */
 size_t doctor_config_peers(const char *home, char (*out)[300], size_t max, unsigned *bad);
@@ -76,12 +94,15 @@ size_t doctor_config_peers(const char *home, char (*out)[300], size_t max, unsig
 
 struct doctor_heads {
     uint64_t heads, problems;
-    char first[160]; /* the first problem in words, "" when none */
+    char first[160];            /* the first problem in words, "" when none */
+    struct store_damage damage; /* when AM_ECORRUPT is returned: how the file is damaged */
 };
 
 /* A bounded integrity check for stores too big for verify_store() in a doctor run: for every
  * author's head, the entry it names exists, decodes, hashes to the head's hash and carries a
- * valid signature. Returns AM_OK (see h->problems) or the store error that stopped it. */
+ * valid signature. Runs under store_guarded(). Returns AM_OK (see h->problems) or the store
+ * error that stopped it (AM_ECORRUPT: the file is damaged, see h->damage; after a fault the
+ * store must be closed). */
 int doctor_check_heads(struct store *s, struct doctor_heads *h);
 
 /* ---- interfaces --------------------------------------------------------------------------- */
@@ -145,7 +166,8 @@ struct doctor_seen {
     int local;                  /* the sender's address is one of this machine's */
     uint8_t author[AM_PK_LEN];  /* authentic kinds only */
     uint16_t tcp_port, proto_version;
-    int64_t skew_min; /* authentic kinds: its clock minus ours, minutes */
+    int64_t skew_min;                      /* authentic kinds: its clock minus ours, minutes */
+    uint8_t instance[BEACON_INSTANCE_LEN]; /* authentic kinds: the sending process's, last */
     uint32_t count;
 };
 

@@ -1,7 +1,8 @@
 /*
  * home.c: the data home and its key files (see home.h).
- * Must never print a secret, leave a secret in a buffer it does not wipe, or follow a
- * symlink when it opens a key file.
+ * Must never print a secret, leave a secret in a buffer it does not wipe, follow a
+ * symlink when it opens a key file, open a key that is not a plain file (a pipe would
+ * block), or accept a home that other users can write to.
  */
 #include "home.h"
 
@@ -17,6 +18,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_text.h"
 
 #define IDENTITY_FILE  "identity.key"
 #define NETWORK_FILE   "network.key"
@@ -149,8 +151,13 @@ int home_read_secret_file(const char *path, char *out, size_t cap)
 {
     struct stat st;
     ssize_t n;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd;
 
+    /* never opened unless a plain file: a pipe would wait for a writer, a device may do
+     * anything; O_NONBLOCK and the fstat close the gap between the look and the open */
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return AM_EPERM;
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? AM_ENOTFOUND : errno == ELOOP ? AM_EPERM : AM_ESYS;
     if (fstat(fd, &st) != 0) {
@@ -167,6 +174,79 @@ int home_read_secret_file(const char *path, char *out, size_t cap)
         return AM_ESYS;
     out[n] = 0;
     return AM_OK;
+}
+
+void home_key_error_text(const char *path, char *buf, size_t cap)
+{
+    size_t pl = strlen(path);
+    int network =
+        pl >= strlen(NETWORK_FILE) && strcmp(path + pl - strlen(NETWORK_FILE), NETWORK_FILE) == 0;
+    const char *fix = network ? "join the network again with `aidmesh init --force --join CODE`"
+                              : "start over with `aidmesh init --force` (a new identity)";
+    const char *what = NULL;
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        snprintf(buf, cap, "cannot look at %s: %s", path, strerror(errno));
+        return;
+    }
+    if (S_ISLNK(st.st_mode))
+        what = "a symbolic link";
+    else if (S_ISFIFO(st.st_mode))
+        what = "a named pipe";
+    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+        what = "a device";
+    else if (S_ISDIR(st.st_mode))
+        what = "a folder";
+    else if (S_ISSOCK(st.st_mode))
+        what = "a socket";
+    if (what)
+        snprintf(buf, cap,
+                 "%s is %s, not a key file: aidmesh reads a key only from a plain file of mode "
+                 "0600 in the home, never through a link. Remove it (`rm %s`%s) and put the "
+                 "key file back from a backup, or %s",
+                 path, what, path, S_ISLNK(st.st_mode) ? " removes only the link" : "", fix);
+    else if (st.st_mode & 077)
+        snprintf(buf, cap,
+                 "%s can be read by other users (mode %04o); a key must be private: run "
+                 "`chmod 600 %s`",
+                 path, (unsigned)(st.st_mode & 07777), path);
+    else
+        snprintf(buf, cap, "%s cannot be used as a key file; restore it from a backup, or %s", path,
+                 fix);
+}
+
+int home_check(const char *home)
+{
+    struct stat st;
+    if (stat(home, &st) != 0)
+        return errno == ENOENT ? AM_OK : AM_ESYS; /* no home yet: the key load says so */
+    if (!S_ISDIR(st.st_mode))
+        return AM_EINVAL;
+    if ((st.st_mode & 022) || (st.st_uid != geteuid() && st.st_uid != 0))
+        return AM_EPERM;
+    return AM_OK;
+}
+
+void home_error_text(const char *home, int rc, char *buf, size_t cap)
+{
+    struct stat st;
+    if (rc == AM_EPERM && stat(home, &st) == 0 && (st.st_mode & 022))
+        snprintf(buf, cap,
+                 "the data home %s can be changed by other users (mode %04o): anyone of them "
+                 "could swap its keys or its store, so aidmesh refuses it. Run `chmod 700 %s`",
+                 home, (unsigned)(st.st_mode & 07777), home);
+    else if (rc == AM_EPERM && stat(home, &st) == 0)
+        snprintf(buf, cap,
+                 "the data home %s belongs to another user (uid %u), who could swap its keys "
+                 "or its store, so aidmesh refuses it: run aidmesh as that user, or give the "
+                 "home to this one (`chown -R %u %s`, then `chmod 700 %s`)",
+                 home, (unsigned)st.st_uid, (unsigned)geteuid(), home, home);
+    else if (rc == AM_EINVAL)
+        snprintf(buf, cap, "the data home %s is not a folder: pass --home DIR with a folder", home);
+    else
+        snprintf(buf, cap, "cannot use the data home %s: %s", home,
+                 rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
 }
 
 /* "MAGIC\n<hex>\n" -> bytes. */
@@ -241,9 +321,13 @@ int home_init(const char *home, const uint8_t seed[static AM_SEED_LEN],
     time_t now = time(NULL);
     int rc, len;
 
+    if (name && (strlen(name) > AM_NAME_MAX || !am_text_ok(name, strlen(name), 0)))
+        return AM_EINVAL; /* a node name is printable text (PROTOCOL.md §10.2) */
     if (home_is_initialised(home) && !force)
         return AM_EEXIST;
     rc = mkdirs(home);
+    if (rc == AM_OK)
+        rc = home_check(home); /* an existing folder others can write to is refused */
     if (rc != AM_OK)
         return rc;
     if (force) {

@@ -36,7 +36,8 @@ int home_is_initialised(const char *home);
  * `secret` (both chosen by the caller), and the config with `name`. With force == 0 an
  * initialised home is refused with AM_EEXIST; with force != 0 the old key files are kept
  * beside the new ones as "<file>.replaced-<unix time>", never deleted.
- * Returns AM_OK, AM_EEXIST, AM_ESYS (errno set).
+ * Returns AM_OK, AM_EEXIST, AM_EPERM (an existing home others can write to: home_check),
+ * AM_ESYS (errno set).
  */
 int home_init(const char *home, const uint8_t seed[static AM_SEED_LEN],
               const uint8_t secret[static AM_NETSECRET_LEN], const char *name, int force);
@@ -80,5 +81,23 @@ int home_config_peers(const char *home, char out[][HOME_PEER_MAX], int max);
  */
 int home_write_secret_file(const char *path, const char *text, size_t len, int replace);
 int home_read_secret_file(const char *path, char *out, size_t cap);
+
+/* A sentence for a key file at `path` that was refused (AM_EPERM): what it is (a link, a
+ * pipe, a device, a folder, or readable by others) and what to do (PROTOCOL.md §7). Looks
+ * at the file again (lstat only, never opens it). */
+void home_key_error_text(const char *path, char *buf, size_t cap);
+
+/*
+ * Checks that the home, when it exists, is a folder that only its owner can change
+ * (PROTOCOL.md §7): no write bit for group or others, owned by this user or root; anyone
+ * else who can write there could swap its keys or its store. Follows a link to the home
+ * (the operator named it). Returns AM_OK (also when there is no home yet), AM_EPERM,
+ * AM_EINVAL (not a folder), AM_ESYS. home_init refuses such a home the same way.
+ */
+int home_check(const char *home);
+
+/* A sentence for home_check's (or home_init's) `rc` about `home`, with the command to run
+ * (e.g. `chmod 700 HOME`). */
+void home_error_text(const char *home, int rc, char *buf, size_t cap);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * http.c: the dashboard over HTTP with libmicrohttpd (see http.h).
  * Must never: change anything, answer a method other than GET or HEAD, touch the daemon's
- * libuv loop from the server thread, or parse HTTP itself (libmicrohttpd does).
+ * libuv loop from the server thread, parse HTTP itself (libmicrohttpd does), or let a
+ * client hold a connection past its deadline by trickling bytes.
  */
 #include "http.h"
 
@@ -9,11 +10,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -21,16 +26,36 @@
 #include "am_err.h"
 #include "dashboard.h"
 
-#define HTTP_CONN_LIMIT     32 /* a hub screen or two, and a few phones */
-#define HTTP_PER_IP_LIMIT   8
+/* Limits (http.h says what they bound): */
+/* libmicrohttpd's hard cap on open connections */
+#define HTTP_CONN_LIMIT 64
+/* connections still waiting for their request: past this the oldest of them is cut, so a
+ * new client always gets in */
+#define HTTP_WAITING_SOFT 48
+/* per address: one page has no sub-resources, a browser needs one or two */
+#define HTTP_PER_IP_LIMIT 4
+/* idle (libmicrohttpd's own, reset by every byte: the deadlines of http.h are not) */
 #define HTTP_CONN_TIMEOUT_S 15
 #define HTTP_LISTEN_BACKLOG 16
+/* the server thread looks at the deadlines this often */
+#define HTTP_LOOP_MS 250
+
+struct http_conn {
+    struct http_conn *prev, *next; /* in the order they came */
+    int fd;
+    int answering;        /* its request arrived: the answer deadline runs */
+    int cut;              /* shut down by us: libmicrohttpd closes it on its next turn */
+    uint64_t deadline_ms; /* CLOCK_MONOTONIC */
+};
 
 struct http_server {
     struct MHD_Daemon *mhd;
     struct node *n;
-    int loopback;      /* bound to 127.0.0.0/8 or ::1: check the Host header */
-    char hosts[3][64]; /* Host header values accepted when loopback */
+    struct http_hosts hosts;
+    pthread_t thread;
+    atomic_int stop;
+    /* every open connection, oldest first; touched only on the server thread */
+    struct http_conn *head, *tail;
 };
 
 static const char csp[] = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
@@ -65,11 +90,173 @@ static enum MHD_Result text(struct MHD_Connection *c, unsigned status, const cha
     return reply(c, status, "text/plain; charset=utf-8", (char *)msg, strlen(msg), 0);
 }
 
+/* ---- the decision (pure: fuzzed by tests/fuzz/http_fuzz.c) -------------------------------- */
+
+int http_route(const struct http_hosts *hosts, const char *method, const char *url,
+               const struct http_header *hdr, size_t n, int more)
+{
+    const char *host = NULL;
+    size_t n_host = 0, plen;
+
+    /* one Host, or none (HTTP/1.0): two could make a check and a proxy disagree */
+    for (size_t i = 0; i < n; i++)
+        if (hdr[i].name && strcasecmp(hdr[i].name, "Host") == 0) {
+            host = hdr[i].value ? hdr[i].value : "";
+            n_host++;
+        }
+    if (more || n_host > 1)
+        return 400;
+    /* answered before any request body: nothing is ever read from one */
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return 405;
+    if (hosts->loopback && host) {
+        int fine = 0;
+        for (int i = 0; i < 3; i++)
+            fine |= hosts->hosts[i][0] && strcasecmp(host, hosts->hosts[i]) == 0;
+        if (!fine)
+            return 403;
+    }
+    plen = strcspn(url, "?#"); /* a query or fragment changes nothing */
+    if (!((plen == 1 && url[0] == '/') || (plen == 11 && strncmp(url, "/index.html", 11) == 0)))
+        return 404;
+    return 200;
+}
+
+/* ---- per-connection deadlines ---------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Cuts a connection: shutdown, never close (the descriptor stays libmicrohttpd's; it sees
+ * the end on its next turn and closes it, then tells on_connection). */
+static void conn_cut(struct http_conn *k)
+{
+    if (!k->cut && k->fd >= 0)
+        shutdown(k->fd, SHUT_RDWR);
+    k->cut = 1;
+}
+
+/* Cuts every connection past its deadline, and the oldest waiting ones past the soft cap. */
+static void sweep(struct http_server *h, uint64_t now)
+{
+    size_t waiting = 0;
+    for (struct http_conn *k = h->head; k; k = k->next) {
+        if (!k->cut && now >= k->deadline_ms)
+            conn_cut(k);
+        waiting += !k->cut && !k->answering;
+    }
+    for (struct http_conn *k = h->head; k && waiting > HTTP_WAITING_SOFT; k = k->next)
+        if (!k->cut && !k->answering) {
+            conn_cut(k);
+            waiting--;
+        }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *h = cls;
+    struct http_conn *k = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k = calloc(1, sizeof *k);
+        if (!k) { /* no memory to watch it: not served */
+            if (ci)
+                shutdown(ci->connect_fd, SHUT_RDWR);
+            return;
+        }
+        k->fd = ci ? ci->connect_fd : -1;
+        k->deadline_ms = mono_ms() + HTTP_REQUEST_DEADLINE_S * 1000u;
+        k->prev = h->tail;
+        if (h->tail)
+            h->tail->next = k;
+        else
+            h->head = k;
+        h->tail = k;
+        *socket_context = k;
+        sweep(h, mono_ms());
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && k) {
+        if (k->prev)
+            k->prev->next = k->next;
+        else
+            h->head = k->next;
+        if (k->next)
+            k->next->prev = k->prev;
+        else
+            h->tail = k->prev;
+        free(k);
+        *socket_context = NULL;
+    }
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* A request answered (or given up): a kept-alive connection waits for its next one. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_conn *k = conn_of(c);
+    (void)cls;
+    (void)con_cls;
+    (void)toe;
+    if (k) {
+        k->answering = 0;
+        k->deadline_ms = mono_ms() + HTTP_REQUEST_DEADLINE_S * 1000u;
+    }
+}
+
+/* The server thread: libmicrohttpd's turns, and the deadlines between them. */
+static void *serve(void *arg)
+{
+    struct http_server *h = arg;
+    while (!atomic_load(&h->stop)) {
+        MHD_run_wait(h->mhd, HTTP_LOOP_MS);
+        sweep(h, mono_ms());
+    }
+    return NULL;
+}
+
+/* ---- answering ------------------------------------------------------------------------- */
+
+struct header_list {
+    struct http_header v[HTTP_HEADERS_MAX];
+    size_t n;
+    int more;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct header_list *l = cls;
+    (void)kind;
+    if (l->n == HTTP_HEADERS_MAX) {
+        l->more = 1;
+        return MHD_NO;
+    }
+    l->v[l->n].name = key;
+    l->v[l->n].value = value;
+    l->n++;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
 {
     struct http_server *h = cls;
+    struct http_conn *k = conn_of(c);
+    struct header_list hl;
     struct dashboard_opts o;
     char *page;
     size_t len;
@@ -79,21 +266,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)upload_size;
     (void)con_cls;
 
-    /* answered on the first call, before any request body: nothing is ever read from one */
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+    if (k && !k->answering) { /* the request is in: the answer has its own deadline */
+        k->answering = 1;
+        k->deadline_ms = mono_ms() + HTTP_ANSWER_DEADLINE_S * 1000u;
+    }
+    memset(&hl, 0, sizeof hl);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hl);
+    switch (http_route(&h->hosts, method, url, hl.v, hl.n, hl.more)) {
+    case 400:
+        return text(c, MHD_HTTP_BAD_REQUEST,
+                    "a request must name one Host (this one has several, or too many "
+                    "headers)\n");
+    case 405:
         return text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
                     "this page is read-only: only GET and HEAD are answered\n");
-    if (h->loopback) {
-        const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-        int fine = !host;
-        for (int i = 0; host && i < 3; i++)
-            fine |= h->hosts[i][0] && strcasecmp(host, h->hosts[i]) == 0;
-        if (!fine)
-            return text(c, MHD_HTTP_FORBIDDEN,
-                        "this dashboard answers only to its own address on this machine\n");
-    }
-    if (strcmp(url, "/") != 0 && strcmp(url, "/index.html") != 0)
+    case 403:
+        return text(c, MHD_HTTP_FORBIDDEN,
+                    "this dashboard answers only to its own address on this machine\n");
+    case 404:
         return text(c, MHD_HTTP_NOT_FOUND, "no such page: the dashboard is at /\n");
+    default:
+        break;
+    }
     memset(&o, 0, sizeof o);
     o.refresh_s = DASHBOARD_REFRESH_S;
     rc = dashboard_render(h->n, &o, &page, &len);
@@ -266,21 +460,27 @@ int http_start(struct http_server **out, struct node *n, const char *spec, char 
         return AM_ENOMEM;
     }
     h->n = n;
-    h->loopback = is_loopback(&bound);
+    h->hosts.loopback = is_loopback(&bound);
     sa_text(&bound, host, sizeof host, &port);
-    snprintf(h->hosts[0], sizeof h->hosts[0], "%s:%u", host, port);
-    snprintf(h->hosts[1], sizeof h->hosts[1], "localhost:%u", port);
+    snprintf(h->hosts.hosts[0], sizeof h->hosts.hosts[0], "%s:%u", host, port);
+    snprintf(h->hosts.hosts[1], sizeof h->hosts.hosts[1], "localhost:%u", port);
     if (port == 80) /* a browser leaves the default port out */
-        snprintf(h->hosts[2], sizeof h->hosts[2], "%s", host);
-    /* one thread of its own polls every connection and answers in turn */
+        snprintf(h->hosts.hosts[2], sizeof h->hosts.hosts[2], "%s", host);
+    /* run by a thread of ours (serve), so the deadlines are looked at between its turns;
+     * epoll where there is one, so descriptors above 1,023 work */
     h->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-        0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_END);
+        MHD_USE_AUTO | (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request,
+        h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+    if (h->mhd && pthread_create(&h->thread, NULL, serve, h) != 0) {
+        MHD_stop_daemon(h->mhd);
+        h->mhd = NULL;
+        fd = -1; /* closed with the daemon */
+    }
     if (!h->mhd) {
-        if (fcntl(fd, F_GETFD) != -1) /* libmicrohttpd may or may not have closed it */
+        if (fd >= 0 && fcntl(fd, F_GETFD) != -1) /* libmicrohttpd may or may not have closed it */
             close(fd);
         free(h);
         snprintf(err, err_cap,
@@ -298,6 +498,8 @@ void http_stop(struct http_server *h)
 {
     if (!h)
         return;
-    MHD_stop_daemon(h->mhd); /* joins its thread and closes the listening socket */
+    atomic_store(&h->stop, 1);
+    pthread_join(h->thread, NULL); /* within HTTP_LOOP_MS */
+    MHD_stop_daemon(h->mhd);       /* closes every connection and the listening socket */
     free(h);
 }

@@ -8,7 +8,17 @@
  * the store through short read transactions opened on that thread (LMDB read
  * transactions belong to the thread that opens them) and reads the daemon's status file
  * for the peers; it never touches the daemon's libuv loop. When bound to a loopback
- * address, requests naming another host (a DNS-rebinding web page) are refused.
+ * address, requests naming another host (a DNS-rebinding web page) are refused; a request
+ * with more than one Host header is refused everywhere (400).
+ *
+ * Bounded (the limits are at the top of http.c and below): at most 64
+ * connections, 4 from one address; a connection has HTTP_REQUEST_DEADLINE_S from its
+ * start (or from its previous answer) until its request is complete, and
+ * HTTP_ANSWER_DEADLINE_S to take the answer, however slowly it trickles bytes: then it is
+ * cut. When more than 48 connections wait for their request, the oldest of them is cut, so
+ * a client that sends its request at once always gets in. What is left: an outsider with
+ * many addresses who opens connections faster than a client completes one can still crowd
+ * it out; each of its connections costs it a socket and lasts at most the deadline.
  */
 #ifndef AM_HTTP_H
 #define AM_HTTP_H
@@ -31,7 +41,38 @@ struct http_server;
 int http_start(struct http_server **out, struct node *n, const char *spec, char *url,
                size_t url_cap, char *err, size_t err_cap);
 
-/* Stops serving: waits for requests in progress, closes the socket, frees h (NULL: no-op). */
+/* Stops serving (within a quarter of a second): closes every connection and the socket,
+ * frees h (NULL: no-op). */
 void http_stop(struct http_server *h);
+
+/* From a connection's start (or its previous answer) to its whole request. */
+#define HTTP_REQUEST_DEADLINE_S 10
+/* From the request to the answer taken: a page of a large store on a slow phone. */
+#define HTTP_ANSWER_DEADLINE_S 30
+
+/* ---- the decision on a request, split out for tests/fuzz/http_fuzz.c ---- */
+
+#define HTTP_HEADERS_MAX 64 /* headers looked at; a request with more is refused (400) */
+
+struct http_header {
+    const char *name, *value; /* NUL-terminated (NULL value: empty) */
+};
+
+/* Which Host values a loopback-bound server answers to ("ADDR:PORT", "localhost:PORT",
+ * and "ADDR" on port 80; "" for none). */
+struct http_hosts {
+    int loopback;
+    char hosts[3][64];
+};
+
+/*
+ * The answer's status for a request as libmicrohttpd parsed it: `method`, `url` (the path,
+ * maybe with a query), and its `n` headers (`more`: it had more than were passed). Pure:
+ * reads only its arguments. Returns 400 (more than one Host header, or `more`), 405 (not
+ * GET or HEAD), 403 (bound to loopback and a Host that is not ours: a DNS-rebinding page),
+ * 404 (not "/" or "/index.html"), or 200 (serve the page). Checked in that order.
+ */
+int http_route(const struct http_hosts *hosts, const char *method, const char *url,
+               const struct http_header *hdr, size_t n, int more);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_text.h"
 #include "invite.h"
 
 int node_open(struct node *n, const char *home, const struct store_opts *store_opts,
@@ -23,6 +24,8 @@ int node_open(struct node *n, const char *home, const struct store_opts *store_o
         rc = AM_EINVAL;
         goto fail;
     }
+    if ((rc = home_check(home)) != AM_OK) /* a home others can write to (PROTOCOL.md §7) */
+        goto fail;
     n->sk = sodium_malloc(AM_SK_LEN);
     n->netkey = sodium_malloc(AM_NETKEY_LEN);
     if (!n->sk || !n->netkey) {
@@ -43,10 +46,21 @@ int node_open(struct node *n, const char *home, const struct store_opts *store_o
     if (rc != AM_OK)
         goto fail;
     home_config_get(home, "name", n->name, sizeof n->name);
+    if (!am_text_ok(n->name, strlen(n->name), 0))
+        n->name[0] = 0; /* a hand-edited name that is not printable text (§10.2): none */
     step = NODE_STEP_STORE;
-    if ((rc = home_path(path, home, "store")) != AM_OK ||
-        (rc = store_open(&n->store, path, store_opts)) != AM_OK)
-        goto fail;
+    {
+        /* the store's record beside it (PROTOCOL.md §7, "Store record") */
+        struct store_opts so = store_opts ? *store_opts : (struct store_opts){0};
+        char record[AM_HOME_PATH_MAX];
+        if ((rc = home_path(path, home, "store")) != AM_OK ||
+            (rc = home_path(record, home, STORE_RECORD_FILE)) != AM_OK)
+            goto fail;
+        if (!so.record)
+            so.record = record;
+        if ((rc = store_open(&n->store, path, &so)) != AM_OK)
+            goto fail;
+    }
     return AM_OK;
 fail:
     if (failed)

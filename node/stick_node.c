@@ -1,16 +1,20 @@
 /*
  * stick_node.c: the stick format bound to this node (see stick_node.h). Must never: follow
- * a name the format does not make (it only opens names stick.c builds from a listing), or
+ * a name the format does not make (it only opens names stick.c builds from a listing),
+ * follow a symbolic link on a stick, open a name that is not a regular file as a file, or
  * print.
  */
 #include "stick_node.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -19,6 +23,27 @@
 #include "syncstore.h"
 
 /* ---- POSIX file operations ------------------------------------------------------------- */
+
+/*
+ * The stick's files are reached from a folder descriptor one name at a time, each opened
+ * with O_NOFOLLOW (folders also with O_DIRECTORY), so a symbolic link on the stick is never
+ * followed and no sync reads or writes outside it (PROTOCOL.md §11.1). With a root bound
+ * (ctx is a struct stick_root, as stick_node_sync and stick_node_inspect do) the walk
+ * starts at the root folder opened once; with ctx NULL (tests, the bench) at the folder
+ * holding the last name, as named. A name that is there but is not a regular file (a link,
+ * a pipe, a device, a folder) is never opened as a file: opening a pipe for reading waits
+ * for a writer, and a device may do anything.
+ */
+struct stick_root {
+    int fd;           /* the root folder (the root path itself may be a link: the operator
+                         named it) */
+    const char *path; /* as given: stick.c builds every path as root "/" names */
+    size_t len;
+    /* names of the format (segment or manifest slot) in a network folder that are not
+     * regular files: added to the report as damage */
+    char notfile[STICK_DAMAGE_MAX][STICK_NAME_LEN + 1];
+    size_t n_notfile;
+};
 
 static int map_errno(int e)
 {
@@ -36,22 +61,144 @@ static int map_errno(int e)
     case EACCES:
         return AM_EPERM;
     default:
-        return AM_ESYS;
+        return AM_ESYS; /* ELOOP too: a link on the stick, errno kept for the sentence */
     }
+}
+
+/* Closes fd keeping errno. */
+static void close_keep(int fd)
+{
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = e;
+}
+
+/* Opens the sub-folder `name` of folder dfd, never following a link (then errno is ELOOP,
+ * where Linux says ENOTDIR). Returns the descriptor or -1. */
+static int sub_open(int dfd, const char *name)
+{
+    struct stat st;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && (errno == ENOTDIR || errno == ELOOP) &&
+        fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        errno = ELOOP;
+    return fd;
+}
+
+/* Walks the folders named in [p, end) from folder `from` (not closed). Returns a new
+ * descriptor of the last one, or an am_err.h code (AM_EINVAL for "." or ".." or a name
+ * too long). */
+static int walk(int from, const char *p, const char *end, int *out)
+{
+    int fd = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* its own offset */
+    if (fd < 0)
+        return map_errno(errno);
+    while (p < end) {
+        char comp[NAME_MAX + 1];
+        size_t n;
+        int next;
+        while (p < end && *p == '/')
+            p++;
+        for (n = 0; p + n < end && p[n] != '/'; n++)
+            ;
+        if (n == 0)
+            break;
+        if (n > NAME_MAX || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            close(fd);
+            return AM_EINVAL;
+        }
+        memcpy(comp, p, n);
+        comp[n] = 0;
+        next = sub_open(fd, comp);
+        close_keep(fd);
+        if (next < 0)
+            return map_errno(errno);
+        fd = next;
+        p += n;
+    }
+    *out = fd;
+    return AM_OK;
+}
+
+/* The part of `path` below the bound root, or NULL when it is not below it. */
+static const char *below_root(const struct stick_root *rt, const char *path)
+{
+    if (strncmp(path, rt->path, rt->len) != 0 || (path[rt->len] != '/' && path[rt->len] != 0))
+        return NULL;
+    return path + rt->len;
+}
+
+/* Opens the folder `path`. */
+static int dir_open(const struct stick_root *rt, const char *path, int *fd)
+{
+    const char *rest;
+    if (!rt) {
+        *fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return *fd < 0 ? map_errno(errno) : AM_OK;
+    }
+    if (!(rest = below_root(rt, path)))
+        return AM_EINVAL;
+    return walk(rt->fd, rest, rest + strlen(rest), fd);
+}
+
+/* Opens the folder holding the last name of `path` into *dfd, and copies that name. */
+static int parent_open(const struct stick_root *rt, const char *path, int *dfd,
+                       char leaf[static NAME_MAX + 1])
+{
+    const char *slash = strrchr(path, '/'), *rest;
+    size_t n;
+    if (!slash || !slash[1] || (n = strlen(slash + 1)) > NAME_MAX || strcmp(slash + 1, ".") == 0 ||
+        strcmp(slash + 1, "..") == 0)
+        return AM_EINVAL;
+    memcpy(leaf, slash + 1, n + 1);
+    if (!rt) {
+        char dir[4096];
+        size_t dl = slash == path ? 1 : (size_t)(slash - path);
+        if (dl >= sizeof dir)
+            return AM_EINVAL;
+        memcpy(dir, path, dl);
+        dir[dl] = 0;
+        *dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return *dfd < 0 ? map_errno(errno) : AM_OK;
+    }
+    if (!(rest = below_root(rt, path)) || slash < rest)
+        return AM_EINVAL;
+    return walk(rt->fd, rest, slash, dfd);
 }
 
 static int px_open(void *ctx, const char *path, int mode, int *fd)
 {
-    int flags = O_CLOEXEC | O_NOFOLLOW;
-    (void)ctx;
+    char leaf[NAME_MAX + 1];
+    struct stat st;
+    int dfd, rc, flags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+
+    *fd = -1;
+    if ((rc = parent_open(ctx, path, &dfd, leaf)) != AM_OK)
+        return rc;
+    if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+        close(dfd);
+        return AM_EEXIST; /* something that is not a file has the name: never opened */
+    }
     if (mode == STICK_OPEN_READ)
         flags |= O_RDONLY;
     else if (mode == STICK_OPEN_WRITE)
         flags |= O_RDWR | O_CREAT;
     else
         flags |= O_RDWR | O_CREAT | O_EXCL;
-    *fd = open(path, flags, 0644);
-    return *fd < 0 ? map_errno(errno) : AM_OK;
+    *fd = openat(dfd, leaf, flags, 0644);
+    close_keep(dfd);
+    if (*fd < 0)
+        return errno == ELOOP ? AM_EEXIST : map_errno(errno);
+    if (fstat(*fd, &st) != 0)
+        rc = map_errno(errno);
+    else if (!S_ISREG(st.st_mode))
+        rc = AM_EEXIST; /* swapped since the look */
+    if (rc != AM_OK) {
+        close_keep(*fd);
+        *fd = -1;
+    }
+    return rc;
 }
 
 static int px_read(void *ctx, int fd, uint64_t off, uint8_t *buf, size_t n, size_t *got)
@@ -120,31 +267,64 @@ static int px_truncate(void *ctx, int fd, uint64_t len)
     return ftruncate(fd, (off_t)len) == 0 ? AM_OK : map_errno(errno);
 }
 
+/* A name of the format in a network folder: a segment or a manifest slot, any case. */
+static int format_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (strcasecmp(name, STICK_MAN_SLOT_A) == 0 || strcasecmp(name, STICK_MAN_SLOT_B) == 0)
+        return 1;
+    if (n != STICK_NAME_LEN || (name[0] != 'S' && name[0] != 's') ||
+        strcasecmp(name + 8, ".AMS") != 0)
+        return 0;
+    for (int i = 1; i < 8; i++)
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Notes `name` of a network folder that is not a regular file (once). */
+static void note_notfile(struct stick_root *rt, const char *name)
+{
+    for (size_t i = 0; i < rt->n_notfile; i++)
+        if (strcmp(rt->notfile[i], name) == 0)
+            return;
+    if (rt->n_notfile < STICK_DAMAGE_MAX)
+        snprintf(rt->notfile[rt->n_notfile++], sizeof rt->notfile[0], "%s", name);
+}
+
 static int px_list(void *ctx, const char *path,
                    int (*cb)(void *cbctx, const char *name, int is_dir), void *cbctx)
 {
-    DIR *d = opendir(path);
+    struct stick_root *rt = ctx;
+    const char *rest = rt ? below_root(rt, path) : NULL;
+    int fd, rc, depth = 0;
     struct dirent *de;
-    (void)ctx;
-    if (!d)
+    DIR *d;
+
+    if ((rc = dir_open(rt, path, &fd)) != AM_OK)
+        return rc;
+    if (!(d = fdopendir(fd))) {
+        close_keep(fd);
         return map_errno(errno);
+    }
+    for (const char *p = rest; p && *p; p++) /* a network folder is root/AIDMESH/<id> */
+        if (*p == '/' && p[1] && p[1] != '/')
+            depth++;
     while ((de = readdir(d)) != NULL) {
-        int is_dir;
+        struct stat st;
+        int type = de->d_type;
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (de->d_type == DT_DIR || de->d_type == DT_REG) {
-            is_dir = de->d_type == DT_DIR;
-        } else if (de->d_type == DT_UNKNOWN) {
-            struct stat st;
+        if (type == DT_UNKNOWN) {
             if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
                 continue;
-            if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-                continue;
-            is_dir = S_ISDIR(st.st_mode);
-        } else {
-            continue; /* links, devices: nothing of the format */
+            type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
         }
-        if (cb(cbctx, de->d_name, is_dir))
+        if (type != DT_REG && rt && depth == 2 && format_name(de->d_name))
+            note_notfile(rt, de->d_name);
+        if (type != DT_DIR && type != DT_REG)
+            continue; /* links, pipes, devices: nothing of the format */
+        if (cb(cbctx, de->d_name, type == DT_DIR))
             break;
     }
     closedir(d);
@@ -153,15 +333,19 @@ static int px_list(void *ctx, const char *path,
 
 static int px_mkdir(void *ctx, const char *path)
 {
-    (void)ctx;
-    return mkdir(path, 0755) == 0 ? AM_OK : map_errno(errno);
+    char leaf[NAME_MAX + 1];
+    int dfd, rc = parent_open(ctx, path, &dfd, leaf);
+    if (rc != AM_OK)
+        return rc;
+    rc = mkdirat(dfd, leaf, 0755) == 0 ? AM_OK : map_errno(errno);
+    close_keep(dfd);
+    return rc;
 }
 
 static int px_fsync_dir(void *ctx, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    (void)ctx;
-    if (fd >= 0) {
+    int fd;
+    if (dir_open(ctx, path, &fd) == AM_OK) {
         fsync(fd); /* not every file system flushes folders this way: best effort */
         close(fd);
     }
@@ -171,9 +355,13 @@ static int px_fsync_dir(void *ctx, const char *path)
 static int px_space(void *ctx, const char *path, uint64_t *avail, uint64_t *unit)
 {
     struct statvfs sv;
-    (void)ctx;
-    if (statvfs(path, &sv) != 0)
-        return map_errno(errno);
+    int fd, rc = dir_open(ctx, path, &fd);
+    if (rc != AM_OK)
+        return rc;
+    rc = fstatvfs(fd, &sv) == 0 ? AM_OK : map_errno(errno);
+    close_keep(fd);
+    if (rc != AM_OK)
+        return rc;
     *unit = sv.f_bsize ? sv.f_bsize : 1;
     /* fusefat reports zero blocks: the volume does not say */
     *avail = sv.f_blocks == 0 ? UINT64_MAX : (uint64_t)sv.f_bavail * sv.f_frsize;
@@ -182,8 +370,13 @@ static int px_space(void *ctx, const char *path, uint64_t *avail, uint64_t *unit
 
 static int px_remove(void *ctx, const char *path)
 {
-    (void)ctx;
-    return unlink(path) == 0 ? AM_OK : map_errno(errno);
+    char leaf[NAME_MAX + 1];
+    int dfd, rc = parent_open(ctx, path, &dfd, leaf);
+    if (rc != AM_OK)
+        return rc;
+    rc = unlinkat(dfd, leaf, 0) == 0 ? AM_OK : map_errno(errno);
+    close_keep(dfd);
+    return rc;
 }
 
 const struct stick_fops stick_fops_posix = {
@@ -204,17 +397,124 @@ const struct stick_fops stick_fops_posix = {
 
 /* ---- the node ---------------------------------------------------------------------------- */
 
-static void node_cfg(struct stick_cfg *cfg, struct node *n, const char *root, uint8_t *install)
+static void node_cfg(struct stick_cfg *cfg, struct node *n, const char *root, uint8_t *install,
+                     const struct stick_fops *fops)
 {
     memset(cfg, 0, sizeof *cfg);
     store_install_id(n->store, install, NULL);
-    cfg->fops = &stick_fops_posix;
+    cfg->fops = fops;
     cfg->root = root;
     cfg->netkey = n->netkey;
     cfg->install_id = install;
     cfg->author = n->pk;
     cfg->name = n->name;
     cfg->now_ms = node_wall_ms();
+}
+
+/* 16 hex digits: the name of a network folder (§11.1), any case. */
+static int netid_name(const char *name)
+{
+    size_t i;
+    for (i = 0; name[i]; i++)
+        if (!isxdigit((unsigned char)name[i]))
+            return 0;
+    return i == 2 * AM_NETID_LEN;
+}
+
+/* The first folder of the layout that is a symbolic link: an AIDMESH (any case) in the
+ * folder rootfd, or a network folder in one. Its path (root "/" names) goes into out.
+ * Returns 1 when there is one. Looks only, follows nothing. */
+static int layout_link(int rootfd, const char *root, char *out, size_t cap)
+{
+    int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), found = 0;
+    struct dirent *de;
+    DIR *d;
+    if (fd < 0)
+        return 0;
+    if (!(d = fdopendir(fd))) {
+        close(fd);
+        return 0;
+    }
+    while (!found && (de = readdir(d)) != NULL) {
+        struct stat st;
+        struct dirent *se;
+        DIR *sd;
+        int sub;
+        if (strcasecmp(de->d_name, STICK_DIR_NAME) != 0 ||
+            fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (S_ISLNK(st.st_mode)) {
+            snprintf(out, cap, "%s/%s", root, de->d_name);
+            found = 1;
+            break;
+        }
+        if ((sub = sub_open(dirfd(d), de->d_name)) < 0)
+            continue;
+        if (!(sd = fdopendir(sub))) {
+            close(sub);
+            continue;
+        }
+        while (!found && (se = readdir(sd)) != NULL)
+            if (netid_name(se->d_name) &&
+                fstatat(dirfd(sd), se->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISLNK(st.st_mode)) {
+                /* a path cut to cap still names the place */
+                found = snprintf(out, cap, "%s/%s/%s", root, de->d_name, se->d_name) != 0;
+            }
+        closedir(sd);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Binds `root` for one sync or inspect: opens it and refuses a layout folder that is a
+ * symbolic link (r says AM_ESYS with ELOOP; stick_node_error_text names the link). On
+ * failure r is filled and the code returned. */
+static int root_open(struct stick_root *rt, const char *root, struct stick_fops *fops,
+                     struct stick_report *r)
+{
+    char link[512];
+    memset(rt, 0, sizeof *rt);
+    rt->path = root;
+    rt->len = strlen(root);
+    rt->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    *fops = stick_fops_posix;
+    fops->ctx = rt;
+    if (rt->fd >= 0 && !layout_link(rt->fd, root, link, sizeof link))
+        return AM_OK;
+    memset(r, 0, sizeof *r);
+    if (rt->fd < 0) {
+        r->error = map_errno(errno);
+        r->sys_errno = errno;
+    } else {
+        close(rt->fd);
+        rt->fd = -1;
+        r->error = AM_ESYS;
+        r->sys_errno = ELOOP;
+    }
+    return r->error;
+}
+
+/* Closes the root and adds the names of the format that were not regular files to the
+ * report's damage (kind MANIFEST for a slot, BAD for a segment, code AM_EEXIST). */
+static void root_close(struct stick_root *rt, struct stick_report *r)
+{
+    for (size_t i = 0; i < rt->n_notfile; i++) {
+        if (r->n_damage < STICK_DAMAGE_MAX) {
+            struct stick_damage *d = &r->damage[r->n_damage];
+            memset(d, 0, sizeof *d);
+            snprintf(d->file, sizeof d->file, "%s", rt->notfile[i]);
+            d->kind = strcasecmp(d->file, STICK_MAN_SLOT_A) == 0 ||
+                              strcasecmp(d->file, STICK_MAN_SLOT_B) == 0
+                          ? STICK_DMG_MANIFEST
+                          : STICK_DMG_BAD;
+            d->code = AM_EEXIST;
+        }
+        r->n_damage++;
+    }
+    if (rt->fd >= 0)
+        close(rt->fd);
+    rt->fd = -1;
 }
 
 /* ---- sticks that came by (stick_node.h, STICK_NODE_VISITS_FILE) ------------------------- */
@@ -321,29 +621,44 @@ int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t m
                     void *progress_ctx, struct stick_report *r)
 {
     struct stick_cfg cfg;
+    struct stick_root rt;
+    struct stick_fops fops;
     struct sync_store ss;
     uint8_t install[AM_INSTALL_ID_LEN];
-    node_cfg(&cfg, n, root, install);
+    int rc = root_open(&rt, root, &fops, r);
+    if (rc != AM_OK)
+        return rc;
+    node_cfg(&cfg, n, root, install, &fops);
     cfg.flags = flags;
     cfg.max_bytes = max_bytes;
     cfg.progress = progress;
     cfg.progress_ctx = progress_ctx;
     syncstore_init(&ss, n->store);
-    {
-        int rc = stick_sync(&cfg, &ss, r);
-        if (rc == AM_OK)
-            visit_record(n->home, root, r);
-        return rc;
-    }
+    rc = stick_sync(&cfg, &ss, r);
+    root_close(&rt, r);
+    if (rc == AM_OK)
+        visit_record(n->home, root, r);
+    return rc;
 }
 
 int stick_node_inspect(struct node *n, const char *root, int force_scan, struct stick_view *v,
                        struct stick_report *r)
 {
     struct stick_cfg cfg;
+    struct stick_root rt;
+    struct stick_fops fops;
+    struct stick_report local;
     uint8_t install[AM_INSTALL_ID_LEN];
-    node_cfg(&cfg, n, root, install);
-    return stick_inspect(&cfg, force_scan, v, r);
+    int rc;
+    memset(v, 0, sizeof *v);
+    if (!r)
+        r = &local;
+    if ((rc = root_open(&rt, root, &fops, r)) != AM_OK)
+        return rc;
+    node_cfg(&cfg, n, root, install, &fops);
+    rc = stick_inspect(&cfg, force_scan, v, r);
+    root_close(&rt, r);
+    return rc;
 }
 
 int stick_node_has_folder(const char *root)
@@ -459,6 +774,23 @@ void stick_node_error_text(int rc, const struct stick_report *r, const char *roo
                  root);
     } else if (rc == AM_EFULL) {
         snprintf(buf, cap, "the stick %s is full", root);
+    } else if (rc == AM_ESYS && r->sys_errno == ELOOP) {
+        char link[512];
+        int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0 && layout_link(fd, root, link, sizeof link))
+            snprintf(buf, cap,
+                     "%s is a symbolic link; a stick's folders must be real folders: aidmesh "
+                     "follows no link on a stick, and nothing was read or written through it. "
+                     "Remove the link (what it points to is left alone) and sync again",
+                     link);
+        else
+            snprintf(buf, cap,
+                     "a name on the stick at %s is a symbolic link; a stick holds only real "
+                     "folders and files: nothing was read or written through it. Remove the "
+                     "link and sync again",
+                     root);
+        if (fd >= 0)
+            close(fd);
     } else if (rc == AM_ESYS) {
         snprintf(buf, cap, "cannot use the stick at %s: %s (was it pulled out?)", root,
                  strerror(r->sys_errno ? r->sys_errno : EIO));
@@ -472,6 +804,15 @@ void stick_node_damage_text(const struct stick_damage *d, char *buf, size_t cap)
     char off[32], lost[32];
     count_text(off, d->offset);
     count_text(lost, d->lost);
+    if (d->code == AM_EEXIST &&
+        (d->kind == STICK_DMG_MANIFEST || d->kind == STICK_DMG_BAD)) { /* see root_close */
+        snprintf(buf, cap,
+                 "%s is not a regular file (a symbolic link, pipe, device or folder): it was "
+                 "neither read nor written, the rest of the stick was used. Remove it; a "
+                 "stick's files are plain files",
+                 d->file);
+        return;
+    }
     switch (d->kind) {
     case STICK_DMG_CUT:
         snprintf(buf, cap,

@@ -24,6 +24,36 @@
 
 struct store;
 
+/* What store_open (or a guarded scan, store_guarded) found wrong with the files of a store
+ * that it refused with AM_ECORRUPT. Facts only; store_damage_text() words them. */
+enum store_damage_kind {
+    STORE_DAMAGE_NONE,
+    STORE_DAMAGE_FORMAT,   /* LMDB opened it, but it is not an aidmesh store of this format */
+    STORE_DAMAGE_NOTFILE,  /* data.mdb is not a regular file */
+    STORE_DAMAGE_HEADER,   /* a meta page (page `page`) is not an LMDB meta page */
+    STORE_DAMAGE_SHORT,    /* the file (`size` bytes) is shorter than its records (`need`) */
+    STORE_DAMAGE_EMPTY,    /* data.mdb has zero length, but the record says a store was here */
+    STORE_DAMAGE_MISSING,  /* data.mdb is gone, but the record says a store was here */
+    STORE_DAMAGE_REPLACED, /* data.mdb belongs to another install than the record names */
+    STORE_DAMAGE_FAULT,    /* reading the mapped file faulted at byte `offset` (page `page`;
+                              offset UINT64_MAX: at an address outside the file) */
+    STORE_DAMAGE_PAGES,    /* LMDB or a bounds check found a page or record that does not
+                              hold together (a page number, size or offset out of place) */
+};
+
+struct store_damage {
+    enum store_damage_kind kind;
+    uint64_t size, need;  /* SHORT: the file's length and the length its meta page needs */
+    uint64_t offset;      /* FAULT: byte of data.mdb whose read faulted */
+    uint64_t page;        /* HEADER, FAULT: the LMDB page */
+    uint64_t had_entries; /* EMPTY, MISSING, REPLACED: entries the record says it held */
+    uint8_t had_id[AM_INSTALL_ID_LEN];   /* EMPTY, MISSING, REPLACED: the record's install id */
+    uint8_t found_id[AM_INSTALL_ID_LEN]; /* REPLACED: the install id data.mdb holds */
+};
+
+/* The record kept beside a node's store (PROTOCOL.md §7, "Store record"), in the home. */
+#define STORE_RECORD_FILE "store.id"
+
 struct store_opts {
     uint64_t map_initial; /* 0: AM_STORE_MAP_INITIAL */
     uint64_t map_max;     /* 0: AM_STORE_MAP_MAX; growth stops here with AM_EFULL */
@@ -33,6 +63,14 @@ struct store_opts {
      * from its record at every batch. 0: STORE_VIEW_CACHE_DEFAULT; UINT64_MAX: no
      * bound. STORE_VIEW_CACHE_OFF: no cache. */
     uint64_t view_cache;
+    /* Path of the store's record (PROTOCOL.md §7, "Store record"; the node keeps it at
+     * HOME/store.id): it names the install and the entries the store held, so a data.mdb
+     * that was emptied, removed or swapped for another install's is refused instead of
+     * silently replaced by a new empty store. NULL: no record (tests, benches). The
+     * string is copied. */
+    const char *record;
+    /* Nullable: filled when store_open returns AM_ECORRUPT, saying what is wrong. */
+    struct store_damage *damage;
 };
 
 #define STORE_VIEW_CACHE_DEFAULT (128ULL << 20)
@@ -67,12 +105,42 @@ struct store_ingest_stats {
 
 /*
  * Opens (creating if needed, unless read_only) the store in directory `dir`. On success
- * *out is owned by the caller and released with store_close(). Returns AM_OK, AM_ESYS,
- * AM_ENOTFOUND (read_only and no store), AM_ECORRUPT (not an aidmesh store, or a format
- * this build does not read), AM_EFULL.
+ * *out is owned by the caller and released with store_close(). Before LMDB maps
+ * data.mdb, its two meta pages are read with pread() and the file must be as long as the
+ * newer one says its records reach (a shorter file would fault when read); with a record
+ * (opts->record), an empty or missing data.mdb, or one of another install, is refused.
+ * Returns AM_OK, AM_ESYS, AM_ENOTFOUND (read_only and no store), AM_ECORRUPT (damaged,
+ * emptied, replaced, not an aidmesh store, or a format this build does not read:
+ * opts->damage says which), AM_EFULL.
  */
 int store_open(struct store **out, const char *dir, const struct store_opts *opts);
-void store_close(struct store *s); /* NULL is fine */
+/* Closes; when the store was opened for writing with a record and the entry count
+ * changed, rewrites the record first (best effort). NULL is fine. */
+void store_close(struct store *s);
+
+/* A sentence for the operator about damage found in the store in `dir` (its record at
+ * `record`, nullable): what happened, and what to do. */
+void store_damage_text(const struct store_damage *d, const char *dir, const char *record, char *buf,
+                       size_t cap);
+
+/* Moves the record at `record` aside as "<record>.replaced-<unix time>" (never deleted),
+ * so the next store_open accepts whatever store it finds and records it: for `aidmesh
+ * init --force`, the operator's way to start over. Returns AM_OK (also when there is no
+ * record), AM_ESYS. */
+int store_record_set_aside(const char *record);
+
+/*
+ * Runs fn(ctx) and returns its value, with a SIGBUS/SIGSEGV handler installed for the
+ * calling thread that turns a fault inside the store's map into AM_ECORRUPT (and *damage,
+ * nullable, kind STORE_DAMAGE_FAULT with the offset) instead of a crash. LMDB keeps no
+ * checksums: a flipped byte in a page can make it follow a wild offset, and the open-time
+ * checks cannot see inside pages. This is the last resort for whole-store scans (verify,
+ * doctor), not a way to keep using a damaged store: after a fault the frames fn was in are
+ * abandoned (their memory is leaked, a read transaction stays open), and every later call
+ * on `s` fails with AM_ECORRUPT; close it and exit. Faults outside the map are passed on
+ * to the handler that was there before. Only one thread at a time may be inside.
+ */
+int store_guarded(struct store *s, int (*fn)(void *ctx), void *ctx, struct store_damage *damage);
 
 /* The random id of this store. `copied_from` (nullable) receives the id the store had
  * before it was found copied to another file (all zero when it never was). */
@@ -142,6 +210,8 @@ struct store_stats {
     uint64_t map_used; /* bytes of it in use */
 };
 
+/* Counts of the store. Runs under store_guarded(): on a damaged store it returns
+ * AM_ECORRUPT instead of faulting (and the store is not read again). */
 int store_stats(struct store *s, struct store_stats *st);
 
 /* ---- Relief views (PROTOCOL.md section 7, "View databases") ------------------------------

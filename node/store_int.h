@@ -40,6 +40,9 @@ struct store {
     uint64_t cache_max;        /* bytes the view cache may hold (estimated) */
     struct views_cache *cache; /* NULL until the first write that touches views */
     pthread_mutex_t cache_lock;
+    char *record;            /* path of the store record (store_opts.record), or NULL */
+    uint64_t record_entries; /* the entry count the record holds now */
+    int faulted;             /* a guarded scan faulted: the store is not used again */
 };
 
 static inline void store_be64_put(uint8_t *p, uint64_t v)
@@ -76,7 +79,7 @@ struct views_entry {
     uint64_t seq;
     uint64_t hlc;
     const uint8_t *hash; /* the entry's hash (BLAKE2b-256 of its bytes) */
-    const uint8_t *op; /* the op of an entry entry_decode accepted (relief_op_decode_entry_op) */
+    const uint8_t *op;   /* the op of an entry entry_decode accepted (relief_op_decode_entry_op) */
     size_t op_len;
 };
 

@@ -72,7 +72,14 @@ static int walk_author(void *ctx, const struct store_head *h)
     w->stopped = 0;
     memset(w->prev, 0, sizeof w->prev);
     rc = store_entries_each(w->s, h->author, 1, walk_entry, w);
-    if (rc != AM_OK)
+    if (rc == AM_ECORRUPT && !w->stopped) {
+        /* a record outside the file, or a page LMDB finds out of place: this log's
+         * bytes cannot be read whole; the other logs may still be */
+        report(w, h->author, w->expect_seq,
+               "the store file is damaged here: a record of this log cannot be read whole");
+        return 0;
+    }
+    if (rc != AM_OK && rc != AM_ECORRUPT)
         return rc;
     if (!w->stopped && w->expect_seq - 1 != h->seq)
         report(w, h->author, h->seq, "head record names another last entry than the log holds");
@@ -101,23 +108,23 @@ static int check_fork(void *ctx, const uint8_t *author, uint64_t seq, const uint
     return 0;
 }
 
-int verify_store(struct store *s, verify_problem_fn problem, void *ctx, struct verify_report *r)
+static int scan(void *ctx)
 {
-    struct walk w = {.s = s, .problem = problem, .ctx = ctx, .r = r};
-    int rc;
-
-    memset(r, 0, sizeof *r);
+    struct walk *w = ctx;
+    struct verify_report *r = w->r;
+    struct store *s = w->s;
     struct store_stats st;
     static const uint8_t nobody[AM_PK_LEN];
+    int rc;
 
-    rc = store_heads_each(s, walk_author, &w);
+    rc = store_heads_each(s, walk_author, w);
     if (rc != AM_OK)
         return rc;
     if ((rc = store_stats(s, &st)) != AM_OK)
         return rc;
     if (st.entries != r->entries)
-        report(&w, nobody, 0, "the store holds entries of an author without a head record");
-    if ((rc = store_forks_each(s, check_fork, &w)) != AM_OK)
+        report(w, nobody, 0, "the store holds entries of an author without a head record");
+    if ((rc = store_forks_each(s, check_fork, w)) != AM_OK)
         return rc;
     /* The views: present, of this build's format, and matching their fingerprint. */
     {
@@ -128,11 +135,44 @@ int verify_store(struct store *s, verify_problem_fn problem, void *ctx, struct v
             return rc;
         r->invalid_ops = vs.invalid;
         if (!vs.current)
-            report(&w, nobody, 0,
+            report(w, nobody, 0,
                    "the views are missing or of another format: run `aidmesh reindex`");
         else if (memcmp(fp, vs.fingerprint, STORE_VIEW_FP_LEN) != 0)
-            report(&w, nobody, 0,
+            report(w, nobody, 0,
                    "the views do not match their fingerprint (damaged): run `aidmesh reindex`");
     }
     return AM_OK;
+}
+
+int verify_store(struct store *s, verify_problem_fn problem, void *ctx, struct verify_report *r)
+{
+    struct walk w = {.s = s, .problem = problem, .ctx = ctx, .r = r};
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    rc = store_guarded(s, scan, &w, &r->damage);
+    if (rc == AM_ECORRUPT && r->damage.kind == STORE_DAMAGE_NONE)
+        r->damage.kind = STORE_DAMAGE_PAGES; /* LMDB's own check, or a head out of place */
+    return rc;
+}
+
+struct invalid_ctx {
+    struct store *s;
+    int (*cb)(void *ctx, const uint8_t *author, uint64_t seq, const char *why, size_t len);
+    void *ctx;
+};
+
+static int invalid_scan(void *ctx)
+{
+    struct invalid_ctx *c = ctx;
+    return store_invalid_each(c->s, c->cb, c->ctx);
+}
+
+int verify_invalid_each(struct store *s,
+                        int (*cb)(void *ctx, const uint8_t *author, uint64_t seq, const char *why,
+                                  size_t len),
+                        void *ctx, struct store_damage *damage)
+{
+    struct invalid_ctx c = {s, cb, ctx};
+    return store_guarded(s, invalid_scan, &c, damage);
 }

@@ -15,6 +15,9 @@
 struct verify_report {
     uint64_t authors, entries, forks, problems;
     uint64_t invalid_ops; /* entries whose op is invalid (not damage: see store_invalid_each) */
+    /* When verify_store returns AM_ECORRUPT: where the store file itself is damaged
+     * (store_damage_text words it). */
+    struct store_damage damage;
 };
 
 /* Called once per problem; `what` is a static or short-lived sentence. seq 0 means the
@@ -23,7 +26,18 @@ typedef void (*verify_problem_fn)(void *ctx, const uint8_t author[AM_PK_LEN], ui
                                   const char *what);
 
 /* Returns AM_OK when the walk completed (see r->problems for what it found), or an
- * error of the store that stopped it. */
+ * error of the store that stopped it: AM_ECORRUPT when the store file is damaged beyond a
+ * record-by-record report (r->damage says how). The walk runs under store_guarded(): a
+ * page that makes LMDB fault ends it with AM_ECORRUPT, not a crash, and the store must
+ * then be closed. A log whose records LMDB cannot hand out whole is reported as a problem
+ * of its author, and the walk goes on. */
 int verify_store(struct store *s, verify_problem_fn problem, void *ctx, struct verify_report *r);
+
+/* store_invalid_each() under store_guarded(), for the listing `verify` prints after its
+ * walk: AM_ECORRUPT (and *damage, nullable) instead of a fault on a damaged page. */
+int verify_invalid_each(struct store *s,
+                        int (*cb)(void *ctx, const uint8_t *author, uint64_t seq, const char *why,
+                                  size_t len),
+                        void *ctx, struct store_damage *damage);
 
 #endif

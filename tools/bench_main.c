@@ -112,6 +112,7 @@
 
 #include "am_err.h"
 #include "bench_report.h"
+#include "bench_util.h"
 #include "cli.h"
 #include "daemon.h"
 #include "am_limits.h"
@@ -140,7 +141,7 @@ struct opts {
     const char *dir, *out, *tmpfs, *fat;
 };
 
-static double now_s(void)
+double bench_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -171,7 +172,7 @@ static double crypto_round(enum crypto_kind kind, double secs, const uint8_t *sk
 
     randombytes_buf(msg, sizeof msg);
     crypto_sign_detached(sig, NULL, msg, sizeof msg, sk);
-    t0 = now_s();
+    t0 = bench_now_s();
     do {
         for (int i = 0; i < 64; i++, n++) {
             switch (kind) {
@@ -189,7 +190,7 @@ static double crypto_round(enum crypto_kind kind, double secs, const uint8_t *sk
                 break;
             }
         }
-        t = now_s();
+        t = bench_now_s();
     } while (t - t0 < secs);
     return (double)n / (t - t0);
 }
@@ -237,7 +238,7 @@ static int lmdb_ceiling(const char *dir, uint64_t n, double *rate, double *bytes
         goto out;
     randombytes_buf(key, sizeof key);
     randombytes_buf(val, sizeof val);
-    t0 = now_s();
+    t0 = bench_now_s();
     for (uint64_t i = 0; i < n; i++) {
         MDB_val k = {sizeof key, key}, v = {sizeof val, val};
         if (i % BENCH_PUTS_PER_TXN == 0) {
@@ -259,7 +260,7 @@ static int lmdb_ceiling(const char *dir, uint64_t n, double *rate, double *bytes
     txn = NULL;
     if (rc != 0)
         goto out;
-    t1 = now_s();
+    t1 = bench_now_s();
     mdb_env_info(env, &info);
     mdb_env_stat(env, &st);
     *rate = (double)n / (t1 - t0);
@@ -325,7 +326,7 @@ static int bench_append(const char *dir, uint64_t n, size_t batch, double *rate)
     }
     if ((rc = store_open(&s, dir, NULL)) != AM_OK)
         goto out;
-    t0 = now_s();
+    t0 = bench_now_s();
     for (uint64_t done = 0; done < n;) {
         size_t k = n - done < batch ? (size_t)(n - done) : batch;
         for (size_t i = 0; i < k; i++) {
@@ -336,7 +337,7 @@ static int bench_append(const char *dir, uint64_t n, size_t batch, double *rate)
             goto out;
         done += k;
     }
-    *rate = (double)n / (now_s() - t0);
+    *rate = (double)n / (bench_now_s() - t0);
 out:
     store_close(s);
     sodium_memzero(sk, sizeof sk);
@@ -456,7 +457,7 @@ static int bench_ingest(const char *dir, const struct source *src, uint64_t auth
 
     if ((rc = store_open(&s, dir, NULL)) != AM_OK)
         goto out;
-    t0 = now_s();
+    t0 = bench_now_s();
     for (uint64_t at = 0; at < src->n;) {
         struct store_ingest_stats is;
         size_t k =
@@ -483,7 +484,7 @@ static int bench_ingest(const char *dir, const struct source *src, uint64_t auth
             next_report += src->n / 10 ? src->n / 10 : 1;
         }
     }
-    res->rate = (double)src->n / (now_s() - t0);
+    res->rate = (double)src->n / (bench_now_s() - t0);
     if ((rc = store_stats(s, &st)) != AM_OK)
         goto out;
     if (total.added != src->n || st.entries != src->n || st.authors != authors) {
@@ -551,7 +552,7 @@ static void peer_close(struct bench_peer *p)
 
 static uint64_t mono_ms(void)
 {
-    return (uint64_t)(now_s() * 1000.0);
+    return (uint64_t)(bench_now_s() * 1000.0);
 }
 
 /* A connected pair of TCP sockets on 127.0.0.1 (ephemeral port), both non-blocking with
@@ -598,7 +599,7 @@ out:
 struct link {
     atomic_uint in_sync; /* bit i: side i has reported SYNC_IN_SYNC */
     atomic_int stop;     /* a side failed: the other gives up too */
-    double deadline;     /* now_s() */
+    double deadline;     /* bench_now_s() */
     const uint8_t *netkey;
 };
 
@@ -609,7 +610,7 @@ struct side {
     int fd, initiator;
     unsigned bit;
     int rc;            /* AM_OK, or what ended the session */
-    double t_in_sync;  /* now_s() when this session first reported SYNC_IN_SYNC */
+    double t_in_sync;  /* bench_now_s() when this session first reported SYNC_IN_SYNC */
     uint64_t wire_out; /* bytes written to the socket */
     struct sync_stats stats;
     struct sync_session sess;
@@ -651,7 +652,7 @@ static void *side_run(void *arg)
             break;
         }
         if ((st & SYNC_IN_SYNC) && sd->t_in_sync == 0) {
-            sd->t_in_sync = now_s();
+            sd->t_in_sync = bench_now_s();
             atomic_fetch_or(&l->in_sync, sd->bit);
         }
         if (atomic_load(&l->in_sync) == 3u && n == 0)
@@ -660,7 +661,7 @@ static void *side_run(void *arg)
             rc = AM_EPEER;
             break;
         }
-        if (now_s() > l->deadline) {
+        if (bench_now_s() > l->deadline) {
             rc = AM_ETIMEOUT;
             break;
         }
@@ -745,7 +746,7 @@ static int sync_tcp(struct bench_peer *resp, struct bench_peer *init, const uint
     atomic_init(&l.in_sync, 0u);
     atomic_init(&l.stop, 0);
     l.netkey = netkey;
-    t0 = now_s();
+    t0 = bench_now_s();
     l.deadline = t0 + timeout_s;
     for (int i = 0; i < 2; i++) {
         sd[i].l = &l;
@@ -834,7 +835,7 @@ static int tcp_ceiling(const int fd[2], uint64_t bytes, double *mbps)
             free(buf);
             return AM_ESYS;
         }
-    t0 = now_s();
+    t0 = bench_now_s();
     if (pthread_create(&th, NULL, push_run, &p) != 0) {
         free(buf);
         return AM_ESYS;
@@ -853,7 +854,7 @@ static int tcp_ceiling(const int fd[2], uint64_t bytes, double *mbps)
     pthread_join(th, NULL);
     if (rc == AM_OK)
         rc = p.rc;
-    *mbps = (double)bytes / (now_s() - t0) / 1e6;
+    *mbps = (double)bytes / (bench_now_s() - t0) / 1e6;
     free(buf);
     return rc;
 }
@@ -1044,7 +1045,7 @@ out:
 #define BENCH_STOP_S        5.0  /* SIGTERM, then this long before SIGKILL */
 
 /* The aidmesh binary beside this one, or 0 if there is none. */
-static int find_aidmesh(char *out, size_t cap)
+int bench_find_aidmesh(char *out, size_t cap)
 {
     char self[PATH_MAX];
     ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -1088,7 +1089,7 @@ static pid_t spawn(char *const argv[], int out_fd, const char *log)
 
 /* Runs argv to completion; its stdout goes to out (NUL-terminated, cut at cap) or to
  * `log`. Returns its exit status, or -1 when it could not run or was killed. */
-static int run_cmd(char *const argv[], char *out, size_t cap, const char *log)
+int bench_run_cmd(char *const argv[], char *out, size_t cap, const char *log)
 {
     int pfd[2] = {-1, -1}, st;
     size_t len = 0;
@@ -1121,7 +1122,7 @@ static int run_cmd(char *const argv[], char *out, size_t cap, const char *log)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void sleep_ms(unsigned ms)
+void bench_sleep_ms(unsigned ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -1129,7 +1130,7 @@ static void sleep_ms(unsigned ms)
 }
 
 /* `k` free TCP ports on 127.0.0.1 (held together while chosen, so they differ). */
-static int free_ports(uint16_t *ports, int k)
+int bench_free_ports(uint16_t *ports, int k)
 {
     int fds[BENCH_NODES_MAX], rc = AM_OK, i;
 
@@ -1162,7 +1163,7 @@ struct prop_result {
 };
 
 /* Prints the last bytes of a daemon's log to stderr (on failure). */
-static void show_log(const char *path)
+void bench_show_log(const char *path)
 {
     char buf[2048];
     FILE *f = fopen(path, "r");
@@ -1215,13 +1216,13 @@ static int bench_propagation(const char *tmp, int k, int samples, struct prop_re
         rc = AM_ENOMEM;
         goto out;
     }
-    if (!find_aidmesh(bin, sizeof bin)) {
+    if (!bench_find_aidmesh(bin, sizeof bin)) {
         fprintf(stderr, "aidmesh-bench: no aidmesh binary beside this one: propagation skipped\n");
         goto out;
     }
     res->ran = 1;
     snprintf(dir, sizeof dir, "%s/net", tmp);
-    if (mkdir(dir, 0700) != 0 || free_ports(port, k) != AM_OK) {
+    if (mkdir(dir, 0700) != 0 || bench_free_ports(port, k) != AM_OK) {
         fprintf(stderr, "aidmesh-bench: setting up %s: %s\n", dir, strerror(errno));
         rc = AM_ESYS;
         goto out;
@@ -1235,18 +1236,18 @@ static int bench_propagation(const char *tmp, int k, int samples, struct prop_re
         {
             char *init0[] = {bin, "--home", home[i], "init", "--name", name, NULL};
             char *initj[] = {bin, "--home", home[i], "init", "--name", name, "--join", code, NULL};
-            if (run_cmd(i ? initj : init0, NULL, 0, logs[i]) != 0) {
+            if (bench_run_cmd(i ? initj : init0, NULL, 0, logs[i]) != 0) {
                 fprintf(stderr, "aidmesh-bench: aidmesh init of %s failed\n", home[i]);
-                show_log(logs[i]);
+                bench_show_log(logs[i]);
                 rc = AM_ESYS;
                 goto out;
             }
         }
         if (i == 0) {
             char *inv[] = {bin, "--home", home[0], "invite", NULL};
-            if (run_cmd(inv, code, sizeof code, logs[0]) != 0) {
+            if (bench_run_cmd(inv, code, sizeof code, logs[0]) != 0) {
                 fprintf(stderr, "aidmesh-bench: aidmesh invite of %s failed\n", home[0]);
-                show_log(logs[0]);
+                bench_show_log(logs[0]);
                 rc = AM_ESYS;
                 goto out;
             }
@@ -1286,7 +1287,7 @@ static int bench_propagation(const char *tmp, int k, int samples, struct prop_re
         }
     }
     /* wait until every node reports all its connections in sync */
-    t0 = now_s();
+    t0 = bench_now_s();
     for (;;) {
         int ready = 0;
         for (int i = 0; i < k; i++) {
@@ -1295,26 +1296,26 @@ static int bench_propagation(const char *tmp, int k, int samples, struct prop_re
             if (waitpid(pid[i], &st, WNOHANG) == pid[i]) {
                 pid[i] = -1;
                 fprintf(stderr, "aidmesh-bench: the daemon of node %d stopped\n", i);
-                show_log(logs[i]);
+                bench_show_log(logs[i]);
                 rc = AM_ESYS;
                 goto out;
             }
-            if (run_cmd(argv, out, 1 << 16, NULL) == 0 &&
+            if (bench_run_cmd(argv, out, 1 << 16, NULL) == 0 &&
                 count_of(out, "\"state\":\"in sync\"") >= deg[i])
                 ready++;
         }
         if (ready == k)
             break;
-        if (now_s() - t0 > BENCH_CONNECT_S) {
+        if (bench_now_s() - t0 > BENCH_CONNECT_S) {
             fprintf(stderr, "aidmesh-bench: after %.0f s only %d of %d nodes are connected\n",
                     BENCH_CONNECT_S, ready, k);
-            show_log(logs[0]);
+            bench_show_log(logs[0]);
             rc = AM_ETIMEOUT;
             goto out;
         }
-        sleep_ms(200);
+        bench_sleep_ms(200);
     }
-    res->connect_s = now_s() - t0;
+    res->connect_s = bench_now_s() - t0;
     fprintf(stderr, "aidmesh-bench: %d daemons connected (%d links) in %.1f s; %d writes\n", k,
             2 * k - 3 > 0 ? 2 * k - 3 : 1, res->connect_s, samples);
     for (int i = 0; i < k; i++) {
@@ -1338,7 +1339,7 @@ static int bench_propagation(const char *tmp, int k, int samples, struct prop_re
             fail("append at a running node", rc);
             goto out;
         }
-        t = now_s();
+        t = bench_now_s();
         for (;;) {
             for (int j = 0; j < k; j++) {
                 struct store_head hj;
@@ -1348,18 +1349,18 @@ static int bench_propagation(const char *tmp, int k, int samples, struct prop_re
                     left--;
                 }
             }
-            if (left == 0 || now_s() - t > BENCH_SAMPLE_S)
+            if (left == 0 || bench_now_s() - t > BENCH_SAMPLE_S)
                 break;
-            sleep_ms(1);
+            bench_sleep_ms(1);
         }
         if (left > 0) {
             fprintf(stderr, "aidmesh-bench: write %d at node %d: %d nodes lack it after %.0f s\n",
                     s, r, left, BENCH_SAMPLE_S);
             res->missed++;
         } else {
-            ms[res->samples++] = (now_s() - t) * 1000.0;
+            ms[res->samples++] = (bench_now_s() - t) * 1000.0;
         }
-        sleep_ms(BENCH_SAMPLE_GAP_MS);
+        bench_sleep_ms(BENCH_SAMPLE_GAP_MS);
     }
     if (res->samples > 0) {
         int n = res->samples;
@@ -1379,24 +1380,24 @@ out:
         if (pid[i] > 0)
             kill(pid[i], SIGTERM);
     for (int i = 0; i < k; i++) {
-        double t = now_s();
+        double t = bench_now_s();
         int st;
         if (pid[i] <= 0)
             continue;
         while (waitpid(pid[i], &st, WNOHANG) == 0) {
-            if (now_s() - t > BENCH_STOP_S) {
+            if (bench_now_s() - t > BENCH_STOP_S) {
                 fprintf(stderr, "aidmesh-bench: node %d ignored SIGTERM: killing it\n", i);
                 kill(pid[i], SIGKILL);
                 waitpid(pid[i], &st, 0);
                 st = 0;
                 break;
             }
-            sleep_ms(10);
+            bench_sleep_ms(10);
         }
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             /* a sanitizer's report, or a crash on the way out */
             fprintf(stderr, "aidmesh-bench: the daemon of node %d did not stop cleanly\n", i);
-            show_log(logs[i]);
+            bench_show_log(logs[i]);
         }
     }
     if (failed && rc == AM_OK)
@@ -1420,7 +1421,7 @@ out:
 /* Starts argv with posix_spawn (vfork-like: its cost does not grow with this process's
  * memory), stdin from /dev/null, stdout and stderr appended to `log` (or /dev/null).
  * Returns the pid or -1. */
-static pid_t spawn_fast(char *const argv[], const char *log)
+pid_t bench_spawn_fast(char *const argv[], const char *log)
 {
     posix_spawn_file_actions_t fa;
     pid_t pid = -1;
@@ -1442,28 +1443,28 @@ static pid_t spawn_fast(char *const argv[], const char *log)
 
 /* SIGTERM, then SIGKILL after BENCH_STOP_S; waits for it. Returns 0 if it exited with
  * status 0, else -1 (and shows the end of its log: a sanitizer's report, a crash). */
-static int stop_pid(pid_t pid, const char *what, const char *log)
+int bench_stop_pid(pid_t pid, const char *what, const char *log)
 {
-    double t = now_s();
+    double t = bench_now_s();
     int st = 0;
 
     if (pid <= 0)
         return 0;
     kill(pid, SIGTERM);
     while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_s() - t > BENCH_STOP_S) {
+        if (bench_now_s() - t > BENCH_STOP_S) {
             fprintf(stderr, "aidmesh-bench: %s ignored SIGTERM: killing it\n", what);
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             break;
         }
-        sleep_ms(2);
+        bench_sleep_ms(2);
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
     fprintf(stderr, "aidmesh-bench: %s did not stop cleanly\n", what);
     if (log)
-        show_log(log);
+        bench_show_log(log);
     return -1;
 }
 
@@ -1486,12 +1487,7 @@ static int connect_local(uint16_t port)
     return fd;
 }
 
-/* Memory of a process from /proc/PID/status, in MiB. */
-struct proc_mem {
-    double hwm, rss, anon, file, shmem;
-};
-
-static int proc_mem_read(pid_t pid, struct proc_mem *m)
+int bench_proc_mem_read(pid_t pid, struct proc_mem *m)
 {
     char path[64], line[256];
     FILE *f;
@@ -1516,21 +1512,21 @@ static int proc_mem_read(pid_t pid, struct proc_mem *m)
     return got == 5 ? 0 : -1;
 }
 
-static double owned(const struct proc_mem *m)
+double bench_owned(const struct proc_mem *m)
 {
     return m->anon + m->shmem;
 }
 
 /* `aidmesh init` of a home (joining `code` when non-empty). */
-static int home_setup(const char *bin, const char *home, const char *name, const char *code,
-                      const char *log)
+int bench_home_setup(const char *bin, const char *home, const char *name, const char *code,
+                     const char *log)
 {
     char *init0[] = {(char *)bin, "--home", (char *)home, "init", "--name", (char *)name, NULL};
     char *initj[] = {(char *)bin,  "--home", (char *)home, "init", "--name",
                      (char *)name, "--join", (char *)code, NULL};
-    if (run_cmd(code && *code ? initj : init0, NULL, 0, log) != 0) {
+    if (bench_run_cmd(code && *code ? initj : init0, NULL, 0, log) != 0) {
         fprintf(stderr, "aidmesh-bench: aidmesh init of %s failed\n", home);
-        show_log(log);
+        bench_show_log(log);
         return AM_ESYS;
     }
     return AM_OK;
@@ -1559,15 +1555,15 @@ struct daemon_result {
 static int exec_floor(char *const argv[], double ms[BENCH_STARTS])
 {
     for (int i = 0; i < BENCH_STARTS; i++) {
-        double t0 = now_s();
-        pid_t pid = spawn_fast(argv, NULL);
+        double t0 = bench_now_s();
+        pid_t pid = bench_spawn_fast(argv, NULL);
         int st;
         if (pid < 0)
             return AM_ESYS;
         while (waitpid(pid, &st, 0) < 0)
             if (errno != EINTR)
                 return AM_ESYS;
-        ms[i] = (now_s() - t0) * 1e3;
+        ms[i] = (bench_now_s() - t0) * 1e3;
     }
     qsort(ms, BENCH_STARTS, sizeof ms[0], cmp_double);
     return AM_OK;
@@ -1586,8 +1582,8 @@ static int start_once(char *const argv[], const char *log, uint16_t port, struct
 
     if (!sd)
         return AM_ENOMEM;
-    t0 = now_s();
-    if ((pid = spawn_fast(argv, log)) < 0) {
+    t0 = bench_now_s();
+    if ((pid = bench_spawn_fast(argv, log)) < 0) {
         fprintf(stderr, "aidmesh-bench: cannot start aidmesh run: %s\n", strerror(errno));
         free(sd);
         return AM_ESYS;
@@ -1595,19 +1591,19 @@ static int start_once(char *const argv[], const char *log, uint16_t port, struct
     while ((fd = connect_local(port)) < 0) {
         if (waitpid(pid, &st, WNOHANG) == pid) {
             fprintf(stderr, "aidmesh-bench: the big node's daemon stopped during its start\n");
-            show_log(log);
+            bench_show_log(log);
             pid = -1;
             rc = AM_ESYS;
             goto out;
         }
-        if (now_s() - t0 > BENCH_START_S) {
+        if (bench_now_s() - t0 > BENCH_START_S) {
             rc = AM_ETIMEOUT;
             goto out;
         }
         struct timespec ts = {0, 200000}; /* 0.2 ms */
         nanosleep(&ts, NULL);
     }
-    *tcp_ms = (now_s() - t0) * 1e3;
+    *tcp_ms = (bench_now_s() - t0) * 1e3;
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
         rc = AM_ESYS;
@@ -1626,14 +1622,14 @@ static int start_once(char *const argv[], const char *log, uint16_t port, struct
     if ((rc = sd->rc) != AM_OK) {
         fprintf(stderr, "aidmesh-bench: sync session with the starting daemon: %s\n",
                 am_strerror(rc));
-        show_log(log);
+        bench_show_log(log);
         goto out;
     }
     *serve_ms = (sd->t_in_sync - t0) * 1e3;
 out:
     if (fd >= 0)
         close(fd);
-    if (pid > 0 && stop_pid(pid, "the big node's daemon", log) != 0 && rc == AM_OK)
+    if (pid > 0 && bench_stop_pid(pid, "the big node's daemon", log) != 0 && rc == AM_OK)
         rc = AM_ESYS;
     free(sd);
     return rc;
@@ -1643,7 +1639,7 @@ out:
 static int peers_in_sync(const char *bin, const char *home, char *buf, size_t cap)
 {
     char *argv[] = {(char *)bin, "--home", (char *)home, "peers", "--json", NULL};
-    if (run_cmd(argv, buf, cap, NULL) != 0)
+    if (bench_run_cmd(argv, buf, cap, NULL) != 0)
         return -1;
     return count_of(buf, "\"state\":\"in sync\"");
 }
@@ -1660,9 +1656,9 @@ static int home_with_store(const char *bin, const char *home, const char *name, 
     struct node nd;
     int rc;
 
-    if ((rc = home_setup(bin, home, name, NULL, log)) != AM_OK)
+    if ((rc = bench_home_setup(bin, home, name, NULL, log)) != AM_OK)
         return rc;
-    if (run_cmd(inv, code, cap, log) != 0) {
+    if (bench_run_cmd(inv, code, cap, log) != 0) {
         fprintf(stderr, "aidmesh-bench: aidmesh invite of %s failed\n", home);
         return AM_ESYS;
     }
@@ -1718,31 +1714,31 @@ static int mem_sync(const char *bin, const char *big, const char *recv, const ch
         argv_recv[7] = "--view-cache";
         argv_recv[8] = (char *)cache_mib;
     }
-    if ((rc = home_setup(bin, recv, "recv", code, recv_log)) != AM_OK)
+    if ((rc = bench_home_setup(bin, recv, "recv", code, recv_log)) != AM_OK)
         goto out;
-    if ((pid_recv = spawn_fast(argv_recv, recv_log)) < 0) {
+    if ((pid_recv = bench_spawn_fast(argv_recv, recv_log)) < 0) {
         rc = AM_ESYS;
         goto out;
     }
-    t0 = now_s();
+    t0 = bench_now_s();
     while ((fd = connect_local(port[1])) < 0) {
-        if (now_s() - t0 > BENCH_START_S) {
+        if (bench_now_s() - t0 > BENCH_START_S) {
             fprintf(stderr, "aidmesh-bench: the empty node does not listen\n");
-            show_log(recv_log);
+            bench_show_log(recv_log);
             rc = AM_ETIMEOUT;
             goto out;
         }
-        sleep_ms(5);
+        bench_sleep_ms(5);
     }
     close(fd); /* it logs a connection closed during the handshake: harmless */
-    sleep_ms(300);
-    if (proc_mem_read(pid_recv, &res->idle) != 0) {
+    bench_sleep_ms(300);
+    if (bench_proc_mem_read(pid_recv, &res->idle) != 0) {
         fprintf(stderr, "aidmesh-bench: cannot read /proc/%d/status\n", (int)pid_recv);
         rc = AM_ESYS;
         goto out;
     }
-    t0 = now_s();
-    if ((pid_big = spawn_fast(argv_big, big_log)) < 0) {
+    t0 = bench_now_s();
+    if ((pid_big = bench_spawn_fast(argv_big, big_log)) < 0) {
         rc = AM_ESYS;
         goto out;
     }
@@ -1755,7 +1751,7 @@ static int mem_sync(const char *bin, const char *big, const char *recv, const ch
             if (waitpid(pids[i], &st_, WNOHANG) == pids[i]) {
                 fprintf(stderr, "aidmesh-bench: the %s daemon stopped during the sync\n",
                         i ? "receiving" : "sending");
-                show_log(i ? recv_log : big_log);
+                bench_show_log(i ? recv_log : big_log);
                 if (i)
                     pid_recv = -1;
                 else
@@ -1763,44 +1759,45 @@ static int mem_sync(const char *bin, const char *big, const char *recv, const ch
                 rc = AM_ESYS;
                 goto out;
             }
-            if (proc_mem_read(pids[i], &m) == 0) {
-                if (owned(&m) > res->peak_owned[i])
-                    res->peak_owned[i] = owned(&m);
+            if (bench_proc_mem_read(pids[i], &m) == 0) {
+                if (bench_owned(&m) > res->peak_owned[i])
+                    res->peak_owned[i] = bench_owned(&m);
                 if (m.rss > res->peak_rss[i])
                     res->peak_rss[i] = m.rss;
             }
         }
-        if (now_s() >= next_poll) {
+        if (bench_now_s() >= next_poll) {
             if (peers_in_sync(bin, recv, out, 1 << 16) >= 1)
                 break;
-            next_poll = now_s() + 0.25;
+            next_poll = bench_now_s() + 0.25;
         }
-        if (now_s() - t0 > BENCH_SYNC_TIMEOUT_S) {
+        if (bench_now_s() - t0 > BENCH_SYNC_TIMEOUT_S) {
             fprintf(stderr, "aidmesh-bench: the daemons are not in sync after %.0f s\n",
                     BENCH_SYNC_TIMEOUT_S);
-            show_log(recv_log);
+            bench_show_log(recv_log);
             rc = AM_ETIMEOUT;
             goto out;
         }
-        sleep_ms(BENCH_MEM_SAMPLE_MS);
+        bench_sleep_ms(BENCH_MEM_SAMPLE_MS);
     }
-    res->sync_s = now_s() - t0;
-    if (proc_mem_read(pid_big, &res->end[0]) != 0 || proc_mem_read(pid_recv, &res->end[1]) != 0) {
+    res->sync_s = bench_now_s() - t0;
+    if (bench_proc_mem_read(pid_big, &res->end[0]) != 0 ||
+        bench_proc_mem_read(pid_recv, &res->end[1]) != 0) {
         rc = AM_ESYS;
         goto out;
     }
     for (int i = 0; i < 2; i++) {
-        if (owned(&res->end[i]) > res->peak_owned[i])
-            res->peak_owned[i] = owned(&res->end[i]);
+        if (bench_owned(&res->end[i]) > res->peak_owned[i])
+            res->peak_owned[i] = bench_owned(&res->end[i]);
         if (res->end[i].rss > res->peak_rss[i])
             res->peak_rss[i] = res->end[i].rss;
     }
     fprintf(stderr, "aidmesh-bench: daemons in sync after %.1f s\n", res->sync_s);
 out:
     /* both, even when the first does not stop cleanly */
-    if (stop_pid(pid_big, "the sending daemon", big_log) != 0 && rc == AM_OK)
+    if (bench_stop_pid(pid_big, "the sending daemon", big_log) != 0 && rc == AM_OK)
         rc = AM_ESYS;
-    if (stop_pid(pid_recv, "the receiving daemon", recv_log) != 0 && rc == AM_OK)
+    if (bench_stop_pid(pid_recv, "the receiving daemon", recv_log) != 0 && rc == AM_OK)
         rc = AM_ESYS;
     free(out);
     return rc;
@@ -1827,7 +1824,7 @@ static int bench_daemons(const char *tmp, const char *big_store, const char *ins
     int rc = AM_OK, peer_open_ = 0;
 
     memset(res, 0, sizeof *res);
-    if (!find_aidmesh(bin, sizeof bin)) {
+    if (!bench_find_aidmesh(bin, sizeof bin)) {
         fprintf(stderr, "aidmesh-bench: no aidmesh binary beside this one: startup and memory "
                         "skipped\n");
         goto out;
@@ -1841,7 +1838,7 @@ static int bench_daemons(const char *tmp, const char *big_store, const char *ins
     if ((rc = home_with_store(bin, big, "big", big_store, big_log, code, sizeof code, netkey)) !=
         AM_OK)
         goto out;
-    if ((rc = free_ports(port, 2)) != AM_OK)
+    if ((rc = bench_free_ports(port, 2)) != AM_OK)
         goto out;
     snprintf(listen_big, sizeof listen_big, "127.0.0.1:%u", port[0]);
 
@@ -1995,7 +1992,7 @@ static int bench_relief_daemons(const char *tmp, uint64_t n, const char *cache_m
     res->cache_mib = cache_mib;
     for (int i = 0; i < BENCH_RELIEF_RUNS; i++)
         res->rc[i] = AM_ESTATE; /* not run */
-    if (!find_aidmesh(bin, sizeof bin)) {
+    if (!bench_find_aidmesh(bin, sizeof bin)) {
         fprintf(stderr, "aidmesh-bench: no aidmesh binary beside this one: relief memory "
                         "skipped\n");
         return AM_OK;
@@ -2021,7 +2018,7 @@ static int bench_relief_daemons(const char *tmp, uint64_t n, const char *cache_m
                 "node, %s%s\n",
                 (unsigned long long)n, cache[i] ? "--view-cache " : "default view cache",
                 cache[i] ? cache[i] : "");
-        if ((res->rc[i] = free_ports(port, 2)) == AM_OK &&
+        if ((res->rc[i] = bench_free_ports(port, 2)) == AM_OK &&
             (res->rc[i] = mem_sync(bin, big, recv, big_log, recv_log, code, port, cache[i],
                                    &res->run[i])) == AM_OK)
             res->rc[i] = relief_check(big_store, recv_store, n, res, i);
@@ -2057,10 +2054,10 @@ static int usage(void)
             "  --dir DIR    where the temporary stores go (default $TMPDIR or /tmp)\n"
             "  --out FILE   also write the Markdown report to FILE\n"
             "  --skip LIST  leave out parts, comma-separated: store, sync, propagation,\n"
-            "               startup, memory, relief, stick, relief-memory (startup and\n"
+            "               startup, memory, relief, stick, relief-memory, flood (startup and\n"
             "               memory need store and sync; relief-memory: a daemon receiving\n"
             "               N relief entries, default view cache and --view-cache 128 (--quick:\n"
-            "               4))\n"
+            "               4); flood: a hub under a 5,000-connection flood)\n"
             "  --tmpfs DIR  the stick figures' tmpfs folder (default /dev/shm)\n"
             "  --fat DIR    a mounted FAT32 volume for the stick figures (default: make a\n"
             "               FAT32 image and mount it with fusefat); --no-fat: leave it out\n");
@@ -2080,8 +2077,8 @@ static int parse_count(const char *s, const char *name, uint64_t *v)
     return 0;
 }
 
-static const char *const part_names[] = {"store",  "sync",   "propagation", "startup",
-                                         "memory", "relief", "stick",       "relief-memory"};
+static const char *const part_names[] = {"store",  "sync",  "propagation",   "startup", "memory",
+                                         "relief", "stick", "relief-memory", "flood"};
 
 static int parse_skip(const char *v, unsigned *skip)
 {
@@ -2099,7 +2096,7 @@ static int parse_skip(const char *v, unsigned *skip)
         if (i == sizeof part_names / sizeof part_names[0]) {
             fprintf(stderr,
                     "aidmesh-bench: --skip: no part named '%s' (store, sync, propagation, "
-                    "startup, memory, relief, stick, relief-memory)\n",
+                    "startup, memory, relief, stick, relief-memory, flood)\n",
                     t);
             return -1;
         }
@@ -2263,7 +2260,7 @@ static void relief_mem_rows(const struct relief_mem_result *rm, uint64_t n,
             continue;
         }
         r = row_vs(fig, m->peak_owned[1], BENCH_MIB, "reference: idle daemon, empty store",
-                   owned(&m->idle), BENCH_MIB, "idle");
+                   bench_owned(&m->idle), BENCH_MIB, "idle");
         if (i == 0)
             bench_row_target(r, target,
                              m->peak_owned[1] <= BENCH_MEM_TARGET ? BENCH_MET : BENCH_MISSED);
@@ -2313,7 +2310,7 @@ static void relief_mem_rows(const struct relief_mem_result *rm, uint64_t n,
             "owned in %.1f s; %s peak %.1f MiB "
             "in %.1f s (%.2f× the default's rate); idle %.1f MiB; target %.0f MiB %s.",
             what[0], rm->run[0].peak_owned[1], rm->run[0].sync_s, what[1], rm->run[1].peak_owned[1],
-            rm->run[1].sync_s, rate[1] / rate[0], owned(&rm->run[0].idle), BENCH_MEM_TARGET,
+            rm->run[1].sync_s, rate[1] / rate[0], bench_owned(&rm->run[0].idle), BENCH_MEM_TARGET,
             rm->run[0].peak_owned[1] <= BENCH_MEM_TARGET
                 ? (rm->run[1].peak_owned[1] <= BENCH_MEM_TARGET ? "met by both"
                                                                 : "met by the default only")
@@ -2322,7 +2319,7 @@ static void relief_mem_rows(const struct relief_mem_result *rm, uint64_t n,
 }
 
 #define SKIP(o, part) ((o).skip & (1u << (part)))
-enum { P_STORE, P_SYNC, P_PROP, P_STARTUP, P_MEMORY, P_RELIEF, P_STICK, P_RELIEF_MEM };
+enum { P_STORE, P_SYNC, P_PROP, P_STARTUP, P_MEMORY, P_RELIEF, P_STICK, P_RELIEF_MEM, P_FLOOD };
 
 int main(int argc, char **argv)
 {
@@ -2431,9 +2428,9 @@ int main(int argc, char **argv)
 
         fprintf(stderr, "aidmesh-bench: building the ingest source: %llu authors, %llu entries\n",
                 (unsigned long long)o.authors, (unsigned long long)o.entries);
-        t_gen = now_s();
+        t_gen = bench_now_s();
         rc = source_build(&src, o.entries, o.authors);
-        t_gen = now_s() - t_gen;
+        t_gen = bench_now_s() - t_gen;
         if (rc == AM_OK) {
             fprintf(stderr, "aidmesh-bench: ingest: %llu entries, %d per call\n",
                     (unsigned long long)o.entries, AM_INGEST_BATCH_MAX);
@@ -2578,7 +2575,7 @@ int main(int argc, char **argv)
                              "RssShmem (memory it owns), peak of samples every %d ms",
                              who[i], c1, BENCH_MEM_SAMPLE_MS);
                     r = row_vs(fig, dmn.mem.peak_owned[i], BENCH_MIB,
-                               "reference: idle daemon, empty store", owned(&dmn.mem.idle),
+                               "reference: idle daemon, empty store", bench_owned(&dmn.mem.idle),
                                BENCH_MIB, "idle");
                     snprintf(c2, sizeof c2, "≤ %.0f MiB", BENCH_MEM_TARGET);
                     bench_row_target(r, c2,
@@ -2665,6 +2662,8 @@ int main(int argc, char **argv)
         if (stick_bench_rows(&sc) != 0)
             status = 1;
     }
+    if (!SKIP(o, P_FLOOD) && flood_bench_rows(tmp) != AM_OK)
+        status = 1;
 
     snprintf(extra, sizeof extra,
              "run: %s entries, %llu authors%s; temporary stores under %s; %zu target%s missed", c1,

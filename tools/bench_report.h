@@ -104,6 +104,11 @@ struct stick_bench_cfg {
 };
 /* Adds the stick rows and notes. Returns 0, or 1 when the source could not be built. */
 int stick_bench_rows(const struct stick_bench_cfg *cfg);
+/* flood_bench.c: a hub (`aidmesh run`) under a connection flood from aidmesh-flood:
+ * memory per connection before authentication, memory during the flood, and a member's
+ * sync with and without it. Skipped (a row says so) when aidmesh or aidmesh-flood is not
+ * beside the bench. Returns AM_OK or what failed. */
+int flood_bench_rows(const char *tmpdir);
 /* `aidmesh-bench stick [options]`: the stick rows alone, printed as their own report. */
 int stick_bench_run(int argc, char **argv);
 

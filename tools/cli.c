@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_text.h"
 #include "entry.h"
 #include "hlc.h"
 #include "invite.h"
@@ -45,28 +46,34 @@ int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
 {
     enum node_step step;
     char path[AM_HOME_PATH_MAX];
+    struct store_damage damage;
+    struct store_opts so = opts ? *opts : (struct store_opts){0};
     int rc;
 
     if (cli_resolve_home(c))
         return 1;
-    rc = node_open(n, c->home, opts, &step);
+    so.damage = &damage;
+    rc = node_open(n, c->home, &so, &step);
     if (rc == AM_OK)
         return 0;
     switch (step) {
-    case NODE_STEP_HOME:
-        cli_err("cannot use the data home %s: %s", c->home, am_strerror(rc));
+    case NODE_STEP_HOME: {
+        char text[600];
+        home_error_text(c->home, rc, text, sizeof text);
+        cli_err("%s", text);
         break;
+    }
     case NODE_STEP_IDENTITY:
     case NODE_STEP_NETWORK:
         home_path(path, c->home, step == NODE_STEP_IDENTITY ? "identity.key" : "network.key");
         if (rc == AM_ENOTFOUND)
             cli_err("no aidmesh node in %s yet: run `aidmesh init` first (or pass --home DIR)",
                     c->home);
-        else if (rc == AM_EPERM)
-            cli_err("%s can be read by other users (or is not a plain file); a key must be "
-                    "private: run `chmod 600 %s`",
-                    path, path);
-        else if (rc == AM_ECORRUPT)
+        else if (rc == AM_EPERM) {
+            char text[900];
+            home_key_error_text(path, text, sizeof text);
+            cli_err("%s", text);
+        } else if (rc == AM_ECORRUPT)
             cli_err("%s is not an aidmesh key file; restore it from a backup, or start over "
                     "with `aidmesh init --force`",
                     path);
@@ -77,9 +84,12 @@ int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
         home_path(path, c->home, "store");
         if (rc == AM_EFULL)
             cli_err("cannot open the store in %s: the disk is full; free some space", path);
-        else if (rc == AM_ECORRUPT)
-            cli_err("the store in %s is damaged or of an unknown format", path);
-        else
+        else if (rc == AM_ECORRUPT) {
+            char record[AM_HOME_PATH_MAX], text[1600];
+            home_path(record, c->home, STORE_RECORD_FILE);
+            store_damage_text(&damage, path, record, text, sizeof text);
+            cli_err("%s", text);
+        } else
             cli_err("cannot open the store in %s: %s", path,
                     rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
         break;
@@ -186,9 +196,18 @@ static int cmd_init(struct cli *c, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage("init", "%s", "unexpected argument");
-    if (strlen(name) > AM_NAME_MAX || strpbrk(name, "\n\r\t")) {
-        cli_err("init: the name must be one line of at most %d characters", AM_NAME_MAX);
+    if (strlen(name) > AM_NAME_MAX) {
+        cli_err("init: the name must be one line of at most %d bytes", AM_NAME_MAX);
         return 2;
+    }
+    {
+        struct am_text_bad tb;
+        char why[112];
+        if (am_text_check(name, strlen(name), 0, &tb) != AM_OK) {
+            am_text_explain(why, sizeof why, &tb);
+            cli_err("init: --name must be printable text: %s; type the name without it", why);
+            return 2;
+        }
     }
     if (cli_resolve_home(c))
         return 1;
@@ -216,13 +235,25 @@ static int cmd_init(struct cli *c, int argc, char **argv)
     randombytes_buf(seed, sizeof seed);
     rc = home_init(c->home, seed, secret, name, force);
     sodium_memzero(seed, sizeof seed);
-    if (rc != AM_OK) {
+    if (rc == AM_EPERM) {
+        char text[600];
+        home_error_text(c->home, rc, text, sizeof text);
+        cli_err("%s", text);
+    } else if (rc != AM_OK) {
         cli_err("cannot set up %s: %s", c->home, rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
+    }
+    if (rc != AM_OK) {
         sodium_memzero(secret, sizeof secret);
         return 1;
     }
     invite_format(secret, code, sizeof code);
     sodium_memzero(secret, sizeof secret);
+    if (force) { /* starting over: accept the store found now, and record it (PROTOCOL.md §7) */
+        char record[AM_HOME_PATH_MAX];
+        home_path(record, c->home, STORE_RECORD_FILE);
+        if (store_record_set_aside(record) != AM_OK)
+            cli_err("cannot move %s aside: %s", record, strerror(errno));
+    }
     if (cli_open(c, &n, NULL))
         return 1;
     {
@@ -617,13 +648,20 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
         printf("note: %llu entries carry an invalid op: kept in the log, ignored by the views "
                "(the same on every node):\n",
                (unsigned long long)r.invalid_ops);
-        store_invalid_each(n.store, verify_invalid, NULL);
+        rc = verify_invalid_each(n.store, verify_invalid, NULL, &r.damage);
     }
     node_close(&n);
     if (rc != AM_OK) {
         if (v.json)
             printf("]}\n");
-        cli_err("verify stopped: %s", am_strerror(rc));
+        if (rc == AM_ECORRUPT) { /* the file itself is damaged (PROTOCOL.md §7) */
+            char dir[AM_HOME_PATH_MAX], text[1600];
+            home_path(dir, c->home, "store");
+            store_damage_text(&r.damage, dir, NULL, text, sizeof text);
+            cli_err("verify stopped: %s", text);
+        } else {
+            cli_err("verify stopped: %s", am_strerror(rc));
+        }
         return 1;
     }
     if (v.json) {

@@ -43,7 +43,7 @@ enum {
 };
 
 #define DOC_MAX_CHECKS    192
-#define DOC_MSG_MAX       768
+#define DOC_MSG_MAX       1280          /* a damaged store's advice names the paths twice */
 #define DOC_VERIFY_MAX    20000         /* entries verified in full by default (about 1 s) */
 #define DOC_DISK_FAIL     (16ULL << 20) /* below this, writes fail soon */
 #define DOC_DISK_WARN     (256ULL << 20)
@@ -191,7 +191,9 @@ static void first_problem(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t s
 static void check_home(struct doc *d, struct cli *c, int full, struct store_stats *st_out)
 {
     char path[AM_HOME_PATH_MAX], store_dir[AM_HOME_PATH_MAX], hex[65], netid[2 * AM_NETID_LEN + 1];
-    struct doctor_file hf;
+    char record[AM_HOME_PATH_MAX], text[DOC_MSG_MAX];
+    struct doctor_file hf, rf;
+    struct store_damage damage;
     struct store_opts so;
     struct store *s = NULL;
     struct store_stats st;
@@ -280,21 +282,22 @@ static void check_home(struct doc *d, struct cli *c, int full, struct store_stat
     /* Opened as `status` opens it: a read-only open (store_opts.read_only) closes its
      * databases with the transaction that opened them. A missing store is not created. */
     home_path(store_dir, c->home, "store");
+    home_path(record, c->home, STORE_RECORD_FILE);
     home_path(path, c->home, "store/data.mdb");
     doctor_file_stat(path, &hf);
+    doctor_file_stat(record, &rf);
     memset(&so, 0, sizeof so);
     so.view_cache = STORE_VIEW_CACHE_OFF;
-    rc = hf.exists ? store_open(&s, store_dir, &so) : AM_ENOTFOUND;
+    so.record = record;  /* a store emptied, removed or swapped is named (PROTOCOL.md §7) */
+    so.damage = &damage; /* store_open refuses those before it creates anything */
+    rc = hf.exists || rf.exists ? store_open(&s, store_dir, &so) : AM_ENOTFOUND;
     if (rc == AM_ENOTFOUND) {
         add(d, "home", "store", D_WARN,
             "no store in %s yet: `aidmesh status` (or any command that writes) creates it",
             store_dir);
     } else if (rc == AM_ECORRUPT) {
-        add(d, "home", "store", D_FAIL,
-            "the store in %s is damaged or of an unknown format (a newer aidmesh?): keep it, "
-            "update aidmesh, or move it aside (`mv %s %s.damaged`) and let the other nodes send "
-            "every record again",
-            store_dir, store_dir, store_dir);
+        store_damage_text(&damage, store_dir, record, text, sizeof text);
+        add(d, "home", "store", D_FAIL, "%s", text);
     } else if (rc != AM_OK) {
         add(d, "home", "store", D_FAIL, "cannot open the store in %s: %s", store_dir,
             rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
@@ -316,7 +319,10 @@ static void check_home(struct doc *d, struct cli *c, int full, struct store_stat
             struct verify_report r;
             char first[200] = "";
             rc = verify_store(s, first_problem, first, &r);
-            if (rc != AM_OK)
+            if (rc == AM_ECORRUPT) {
+                store_damage_text(&r.damage, store_dir, NULL, text, sizeof text);
+                add(d, "home", "integrity", D_FAIL, "%s", text);
+            } else if (rc != AM_OK)
                 add(d, "home", "integrity", D_FAIL,
                     "the store check stopped: %s; run `aidmesh "
                     "verify`",
@@ -332,7 +338,10 @@ static void check_home(struct doc *d, struct cli *c, int full, struct store_stat
         } else {
             struct doctor_heads h;
             rc = doctor_check_heads(s, &h);
-            if (rc != AM_OK)
+            if (rc == AM_ECORRUPT) {
+                store_damage_text(&h.damage, store_dir, NULL, text, sizeof text);
+                add(d, "home", "integrity", D_FAIL, "%s", text);
+            } else if (rc != AM_OK)
                 add(d, "home", "integrity", D_FAIL,
                     "the store check stopped: %s; run `aidmesh "
                     "verify`",
@@ -663,6 +672,44 @@ static void check_static_peers(struct doc *d, uint32_t connect_ms)
     }
 }
 
+/* Addresses whose beacons claim a member's id but whose handshake failed, as the running
+ * node recorded them (PROTOCOL.md §9.5), one line per address heard in the last 2 minutes. */
+static void report_impostors(struct doc *d, const char *home)
+{
+    struct doctor_impostor im[DOCTOR_IMPOSTORS_MAX];
+    size_t n = d->daemon.alive ? doctor_impostors(home, im, DOCTOR_IMPOSTORS_MAX) : 0;
+    uint64_t now = (uint64_t)time(NULL) * 1000;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t count = 0;
+        size_t members = 0, j;
+        int elsewhere = 0;
+        for (j = 0; j < i && strcmp(im[j].address, im[i].address) != 0; j++)
+            ;
+        if (j < i || now - im[i].last_heard_ms > 120000)
+            continue; /* the address was named above, or it stopped claiming */
+        for (j = i; j < n; j++)
+            if (!strcmp(im[j].address, im[i].address)) {
+                count += im[j].count;
+                members++;
+                elsewhere |= im[j].verified_elsewhere;
+            }
+        if (elsewhere)
+            add(d, "peers", "impostor", D_WARN,
+                "%s claims to be member %.16s%s but failed the handshake %llu time%s (last: %s): "
+                "a replay or an impostor on this network; members still reach each other at "
+                "their verified addresses",
+                im[i].address, im[i].author, members > 1 ? " and others" : "",
+                (unsigned long long)count, count == 1 ? "" : "s", im[i].reason);
+        else
+            add(d, "peers", "impostor", D_WARN,
+                "%s claims to be member %.16s%s but never completed a handshake (%llu tries; "
+                "last: %s): a replay or an impostor on this network, or a member whose port is "
+                "blocked there (run `aidmesh doctor` on it)",
+                im[i].address, im[i].author, members > 1 ? " and others" : "",
+                (unsigned long long)count, im[i].reason);
+    }
+}
+
 static int peer_ok(const struct doc *d)
 {
     for (size_t i = 0; i < d->n_peers; i++)
@@ -677,6 +724,19 @@ static int peer_beacons(const struct doc *d, size_t i)
     for (size_t k = 0; k < d->probe.n_seen; k++) {
         const struct doctor_seen *s = &d->probe.seen[k];
         if (s->kind == DOCTOR_SEEN_MEMBER && strcmp(s->addr, d->peer_tcp[i].addr) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether remote self-beacon s carries the instance of a beacon this machine's own daemon
+ * sent (heard from a local address): a replay of it, not another process with the id. */
+static int replays_local(const struct doctor_probe *p, const struct doctor_seen *s)
+{
+    for (size_t k = 0; k < p->n_seen; k++) {
+        const struct doctor_seen *o = &p->seen[k];
+        if (o->kind == DOCTOR_SEEN_SELF && o->local &&
+            memcmp(o->instance, s->instance, BEACON_INSTANCE_LEN) == 0)
             return 1;
     }
     return 0;
@@ -745,6 +805,15 @@ static void report_beacons(struct doc *d, uint16_t udp_port)
                 if (!self_heard++)
                     add(d, "peers", "self", D_OK,
                         "this node's running daemon beacons too (heard from %s)", s->addr);
+            } else if (replays_local(p, s)) {
+                /* the very beacons of this machine's daemon (same process instance), sent
+                 * again from elsewhere: recorded and replayed, not a copy of the home */
+                add(d, "peers", "replay", D_WARN,
+                    "a machine at %s sends this node's own beacons again (a recording, "
+                    "replayed): it cannot complete a handshake, so it learns and changes "
+                    "nothing; other members dial it, fail, and keep reaching this node at its "
+                    "own address",
+                    s->addr);
             } else {
                 add(d, "peers", "clone", D_WARN,
                     "a machine at %s uses this node's identity (a copied home?): give the copy "
@@ -1087,6 +1156,7 @@ int cli_cmd_doctor(struct cli *c, int argc, char **argv)
         report_ifaces(d, (uint16_t)udp_port);
         check_daemon_port(d, c, (uint32_t)(connect_s * 1000));
         check_static_peers(d, (uint32_t)(connect_s * 1000));
+        report_impostors(d, c->home);
         if (d->probed)
             report_beacons(d, (uint16_t)udp_port);
         else if (!d->have_keys)

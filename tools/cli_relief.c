@@ -79,22 +79,11 @@ static void fmt_deg(int64_t v, char out[24])
              (unsigned long long)(a % 1000000));
 }
 
-/* A cell of a table: text cut to width w (a cut shows '~' as its last character). */
+/* A cell of a table: text cut to width w (a cut shows '~' as its last character), escaped
+ * for the terminal (out_text_esc). */
 static void col(FILE *f, const char *s, size_t len, int w, int right)
 {
-    char buf[128];
-    size_t n = len;
-    if (w > (int)sizeof buf - 1)
-        w = (int)sizeof buf - 1;
-    if (n > (size_t)w) {
-        memcpy(buf, s, (size_t)w - 1);
-        buf[w - 1] = '~';
-        n = (size_t)w;
-    } else {
-        memcpy(buf, s, n);
-    }
-    buf[n] = 0;
-    fprintf(f, right ? "%*s" : "%-*s", w, buf);
+    out_col(f, s, len, w, right, 0);
 }
 
 static void cols(FILE *f, const char *s, int w)
@@ -114,10 +103,8 @@ static int code_width(int w, const char *code)
 /* The last cell of a row: cut to w, not padded, then the rest of the line. */
 static void col_end(FILE *f, const char *s, size_t len, int w, const char *rest)
 {
-    if (len > (size_t)w)
-        fprintf(f, "%.*s~%s\n", w - 1, s, rest);
-    else
-        fprintf(f, "%.*s%s\n", (int)len, s, rest);
+    out_col(f, s, len, w, 0, 1);
+    fprintf(f, "%s\n", rest);
 }
 
 /* Levenshtein distance of two short strings. */
@@ -1409,8 +1396,11 @@ static int need_show(struct cli *c, int argc, char **argv)
     printf("  status:     %s%s\n", relief_status_name(nv.status),
            nv.derived ? " (deliveries reached the quantity)" : "");
     printf("  needed by:  %s\n", by);
-    if (nv.note.n_heads && nv.note.len)
-        printf("  note:       %.*s\n", (int)nv.note.len, nv.note.s);
+    if (nv.note.n_heads && nv.note.len) {
+        fputs("  note:       ", stdout);
+        out_text(stdout, nv.note.s, nv.note.len, OUT_TEXT_LINES, "              ");
+        fputc('\n', stdout);
+    }
     if (nv.opened)
         printf("  opened:     %s by %.16s (entry %llu)\n", when, author,
                (unsigned long long)nv.open_ref.seq);
@@ -2019,14 +2009,30 @@ static const char export_help[] =
     "  --adm1 NAME  first-level admin area to name in the #adm1 column (default: empty)\n"
     "  --all        needs: every need, not only open ones\n";
 
-static void csv(FILE *f, const char *s, size_t n, int last)
+/* One CSV cell (PROTOCOL.md §12), then ',' or, when `last`, CR LF. `text` marks text that
+ * people or other nodes wrote (names, units, notes, --org, --adm1): it is escaped for a
+ * terminal like every other output (out_text_esc, TAB and LF kept) and, when it begins
+ * with '=', '+', '-', '@', TAB or CR, neutralised with a leading "'" so that a spreadsheet
+ * shows it instead of evaluating it as a formula. A cell is quoted when it holds ',', ';',
+ * '"', TAB, CR or LF, or was neutralised. Cells the exporter makes (numbers, dates, ids,
+ * names of values) are written as they are. */
+static void csv(FILE *f, const char *s, size_t n, int text, int last)
 {
-    int q = 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
-            q = 1;
+    char buf[4 * RELIEF_NOTE_MAX + 8]; /* escaping makes at most 4 bytes of one */
+    int q = 0, neut = 0;
+
+    if (text) {
+        n = out_text_esc(buf, sizeof buf, s, n, OUT_TEXT_LINES, NULL);
+        s = buf;
+        neut = n && memchr("=+-@\t\r", s[0], 6);
+    }
+    q = neut;
+    for (size_t i = 0; i < n && !q; i++)
+        q = memchr(",;\"\t\r\n", s[i], 6) != NULL;
     if (q) {
         fputc('"', f);
+        if (neut)
+            fputc('\'', f);
         for (size_t i = 0; i < n; i++) {
             if (s[i] == '"')
                 fputc('"', f);
@@ -2039,9 +2045,28 @@ static void csv(FILE *f, const char *s, size_t n, int last)
     fputs(last ? "\r\n" : ",", f);
 }
 
+/* A cell the exporter makes: written as it is. */
 static void csvs(FILE *f, const char *s, int last)
 {
-    csv(f, s, strlen(s), last);
+    csv(f, s, strlen(s), 0, last);
+}
+
+/* A text cell: escaped and neutralised (csv). */
+static void csvt(FILE *f, const char *s, int last)
+{
+    csv(f, s, strlen(s), 1, last);
+}
+
+/* A whole number. One beyond ±(2^53 - 1) (a sum that passed the quantity limit, §10.8.3)
+ * is quoted, so a reader that keeps quoted cells as text does not round it to a double. */
+static void csvn(FILE *f, long long v, int last)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%lld", v);
+    if (v > RELIEF_QTY_MAX || v < -RELIEF_QTY_MAX)
+        fprintf(f, "\"%s\"%s", num, last ? "\r\n" : ",");
+    else
+        csvs(f, num, last);
 }
 
 /* Site details for export rows, looked up once per site. */
@@ -2118,10 +2143,10 @@ struct export_ctx {
 static void export_place(struct export_ctx *x)
 {
     csvs(x->f, x->si.slug, 0);
-    csvs(x->f, x->si.name, 0);
+    csvt(x->f, x->si.name, 0);
     csvs(x->f, x->si.kind, 0);
-    csvs(x->f, x->adm1, 0);
-    csvs(x->f, x->org, 0);
+    csvt(x->f, x->adm1, 0);
+    csvt(x->f, x->org, 0);
     csvs(x->f, x->si.lat, 0);
     csvs(x->f, x->si.lon, 0);
 }
@@ -2129,7 +2154,7 @@ static void export_place(struct export_ctx *x)
 static void export_item(struct export_ctx *x)
 {
     csvs(x->f, x->ii.code, 0);
-    csvs(x->f, x->ii.name, 0);
+    csvt(x->f, x->ii.name, 0);
     csvs(x->f, x->ii.cat, 0);
 }
 
@@ -2137,7 +2162,7 @@ static int export_need(void *ctx, const struct store_view_row *r)
 {
     struct export_ctx *x = ctx;
     struct relief_node_need nv;
-    char hex[33], num[32], by[11], rep[11];
+    char hex[33], by[11], rep[11];
     if (relief_node_need_parse(r->view, r->view_len, &nv) != AM_OK)
         return AM_ECORRUPT;
     if (!nv.opened)
@@ -2148,11 +2173,9 @@ static int export_need(void *ctx, const struct store_view_row *r)
     csvs(x->f, hex, 0);
     export_place(x);
     export_item(x);
-    snprintf(num, sizeof num, "%lld", (long long)(nv.q.n_heads ? nv.q.i : 0));
-    csvs(x->f, num, 0);
-    snprintf(num, sizeof num, "%lld", (long long)nv.delivered);
-    csvs(x->f, num, 0);
-    csvs(x->f, x->ii.unit, 0);
+    csvn(x->f, (long long)(nv.q.n_heads ? nv.q.i : 0), 0);
+    csvn(x->f, (long long)nv.delivered, 0);
+    csvt(x->f, x->ii.unit, 0);
     csvs(x->f, nv.pri.n_heads ? relief_priority_name((int)nv.pri.i) : "", 0);
     if (nv.by.n_heads && nv.by.set)
         relief_day_format((uint32_t)nv.by.i, by);
@@ -2163,7 +2186,7 @@ static int export_need(void *ctx, const struct store_view_row *r)
     relief_day_format((uint32_t)(hlc_ms(nv.open_hlc) / 86400000ULL), rep);
     csvs(x->f, rep, 0);
     if (nv.note.n_heads)
-        csv(x->f, nv.note.s, nv.note.len, 1);
+        csv(x->f, nv.note.s, nv.note.len, 1, 1);
     else
         csvs(x->f, "", 1);
     x->rows++;
@@ -2174,7 +2197,7 @@ static int export_cell(void *ctx, const struct store_view_row *r)
 {
     struct export_ctx *x = ctx;
     struct relief_node_cell cv;
-    char num[32], exp[11] = "", rep[11], status[64] = "";
+    char exp[11] = "", rep[11], status[64] = "";
     if (relief_node_cell_parse(r->view, r->view_len, &cv) != AM_OK)
         return AM_ECORRUPT;
     site_info(x->s, cv.site, &x->si);
@@ -2185,9 +2208,8 @@ static int export_cell(void *ctx, const struct store_view_row *r)
     if (cv.exp)
         relief_day_format(cv.exp, exp);
     csvs(x->f, exp, 0);
-    snprintf(num, sizeof num, "%lld", (long long)cv.value);
-    csvs(x->f, num, 0);
-    csvs(x->f, x->ii.unit, 0);
+    csvn(x->f, (long long)cv.value, 0);
+    csvt(x->f, x->ii.unit, 0);
     if (cv.overdrawn)
         strcat(status, "overdrawn ");
     if (cv.count_conflict)

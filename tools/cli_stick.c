@@ -458,11 +458,17 @@ static int stick_status_cmd(struct cli *c, const char *path, int force_scan)
         for (size_t i = 0; i < v.n_visits; i++) {
             const struct stick_visit *s = &v.visits[i];
             uint64_t be, ba;
-            char ah[65], when[64];
+            char ah[65], when[64], nm[6 * AM_NAME_MAX + 1];
+            size_t nmc;
             stick_visit_behind(&v, s, nh.h, nh.n, &be, &ba);
             out_hex(ah, s->author, AM_PK_LEN);
             when_text(when, s->time_ms, now);
-            printf("    %-20s %.8s  left %s  ", s->name[0] ? s->name : "(no name)", ah, when);
+            /* another site's name: escaped for the terminal, padded to 20 characters */
+            if (s->name[0])
+                out_text_esc(nm, sizeof nm, s->name, strlen(s->name), 0, &nmc);
+            else
+                nmc = (size_t)snprintf(nm, sizeof nm, "(no name)");
+            printf("    %s%*s %.8s  left %s  ", nm, nmc < 20 ? (int)(20 - nmc) : 0, "", ah, when);
             if (memcmp(s->author, n.pk, AM_PK_LEN) == 0 && !be)
                 printf("this node\n");
             else if (be) {

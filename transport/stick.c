@@ -15,6 +15,7 @@
 
 #include "am_err.h"
 #include "am_grow.h"
+#include "am_text.h"
 #include "entry.h"
 #include "invite.h"
 
@@ -208,11 +209,13 @@ int stick_entries_walk(const uint8_t *p, size_t n,
     return AM_OK;
 }
 
+/* A node name in a visit: at most AM_NAME_MAX bytes of printable text (am_text.h,
+ * PROTOCOL.md §11.3): a record whose name breaks the rule is malformed. */
 static int name_ok(const uint8_t *p, size_t n)
 {
     if (n > AM_NAME_MAX)
         return AM_ELIMIT;
-    return memchr(p, 0, n) ? AM_EMALFORMED : AM_OK;
+    return am_text_check(p, n, 0, NULL);
 }
 
 int stick_visit_decode(const uint8_t *p, size_t n, struct stick_visit *v, const uint8_t **exc,
@@ -2404,12 +2407,15 @@ static int export_all(struct ctx *c, const struct heads *nh, struct job *jobs, s
         if (rc != AM_OK)
             goto out;
         if (w_record(&w, vrec.p, vrec.len, 1) == AM_OK) {
-            struct site *s = site_get(c, cfg->install_id, cfg->author, 1);
+            struct site *s = NULL;
             const uint8_t *exc;
             uint32_t ne;
             struct stick_visit v;
             c->r->visit_written = 1;
-            if (s && stick_visit_decode(vrec.p + 1, vrec.len - 1, &v, &exc, &ne) == AM_OK) {
+            /* decoded as a reader will: a record readers refuse (a name that is not
+             * printable text, which node_open never hands over) makes no site here */
+            if (stick_visit_decode(vrec.p + 1, vrec.len - 1, &v, &exc, &ne) == AM_OK &&
+                (s = site_get(c, cfg->install_id, cfg->author, 1)) != NULL) {
                 memcpy(s->v.name, v.name, sizeof v.name);
                 s->v.time_ms = v.time_ms;
                 if ((rc = site_snapshot(c, s, exc, ne)) != AM_OK)
@@ -2613,9 +2619,11 @@ int stick_sync(const struct stick_cfg *cfg, const struct sync_store *ss, struct 
         if (c.man_slot < 0 || !view_equal(&view, &c.man) ||
             (c.slot_present[other] && !c.slot_ok[other])) {
             int mrc = write_manifest(&c, &view);
+            /* AM_EEXIST: the slot's name holds no file (a link, a pipe; the fops report it
+             * as damage): the manifest is a cache, the sync stands without it */
             if (mrc == AM_EFULL)
                 r->full = 1;
-            else if (mrc != AM_OK && mrc != AM_ELIMIT) {
+            else if (mrc != AM_OK && mrc != AM_ELIMIT && mrc != AM_EEXIST) {
                 rc = sys_err(&c, mrc);
                 goto out;
             }

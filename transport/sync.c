@@ -256,6 +256,32 @@ static int collect_head(void *ctx, const struct sync_head *h)
     return mine_put(ctx, h);
 }
 
+/* Reads our heads and fingerprint from the store: only once the peer has shown it holds
+ * the network key (PROTOCOL.md 8.1), so a connection that has not costs no store work. */
+static int heads_load(struct sync_session *s)
+{
+    int rc;
+    if (s->heads_ready)
+        return AM_OK;
+    rc = s->cfg.store->heads(s->cfg.store->ctx, collect_head, s);
+    if (rc != AM_OK)
+        return rc;
+    sync_fingerprint(s->mine, s->n_mine, s->our_fp);
+    s->heads_ready = 1;
+    return AM_OK;
+}
+
+/* The buffers of the live phase: a message being built, a message received. Allocated
+ * once the handshake is done (sync_feed grows the input buffer to a whole frame). */
+static int live_alloc(struct sync_session *s)
+{
+    if (!s->msg && !(s->msg = malloc(NOISE_MAX_MSG)))
+        return AM_ENOMEM;
+    if (!s->plain && !(s->plain = malloc(NOISE_MAX_MSG)))
+        return AM_ENOMEM;
+    return AM_OK;
+}
+
 /* Re-reads one author's head from the store into `mine`. */
 static int mine_refresh(struct sync_session *s, const uint8_t *author, struct sync_head *out)
 {
@@ -349,7 +375,7 @@ static int out_reserve(struct sync_session *s, size_t n)
         s->out_sent = 0;
     }
     if (s->out_len + n > s->out_cap) {
-        size_t cap = s->out_cap ? s->out_cap : 65536;
+        size_t cap = s->out_cap ? s->out_cap : SYNC_OUT_FIRST;
         uint8_t *o;
         while (cap < s->out_len + n)
             cap *= 2;
@@ -1198,6 +1224,8 @@ static int on_ident(struct sync_session *s, struct mp_cur *c)
 static void handshake_done(struct sync_session *s)
 {
     int rc = noise_hs_split(&s->hs, &s->tx, &s->rx);
+    if (rc == AM_OK)
+        rc = live_alloc(s);
     if (rc != AM_OK) {
         fail(s, rc);
         return;
@@ -1240,6 +1268,9 @@ static int on_hs_message(struct sync_session *s, const uint8_t *m, size_t n)
 
     if (rc != AM_OK)
         return rc == AM_EBADMAC ? AM_EBADMAC : rc;
+    /* message 1 (responder) or 2 (initiator) went through: the peer holds the network key */
+    if ((rc = heads_load(s)) != AM_OK)
+        return rc;
     if (s->cfg.initiator) {
         /* message 2: the responder's hello; answer with message 3 and ours */
         uint8_t hello[HELLO_LEN];
@@ -1285,15 +1316,10 @@ int sync_init(struct sync_session *s, const struct sync_config *cfg)
     s->seen = calloc(1, sizeof *s->seen);
     s->pend = calloc(1, sizeof *s->pend);
     s->jobs = calloc(1, sizeof *s->jobs);
-    s->in = malloc(2 + NOISE_MAX_MSG);
-    s->msg = malloc(NOISE_MAX_MSG);
-    s->plain = malloc(NOISE_MAX_MSG);
-    if (!s->peer || !s->seen || !s->pend || !s->jobs || !s->in || !s->msg || !s->plain)
+    s->in = malloc(2 + SYNC_HS_MSG_MAX);
+    s->in_cap = 2 + SYNC_HS_MSG_MAX;
+    if (!s->peer || !s->seen || !s->pend || !s->jobs || !s->in)
         return AM_ENOMEM;
-    rc = cfg->store->heads(cfg->store->ctx, collect_head, s);
-    if (rc != AM_OK)
-        return rc;
-    sync_fingerprint(s->mine, s->n_mine, s->our_fp);
     if (crypto_sign_ed25519_sk_to_curve25519(s->x_sk, cfg->sk) != 0)
         return AM_EINVAL;
 
@@ -1384,6 +1410,10 @@ static size_t process_input(struct sync_session *s, const uint8_t *p, size_t n)
     while (s->phase != P_CLOSED && n - used >= 2) {
         size_t len = (size_t)p[used] << 8 | p[used + 1];
         int rc;
+        if (s->phase == P_HANDSHAKE && len > SYNC_HS_MSG_MAX) {
+            fail(s, AM_ELIMIT); /* refused before its bytes arrive, so never buffered */
+            return n;
+        }
         if (n - used - 2 < len)
             break;
         if (s->phase == P_HANDSHAKE) {
@@ -1413,7 +1443,18 @@ int sync_feed(struct sync_session *s, const uint8_t *in, size_t n)
     s->stats.bytes_in += n;
     s->last_rx = s->now;
     while (n > 0 && !(s->state & SYNC_CLOSED)) {
-        size_t room = 2 + NOISE_MAX_MSG - s->in_len, take = n < room ? n : room, used;
+        size_t room, take, used;
+        if (s->phase == P_LIVE && s->in_cap < 2 + NOISE_MAX_MSG) {
+            uint8_t *grown = realloc(s->in, 2 + NOISE_MAX_MSG);
+            if (!grown) {
+                fail(s, AM_ENOMEM);
+                break;
+            }
+            s->in = grown;
+            s->in_cap = 2 + NOISE_MAX_MSG;
+        }
+        room = s->in_cap - s->in_len;
+        take = n < room ? n : room;
         if (s->in_len == 0) {
             /* fast path: parse straight from the caller's buffer */
             used = process_input(s, in, n);
@@ -1530,8 +1571,8 @@ void sync_notify(struct sync_session *s, const uint8_t author[AM_PK_LEN], uint64
 {
     struct sync_head h;
     (void)seq;
-    if (s->state & SYNC_CLOSED)
-        return;
+    if ((s->state & SYNC_CLOSED) || !s->heads_ready)
+        return; /* heads not read yet: they will include it */
     if (mine_refresh(s, author, &h) != AM_OK)
         return;
     /* Before reconciliation ends, the ranges still being compared will find it; after,
@@ -1576,6 +1617,11 @@ const struct sync_stats *sync_stats(const struct sync_session *s)
 int sync_debug_message(struct sync_session *s, const uint8_t *msg, size_t n)
 {
     if (s->phase != P_LIVE) {
+        int rc = heads_load(s);
+        if (rc == AM_OK)
+            rc = live_alloc(s);
+        if (rc != AM_OK)
+            return rc;
         memset(&s->tx, 0, sizeof s->tx);
         s->tx.has_key = 1;
         s->phase = P_LIVE;

@@ -26,25 +26,29 @@
 #include "am_limits.h"
 #include "noise.h"
 
-#define SYNC_VERSION_MAJOR        2
-#define SYNC_VERSION_MINOR        0
-#define SYNC_PREAMBLE_LEN         8
-#define SYNC_FP_LEN               16 /* version-vector fingerprint in the handshake */
-#define SYNC_INSTALL_TAG_LEN      8  /* the first bytes of the install id, in the handshake */
-#define SYNC_RANGE_FP_LEN         8
-#define SYNC_HEAD_HASH_LEN        8  /* prefix of a head hash in HEADS messages */
-#define SYNC_LEAF_MAX             16 /* a range with at most this many authors is sent as heads */
-#define SYNC_HEADS_PER_MSG        1000
-#define SYNC_OUT_HIGH             (256u * 1024) /* stop producing entry messages above this backlog */
-#define SYNC_TURN                 256 /* entries of one author before the next author's turn */
+#define SYNC_VERSION_MAJOR   2
+#define SYNC_VERSION_MINOR   0
+#define SYNC_PREAMBLE_LEN    8
+#define SYNC_FP_LEN          16 /* version-vector fingerprint in the handshake */
+#define SYNC_INSTALL_TAG_LEN 8  /* the first bytes of the install id, in the handshake */
+#define SYNC_RANGE_FP_LEN    8
+#define SYNC_HEAD_HASH_LEN   8  /* prefix of a head hash in HEADS messages */
+#define SYNC_LEAF_MAX        16 /* a range with at most this many authors is sent as heads */
+#define SYNC_HEADS_PER_MSG   1000
+#define SYNC_OUT_HIGH        (256u * 1024) /* stop producing entry messages above this backlog */
+#define SYNC_TURN            256           /* entries of one author before the next author's turn */
 /* Received entries stored in one transaction: fewer than a store takes at once
  * (AM_INGEST_BATCH_MAX), as the pages a batch dirties stay in memory until its commit and
  * a node receiving a million relief records stays within 64 MiB of its own. */
 #define SYNC_PENDING_MAX          16384
 #define SYNC_PENDING_BYTES        (8u << 20)
-#define SYNC_HANDSHAKE_TIMEOUT_MS 10000
-#define SYNC_PING_MS              15000
-#define SYNC_IDLE_TIMEOUT_MS      45000 /* nothing received for this long: the peer is gone */
+#define SYNC_HANDSHAKE_TIMEOUT_MS 10000 /* the whole handshake, from the connection's start */
+/* A handshake message is at most this long (the longest, message 2, is 130 bytes): until
+ * the handshake is done a session holds a buffer of this size, not one of NOISE_MAX_MSG. */
+#define SYNC_HS_MSG_MAX      256
+#define SYNC_OUT_FIRST       512 /* the output buffer's first size; it doubles as needed */
+#define SYNC_PING_MS         15000
+#define SYNC_IDLE_TIMEOUT_MS 45000 /* nothing received for this long: the peer is gone */
 
 /* One author's head, as the engine sees it. */
 struct sync_head {
@@ -143,9 +147,10 @@ struct sync_session {
     struct sync_peer_vv *seen; /* authors of which something new arrived */
     struct pending *pend;
     struct sync_jobs *jobs;
+    int heads_ready; /* mine, terms and our_fp are read (after the first authentic message) */
     /* input: bytes of an unfinished frame */
     uint8_t *in;
-    size_t in_len;
+    size_t in_len, in_cap;
     /* output: framed bytes waiting to be sent */
     uint8_t *out;
     size_t out_len, out_cap, out_sent;
@@ -166,8 +171,10 @@ struct sync_session {
 };
 
 /* Sets up a session; the preamble (and, for the initiator, the first handshake message)
- * is ready in sync_output() at once. Returns AM_OK, AM_ENOMEM, or a store error. Call
- * sync_free() afterwards in every case. */
+ * is ready in sync_output() at once. Until the peer's first handshake message
+ * authenticates (it holds the network key), the session holds a few hundred bytes and
+ * has not touched the store: the heads are read then. Returns AM_OK, AM_ENOMEM or
+ * AM_EINVAL. Call sync_free() afterwards in every case. */
 int sync_init(struct sync_session *s, const struct sync_config *cfg);
 void sync_free(struct sync_session *s); /* wipes secrets; NULL-safe on a zeroed session */
 

@@ -19,7 +19,7 @@ bad=0
 cut=0
 for i in $(seq "$ROUNDS"); do
     # every third round starts from an empty store, so the store stays small
-    [ $((i % 3)) -eq 0 ] && rm -rf "$H/store"
+    [ $((i % 3)) -eq 0 ] && rm -rf "$H/store" "$H/store.id" # the record too: a deliberate reset
     rc=0
     timeout -s KILL "$(kill_after)" "$AM_TESTTOOL" append "$H" --size 50 --batches 300 >/dev/null 2>&1 || rc=$?
     [ "$rc" -eq 137 ] && cut=$((cut + 1))
@@ -40,7 +40,7 @@ check "init destination" $A --home "$D" init --name dest
 bad=0
 cut=0
 for i in $(seq "$ROUNDS"); do
-    rm -rf "$D/store" # each round ingests from empty and is cut somewhere
+    rm -rf "$D/store" "$D/store.id" # each round ingests from empty and is cut somewhere
     rc=0
     timeout -s KILL "$(kill_after)" "$AM_TESTTOOL" ingest "$D" "$T/src" --size 120 >/dev/null 2>&1 || rc=$?
     [ "$rc" -eq 137 ] && cut=$((cut + 1))

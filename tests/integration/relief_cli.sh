@@ -36,7 +36,9 @@ expect_out "a too long slug" "1 to 32 characters" am site add "$(printf 'a%.0s' 
 expect_out "a bad kind gets a suggestion" "did you mean 'clinic'" am site add depot-1 --name D --kind clinc
 expect_out "--lat without --lon" "give --lat and --lon together" am site add depot-1 --name D --lat 1
 expect_out "latitude out of range" "between -90 and 90" am site add depot-1 --name D --lat 91 --lon 0
-expect_out "a name with a control character is refused" "refused" am site add depot-1 --name "$(printf 'a\tb')"
+expect_out "a name with a control character is refused, naming it and its place" \
+    "refused: site: \"name\" .* must be printable text: character 2 \\(byte 2\\) is U\\+0009 TAB" \
+    am site add depot-1 --name "$(printf 'a\tb')"
 expect_out "site update of an unknown site suggests" "unknown site 'hub-nort'; did you mean 'hub-north'" \
     am site update hub-nort --name X
 expect_out "site update with nothing to change" "nothing to change" am site update hub-north

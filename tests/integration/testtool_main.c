@@ -11,6 +11,12 @@
  *                                        (or from the start: duplicates are no-ops)
  *   check-ingest HOME --size K --total T exit 0 iff HOME holds a whole number of batches
  *   tamper HOME --seq S                  flip a signature bit of our entry S (for verify)
+ *   append-op HOME HEX                   append one entry, signed by HOME, whose op is the
+ *                                        bytes HEX exactly (to forge ops an honest CLI
+ *                                        refuses, e.g. text with control characters)
+ *   stick-sync HOME PATH HEX             stick sync PATH as HOME, but with the bytes HEX as
+ *                                        the node name (a name an honest node does not
+ *                                        have, as an older version could write)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +29,7 @@
 #include "entry.h"
 #include "mp.h"
 #include "node.h"
+#include "stick_node.h"
 
 static unsigned long long arg_num(int argc, char **argv, const char *name, unsigned long long dflt)
 {
@@ -319,6 +326,51 @@ static int cmd_tamper(const char *home, uint64_t seq)
     return rc == AM_OK ? 0 : die("tamper", rc);
 }
 
+/* hex -> bytes with libsodium's parser; -1 when it is not whole hex or too long */
+static int hex_arg(const char *hex, uint8_t *out, size_t cap, size_t *len)
+{
+    const char *end;
+    if (sodium_hex2bin(out, cap, hex, strlen(hex), NULL, len, &end) != 0 || *end)
+        return -1;
+    return 0;
+}
+
+static int cmd_append_op(const char *home, const char *hex)
+{
+    struct node n;
+    uint8_t op[AM_ENTRY_MAX];
+    const uint8_t *p[1] = {op};
+    size_t l[1];
+    int rc;
+
+    if (hex_arg(hex, op, sizeof op, &l[0]))
+        return die("append-op: the op is not hex", AM_EINVAL);
+    if ((rc = node_open(&n, home, NULL, NULL)) != AM_OK)
+        return die("open", rc);
+    rc = store_append(n.store, n.sk, p, l, 1, node_wall_ms(), NULL);
+    node_close(&n);
+    return rc == AM_OK ? 0 : die("append", rc);
+}
+
+static int cmd_stick_sync(const char *home, const char *path, const char *hex)
+{
+    struct node n;
+    struct stick_report r;
+    uint8_t name[AM_NAME_MAX];
+    size_t nl;
+    int rc;
+
+    if (hex_arg(hex, name, sizeof name, &nl))
+        return die("stick-sync: the name is not hex (at most 64 bytes)", AM_EINVAL);
+    if ((rc = node_open(&n, home, NULL, NULL)) != AM_OK)
+        return die("open", rc);
+    memcpy(n.name, name, nl);
+    n.name[nl] = 0;
+    rc = stick_node_sync(&n, path, STICK_F_CREATE, 0, NULL, NULL, &r);
+    node_close(&n);
+    return rc == AM_OK ? 0 : die("stick sync", rc);
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0 || argc < 3) {
@@ -341,6 +393,10 @@ int main(int argc, char **argv)
                                 arg_num(argc, argv, "--total", 0));
     if (strcmp(argv[1], "tamper") == 0)
         return cmd_tamper(argv[2], arg_num(argc, argv, "--seq", 1));
+    if (strcmp(argv[1], "append-op") == 0 && argc > 3)
+        return cmd_append_op(argv[2], argv[3]);
+    if (strcmp(argv[1], "stick-sync") == 0 && argc > 4)
+        return cmd_stick_sync(argv[2], argv[3], argv[4]);
     fprintf(stderr, "unknown command %s\n", argv[1]);
     return 2;
 }

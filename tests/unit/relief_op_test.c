@@ -547,7 +547,9 @@ Test(relief_op, strings)
     buf[64] = 0;
     site_with("name", buf, AM_OK, NULL);
     site_with("name", "Dépôt 北", AM_OK, NULL);
-    site_with("name", "two\nlines", AM_EMALFORMED, "\"name\" \"two\\x0alines\" must be UTF-8");
+    site_with("name", "two\nlines", AM_EMALFORMED,
+              "\"name\" \"two\\x0alines\" must be printable text: character 4 (byte 4) is U+000A");
+    site_with("name", "rlo \xe2\x80\xae", AM_EMALFORMED, "is U+202E RIGHT-TO-LEFT OVERRIDE");
     site_with("name", "bad \xc3\x28", AM_EMALFORMED, "\"name\"");
     site_with("name", "overlong \xc0\xaf", AM_EMALFORMED, "\"name\"");
     site_with("name", "surrogate \xed\xa0\x80", AM_EMALFORMED, "\"name\"");

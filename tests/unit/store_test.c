@@ -1,8 +1,12 @@
 /* store_test.c: the LMDB store: ingest ("verify the tip, hash the chain"), dedupe, forks,
  * gaps, local append, map full. */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -544,4 +548,180 @@ Test(store, map_full_grows_or_reports)
     store_close(s2);
     tu_rmrf(d2);
     free(d2);
+}
+
+/* ---- damaged stores (PROTOCOL.md §7, "Damaged stores", "Store record") ------------------ */
+
+/* Opens dir/store with the record dir/store.id; *d receives what is wrong. */
+static int open_recorded(struct store **s, const char *base, struct store_damage *d)
+{
+    char sdir[4096], rec[4096];
+    struct store_opts o = {0};
+    snprintf(sdir, sizeof sdir, "%s/store", base);
+    snprintf(rec, sizeof rec, "%s/store.id", base);
+    o.record = rec;
+    o.damage = d;
+    return store_open(s, sdir, &o);
+}
+
+/* A store of `n` entries under base/store, with its record; closed. */
+static void recorded_store(const char *base, size_t n)
+{
+    struct store *s;
+    struct store_damage d;
+    struct store_ingest_stats ist;
+    struct chain c;
+    cr_assert_eq(open_recorded(&s, base, &d), AM_OK);
+    chain_make(&c, 9, n, 0);
+    cr_assert_eq(store_ingest(s, (const uint8_t *const *)c.buf, c.len, n, WALL, &ist), AM_OK);
+    cr_assert_eq(ist.added, n);
+    store_close(s);
+    chain_free(&c);
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+Test(store, a_file_cut_short_is_refused_before_it_is_mapped)
+{
+    char *base = tu_tmpdir(), data[4096];
+    struct store *s = NULL;
+    struct store_damage d;
+    long size;
+
+    recorded_store(base, 40);
+    snprintf(data, sizeof data, "%s/store/data.mdb", base);
+    size = file_size(data);
+    /* cut to its two meta pages: more than the 8 pages of slack are missing */
+    cr_assert_gt(size, 12 * 4096, "%ld bytes", size);
+    size = 2 * 8192; /* the checks below read size / 2: the length it is cut to */
+    cr_assert_eq(truncate(data, size / 2), 0);
+    cr_assert_eq(open_recorded(&s, base, &d), AM_ECORRUPT);
+    cr_assert_null(s);
+    cr_assert_eq(d.kind, STORE_DAMAGE_SHORT);
+    cr_assert_eq(d.size, (uint64_t)(size / 2));
+    cr_assert_geq(d.need, (uint64_t)size / 2 + 1, "it needs more than it has");
+    cr_assert_eq(file_size(data), size / 2, "nothing was written to it");
+    tu_rmrf(base);
+    free(base);
+}
+
+Test(store, a_flipped_meta_page_is_named)
+{
+    char *base = tu_tmpdir(), data[4096];
+    struct store *s = NULL;
+    struct store_damage d;
+    uint8_t b;
+    FILE *f;
+
+    recorded_store(base, 5);
+    snprintf(data, sizeof data, "%s/store/data.mdb", base);
+    f = fopen(data, "r+b");
+    cr_assert_not_null(f);
+    /* the magic of meta page 0, after its page header */
+    cr_assert_eq(fseek(f, 17, SEEK_SET), 0);
+    cr_assert_eq(fread(&b, 1, 1, f), 1);
+    b ^= 0x40;
+    cr_assert_eq(fseek(f, 17, SEEK_SET), 0);
+    cr_assert_eq(fwrite(&b, 1, 1, f), 1);
+    fclose(f);
+    cr_assert_eq(open_recorded(&s, base, &d), AM_ECORRUPT);
+    cr_assert_eq(d.kind, STORE_DAMAGE_HEADER);
+    cr_assert_eq(d.page, 0);
+    tu_rmrf(base);
+    free(base);
+}
+
+Test(store, an_emptied_or_removed_store_is_noticed_from_its_record)
+{
+    char *base = tu_tmpdir(), data[4096], rec[4096], text[2048];
+    struct store *s = NULL;
+    struct store_damage d;
+    struct store_stats sst;
+
+    recorded_store(base, 12);
+    snprintf(data, sizeof data, "%s/store/data.mdb", base);
+    snprintf(rec, sizeof rec, "%s/store.id", base);
+    cr_assert_eq(truncate(data, 0), 0);
+    cr_assert_eq(open_recorded(&s, base, &d), AM_ECORRUPT);
+    cr_assert_eq(d.kind, STORE_DAMAGE_EMPTY);
+    cr_assert_eq(d.had_entries, 12, "the record knew how many entries there were");
+    cr_assert_eq(file_size(data), 0, "no new store was made in its place");
+    store_damage_text(&d, "S", rec, text, sizeof text);
+    cr_assert(strstr(text, "emptied or replaced") && strstr(text, "12 entries"), "%s", text);
+
+    cr_assert_eq(unlink(data), 0);
+    cr_assert_eq(open_recorded(&s, base, &d), AM_ECORRUPT);
+    cr_assert_eq(d.kind, STORE_DAMAGE_MISSING);
+    cr_assert_eq(file_size(data), -1);
+
+    /* starting over: the record set aside, a new empty store is accepted and recorded */
+    cr_assert_eq(store_record_set_aside(rec), AM_OK);
+    cr_assert_eq(open_recorded(&s, base, &d), AM_OK);
+    cr_assert_eq(store_stats(s, &sst), AM_OK);
+    cr_assert_eq(sst.entries, 0);
+    store_close(s);
+    cr_assert_geq(file_size(rec), 1);
+    tu_rmrf(base);
+    free(base);
+}
+
+Test(store, another_installs_store_is_refused_a_copy_of_this_one_is_not)
+{
+    char *a = tu_tmpdir(), *b = tu_tmpdir(), cmd[16384];
+    struct store *s = NULL;
+    struct store_damage d;
+    uint8_t ida[AM_INSTALL_ID_LEN];
+
+    recorded_store(a, 3);
+    recorded_store(b, 4);
+    /* a copy of a's own file (a restore): accepted, and the record follows it */
+    snprintf(cmd, sizeof cmd,
+             "cp %s/store/data.mdb %s/x && rm %s/store/data.mdb && mv %s/x %s/store/data.mdb", a, a,
+             a, a, a);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(open_recorded(&s, a, &d), AM_OK);
+    store_install_id(s, ida, NULL);
+    store_close(s);
+    cr_assert_eq(open_recorded(&s, a, &d), AM_OK, "still accepted after the record follows it");
+    store_close(s);
+    /* b's file in a's home: refused, nothing written to it */
+    snprintf(cmd, sizeof cmd, "cp %s/store/data.mdb %s/store/data.mdb", b, a);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(open_recorded(&s, a, &d), AM_ECORRUPT);
+    cr_assert_eq(d.kind, STORE_DAMAGE_REPLACED);
+    cr_assert_eq(memcmp(d.had_id, ida, AM_INSTALL_ID_LEN), 0);
+    cr_assert_eq(d.had_entries, 3);
+    tu_rmrf(a);
+    tu_rmrf(b);
+    free(a);
+    free(b);
+}
+
+static int fault_now(void *ctx)
+{
+    (void)ctx;
+    raise(SIGSEGV); /* as LMDB following a wild pointer would */
+    return AM_OK;
+}
+
+static int no_fault(void *ctx)
+{
+    return *(int *)ctx;
+}
+
+Test(store, a_fault_in_a_guarded_scan_is_damage_not_a_crash)
+{
+    struct store_damage d;
+    struct store_stats sst;
+    int v = 7;
+
+    cr_assert_eq(store_guarded(st, no_fault, &v, &d), 7, "the callback's value passes through");
+    cr_assert_eq(store_guarded(st, fault_now, NULL, &d), AM_ECORRUPT);
+    cr_assert_eq(d.kind, STORE_DAMAGE_FAULT);
+    cr_assert_eq(store_stats(st, &sst), AM_ECORRUPT, "the store is not read again");
+    cr_assert_eq(store_guarded(st, no_fault, &v, &d), AM_ECORRUPT);
 }

@@ -484,3 +484,88 @@ Test(sync, self_connection_is_refused)
     cr_assert(!(sync_state(&C.sess) & SYNC_HANDSHAKEN));
     sync_free(&C.sess);
 }
+
+/* A store table that counts reads of every head (the work a handshake defers). */
+static unsigned heads_calls;
+static const struct sync_store *counted_inner;
+
+static int counted_heads(void *ctx, int (*cb)(void *cbctx, const struct sync_head *h), void *cbctx)
+{
+    heads_calls++;
+    return counted_inner->heads(ctx, cb, cbctx);
+}
+
+Test(sync, no_store_work_and_little_memory_before_message_1_authenticates)
+{
+    struct sync_store counted = B.ss;
+    uint8_t other[AM_NETKEY_LEN];
+    struct sync_config c = {
+        .initiator = 0, .netkey = netkey, .sk = B.sk, .install_id = B.install, .now_ms = 0};
+    size_t n;
+
+    counted_inner = &B.ss;
+    counted.heads = counted_heads;
+    c.store = &counted;
+    write_entries(&B, NULL, 10);
+    randombytes_buf(other, sizeof other);
+
+    /* an outsider (another network key): preamble and message 1 */
+    start(&A, 1, 0, other);
+    heads_calls = 0;
+    sync_free(&B.sess);
+    cr_assert_eq(sync_init(&B.sess, &c), AM_OK);
+    cr_assert_eq(heads_calls, 0, "sync_init reads no heads");
+    cr_assert_leq(B.sess.in_cap, 2 + SYNC_HS_MSG_MAX, "no frame-sized buffer before the handshake");
+    cr_assert_null(B.sess.msg);
+    cr_assert_null(B.sess.plain);
+    sync_output(&A.sess, &n);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(sync_error(&B.sess), AM_EBADMAC);
+    cr_assert_eq(heads_calls, 0, "a message 1 without the network key costs no store work");
+
+    /* a member: the heads are read once, after message 1 */
+    start(&A, 1, 0, NULL);
+    sync_free(&B.sess);
+    cr_assert_eq(sync_init(&B.sess, &c), AM_OK);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    cr_assert_eq(heads_calls, 1);
+    cr_assert_eq(entries_of(&A), 10);
+}
+
+Test(sync, an_oversized_handshake_frame_is_refused_unbuffered)
+{
+    /* preamble, then a frame header announcing 4,000 bytes */
+    static const uint8_t pre[SYNC_PREAMBLE_LEN] = {
+        'A', 'M', 'S', 'Y', SYNC_VERSION_MAJOR, SYNC_VERSION_MINOR, 0, 0};
+    uint8_t hdr[2] = {4000 >> 8, 4000 & 0xff};
+    uint8_t body[300];
+    start(&B, 0, 0, NULL);
+    cr_assert_eq(sync_feed(&B.sess, pre, sizeof pre), AM_OK);
+    memset(body, 0x5a, sizeof body);
+    sync_feed(&B.sess, hdr, sizeof hdr);
+    sync_feed(&B.sess, body, sizeof body);
+    cr_assert(sync_state(&B.sess) & SYNC_CLOSED);
+    cr_assert_eq(sync_error(&B.sess), AM_ELIMIT);
+    cr_assert_leq(B.sess.in_cap, 2 + SYNC_HS_MSG_MAX);
+}
+
+Test(sync, a_handshake_that_trickles_meets_its_deadline)
+{
+    static const uint8_t pre[SYNC_PREAMBLE_LEN] = {
+        'A', 'M', 'S', 'Y', SYNC_VERSION_MAJOR, SYNC_VERSION_MINOR, 0, 0};
+    uint8_t one = 0x5a, hdr[2] = {0, 96};
+    start(&B, 0, 0, NULL);
+    sync_feed(&B.sess, pre, sizeof pre);
+    sync_feed(&B.sess, hdr, sizeof hdr); /* a 96-byte message 1 announced... */
+    /* ...whose bytes come one a second: that does not move the deadline */
+    for (uint64_t t = 1000; t < SYNC_HANDSHAKE_TIMEOUT_MS; t += 1000) {
+        sync_clock(&B.sess, t);
+        sync_feed(&B.sess, &one, 1);
+        sync_tick(&B.sess, t);
+        cr_assert(!(sync_state(&B.sess) & SYNC_CLOSED));
+    }
+    cr_assert_eq(sync_next_deadline(&B.sess), SYNC_HANDSHAKE_TIMEOUT_MS);
+    sync_tick(&B.sess, SYNC_HANDSHAKE_TIMEOUT_MS);
+    cr_assert_eq(sync_error(&B.sess), AM_ETIMEOUT);
+}

@@ -1,0 +1,90 @@
+/*
+ * http_fuzz.c: libFuzzer target for the dashboard's decision on a request
+ * (node/http.c: http_route). libmicrohttpd parses HTTP; what is ours is what a parsed
+ * request is answered with: the Host count and check, the method, the path.
+ *
+ * Input: a first byte of flags (bit 0: bound to loopback; bit 1: the request had more
+ * headers than were passed; bit 2: port 80), then lines separated by '\n': the method, the
+ * URL, then one header a line as "Name:value" (a line without ':' is a name with no value).
+ * Bytes are passed as they are (a NUL ends a field early, as C strings do). At most
+ * HTTP_HEADERS_MAX headers are passed; the rest are dropped (more set).
+ *
+ * Invariants (a broken one abort()s): the status is one of 200, 400, 403, 404, 405; two or
+ * more Host headers give 400; 200 only for GET or HEAD with at most one Host, on "/" or
+ * "/index.html" (a query allowed); 403 only when bound to loopback; the same request gives
+ * the same status twice.
+ *
+ * Corpus (tests/fuzz/corpus/http/): the requests a browser, curl and the tests send, two
+ * Host headers, a foreign Host, a POST, odd paths, no headers, binary junk.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fuzz.h"
+#include "http.h"
+
+#define LINE_MAX_BYTES 256
+
+static char lines[HTTP_HEADERS_MAX + 2][LINE_MAX_BYTES];
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct http_header hdr[HTTP_HEADERS_MAX];
+    struct http_hosts hosts;
+    size_t nl = 0, n = 0, n_host = 0, plen;
+    int more, status;
+    const char *method, *url;
+
+    if (size == 0)
+        return 0;
+    memset(&hosts, 0, sizeof hosts);
+    hosts.loopback = data[0] & 1;
+    more = (data[0] >> 1) & 1;
+    snprintf(hosts.hosts[0], sizeof hosts.hosts[0], "127.0.0.1:%u", data[0] & 4 ? 80u : 8080u);
+    snprintf(hosts.hosts[1], sizeof hosts.hosts[1], "localhost:%u", data[0] & 4 ? 80u : 8080u);
+    if (data[0] & 4)
+        snprintf(hosts.hosts[2], sizeof hosts.hosts[2], "127.0.0.1");
+
+    memset(lines, 0, sizeof lines);
+    for (size_t i = 1, len = 0; i < size; i++) {
+        if (data[i] == '\n') {
+            if (++nl == HTTP_HEADERS_MAX + 2) {
+                more = 1;
+                break;
+            }
+            len = 0;
+        } else if (len + 1 < LINE_MAX_BYTES) {
+            lines[nl][len++] = (char)data[i];
+        }
+    }
+    if (nl < HTTP_HEADERS_MAX + 2)
+        nl++;
+    method = lines[0];
+    url = lines[1];
+    for (size_t i = 2; i < nl; i++) {
+        char *colon = strchr(lines[i], ':');
+        if (colon)
+            *colon = 0;
+        hdr[n].name = lines[i];
+        hdr[n].value = colon ? colon + 1 : NULL;
+        n_host += strcasecmp(hdr[n].name, "Host") == 0;
+        n++;
+    }
+
+    status = http_route(&hosts, method, url, hdr, n, more);
+    CHECK(status == 200 || status == 400 || status == 403 || status == 404 || status == 405);
+    if (n_host > 1 || more)
+        CHECK(status == 400);
+    if (!hosts.loopback)
+        CHECK(status != 403);
+    if (status == 200) {
+        plen = strcspn(url, "?#");
+        CHECK(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+        CHECK(n_host <= 1);
+        CHECK((plen == 1 && url[0] == '/') || (plen == 11 && memcmp(url, "/index.html", 11) == 0));
+    }
+    CHECK(http_route(&hosts, method, url, hdr, n, more) == status);
+    return 0;
+}
