@@ -1,5 +1,5 @@
 # Tests: unit (Criterion), fuzz corpus replay, integration (real processes).
-set(AM_VECTORS_DIR "${CMAKE_SOURCE_DIR}/../shared/vectors" CACHE PATH
+set(AM_VECTORS_DIR "${CMAKE_SOURCE_DIR}/tests/vectors" CACHE PATH
     "Folder holding the public test vectors (noise/...)")
 
 if(NOT CRITERION_FOUND)
@@ -62,8 +62,10 @@ target_link_libraries(aidmesh-testtool PRIVATE amtools)
 
 add_executable(aidmesh-discovery-probe ${CMAKE_SOURCE_DIR}/tests/integration/discovery_probe_main.c)
 target_link_libraries(aidmesh-discovery-probe PRIVATE amtools)
-set_property(TEST integration_discovery_netns APPEND PROPERTY ENVIRONMENT
-             "AM_DISCOVERY_PROBE=$<TARGET_FILE:aidmesh-discovery-probe>")
+foreach(t integration_discovery_netns integration_discovery_replay_netns)
+  set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
+               "AM_DISCOVERY_PROBE=$<TARGET_FILE:aidmesh-discovery-probe>")
+endforeach()
 
 add_executable(aidmesh-relay ${CMAKE_SOURCE_DIR}/tests/integration/relay_main.c)
 set_property(TEST integration_netns_sync APPEND PROPERTY ENVIRONMENT

@@ -13,20 +13,9 @@
 # namespaces are removed on exit. Addresses are namespace-local or loopback only.
 . "$(dirname "$0")/lib.sh"
 
-# The probe: $AM_DISCOVERY_PROBE (ctest sets it), else next to $AIDMESH.
-if [ -n "${AM_DISCOVERY_PROBE:-}" ]; then
-    PROBE=$AM_DISCOVERY_PROBE
-else
-    PROBE=$(dirname "$AIDMESH")/aidmesh-discovery-probe
-    if [ ! -x "$PROBE" ]; then
-        echo "SKIP: aidmesh-discovery-probe is not built (AM_DISCOVERY_PROBE unset, none at $PROBE)"
-        exit 0
-    fi
-fi
-[ -x "$PROBE" ] || { not_ok "probe $PROBE is not an executable"; finish; }
-
 NSP=amdisc$$ # prefix of our namespaces
 . "$(dirname "$0")/lib_netns.sh"
+probe_find
 ns_start probe
 
 KEY1=$(printf '4b%.0s' {1..32}) # two networks

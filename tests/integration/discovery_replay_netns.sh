@@ -18,18 +18,10 @@
 . "$(dirname "$0")/lib.sh"
 
 A=$AIDMESH
-if [ -n "${AM_DISCOVERY_PROBE:-}" ]; then
-    PROBE=$AM_DISCOVERY_PROBE
-else
-    PROBE=$(dirname "$AIDMESH")/aidmesh-discovery-probe
-    if [ ! -x "$PROBE" ]; then
-        echo "SKIP: aidmesh-discovery-probe is not built (AM_DISCOVERY_PROBE unset, none at $PROBE)"
-        exit 0
-    fi
-fi
 
 NSP=amrpl$$ # prefix of our namespaces
 . "$(dirname "$0")/lib_netns.sh"
+probe_find
 keep_logs() { # AM_KEEP_LOGS=DIR keeps the daemons' logs for a look after the run
     if [ -n "${AM_KEEP_LOGS:-}" ]; then mkdir -p "$AM_KEEP_LOGS" && cp "$T"/*.log "$T"/*.out "$AM_KEEP_LOGS"/ 2>/dev/null; fi
     return 0

@@ -5,6 +5,13 @@
 # killing what still runs in them. A test with its own exit work sets NS_ON_EXIT to a
 # command run first.
 
+# probe_find: PROBE is the discovery probe, $AM_DISCOVERY_PROBE (ctest sets it) or else
+# the one beside $AIDMESH; without it the test fails.
+probe_find() {
+    PROBE=${AM_DISCOVERY_PROBE:-$(dirname "$AIDMESH")/aidmesh-discovery-probe}
+    [ -x "$PROBE" ] || { not_ok "the discovery probe $PROBE is not built"; finish; }
+}
+
 NSES=()
 NS_ON_EXIT=${NS_ON_EXIT:-}
 
