@@ -2,6 +2,8 @@
  * relief_cell.c: the observed-reset counter of a stock cell (RELIEF-PROTOCOL.md "Stock
  * cell"): value, count conflict, overdraft, saturation and the audit list, computed from
  * the set of moves and counts in O(moves + counts + context entries + authors).
+ * Only relief_obj_compute (relief_obj.c) calls in here, and this file calls nothing in
+ * relief_obj.c: the helpers both use are inline in relief_int.h.
  * Never prints; never clamps a negative value; allocates only inside the object.
  */
 #include <stdlib.h>
@@ -190,16 +192,5 @@ int relief_cell_compute(struct relief_obj *o)
         o->audit[i].reason = (int)heap[i]->reason;
     }
     v->n_audit_listed = nheap;
-    return AM_OK;
-}
-
-int relief_cell_view(struct relief_obj *o, struct relief_cell_view *out)
-{
-    int rc;
-    if (o->key.kind != RELIEF_OBJ_CELL)
-        return AM_EINVAL;
-    if ((rc = relief_obj_compute(o)) != AM_OK)
-        return rc;
-    *out = o->cell;
     return AM_OK;
 }

@@ -8,7 +8,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "am_err.h"
 #include "relief.h"
 
 /* ---- Text ---- */
@@ -94,8 +97,6 @@ struct relief_skey {
     const uint8_t *author;
     uint32_t idx;
 };
-/* Descending (hlc, author, seq): the display order of heads and maximal counts. */
-int relief_skey_cmp_desc(const void *a, const void *b);
 
 /* Computed register of one field (cache). */
 struct relief_regc {
@@ -158,17 +159,70 @@ struct relief_obj {
 
 /* Fields of each object kind, as a mask of 1u << RELIEF_F_*. */
 uint32_t relief_obj_fields(int kind);
-/* Makes the view cache valid. Returns AM_OK or AM_ENOMEM. */
+/* Makes the view cache valid (relief_obj.c; for a cell it calls relief_cell_compute).
+ * Returns AM_OK or AM_ENOMEM. */
 int relief_obj_compute(struct relief_obj *o);
-/* Computes the cell part of the cache (relief_cell.c). */
+/* Computes the cell part of the cache (relief_cell.c). Called only by relief_obj_compute:
+ * relief_obj.c calls into relief_cell.c, never the reverse; what both need is below. */
 int relief_cell_compute(struct relief_obj *o);
+
+/* ---- Helpers of relief_obj.c and relief_cell.c (inline, so neither calls the other) ---- */
+
+/* Grows *p (elements of size sz) to hold at least `need`; AM_OK or AM_ENOMEM, and then *p
+ * and *cap are unchanged. */
+static inline int relief_grow(void **p, uint32_t *cap, uint32_t need, size_t sz)
+{
+    uint32_t c = *cap ? *cap : 8;
+    void *q;
+
+    if (need <= *cap)
+        return AM_OK;
+    while (c < need) {
+        if (c > UINT32_MAX / 2)
+            return AM_ENOMEM;
+        c *= 2;
+    }
+    if ((size_t)c > SIZE_MAX / sz)
+        return AM_ENOMEM;
+    q = realloc(*p, (size_t)c * sz);
+    if (!q)
+        return AM_ENOMEM;
+    *p = q;
+    *cap = c;
+    return AM_OK;
+}
+
 /* The full ref of an interned one. */
-void relief_obj_ref(const struct relief_obj *o, uint32_t aidx, uint64_t seq,
-                    struct relief_ref *out);
+static inline void relief_obj_ref(const struct relief_obj *o, uint32_t aidx, uint64_t seq,
+                                  struct relief_ref *out)
+{
+    memcpy(out->author, o->authors[aidx], AM_PK_LEN);
+    out->seq = seq;
+}
+
 /* Order by (hlc, author bytes, seq): <0, 0, >0. */
-int relief_obj_cmp(const struct relief_obj *o, uint64_t hlc_a, uint32_t aidx_a, uint64_t seq_a,
-                   uint64_t hlc_b, uint32_t aidx_b, uint64_t seq_b);
-/* Grows *p (elements of size sz) to hold at least `need`; AM_OK or AM_ENOMEM. */
-int relief_grow(void **p, uint32_t *cap, uint32_t need, size_t sz);
+static inline int relief_obj_cmp(const struct relief_obj *o, uint64_t hlc_a, uint32_t aidx_a,
+                                 uint64_t seq_a, uint64_t hlc_b, uint32_t aidx_b, uint64_t seq_b)
+{
+    int c;
+    if (hlc_a != hlc_b)
+        return hlc_a < hlc_b ? -1 : 1;
+    if (aidx_a != aidx_b && (c = memcmp(o->authors[aidx_a], o->authors[aidx_b], AM_PK_LEN)))
+        return c;
+    return seq_a < seq_b ? -1 : seq_a > seq_b;
+}
+
+/* qsort order of struct relief_skey, descending (hlc, author, seq): the display order of
+ * heads and maximal counts. */
+static inline int relief_skey_cmp_desc(const void *a, const void *b)
+{
+    const struct relief_skey *x = a, *y = b;
+    int c;
+    if (x->hlc != y->hlc)
+        return x->hlc > y->hlc ? -1 : 1;
+    if ((c = memcmp(x->author, y->author, AM_PK_LEN)))
+        return -c;
+    return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
 
 #endif

@@ -4,8 +4,10 @@
  *
  * The state is a set: adding an op is idempotent and commutes with every other add, and
  * every view is computed from the whole set with total orders only, so any order of
- * arrival gives the same view. Never prints; allocates only inside the object, and on
- * failure leaves the object as it was.
+ * arrival gives the same view. The views (relief_obj_reg, relief_need_view,
+ * relief_cell_view) are computed here, a stock cell's by relief_cell.c, which never calls
+ * back into this file. Never prints; allocates only inside the object, and on failure
+ * leaves the object as it was.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,27 +15,6 @@
 #include "am_err.h"
 #include "relief_int.h"
 
-int relief_grow(void **p, uint32_t *cap, uint32_t need, size_t sz)
-{
-    uint32_t c = *cap ? *cap : 8;
-    void *q;
-
-    if (need <= *cap)
-        return AM_OK;
-    while (c < need) {
-        if (c > UINT32_MAX / 2)
-            return AM_ENOMEM;
-        c *= 2;
-    }
-    if ((size_t)c > SIZE_MAX / sz)
-        return AM_ENOMEM;
-    q = realloc(*p, (size_t)c * sz);
-    if (!q)
-        return AM_ENOMEM;
-    *p = q;
-    *cap = c;
-    return AM_OK;
-}
 #define GROW(arr, cap, need) relief_grow((void **)&(arr), &(cap), (need), sizeof *(arr))
 
 uint32_t relief_obj_fields(int kind)
@@ -99,23 +80,6 @@ const struct relief_key *relief_obj_key(const struct relief_obj *o)
 size_t relief_obj_nops(const struct relief_obj *o)
 {
     return o->n_ops;
-}
-
-void relief_obj_ref(const struct relief_obj *o, uint32_t aidx, uint64_t seq, struct relief_ref *out)
-{
-    memcpy(out->author, o->authors[aidx], AM_PK_LEN);
-    out->seq = seq;
-}
-
-int relief_obj_cmp(const struct relief_obj *o, uint64_t hlc_a, uint32_t aidx_a, uint64_t seq_a,
-                   uint64_t hlc_b, uint32_t aidx_b, uint64_t seq_b)
-{
-    int c;
-    if (hlc_a != hlc_b)
-        return hlc_a < hlc_b ? -1 : 1;
-    if (aidx_a != aidx_b && (c = memcmp(o->authors[aidx_a], o->authors[aidx_b], AM_PK_LEN)))
-        return c;
-    return seq_a < seq_b ? -1 : seq_a > seq_b;
 }
 
 /* ---- Hash indexes (deterministic: no seed; their order never reaches a view) ---- */
@@ -543,17 +507,6 @@ int relief_obj_apply(struct relief_obj *o, const struct relief_op *op, const str
 
 /* ---- Registers ---- */
 
-int relief_skey_cmp_desc(const void *a, const void *b)
-{
-    const struct relief_skey *x = a, *y = b;
-    int c;
-    if (x->hlc != y->hlc)
-        return x->hlc > y->hlc ? -1 : 1;
-    if ((c = memcmp(x->author, y->author, AM_PK_LEN)))
-        return -c;
-    return x->seq > y->seq ? -1 : x->seq < y->seq;
-}
-
 static int aref_cmp(const void *a, const void *b)
 {
     const struct relief_aref *x = a, *y = b;
@@ -740,5 +693,16 @@ int relief_need_view(struct relief_obj *o, struct relief_need_view *out)
     if ((rc = relief_obj_compute(o)) != AM_OK)
         return rc;
     *out = o->need;
+    return AM_OK;
+}
+
+int relief_cell_view(struct relief_obj *o, struct relief_cell_view *out)
+{
+    int rc;
+    if (o->key.kind != RELIEF_OBJ_CELL)
+        return AM_EINVAL;
+    if ((rc = relief_obj_compute(o)) != AM_OK)
+        return rc;
+    *out = o->cell;
     return AM_OK;
 }

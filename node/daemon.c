@@ -418,7 +418,7 @@ static void on_new_entries(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t 
 {
     struct conn *from = ctx;
     for (struct conn *o = from->d->conns; o; o = o->next)
-        if (o != from && o->handshaken && !o->closing) {
+        if (o != from && o->sess_ok && !o->closing) { /* mid-handshake too: the engine notes it */
             sync_notify(&o->sess, author, seq);
             conn_pump(o);
         }
@@ -488,7 +488,7 @@ static int scan_head(void *ctx, const struct sync_head *h)
         old = d->heads[s->old_i].seq;
     if (h->seq > old)
         for (struct conn *c = d->conns; c; c = c->next)
-            if (c->handshaken && !c->closing)
+            if (c->sess_ok && !c->closing)
                 sync_notify(&c->sess, h->author, h->seq);
     if (AM_GROW(s->next, s->cap, s->n + 1, 64) != AM_OK)
         return AM_ENOMEM;
@@ -688,6 +688,7 @@ static void begin_stop(struct daemon *d, const char *why)
     if (why)
         daemon_log(d, "stopping (%s)", why);
     daemon_listen_stop(d);
+    status_server_stop(&d->control); /* `aidmesh peers` now says no node is running */
     for (struct conn *c = d->conns; c; c = c->next)
         if (!c->closing)
             sync_close(&c->sess, AM_OK);
@@ -769,6 +770,8 @@ static int daemon_setup(struct daemon *d, struct node *n, FILE *log)
     uv_timer_init(&d->loop, &d->quiet);
     d->flusher.data = d->quiet.data = d;
     uv_check_start(&d->flusher, on_check);
+    status_init(&d->status);
+    d->snap_ok = status_snapshot_init(&d->snap) == AM_OK;
     return 0;
 }
 
@@ -777,8 +780,9 @@ static void daemon_teardown(struct daemon *d)
     struct target *t, *tn;
     while (d->conns)
         daemon_conn_close(d->conns, "stopping");
-    http_stop(d->http); /* its thread reads the store: stopped before the node closes */
+    http_stop(d->http); /* its thread reads the store and the snapshot: stopped first */
     d->http = NULL;
+    status_server_stop(&d->control);
     if (d->discovering)
         uv_discovery_stop(&d->disc, on_discovery_closed);
     /* close every handle, let the callbacks run, then close the loop */
@@ -801,6 +805,16 @@ static void daemon_teardown(struct daemon *d)
     if (d->listen_fd >= 0)
         close(d->listen_fd); /* likewise */
     free(d->heads);
+    status_free(&d->status);
+    if (d->snap_ok)
+        status_snapshot_destroy(&d->snap);
+    d->snap_ok = 0;
+}
+
+/* The control socket asks: the status as the loop sees it now. */
+static void on_control_request(void *ctx)
+{
+    daemon_write_status(ctx);
 }
 
 static void on_grace_over(uv_timer_t *t)
@@ -838,9 +852,19 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
             }
         }
     }
+    {
+        char err[400], old[AM_HOME_PATH_MAX];
+        if (home_path(old, n->home, "run/peers.json") == AM_OK)
+            unlink(old); /* the status file of versions before the control socket */
+        daemon_write_status(d);
+        if (status_server_start(&d->control, &d->loop, n->home, d->snap_ok ? &d->snap : NULL,
+                                on_control_request, d, err, sizeof err) != AM_OK)
+            daemon_log(d, "%s; the node runs without it", err);
+    }
     if (o->http) {
         char url[96], err[400];
-        if (http_start(&d->http, n, o->http, url, sizeof url, err, sizeof err) != AM_OK) {
+        if (http_start(&d->http, n, o->http, d->snap_ok ? &d->snap : NULL, url, sizeof url, err,
+                       sizeof err) != AM_OK) {
             daemon_log(d, "%s", err);
             rc = 1;
             goto out;
@@ -902,11 +926,6 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
     /* give the BYEs a moment to leave */
     uv_timer_start(&d->deadline, on_grace_over, 300, 0);
     uv_run(&d->loop, UV_RUN_DEFAULT);
-    {
-        char path[AM_HOME_PATH_MAX];
-        if (home_path(path, n->home, "run/peers.json") == AM_OK)
-            unlink(path);
-    }
     daemon_log(d, "stopped");
 out:
     daemon_teardown(d);

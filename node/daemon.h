@@ -3,7 +3,7 @@
  * static (also those added to the config while it runs) and discovered peers (backoff
  * with jitter), one sync session per connection,
  * LAN discovery, live pushes of new entries (written here, by the CLI in another process,
- * or received from another peer), a status file for `aidmesh peers`, and a clean stop on
+ * or received from another peer), a live status for `aidmesh peers` (status.h), and a clean stop on
  * SIGINT / SIGTERM. Also the one-shot sync of `aidmesh sync`. With watch_sticks, it syncs
  * every USB stick mounted below that folder once per insertion (PROTOCOL.md "Stick").
  *
@@ -21,7 +21,7 @@
 
 #define DAEMON_DEFAULT_PORT 47470
 #define DAEMON_MAX_PEERS    64 /* static peers from flags and config together */
-#define DAEMON_GONE_MAX     32 /* peers no longer connected that the status file lists */
+#define DAEMON_GONE_MAX     32 /* peers no longer connected that the status lists */
 /* The view cache of a running node (store_opts.view_cache; `aidmesh run --view-cache`):
  * smaller than the store's default, so a node receiving a million relief records keeps
  * little memory of its own. Since views format 4 an object the cache dropped is rebuilt

@@ -1,6 +1,6 @@
 /*
  * daemon_int.h: what the daemon's files share (daemon.c: connections, the loop, start and
- * stop; daemon_peers.c: whom to dial, discovery, the status file). Not a public interface:
+ * stop; daemon_peers.c: whom to dial, discovery, the live status). Not a public interface:
  * only node/daemon*.c include it.
  */
 #ifndef AM_DAEMON_INT_H
@@ -14,6 +14,7 @@
 #include "admit.h"
 #include "daemon.h"
 #include "peer_addrs.h"
+#include "status.h"
 #include "syncstore.h"
 #include "uv_discovery.h"
 
@@ -123,7 +124,7 @@ struct daemon {
     uint8_t install[AM_INSTALL_ID_LEN];
     struct conn *conns;
     struct target *targets;
-    /* peers that were connected and are not now, newest first, for the status file */
+    /* peers that were connected and are not now, newest first, for the status */
     struct gone {
         char peer_hex[65], addr[80];
         uint64_t last_seen, entries_in, entries_out;
@@ -141,6 +142,13 @@ struct daemon {
     uv_poll_t mounts_poll;
     int mounts_fd;
     struct seen_stick *sticks;
+    /* the live status (status.h): updated on the loop by daemon_write_status; its JSON
+     * goes to `snap`, which the dashboard's thread reads under its mutex and the control
+     * socket HOME/run/control.sock answers from */
+    struct node_status status;
+    struct status_snapshot snap;
+    int snap_ok;
+    struct status_server control;
     /* --http: the dashboard, served on a thread of its own (http.h) */
     struct http_server *http;
     /* one-shot mode */
@@ -184,6 +192,7 @@ void daemon_target_dial_ended(struct conn *c, const char *why);
 void daemon_on_discovered(void *ctx, const uint8_t author[AM_PK_LEN], const struct sockaddr *addr,
                           uint16_t proto_version);
 void daemon_on_home_changed(uv_fs_event_t *h, const char *filename, int events, int status);
+/* Updates the in-memory status (d->status) and its JSON snapshot from the loop's state. */
 void daemon_write_status(struct daemon *d);
 void daemon_on_status_timer(uv_timer_t *t);
 

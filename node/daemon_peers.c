@@ -1,12 +1,11 @@
 /*
  * daemon_peers.c: whom the daemon dials (static peers from flags and the config, peers
- * discovered on the local network), with backoff, and the status file `aidmesh peers`
- * reads. The bookkeeping of discovered peers (addresses per author, LRU, expiry, the dial
- * plan) is peer_addrs.c; this file is its libuv glue (PROTOCOL.md §8.5, §9.5).
- * Must never: dial this node itself, dial a peer it is connected to, keep more than
- * PEER_ADDRS_TARGETS_MAX discovered targets or PEER_ADDRS_DIALS_MAX dials to discovered
- * addresses in flight, or let an address that failed its handshake take the place of one
- * that completed it.
+ * discovered on the local network), with backoff, and the live status `aidmesh peers`
+ * reads (status.h). The bookkeeping of discovered peers (addresses per author, LRU, expiry, the
+ * dial plan) is peer_addrs.c; this file is its libuv glue (PROTOCOL.md §8.5, §9.5). Must never:
+ * dial this node itself, dial a peer it is connected to, keep more than PEER_ADDRS_TARGETS_MAX
+ * discovered targets or PEER_ADDRS_DIALS_MAX dials to discovered addresses in flight, or let an
+ * address that failed its handshake take the place of one that completed it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,7 @@
 #include "am_err.h"
 #include "daemon_int.h"
 
-#define IMPOSTORS_SHOWN 64    /* rows of "impostors" in the status file */
+#define IMPOSTORS_SHOWN 64    /* rows of "impostors" in the status */
 #define FULL_LOG_MS     60000 /* "the table is full" is logged at most this often */
 
 /* ---- dialing ------------------------------------------------------------------------------ */
@@ -401,51 +400,30 @@ void daemon_on_home_changed(uv_fs_event_t *h, const char *filename, int events, 
         uv_timer_start(&d->config_timer, on_config_timer, SCAN_DEBOUNCE_MS, 0);
 }
 
-/* ---- status file for `aidmesh peers` -------------------------------------------------------- */
+/* ---- the live status (status.h) for the dashboard, `aidmesh peers` and doctor ---------------- */
 
-static void json_text(FILE *f, const char *s)
+/* Wall-clock ms of a loop time `at` (uv_now), now being `now` on the loop and `wall`. */
+static uint64_t wall_of(uint64_t at, uint64_t now, uint64_t wall)
 {
-    for (const char *p = s; *p; p++)
-        if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-            fputc(*p, f);
-}
-
-/* One row of "impostors" for slot s of target t. */
-static void impostor_row(struct daemon *d, FILE *f, const struct target *t,
-                         const struct peer_addrs_slot *s, int elsewhere, int first)
-{
-    uint64_t now = uv_now(&d->loop), wall = node_wall_ms();
-    char addr[80], who[65];
-    daemon_sa_text((const struct sockaddr *)&s->sa, addr, sizeof addr);
-    sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
-    fprintf(f, "%s{\"address\":\"%s\",\"author\":\"%s\",\"reason\":\"", first ? "" : ",", addr,
-            who);
-    json_text(f, s->reason);
-    fprintf(f,
-            "\",\"count\":%lu,\"last_fail\":%llu,\"last_heard\":%llu,"
-            "\"verified_elsewhere\":%s}",
-            (unsigned long)s->fails_total,
-            (unsigned long long)(wall - (now - s->last_fail < wall ? now - s->last_fail : 0)),
-            (unsigned long long)(wall - (now - s->last_heard < wall ? now - s->last_heard : 0)),
-            elsewhere ? "true" : "false");
+    return wall - (now - at < wall ? now - at : 0);
 }
 
 /* The discovered counts, and the addresses that claimed an author in beacons but never
  * completed a handshake as it (`aidmesh doctor` names them): those whose author was met
- * elsewhere first (a replay), at most IMPOSTORS_SHOWN. Written last: the status readers
- * take the arrays before it as peers (dashboard_parse_peers). */
-static void write_impostors(struct daemon *d, FILE *f)
+ * elsewhere first (a replay), at most IMPOSTORS_SHOWN. */
+static void status_impostors(struct daemon *d, struct node_status *st)
 {
-    size_t n = 0, dialing = 0, shown = 0;
+    uint64_t now = uv_now(&d->loop), wall = node_wall_ms();
+    size_t n = 0, dialing = 0;
     for (struct target *t = d->targets; t; t = t->next)
         if (t->discovered) {
             n++;
             dialing += peer_addrs_dialing(&t->disc);
         }
-    fprintf(f,
-            ",\"discovered\":%zu,\"discovered_max\":%d,\"dialing\":%zu,\"dialing_max\":%d,"
-            "\"impostors\":[",
-            n, PEER_ADDRS_TARGETS_MAX, dialing, PEER_ADDRS_DIALS_MAX);
+    st->discovered = n;
+    st->discovered_max = PEER_ADDRS_TARGETS_MAX;
+    st->dialing = dialing;
+    st->dialing_max = PEER_ADDRS_DIALS_MAX;
     for (int pass = 1; pass >= 0; pass--)
         for (struct target *t = d->targets; t; t = t->next) {
             int elsewhere = 0;
@@ -456,98 +434,97 @@ static void write_impostors(struct daemon *d, FILE *f)
             elsewhere = elsewhere || connected_to(d, t->author);
             if (elsewhere != pass)
                 continue;
-            for (unsigned i = 0; i < t->disc.n && shown < IMPOSTORS_SHOWN; i++) {
+            for (unsigned i = 0; i < t->disc.n && st->n_impostors < IMPOSTORS_SHOWN; i++) {
                 const struct peer_addrs_slot *s = &t->disc.a[i];
-                if (s->verified || s->fails_total == 0)
+                struct status_impostor *im;
+                if (s->verified || s->fails_total == 0 || !(im = status_add_impostor(st)))
                     continue;
-                impostor_row(d, f, t, s, elsewhere, shown == 0);
-                shown++;
+                daemon_sa_text((const struct sockaddr *)&s->sa, im->address, sizeof im->address);
+                sodium_bin2hex(im->author, sizeof im->author, t->author, AM_PK_LEN);
+                snprintf(im->reason, sizeof im->reason, "%s", s->reason);
+                im->count = s->fails_total;
+                im->last_fail = wall_of(s->last_fail, now, wall);
+                im->last_heard = wall_of(s->last_heard, now, wall);
+                im->verified_elsewhere = elsewhere;
             }
         }
-    fprintf(f, "]");
+}
+
+/* The known rows: every target, then the peers gone that no target names. */
+static void status_known(struct daemon *d, struct node_status *st)
+{
+    char shown[DAEMON_GONE_MAX];
+    memset(shown, 0, sizeof shown);
+    for (struct target *t = d->targets; t; t = t->next) {
+        struct status_peer *p = status_add_known(st);
+        if (!p)
+            break;
+        if (t->discovered) {
+            int b = peer_addrs_best(&t->disc);
+            if (b >= 0)
+                daemon_sa_text((struct sockaddr *)&t->disc.a[b].sa, p->address, sizeof p->address);
+            else
+                snprintf(p->address, sizeof p->address, "?");
+            sodium_bin2hex(p->author, sizeof p->author, t->author, AM_PK_LEN);
+        } else {
+            snprintf(p->address, sizeof p->address, "%s:%s", t->host, t->port);
+            if (t->known)
+                sodium_bin2hex(p->author, sizeof p->author, t->author, AM_PK_LEN);
+        }
+        snprintf(p->source, sizeof p->source, "%s", t->discovered ? "discovered" : "static");
+        snprintf(p->last_error, sizeof p->last_error, "%s", t->last_error);
+        p->self = t->self;
+        for (size_t i = 0; p->author[0] && i < d->n_gone; i++)
+            if (!strcmp(d->gone[i].peer_hex, p->author)) {
+                p->last_seen = d->gone[i].last_seen; /* its row says when it was last seen */
+                shown[i] = 1;
+            }
+    }
+    for (size_t i = 0; i < d->n_gone; i++) {
+        const struct gone *g = &d->gone[i];
+        struct status_peer *p;
+        if (shown[i] || !(p = status_add_known(st)))
+            continue;
+        snprintf(p->address, sizeof p->address, "%s", g->addr);
+        snprintf(p->source, sizeof p->source, "was connected");
+        snprintf(p->author, sizeof p->author, "%s", g->peer_hex);
+        p->last_seen = g->last_seen;
+        p->entries_in = g->entries_in;
+        p->entries_out = g->entries_out;
+    }
 }
 
 void daemon_write_status(struct daemon *d)
 {
-    char path[AM_HOME_PATH_MAX + 16], tmp[AM_HOME_PATH_MAX + 32], dir[AM_HOME_PATH_MAX];
-    FILE *f;
-    int first = 1;
-    char shown[DAEMON_GONE_MAX];
+    struct node_status *st = &d->status;
 
-    if (home_path(dir, d->n->home, "run") != AM_OK)
-        return;
-    mkdir(dir, 0700);
-    snprintf(path, sizeof path, "%s/peers.json", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f)
-        return;
-    fprintf(f, "{\"pid\":%ld,\"port\":%u,\"written\":%llu,\"connected\":[", (long)getpid(), d->port,
-            (unsigned long long)node_wall_ms());
+    status_clear(st);
+    st->pid = (long)getpid();
+    st->port = d->port;
+    st->written = node_wall_ms();
     for (struct conn *c = d->conns; c; c = c->next) {
-        const struct sync_stats *st;
+        const struct sync_stats *ss;
+        struct status_peer *p;
         if (!c->handshaken || c->closing)
             continue;
-        st = sync_stats(&c->sess);
-        fprintf(f,
-                "%s{\"author\":\"%s\",\"address\":\"%s\",\"direction\":\"%s\",\"state\":\"%s\","
-                "\"connected_at\":%llu,\"last_seen\":%llu,\"entries_in\":%llu,"
-                "\"entries_out\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu}",
-                first ? "" : ",", c->peer_hex, c->addr, c->outbound ? "out" : "in",
-                c->in_sync ? "in sync" : "syncing", (unsigned long long)c->connected_wall,
-                (unsigned long long)c->last_seen_wall, (unsigned long long)st->added,
-                (unsigned long long)st->entries_out, (unsigned long long)st->bytes_in,
-                (unsigned long long)st->bytes_out);
-        first = 0;
+        if (!(p = status_add_connected(st)))
+            break;
+        ss = sync_stats(&c->sess);
+        snprintf(p->author, sizeof p->author, "%s", c->peer_hex);
+        snprintf(p->address, sizeof p->address, "%s", c->addr);
+        snprintf(p->direction, sizeof p->direction, "%s", c->outbound ? "out" : "in");
+        snprintf(p->state, sizeof p->state, "%s", c->in_sync ? "in sync" : "syncing");
+        p->connected_at = c->connected_wall;
+        p->last_seen = c->last_seen_wall;
+        p->entries_in = ss->added;
+        p->entries_out = ss->entries_out;
+        p->bytes_in = ss->bytes_in;
+        p->bytes_out = ss->bytes_out;
     }
-    fprintf(f, "],\"known\":[");
-    first = 1;
-    for (size_t i = 0; i < d->n_gone; i++)
-        shown[i] = 0;
-    for (struct target *t = d->targets; t; t = t->next) {
-        char addr[300], who[65] = "";
-        uint64_t seen = 0;
-        if (t->discovered) {
-            int b = peer_addrs_best(&t->disc);
-            if (b >= 0)
-                daemon_sa_text((struct sockaddr *)&t->disc.a[b].sa, addr, sizeof addr);
-            else
-                snprintf(addr, sizeof addr, "?");
-            sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
-        } else {
-            snprintf(addr, sizeof addr, "%s:%s", t->host, t->port);
-            if (t->known)
-                sodium_bin2hex(who, sizeof who, t->author, AM_PK_LEN);
-        }
-        for (size_t i = 0; who[0] && i < d->n_gone; i++)
-            if (!strcmp(d->gone[i].peer_hex, who)) {
-                seen = d->gone[i].last_seen; /* its row says when it was last seen */
-                shown[i] = 1;
-            }
-        fprintf(f, "%s{\"address\":\"%s\",\"source\":\"%s\",\"author\":\"%s\",\"last_error\":\"",
-                first ? "" : ",", addr, t->discovered ? "discovered" : "static", who);
-        json_text(f, t->last_error);
-        fprintf(f, "\",\"self\":%s,\"last_seen\":%llu}", t->self ? "true" : "false",
-                (unsigned long long)seen);
-        first = 0;
-    }
-    for (size_t i = 0; i < d->n_gone; i++) {
-        const struct gone *g = &d->gone[i];
-        if (shown[i])
-            continue;
-        fprintf(f,
-                "%s{\"address\":\"%s\",\"source\":\"was connected\",\"author\":\"%s\","
-                "\"last_error\":\"\",\"self\":false,\"last_seen\":%llu,\"entries_in\":%llu,"
-                "\"entries_out\":%llu}",
-                first ? "" : ",", g->addr, g->peer_hex, (unsigned long long)g->last_seen,
-                (unsigned long long)g->entries_in, (unsigned long long)g->entries_out);
-        first = 0;
-    }
-    fprintf(f, "]");
-    write_impostors(d, f);
-    fprintf(f, "}\n");
-    if (fclose(f) == 0)
-        rename(tmp, path);
+    status_known(d, st);
+    status_impostors(d, st);
+    if (d->snap_ok)
+        status_snapshot_set(&d->snap, status_to_json(st));
 }
 
 void daemon_on_status_timer(uv_timer_t *t)

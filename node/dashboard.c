@@ -6,8 +6,6 @@
  */
 #include "dashboard.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +19,6 @@
 #include "relief.h"
 #include "relief_node.h"
 #include "stick_node.h"
-
-#define PEERS_FILE_MAX (1u << 20) /* the status file is read up to this size */
 
 /* ---- output helpers ------------------------------------------------------------------------ */
 
@@ -278,83 +274,9 @@ static int cell_add(void *ctx, const struct store_view_row *r)
     return 0;
 }
 
-/* ---- peers: the daemon's status file (run/peers.json) ------------------------------------ */
+/* ---- peers: the daemon's live status (status.h) ------------------------------------------ */
 
-/* A minimal reader for the flat JSON the daemon writes: an object whose values are
- * numbers, strings, booleans, or arrays of flat objects of those. Anything else stops it;
- * what was read so far is kept. */
-struct jr {
-    const char *p, *end;
-};
-
-static void jr_ws(struct jr *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-        j->p++;
-}
-
-static int jr_lit(struct jr *j, char c)
-{
-    jr_ws(j);
-    if (j->p < j->end && *j->p == c) {
-        j->p++;
-        return 1;
-    }
-    return 0;
-}
-
-/* A string into out (cut to cap - 1 bytes; escapes other than \" \\ \/ read as '?'). */
-static int jr_str(struct jr *j, char *out, size_t cap)
-{
-    size_t o = 0;
-    if (!jr_lit(j, '"'))
-        return 0;
-    while (j->p < j->end && *j->p != '"') {
-        char c = *j->p++;
-        if (c == '\\') {
-            if (j->p >= j->end)
-                return 0;
-            c = *j->p++;
-            if (c == 'u') {
-                j->p += j->end - j->p >= 4 ? 4 : j->end - j->p;
-                c = '?';
-            } else if (c != '"' && c != '\\' && c != '/') {
-                c = '?';
-            }
-        }
-        if (o + 1 < cap)
-            out[o++] = c;
-    }
-    if (cap)
-        out[o] = 0;
-    return jr_lit(j, '"');
-}
-
-/* A number, true, false or null: the token's text into out. */
-static int jr_atom(struct jr *j, char *out, size_t cap)
-{
-    size_t o = 0;
-    jr_ws(j);
-    while (j->p < j->end && *j->p != ',' && *j->p != '}' && *j->p != ']' && *j->p != ' ' &&
-           *j->p != '\n') {
-        if (o + 1 < cap)
-            out[o++] = *j->p;
-        j->p++;
-    }
-    out[o] = 0;
-    return o > 0;
-}
-
-/* One scalar value into text (strings unquoted). */
-static int jr_scalar(struct jr *j, char *out, size_t cap)
-{
-    jr_ws(j);
-    if (j->p < j->end && *j->p == '"')
-        return jr_str(j, out, cap);
-    return jr_atom(j, out, cap);
-}
-
-/* Copies v into dst, cut to fit (the status file is untrusted; a cut value is still shown). */
+/* Copies v into dst, cut to fit (a cut value is still shown). */
 static void copy_cut(char *dst, size_t cap, const char *v)
 {
     size_t n = strnlen(v, cap - 1);
@@ -362,113 +284,49 @@ static void copy_cut(char *dst, size_t cap, const char *v)
     dst[n] = 0;
 }
 
-static void peer_field(struct dashboard_peer *pe, const char *k, const char *v)
+static void peer_copy(struct dashboard_peer *pe, const struct status_peer *p, int connected)
 {
-    if (!strcmp(k, "author"))
-        copy_cut(pe->author, sizeof pe->author, v);
-    else if (!strcmp(k, "address"))
-        copy_cut(pe->address, sizeof pe->address, v);
-    else if (!strcmp(k, "state"))
-        copy_cut(pe->state, sizeof pe->state, v);
-    else if (!strcmp(k, "direction"))
-        copy_cut(pe->direction, sizeof pe->direction, v);
-    else if (!strcmp(k, "source"))
-        copy_cut(pe->source, sizeof pe->source, v);
-    else if (!strcmp(k, "last_error"))
-        copy_cut(pe->last_error, sizeof pe->last_error, v);
-    else if (!strcmp(k, "last_seen"))
-        pe->last_seen = strtoull(v, NULL, 10);
-    else if (!strcmp(k, "connected_at"))
-        pe->connected_at = strtoull(v, NULL, 10);
-    else if (!strcmp(k, "entries_in"))
-        pe->entries_in = strtoull(v, NULL, 10);
-    else if (!strcmp(k, "entries_out"))
-        pe->entries_out = strtoull(v, NULL, 10);
-    else if (!strcmp(k, "self"))
-        pe->self = !strcmp(v, "true");
+    memset(pe, 0, sizeof *pe);
+    copy_cut(pe->author, sizeof pe->author, p->author);
+    copy_cut(pe->address, sizeof pe->address, p->address);
+    copy_cut(pe->state, sizeof pe->state, p->state);
+    copy_cut(pe->direction, sizeof pe->direction, p->direction);
+    copy_cut(pe->source, sizeof pe->source, p->source);
+    copy_cut(pe->last_error, sizeof pe->last_error, p->last_error);
+    pe->last_seen = p->last_seen;
+    pe->connected_at = p->connected_at;
+    pe->entries_in = p->entries_in;
+    pe->entries_out = p->entries_out;
+    pe->connected = connected;
+    pe->self = p->self;
 }
 
-static int jr_peer_array(struct jr *j, struct dashboard_peers *ps, int connected)
+/* The peers of the running node: from the daemon's snapshot when the page is served by it
+ * (copied out under its mutex), else asked over the control socket (`aidmesh report`).
+ * No answer: present = 0 (the node is not running). */
+static void peers_load(const char *home, struct status_snapshot *snap, struct dashboard_peers *ps)
 {
-    char k[32], v[300];
-    if (!jr_lit(j, '['))
-        return 0;
-    if (jr_lit(j, ']'))
-        return 1;
-    do {
-        struct dashboard_peer scratch, *pe = ps->n < DASHBOARD_PEERS_MAX ? &ps->v[ps->n] : &scratch;
-        memset(pe, 0, sizeof *pe);
-        pe->connected = connected;
-        if (!jr_lit(j, '{'))
-            return 0;
-        if (!jr_lit(j, '}')) {
-            do {
-                if (!jr_str(j, k, sizeof k) || !jr_lit(j, ':') || !jr_scalar(j, v, sizeof v))
-                    return 0;
-                peer_field(pe, k, v);
-            } while (jr_lit(j, ','));
-            if (!jr_lit(j, '}'))
-                return 0;
-        }
-        if (pe != &scratch)
-            ps->n++;
-    } while (jr_lit(j, ','));
-    return jr_lit(j, ']');
-}
-
-void dashboard_parse_peers(const char *text, size_t len, struct dashboard_peers *ps, long *pid)
-{
-    char k[32], v[64];
-    struct jr j;
+    struct node_status st;
+    int ok = 0;
 
     memset(ps, 0, sizeof *ps);
-    *pid = 0;
-    ps->present = 1;
-    j.p = text;
-    j.end = text + len;
-    if (jr_lit(&j, '{') && !jr_lit(&j, '}')) {
-        do {
-            if (!jr_str(&j, k, sizeof k) || !jr_lit(&j, ':'))
-                break;
-            jr_ws(&j);
-            if (!strcmp(k, "impostors"))
-                break; /* last, and not peers: addresses that failed (`aidmesh doctor`) */
-            if (j.p < j.end && *j.p == '[') {
-                if (!jr_peer_array(&j, ps, !strcmp(k, "connected")))
-                    break;
-                continue;
-            }
-            if (!jr_scalar(&j, v, sizeof v))
-                break;
-            if (!strcmp(k, "pid"))
-                *pid = strtol(v, NULL, 10);
-            else if (!strcmp(k, "written"))
-                ps->written = strtoull(v, NULL, 10);
-        } while (jr_lit(&j, ','));
+    status_init(&st);
+    if (snap) {
+        char *json = status_snapshot_copy(snap);
+        ok = json && status_from_json(json, strlen(json), &st, NULL, 0) == AM_OK;
+        free(json);
+    } else {
+        ok = status_ask(home, 0, &st, NULL, 0) == AM_OK;
     }
-}
-
-static void peers_load(const char *home, struct dashboard_peers *ps)
-{
-    char path[AM_HOME_PATH_MAX];
-    char *buf;
-    size_t len;
-    long pid = 0;
-    FILE *f;
-
-    memset(ps, 0, sizeof *ps);
-    if (home_path(path, home, "run/peers.json") != AM_OK || !(f = fopen(path, "r")))
-        return;
-    buf = malloc(PEERS_FILE_MAX);
-    len = buf ? fread(buf, 1, PEERS_FILE_MAX, f) : 0;
-    fclose(f);
-    if (!buf)
-        return;
-    dashboard_parse_peers(buf, len, ps, &pid);
-    free(buf);
-    /* the status file names its writer: a killed node leaves a stale one (a pid pid_t
-     * cannot hold would become -1 or 0 there, and kill() would ask about many processes) */
-    ps->alive = pid > 0 && (pid_t)pid == pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    if (ok) {
+        ps->present = ps->alive = 1;
+        ps->written = st.written;
+        for (size_t i = 0; i < st.n_connected && ps->n < DASHBOARD_PEERS_MAX; i++)
+            peer_copy(&ps->v[ps->n++], &st.connected[i], 1);
+        for (size_t i = 0; i < st.n_known && ps->n < DASHBOARD_PEERS_MAX; i++)
+            peer_copy(&ps->v[ps->n++], &st.known[i], 0);
+    }
+    status_free(&st);
 }
 
 /* ---- the page ---------------------------------------------------------------------------- */
@@ -960,7 +818,7 @@ int dashboard_render(struct node *n, const struct dashboard_opts *o, char **out,
         goto out;
     if (pg->needs.n)
         qsort(pg->needs.v, pg->needs.n, sizeof *pg->needs.v, need_cmp);
-    peers_load(n->home, pg->peers);
+    peers_load(n->home, o->status, pg->peers);
     if (stick_node_visits(n->home, pg->sticks, DASHBOARD_STICKS_MAX, &pg->n_sticks) != AM_OK)
         pg->n_sticks = 0;
 

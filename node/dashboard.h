@@ -7,7 +7,8 @@
  * file that can be printed or carried.
  *
  * Reads only: the relief views and counts through the store (short read transactions,
- * opened by the calling thread), the daemon's status file <home>/run/peers.json, and
+ * opened by the calling thread), the daemon's live status (status.h: its snapshot when the
+ * daemon serves the page, else asked over <home>/run/control.sock), and
  * <home>/sticks.log (stick_node.h). Every stored or received string is HTML-escaped: site
  * names, notes, addresses and paths are untrusted. Must never write anything, print, or
  * touch the daemon's loop: it may run on any thread (the HTTP server's), as the store may.
@@ -28,12 +29,13 @@
 #include <stdint.h>
 
 #include "node.h"
+#include "status.h"
 
 /* The served page reloads itself this often. */
 #define DASHBOARD_REFRESH_S 10
 /* A lot expiring within this many days is flagged, as `stock show` does. */
 #define DASHBOARD_EXPIRING_DAYS 30
-/* Stick visits listed, newest first; peers read from the status file. */
+/* Stick visits listed, newest first; peers taken from the live status. */
 #define DASHBOARD_STICKS_MAX 20
 #define DASHBOARD_PEERS_MAX  128
 
@@ -41,10 +43,12 @@ struct dashboard_opts {
     uint64_t now_ms; /* the page's clock: what "expiring" and "ago" count from; 0: now */
     int refresh_s;   /* > 0: the page reloads itself every refresh_s seconds (served);
                         0: a still snapshot (a report) */
+    struct status_snapshot *status; /* the daemon's live status (served by it); NULL: ask
+                                       the running node over its control socket */
 };
 
-/* One peer of the daemon's status file <home>/run/peers.json. Every string is
- * NUL-terminated and cut to fit (the file is untrusted; a cut value is still shown). */
+/* One peer of the daemon's live status. Every string is NUL-terminated and cut to fit (a
+ * cut value is still shown). */
 struct dashboard_peer {
     char author[65], address[300], state[16], direction[8], source[16], last_error[100];
     uint64_t last_seen, connected_at, entries_in, entries_out;
@@ -57,14 +61,6 @@ struct dashboard_peers {
     struct dashboard_peer v[DASHBOARD_PEERS_MAX];
     size_t n; /* at most DASHBOARD_PEERS_MAX; peers past it are read and dropped */
 };
-
-/*
- * Parses the text of a status file (`len` bytes at `text`, not NUL-terminated; borrowed
- * for the call) into *ps (present = 1, alive = 0: the caller checks *pid) and the writer's
- * process id into *pid (0 when absent). Reads what parses and stops at the first thing
- * that does not: never fails. Split out of the file reader for tests/fuzz/peers_fuzz.c.
- */
-void dashboard_parse_peers(const char *text, size_t len, struct dashboard_peers *ps, long *pid);
 
 /*
  * Renders the page of node `n` (opened; only its store, identity, name and home are used)

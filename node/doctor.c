@@ -1,6 +1,6 @@
 /*
- * doctor.c: facts for `aidmesh doctor` (see doctor.h): files, disk, the daemon's status
- * file, interfaces, a bounded beacon probe, TCP reachability.
+ * doctor.c: facts for `aidmesh doctor` (see doctor.h): files, disk, the running daemon's
+ * status (asked over its control socket), interfaces, a bounded beacon probe, TCP reachability.
  *
  * What it must never do: print; wait without a deadline; use a received byte before
  * beacon_sniff()/beacon_decode() (length first) accepted it; send anything but beacons to
@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netdb.h>
@@ -33,10 +34,10 @@
 #include "daemon.h"
 #include "entry.h"
 #include "home.h"
+#include "status.h"
 
-#define RBUF            512 /* over BEACON_MAX: longer datagrams are seen whole and counted */
-#define DRAIN_MAX       64  /* datagrams read per socket per wake-up */
-#define STATUS_FILE_MAX (1u << 20)
+#define RBUF      512 /* over BEACON_MAX: longer datagrams are seen whole and counted */
+#define DRAIN_MAX 64  /* datagrams read per socket per wake-up */
 
 static uint64_t mono_ms(void)
 {
@@ -101,116 +102,39 @@ int doctor_disk(const char *path, struct doctor_disk *d)
 
 /* ---- the daemon of this home --------------------------------------------------------------- */
 
-static uint64_t num_after(const char *s, const char *key)
-{
-    const char *p = strstr(s, key);
-    return p ? strtoull(p + strlen(key), NULL, 10) : 0;
-}
-
-int doctor_daemon_status(const char *home, struct doctor_daemon *d)
+void doctor_daemon_status(const char *home, struct doctor_daemon *d)
 {
     char path[AM_HOME_PATH_MAX];
-    struct stat st;
-    char *buf = NULL;
-    size_t len;
-    FILE *f;
-    int rc = AM_ESYS;
+    struct node_status st;
+    struct stat sb;
+    int rc;
 
     memset(d, 0, sizeof *d);
-    if (home_path(path, home, "run/peers.json") != AM_OK)
-        return AM_EINVAL;
-    f = fopen(path, "r");
-    if (!f)
-        return errno == ENOENT ? AM_OK : AM_ESYS;
-    d->present = 1;
-    if (fstat(fileno(f), &st) == 0) {
-        uint64_t mt = (uint64_t)st.st_mtim.tv_sec * 1000 + (uint64_t)st.st_mtim.tv_nsec / 1000000;
-        struct timespec now;
-        uint64_t nw;
-        clock_gettime(CLOCK_REALTIME, &now);
-        nw = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-        d->age_ms = nw > mt ? nw - mt : 0;
+    if (home_path(path, home, STATUS_SOCKET) != AM_OK)
+        return;
+    d->present = lstat(path, &sb) == 0;
+    status_init(&st);
+    rc = status_ask(home, 0, &st, NULL, 0);
+    d->hung = rc == AM_ETIMEOUT;
+    if (rc == AM_OK) {
+        d->alive = 1;
+        d->pid = st.pid;
+        d->port = st.port;
+        d->written_ms = st.written;
+        d->connected = st.n_connected > UINT_MAX ? UINT_MAX : (unsigned)st.n_connected;
+        for (size_t i = 0; i < st.n_impostors && d->n_impostors < DOCTOR_IMPOSTORS_MAX; i++) {
+            const struct status_impostor *s = &st.impostors[i];
+            struct doctor_impostor *im = &d->impostors[d->n_impostors++];
+            snprintf(im->address, sizeof im->address, "%s", s->address);
+            snprintf(im->author, sizeof im->author, "%s", s->author);
+            snprintf(im->reason, sizeof im->reason, "%s", s->reason);
+            im->count = s->count;
+            im->last_fail_ms = s->last_fail;
+            im->last_heard_ms = s->last_heard;
+            im->verified_elsewhere = s->verified_elsewhere;
+        }
     }
-    buf = malloc(STATUS_FILE_MAX);
-    if (!buf)
-        goto out;
-    len = fread(buf, 1, STATUS_FILE_MAX - 1, f);
-    buf[len] = 0;
-    {
-        uint64_t pid = num_after(buf, "\"pid\":");
-        uint64_t port = num_after(buf, "\"port\":");
-        const char *known = strstr(buf, "\"known\":");
-        d->pid = pid > 0 && pid < (1u << 30) ? (long)pid : 0;
-        d->port = port > 0 && port <= 65535 ? (uint16_t)port : 0;
-        d->written_ms = num_after(buf, "\"written\":");
-        d->alive = d->pid > 0 && (kill((pid_t)d->pid, 0) == 0 || errno == EPERM);
-        for (const char *p = strstr(buf, "{\"author\":"); p && (!known || p < known);
-             p = strstr(p + 1, "{\"author\":"))
-            d->connected++;
-    }
-    rc = AM_OK;
-out:
-    free(buf);
-    fclose(f);
-    return rc;
-}
-
-/* The string value of "key":"..." in row into out (cut to fit); "" when absent. */
-static void impostor_str(const char *row, const char *key, char *out, size_t cap)
-{
-    const char *v = strstr(row, key);
-    size_t n = 0;
-    if (v) {
-        v += strlen(key);
-        while (v[n] && v[n] != '"')
-            n++;
-    }
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, v ? v : "", n);
-    out[n] = 0;
-}
-
-size_t doctor_impostors(const char *home, struct doctor_impostor *out, size_t max)
-{
-    char path[AM_HOME_PATH_MAX], *buf;
-    const char *p;
-    size_t len, n = 0;
-    FILE *f;
-
-    if (home_path(path, home, "run/peers.json") != AM_OK || !(f = fopen(path, "r")))
-        return 0;
-    buf = malloc(STATUS_FILE_MAX);
-    len = buf ? fread(buf, 1, STATUS_FILE_MAX - 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return 0;
-    buf[len] = 0;
-    p = strstr(buf, "\"impostors\":[");
-    p = p ? p + strlen("\"impostors\":[") : NULL;
-    /* rows as the daemon writes them (daemon_peers.c), each ending after this field */
-    while (p && n < max && *p == '{') {
-        const char *e = strstr(p, "\"verified_elsewhere\":");
-        char row[1024];
-        struct doctor_impostor *im = &out[n];
-        e = e ? strchr(e, '}') : NULL;
-        if (!e || (size_t)(e - p) >= sizeof row)
-            break;
-        memcpy(row, p, (size_t)(e - p));
-        row[e - p] = 0;
-        memset(im, 0, sizeof *im);
-        impostor_str(row, "\"address\":\"", im->address, sizeof im->address);
-        impostor_str(row, "\"author\":\"", im->author, sizeof im->author);
-        impostor_str(row, "\"reason\":\"", im->reason, sizeof im->reason);
-        im->count = num_after(row, "\"count\":");
-        im->last_fail_ms = num_after(row, "\"last_fail\":");
-        im->last_heard_ms = num_after(row, "\"last_heard\":");
-        im->verified_elsewhere = strstr(row, "\"verified_elsewhere\":true") != NULL;
-        n++;
-        p = e[1] == ',' ? e + 2 : NULL;
-    }
-    free(buf);
-    return n;
+    status_free(&st);
 }
 
 struct doctor_peers {

@@ -1,7 +1,8 @@
 /*
  * doctor.h: the facts behind `aidmesh doctor`: key file modes, disk space, the network
  * interfaces, a bounded beacon probe on each of them (PROTOCOL.md §9), TCP reachability of
- * the listen port and of static peers, and the running daemon's status file.
+ * the listen port and of static peers, and the running daemon's status (asked over its
+ * control socket, status.h).
  *
  * It gathers facts into caller-allocated structs; judging them and wording advice is
  * tools/cli_doctor.c's job. Never prints. Every wait is bounded by a deadline the caller
@@ -55,20 +56,6 @@ int doctor_disk(const char *path, struct doctor_disk *d);
 
 /* ---- the daemon of this home --------------------------------------------------------------- */
 
-struct doctor_daemon {
-    int present;         /* run/peers.json exists */
-    long pid;            /* its writer, 0 when unreadable */
-    int alive;           /* that process exists */
-    uint16_t port;       /* the TCP port it listens on, 0 when unreadable */
-    uint64_t written_ms; /* when it was last written (its own clock, ms since 1970) */
-    uint64_t age_ms;     /* now minus the file's mtime */
-    unsigned connected;  /* peers it had connected then */
-};
-
-/* Reads DIR/run/peers.json (at most 1 MiB; the writer's own format, daemon.c). Returns
- * AM_OK (see d->present), AM_ESYS. */
-int doctor_daemon_status(const char *home, struct doctor_daemon *d);
-
 /* An address whose beacons claimed a member's author id but where no dial completed a
  * handshake as that member (the daemon's "impostors" rows, PROTOCOL.md §9.5). */
 struct doctor_impostor {
@@ -82,9 +69,22 @@ struct doctor_impostor {
 };
 #define DOCTOR_IMPOSTORS_MAX 16
 
-/* The first `max` "impostors" rows of DIR/run/peers.json into out (values cut to fit).
- * Returns how many; 0 when there is no such file or list. */
-size_t doctor_impostors(const char *home, struct doctor_impostor *out, size_t max);
+struct doctor_daemon {
+    int present;         /* the control socket run/control.sock exists */
+    int alive;           /* a node answered on it (the fields below are its answer) */
+    int hung;            /* a node took the connection but did not answer in time */
+    long pid;            /* the node's process */
+    uint16_t port;       /* the TCP port it listens on, 0 when unknown */
+    uint64_t written_ms; /* when it made its answer (its own clock, ms since 1970) */
+    unsigned connected;  /* peers it has connected */
+    /* its first "impostors" rows (values cut to fit) */
+    struct doctor_impostor impostors[DOCTOR_IMPOSTORS_MAX];
+    size_t n_impostors;
+};
+
+/* Asks the node running for DIR over its control socket (status.h: status_ask, at most
+ * STATUS_DEADLINE_MS). Never fails: what it could not learn is in *d (alive 0). */
+void doctor_daemon_status(const char *home, struct doctor_daemon *d);
 
 /* Static peers: the `peer = HOST:PORT` lines of DIR/config, in order, into out[i] (each
  * cap_each bytes). *bad counts lines that are not HOST:PORT. Returns how many were kept. */

@@ -51,6 +51,7 @@ struct http_conn {
 struct http_server {
     struct MHD_Daemon *mhd;
     struct node *n;
+    struct status_snapshot *status; /* the daemon's live status (read under its mutex) */
     struct http_hosts hosts;
     pthread_t thread;
     atomic_int stop;
@@ -290,6 +291,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     memset(&o, 0, sizeof o);
     o.refresh_s = DASHBOARD_REFRESH_S;
+    o.status = h->status;
     rc = dashboard_render(h->n, &o, &page, &len);
     if (rc == AM_ECORRUPT)
         return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -429,8 +431,8 @@ static int open_listener(const struct sockaddr_storage *sa, socklen_t len, const
     return AM_ESYS;
 }
 
-int http_start(struct http_server **out, struct node *n, const char *spec, char *url,
-               size_t url_cap, char *err, size_t err_cap)
+int http_start(struct http_server **out, struct node *n, const char *spec,
+               struct status_snapshot *status, char *url, size_t url_cap, char *err, size_t err_cap)
 {
     struct sockaddr_storage sa, bound;
     socklen_t sa_len = 0, blen = sizeof bound;
@@ -460,6 +462,7 @@ int http_start(struct http_server **out, struct node *n, const char *spec, char 
         return AM_ENOMEM;
     }
     h->n = n;
+    h->status = status;
     h->hosts.loopback = is_loopback(&bound);
     sa_text(&bound, host, sizeof host, &port);
     snprintf(h->hosts.hosts[0], sizeof h->hosts.hosts[0], "%s:%u", host, port);

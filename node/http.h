@@ -6,8 +6,9 @@
  * Read-only: GET (and HEAD) of "/" serves the page; any other path is 404, any other
  * method 405. Requests are answered on one thread of libmicrohttpd's own, which reads
  * the store through short read transactions opened on that thread (LMDB read
- * transactions belong to the thread that opens them) and reads the daemon's status file
- * for the peers; it never touches the daemon's libuv loop. When bound to a loopback
+ * transactions belong to the thread that opens them) and copies the daemon's live status
+ * for the peers out of its snapshot under the snapshot's mutex (status.h); it never
+ * touches the daemon's libuv loop. When bound to a loopback
  * address, requests naming another host (a DNS-rebinding web page) are refused; a request
  * with more than one Host header is refused everywhere (400).
  *
@@ -26,6 +27,7 @@
 #include <stddef.h>
 
 #include "node.h"
+#include "status.h"
 
 struct http_server;
 
@@ -36,10 +38,13 @@ struct http_server;
  * where the page is, e.g. "http://127.0.0.1:8080/". On failure err (cap >= 200) holds a
  * sentence naming the address and what to do. Returns AM_OK, AM_EINVAL (not an
  * address), AM_EEXIST (the port is taken), AM_EPERM (a port below 1024 without root),
- * AM_ENOTFOUND (no interface has that address), AM_ESYS, AM_ENOMEM.
+ * AM_ENOTFOUND (no interface has that address), AM_ESYS, AM_ENOMEM. `status` (the daemon's
+ * snapshot; NULL: the page asks the node over its control socket) must stay valid until
+ * http_stop.
  */
-int http_start(struct http_server **out, struct node *n, const char *spec, char *url,
-               size_t url_cap, char *err, size_t err_cap);
+int http_start(struct http_server **out, struct node *n, const char *spec,
+               struct status_snapshot *status, char *url, size_t url_cap, char *err,
+               size_t err_cap);
 
 /* Stops serving (within a quarter of a second): closes every connection and the socket,
  * frees h (NULL: no-op). */

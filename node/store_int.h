@@ -1,10 +1,16 @@
 /*
- * store_int.h: internals of the store module (store.c and store_views.c), not part of
- * its API. Only the store module includes this header, and with it lmdb.h.
+ * store_int.h: internals of the store module, not part of its API. Only the store module
+ * (node/store*.c) includes this header, and with it lmdb.h.
  *
  * store.c owns the environment, the logs (entries, heads, forks, meta) and the write
- * transactions; store_views.c keeps the relief views (PROTOCOL.md section 7, view
- * databases) and is called by store.c from inside those transactions.
+ * transactions; the relief views (PROTOCOL.md section 7.1, view databases) are kept by
+ * store_views*.c and called by store.c from inside those transactions.
+ *
+ * The dependency points one way: the views files include this header and use the store's
+ * internals declared here (struct store, transactions, meta records); store.c reaches the
+ * views only through the small interface in store_views.h and never sees their own
+ * internals (store_views_int.h). Nothing about the views is declared here but the opaque
+ * struct views_cache that struct store points to.
  */
 #ifndef AM_STORE_INT_H
 #define AM_STORE_INT_H
@@ -70,49 +76,20 @@ int store_grow_map(struct store *s);
 int store_meta_get(MDB_txn *txn, struct store *s, const char *name, MDB_val *v);
 int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *p, size_t n);
 
-/* ---- views (store_views.c) ---- */
+/* ---- store_check.c: damaged and swapped data files (PROTOCOL.md 7) ---------------------- */
 
-/* A new entry of a write transaction, as the views see it. Pointers live as long as the
- * transaction's caller keeps the entry's bytes. */
-struct views_entry {
-    const uint8_t *author;
-    uint64_t seq;
-    uint64_t hlc;
-    const uint8_t *hash; /* the entry's hash (BLAKE2b-256 of its bytes) */
-    const uint8_t *op;   /* the op of an entry entry_decode accepted (relief_op_decode_entry_op) */
-    size_t op_len;
-};
+enum data_state { DATA_MISSING, DATA_EMPTY, DATA_PRESENT };
 
-/* Opens (dbflags MDB_CREATE: creates) the view databases in `txn`. LMDB code. */
-int views_open_dbs(struct store *s, MDB_txn *txn, unsigned dbflags);
-
-/* Inside a write transaction: whether the views are of the format this build writes.
- * Returns 1 (current), 0 (absent or another format: store_reindex rebuilds them), or a
- * negative LMDB/am_err code. */
-int views_current(struct store *s, MDB_txn *txn);
-
-/*
- * Inside a write transaction, after the entries themselves are put: brings the views up
- * to date with n new entries (ops decoded, invalid ones recorded, touched objects
- * recomputed, indexes and fingerprint updated). Touches nothing outside `txn` except the
- * view cache, whose entries for touched objects stay pending until views_txn_end().
- * *invalid (nullable) is the number of ops it recorded as invalid. Holds the cache lock
- * until views_txn_end(), which must follow on every path. Returns 0, an LMDB code (MDB_MAP_FULL:
- * grow and retry), or a negative am_err code.
- */
-int views_update(struct store *s, MDB_txn *txn, const struct views_entry *e, size_t n,
-                 uint64_t *invalid);
-
-/* Must follow every views_update() once its transaction is over: committed = 1 when
- * the commit succeeded (pending cache entries become valid), 0 when the transaction was
- * aborted or its commit failed (pending cache entries are dropped). */
-void views_txn_end(struct store *s, int committed);
-
-/* Rebuilds the views when they are absent or of another format (a store made before
- * views existed, or by another build). AM_OK or a store error. */
-int views_ensure(struct store *s);
-
-/* Frees the view cache (with cache_lock held, or with no other user). */
-void views_cache_free(struct store *s);
+/* Checks data.mdb at `path` against its meta pages without mapping it. Returns AM_OK
+ * (*state says whether there is a file with contents), AM_ECORRUPT (*d says why), AM_ESYS. */
+int store_check_data_file(const char *path, enum data_state *state, struct store_damage *d);
+/* The store record at `path`: AM_OK, AM_ENOTFOUND (none), AM_ECORRUPT (not a record),
+ * AM_EPERM, AM_ESYS. */
+int store_record_read(const char *path, uint8_t id[static AM_INSTALL_ID_LEN], uint64_t *entries);
+int store_record_write(const char *path, const uint8_t id[static AM_INSTALL_ID_LEN],
+                       uint64_t entries);
+int store_entry_count(struct store *s, uint64_t *n);
+/* After a fault in a guarded call: the environment is left open (see store_guarded). */
+void store_guard_abandon(MDB_env *env);
 
 #endif

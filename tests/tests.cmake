@@ -7,7 +7,8 @@ if(NOT CRITERION_FOUND)
 endif()
 
 # A small library of helpers shared by unit tests (tests/unit/testutil.c).
-add_library(amtestutil STATIC ${CMAKE_SOURCE_DIR}/tests/unit/testutil.c)
+add_library(amtestutil STATIC ${CMAKE_SOURCE_DIR}/tests/unit/testutil.c
+            ${CMAKE_SOURCE_DIR}/tests/unit/memstore.c)
 target_include_directories(amtestutil PUBLIC ${CMAKE_SOURCE_DIR}/tests/unit)
 target_link_libraries(amtestutil PUBLIC amtools PkgConfig::CRITERION)
 
@@ -45,6 +46,9 @@ foreach(src ${AM_FUZZ_TARGETS})
              COMMAND ${name}_replay ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${short})
   endif()
 endforeach()
+
+# The layers' include rules and the file size budget (tools/check-layers.sh), on this tree.
+add_test(NAME layers COMMAND bash ${CMAKE_SOURCE_DIR}/tools/check-layers.sh ${CMAKE_SOURCE_DIR})
 
 # Integration tests: tests/integration/*.sh start real processes.
 file(GLOB AM_INTEGRATION_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/*.sh)

@@ -1,6 +1,7 @@
 /*
- * bench_report.h: the one report of aidmesh-bench. Every benchmark (bench_main.c,
- * relief_bench.c, stick_bench.c) adds its figures here as rows of one table
+ * bench_report.h: the one report of aidmesh-bench. Every benchmark (store_bench.c,
+ * sync_bench.c, daemon_bench.c, relief_bench.c, stick_bench.c, flood_bench.c) adds its
+ * figures here as rows of one table
  *
  *   | figure | aidmesh | ceiling (what it is) | ratio | target | met? |
  *

@@ -1,7 +1,7 @@
 /*
  * bench_util.h: what the benchmark's files share to run aidmesh processes and watch them
- * (defined in bench_main.c): a monotonic clock, spawning and stopping daemons, reading a
- * process's memory, setting up a node home.
+ * (defined in bench_util.c): a monotonic clock, spawning and stopping daemons, reading a
+ * process's memory, setting up a node home, removing a temporary tree.
  */
 #ifndef AM_BENCH_UTIL_H
 #define AM_BENCH_UTIL_H
@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#define BENCH_NODES_MAX 32  /* daemons of the propagation figure; free ports at once */
+#define BENCH_STOP_S    5.0 /* SIGTERM, then this long before SIGKILL */
 
 /* Memory of a process from /proc/PID/status, in MiB. */
 struct proc_mem {
@@ -22,8 +25,12 @@ int bench_find_aidmesh(char *out, size_t cap);
 /* Runs argv to completion, stdout into out (cap bytes, NUL-terminated) or `log`.
  * Returns the exit status, or -1 when it could not run or was killed. */
 int bench_run_cmd(char *const argv[], char *out, size_t cap, const char *log);
-/* k free TCP ports on 127.0.0.1 (k at most 32). Returns AM_OK or AM_ESYS. */
+/* k free TCP ports on 127.0.0.1 (k at most BENCH_NODES_MAX). Returns AM_OK or AM_ESYS. */
 int bench_free_ports(uint16_t *ports, int k);
+/* Starts argv (argv[0] the binary's path) with fork and execv: stdin from /dev/null,
+ * stdout to out_fd (or `log`, or /dev/null), stderr to `log` (or /dev/null). Returns its
+ * pid or -1. */
+pid_t bench_spawn(char *const argv[], int out_fd, const char *log);
 /* Prints the end of a log file to stderr. */
 void bench_show_log(const char *path);
 /* Starts argv (stdout and stderr appended to log, or /dev/null). The pid, or -1. */
@@ -35,5 +42,13 @@ double bench_owned(const struct proc_mem *m);           /* anonymous + shared, M
 /* `aidmesh init` of `home` (joining invite `code` when non-empty). AM_OK or AM_ESYS. */
 int bench_home_setup(const char *bin, const char *home, const char *name, const char *code,
                      const char *log);
+
+/* "aidmesh-bench: what: <am_strerror(rc)>" on stderr. */
+void bench_fail(const char *what, int rc);
+/* qsort comparison of two doubles, ascending. */
+int bench_cmp_double(const void *a, const void *b);
+/* Removes path and everything below it (not following links); says on stderr what it
+ * could not remove. */
+void bench_rm_tree(const char *path);
 
 #endif

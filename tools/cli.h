@@ -52,7 +52,8 @@ int cli_cmd_peers(struct cli *c, int argc, char **argv);
 int cli_cmd_doctor(struct cli *c, int argc, char **argv);
 /* The sneakernet commands (cli_stick.c). */
 int cli_cmd_stick(struct cli *c, int argc, char **argv);
-/* The relief data commands (cli_relief.c). */
+/* The relief data commands: cli_site.c (site, item), cli_need.c, cli_stock.c, cli_export.c,
+ * cli_reindex.c; what they share is cli_relief.c (cli_relief_int.h). */
 int cli_cmd_site(struct cli *c, int argc, char **argv);
 int cli_cmd_item(struct cli *c, int argc, char **argv);
 int cli_cmd_need(struct cli *c, int argc, char **argv);
@@ -61,8 +62,8 @@ int cli_cmd_export(struct cli *c, int argc, char **argv);
 int cli_cmd_reindex(struct cli *c, int argc, char **argv);
 /* The hub dashboard as a static HTML file (cli_report.c). */
 int cli_cmd_report(struct cli *c, int argc, char **argv);
-/* The listings behind `need list` and `stock show`, into f (for the benchmark too).
- * status / pri: enum relief_status / relief_priority, 0 for any; today: days since
+/* The listings behind `need list` (cli_need.c) and `stock show` (cli_stock.c), into f (for the
+ * benchmark too). status / pri: enum relief_status / relief_priority, 0 for any; today: days since
  * 1970-01-01, for expiry flags. Return AM_OK or a store error. */
 int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status, int pri, int json);
 int cli_relief_stock_show(struct store *s, FILE *f, const char *site, const char *item, int json,

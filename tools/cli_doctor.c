@@ -28,6 +28,7 @@
 #include "entry.h"
 #include "invite.h"
 #include "out.h"
+#include "status.h"
 #include "verify.h"
 
 enum {
@@ -47,9 +48,8 @@ enum {
 #define DOC_VERIFY_MAX    20000         /* entries verified in full by default (about 1 s) */
 #define DOC_DISK_FAIL     (16ULL << 20) /* below this, writes fail soon */
 #define DOC_DISK_WARN     (256ULL << 20)
-#define DOC_SKEW_WARN_MIN 10             /* AM_HLC_MAX_DRIFT_MS in minutes */
-#define DOC_STATUS_FRESH  (10ULL * 1000) /* the daemon rewrites its status every 2 s */
-#define DOC_CLOCK_SANE    1704067200LL   /* 2024-01-01: a clock before it is wrong */
+#define DOC_SKEW_WARN_MIN 10           /* AM_HLC_MAX_DRIFT_MS in minutes */
+#define DOC_CLOCK_SANE    1704067200LL /* 2024-01-01: a clock before it is wrong */
 #define DOC_MAX_PEERS     DAEMON_MAX_PEERS
 
 enum { D_OK, D_WARN, D_FAIL };
@@ -591,22 +591,22 @@ static void check_daemon_port(struct doc *d, struct cli *c, uint32_t connect_ms)
 
     (void)c;
     memset(t, 0, sizeof t);
-    running = d->daemon.present && d->daemon.alive;
-    if (running && d->daemon.age_ms <= DOC_STATUS_FRESH)
+    running = d->daemon.alive || d->daemon.hung;
+    if (d->daemon.alive)
         add(d, "network", "daemon", D_OK,
             "node running (pid %ld), listening on TCP port %u, %u peer%s connected", d->daemon.pid,
             d->daemon.port ? d->daemon.port : d->port, d->daemon.connected,
             d->daemon.connected == 1 ? "" : "s");
-    else if (running)
+    else if (d->daemon.hung)
         add(d, "network", "daemon", D_WARN,
-            "the running node (pid %ld) last wrote its status %llu s ago (it does every 2 s): "
-            "it may hang; restart `aidmesh run`",
-            d->daemon.pid, (unsigned long long)(d->daemon.age_ms / 1000));
+            "the running node did not answer on its control socket (%s) within %d s: it may "
+            "hang; restart `aidmesh run`",
+            STATUS_SOCKET, STATUS_DEADLINE_MS / 1000);
     else if (d->daemon.present)
         add(d, "network", "daemon", D_WARN,
-            "the node is not running (it stopped without cleaning up; pid %ld): start it with "
-            "`aidmesh run`",
-            d->daemon.pid);
+            "the node is not running (it stopped without cleaning up: nothing answers on %s): "
+            "start it with `aidmesh run`",
+            STATUS_SOCKET);
     else
         add(d, "network", "daemon", D_WARN,
             "the node is not running: start it with `aidmesh run` (until then nothing syncs)");
@@ -674,10 +674,10 @@ static void check_static_peers(struct doc *d, uint32_t connect_ms)
 
 /* Addresses whose beacons claim a member's id but whose handshake failed, as the running
  * node recorded them (PROTOCOL.md §9.5), one line per address heard in the last 2 minutes. */
-static void report_impostors(struct doc *d, const char *home)
+static void report_impostors(struct doc *d)
 {
-    struct doctor_impostor im[DOCTOR_IMPOSTORS_MAX];
-    size_t n = d->daemon.alive ? doctor_impostors(home, im, DOCTOR_IMPOSTORS_MAX) : 0;
+    const struct doctor_impostor *im = d->daemon.impostors;
+    size_t n = d->daemon.alive ? d->daemon.n_impostors : 0;
     uint64_t now = (uint64_t)time(NULL) * 1000;
     for (size_t i = 0; i < n; i++) {
         uint64_t count = 0;
@@ -853,7 +853,7 @@ static void report_beacons(struct doc *d, uint16_t udp_port)
         add(d, "peers", "noise", D_WARN,
             "%u datagrams on UDP port %u are not aidmesh beacons: another program uses the port",
             p->undecodable, udp_port);
-    if (d->daemon.present && d->daemon.alive && !self_heard && any_back)
+    if (d->daemon.alive && !self_heard && any_back)
         add(d, "peers", "self", D_WARN,
             "the running node's own beacons were not heard here: is it running with "
             "--no-discovery?");
@@ -873,7 +873,7 @@ static void report_beacons(struct doc *d, uint16_t udp_port)
         d->verdict = "ok";
         add(d, "verdict", "verdict", D_OK, "discovery works: %u node%s of this network heard%s",
             members, members == 1 ? "" : "s",
-            d->daemon.present && d->daemon.alive ? "" : "; start `aidmesh run` to sync with them");
+            d->daemon.alive ? "" : "; start `aidmesh run` to sync with them");
     } else if (!usable) {
         d->verdict = "no_network";
         add(d, "verdict", "verdict", D_WARN,
@@ -1131,7 +1131,7 @@ int cli_cmd_doctor(struct cli *c, int argc, char **argv)
         home_config_get(c->home, "listen", listen_cfg, sizeof listen_cfg);
         if (listen_cfg[0] && daemon_split_hostport(listen_cfg, h, sizeof h, p, sizeof p) == AM_OK)
             d->port = (uint16_t)strtoul(p, NULL, 10);
-        if (d->daemon.present && d->daemon.alive && d->daemon.port)
+        if (d->daemon.alive && d->daemon.port)
             d->port = d->daemon.port;
         if (d->port == 0)
             d->port = DAEMON_DEFAULT_PORT;
@@ -1156,7 +1156,7 @@ int cli_cmd_doctor(struct cli *c, int argc, char **argv)
         report_ifaces(d, (uint16_t)udp_port);
         check_daemon_port(d, c, (uint32_t)(connect_s * 1000));
         check_static_peers(d, (uint32_t)(connect_s * 1000));
-        report_impostors(d, c->home);
+        report_impostors(d);
         if (d->probed)
             report_beacons(d, (uint16_t)udp_port);
         else if (!d->have_keys)

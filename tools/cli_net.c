@@ -13,9 +13,9 @@
 #include "am_err.h"
 #include "cli.h"
 #include "daemon.h"
-#include "dashboard.h"
 #include "mp.h"
 #include "out.h"
+#include "status.h"
 #include "uv_discovery.h"
 
 /* Options of these commands; --home, --json and --help are cli.h's (CLI_COMMON_OPTS). */
@@ -300,6 +300,18 @@ static const char peers_help[] =
     "when each was last seen), or adds a static peer to the config (for networks where\n"
     "discovery is blocked).\n";
 
+/* Prints a JSON document (malloc'd, taken) and a newline; 1 when out of memory. */
+static int print_json(char *doc)
+{
+    if (!doc) {
+        cli_err("peers: out of memory");
+        return 1;
+    }
+    printf("%s\n", doc);
+    free(doc);
+    return 0;
+}
+
 static int peers_add(struct cli *c, const char *hostport)
 {
     char h[256], p[8], path[AM_HOME_PATH_MAX];
@@ -332,11 +344,9 @@ static int peers_add(struct cli *c, const char *hostport)
 int cli_cmd_peers(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
-    char path[AM_HOME_PATH_MAX];
-    size_t len = 0;
-    uint8_t *buf;
-    FILE *f;
-    int opt;
+    struct node_status st;
+    char err[200];
+    int opt, rc, shown = 0;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (opt == CLI_OPT_HELP) {
@@ -364,76 +374,66 @@ int cli_cmd_peers(struct cli *c, int argc, char **argv)
     }
     if (cli_resolve_home(c))
         return 1;
-    home_path(path, c->home, "run/peers.json");
-    f = fopen(path, "r");
-    if (!f) {
-        if (c->json) {
-            printf("{\"running\":false,\"connected\":[],\"known\":[]}\n");
-            return 0;
-        }
-        printf("the node is not running (start it with `aidmesh run`)\n");
+    status_init(&st);
+    rc = status_ask(c->home, 0, &st, err, sizeof err);
+    if (rc == AM_ENOTFOUND) {
+        status_free(&st);
+        if (c->json)
+            return print_json(status_peers_json(NULL));
+        printf("no aidmesh node is running for %s: start one with `aidmesh run`\n", c->home);
         return 0;
     }
-    buf = malloc(1 << 20);
-    if (buf)
-        len = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    if (!buf)
+    if (rc != AM_OK) {
+        status_free(&st);
+        if (rc == AM_ETIMEOUT)
+            cli_err("peers: the node running for %s did not answer on %s/%s within %d s: it "
+                    "may hang; restart `aidmesh run` and check its log",
+                    c->home, c->home, STATUS_SOCKET, STATUS_DEADLINE_MS / 1000);
+        else if (rc == AM_EINVAL)
+            cli_err("peers: %s/%s is longer than a unix socket path may be: use a shorter "
+                    "--home",
+                    c->home, STATUS_SOCKET);
+        else
+            cli_err("peers: cannot read the status of the node running for %s: %s%s%s", c->home,
+                    am_strerror(rc), err[0] ? ": " : "", err);
         return 1;
-    buf[len] = 0;
-    {
-        /* the status file names its writer: a stale one (a killed node) is said so; the
-         * text is read with the dashboard's parser (fuzzed: tests/fuzz/peers_fuzz.c) */
-        static struct dashboard_peers ps;
-        long pid = 0;
-        int alive, shown = 0;
-        memset(&ps, 0, sizeof ps);
-        dashboard_parse_peers((const char *)buf, len, &ps, &pid);
-        alive = pid > 0 && (pid_t)pid == pid && kill((pid_t)pid, 0) == 0;
-        if (c->json) {
-            printf("{\"running\":%s,\"status\":%s", alive ? "true" : "false", (char *)buf);
-            /* buf ends with a newline after its closing brace */
-            printf("}\n");
-            free(buf);
-            return 0;
-        }
-        if (!alive)
-            printf("the node is not running (this is what it last saw)\n");
-        printf("connected peers:\n");
-        for (size_t i = 0; i < ps.n; i++) {
-            const struct dashboard_peer *pe = &ps.v[i];
-            char when[16];
-            if (!pe->connected)
-                continue;
-            clock_text(pe->last_seen, when);
-            printf("  %-16.16s %-24s %-8s last seen %s, got %llu, gave %llu\n", pe->author,
-                   pe->address, pe->state, when, (unsigned long long)pe->entries_in,
-                   (unsigned long long)pe->entries_out);
-            shown++;
-        }
-        if (!shown)
-            printf("  none\n");
-        printf("known peers:\n");
-        shown = 0;
-        for (size_t i = 0; i < ps.n; i++) {
-            const struct dashboard_peer *pe = &ps.v[i];
-            char when[16];
-            if (pe->connected || pe->self)
-                continue;
-            printf("  %-16.16s %-30s %-13s", pe->author[0] ? pe->author : "-", pe->address,
-                   pe->source);
-            if (pe->last_seen) {
-                clock_text(pe->last_seen, when);
-                printf(" last seen %s", when);
-            }
-            if (pe->last_error[0])
-                printf("%s last try: %s", pe->last_seen ? "," : "", pe->last_error);
-            printf("\n");
-            shown++;
-        }
-        if (!shown)
-            printf("  none yet\n");
     }
-    free(buf);
+    if (c->json) {
+        rc = print_json(status_peers_json(&st));
+        status_free(&st);
+        return rc;
+    }
+    printf("connected peers:\n");
+    for (size_t i = 0; i < st.n_connected; i++) {
+        const struct status_peer *pe = &st.connected[i];
+        char when[16];
+        clock_text(pe->last_seen, when);
+        printf("  %-16.16s %-24s %-8s last seen %s, got %llu, gave %llu\n", pe->author, pe->address,
+               pe->state, when, (unsigned long long)pe->entries_in,
+               (unsigned long long)pe->entries_out);
+        shown++;
+    }
+    if (!shown)
+        printf("  none\n");
+    printf("known peers:\n");
+    shown = 0;
+    for (size_t i = 0; i < st.n_known; i++) {
+        const struct status_peer *pe = &st.known[i];
+        char when[16];
+        if (pe->self)
+            continue;
+        printf("  %-16.16s %-30s %-13s", pe->author[0] ? pe->author : "-", pe->address, pe->source);
+        if (pe->last_seen) {
+            clock_text(pe->last_seen, when);
+            printf(" last seen %s", when);
+        }
+        if (pe->last_error[0])
+            printf("%s last try: %s", pe->last_seen ? "," : "", pe->last_error);
+        printf("\n");
+        shown++;
+    }
+    if (!shown)
+        printf("  none yet\n");
+    status_free(&st);
     return 0;
 }

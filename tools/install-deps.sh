@@ -11,6 +11,7 @@ PKGS=(
     libmsgpack-dev                      # msgpack-c (C API, msgpack.h)
     liblmdb-dev                         # storage
     libmicrohttpd-dev                   # the dashboard page of `aidmesh run --http`
+    libjansson-dev                      # JSON: the node's status over its control socket
     libcriterion-dev                    # unit tests
     iproute2 iptables                   # tests: network namespaces, packet loss
     dosfstools fusefat                  # tests: a real FAT32 stick image, mounted with FUSE

@@ -39,7 +39,7 @@
  * fingerprint recomputed from scratch equals the one kept incrementally.
  *
  * relief_bench_store (cli.h) builds the site-local workload into a store of its own, for
- * aidmesh-bench's rows of a daemon receiving relief entries (bench_main.c).
+ * aidmesh-bench's rows of a daemon receiving relief entries (daemon_bench.c).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -36,7 +36,7 @@
  * stderr.
  *
  * This file includes lmdb.h only to measure the LMDB ceiling, never to touch a store (the
- * same exception as bench_main.c).
+ * same exception as store_bench.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <lmdb.h> /* ceiling measurement only, see the top of this file */
+#include <lmdb.h> /* raw LMDB ceiling only (lmdb_ceiling), never a store: see the top */
 #include <sodium.h>
 
 #include "am_err.h"

@@ -3,9 +3,9 @@
  *
  * Must never: touch a socket, a file or a clock; print; trust a length or a count from
  * the peer before checking it; let its buffers grow with what the peer sends; send an
- * entry's bytes other than as stored.
+ * entry's bytes other than as stored. The handshake is in sync_hs.c.
  */
-#include "sync.h"
+#include "sync_int.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -18,31 +18,6 @@
 #include "am_grow.h"
 #include "entry.h"
 #include "mp.h"
-
-/* ---- wire constants ----------------------------------------------------------------------- */
-
-#define PREAMBLE_MAGIC "AMSY"
-#define PROLOGUE_LABEL "aidmesh sync v"
-#define NOISE_NAME     "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b"
-/* HELLO (msg2, msg3 payload): major and minor version (authenticated, unlike the
- * preamble's), author hint (the first bytes of the author id), install tag, fingerprint. */
-#define HELLO_HINT_LEN 8
-#define HELLO_LEN      (2 + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN + SYNC_FP_LEN)
-
-enum msg_type {
-    T_REQ = 1,
-    T_RESULT = 2,
-    T_HEADS = 3,
-    T_RECONCILED = 4,
-    T_ENTRIES = 5,
-    T_END = 6,
-    T_PING = 7,
-    T_BYE = 8,
-    T_WHO = 9,    /* "your HELLO named you by a hint I cannot resolve: send IDENT" */
-    T_IDENT = 10, /* the sender's author id in full */
-};
-
-enum phase { P_PREAMBLE, P_HANDSHAKE, P_LIVE, P_CLOSED };
 
 enum result_kind { R_EQUAL = 0, R_LEAF = 1, R_SPLIT = 2 };
 
@@ -117,7 +92,7 @@ static uint64_t pv_get(const struct sync_peer_vv *pv, const uint8_t *author)
     return found ? pv->v[i].seq : 0;
 }
 
-static int pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq)
+int sync_pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq)
 {
     int found;
     size_t i = pv_find(pv, author, &found);
@@ -258,7 +233,7 @@ static int collect_head(void *ctx, const struct sync_head *h)
 
 /* Reads our heads and fingerprint from the store: only once the peer has shown it holds
  * the network key (PROTOCOL.md 8.1), so a connection that has not costs no store work. */
-static int heads_load(struct sync_session *s)
+int sync_heads_load(struct sync_session *s)
 {
     int rc;
     if (s->heads_ready)
@@ -273,7 +248,7 @@ static int heads_load(struct sync_session *s)
 
 /* The buffers of the live phase: a message being built, a message received. Allocated
  * once the handshake is done (sync_feed grows the input buffer to a whole frame). */
-static int live_alloc(struct sync_session *s)
+int sync_live_alloc(struct sync_session *s)
 {
     if (!s->msg && !(s->msg = malloc(NOISE_MAX_MSG)))
         return AM_ENOMEM;
@@ -295,11 +270,6 @@ static int mine_refresh(struct sync_session *s, const uint8_t *author, struct sy
 }
 
 /* ---- ranges over author-id prefixes ----------------------------------------------------- */
-
-struct range {
-    unsigned bits; /* a multiple of 4, at most 256 */
-    uint8_t prefix[AM_PK_LEN];
-};
 
 static int in_range(const struct range *r, const uint8_t *author)
 {
@@ -343,7 +313,7 @@ static void range_summary(const struct sync_session *s, const struct range *r, u
     fp_of(sum, *count, fp, SYNC_RANGE_FP_LEN);
 }
 
-static void range_child(const struct range *r, unsigned nibble, struct range *c)
+void sync_range_child(const struct range *r, unsigned nibble, struct range *c)
 {
     *c = *r;
     c->bits = r->bits + 4;
@@ -357,7 +327,7 @@ static void range_child(const struct range *r, unsigned nibble, struct range *c)
 
 /* ---- output --------------------------------------------------------------------------------- */
 
-static void fail(struct sync_session *s, int code)
+void sync_fail(struct sync_session *s, int code)
 {
     if (!s->error)
         s->error = code;
@@ -388,10 +358,10 @@ static int out_reserve(struct sync_session *s, size_t n)
     return AM_OK;
 }
 
-static void out_raw(struct sync_session *s, const uint8_t *p, size_t n)
+void sync_out_raw(struct sync_session *s, const uint8_t *p, size_t n)
 {
     if (out_reserve(s, n) != AM_OK) {
-        fail(s, AM_ENOMEM);
+        sync_fail(s, AM_ENOMEM);
         return;
     }
     memcpy(s->out + s->out_len, p, n);
@@ -401,20 +371,20 @@ static void out_raw(struct sync_session *s, const uint8_t *p, size_t n)
 }
 
 /* Encrypts and frames one message of plaintext s->msg[0..n). */
-static void send_msg(struct sync_session *s, size_t n, int summary)
+void sync_send_msg(struct sync_session *s, size_t n, int summary)
 {
     size_t frame = 2 + n + NOISE_TAG_LEN;
     int rc;
 
     if (out_reserve(s, frame) != AM_OK) {
-        fail(s, AM_ENOMEM);
+        sync_fail(s, AM_ENOMEM);
         return;
     }
     s->out[s->out_len] = (uint8_t)((n + NOISE_TAG_LEN) >> 8);
     s->out[s->out_len + 1] = (uint8_t)(n + NOISE_TAG_LEN);
     rc = noise_cipher_encrypt(&s->tx, NULL, 0, s->msg, n, s->out + s->out_len + 2);
     if (rc != AM_OK) {
-        fail(s, rc);
+        sync_fail(s, rc);
         return;
     }
     s->out_len += frame;
@@ -425,20 +395,13 @@ static void send_msg(struct sync_session *s, size_t n, int summary)
 }
 
 /* The initial sync is over once END went both ways and the peer's identity is known. */
-static void check_in_sync(struct sync_session *s)
+void sync_check_in_sync(struct sync_session *s)
 {
     if (s->end_sent && s->end_received && s->peer_known)
         s->state |= SYNC_IN_SYNC;
 }
 
-/* A msgpack-c writer into s->msg, bounded by NOISE_MAX_PAYLOAD. */
-struct mbuf {
-    uint8_t *p;
-    size_t len;
-    int over;
-};
-
-static int mbuf_write(void *data, const char *buf, size_t len)
+int sync_mbuf_write(void *data, const char *buf, size_t len)
 {
     struct mbuf *b = data;
     if (len > NOISE_MAX_PAYLOAD - b->len) {
@@ -458,22 +421,22 @@ static void pack_range(msgpack_packer *pk, const struct range *r)
     msgpack_pack_bin_body(pk, r->prefix, (r->bits + 7) / 8);
 }
 
-static void send_simple(struct sync_session *s, int type)
+void sync_send_simple(struct sync_session *s, int type)
 {
     struct mbuf b = {s->msg, 0, 0};
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &b, mbuf_write);
+    msgpack_packer_init(&pk, &b, sync_mbuf_write);
     msgpack_pack_array(&pk, 1);
     msgpack_pack_uint8(&pk, (uint8_t)type);
-    send_msg(s, b.len, type == T_RECONCILED);
+    sync_send_msg(s, b.len, type == T_RECONCILED);
 }
 
 /* REQ with our summaries of `n` ranges. */
-static void send_req(struct sync_session *s, const struct range *rs, size_t n)
+void sync_send_req(struct sync_session *s, const struct range *rs, size_t n)
 {
     struct mbuf b = {s->msg, 0, 0};
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &b, mbuf_write);
+    msgpack_packer_init(&pk, &b, sync_mbuf_write);
     msgpack_pack_array(&pk, 2);
     msgpack_pack_uint8(&pk, T_REQ);
     msgpack_pack_array(&pk, (uint32_t)n);
@@ -487,7 +450,7 @@ static void send_req(struct sync_session *s, const struct range *rs, size_t n)
         msgpack_pack_bin(&pk, SYNC_RANGE_FP_LEN);
         msgpack_pack_bin_body(&pk, fp, SYNC_RANGE_FP_LEN);
     }
-    send_msg(s, b.len, 1);
+    sync_send_msg(s, b.len, 1);
     s->awaiting++;
 }
 
@@ -500,7 +463,7 @@ static void send_heads(struct sync_session *s, const struct range *r)
         size_t k = hi - lo < SYNC_HEADS_PER_MSG ? hi - lo : SYNC_HEADS_PER_MSG;
         struct mbuf b = {s->msg, 0, 0};
         msgpack_packer pk;
-        msgpack_packer_init(&pk, &b, mbuf_write);
+        msgpack_packer_init(&pk, &b, sync_mbuf_write);
         msgpack_pack_array(&pk, 4);
         msgpack_pack_uint8(&pk, T_HEADS);
         pack_range(&pk, r);
@@ -519,7 +482,7 @@ static void send_heads(struct sync_session *s, const struct range *r)
             msgpack_pack_bin_body(&pk, h->hash, SYNC_HEAD_HASH_LEN);
             msgpack_pack_uint32(&pk, h->flags);
         }
-        send_msg(s, b.len, 1);
+        sync_send_msg(s, b.len, 1);
         lo += k;
     } while (lo < hi);
 }
@@ -590,7 +553,7 @@ static void fill_output(struct sync_session *s)
                 rc = s->cfg.store->entries(s->cfg.store->ctx, job->author, job->next, fill_entry,
                                            &f);
             if (rc < 0 && rc != AM_ENOTFOUND) {
-                fail(s, rc);
+                sync_fail(s, rc);
                 return;
             }
             if (f.full && f.count == before && job->kind == J_EVIDENCE)
@@ -607,7 +570,7 @@ static void fill_output(struct sync_session *s)
                  * fork to it, so they follow. Those it has are duplicates. */
                 if (evidence &&
                     job_add(j, author, f.ev_lo > 1 ? f.ev_lo - 1 : 1, f.ev_hi, J_RANGE) != AM_OK) {
-                    fail(s, AM_ENOMEM);
+                    sync_fail(s, AM_ENOMEM);
                     return;
                 }
                 continue;
@@ -625,13 +588,13 @@ static void fill_output(struct sync_session *s)
         s->msg[4] = (uint8_t)(f.count >> 16);
         s->msg[5] = (uint8_t)(f.count >> 8);
         s->msg[6] = (uint8_t)f.count;
-        send_msg(s, f.len, 0);
+        sync_send_msg(s, f.len, 0);
         s->stats.entries_out += f.count;
     }
     if (s->phase == P_LIVE && s->recon_done && j->n == 0 && !s->end_sent) {
         s->end_sent = 1;
-        send_simple(s, T_END);
-        check_in_sync(s);
+        sync_send_simple(s, T_END);
+        sync_check_in_sync(s);
     }
 }
 
@@ -641,8 +604,8 @@ static void lacks(struct sync_session *s, const struct sync_head *mine, uint64_t
 {
     if (mine->seq > peer_seq) {
         if (job_add(s->jobs, mine->author, peer_seq + 1, mine->seq, J_RANGE) != AM_OK ||
-            pv_set(s->peer, mine->author, mine->seq) != AM_OK)
-            fail(s, AM_ENOMEM);
+            sync_pv_set(s->peer, mine->author, mine->seq) != AM_OK)
+            sync_fail(s, AM_ENOMEM);
     }
 }
 
@@ -715,7 +678,7 @@ static int on_req(struct sync_session *s, struct mp_cur *c)
         for (uint32_t i = 0; i < n; i++)
             if (kinds[i] == R_LEAF)
                 send_heads(s, &rs[i]);
-        msgpack_packer_init(&pk, &b, mbuf_write);
+        msgpack_packer_init(&pk, &b, sync_mbuf_write);
         msgpack_pack_array(&pk, 2);
         msgpack_pack_uint8(&pk, T_RESULT);
         msgpack_pack_array(&pk, n);
@@ -732,7 +695,7 @@ static int on_req(struct sync_session *s, struct mp_cur *c)
                 struct range ch;
                 uint64_t count;
                 uint8_t fp[SYNC_RANGE_FP_LEN];
-                range_child(&rs[i], k, &ch);
+                sync_range_child(&rs[i], k, &ch);
                 range_summary(s, &ch, &count, fp);
                 msgpack_pack_array(&pk, 2);
                 msgpack_pack_uint64(&pk, count);
@@ -743,7 +706,7 @@ static int on_req(struct sync_session *s, struct mp_cur *c)
         if (b.over)
             rc = AM_ELIMIT;
         else
-            send_msg(s, b.len, 1);
+            sync_send_msg(s, b.len, 1);
     }
     free(rs);
     free(kinds);
@@ -786,12 +749,12 @@ static int on_result(struct sync_session *s, struct mp_cur *c)
             if (mp_get_array(c, &l2) || l2 != 2 || mp_get_uint(c, &their_count) ||
                 mp_get_bin(c, &their_fp, &fplen) || fplen != SYNC_RANGE_FP_LEN)
                 return AM_EMALFORMED;
-            range_child(&r, ch, &cr);
+            sync_range_child(&r, ch, &cr);
             range_summary(s, &cr, &count, fp);
             if (count == their_count && memcmp(fp, their_fp, SYNC_RANGE_FP_LEN) == 0)
                 continue;
             if (nn == 64) {
-                send_req(s, next, nn);
+                sync_send_req(s, next, nn);
                 nn = 0;
             }
             next[nn++] = cr;
@@ -799,10 +762,10 @@ static int on_result(struct sync_session *s, struct mp_cur *c)
     }
     s->awaiting--;
     if (nn > 0)
-        send_req(s, next, nn);
+        sync_send_req(s, next, nn);
     if (s->awaiting == 0 && !s->recon_sent_done) {
         s->recon_sent_done = 1;
-        send_simple(s, T_RECONCILED);
+        sync_send_simple(s, T_RECONCILED);
         recon_finished(s);
     }
     return rc;
@@ -843,7 +806,7 @@ static int on_heads(struct sync_session *s, struct mp_cur *c)
             lacks(s, &s->mine[s->range_cursor], 0);
             s->range_cursor++;
         }
-        if (pv_set(s->peer, author, seq) != AM_OK)
+        if (sync_pv_set(s->peer, author, seq) != AM_OK)
             return AM_ENOMEM;
         if (s->range_cursor < s->range_end &&
             memcmp(s->mine[s->range_cursor].author, author, AM_PK_LEN) == 0) {
@@ -927,7 +890,7 @@ static int flush_pending(struct sync_session *s)
             continue;
         if (i + 1 < p->n && p->valid[i + 1] && memcmp(p->author[i + 1], author, AM_PK_LEN) == 0)
             continue;
-        if (pv_get(s->peer, author) < p->seq[i] && pv_set(s->peer, author, p->seq[i]) != AM_OK)
+        if (pv_get(s->peer, author) < p->seq[i] && sync_pv_set(s->peer, author, p->seq[i]) != AM_OK)
             return AM_ENOMEM;
         k = mine_find(s, author, &found);
         had = found;
@@ -938,7 +901,7 @@ static int flush_pending(struct sync_session *s)
         if (!had || before.seq < after.seq) {
             if (pv_get(s->seen, author) == 0) {
                 s->stats.authors_in++;
-                if (pv_set(s->seen, author, 1) != AM_OK)
+                if (sync_pv_set(s->seen, author, 1) != AM_OK)
                     return AM_ENOMEM;
             }
             if (s->cfg.on_new)
@@ -1022,9 +985,6 @@ static int on_entries(struct sync_session *s, struct mp_cur *c)
     return AM_OK;
 }
 
-static void send_ident(struct sync_session *s);
-static int on_ident(struct sync_session *s, struct mp_cur *c);
-
 static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
 {
     struct mp_cur c = {p, p + n};
@@ -1055,7 +1015,7 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
         return len == 2 ? on_entries(s, &c) : AM_EMALFORMED;
     case T_END:
         s->end_received = 1;
-        check_in_sync(s);
+        sync_check_in_sync(s);
         return AM_OK;
     case T_PING:
         return AM_OK;
@@ -1064,238 +1024,19 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
         if (len >= 2)
             mp_get_int(&c, &code);
         s->peer_error = (int)code;
-        fail(s, code ? AM_EPEER : AM_OK);
+        sync_fail(s, code ? AM_EPEER : AM_OK);
         if (!code)
             s->state |= SYNC_CLOSED;
         return AM_OK;
     }
     case T_WHO:
-        send_ident(s);
+        sync_send_ident(s);
         return AM_OK;
     case T_IDENT:
-        return len == 2 ? on_ident(s, &c) : AM_EMALFORMED;
+        return len == 2 ? sync_on_ident(s, &c) : AM_EMALFORMED;
     default:
         return AM_OK; /* a newer minor version's message: skipped */
     }
-}
-
-/* ---- the handshake ------------------------------------------------------------------------ */
-
-static void hello_payload(struct sync_session *s, uint8_t p[HELLO_LEN])
-{
-    p[0] = SYNC_VERSION_MAJOR;
-    p[1] = SYNC_VERSION_MINOR;
-    p += 2;
-    memcpy(p, s->cfg.sk + AM_SEED_LEN, HELLO_HINT_LEN);
-    memcpy(p + HELLO_HINT_LEN, s->cfg.install_id, SYNC_INSTALL_TAG_LEN);
-    memcpy(p + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN, s->our_fp, SYNC_FP_LEN);
-}
-
-static void send_hs(struct sync_session *s, const uint8_t *payload, size_t plen)
-{
-    uint8_t buf[2 + 512];
-    size_t n;
-    int rc = noise_hs_write(&s->hs, payload, plen, buf + 2, sizeof buf - 2, &n);
-    if (rc != AM_OK) {
-        fail(s, rc);
-        return;
-    }
-    buf[0] = (uint8_t)(n >> 8);
-    buf[1] = (uint8_t)n;
-    out_raw(s, buf, n + 2);
-    s->stats.summary_out += n + 2;
-}
-
-/* Whether `author` is the ed25519 form of the peer's static key. */
-static int is_peer_key(const struct sync_session *s, const uint8_t author[AM_PK_LEN])
-{
-    uint8_t x[32];
-    return crypto_sign_ed25519_pk_to_curve25519(x, author) == 0 &&
-           sodium_memcmp(x, s->peer_x, 32) == 0;
-}
-
-/* Resolving a hint: a candidate counts when its X25519 form is the peer's static key. */
-struct resolve {
-    struct sync_session *s;
-    unsigned found; /* distinct matching authors */
-};
-
-static int resolve_try(void *ctx, const uint8_t author[AM_PK_LEN])
-{
-    struct resolve *r = ctx;
-    if (!is_peer_key(r->s, author))
-        return 0;
-    if (r->found && memcmp(r->s->peer_author, author, AM_PK_LEN) == 0)
-        return 0; /* the same author, found again (a head and a peer met) */
-    memcpy(r->s->peer_author, author, AM_PK_LEN);
-    r->found++;
-    return r->found > 1; /* two different authors: ambiguous, stop */
-}
-
-/* Finds the author a hint names: our own id (a clone of this node), else exactly one
- * author whose id begins with the hint, among the heads we hold and the peers met. */
-static int resolve_hint(struct sync_session *s, const uint8_t hint[HELLO_HINT_LEN])
-{
-    const uint8_t *me = s->cfg.sk + AM_SEED_LEN;
-    const struct sync_store *st = s->cfg.store;
-    struct resolve r = {s, 0};
-    size_t lo = 0, hi = s->n_mine;
-
-    if (memcmp(me, hint, HELLO_HINT_LEN) == 0 && is_peer_key(s, me)) {
-        memcpy(s->peer_author, me, AM_PK_LEN);
-        return 1;
-    }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(s->mine[mid].author, hint, HELLO_HINT_LEN) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (; lo < s->n_mine && r.found < 2 && memcmp(s->mine[lo].author, hint, HELLO_HINT_LEN) == 0;
-         lo++)
-        resolve_try(&r, s->mine[lo].author);
-    if (r.found < 2 && st->peers && st->peers(st->ctx, hint, HELLO_HINT_LEN, resolve_try, &r) < 0)
-        return 0; /* the store could not say: ask */
-    return r.found == 1;
-}
-
-static int check_self(const struct sync_session *s)
-{
-    if (memcmp(s->peer_author, s->cfg.sk + AM_SEED_LEN, AM_PK_LEN) == 0 &&
-        memcmp(s->peer_install, s->cfg.install_id, SYNC_INSTALL_TAG_LEN) == 0)
-        return AM_ESELF;
-    return AM_OK;
-}
-
-static int check_hello(struct sync_session *s, const uint8_t *p, size_t n)
-{
-    const uint8_t *rs = noise_hs_remote_static(&s->hs);
-
-    if (n < HELLO_LEN || !rs)
-        return AM_EMALFORMED; /* longer is fine: a newer minor version may append */
-    if (p[0] != SYNC_VERSION_MAJOR)
-        return AM_EVERSION;
-    s->peer_major = p[0];
-    s->peer_minor = p[1];
-    p += 2;
-    memcpy(s->peer_x, rs, 32);
-    memcpy(s->peer_install, p + HELLO_HINT_LEN, SYNC_INSTALL_TAG_LEN);
-    memcpy(s->peer_fp, p + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN, SYNC_FP_LEN);
-    s->peer_known = resolve_hint(s, p);
-    return s->peer_known ? check_self(s) : AM_OK;
-}
-
-static void send_ident(struct sync_session *s)
-{
-    struct mbuf b = {s->msg, 0, 0};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b, mbuf_write);
-    msgpack_pack_array(&pk, 2);
-    msgpack_pack_uint8(&pk, T_IDENT);
-    msgpack_pack_bin(&pk, AM_PK_LEN);
-    msgpack_pack_bin_body(&pk, s->cfg.sk + AM_SEED_LEN, AM_PK_LEN);
-    send_msg(s, b.len, 1);
-}
-
-static int on_ident(struct sync_session *s, struct mp_cur *c)
-{
-    const uint8_t *a;
-    uint32_t alen;
-
-    if (mp_get_bin(c, &a, &alen) || alen != AM_PK_LEN)
-        return AM_EMALFORMED;
-    if (s->peer_known || !s->who_sent)
-        return AM_OK; /* unasked, or known already: nothing to learn */
-    if (!is_peer_key(s, a))
-        return AM_EBADSIG; /* the static key is not the author id it claims */
-    memcpy(s->peer_author, a, AM_PK_LEN);
-    s->peer_known = 1;
-    if (check_self(s) != AM_OK)
-        return AM_ESELF;
-    if (s->cfg.store->peer_met)
-        s->cfg.store->peer_met(s->cfg.store->ctx, a); /* best effort: else WHO next time */
-    s->state |= SYNC_HANDSHAKEN;
-    check_in_sync(s);
-    return AM_OK;
-}
-
-/* Both handshake sides reach this once the last handshake message went through. */
-static void handshake_done(struct sync_session *s)
-{
-    int rc = noise_hs_split(&s->hs, &s->tx, &s->rx);
-    if (rc == AM_OK)
-        rc = live_alloc(s);
-    if (rc != AM_OK) {
-        fail(s, rc);
-        return;
-    }
-    s->phase = P_LIVE;
-    if (s->peer_known) {
-        s->state |= SYNC_HANDSHAKEN;
-    } else {
-        s->who_sent = 1; /* HANDSHAKEN waits for the IDENT; the sync goes on meanwhile */
-        send_simple(s, T_WHO);
-    }
-    /* Until told otherwise, the peer is assumed to hold what we hold. */
-    for (size_t i = 0; i < s->n_mine; i++)
-        if (pv_set(s->peer, s->mine[i].author, s->mine[i].seq) != AM_OK) {
-            fail(s, AM_ENOMEM);
-            return;
-        }
-    if (memcmp(s->peer_fp, s->our_fp, SYNC_FP_LEN) == 0) {
-        /* In sync: both sides know it, nothing more is sent. */
-        s->recon_done = 1;
-        s->end_sent = s->end_received = 1;
-        check_in_sync(s);
-        return;
-    }
-    if (s->cfg.initiator) {
-        struct range root, kids[16];
-        memset(&root, 0, sizeof root);
-        for (unsigned k = 0; k < 16; k++)
-            range_child(&root, k, &kids[k]);
-        send_req(s, kids, 16);
-    }
-}
-
-/* Handles one handshake message (without its length prefix). */
-static int on_hs_message(struct sync_session *s, const uint8_t *m, size_t n)
-{
-    uint8_t payload[512];
-    size_t plen;
-    int rc = noise_hs_read(&s->hs, m, n, payload, sizeof payload, &plen);
-
-    if (rc != AM_OK)
-        return rc == AM_EBADMAC ? AM_EBADMAC : rc;
-    /* message 1 (responder) or 2 (initiator) went through: the peer holds the network key */
-    if ((rc = heads_load(s)) != AM_OK)
-        return rc;
-    if (s->cfg.initiator) {
-        /* message 2: the responder's hello; answer with message 3 and ours */
-        uint8_t hello[HELLO_LEN];
-        if ((rc = check_hello(s, payload, plen)) != AM_OK)
-            return rc;
-        hello_payload(s, hello);
-        send_hs(s, hello, sizeof hello);
-        if (s->state & SYNC_CLOSED)
-            return s->error;
-        handshake_done(s);
-        return AM_OK;
-    }
-    if (noise_hs_want_write(&s->hs)) {
-        /* message 1 (empty: the versions went in the preamble): answer with message 2
-         * and our hello */
-        uint8_t hello[HELLO_LEN];
-        hello_payload(s, hello);
-        send_hs(s, hello, sizeof hello);
-        return s->state & SYNC_CLOSED ? s->error : AM_OK;
-    }
-    /* message 3: the initiator's hello */
-    if ((rc = check_hello(s, payload, plen)) != AM_OK)
-        return rc;
-    handshake_done(s);
-    return AM_OK;
 }
 
 /* ---- the public interface ----------------------------------------------------------------- */
@@ -1338,10 +1079,10 @@ int sync_init(struct sync_session *s, const struct sync_config *cfg)
         return rc;
 
     s->phase = P_PREAMBLE;
-    out_raw(s, preamble, sizeof preamble);
+    sync_out_raw(s, preamble, sizeof preamble);
     s->stats.summary_out += sizeof preamble;
     if (cfg->initiator)
-        send_hs(s, NULL, 0);
+        sync_send_hs(s, NULL, 0);
     return s->error;
 }
 
@@ -1374,6 +1115,8 @@ void sync_free(struct sync_session *s)
     free(s->jobs);
     free(s->mine);
     free(s->terms);
+    free(s->hs_notes);
+    s->hs_notes = NULL;
     free(s->in);
     free(s->out);
     free(s->msg);
@@ -1395,13 +1138,13 @@ static size_t process_input(struct sync_session *s, const uint8_t *p, size_t n)
         if (n < SYNC_PREAMBLE_LEN)
             return 0;
         if (memcmp(p, PREAMBLE_MAGIC, 4) != 0) {
-            fail(s, AM_EMALFORMED);
+            sync_fail(s, AM_EMALFORMED);
             return n;
         }
         s->peer_major = p[4];
         s->peer_minor = p[5];
         if (p[4] != SYNC_VERSION_MAJOR) {
-            fail(s, AM_EVERSION);
+            sync_fail(s, AM_EVERSION);
             return n;
         }
         s->phase = P_HANDSHAKE;
@@ -1411,13 +1154,13 @@ static size_t process_input(struct sync_session *s, const uint8_t *p, size_t n)
         size_t len = (size_t)p[used] << 8 | p[used + 1];
         int rc;
         if (s->phase == P_HANDSHAKE && len > SYNC_HS_MSG_MAX) {
-            fail(s, AM_ELIMIT); /* refused before its bytes arrive, so never buffered */
+            sync_fail(s, AM_ELIMIT); /* refused before its bytes arrive, so never buffered */
             return n;
         }
         if (n - used - 2 < len)
             break;
         if (s->phase == P_HANDSHAKE) {
-            rc = on_hs_message(s, p + used + 2, len);
+            rc = sync_hs_message(s, p + used + 2, len);
         } else {
             if (len < NOISE_TAG_LEN) {
                 rc = AM_EMALFORMED;
@@ -1429,7 +1172,7 @@ static size_t process_input(struct sync_session *s, const uint8_t *p, size_t n)
         }
         used += 2 + len;
         if (rc != AM_OK) {
-            fail(s, rc);
+            sync_fail(s, rc);
             break;
         }
     }
@@ -1447,7 +1190,7 @@ int sync_feed(struct sync_session *s, const uint8_t *in, size_t n)
         if (s->phase == P_LIVE && s->in_cap < 2 + NOISE_MAX_MSG) {
             uint8_t *grown = realloc(s->in, 2 + NOISE_MAX_MSG);
             if (!grown) {
-                fail(s, AM_ENOMEM);
+                sync_fail(s, AM_ENOMEM);
                 break;
             }
             s->in = grown;
@@ -1478,14 +1221,14 @@ int sync_feed(struct sync_session *s, const uint8_t *in, size_t n)
             /* tell the peer why, if the channel still works */
             struct mbuf b = {s->msg, 0, 0};
             msgpack_packer pk;
-            msgpack_packer_init(&pk, &b, mbuf_write);
+            msgpack_packer_init(&pk, &b, sync_mbuf_write);
             msgpack_pack_array(&pk, 3);
             msgpack_pack_uint8(&pk, T_BYE);
             msgpack_pack_int(&pk, s->error);
             msgpack_pack_str(&pk, strlen(am_strerror(s->error)));
             msgpack_pack_str_body(&pk, am_strerror(s->error), strlen(am_strerror(s->error)));
             s->phase = P_LIVE;
-            send_msg(s, b.len, 0);
+            sync_send_msg(s, b.len, 0);
             s->phase = P_CLOSED;
         }
         return s->error ? s->error : AM_OK;
@@ -1538,7 +1281,7 @@ int sync_flush(struct sync_session *s)
 {
     int rc = flush_pending(s);
     if (rc != AM_OK && !(s->state & SYNC_CLOSED))
-        fail(s, rc);
+        sync_fail(s, rc);
     return rc;
 }
 
@@ -1556,15 +1299,73 @@ void sync_tick(struct sync_session *s, uint64_t now_ms)
         return;
     if (s->phase != P_LIVE) {
         if (now_ms >= s->hs_deadline)
-            fail(s, AM_ETIMEOUT);
+            sync_fail(s, AM_ETIMEOUT);
         return;
     }
     if (now_ms >= s->last_rx + SYNC_IDLE_TIMEOUT_MS) {
-        fail(s, AM_ETIMEOUT);
+        sync_fail(s, AM_ETIMEOUT);
         return;
     }
     if (now_ms >= s->last_tx + SYNC_PING_MS)
-        send_simple(s, T_PING);
+        sync_send_simple(s, T_PING);
+}
+
+/* During the handshake, a head that moved is only noted: our HELLO's fingerprint was
+ * computed on the heads as read, and the peer's vector starts from those same heads when
+ * the handshake ends (sync_hs_notes_apply); refreshing `mine` now would credit the peer
+ * with an entry it never saw. */
+static void hs_note(struct sync_session *s, const uint8_t author[AM_PK_LEN])
+{
+    if (s->hs_notes_all)
+        return;
+    for (size_t i = 0; i < s->n_hs_notes; i++)
+        if (memcmp(s->hs_notes[i], author, AM_PK_LEN) == 0)
+            return;
+    if (s->n_hs_notes == SYNC_HS_NOTES_MAX) {
+        s->hs_notes_all = 1; /* many: every head is compared instead */
+        return;
+    }
+    if (!s->hs_notes && !(s->hs_notes = malloc(SYNC_HS_NOTES_MAX * sizeof *s->hs_notes))) {
+        s->hs_notes_all = 1;
+        return;
+    }
+    memcpy(s->hs_notes[s->n_hs_notes++], author, AM_PK_LEN);
+}
+
+/* One head as the store has it now, against `mine`: a head that moved is taken in, and
+ * sent on once the peer's vector is known. */
+static int hs_head_now(void *ctx, const struct sync_head *h)
+{
+    struct sync_session *s = ctx;
+    int found;
+    size_t i = mine_find(s, h->author, &found);
+    if (found && s->mine[i].seq == h->seq && s->mine[i].flags == h->flags &&
+        memcmp(s->mine[i].hash, h->hash, AM_HASH_LEN) == 0)
+        return 0;
+    if (mine_put(s, h) != AM_OK)
+        return AM_ENOMEM;
+    if (s->recon_done)
+        lacks(s, h, pv_get(s->peer, h->author));
+    return 0;
+}
+
+void sync_hs_notes_apply(struct sync_session *s)
+{
+    if (s->hs_notes_all) {
+        int rc = s->cfg.store->heads(s->cfg.store->ctx, hs_head_now, s);
+        if (rc != AM_OK)
+            sync_fail(s, rc);
+    } else {
+        for (size_t i = 0; i < s->n_hs_notes && !(s->state & SYNC_CLOSED); i++) {
+            struct sync_head h;
+            if (mine_refresh(s, s->hs_notes[i], &h) == AM_OK && s->recon_done)
+                lacks(s, &h, pv_get(s->peer, s->hs_notes[i]));
+        }
+    }
+    free(s->hs_notes);
+    s->hs_notes = NULL;
+    s->n_hs_notes = 0;
+    s->hs_notes_all = 0;
 }
 
 void sync_notify(struct sync_session *s, const uint8_t author[AM_PK_LEN], uint64_t seq)
@@ -1573,11 +1374,15 @@ void sync_notify(struct sync_session *s, const uint8_t author[AM_PK_LEN], uint64
     (void)seq;
     if ((s->state & SYNC_CLOSED) || !s->heads_ready)
         return; /* heads not read yet: they will include it */
+    if (s->phase != P_LIVE) {
+        hs_note(s, author);
+        return;
+    }
     if (mine_refresh(s, author, &h) != AM_OK)
         return;
     /* Before reconciliation ends, the ranges still being compared will find it; after,
      * the peer's vector is known and the entry goes straight out. */
-    if (s->phase == P_LIVE && s->recon_done)
+    if (s->recon_done)
         lacks(s, &h, pv_get(s->peer, author));
 }
 
@@ -1588,11 +1393,11 @@ void sync_close(struct sync_session *s, int code)
     if (s->state & SYNC_CLOSED)
         return;
     if (s->phase == P_LIVE) {
-        msgpack_packer_init(&pk, &b, mbuf_write);
+        msgpack_packer_init(&pk, &b, sync_mbuf_write);
         msgpack_pack_array(&pk, 2);
         msgpack_pack_uint8(&pk, T_BYE);
         msgpack_pack_int(&pk, code);
-        send_msg(s, b.len, 0);
+        sync_send_msg(s, b.len, 0);
     }
     s->error = code;
     s->state |= SYNC_CLOSED;
@@ -1617,9 +1422,9 @@ const struct sync_stats *sync_stats(const struct sync_session *s)
 int sync_debug_message(struct sync_session *s, const uint8_t *msg, size_t n)
 {
     if (s->phase != P_LIVE) {
-        int rc = heads_load(s);
+        int rc = sync_heads_load(s);
         if (rc == AM_OK)
-            rc = live_alloc(s);
+            rc = sync_live_alloc(s);
         if (rc != AM_OK)
             return rc;
         memset(&s->tx, 0, sizeof s->tx);

@@ -47,6 +47,7 @@
  * the handshake is done a session holds a buffer of this size, not one of NOISE_MAX_MSG. */
 #define SYNC_HS_MSG_MAX      256
 #define SYNC_OUT_FIRST       512 /* the output buffer's first size; it doubles as needed */
+#define SYNC_HS_NOTES_MAX    64  /* heads that moved during a handshake, noted one by one */
 #define SYNC_PING_MS         15000
 #define SYNC_IDLE_TIMEOUT_MS 45000 /* nothing received for this long: the peer is gone */
 
@@ -148,6 +149,11 @@ struct sync_session {
     struct pending *pend;
     struct sync_jobs *jobs;
     int heads_ready; /* mine, terms and our_fp are read (after the first authentic message) */
+    /* authors whose head moved during the handshake (sync_notify), at most
+     * SYNC_HS_NOTES_MAX; hs_notes_all: more than that, compare every head */
+    uint8_t (*hs_notes)[AM_PK_LEN];
+    size_t n_hs_notes;
+    int hs_notes_all;
     /* input: bytes of an unfinished frame */
     uint8_t *in;
     size_t in_len, in_cap;

@@ -6,11 +6,11 @@
 #      from its own address, at once and every 50 ms, and hangs up on every TCP connection:
 #      members a and b still meet within 15 s (each connected in the other's
 #      `aidmesh peers --json`), each keeps the other's own address first, the member that
-#      dialed lists the replaying address among the "impostors" of its status file, and its
-#      `aidmesh doctor` names that address; b restarted meets a again within 15 s;
+#      dialed lists the replaying address among the "impostors" of its status (`peers
+#      --json`), and its `aidmesh doctor` names that address; b restarted meets a again within 15 s;
 #   2. a key holder (--forge) sends 3 rounds of beacons for 5,000 random author ids from an
 #      address whose firewall drops TCP (dials there hang): a's discovered targets stay at
-#      most 256, its dials in flight at most 16 (status file, and SYN-SENT sockets in its
+#      most 256, its dials in flight at most 16 (its status, and SYN-SENT sockets in its
 #      namespace), its RSS under 64 MiB; a new member c that starts during the flood meets
 #      a, and 10 entries written on c reach a.
 # Every wait is a condition with a deadline; every process is bounded by `timeout` and
@@ -63,7 +63,12 @@ show_logs() {
         tail -n 15 "$T/$x.log" | sed 's/^/    /'
     done
 }
-status_num() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$T/$1/run/peers.json" 2>/dev/null | head -n 1; }
+# status NAME: NAME's node's live status, asked over its control socket (`peers --json`)
+status() { "$A" --home "$T/$1" peers --json 2>/dev/null; }
+# status_num KEY: the number KEY holds in the status text on stdin
+status_num() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" | head -n 1; }
+# status_has NAME TEXT: NAME's status holds TEXT (a regex)
+status_has() { status "$1" | grep -q "$2"; }
 
 # --- the link: a, b, c members; x a keyless outsider; f a key holder ------------------------------
 ns_add a b c x f
@@ -105,21 +110,20 @@ fi
 check "replay: the members dialed the replayer (its TCP connections were refused a handshake)" \
     wait_for 15 grep -Eq "dials to addresses heard in beacons failed before authenticating; most to ${IP[x]//./\\.}:47470" "$T/a.log" "$T/b.log"
 check "replay: a keeps b's own address first" wait_for 5 \
-    grep -q "\"address\":\"${IP[b]}:47470\",\"source\":\"discovered\",\"author\":\"$AUTH_B\"" "$T/a/run/peers.json"
+    status_has a "\"address\":\"${IP[b]}:47470\",\"source\":\"discovered\",\"author\":\"$AUTH_B\""
 check "replay: b keeps a's own address first" wait_for 5 \
-    grep -q "\"address\":\"${IP[a]}:47470\",\"source\":\"discovered\",\"author\":\"$AUTH_A\"" "$T/b/run/peers.json"
+    status_has b "\"address\":\"${IP[a]}:47470\",\"source\":\"discovered\",\"author\":\"$AUTH_A\""
 
 # the member that dialed (it dialed the replayer too) names it in its status and in doctor
 lists_replayer() { # lists_replayer NAME AUTHOR: NAME's status names the replayer as AUTHOR
-    grep -q "\"impostors\":\[.*{\"address\":\"${IP[x]}:47470\",\"author\":\"$2\",[^}]*\"verified_elsewhere\":true}" \
-        "$T/$1/run/peers.json"
+    status_has "$1" "\"impostors\":\[.*{\"address\":\"${IP[x]}:47470\",\"author\":\"$2\",[^}]*\"verified_elsewhere\":true}"
 }
 one_lists() { lists_replayer a "$AUTH_B" || lists_replayer b "$AUTH_A"; }
 if wait_for 10 one_lists; then
     ok "replay: the dialer's status lists the replaying address as an impostor"
 else
     not_ok "replay: the dialer's status lists the replaying address as an impostor"
-    sed 's/^/    /' "$T/a/run/peers.json" "$T/b/run/peers.json"
+    { status a; status b; } | sed 's/^/    /'
 fi
 DIALER=a
 DIALED=$AUTH_B
@@ -170,14 +174,15 @@ start_node c c
 check "flood: a's pid is the daemon's" grep -qx aidmesh "/proc/${PID[a]}/comm"
 max_syn=0 max_targets=0 max_rows=0 max_dialing=0 max_rss=0
 sample() {
-    local v
+    local v st
     v=$(in_ns a ss -Htn state syn-sent 2>/dev/null | wc -l)
     [ "$v" -gt "$max_syn" ] && max_syn=$v
-    v=$(grep -o '"source":"discovered"' "$T/a/run/peers.json" 2>/dev/null | wc -l)
+    st=$(status a)
+    v=$(grep -o '"source":"discovered"' <<<"$st" | wc -l)
     [ "$v" -gt "$max_rows" ] && max_rows=$v
-    v=$(status_num a discovered)
+    v=$(status_num discovered <<<"$st")
     [ -n "$v" ] && [ "$v" -gt "$max_targets" ] && max_targets=$v
-    v=$(status_num a dialing)
+    v=$(status_num dialing <<<"$st")
     [ -n "$v" ] && [ "$v" -gt "$max_dialing" ] && max_dialing=$v
     v=$(awk '/^VmRSS:/ { print $2 }' "/proc/${PID[a]}/status" 2>/dev/null || echo 0)
     [ -n "$v" ] && [ "$v" -gt "$max_rss" ] && max_rss=$v

@@ -130,7 +130,8 @@ saw "allowed: --json lists A as a member, with its author and port" \
     "$T/doc.json"
 
 start_node b b
-check "b's node writes its status" wait_for 10 test -s "$T/b/run/peers.json"
+check "b's node answers on its control socket" \
+    wait_for 10 sh -c "'$A' --home '$T/b' peers --json | grep -q '\"running\":true'"
 doctor b b
 expect_rc 0 "both running: exit 0"
 expect_status daemon ok "both running: b's node is running"

@@ -376,3 +376,75 @@ Test(beacon, authentic_port_zero)
     cr_assert_eq(beacon_decode(key, dg, sizeof dg, NOW_MIN, BEACON_WINDOW_MIN, &got), AM_OK);
     cr_assert_eq(got.tcp_port, 1);
 }
+
+/* What beacon_sniff must say about buf: what beacon_decode says before it decrypts, and
+ * AM_OK for anything that got as far as the tag. */
+static int sniff_expected(int decoded)
+{
+    return decoded == AM_ELIMIT || decoded == AM_EMALFORMED || decoded == AM_EVERSION ? decoded
+                                                                                      : AM_OK;
+}
+
+Test(beacon, sniff_on_every_truncation_and_extension)
+{
+    uint64_t st = tu_seed("beacon.sniff_on_every_truncation_and_extension");
+    uint8_t key[BEACON_KEY_LEN], dg[BEACON_MAX + 64];
+    struct beacon b, got;
+
+    fill(&st, key, sizeof key);
+    sample(&st, &b);
+    encode(key, &b, &st, dg);
+    fill(&st, dg + BEACON_LEN, sizeof dg - BEACON_LEN);
+    for (size_t len = 0; len <= sizeof dg; len++) {
+        /* an exact-size copy: a read past the datagram is an ASan report */
+        uint8_t *p = tu_dup_exact(dg, len);
+        int want = sniff_expected(beacon_decode(key, p, len, NOW_MIN, BEACON_WINDOW_MIN, &got));
+        cr_assert_eq(beacon_sniff(p, len), want, "length %zu", len);
+        cr_assert_eq(beacon_sniff(p, len),
+                     len == BEACON_LEN  ? AM_OK
+                     : len > BEACON_MAX ? AM_ELIMIT
+                                        : AM_EMALFORMED,
+                     "length %zu", len);
+        free(p);
+    }
+}
+
+Test(beacon, sniff_agrees_with_decode_under_random_damage)
+{
+    uint64_t st = tu_seed("beacon.sniff_agrees_with_decode_under_random_damage");
+    uint8_t key[BEACON_KEY_LEN], dg[BEACON_MAX];
+    struct beacon b, got;
+    unsigned seen[4] = {0}; /* sniff said: OK, malformed, version, limit */
+
+    fill(&st, key, sizeof key);
+    for (int round = 0; round < 20000; round++) {
+        size_t len = BEACON_LEN, flips = 1 + tu_rand(&st) % 4;
+        uint8_t *p;
+        int want, got_rc;
+        sample(&st, &b);
+        encode(key, &b, &st, dg);
+        for (size_t f = 0; f < flips; f++) {
+            /* the header is where sniff looks: damage it more often than the rest */
+            size_t at = tu_rand(&st) % 2 ? tu_rand(&st) % (BEACON_HEADER_LEN + 1)
+                                         : tu_rand(&st) % BEACON_LEN;
+            dg[at] ^= (uint8_t)(1 + tu_rand(&st) % 255);
+        }
+        if (tu_rand(&st) % 4 == 0)
+            len = tu_rand(&st) % (BEACON_MAX + 1);
+        p = tu_dup_exact(dg, len);
+        want = sniff_expected(beacon_decode(key, p, len, NOW_MIN, BEACON_WINDOW_MIN, &got));
+        got_rc = beacon_sniff(p, len);
+        cr_assert_eq(got_rc, want, "round %d: sniff %d, decode says %d", round, got_rc, want);
+        /* and what the header table of PROTOCOL.md says, from the bytes themselves */
+        want = len > BEACON_MAX                                                ? AM_ELIMIT
+               : len < BEACON_HEADER_LEN || memcmp(p, "AMB", BEACON_MAGIC_LEN) ? AM_EMALFORMED
+               : p[BEACON_MAGIC_LEN] != 1                                      ? AM_EVERSION
+               : len != BEACON_LEN                                             ? AM_EMALFORMED
+                                                                               : AM_OK;
+        cr_assert_eq(got_rc, want, "round %d: sniff %d, the header says %d", round, got_rc, want);
+        seen[got_rc == AM_OK ? 0 : got_rc == AM_EMALFORMED ? 1 : got_rc == AM_EVERSION ? 2 : 3]++;
+        free(p);
+    }
+    cr_assert(seen[0] && seen[1] && seen[2], "every verdict was met: %u %u %u", seen[0], seen[1],
+              seen[2]);
+}

@@ -1,0 +1,137 @@
+/*
+ * store_views_int.h: what the files of the store's views share (store_views.c,
+ * store_views_update.c, store_views_rebuild.c, store_views_read.c), and nothing else
+ * includes. Not an API: store.c reaches the views through store_views.h only.
+ *
+ * store_views.c defines everything declared here: the fingerprint arithmetic, the counts,
+ * the index keys, the ops and refs records (their bytes are described there, and in
+ * PROTOCOL.md section 7.1), loading an object, and writing one object's view.
+ */
+#ifndef AM_STORE_VIEWS_INT_H
+#define AM_STORE_VIEWS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "relief.h"
+#include "store_int.h"
+
+/* 2: heads of one value agree; 3: refs inside the views value; 4: ops records; 5: text
+ * with a bidirectional control makes an op invalid (§10.2), so views of 4 may hold ops
+ * that 5 refuses, and are rebuilt */
+#define VIEWS_FORMAT 5
+#define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
+#define TERM_LEN     32
+/* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */
+#define IDX_MAX (RELIEF_KEY_MAX + 8)
+/* Objects with at least this many ops are kept in the cache (cells always are). */
+#define CACHE_MIN_OPS 16
+
+/* Counts of objects per kind, kept in meta "view_counts": be64 sites, items, needs, cells. */
+struct vcounts {
+    uint64_t n[4];
+};
+
+/* One op of an object: its ref and, in an ops record, its entry's hlc and op bytes. */
+struct vref {
+    struct relief_ref r;
+    uint64_t hlc;
+    const uint8_t *op; /* NULL when unknown (a refs record); not owned */
+    size_t op_len;
+};
+
+/* A growable array of refs, sorted by (author, seq) when it comes from a record. */
+struct refv {
+    struct vref *r;
+    uint32_t n, cap;
+};
+
+/* One write of views (a live update or a rebuild) in txn: the fingerprint sum and the
+ * counts it keeps up to date, and its buffers (owned, freed by the writer's caller). */
+struct wctx {
+    struct store *s;
+    MDB_txn *txn;
+    uint8_t sum[TERM_LEN];
+    struct vcounts vc;
+    uint8_t *buf; /* dumps */
+    size_t cap;
+    uint8_t *rbuf; /* ops, cell and refs records */
+    size_t rcap;
+    uint8_t *vbuf; /* views values: length, dump, refs */
+    size_t vcap;
+    uint8_t *obuf; /* the views value being updated, copied: its ops outlive the puts */
+    size_t ocap;
+    unsigned put_flags; /* MDB_APPEND while rebuilding in key order */
+    MDB_cursor *vcur;   /* live update: on `views`, left at the object being updated */
+};
+
+/* ---- fingerprint: 256-bit little-endian integers mod 2^256 ---- */
+
+/* sum += t. */
+void views_fp_add(uint8_t sum[TERM_LEN], const uint8_t t[TERM_LEN]);
+/* BLAKE2b-256(len(key) || key || view): one object's term of the fingerprint sum. */
+void views_fp_term(const uint8_t *key, size_t klen, const uint8_t *view, size_t vlen,
+                   uint8_t t[TERM_LEN]);
+/* The fingerprint shown to people: BLAKE2b-128(be64(objects) || sum). */
+void views_fp_show(const uint8_t sum[TERM_LEN], uint64_t objects, uint8_t out[STORE_VIEW_FP_LEN]);
+
+/* ---- meta records of the views ---- */
+
+/* The counts in meta "view_counts" (zeros when absent or malformed). */
+void views_counts_read(struct store *s, MDB_txn *txn, struct vcounts *vc);
+/* Puts the counts into meta "view_counts". LMDB code. */
+int views_counts_write(struct store *s, MDB_txn *txn, const struct vcounts *vc);
+/* The fingerprint sum in meta "view_fp" (zeros when absent or malformed). */
+void views_sum_read(struct store *s, MDB_txn *txn, uint8_t sum[TERM_LEN]);
+
+/* ---- index keys ---- */
+
+/* Appends len(str) || str at out + *o and advances *o; the caller made room. */
+void views_put_lp(uint8_t *out, size_t *o, const char *str);
+/* vneeds key of a need object in its current state: len(site) site status pri id. */
+int views_need_idx_key(struct relief_obj *o, uint8_t out[IDX_MAX], size_t *len);
+/* The object key of a cell from its vcells key. Returns AM_OK or AM_ECORRUPT. */
+int views_cell_key_from_idx(const uint8_t *in, size_t len, uint8_t out[RELIEF_KEY_MAX],
+                            size_t *olen);
+
+/* ---- ops and refs records ---- */
+
+/* Whether the views value of object `key` ends with an ops record (else a cell record). */
+int views_has_ops(const uint8_t *key);
+/* Appends x (or a ref of author, seq) to v. AM_OK or AM_ENOMEM. */
+int views_refv_add(struct refv *v, const struct vref *x);
+int views_refv_push(struct refv *v, const uint8_t *author, uint64_t seq);
+/* Appends the refs of a record to v; with_ops: an ops record, whose op bytes v then points
+ * into (p must outlive v's use). AM_OK, AM_ENOMEM or AM_ECORRUPT. */
+int views_refs_decode(const uint8_t *p, size_t len, int with_ops, struct refv *v);
+/* Sorts v and drops repeats. */
+void views_refv_normalize(struct refv *v);
+/* Merges the normalized `add` into the normalized v. AM_OK or AM_ENOMEM. */
+int views_refv_merge(struct refv *v, const struct refv *add);
+/* The record of a normalized v, into *buf (grown as needed); with_ops: an ops record. */
+int views_refs_encode(const struct refv *v, int with_ops, uint8_t **buf, size_t *cap, size_t *len);
+
+/* ---- objects ---- */
+
+/* Builds the object `key` from its refs (their ops, or their stored entries). *out is the
+ * caller's. AM_OK, AM_ENOMEM, AM_ECORRUPT, or an LMDB code. */
+int views_load_obj(struct store *s, MDB_txn *txn, const uint8_t *key, size_t klen,
+                   struct refv *refs, struct relief_obj **out);
+/* Splits a views value into the object's view and its record; AM_ECORRUPT when it does
+ * not parse. The halves point into val. */
+int views_view_split(const MDB_val *val, MDB_val *dump, MDB_val *refs);
+/* Builds the cell `key` from its cell record. *out is the caller's. */
+int views_load_cell(const uint8_t *key, size_t klen, const MDB_val *rec, struct relief_obj **out);
+/* The cell record of o into *buf (grown as needed). */
+int views_save_cell(struct relief_obj *o, uint8_t **buf, size_t *cap, size_t *len);
+/* Writes the view of o (whose previous view, if any, had term old_term), its index
+ * entries, and the fingerprint change; new_term receives its term. old_idx: the need's
+ * vneeds key before, if it existed. 0, an am_err code, or an LMDB code. */
+int views_write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, size_t klen,
+                     const uint8_t *refs, size_t rlen, int had_old,
+                     const uint8_t old_term[TERM_LEN], const uint8_t *old_idx, size_t old_idx_len,
+                     uint8_t new_term[TERM_LEN]);
+
+#endif

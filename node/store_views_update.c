@@ -1,0 +1,509 @@
+/*
+ * store_views_update.c: the live update of the views (views_update, PROTOCOL.md section
+ * 7.1), run by store.c inside the write transaction of the entries they come from, and
+ * the in-memory cache of objects it reuses from one transaction to the next
+ * (views_txn_end settles the cache once the transaction is over). Part of the store
+ * module (store_views_int.h).
+ *
+ * Must never: let a view depend on the order or batching of arrival, change anything
+ * outside the transaction it is given (the cache holds only committed states, checked
+ * against the stored view before use; what an aborted transaction put in it is dropped),
+ * drop an invalid op without recording it, or release the cache lock anywhere but in
+ * views_txn_end. Never prints.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "am_err.h"
+#include "am_grow.h"
+#include "relief.h"
+#include "store_int.h"
+#include "store_views.h"
+#include "store_views_int.h"
+
+/* ---- the cache: committed objects of this process, checked before every use ---- */
+
+struct cache_ent {
+    struct cache_ent *hnext;               /* hash chain */
+    struct cache_ent *newer, *older;       /* LRU list */
+    struct cache_ent *pnext;               /* pending list of the open transaction */
+    struct relief_obj *obj;                /* owned */
+    uint64_t bytes;                        /* estimated memory */
+    int valid;                             /* tag names the committed view of obj */
+    int pending;                           /* changed by the open transaction */
+    uint8_t tag[TERM_LEN], next[TERM_LEN]; /* views_fp_term of obj's view: committed, pending */
+    uint8_t klen;
+    uint8_t key[RELIEF_KEY_MAX];
+};
+
+struct views_cache {
+    struct cache_ent **b; /* buckets */
+    size_t nb, n;
+    struct cache_ent lru; /* sentinel: lru.older = newest */
+    struct cache_ent *pending;
+    uint64_t bytes;
+    uint8_t sip[crypto_shorthash_KEYBYTES];
+    struct store_view_cache_stats st;
+};
+
+/* Memory of a cached object, estimated from its ops (measured with mallinfo2 on the
+ * benchmark's cells: about 190 bytes per move or count, tables grown by doubling). */
+static uint64_t est_bytes(const struct relief_obj *o)
+{
+    size_t n = relief_obj_nops(o);
+    return 2048 + (uint64_t)n * (relief_obj_key(o)->kind == RELIEF_OBJ_CELL ? 192 : 768);
+}
+
+static size_t bucket_of(const struct views_cache *c, const uint8_t *key, size_t klen)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t v = 0;
+    crypto_shorthash(h, key, klen, c->sip);
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | h[i];
+    return (size_t)(v & (c->nb - 1));
+}
+
+static void lru_unlink(struct cache_ent *e)
+{
+    e->newer->older = e->older;
+    e->older->newer = e->newer;
+}
+
+static void lru_push(struct views_cache *c, struct cache_ent *e)
+{
+    e->older = c->lru.older;
+    e->newer = &c->lru;
+    c->lru.older->newer = e;
+    c->lru.older = e;
+}
+
+static struct views_cache *cache_get(struct store *s)
+{
+    struct views_cache *c = s->cache;
+    if (c)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->nb = 1024;
+    c->b = calloc(c->nb, sizeof *c->b);
+    if (!c->b) {
+        free(c);
+        return NULL;
+    }
+    c->lru.newer = c->lru.older = &c->lru;
+    crypto_shorthash_keygen(c->sip);
+    s->cache = c;
+    return c;
+}
+
+static struct cache_ent *cache_find(struct views_cache *c, const uint8_t *key, size_t klen)
+{
+    for (struct cache_ent *e = c->b[bucket_of(c, key, klen)]; e; e = e->hnext)
+        if (e->klen == klen && memcmp(e->key, key, klen) == 0)
+            return e;
+    return NULL;
+}
+
+static void cache_drop(struct views_cache *c, struct cache_ent *e)
+{
+    struct cache_ent **pp = &c->b[bucket_of(c, e->key, e->klen)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    lru_unlink(e);
+    c->bytes -= e->bytes;
+    c->n--;
+    c->st.evicted++;
+    relief_obj_free(e->obj);
+    free(e);
+}
+
+static void cache_grow(struct views_cache *c)
+{
+    size_t nb = c->nb * 2;
+    struct cache_ent **b = calloc(nb, sizeof *b);
+    struct cache_ent **old = c->b;
+    size_t onb = c->nb;
+    if (!b)
+        return; /* longer chains; still correct */
+    c->b = b;
+    c->nb = nb;
+    for (size_t i = 0; i < onb; i++) {
+        struct cache_ent *e = old[i], *next;
+        for (; e; e = next) {
+            size_t k = bucket_of(c, e->key, e->klen);
+            next = e->hnext;
+            e->hnext = b[k];
+            b[k] = e;
+        }
+    }
+    free(old);
+}
+
+/* Adds obj under key as pending (not yet valid). Returns the entry, or NULL when out of
+ * memory (the caller keeps and frees obj). */
+static struct cache_ent *cache_add(struct views_cache *c, const uint8_t *key, size_t klen,
+                                   struct relief_obj *obj)
+{
+    struct cache_ent *e = calloc(1, sizeof *e);
+    size_t k;
+    if (!e)
+        return NULL;
+    if (c->n >= c->nb)
+        cache_grow(c);
+    memcpy(e->key, key, klen);
+    e->klen = (uint8_t)klen;
+    e->obj = obj;
+    k = bucket_of(c, key, klen);
+    e->hnext = c->b[k];
+    c->b[k] = e;
+    lru_push(c, e);
+    c->n++;
+    return e;
+}
+
+int store_view_cache_stats(struct store *s, struct store_view_cache_stats *st)
+{
+    pthread_mutex_lock(&s->cache_lock);
+    memset(st, 0, sizeof *st);
+    if (s->cache) {
+        *st = s->cache->st;
+        st->objects = s->cache->n;
+        st->bytes = s->cache->bytes;
+    }
+    pthread_mutex_unlock(&s->cache_lock);
+    return AM_OK;
+}
+
+void views_cache_free(struct store *s)
+{
+    struct views_cache *c = s->cache;
+    if (!c)
+        return;
+    while (c->lru.older != &c->lru)
+        cache_drop(c, c->lru.older);
+    free(c->b);
+    free(c);
+    s->cache = NULL;
+}
+
+void views_txn_end(struct store *s, int committed)
+{
+    struct views_cache *c = s->cache;
+    if (c) {
+        struct cache_ent *e = c->pending, *next;
+        for (; e; e = next) {
+            next = e->pnext;
+            e->pnext = NULL;
+            e->pending = 0;
+            if (committed) {
+                memcpy(e->tag, e->next, TERM_LEN);
+                e->valid = 1;
+                c->bytes -= e->bytes;
+                e->bytes = est_bytes(e->obj);
+                c->bytes += e->bytes;
+            } else {
+                cache_drop(c, e);
+            }
+        }
+        c->pending = NULL;
+        while (c->bytes > s->cache_max && c->lru.newer != &c->lru)
+            cache_drop(c, c->lru.newer); /* the least recently used */
+    }
+    pthread_mutex_unlock(&s->cache_lock);
+}
+
+/* ---- live update ---- */
+
+/* One op to apply, with what it needs of its entry copied while the entry is at hand: the
+ * touches are sorted by object, the entries are not. */
+struct touch {
+    uint8_t key[RELIEF_KEY_MAX];
+    uint8_t klen;
+    struct vref x;
+    const uint8_t *hash;
+    struct relief_op op;
+};
+
+static int put_invalid(struct store *s, MDB_txn *txn, const uint8_t *author, uint64_t seq,
+                       const char *why)
+{
+    uint8_t key[STORE_KEY_LEN];
+    MDB_val k = {STORE_KEY_LEN, key}, v = {strlen(why), (void *)why};
+    int rc;
+    memcpy(key, author, AM_PK_LEN);
+    store_be64_put(key + AM_PK_LEN, seq);
+    rc = mdb_put(txn, s->vinvalid, &k, &v, MDB_NOOVERWRITE);
+    return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+/* Touches grouped by object: sorted by a hash of the object key (then by arrival), so
+ * sorting moves 16 bytes per op, not a touch. Objects are thus visited in no particular
+ * key order, which no view depends on. */
+struct tord {
+    uint64_t h;
+    uint32_t i; /* index into the touches */
+};
+
+/* A 64-bit mix of an object key: only groups touches (equal keys, equal hashes), so it
+ * need not resist anyone; a collision only splits a group. */
+static uint64_t key_hash(const uint8_t *key, size_t len)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ len;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, key + i, len - i < 8 ? len - i : 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 33;
+    }
+    return h;
+}
+
+static int tord_cmp(const void *a, const void *b)
+{
+    const struct tord *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Applies the touches t[ord[0..n).i] (one object) to its object and writes its view. */
+static int update_obj(struct wctx *w, struct views_cache *c, const struct touch *t,
+                      const struct tord *ord, size_t n)
+{
+    struct store *s = w->s;
+    const uint8_t *key = t[ord[0].i].key;
+    size_t klen = t[ord[0].i].klen, old_idx_len = 0;
+    uint8_t old_term[TERM_LEN], new_term[TERM_LEN], old_idx[IDX_MAX];
+    MDB_val k = {klen, (void *)key}, v;
+    struct cache_ent *ce = c ? cache_find(c, key, klen) : NULL;
+    struct relief_obj *o = NULL;
+    struct refv refs = {0}, add = {0};
+    MDB_val rv = {0, NULL};
+    size_t rlen;
+    int rc, had_old, cell = !views_has_ops(key);
+
+    rc = mdb_cursor_get(w->vcur, &k, &v, MDB_SET_KEY);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    had_old = rc == 0;
+    if (had_old) {
+        MDB_val dump;
+        if (!cell) { /* the merged record points into it until the put */
+            if ((rc = AM_GROW(w->obuf, w->ocap, v.mv_size, 1024)) != AM_OK)
+                return rc;
+            memcpy(w->obuf, v.mv_data, v.mv_size);
+            v.mv_data = w->obuf;
+        }
+        if (views_view_split(&v, &dump, &rv) != AM_OK)
+            return AM_ECORRUPT;
+        views_fp_term(key, klen, dump.mv_data, dump.mv_size, old_term);
+        /* a cell's record is rewritten from the object; an ops record is merged */
+        if (!cell && (rc = views_refs_decode(rv.mv_data, rv.mv_size, 1, &refs)) != 0)
+            goto fail;
+    }
+
+    if (ce && !ce->pending && ce->valid && had_old && !memcmp(ce->tag, old_term, TERM_LEN)) {
+        o = ce->obj; /* the cache holds exactly the stored set */
+        c->st.hits++;
+    } else {
+        if (had_old) {
+            if ((rc = cell ? views_load_cell(key, klen, &rv, &o)
+                           : views_load_obj(s, w->txn, key, klen, &refs, &o)) != 0)
+                goto fail;
+            if (c) {
+                c->st.loads++;
+                c->st.ops_loaded += relief_obj_nops(o);
+            }
+        } else {
+            struct relief_key rk;
+            if (relief_key_decode(key, klen, &rk) != AM_OK || !(o = relief_obj_new(&rk))) {
+                rc = AM_ENOMEM;
+                goto fail;
+            }
+        }
+        if (ce) {
+            relief_obj_free(ce->obj);
+            ce->obj = o;
+            ce->valid = 0;
+        }
+    }
+    if (ce) {
+        /* From here on the entry holds uncommitted ops until views_txn_end. */
+        ce->valid = 0;
+        if (!ce->pending) {
+            ce->pending = 1;
+            ce->pnext = c->pending;
+            c->pending = ce;
+        }
+        lru_unlink(ce);
+        lru_push(c, ce);
+    }
+
+    if (had_old && relief_obj_key(o)->kind == RELIEF_OBJ_NEED &&
+        (rc = views_need_idx_key(o, old_idx, &old_idx_len)) != AM_OK)
+        goto out;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct touch *ti = &t[ord[i].i];
+        const struct vref *x = &ti->x;
+        rc = relief_obj_apply(o, &ti->op, &x->r, x->hlc, ti->hash);
+        if (rc == AM_ENOMEM)
+            goto out;
+        if (rc != AM_OK) {
+            /* Decoded, but refused by the merge rules (a second op under one ref, an object
+             * of 2^30 ops): a function of the bytes, so every node refuses it alike. */
+            char why[RELIEF_ERR_MAX + 64];
+            snprintf(why, sizeof why, "%s: refused by the merge rules: %s",
+                     relief_type_name(ti->op.type), am_strerror(rc));
+            if ((rc = put_invalid(s, w->txn, x->r.author, x->r.seq, why)) != 0)
+                goto out;
+            continue;
+        }
+        if (!cell && (rc = views_refv_add(&add, x)) != AM_OK)
+            goto out;
+    }
+    if (relief_obj_nops(o) == 0) { /* nothing was applied: no object */
+        rc = 0;
+        goto out;
+    }
+    if (cell) {
+        if ((rc = views_save_cell(o, &w->rbuf, &w->rcap, &rlen)) != AM_OK)
+            goto out;
+    } else {
+        views_refv_normalize(&add);
+        if ((rc = views_refv_merge(&refs, &add)) != AM_OK ||
+            (rc = views_refs_encode(&refs, 1, &w->rbuf, &w->rcap, &rlen)) != AM_OK)
+            goto out;
+    }
+    free(refs.r);
+    free(add.r);
+    refs.r = add.r = NULL;
+    rc = views_write_view(w, o, key, klen, w->rbuf, rlen, had_old, old_term, old_idx, old_idx_len,
+                          new_term);
+    if (rc != 0)
+        goto out;
+    if (ce) {
+        memcpy(ce->next, new_term, TERM_LEN);
+        return 0;
+    }
+    if (c && (relief_obj_key(o)->kind == RELIEF_OBJ_CELL || relief_obj_nops(o) >= CACHE_MIN_OPS) &&
+        s->cache_max > 0) {
+        ce = cache_add(c, key, klen, o);
+        if (ce) {
+            ce->pending = 1;
+            ce->pnext = c->pending;
+            c->pending = ce;
+            memcpy(ce->next, new_term, TERM_LEN);
+            return 0;
+        }
+    }
+    relief_obj_free(o);
+    return 0;
+out:
+    if (!ce)
+        relief_obj_free(o);
+fail:
+    free(refs.r);
+    free(add.r);
+    return rc;
+}
+
+int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, size_t n,
+                 uint64_t *invalid)
+{
+    struct touch *t = NULL;
+    struct tord *ord = NULL;
+    struct views_cache *c;
+    struct wctx w = {.s = s, .txn = txn};
+    size_t nt = 0;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->cache_lock); /* released by views_txn_end */
+    if (invalid)
+        *invalid = 0;
+    c = s->cache_max > 0 ? cache_get(s) : NULL;
+    if (n == 0)
+        return 0;
+    t = malloc(n * sizeof *t);
+    if (!t)
+        return AM_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const struct views_entry *e = &ents[i];
+        struct relief_key rk;
+        size_t kl;
+        char err[RELIEF_ERR_MAX];
+        int drc = relief_op_decode_entry_op(e->op, e->op_len, &t[nt].op, err, sizeof err);
+        if (drc == AM_EVERSION)
+            continue; /* an op of a newer version: not ours to judge */
+        if (drc != AM_OK) {
+            if ((rc = put_invalid(s, txn, e->author, e->seq, err)) != 0)
+                goto out;
+            if (invalid)
+                ++*invalid;
+            continue;
+        }
+        if (relief_op_key(&t[nt].op, e->hash, &rk) != AM_OK ||
+            relief_key_encode(&rk, t[nt].key, &kl) != AM_OK) {
+            /* cannot happen for a decoded op; never let it stop a batch */
+            if ((rc = put_invalid(s, txn, e->author, e->seq, "op names no object")) != 0)
+                goto out;
+            if (invalid)
+                ++*invalid;
+            continue;
+        }
+        t[nt].klen = (uint8_t)kl;
+        memcpy(t[nt].x.r.author, e->author, AM_PK_LEN);
+        t[nt].x.r.seq = e->seq;
+        t[nt].x.hlc = e->hlc;
+        t[nt].x.op = e->op;
+        t[nt].x.op_len = e->op_len;
+        t[nt].hash = e->hash;
+        nt++;
+    }
+    if (nt == 0)
+        goto out;
+    if (!(ord = malloc(nt * sizeof *ord))) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        ord[i].h = key_hash(t[i].key, t[i].klen);
+        ord[i].i = (uint32_t)i;
+    }
+    qsort(ord, nt, sizeof *ord, tord_cmp);
+    if ((rc = mdb_cursor_open(txn, s->views, &w.vcur)) != 0)
+        goto out;
+    views_sum_read(s, txn, w.sum);
+    views_counts_read(s, txn, &w.vc);
+    for (size_t i = 0; i < nt;) {
+        const struct touch *a = &t[ord[i].i];
+        size_t j = i + 1;
+        /* a hash shared by two keys splits an object's touches in runs: each run is
+         * applied in turn, as a later batch would */
+        while (j < nt && ord[j].h == ord[i].h && t[ord[j].i].klen == a->klen &&
+               !memcmp(t[ord[j].i].key, a->key, a->klen))
+            j++;
+        if ((rc = update_obj(&w, c, t, ord + i, j - i)) != 0)
+            goto out;
+        i = j;
+    }
+    if ((rc = store_meta_put(txn, s, "view_fp", w.sum, TERM_LEN)) != 0 ||
+        (rc = views_counts_write(s, txn, &w.vc)) != 0)
+        goto out;
+out:
+    mdb_cursor_close(w.vcur);
+    free(t);
+    free(ord);
+    free(w.buf);
+    free(w.rbuf);
+    free(w.vbuf);
+    free(w.obuf);
+    return rc;
+}

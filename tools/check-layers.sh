@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# check-layers.sh: checks the include rules of the layers (tools -> node -> transport ->
+# crdt; see STYLE.md "Shape") and the per-file size budget, over the .c and .h files of
+# crdt/, transport/, node/ and tools/. Reads files only; never changes one.
+# Needs bash, coreutils, grep and a POSIX awk; git only for the optional ratchet below.
+set -u
+export LC_ALL=C
+
+BUDGET=1500
+EXCEPTIONS=tools/check-layers.exceptions
+
+usage() {
+    cat <<EOF
+usage: check-layers.sh [ROOT]
+       check-layers.sh --help
+
+Checks the source tree at ROOT (default: the folder above this script) and prints each
+violation as FILE:LINE: rule on stdout (nothing else: a summary goes to stderr). Exit
+status: 0 when every rule holds, 1 when any is broken, 2 on a usage error.
+
+Include rules (a quoted include is resolved first in the including file's folder, then
+by name in crdt/, transport/, node/ and tools/: "store.h" from tools/ is node/store.h;
+an angle include is resolved by name the same way, else it is a system header):
+  - a layer includes only its own folder and the ones below it:
+    crdt/ nothing from transport/, node/, tools/; transport/ nothing from node/, tools/;
+    node/ nothing from tools/;
+  - crdt/ includes no uv.h, lmdb.h or microhttpd.h;
+  - the transport engine (transport/ except the libuv adapters transport/uv_*.c/.h)
+    includes no uv.h and no lmdb.h; no file in transport/ includes microhttpd.h;
+  - lmdb.h is included only by node/store* files, and by a tools/ bench that measures
+    the raw LMDB ceiling and says so in a comment containing "raw LMDB ceiling";
+  - a library header reached through a project header counts as included: a file that
+    includes node/store_int.h includes lmdb.h, one that includes transport/uv_discovery.h
+    includes uv.h;
+  - no two folders hold a header of the same name (quoted includes resolve by name).
+
+Size budget: no .c or .h file over $BUDGET lines, except those listed in
+$EXCEPTIONS, one per line:
+    PATH  LINES  REASON...
+LINES is the most that file may have. The list can only shrink: a listed file that grows
+past its LINES, or that is back within the budget, or that no longer exists, is a
+violation; when ROOT is a git work tree whose HEAD holds the list, a path that HEAD does
+not list, or LINES above HEAD's, is one too.
+EOF
+}
+
+case "${1:-}" in
+-h | --help)
+    usage
+    exit 0
+    ;;
+-*)
+    echo "check-layers.sh: unknown option '$1'; see check-layers.sh --help" >&2
+    exit 2
+    ;;
+esac
+if [ $# -gt 1 ]; then
+    echo "check-layers.sh: expected at most one ROOT folder, got $#; see --help" >&2
+    exit 2
+fi
+root=${1:-$(dirname "$0")/..}
+if ! cd "$root" 2>/dev/null; then
+    echo "check-layers.sh: cannot enter the source folder '$root'; give the project root" >&2
+    exit 2
+fi
+for d in crdt transport node tools; do
+    if [ ! -d "$d" ]; then
+        echo "check-layers.sh: '$root' has no $d/ folder; give the project root" >&2
+        exit 2
+    fi
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/check-layers-XXXXXX") || exit 2
+trap 'rm -rf "$work"' EXIT
+
+find crdt transport node tools -type f \( -name '*.c' -o -name '*.h' \) | sort >"$work/files"
+if [ ! -s "$work/files" ]; then
+    echo "check-layers.sh: no .c or .h file under '$root'; give the project root" >&2
+    exit 2
+fi
+: >"$work/exceptions"
+if [ -f "$EXCEPTIONS" ]; then cat "$EXCEPTIONS" >"$work/exceptions" || exit 2; fi
+# The committed list, for the ratchet: only when ROOT is itself the top of a git work tree.
+: >"$work/committed"
+have_committed=0
+if command -v git >/dev/null 2>&1 &&
+    top=$(git rev-parse --show-toplevel 2>/dev/null) && [ "$top" -ef . ] &&
+    git show "HEAD:$EXCEPTIONS" >"$work/committed" 2>/dev/null; then
+    have_committed=1
+fi
+
+mapfile -t files <"$work/files"
+awk -v list="$work/files" -v exc="$work/exceptions" \
+    -v excname="$EXCEPTIONS" -v committed="$work/committed" -v have_committed="$have_committed" \
+    -v budget="$BUDGET" '
+function layer_of(p) { return substr(p, 1, index(p, "/") - 1) }
+function dir_of(p,   i) {
+    for (i = length(p); i > 0 && substr(p, i, 1) != "/"; i--) ;
+    return substr(p, 1, i - 1)
+}
+function base_of(p,   i) {
+    for (i = length(p); i > 0 && substr(p, i, 1) != "/"; i--) ;
+    return substr(p, i + 1)
+}
+# a/b/../c/./d -> a/c/d; "" when it climbs above the root
+function norm(p,   n, parts, out, k, i) {
+    n = split(p, parts, "/")
+    k = 0
+    for (i = 1; i <= n; i++) {
+        if (parts[i] == "" || parts[i] == ".") continue
+        if (parts[i] == "..") { if (k == 0) return ""; k--; continue }
+        out[++k] = parts[i]
+    }
+    p = ""
+    for (i = 1; i <= k; i++) p = p (i > 1 ? "/" : "") out[i]
+    return p
+}
+# The project file an include names, or "" for a system header.
+function resolve(file, name, quoted,   c, i) {
+    if (quoted) {
+        c = norm(dir_of(file) "/" name)
+        if (c != "" && (c in exists)) return c
+    }
+    for (i = 1; i <= nlayers; i++) {
+        c = norm(layers[i] "/" name)
+        if (c != "" && (c in exists)) return c
+    }
+    return ""
+}
+function engine(p) { return layer_of(p) == "transport" && base_of(p) !~ /^uv_/ }
+function store_file(p) { return p ~ /^node\/store[^\/]*$/ }
+function violation(file, line, msg) { print file ":" line ": " msg }
+# Is library header lib allowed in file p (directly when direct, else through a header)?
+function lib_ok(p, lib, direct,   l) {
+    l = layer_of(p)
+    if (l == "crdt") return 0
+    if (lib == "microhttpd.h" && l == "transport") return 0
+    if (lib == "uv.h" && engine(p)) return 0
+    if (lib == "lmdb.h") {
+        if (store_file(p)) return 1
+        if (l == "tools" && direct && (p in declares_ceiling)) return 1
+        return 0
+    }
+    return 1
+}
+function lib_rule(p, lib) {
+    if (lib == "lmdb.h") {
+        if (layer_of(p) == "tools")
+            return "only node/store* includes lmdb.h (a tools/ bench that measures the raw LMDB ceiling may include it directly, and must say so in a comment containing \"raw LMDB ceiling\")"
+        return "only node/store* includes lmdb.h"
+    }
+    if (layer_of(p) == "crdt") return "crdt/ is pure logic: no uv.h, lmdb.h or microhttpd.h"
+    if (lib == "uv.h") return "the transport engine never includes uv.h (libuv lives in transport/uv_*.c/.h)"
+    return "transport/ never includes microhttpd.h"
+}
+BEGIN {
+    nlayers = split("crdt transport node tools", layers, " ")
+    for (i = 1; i <= nlayers; i++) rank[layers[i]] = i
+    libs["uv.h"] = 1; libs["lmdb.h"] = 1; libs["microhttpd.h"] = 1
+    while ((getline p < list) > 0) {
+        exists[p] = 1
+        if (p ~ /\.h$/) {
+            rel = substr(p, length(layer_of(p)) + 2)
+            if (rel in header_at)
+                dup[++ndup] = p SUBSEP header_at[rel]
+            else
+                header_at[rel] = p
+        }
+    }
+    close(list)
+    ninc = 0
+}
+FNR == 1 { incomment = 0 }
+{ nlines[FILENAME] = FNR }
+{
+    # Split the line into code and comment text (strings and character constants skipped).
+    line = $0; code = ""; comment = ""; n = length(line); i = 1
+    while (i <= n) {
+        c = substr(line, i, 1)
+        if (incomment) {
+            if (substr(line, i, 2) == "*/") { incomment = 0; i += 2; comment = comment " "; continue }
+            comment = comment c; i++; continue
+        }
+        if (substr(line, i, 2) == "/*") { incomment = 1; i += 2; code = code " "; continue }
+        if (substr(line, i, 2) == "//") { comment = comment " " substr(line, i + 2); break }
+        if ((c == "\"" || c == "\047") && code !~ /^[ \t]*#[ \t]*include/) {
+            q = c; code = code c; i++
+            while (i <= n) {
+                c = substr(line, i, 1); code = code c; i++
+                if (c == "\\") { code = code substr(line, i, 1); i++; continue }
+                if (c == q) break
+            }
+            continue
+        }
+        code = code c; i++
+    }
+    if (comment != "") {
+        t = tolower(comment); gsub(/[ \t]+/, " ", t)
+        if (index(t, "raw lmdb ceiling")) declares_ceiling[FILENAME] = 1
+    }
+    if (code !~ /^[ \t]*#[ \t]*include[ \t]*[<"]/) next
+    sub(/^[ \t]*#[ \t]*include[ \t]*/, "", code)
+    quoted = substr(code, 1, 1) == "\""
+    close_ch = quoted ? "\"" : ">"
+    rest = substr(code, 2)
+    j = index(rest, close_ch)
+    if (j == 0) next
+    name = substr(rest, 1, j - 1)
+    ninc++
+    inc_from[ninc] = FILENAME; inc_line[ninc] = FNR
+    target = resolve(FILENAME, name, quoted)
+    inc_to[ninc] = target
+    inc_lib[ninc] = (target == "" && (name in libs)) ? name : ""
+    if (target != "") edges[FILENAME] = edges[FILENAME] SUBSEP target
+    else if (name in libs) direct_lib[FILENAME, name] = 1
+}
+END {
+    # Library headers each project header reaches through its own includes (a fixpoint).
+    for (h in exists) for (l in libs) if ((h, l) in direct_lib) reach[h, l] = h
+    do {
+        changed = 0
+        for (h in edges) {
+            m = split(substr(edges[h], 2), tos, SUBSEP)
+            for (k = 1; k <= m; k++) for (l in libs)
+                if (((tos[k], l) in reach) && !((h, l) in reach)) { reach[h, l] = reach[tos[k], l]; changed = 1 }
+        }
+    } while (changed)
+
+    for (k = 1; k <= ninc; k++) {
+        f = inc_from[k]; ln = inc_line[k]; t = inc_to[k]
+        if (inc_lib[k] != "") {
+            if (!lib_ok(f, inc_lib[k], 1)) violation(f, ln, "includes " inc_lib[k] ": " lib_rule(f, inc_lib[k]))
+            continue
+        }
+        if (t == "") continue
+        if (rank[layer_of(t)] > rank[layer_of(f)]) {
+            violation(f, ln, "includes " t ": " layer_of(f) "/ must not include from " layer_of(t) "/ (dependencies only point downward: tools -> node -> transport -> crdt)")
+            continue
+        }
+        for (l in libs) {
+            if (!((t, l) in reach) || lib_ok(f, l, 0)) continue
+            via = reach[t, l] == t ? t : t " (through " reach[t, l] ")"
+            violation(f, ln, "includes " l " through " via ": " lib_rule(f, l))
+        }
+    }
+    for (k = 1; k <= ndup; k++) {
+        split(dup[k], pr, SUBSEP)
+        violation(pr[1], 1, "has the same name as " pr[2] ": quoted includes resolve by name across folders, rename one of them")
+    }
+
+    # Size budget and its exceptions.
+    if (have_committed) {
+        while ((getline row < committed) > 0) {
+            if (row ~ /^[ \t]*(#|$)/) continue
+            sub(/^[ \t]+/, "", row); split(row, fs, /[ \t]+/)
+            old_max[fs[1]] = fs[2] + 0
+        }
+        close(committed)
+    }
+    rn = 0
+    while ((getline row < exc) > 0) {
+        rn++
+        if (row ~ /^[ \t]*(#|$)/) continue
+        r = row; sub(/^[ \t]+/, "", r)
+        nf = split(r, fs, /[ \t]+/)
+        p = fs[1]; mx = fs[2]
+        if (nf < 3 || mx !~ /^[0-9]+$/) {
+            violation(excname, rn, "expected \"PATH LINES REASON\" (the reason may not be empty), got \"" row "\"")
+            continue
+        }
+        mx += 0
+        if (p in allowed) { violation(excname, rn, p " is listed twice: keep one line"); continue }
+        allowed[p] = mx
+        if (!(p in exists)) {
+            violation(excname, rn, p " does not exist (or is not a .c/.h file of crdt/, transport/, node/, tools/): remove this line")
+            continue
+        }
+        if (have_committed && !(p in old_max))
+            violation(excname, rn, p " is not in the committed list: the exceptions can only shrink, split the file instead")
+        else if (have_committed && mx > old_max[p])
+            violation(excname, rn, "raises the budget of " p " from " old_max[p] " to " mx " lines: the exceptions can only shrink")
+        if (nlines[p] <= budget)
+            violation(excname, rn, p " has " nlines[p] " lines, within the " budget "-line budget: remove this line")
+        else if (nlines[p] < mx)
+            printf "check-layers.sh: note: %s has %d lines, below its exception of %d: lower LINES in %s line %d\n", p, nlines[p], mx, excname, rn > "/dev/stderr"
+    }
+    close(exc)
+    for (p in nlines) {
+        if (nlines[p] <= budget) continue
+        if (!(p in allowed))
+            violation(p, budget + 1, "has " nlines[p] " lines, over the budget of " budget ": split it by responsibility")
+        else if (nlines[p] > allowed[p])
+            violation(p, allowed[p] + 1, "has " nlines[p] " lines, past its exception of " allowed[p] " in " excname ": split it (the exceptions can only shrink)")
+    }
+}' "${files[@]}" >"$work/out"
+rc=$?
+if [ $rc -ne 0 ]; then
+    echo "check-layers.sh: awk failed (status $rc) while reading '$root'" >&2
+    exit 2
+fi
+sort -t: -k1,1 -k2,2n "$work/out" | uniq >"$work/sorted"
+if [ -s "$work/sorted" ]; then
+    cat "$work/sorted"
+    echo "check-layers.sh: $(wc -l <"$work/sorted") violation(s) in $(wc -l <"$work/files") files under $PWD" >&2
+    exit 1
+fi
+echo "check-layers.sh: $(wc -l <"$work/files") files under $PWD: layer rules and size budget hold" >&2
+exit 0

@@ -1,0 +1,77 @@
+/*
+ * sync_int.h: what the sync engine's two files share (sync.c: sessions, reconciliation,
+ * streaming; sync_hs.c: the preamble's Noise handshake, HELLO, WHO and IDENT). Not a
+ * public interface: only transport/sync*.c include it.
+ */
+#ifndef AM_SYNC_INT_H
+#define AM_SYNC_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mp.h"
+#include "sync.h"
+
+/* ---- wire constants ----------------------------------------------------------------------- */
+
+#define PREAMBLE_MAGIC "AMSY"
+#define PROLOGUE_LABEL "aidmesh sync v"
+#define NOISE_NAME     "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b"
+/* HELLO (msg2, msg3 payload): major and minor version (authenticated, unlike the
+ * preamble's), author hint (the first bytes of the author id), install tag, fingerprint. */
+#define HELLO_HINT_LEN 8
+#define HELLO_LEN      (2 + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN + SYNC_FP_LEN)
+
+enum msg_type {
+    T_REQ = 1,
+    T_RESULT = 2,
+    T_HEADS = 3,
+    T_RECONCILED = 4,
+    T_ENTRIES = 5,
+    T_END = 6,
+    T_PING = 7,
+    T_BYE = 8,
+    T_WHO = 9,    /* "your HELLO named you by a hint I cannot resolve: send IDENT" */
+    T_IDENT = 10, /* the sender's author id in full */
+};
+
+enum phase { P_PREAMBLE, P_HANDSHAKE, P_LIVE, P_CLOSED };
+
+/* A range of author ids: those beginning with the first `bits` bits of `prefix`. */
+struct range {
+    unsigned bits; /* a multiple of 4, at most 256 */
+    uint8_t prefix[AM_PK_LEN];
+};
+
+/* A msgpack-c writer into s->msg, bounded by NOISE_MAX_PAYLOAD. */
+struct mbuf {
+    uint8_t *p;
+    size_t len;
+    int over;
+};
+
+/* sync.c */
+void sync_fail(struct sync_session *s, int code); /* closes the session with code */
+void sync_out_raw(struct sync_session *s, const uint8_t *p, size_t n);
+/* Encrypts and frames s->msg[0..n); summary: count it as reconciliation bytes. */
+void sync_send_msg(struct sync_session *s, size_t n, int summary);
+void sync_send_simple(struct sync_session *s, int type);
+void sync_send_req(struct sync_session *s, const struct range *rs, size_t n);
+void sync_check_in_sync(struct sync_session *s);
+int sync_mbuf_write(void *data, const char *buf, size_t len);
+int sync_pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq);
+void sync_range_child(const struct range *r, unsigned nibble, struct range *c);
+int sync_heads_load(struct sync_session *s);
+int sync_live_alloc(struct sync_session *s);
+/* Once the peer's vector is set at the handshake's end: takes in the heads that moved
+ * during the handshake (sync_notify noted them) and sends them if reconciliation is done. */
+void sync_hs_notes_apply(struct sync_session *s);
+
+/* sync_hs.c */
+void sync_send_hs(struct sync_session *s, const uint8_t *payload, size_t plen);
+/* Handles one handshake message (without its length prefix): AM_OK or the closing code. */
+int sync_hs_message(struct sync_session *s, const uint8_t *m, size_t n);
+void sync_send_ident(struct sync_session *s);
+int sync_on_ident(struct sync_session *s, struct mp_cur *c);
+
+#endif
