@@ -1,6 +1,6 @@
 /*
  * relief.h: relief data ops (sites, items, needs, stock cells) and their merge rules
- * (crdt/RELIEF-PROTOCOL.md, to become a section of PROTOCOL.md).
+ * (PROTOCOL.md section 10, "Relief data").
  *
  * Three parts:
  *  1. Ops: relief_op_decode() validates the msgpack map inside an entry and reads it
@@ -27,7 +27,7 @@
 
 #include "am_limits.h"
 
-/* ---- Limits of relief ops (RELIEF-PROTOCOL.md "Limits"; all lengths in bytes) ---- */
+/* ---- Limits of relief ops (PROTOCOL.md 10.3; all lengths in bytes) ---- */
 
 /* Site slug, item code, category, lot: short identifiers people type. */
 #define RELIEF_SLUG_MAX 32
@@ -235,7 +235,7 @@ struct relief_op {
 
 /*
  * Validates and reads one op: `len` bytes holding exactly one msgpack map
- * (RELIEF-PROTOCOL.md "Ops"). Nothing is copied: *out points into `op`. On failure a
+ * (PROTOCOL.md 10.2, 10.4). Nothing is copied: *out points into `op`. On failure a
  * precise English sentence naming the field goes to err (errcap bytes, NUL-terminated,
  * truncated if need be; err may be NULL). Returns
  *   AM_OK;
@@ -302,7 +302,7 @@ int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KE
 int relief_key_decode(const uint8_t *in, size_t len, struct relief_key *key);
 
 /*
- * Creation-time check of what an op refers to (RELIEF-PROTOCOL.md "References"): the
+ * Creation-time check of what an op refers to (PROTOCOL.md 10.7): the
  * site and item of need.open and stock ops, the need of need.upd/dlv/close. `exists`
  * answers 1 when the caller's view has the object (defined by some entry), else 0.
  * Returns AM_OK, or AM_ENOTFOUND with a sentence in err. Views never call this: an op
@@ -420,7 +420,7 @@ struct relief_cell_view {
 int relief_cell_view(struct relief_obj *o, struct relief_cell_view *out);
 
 /*
- * Canonical msgpack bytes of the object's view (RELIEF-PROTOCOL.md "Views"): the same
+ * Canonical msgpack bytes of the object's view (PROTOCOL.md 10.9): the same
  * bytes for the same set of ops, whatever the order or repetition of applies. Writes
  * into buf[0..cap); *len is the view's size, also when it does not fit. Returns AM_OK,
  * AM_ELIMIT (cap too small: call again with *len bytes), AM_ENOMEM.

@@ -1,6 +1,6 @@
 /*
- * relief_cell.c: the observed-reset counter of a stock cell (RELIEF-PROTOCOL.md "Stock
- * cell"): value, count conflict, overdraft, saturation and the audit list, computed from
+ * relief_cell.c: the observed-reset counter of a stock cell (PROTOCOL.md
+ * 10.8.4): value, count conflict, overdraft, saturation and the audit list, computed from
  * the set of moves and counts in O(moves + counts + context entries + authors).
  * Only relief_obj_compute (relief_obj.c) calls in here, and this file calls nothing in
  * relief_obj.c: the helpers both use are inline in relief_int.h.

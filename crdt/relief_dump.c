@@ -1,6 +1,6 @@
 /*
- * relief_dump.c: canonical msgpack bytes of an object's view (RELIEF-PROTOCOL.md
- * "Views"). Fixed key order, shortest msgpack forms (msgpack-c's packer), and only
+ * relief_dump.c: canonical msgpack bytes of an object's view (PROTOCOL.md
+ * 10.9, "Views"). Fixed key order, shortest msgpack forms (msgpack-c's packer), and only
  * members that are functions of the set of ops: never an interning index, an arrival
  * position or a hash-table order. Never prints.
  */

@@ -1,6 +1,6 @@
 /*
  * relief_obj.c: the set of ops of one object (site, item, need or stock cell), and the
- * causal registers and need status computed from it (RELIEF-PROTOCOL.md "Merge rules").
+ * causal registers and need status computed from it (PROTOCOL.md 10.8, "Merge rules").
  *
  * The state is a set: adding an op is idempotent and commutes with every other add, and
  * every view is computed from the whole set with total orders only, so any order of

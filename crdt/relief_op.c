@@ -1,6 +1,6 @@
 /*
  * relief_op.c: decode (validate) and encode relief ops, name the object an op belongs
- * to, and check at creation time what an op refers to (RELIEF-PROTOCOL.md "Ops").
+ * to, and check at creation time what an op refers to (PROTOCOL.md 10.2-10.4, 10.7).
  * Decoding trusts nothing: size cap, then mp_check, then a field-by-field read with a
  * bounded cursor. Never prints; allocates nothing.
  */

@@ -1,7 +1,7 @@
 /*
  * store.h: the node's LMDB store: the signed logs of every author, their heads, fork
  * evidence, the store's install id, and the relief views kept from the logs (PROTOCOL.md
- * section "Store"; the views: node/VIEWS-PROTOCOL.md, implemented in store_views.c).
+ * section 7, "Home and store"; the views: section 7.1, implemented in store_views.c).
  *
  * Several processes may open one store at once (the CLI while the daemon runs): every
  * write happens in one LMDB write transaction, which LMDB serialises across processes,
@@ -214,7 +214,7 @@ struct store_stats {
  * AM_ECORRUPT instead of faulting (and the store is not read again). */
 int store_stats(struct store *s, struct store_stats *st);
 
-/* ---- Relief views (PROTOCOL.md section 7, "View databases") ------------------------------
+/* ---- Relief views (PROTOCOL.md section 7.1, "View databases") ------------------------------
  *
  * For every site, item, need and stock cell (relief.h), its canonical view
  * (relief_obj_dump), kept up to date in the write transaction of every store_ingest and

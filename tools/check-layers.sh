@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # check-layers.sh: checks the include rules of the layers (tools -> node -> transport ->
-# crdt; see STYLE.md "Shape") and the per-file size budget, over the .c and .h files of
-# crdt/, transport/, node/ and tools/. Reads files only; never changes one.
-# Needs bash, coreutils, grep and a POSIX awk; git only for the optional ratchet below.
+# crdt; see STYLE.md "Shape"), the per-file size budget, the ban on unbounded string
+# calls, and that every document a comment cites exists (with its PROTOCOL.md sections),
+# over the .c and .h files of crdt/, transport/, node/ and tools/. Reads files only;
+# never changes one.
+# Needs bash, coreutils, findutils, sed and a POSIX awk; git only for the optional ratchet.
 set -u
 export LC_ALL=C
 
 BUDGET=1500
 EXCEPTIONS=tools/check-layers.exceptions
+# Documents outside the project that comments may cite (as ../shared/NAME or NAME).
+SHARED_DOCS="DESIGN.md STYLE.md NOTES.md"
 
 usage() {
     cat <<EOF
@@ -41,6 +45,19 @@ LINES is the most that file may have. The list can only shrink: a listed file th
 past its LINES, or that is back within the budget, or that no longer exists, is a
 violation; when ROOT is a git work tree whose HEAD holds the list, a path that HEAD does
 not list, or LINES above HEAD's, is one too.
+
+Bounded string calls: no code (comments and strings aside) uses strcpy, strcat,
+sprintf, vsprintf or gets; use snprintf (checking the result where a cut value would be
+wrong), a length-checked memcpy, or fgets.
+
+Cited documents: a FILE.md that a comment names exists under ROOT (its path taken from
+ROOT or from the citing file's folder; build*/ folders do not count), or is one of the
+documents beside the project in ../shared/ ($SHARED_DOCS). A PROTOCOL.md
+section that a comment cites by number ("PROTOCOL.md 7.1", "PROTOCOL.md §8.5, §9.5",
+"PROTOCOL.md sections 11.3, 11.7", also across a line break of the comment) is a
+numbered heading of ROOT/PROTOCOL.md; one cited by name ('PROTOCOL.md section "Stick"',
+'PROTOCOL.md "Clocks"') is part of a heading or of a paragraph's bold lead-in
+(**Store record.**), ignoring case.
 EOF
 }
 
@@ -89,10 +106,34 @@ if command -v git >/dev/null 2>&1 &&
     have_committed=1
 fi
 
+# The documents of the project, and the numbered headings and the names (headings and
+# bold lead-ins) of PROTOCOL.md, for the citations in comments.
+find . \( -name .git -o -path './build*' \) -prune -o -type f -name '*.md' -print |
+    sed 's|^\./||' | sort >"$work/docs"
+: >"$work/sections"
+: >"$work/names"
+if [ -f PROTOCOL.md ]; then
+    awk -v names="$work/names" '
+        /^[ \t]*```/ { fence = !fence; next }
+        fence { next }
+        /^#+[ \t]/ {
+            h = $0; sub(/^#+[ \t]+/, "", h)
+            print tolower(h) > names
+            if (match(h, /^[0-9]+(\.[0-9]+)*\.?([ \t]|$)/)) {
+                n = substr(h, 1, RLENGTH); sub(/[ \t]+$/, "", n); sub(/\.$/, "", n)
+                print n
+            }
+            next
+        }
+        /^\*\*[^*]+\*\*/ { h = substr($0, 3); sub(/\*\*.*/, "", h); print tolower(h) > names }
+    ' PROTOCOL.md >"$work/sections" || exit 2
+fi
+
 mapfile -t files <"$work/files"
 awk -v list="$work/files" -v exc="$work/exceptions" \
     -v excname="$EXCEPTIONS" -v committed="$work/committed" -v have_committed="$have_committed" \
-    -v budget="$BUDGET" '
+    -v budget="$BUDGET" -v docs="$work/docs" -v sections="$work/sections" \
+    -v names="$work/names" -v shared_docs="$SHARED_DOCS" '
 function layer_of(p) { return substr(p, 1, index(p, "/") - 1) }
 function dir_of(p,   i) {
     for (i = length(p); i > 0 && substr(p, i, 1) != "/"; i--) ;
@@ -130,6 +171,70 @@ function resolve(file, name, quoted,   c, i) {
 function engine(p) { return layer_of(p) == "transport" && base_of(p) !~ /^uv_/ }
 function store_file(p) { return p ~ /^node\/store[^\/]*$/ }
 function violation(file, line, msg) { print file ":" line ": " msg }
+# Is doc, as a comment of file names it, a document of the project (or of ../shared)?
+function doc_ok(file, doc,   c, b) {
+    b = base_of(doc)
+    if (doc ~ /^(\.\.\/)+shared\/[^\/]+$/ || doc == b) if (b in shared) return 1
+    c = norm(doc)
+    if (c != "" && (c in isdoc)) return 1
+    c = norm(dir_of(file) "/" doc)
+    return c != "" && (c in isdoc)
+}
+# The section numbers and names cited in s, the text after "PROTOCOL.md" in a comment of
+# file at line ln. Returns 1 when s holds nothing yet but may go on on the next line.
+function check_sections(file, ln, s,   i, list, sect, num, cont, name, m) {
+    i = 1; cont = 0
+    if (match(s, /^[ \t]*(\(|,)?[ \t]*[Ss]ections?[ \t]*/)) { list = 1; i = RLENGTH + 1 }
+    else if (match(s, /^[ \t]*/)) i = RLENGTH + 1
+    if (substr(s, i, 1) == "\"") {
+        name = substr(s, i + 1); m = index(name, "\"")
+        if (m == 0) return 0
+        name = tolower(substr(name, 1, m - 1))
+        for (m = 1; m <= nnames; m++) if (index(pnames[m], name)) return 0
+        violation(file, ln, "cites PROTOCOL.md \"" substr(s, i + 1, length(name)) "\", which names no heading of PROTOCOL.md: cite the section that holds the text, by its number")
+        return 0
+    }
+    if (substr(s, i) ~ /^[ \t]*$/) return 1
+    while (1) {
+        sect = 0
+        if (substr(s, i, 2) == "\302\247") { sect = 1; i += 2 }
+        if (!match(substr(s, i), /^[0-9]+(\.[0-9]+)*/)) break
+        num = substr(s, i, RLENGTH)
+        if (cont && !sect && !list && num !~ /\./) break
+        i += RLENGTH
+        if (!(num in issect))
+            violation(file, ln, "cites PROTOCOL.md section " num ", which is not a numbered heading of PROTOCOL.md (sections 1 to " maxsect "): cite the section that holds the text")
+        if (!match(substr(s, i), /^[ \t]*(,|and|&|-|\342\200\223|\342\200\224|to)[ \t]*/)) break
+        i += RLENGTH; cont = 1
+    }
+    return 0
+}
+# The documents cited in the comment text t of file at line ln.
+function check_docs(file, ln, t,   tok, rest) {
+    while (match(t, /[A-Za-z0-9_.\/:~$-]*[A-Za-z0-9_-]\.md([^A-Za-z0-9_]|$)/)) {
+        tok = substr(t, RSTART, RLENGTH)
+        rest = substr(t, RSTART + RLENGTH)
+        if (tok !~ /\.md$/) { rest = substr(tok, length(tok)) rest; tok = substr(tok, 1, length(tok) - 1) }
+        t = rest
+        while (substr(tok, 1, 2) == "./") tok = substr(tok, 3)
+        if (index(tok, "://") || tok ~ /[$~]/) continue # a URL or a path template
+        if (!doc_ok(file, tok)) {
+            violation(file, ln, "cites " tok ", which is not a document of this project: cite the one that holds the text (" doclist ")")
+            continue
+        }
+        # "PROTOCOL.md" last on a line of a comment that goes on: its section may be next
+        if (base_of(tok) == "PROTOCOL.md" && have_protocol && check_sections(file, ln, rest) &&
+            (incomment || slashes)) { carry = 1; carry_text = rest }
+    }
+}
+# The unbounded string calls in code (strings and comments already taken out).
+function check_calls(file, ln, t,   w) {
+    while (match(t, /(^|[^A-Za-z0-9_])(strcpy|strcat|sprintf|vsprintf|gets)([^A-Za-z0-9_]|$)/)) {
+        w = substr(t, RSTART, RLENGTH); t = substr(t, RSTART + RLENGTH - 1)
+        gsub(/[^A-Za-z]/, "", w)
+        violation(file, ln, "uses " w ", which writes without a bound: use snprintf (check its result where a cut value would be wrong), a length-checked memcpy, or fgets")
+    }
+}
 # Is library header lib allowed in file p (directly when direct, else through a header)?
 function lib_ok(p, lib, direct,   l) {
     l = layer_of(p)
@@ -157,6 +262,23 @@ BEGIN {
     nlayers = split("crdt transport node tools", layers, " ")
     for (i = 1; i <= nlayers; i++) rank[layers[i]] = i
     libs["uv.h"] = 1; libs["lmdb.h"] = 1; libs["microhttpd.h"] = 1
+    nshared = split(shared_docs, shl, " ")
+    for (i = 1; i <= nshared; i++) shared[shl[i]] = 1
+    doclist = ""
+    while ((getline p < docs) > 0) {
+        isdoc[p] = 1
+        if (p !~ /\//) doclist = doclist (doclist == "" ? "" : ", ") p
+    }
+    close(docs)
+    doclist = doclist (doclist == "" ? "" : ", ") "../shared/" shl[1]
+    for (i = 2; i <= nshared; i++) doclist = doclist ", " shl[i]
+    have_protocol = ("PROTOCOL.md" in isdoc)
+    maxsect = 0
+    while ((getline p < sections) > 0) { issect[p] = 1; if (p + 0 > maxsect) maxsect = p + 0 }
+    close(sections)
+    nnames = 0
+    while ((getline p < names) > 0) pnames[++nnames] = p
+    close(names)
     while ((getline p < list) > 0) {
         exists[p] = 1
         if (p ~ /\.h$/) {
@@ -170,30 +292,38 @@ BEGIN {
     close(list)
     ninc = 0
 }
-FNR == 1 { incomment = 0 }
+FNR == 1 { incomment = 0; carry = 0 }
 { nlines[FILENAME] = FNR }
 {
     # Split the line into code and comment text (strings and character constants skipped).
-    line = $0; code = ""; comment = ""; n = length(line); i = 1
+    line = $0; code = ""; bare = ""; comment = ""; slashes = 0; n = length(line); i = 1
     while (i <= n) {
         c = substr(line, i, 1)
         if (incomment) {
             if (substr(line, i, 2) == "*/") { incomment = 0; i += 2; comment = comment " "; continue }
             comment = comment c; i++; continue
         }
-        if (substr(line, i, 2) == "/*") { incomment = 1; i += 2; code = code " "; continue }
-        if (substr(line, i, 2) == "//") { comment = comment " " substr(line, i + 2); break }
+        if (substr(line, i, 2) == "/*") { incomment = 1; i += 2; code = code " "; bare = bare " "; continue }
+        if (substr(line, i, 2) == "//") { comment = comment " " substr(line, i + 2); slashes = 1; break }
         if ((c == "\"" || c == "\047") && code !~ /^[ \t]*#[ \t]*include/) {
-            q = c; code = code c; i++
+            q = c; code = code c; bare = bare c; i++
             while (i <= n) {
                 c = substr(line, i, 1); code = code c; i++
                 if (c == "\\") { code = code substr(line, i, 1); i++; continue }
                 if (c == q) break
             }
+            bare = bare q
             continue
         }
-        code = code c; i++
+        code = code c; bare = bare c; i++
     }
+    check_calls(FILENAME, FNR, bare)
+    if (carry) {
+        t = comment; sub(/^[ \t]*\*?[ \t]*/, "", t)
+        carry = 0
+        if (t != "") check_sections(FILENAME, FNR, carry_text " " t)
+    }
+    if (comment != "") check_docs(FILENAME, FNR, comment)
     if (comment != "") {
         t = tolower(comment); gsub(/[ \t]+/, " ", t)
         if (index(t, "raw lmdb ceiling")) declares_ceiling[FILENAME] = 1
@@ -304,5 +434,5 @@ if [ -s "$work/sorted" ]; then
     echo "check-layers.sh: $(wc -l <"$work/sorted") violation(s) in $(wc -l <"$work/files") files under $PWD" >&2
     exit 1
 fi
-echo "check-layers.sh: $(wc -l <"$work/files") files under $PWD: layer rules and size budget hold" >&2
+echo "check-layers.sh: $(wc -l <"$work/files") files under $PWD: layer rules, size budget, bounded string calls and cited documents hold" >&2
 exit 0

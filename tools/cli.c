@@ -19,6 +19,7 @@
 #include "hlc.h"
 #include "invite.h"
 #include "out.h"
+#include "status.h"
 #include "verify.h"
 
 #define AM_VERSION "0.1.0"
@@ -336,7 +337,8 @@ static const char status_help[] =
     "Shows this node: its identity, network id (never the key), install id, and what\n"
     "its store holds: authors, entries, and forks (one identity used on two machines);\n"
     "and its relief views with their fingerprint: two nodes with the same records show\n"
-    "the same fingerprint.\n";
+    "the same fingerprint. Last, whether this node's `aidmesh run` is running (asked over\n"
+    "its control socket in the home) and how many peers it has connected.\n";
 
 static int cmd_status(struct cli *c, int argc, char **argv)
 {
@@ -348,8 +350,9 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     uint8_t iid[AM_INSTALL_ID_LEN], from[AM_INSTALL_ID_LEN];
     char author[65], netid[2 * AM_NETID_LEN + 1], iidh[2 * AM_INSTALL_ID_LEN + 1],
         fromh[2 * AM_INSTALL_ID_LEN + 1];
-    char a[32], e[32], f[32];
-    int opt, rc, copied;
+    char a[32], e[32], f[32], derr[256];
+    struct node_status ns;
+    int opt, rc, copied, drc;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int k = cli_common_opt(c, opt);
@@ -374,6 +377,9 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     }
     store_install_id(n.store, iid, from);
     copied = !sodium_is_zero(from, sizeof from);
+    /* the running node, asked over its control socket (PROTOCOL.md 8.5) */
+    status_init(&ns);
+    drc = status_ask(c->home, 1000, &ns, derr, sizeof derr);
     entry_id_hex(n.pk, author);
     out_hex(netid, n.netid, AM_NETID_LEN);
     out_hex(iidh, iid, sizeof iid);
@@ -389,7 +395,7 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                "\"fork_evidence\":%llu,\"forked_authors\":%llu,\"store_bytes\":%llu,"
                "\"store_map_bytes\":%llu,\"view_fingerprint\":\"%s\",\"view_objects\":%llu,"
                "\"sites\":%llu,\"items\":%llu,\"needs\":%llu,\"stock_cells\":%llu,"
-               "\"invalid_ops\":%llu}\n",
+               "\"invalid_ops\":%llu,",
                author, netid, iidh, copied ? "\"" : "", copied ? fromh : "null", copied ? "\"" : "",
                (unsigned long long)st.authors, (unsigned long long)st.entries,
                (unsigned long long)st.forks, (unsigned long long)st.forked,
@@ -397,6 +403,11 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                (unsigned long long)vs.objects, (unsigned long long)vs.sites,
                (unsigned long long)vs.items, (unsigned long long)vs.needs,
                (unsigned long long)vs.cells, (unsigned long long)vs.invalid);
+        if (drc == AM_OK)
+            printf("\"daemon\":{\"running\":true,\"pid\":%ld,\"port\":%u,\"connected\":%zu}}\n",
+                   ns.pid, ns.port, ns.n_connected);
+        else
+            printf("\"daemon\":{\"running\":false}}\n");
     } else {
         out_count(a, st.authors);
         out_count(e, st.entries);
@@ -424,11 +435,21 @@ static int cmd_status(struct cli *c, int argc, char **argv)
             printf("  invalid ops: %llu entries carry an op the views ignore: see `aidmesh "
                    "verify`\n",
                    (unsigned long long)vs.invalid);
+        if (drc == AM_OK)
+            printf("  node:        running (pid %ld, port %u), %zu peer%s connected: see "
+                   "`aidmesh peers`\n",
+                   ns.pid, ns.port, ns.n_connected, ns.n_connected == 1 ? "" : "s");
+        else if (drc == AM_ENOTFOUND)
+            printf("  node:        not running (start it with `aidmesh run`)\n");
+        else
+            printf("  node:        not answering on its control socket (%s)\n",
+                   derr[0] ? derr : am_strerror(drc));
         if (copied)
             printf("  note:        this store was copied from another install; if the\n"
                    "               original still runs with the same identity, give this\n"
                    "               copy a new one (`aidmesh init --force`)\n");
     }
+    status_free(&ns);
     node_close(&n);
     return 0;
 }

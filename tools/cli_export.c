@@ -1,6 +1,6 @@
 /*
  * cli_export.c: `aidmesh export --hxl needs|stock`: the needs or the stock cells as CSV with
- * a row of HXL hashtags (PROTOCOL.md section 12; node/HXL-PROTOCOL.md), read from the views.
+ * a row of HXL hashtags (PROTOCOL.md section 12), read from the views.
  *
  * Never writes to the store; never lets a cell that people wrote reach a spreadsheet as a
  * formula (see csv below).
@@ -232,16 +232,14 @@ static int export_cell(void *ctx, const struct store_view_row *r)
     csvs(x->f, exp, 0);
     csvn(x->f, (long long)cv.value, 0);
     csvt(x->f, x->ii.unit, 0);
-    if (cv.overdrawn)
-        strcat(status, "overdrawn ");
-    if (cv.count_conflict)
-        strcat(status, "count-conflict ");
-    if (cv.exp && cv.exp <= x->today)
-        strcat(status, "expired ");
-    else if (cv.exp && cv.exp <= x->today + EXPIRING_DAYS)
-        strcat(status, "expiring ");
+    /* at most 33 bytes of the 64: never cut */
+    snprintf(status, sizeof status, "%s%s%s", cv.overdrawn ? "overdrawn " : "",
+             cv.count_conflict ? "count-conflict " : "",
+             cv.exp && cv.exp <= x->today                   ? "expired "
+             : cv.exp && cv.exp <= x->today + EXPIRING_DAYS ? "expiring "
+                                                            : "");
     if (!status[0])
-        strcpy(status, "ok ");
+        snprintf(status, sizeof status, "ok ");
     status[strlen(status) - 1] = 0;
     csvs(x->f, status, 0);
     relief_day_format(x->today, rep);

@@ -174,8 +174,8 @@ static int need_collect(void *ctx, const struct store_view_row *r)
     w->open_hlc = nv.open_hlc;
     w->q = nv.q.n_heads ? nv.q.i : 0;
     w->delivered = nv.delivered;
-    strcpy(w->site, nv.site);
-    strcpy(w->item, nv.item);
+    snprintf(w->site, sizeof w->site, "%s", nv.site); /* arrays of one size: never cut */
+    snprintf(w->item, sizeof w->item, "%s", nv.item);
     if (nv.note.n_heads && nv.note.len) {
         w->note = malloc(nv.note.len + 1);
         if (!w->note)

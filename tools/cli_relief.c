@@ -3,7 +3,7 @@
  * cells, dates and degrees for people, did-you-mean checks of sites and items, the
  * argument parsers that print their own sentence, and writing one op. The commands
  * themselves are cli_site.c (site, item), cli_need.c, cli_stock.c, cli_export.c and
- * cli_reindex.c (PROTOCOL.md section 10; HXL export: node/HXL-PROTOCOL.md).
+ * cli_reindex.c (PROTOCOL.md section 10; the HXL export: section 12).
  *
  * Writing: every value is checked here first (with a sentence naming the flag and what
  * to type), then relief_node_write encodes the op (the validation of section 10),

@@ -122,7 +122,7 @@ static int site_write(struct cli *c, int argc, char **argv, int update)
         uint8_t *v = NULL;
         size_t vl;
         int vrc;
-        strcpy(k.site, slug);
+        snprintf(k.site, sizeof k.site, "%s", slug); /* arrays of one size: never cut */
         vrc = relief_node_view(n.store, &k, &v, &vl);
         if (vrc == AM_OK && !update) {
             cli_err("%s: site '%s' already exists; change it with `aidmesh site update %s "
@@ -385,7 +385,7 @@ static int item_write(struct cli *c, int argc, char **argv, int update)
         uint8_t *v = NULL;
         size_t vl;
         int vrc;
-        strcpy(k.item, code);
+        snprintf(k.item, sizeof k.item, "%s", code); /* arrays of one size: never cut */
         vrc = relief_node_view(n.store, &k, &v, &vl);
         if (vrc == AM_OK && !update) {
             cli_err("%s: item '%s' already exists; change it with `aidmesh item update %s ...`",

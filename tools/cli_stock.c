@@ -148,8 +148,8 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
         char lot[80] = "";
         memset(&key, 0, sizeof key);
         key.kind = RELIEF_OBJ_CELL;
-        strcpy(key.site, site);
-        strcpy(key.item, item);
+        snprintf(key.site, sizeof key.site, "%s", site); /* arrays of one size: never cut */
+        snprintf(key.item, sizeof key.item, "%s", item);
         if (op.has & RELIEF_HAS(RELIEF_K_LOT))
             snprintf(key.lot, sizeof key.lot, "%.*s", (int)op.lot.len, op.lot.p);
         key.exp = op.exp;
@@ -261,8 +261,9 @@ static int cell_row(void *ctx, const struct store_view_row *r)
         return 0;
     }
     cr->n++;
+    /* the flags take at most 68 of the 96 bytes: never cut */
     if (cv.overdrawn) {
-        strcat(flags, "OVERDRAWN ");
+        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "OVERDRAWN ");
         cr->overdrawn++;
     }
     if (cv.count_conflict) {
@@ -271,7 +272,7 @@ static int cell_row(void *ctx, const struct store_view_row *r)
         cr->conflicts++;
     }
     if (expired) {
-        strcat(flags, "EXPIRED ");
+        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "EXPIRED ");
         cr->expired++;
     } else if (expiring) {
         snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "exp-%ud ",
@@ -283,7 +284,7 @@ static int cell_row(void *ctx, const struct store_view_row *r)
         cr->audits++;
     }
     if (cv.saturated)
-        strcat(flags, "capped ");
+        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "capped ");
     cli_relief_cols(cr->f, cv.site, cr->w_site);
     fputc(' ', cr->f);
     cli_relief_cols(cr->f, cv.item, cr->w_item);

@@ -14,6 +14,7 @@ PKGS=(
     libjansson-dev                      # JSON: the node's status over its control socket
     libcriterion-dev                    # unit tests
     iproute2 iptables                   # tests: network namespaces, packet loss
+    curl                                # tests: requests to the dashboard page
     dosfstools fusefat                  # tests: a real FAT32 stick image, mounted with FUSE
 )
 PKGS+=("$@")

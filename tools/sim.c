@@ -751,6 +751,7 @@ static int setup(struct sim *s, const char *tmpdir)
     uint64_t t0;
     char *root;
     const char *base = tmp_base(tmpdir);
+    size_t rootcap = strlen(base) + 32;
     uint8_t in[16] = "aidmesh-sim net";
 
     s->n_nodes = sim_node_count(c);
@@ -763,13 +764,13 @@ static int setup(struct sim *s, const char *tmpdir)
     s->n_cts = s->n_links + c->n_routes + c->n_garbage;
     s->cts = calloc((size_t)s->n_cts + 1, sizeof *s->cts);
     s->opbuf = malloc((size_t)SIM_BATCH_MAX * SIM_OP_CAP);
-    root = malloc(strlen(base) + 32);
+    root = malloc(rootcap);
     if (!s->nodes || !s->authors || !s->by_pk || !s->links || !s->cts || !s->opbuf || !root) {
         free(root);
         sim_fatal(s, AM_ENOMEM, "set-up", NULL);
         return AM_ENOMEM;
     }
-    sprintf(root, "%s/aidmesh-sim-XXXXXX", base);
+    snprintf(root, rootcap, "%s/aidmesh-sim-XXXXXX", base); /* 19 + 1 bytes: fits */
     if (!mkdtemp(root)) {
         snprintf(s->err, s->errcap, "cannot create a temporary folder in %s: %s", base,
                  strerror(errno));
@@ -785,16 +786,17 @@ static int setup(struct sim *s, const char *tmpdir)
     for (int i = 0; i < s->n_nodes; i++) {
         struct sim_node *n = &s->nodes[i];
         uint8_t pk[AM_PK_LEN];
+        size_t dircap = strlen(root) + 16; /* "/n" + an int + NUL */
         n->sim = s;
         n->idx = i;
         n->link = -1;
         n->seq = calloc((size_t)s->cap_authors, sizeof *n->seq);
-        n->dir = malloc(strlen(root) + 16);
+        n->dir = malloc(dircap);
         if (!n->seq || !n->dir) {
             sim_fatal(s, AM_ENOMEM, "set-up", NULL);
             return AM_ENOMEM;
         }
-        sprintf(n->dir, "%s/n%03d", root, i);
+        snprintf(n->dir, dircap, "%s/n%03d", root, i);
         if (i < hubs_members) {
             n->cluster = i / per;
             n->kind = i % per == 0 ? SIM_K_HUB : SIM_K_MEMBER;

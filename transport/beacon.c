@@ -1,5 +1,5 @@
 /*
- * beacon.c: encode and decode discovery beacons (DISCOVERY-PROTOCOL.md §2-§3).
+ * beacon.c: encode and decode discovery beacons (PROTOCOL.md §9.2-§9.3).
  *
  * Pure: no sockets, no clock, no randomness, no allocation; never prints. Bytes from the
  * network are checked for length first (BEACON_MAX), then the clear header, then the tag;

@@ -1,7 +1,7 @@
 /*
  * beacon.h: the discovery beacon, one UDP datagram that tells the members of one aidmesh
  * network "a node of yours listens at this port, from the address this came from"
- * (transport/DISCOVERY-PROTOCOL.md, to be merged into PROTOCOL.md as "Discovery").
+ * (PROTOCOL.md section 9, "Discovery").
  *
  * A beacon is a 4-byte clear header ("AMB" + version), a fresh random 24-byte nonce, and
  * an XChaCha20-Poly1305 ciphertext under the beacon key (derived from the network key)
@@ -25,7 +25,7 @@
 #include "am_err.h"
 #include "am_limits.h"
 
-/* Well-known ports and groups (DISCOVERY-PROTOCOL.md §1). */
+/* Well-known ports and groups (PROTOCOL.md §9.1). */
 #define BEACON_TCP_PORT    47470           /* default TCP listen port of a node */
 #define BEACON_UDP_PORT    47471           /* beacons are sent to and received on it */
 #define BEACON_GROUP4      "239.255.74.70" /* IPv4 group (organisation-local scope) */
@@ -36,7 +36,7 @@
 #define BEACON_KEY_LABEL "aidmesh beacon v1"
 #define BEACON_KEY_LEN   32
 
-/* Layout (DISCOVERY-PROTOCOL.md §2). */
+/* Layout (PROTOCOL.md §9.2). */
 #define BEACON_MAGIC        "AMB" /* clear bytes 0..2 */
 #define BEACON_MAGIC_LEN    3
 #define BEACON_VERSION      1 /* clear byte 3 */

@@ -1,5 +1,5 @@
 /*
- * stick.h: the sneakernet format and its sync (transport/STICK-PROTOCOL.md, section "Stick").
+ * stick.h: the sneakernet format and its sync (PROTOCOL.md section 11, "Stick").
  *
  * A USB stick (FAT32 or exFAT) carries the entries of one relief network from site to
  * site. On it, in AIDMESH/<NETWORK ID>/, sit append-only segment files S0000001.AMS, ...,
@@ -30,7 +30,7 @@
 #include "am_limits.h"
 #include "sync.h"
 
-/* ---- Names and constants (STICK-PROTOCOL.md 10.1) ---- */
+/* ---- Names and constants (PROTOCOL.md 11.1-11.4) ---- */
 
 #define STICK_DIR_NAME       "AIDMESH" /* top folder on the volume; matched case-insensitively */
 #define STICK_FORMAT_VERSION 1
@@ -59,7 +59,7 @@
 #define STICK_REC_CUT     3 /* "segment n holds valid data up to offset x; the rest is garbage" */
 #define STICK_REC_END     4 /* last chunk (TAG_FINAL): the segment was closed cleanly */
 
-/* ---- Limits (STICK-PROTOCOL.md 10.6; to move into am_limits.h) ---- */
+/* ---- Limits (PROTOCOL.md 11.6; to move into am_limits.h) ---- */
 
 /* Writers close a segment before it grows past this: small enough that one file is
  * quick to re-copy and far below FAT32's 4 GiB file limit. */

@@ -1,6 +1,6 @@
 /*
- * uv_discovery.c: multicast beacons on every interface, on libuv (DISCOVERY-PROTOCOL.md
- * §4; the beacon itself is beacon.c).
+ * uv_discovery.c: multicast beacons on every interface, on libuv (PROTOCOL.md
+ * §9.4; the beacon itself is beacon.c).
  *
  * What it must never do: print, dial, block the loop, keep the network key, or let one
  * failing interface or socket stop the others. Every datagram received is checked by

@@ -1,6 +1,6 @@
 /*
  * uv_discovery.h: finding the other nodes of one aidmesh network on every local network
- * this machine is on, with nobody typing an address (DISCOVERY-PROTOCOL.md §4).
+ * this machine is on, with nobody typing an address (PROTOCOL.md §9.4).
  *
  * What it does: on a libuv loop, it keeps one IPv4 and one IPv6 UDP socket on the
  * discovery port (shared with other processes of the host: SO_REUSEADDR), joined to the

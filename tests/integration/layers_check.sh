@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # layers_check.sh: tools/check-layers.sh, on a copy of the source tree (crdt/, transport/,
-# node/, tools/ and the exceptions list). It passes on the copy as it is; then one
-# violation at a time is planted in a fresh copy, and the check must exit 1 and print
-# exactly that violation as FILE:LINE: rule, and no other one:
+# node/, tools/, the exceptions list and the .md documents). It passes on the copy as it
+# is; then one violation at a time is planted in a fresh copy, and the check must exit 1
+# and print exactly that violation as FILE:LINE: rule, and no other one:
 #   - crdt/ including "store.h" (node/store.h, resolved by name);
 #   - transport/sync.c including <uv.h>, and the engine including transport/uv_*.h;
 #   - a node/ file that is not node/store* including <lmdb.h>, or node/store_int.h;
 #   - node/ including a tools/ header;
 #   - a tools/ file including <lmdb.h> without saying "raw LMDB ceiling" (and with it: ok);
 #   - a 1,501-line file (and a 1,500-line one: ok);
-#   - a listed exception that grows past its LINES, or is back within the budget.
+#   - a listed exception that grows past its LINES, or is back within the budget;
+#   - a call of sprintf, or of gets (and none for fgets, snprintf, a name in a comment or a
+#     string);
+#   - a comment citing a document that does not exist, a PROTOCOL.md section number that
+#     is not a heading (on one line, or after a line break), or a section name that no
+#     heading holds (and none for the real documents, sections and names).
 # Also: an #include inside a comment is not an include, and --help exits 0.
 # Runs no aidmesh binary; each check is bounded by `timeout`.
 AIDMESH=${AIDMESH:-unused} AM_TESTTOOL=${AM_TESTTOOL:-unused}
@@ -22,6 +27,11 @@ EXC=tools/check-layers.exceptions
 mkdir -p "$T/clean"
 cp -R "$SRC/crdt" "$SRC/transport" "$SRC/node" "$SRC/tools" "$T/clean/"
 [ -f "$SRC/$EXC" ] && cp "$SRC/$EXC" "$T/clean/$EXC"
+# the documents comments may cite (README.md, PROTOCOL.md, ...), where they are
+(cd "$SRC" && find . \( -name .git -o -path './build*' \) -prune -o -type f -name '*.md' -print) |
+    while IFS= read -r d; do
+        mkdir -p "$T/clean/$(dirname "$d")" && cp "$SRC/$d" "$T/clean/$d"
+    done
 W=$T/work
 
 run_check() {
@@ -132,6 +142,45 @@ printf '/*\n#include <uv.h>\n */\n// #include "store.h"\nstatic const char *am_g
 clean_check "includes inside comments and a \"/*\" inside a string are not includes"
 printf '#include "daemon.h"\n' >>"$W/$f"
 planted "an include after a string holding \"/*\" is still seen" "$f:$(wc -l <"$W/$f")" 'includes node/daemon\.h'
+
+# --- bounded string calls ----------------------------------------------------------------
+fresh
+f=$(pick_c crdt '^$')
+printf '%s\n' '/* strcpy(a, b) and gets(b) in a comment */' \
+    'static const char *am_calls_ = "sprintf(s, \"%%d\", 1); strcat(";' \
+    'static int am_calls_f_(char *b, FILE *f)' \
+    '{ return fgets(b, 2, f) && snprintf(b, 2, "x") > 0; }' >>"$W/$f"
+clean_check "fgets, snprintf, and banned names in a comment or a string are no calls"
+printf '    sprintf(buf, "%%d", n);\n' >>"$W/$f"
+planted "a call of sprintf" "$f:$(wc -l <"$W/$f")" 'uses sprintf, which writes without a bound'
+
+fresh
+t=$(pick_c tools '^$')
+printf 'static char *am_line_(char *b) { return gets(b); }\n' >>"$W/$t"
+planted "a call of gets" "$t:$(wc -l <"$W/$t")" 'uses gets, which writes without a bound'
+
+# --- cited documents ---------------------------------------------------------------------
+fresh
+f=$(pick_c crdt '^$')
+printf '%s\n' '/* PROTOCOL.md §10.2, §11.3; PROTOCOL.md sections 11.3, 11.7; README.md and' \
+    ' * ../shared/DESIGN.md; (PROTOCOL.md' \
+    ' * section 7.1); PROTOCOL.md "Clocks"; PROTOCOL.md 8.5, 16 bytes */' \
+    'static const char *am_doc_ = "NOPE.md, PROTOCOL.md §99";' >>"$W/$f"
+clean_check "real documents, sections and names, and a citation in a string, pass"
+printf '/* the format: NOPE-PROTOCOL.md, section 2 */\n' >>"$W/$f"
+planted "a comment citing a document that does not exist" "$f:$(wc -l <"$W/$f")" 'cites NOPE-PROTOCOL\.md, which is not a document of this project'
+
+fresh
+printf '/* the bytes: PROTOCOL.md §8.5, §99.1 */\n' >>"$W/$f"
+planted "a PROTOCOL.md section that is not a heading" "$f:$(wc -l <"$W/$f")" 'cites PROTOCOL\.md section 99\.1, which is not a numbered heading'
+
+fresh
+printf '/* the bytes (PROTOCOL.md\n * section 99) */\n' >>"$W/$f"
+planted "a PROTOCOL.md section that is not a heading, after a line break" "$f:$(wc -l <"$W/$f")" 'cites PROTOCOL\.md section 99,'
+
+fresh
+printf '/* the rules (PROTOCOL.md section "No Such Section") */\n' >>"$W/$f"
+planted "a PROTOCOL.md section name that no heading holds" "$f:$(wc -l <"$W/$f")" 'cites PROTOCOL\.md "No Such Section", which names no heading'
 
 # --- size budget -------------------------------------------------------------------------
 fresh

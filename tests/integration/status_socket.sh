@@ -51,6 +51,10 @@ expect_out "peers --json says it runs" '^\{"running":true,"status":\{"pid":[0-9]
     $A --home "$T/hub" peers --json
 expect_out "peers shows it in words" "^  ${CA:0:16} +127\.0\.0\.1:[0-9]+ +(in sync|syncing)" \
     $A --home "$T/hub" peers
+expect_out "status says the node runs, with its peer" "^  node: +running \(pid [0-9]+, port $P\), 1 peer connected" \
+    $A --home "$T/hub" status
+expect_out "status --json says so" '"daemon":\{"running":true,"pid":[0-9]+,"port":'"$P"',"connected":1\}\}$' \
+    $A --home "$T/hub" status --json
 check "and no status file exists" test ! -e "$T/hub/run/peers.json"
 check "the socket is a socket" test -S "$SOCK"
 check "the socket is mode 0600" test "$(stat -c %a "$SOCK")" = 600
@@ -89,6 +93,9 @@ expect_out "peers says no node is running" \
 check "and exits 0 as before" $A --home "$T/hub" peers
 expect_out "peers --json says so" '^\{"running":false,"connected":\[\],"known":\[\]\}$' \
     $A --home "$T/hub" peers --json
+expect_out "status says the node is not running" '^  node: +not running \(start it with `aidmesh run`\)$' \
+    $A --home "$T/hub" status
+expect_out "status --json says so" '"daemon":\{"running":false\}\}$' $A --home "$T/hub" status --json
 
 # killed: its socket stays behind; peers still says no node runs, and a new node replaces it
 $A --home "$T/hub" run --listen 127.0.0.1:$P --no-discovery >"$T/hub2.log" 2>&1 &

@@ -1,6 +1,6 @@
 /*
  * beacon_test.c: discovery beacons (transport/beacon.c). A known answer computed by an
- * independent model of DISCOVERY-PROTOCOL.md (Python: BLAKE2b, HChaCha20 by hand, then
+ * independent model of PROTOCOL.md §9.2 (Python: BLAKE2b, HChaCha20 by hand, then
  * IETF ChaCha20-Poly1305 of the 'cryptography' package), round trips, the wrong network
  * key, every truncation, every bit flip, unlinkability of two beacons of one node, the
  * clock window, own-instance detection and the limits. Random inputs come from a printed
@@ -349,7 +349,7 @@ Test(beacon, encode_arguments)
 }
 
 /* An authentic beacon carrying port 0 (no conforming sender writes one) is malformed:
- * made here by hand, with the layout of DISCOVERY-PROTOCOL.md §2. */
+ * made here by hand, with the layout of PROTOCOL.md §9.2. */
 Test(beacon, authentic_port_zero)
 {
     uint8_t key[BEACON_KEY_LEN] = {9}, pt[BEACON_PLAIN_LEN] = {0}, dg[BEACON_LEN];

@@ -84,9 +84,12 @@ cell_key(const char *site, const char *item, const char *lot, uint32_t exp)
     struct relief_key k;
     memset(&k, 0, sizeof k);
     k.kind = RELIEF_OBJ_CELL;
-    strcpy(k.site, site);
-    strcpy(k.item, item);
-    strcpy(k.lot, lot);
+    cr_assert_lt(strlen(site), sizeof k.site);
+    cr_assert_lt(strlen(item), sizeof k.item);
+    cr_assert_lt(strlen(lot), sizeof k.lot);
+    snprintf(k.site, sizeof k.site, "%s", site);
+    snprintf(k.item, sizeof k.item, "%s", item);
+    snprintf(k.lot, sizeof k.lot, "%s", lot);
     k.exp = exp;
     return k;
 }
@@ -816,9 +819,9 @@ Test(cell_record, objects_other_than_cells_give_einval)
 
     memset(ks, 0, sizeof ks);
     ks[0].kind = RELIEF_OBJ_SITE;
-    strcpy(ks[0].site, "hub");
+    snprintf(ks[0].site, sizeof ks[0].site, "hub");
     ks[1].kind = RELIEF_OBJ_ITEM;
-    strcpy(ks[1].item, "ors");
+    snprintf(ks[1].item, sizeof ks[1].item, "ors");
     ks[2].kind = RELIEF_OBJ_NEED;
     memset(ks[2].need, 0x5a, RELIEF_ID_LEN);
     for (int i = 0; i < 3; i++) {

@@ -332,8 +332,10 @@ static struct relief_key cell_key(const char *site, const char *item)
     struct relief_key k;
     memset(&k, 0, sizeof k);
     k.kind = RELIEF_OBJ_CELL;
-    strcpy(k.site, site);
-    strcpy(k.item, item);
+    cr_assert_lt(strlen(site), sizeof k.site);
+    cr_assert_lt(strlen(item), sizeof k.item);
+    snprintf(k.site, sizeof k.site, "%s", site);
+    snprintf(k.item, sizeof k.item, "%s", item);
     return k;
 }
 
@@ -351,7 +353,8 @@ static struct relief_key site_key(const char *slug)
     struct relief_key k;
     memset(&k, 0, sizeof k);
     k.kind = RELIEF_OBJ_SITE;
-    strcpy(k.site, slug);
+    cr_assert_lt(strlen(slug), sizeof k.site);
+    snprintf(k.site, sizeof k.site, "%s", slug);
     return k;
 }
 

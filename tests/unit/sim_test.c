@@ -105,6 +105,7 @@ Test(sim_conf, errors_name_the_line_and_the_word)
 Test(sim_conf, limits)
 {
     char *big;
+    size_t cap, len;
     refused("clusters 101\n", AM_ELIMIT, "101 is out of range (0 to 100)");
     refused("clusters 100\nmembers 5\n", AM_ELIMIT, "line 2: 600 nodes: at most 500");
     refused("entries 10000001\n", AM_ELIMIT, "out of range");
@@ -113,24 +114,26 @@ Test(sim_conf, limits)
     refused("entries 99999999999999999999999\n", AM_EINVAL, "not a whole number");
     refused("store map 1KB\n", AM_ELIMIT, "out of range");
     /* a line over SIM_LINE_MAX bytes, and one of too many words */
-    big = malloc(4 * SIM_LINE_MAX);
+    cap = 4 * SIM_LINE_MAX;
+    big = malloc(cap);
     cr_assert(big);
     memset(big, 'x', 2 * SIM_LINE_MAX);
-    strcpy(big + 2 * SIM_LINE_MAX, "\n");
+    snprintf(big + 2 * SIM_LINE_MAX, cap - 2 * SIM_LINE_MAX, "\n");
     refused(big, AM_ELIMIT, "line 1: the line is over 512 bytes");
-    big[0] = 0;
-    strcat(big, "clusters 2\npartition");
+    len = (size_t)snprintf(big, cap, "clusters 2\npartition");
     for (int i = 0; i < SIM_TOKENS_MAX; i++)
-        strcat(big, " h0");
-    strcat(big, "\n");
+        len += (size_t)snprintf(big + len, cap - len, " h0");
+    len += (size_t)snprintf(big + len, cap - len, "\n");
+    cr_assert_lt(len, cap);
     refused(big, AM_ELIMIT, "line 2: more than 80 words");
     free(big);
-    big = malloc((size_t)(SIM_LIST_MAX + 2) * 40);
+    cap = (size_t)(SIM_LIST_MAX + 2) * 40;
+    big = malloc(cap);
     cr_assert(big);
-    big[0] = 0;
-    strcat(big, "clusters 1\n");
+    len = (size_t)snprintf(big, cap, "clusters 1\n");
     for (int i = 0; i <= SIM_LIST_MAX; i++)
-        strcat(big, "crash h0 at 1m for 1m\n");
+        len += (size_t)snprintf(big + len, cap - len, "crash h0 at 1m for 1m\n");
+    cr_assert_lt(len, cap);
     refused(big, AM_ELIMIT, "more than 64 'crash' lines");
     free(big);
 }

@@ -17,7 +17,7 @@ char *tu_tmpdir(void)
         base = "/tmp";
     p = malloc(strlen(base) + 32);
     cr_assert(p);
-    sprintf(p, "%s/amtest-XXXXXX", base);
+    snprintf(p, strlen(base) + 32, "%s/amtest-XXXXXX", base);
     cr_assert(mkdtemp(p), "mkdtemp failed");
     return p;
 }

@@ -875,8 +875,8 @@ Test(views, invalid_network_op_is_stored_reported_and_ignored)
         uint8_t key[RELIEF_KEY_MAX];
         size_t kl;
         struct relief_key k = {.kind = RELIEF_OBJ_CELL};
-        strcpy(k.site, "hub-north");
-        strcpy(k.item, "ors-20.5");
+        snprintf(k.site, sizeof k.site, "hub-north");
+        snprintf(k.item, sizeof k.item, "ors-20.5");
         cr_assert_eq(relief_key_encode(&k, key, &kl), AM_OK);
         cr_assert_eq(store_view_get(a.s, key, kl, buf, sizeof buf, &len), AM_OK);
         cr_assert_eq(relief_node_cell_parse(buf, len, &c), AM_OK);
