@@ -283,7 +283,8 @@ int daemon_listen(struct daemon *d, const char *spec)
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&sa, slen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
         int e = errno;
-        daemon_log(d, "cannot listen on %s: %s%s", spec, strerror(e),
+        /* libuv's wording, as every other network message of the daemon */
+        daemon_log(d, "cannot listen on %s: %s%s", spec, uv_strerror(uv_translate_sys_error(e)),
                    e == EADDRINUSE ? " (is another aidmesh node running? pick another "
                                      "port with --listen)"
                                    : "");
