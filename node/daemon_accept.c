@@ -71,31 +71,30 @@ static void source_text(const struct sockaddr_storage *src, char *out, size_t ca
 
 /* ---- the summary line ----------------------------------------------------------------------- */
 
+/* One vote of a running majority vote (Boyer-Moore): the address left standing is the one
+ * seen most when one was seen more than all others together. */
+static void top_vote(struct top_vote *v, const char *addr)
+{
+    if (v->count == 0 || !strcmp(v->addr, addr)) {
+        snprintf(v->addr, sizeof v->addr, "%s", addr);
+        v->count++;
+    } else {
+        v->count--;
+    }
+}
+
 static void preauth_note(struct daemon *d, const struct sockaddr_storage *src)
 {
-    struct preauth_log *p = &d->preauth;
     char addr[64];
-    p->closed++;
+    d->preauth.closed++;
     source_text(src, addr, sizeof addr);
-    /* the address seen most in this interval, approximately: a running majority vote */
-    if (p->top_count == 0 || !strcmp(p->top_addr, addr)) {
-        snprintf(p->top_addr, sizeof p->top_addr, "%s", addr);
-        p->top_count++;
-    } else {
-        p->top_count--;
-    }
+    top_vote(&d->preauth.top, addr);
 }
 
 void daemon_dial_failed_note(struct daemon *d, const char *addr)
 {
-    struct preauth_log *p = &d->preauth;
-    p->dials_failed++;
-    if (p->dial_top_count == 0 || !strcmp(p->dial_top, addr)) {
-        snprintf(p->dial_top, sizeof p->dial_top, "%s", addr);
-        p->dial_top_count++;
-    } else {
-        p->dial_top_count--;
-    }
+    d->preauth.dials_failed++;
+    top_vote(&d->preauth.dial_top, addr);
 }
 
 static void on_preauth_timer(uv_timer_t *t)
@@ -108,9 +107,10 @@ static void on_preauth_timer(uv_timer_t *t)
                    "authenticating%s%s (`aidmesh doctor` names addresses that claim a member's "
                    "id but fail)",
                    PREAUTH_LOG_MS / 1000, (unsigned long long)p->dials_failed,
-                   p->dial_top_count ? "; most to " : "", p->dial_top_count ? p->dial_top : "");
-    p->dials_failed = p->dial_top_count = 0;
-    p->dial_top[0] = 0;
+                   p->dial_top.count ? "; most to " : "",
+                   p->dial_top.count ? p->dial_top.addr : "");
+    p->dials_failed = 0;
+    memset(&p->dial_top, 0, sizeof p->dial_top);
     if (p->closed == 0 && p->paused == 0)
         return;
     daemon_log(d,
@@ -122,11 +122,11 @@ static void on_preauth_timer(uv_timer_t *t)
                (unsigned long long)p->refused[ADMIT_REFUSE_SOURCE],
                (unsigned long long)p->refused[ADMIT_DROP_EARLY],
                (unsigned long long)p->refused[ADMIT_REFUSE_FULL], (unsigned long long)p->evicted,
-               p->top_count ? "; most from " : "", p->top_count ? p->top_addr : "",
+               p->top.count ? "; most from " : "", p->top.count ? p->top.addr : "",
                (unsigned long long)p->paused);
     memset(p->refused, 0, sizeof p->refused);
-    p->closed = p->failed = p->evicted = p->paused = p->top_count = 0;
-    p->top_addr[0] = 0;
+    p->closed = p->failed = p->evicted = p->paused = 0;
+    memset(&p->top, 0, sizeof p->top);
 }
 
 void daemon_preauth_start(struct daemon *d)

@@ -103,11 +103,12 @@ struct daemon {
     /* connections closed before authentication since the last summary line */
     struct preauth_log {
         uint64_t closed, failed, refused[5], evicted, paused;
-        char top_addr[64];
-        uint64_t top_count;
-        /* dials to discovered addresses that failed before authenticating */
-        uint64_t dials_failed, dial_top_count;
-        char dial_top[80];
+        /* the address seen most in the interval, approximately (a running majority vote) */
+        struct top_vote {
+            char addr[80];
+            uint64_t count;
+        } top, dial_top;
+        uint64_t dials_failed; /* dials to discovered addresses that failed before auth */
         uv_timer_t timer;
     } preauth;
     uv_signal_t sigint, sigterm;

@@ -330,16 +330,17 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
     /* A store made before the views existed, or by a build with other views: rebuild. */
     if (c.stale && (rc = views_ensure(s)) != AM_OK)
         goto fail;
-    /* Record what this store is now (first open, a copy noticed, more entries). A record
-     * that cannot be written is not worth refusing the store for: the next close retries. */
-    if (s->record && (rc = store_entry_count(s, &entries)) != AM_OK)
-        goto fail;
+    /* Record which store this is when the record lacks it (first open, a copy noticed);
+     * the count alone is refreshed at close, so an open costs no write and no fsync. A
+     * record that cannot be written is not worth refusing the store for: close retries. */
     s->record_entries = had_entries;
     if (s->record && !s->read_only &&
-        (!c.have_record || memcmp(c.record_id, s->install_id, AM_INSTALL_ID_LEN) != 0 ||
-         entries != had_entries) &&
-        store_record_write(s->record, s->install_id, entries) == AM_OK)
-        s->record_entries = entries;
+        (!c.have_record || memcmp(c.record_id, s->install_id, AM_INSTALL_ID_LEN) != 0)) {
+        if ((rc = store_entry_count(s, &entries)) != AM_OK)
+            goto fail;
+        if (store_record_write(s->record, s->install_id, entries) == AM_OK)
+            s->record_entries = entries;
+    }
     *out = s;
     return AM_OK;
 fail:

@@ -129,6 +129,13 @@ void store_damage_text(const struct store_damage *d, const char *dir, const char
  * record), AM_ESYS. */
 int store_record_set_aside(const char *record);
 
+/* Parses len bytes of a store record's text (PROTOCOL.md 7, "Store record"; at most
+ * STORE_RECORD_MAX bytes, need not be NUL-terminated) into the store's install id and
+ * entry count. Returns AM_OK, or AM_ECORRUPT for anything that is not exactly a record. */
+#define STORE_RECORD_MAX 256
+int store_record_parse(const char *text, size_t len, uint8_t id[static AM_INSTALL_ID_LEN],
+                       uint64_t *entries);
+
 /*
  * Runs fn(ctx) and returns its value, with a SIGBUS/SIGSEGV handler installed for the
  * calling thread that turns a fault inside the store's map into AM_ECORRUPT (and *damage,

@@ -172,26 +172,57 @@ int store_check_data_file(const char *path, enum data_state *state, struct store
 /* ---- the store record (PROTOCOL.md §7, "Store record") ------------------------------------ */
 
 #define RECORD_MAGIC "aidmesh-store-v1\n"
-#define RECORD_MAX   256 /* a record is under 100 bytes; more is not a record */
+#define RECORD_MAX   STORE_RECORD_MAX /* a record is under 100 bytes; more is not a record */
+
+/* The record's text for id and entries into out (cap bytes, at least RECORD_MAX); its
+ * length. */
+static size_t record_text(char *out, size_t cap, const uint8_t id[static AM_INSTALL_ID_LEN],
+                          uint64_t entries)
+{
+    char hex[2 * AM_INSTALL_ID_LEN + 1];
+    int n;
+    sodium_bin2hex(hex, sizeof hex, id, AM_INSTALL_ID_LEN);
+    n = snprintf(out, cap, RECORD_MAGIC "install_id = %s\nentries = %llu\n", hex,
+                 (unsigned long long)entries);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
 
 /* Reads the record at `path`. Returns AM_OK, AM_ENOTFOUND (none), AM_ECORRUPT (not a
  * record: treated as none, and rewritten), AM_EPERM, AM_ESYS. */
 int store_record_read(const char *path, uint8_t id[static AM_INSTALL_ID_LEN], uint64_t *entries)
 {
-    char buf[RECORD_MAX + 1], hex[2 * AM_INSTALL_ID_LEN + 1], tail;
-    unsigned long long n;
-    size_t idlen;
+    char buf[RECORD_MAX + 1];
     int rc = home_read_secret_file(path, buf, sizeof buf);
 
     if (rc != AM_OK)
         return rc;
+    return store_record_parse(buf, strlen(buf), id, entries);
+}
+
+int store_record_parse(const char *text, size_t len, uint8_t id[static AM_INSTALL_ID_LEN],
+                       uint64_t *entries)
+{
+    char buf[RECORD_MAX + 1], hex[2 * AM_INSTALL_ID_LEN + 1], tail;
+    unsigned long long n;
+    size_t idlen;
+
+    if (len > RECORD_MAX || memchr(text, 0, len))
+        return AM_ECORRUPT;
+    memcpy(buf, text, len);
+    buf[len] = 0;
     if (strncmp(buf, RECORD_MAGIC, strlen(RECORD_MAGIC)) != 0 ||
-        sscanf(buf + strlen(RECORD_MAGIC), "install_id = %32[0-9a-f]\nentries = %20llu%c", hex, &n,
+        sscanf(buf + strlen(RECORD_MAGIC), "install_id = %32[0-9a-f]\nentries = %19llu%c", hex, &n,
                &tail) != 3 ||
         tail != '\n' ||
         sodium_hex2bin(id, AM_INSTALL_ID_LEN, hex, strlen(hex), NULL, &idlen, NULL) != 0 ||
         idlen != AM_INSTALL_ID_LEN)
         return AM_ECORRUPT;
+    /* exactly the text store_record_write makes of these values, nothing before or after */
+    {
+        char canon[RECORD_MAX];
+        if (record_text(canon, sizeof canon, id, n) != len || memcmp(canon, buf, len) != 0)
+            return AM_ECORRUPT;
+    }
     *entries = n;
     return AM_OK;
 }
@@ -200,13 +231,8 @@ int store_record_read(const char *path, uint8_t id[static AM_INSTALL_ID_LEN], ui
 int store_record_write(const char *path, const uint8_t id[static AM_INSTALL_ID_LEN],
                        uint64_t entries)
 {
-    char text[RECORD_MAX], hex[2 * AM_INSTALL_ID_LEN + 1];
-    int n;
-
-    sodium_bin2hex(hex, sizeof hex, id, AM_INSTALL_ID_LEN);
-    n = snprintf(text, sizeof text, RECORD_MAGIC "install_id = %s\nentries = %llu\n", hex,
-                 (unsigned long long)entries);
-    return home_write_secret_file(path, text, (size_t)n, 1);
+    char text[RECORD_MAX];
+    return home_write_secret_file(path, text, record_text(text, sizeof text, id, entries), 1);
 }
 
 int store_record_set_aside(const char *record)

@@ -40,6 +40,8 @@ int bench_stop_pid(pid_t pid, const char *what, const char *log);
 int bench_proc_mem_read(pid_t pid, struct proc_mem *m); /* 0 or -1 */
 double bench_owned(const struct proc_mem *m);           /* anonymous + shared, MiB */
 /* `aidmesh init` of `home` (joining invite `code` when non-empty). AM_OK or AM_ESYS. */
+/* A blocking TCP connection to 127.0.0.1:port, or -1 (refused: nobody listens yet). */
+int bench_connect_local(uint16_t port);
 int bench_home_setup(const char *bin, const char *home, const char *name, const char *code,
                      const char *log);
 

@@ -266,25 +266,6 @@ out:
     return rc;
 }
 
-/* A blocking TCP connection to 127.0.0.1:port, or -1 (refused: nobody listens yet). */
-static int connect_local(uint16_t port)
-{
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -1;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons(port);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Median of BENCH_STARTS spawns of argv until exit, in ms (sorted into ms). */
 static int exec_floor(char *const argv[], double ms[BENCH_STARTS])
 {
@@ -322,7 +303,7 @@ static int start_once(char *const argv[], const char *log, uint16_t port, struct
         free(sd);
         return AM_ESYS;
     }
-    while ((fd = connect_local(port)) < 0) {
+    while ((fd = bench_connect_local(port)) < 0) {
         if (waitpid(pid, &st, WNOHANG) == pid) {
             fprintf(stderr, "aidmesh-bench: the big node's daemon stopped during its start\n");
             bench_show_log(log);
@@ -460,7 +441,7 @@ static int mem_sync(const char *bin, const char *big, const char *recv, const ch
         goto out;
     }
     t0 = bench_now_s();
-    while ((fd = connect_local(port[1])) < 0) {
+    while ((fd = bench_connect_local(port[1])) < 0) {
         if (bench_now_s() - t0 > BENCH_START_S) {
             fprintf(stderr, "aidmesh-bench: the empty node does not listen\n");
             bench_show_log(recv_log);

@@ -16,12 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include "am_err.h"
 #include "bench_report.h"
@@ -129,20 +125,6 @@ static double owned_settled(pid_t pid)
     return best;
 }
 
-static int port_open(uint16_t port)
-{
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons(port);
-    ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
 static int fb_setup(struct fb *f, const char *tmpdir)
 {
     char *inv[] = {f->bin, "--home", f->hub, "invite", NULL};
@@ -150,6 +132,7 @@ static int fb_setup(struct fb *f, const char *tmpdir)
     char target[32],
         *run[] = {f->bin, "--home", f->hub, "run", "--listen", target, "--no-discovery", NULL};
     char *slash;
+    int fd;
 
     if (!bench_find_aidmesh(f->bin, sizeof f->bin))
         return AM_ENOTFOUND;
@@ -175,11 +158,12 @@ static int fb_setup(struct fb *f, const char *tmpdir)
         return AM_ESYS;
     /* listening: a TCP connection goes through (no sync yet: the memory per connection is
      * measured first, before a sync leaves freed memory for connections to reuse) */
-    for (double t0 = bench_now_s(); !port_open(port);) {
+    for (double t0 = bench_now_s(); (fd = bench_connect_local(port)) < 0;) {
         if (bench_now_s() - t0 > 10)
             return AM_ETIMEOUT;
         bench_sleep_ms(50);
     }
+    close(fd);
     return AM_OK;
 }
 

@@ -725,3 +725,28 @@ Test(store, a_fault_in_a_guarded_scan_is_damage_not_a_crash)
     cr_assert_eq(store_stats(st, &sst), AM_ECORRUPT, "the store is not read again");
     cr_assert_eq(store_guarded(st, no_fault, &v, &d), AM_ECORRUPT);
 }
+
+Test(store, a_store_record_parses_only_as_written)
+{
+    static const char ok[] =
+        "aidmesh-store-v1\ninstall_id = 0123456789abcdef0123456789abcdef\nentries = 1234\n";
+    static const char *const bad[] = {
+        "aidmesh-store-v1\ninstall_id = 0123456789abcdef0123456789abcdef\nentries = 1234\nx\n",
+        "aidmesh-store-v1\ninstall_id = 0123456789ABCDEF0123456789ABCDEF\nentries = 1234\n",
+        "aidmesh-store-v1\ninstall_id = 0123456789abcdef0123456789abcdef\nentries = 01234\n",
+        "aidmesh-store-v1\ninstall_id=0123456789abcdef0123456789abcdef\nentries = 1234\n",
+        "aidmesh-store-v1\ninstall_id = 0123456789abcdef\nentries = 1234\n",
+        "aidmesh-store-v1\ninstall_id = 0123456789abcdef0123456789abcdef\nentries = 1234",
+    };
+    uint8_t id[AM_INSTALL_ID_LEN];
+    uint64_t n = 0;
+    cr_assert_eq(store_record_parse(ok, strlen(ok), id, &n), AM_OK);
+    cr_assert_eq(n, 1234);
+    cr_assert_eq(id[0], 0x01);
+    cr_assert_eq(id[15], 0xef);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(store_record_parse(bad[i], strlen(bad[i]), id, &n), AM_ECORRUPT, "case %zu",
+                     i);
+    /* a length that stops short of the text is what is parsed */
+    cr_assert_eq(store_record_parse(ok, strlen(ok) - 1, id, &n), AM_ECORRUPT);
+}
