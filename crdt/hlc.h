@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#define AM_HLC_MS_MAX ((1ULL << 48) - 1)
+#include "am_limits.h" /* AM_HLC_MS_MAX, AM_HLC_MAX_DRIFT_MS */
 
 static inline uint64_t hlc_pack(uint64_t ms, uint16_t counter)
 {

@@ -27,34 +27,24 @@
 
 #include "am_limits.h"
 
-/* ---- Limits of relief ops (PROTOCOL.md 10.3; all lengths in bytes) ---- */
+/* ---- Limits of relief ops (am_limits.h, PROTOCOL.md §2; all lengths in bytes) ---- */
 
-/* Site slug, item code, category, lot: short identifiers people type. */
-#define RELIEF_SLUG_MAX 32
-/* Site and item names: one line on a screen. Same as AM_NAME_MAX. */
-#define RELIEF_NAME_MAX AM_NAME_MAX
-/* Base unit ("sachet", "bottle-5l", "g"). */
-#define RELIEF_UNIT_MAX 16
-/* Notes on needs, deliveries, moves and counts: a short paragraph. */
-#define RELIEF_NOTE_MAX 1000
-/* Quantities, in base units: 2^53 - 1, so every quantity (and every sum a spreadsheet or
- * a JSON reader makes of a few of them) is exact in a double as well. */
-#define RELIEF_QTY_MAX ((1LL << 53) - 1)
-/* Dates are days since 1970-01-01 (UTC); 1 .. RELIEF_DAY_MAX (9999-12-31). */
-#define RELIEF_DAY_MAX 2932896u
-/* Refs in one "sup" list or one "ctx" list: the msgpack container limit. */
-#define RELIEF_REFS_MAX AM_MP_CONTAINER_MAX
-/* Latitude and longitude in micro-degrees (int32, never floats). */
-#define RELIEF_LAT_MAX 90000000
-#define RELIEF_LON_MAX 180000000
+#define RELIEF_SLUG_MAX AM_RELIEF_SLUG_MAX
+#define RELIEF_NAME_MAX AM_NAME_MAX /* site and item names: one line on a screen */
+#define RELIEF_UNIT_MAX AM_RELIEF_UNIT_MAX
+#define RELIEF_NOTE_MAX AM_RELIEF_NOTE_MAX
+#define RELIEF_QTY_MAX  AM_RELIEF_QTY_MAX
+#define RELIEF_DAY_MAX  AM_RELIEF_DAY_MAX
+#define RELIEF_REFS_MAX AM_RELIEF_REFS_MAX
+#define RELIEF_LAT_MAX  AM_RELIEF_LAT_MAX
+#define RELIEF_LON_MAX  AM_RELIEF_LON_MAX
 /* A need's id: the first 16 bytes of its creating entry's hash. */
 #define RELIEF_ID_LEN 16
 /* Shortest id prefix shown to people, in hex digits. */
 #define RELIEF_ID_SHORT_MIN 6
 /* A ref on the wire: author (32) || seq (8, big-endian), as a msgpack bin of 40 bytes. */
-#define RELIEF_REF_LEN 40
-/* Audit moves listed in a cell's view (the total is always given). */
-#define RELIEF_AUDIT_MAX 32
+#define RELIEF_REF_LEN   40
+#define RELIEF_AUDIT_MAX AM_RELIEF_AUDIT_MAX
 /* Encoded object key (relief_key_encode). */
 #define RELIEF_KEY_MAX 104
 /* A buffer of this size holds every error sentence of this module. */

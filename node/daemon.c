@@ -780,7 +780,8 @@ static void daemon_teardown(struct daemon *d)
     struct target *t, *tn;
     while (d->conns)
         daemon_conn_close(d->conns, "stopping");
-    http_stop(d->http); /* its thread reads the store and the snapshot: stopped first */
+    daemon_dials_cancel(d); /* static peers still resolving: before the handles close */
+    http_stop(d->http);     /* its thread reads the store and the snapshot: stopped first */
     d->http = NULL;
     status_server_stop(&d->control);
     if (d->discovering)

@@ -16,6 +16,7 @@
 #include "peer_addrs.h"
 #include "status.h"
 #include "syncstore.h"
+#include "uv_dial.h"
 #include "uv_discovery.h"
 
 #define RBUF_LEN 65536
@@ -38,6 +39,7 @@ struct seen_stick {
 };
 
 struct target {
+    struct daemon *d;
     char host[256], port[8];
     int is_static;
     int discovered;
@@ -48,6 +50,7 @@ struct target {
     uint64_t next_attempt;     /* static: not dialed before */
     uint32_t backoff;          /* static */
     int dialing;               /* static: a resolve or connect is in flight */
+    struct uv_dial *dial;      /* static: that dial, until it reports (uv_dial.h) */
     int known;                 /* static: `author` is who answered here last time */
     int self;                  /* it turned out to be this node: never dial again */
     char last_error[160];      /* the last dial's failure ("ADDRESS: why" when discovered) */
@@ -58,7 +61,7 @@ struct conn {
     struct daemon *d;
     uv_tcp_t tcp;
     uv_timer_t timer;
-    uv_connect_t creq;
+    struct uv_dial *dial; /* outbound: the dial connecting tcp, until it reports */
     uv_write_t wreq;
     uint8_t *wbuf;
     int writing;
@@ -184,6 +187,9 @@ void daemon_preauth_start(struct daemon *d);
 /* daemon_peers.c */
 void daemon_schedule_retry(struct daemon *d, struct target *t, const char *why);
 void daemon_dial(struct daemon *d, struct target *t);
+/* Abandons the dials of static targets still resolving (the others belong to connections,
+ * whose closing abandons them): before the loop's handles are all closed. */
+void daemon_dials_cancel(struct daemon *d);
 void daemon_on_maintain(uv_timer_t *tm);
 struct target *daemon_target_add(struct daemon *d);
 /* Called by daemon.c where a dialed connection c (c->target set) proved its peer, and

@@ -2,7 +2,8 @@
  * daemon_peers.c: whom the daemon dials (static peers from flags and the config, peers
  * discovered on the local network), with backoff, and the live status `aidmesh peers`
  * reads (status.h). The bookkeeping of discovered peers (addresses per author, LRU, expiry, the
- * dial plan) is peer_addrs.c; this file is its libuv glue (PROTOCOL.md §8.5, §9.5). Must never:
+ * dial plan) is peer_addrs.c, the TCP dial itself transport/uv_dial.c; this file is their libuv
+ * glue (PROTOCOL.md §8.5, §9.5). Must never:
  * dial this node itself, dial a peer it is connected to, keep more than PEER_ADDRS_TARGETS_MAX
  * discovered targets or PEER_ADDRS_DIALS_MAX dials to discovered addresses in flight, or let an
  * address that failed its handshake take the place of one that completed it.
@@ -16,6 +17,7 @@
 
 #include "am_err.h"
 #include "daemon_int.h"
+#include "uv_dial.h"
 
 #define IMPOSTORS_SHOWN 64    /* rows of "impostors" in the status */
 #define FULL_LOG_MS     60000 /* "the table is full" is logged at most this often */
@@ -31,28 +33,6 @@ void daemon_schedule_retry(struct daemon *d, struct target *t, const char *why)
     jitter = randombytes_uniform(t->backoff / 2 + 1);
     t->next_attempt = uv_now(&d->loop) + t->backoff * 3 / 4 + jitter;
     t->backoff = t->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : t->backoff * 2;
-}
-
-static void on_connect(uv_connect_t *req, int status)
-{
-    struct conn *c = req->data;
-    if (c->closing)
-        return;
-    if (status < 0) {
-        daemon_conn_close(c, uv_strerror(status));
-        return;
-    }
-    daemon_conn_start(c);
-}
-
-/* A discovered address that has not answered the TCP connect in time (an address that
- * drops what it is sent, forged or gone) frees its place among the dials in flight. Once
- * connected, the session's own timer replaces this one (conn_pump). */
-static void on_dial_timeout(uv_timer_t *tm)
-{
-    struct conn *c = tm->data;
-    if (!c->closing && !c->sess_ok)
-        daemon_conn_close(c, "no answer in time");
 }
 
 /* The dial of t at sa ended without a connection object (out of memory). */
@@ -71,53 +51,72 @@ static void dial_failed(struct daemon *d, struct target *t, const struct sockadd
     }
 }
 
-static void dial_addr(struct daemon *d, struct target *t, const struct sockaddr *sa)
+/* The address of t's dial is known: the connection that will carry it (uv_dial.h). */
+static uv_tcp_t *on_dial_socket(struct uv_dial *dl, const struct sockaddr *sa)
 {
-    struct conn *c = daemon_conn_new(d, 1);
-    int rc;
-    if (!c) {
-        dial_failed(d, t, sa, "out of memory");
-        return;
+    struct target *t = dl->data;
+    struct daemon *d = t->d;
+    struct conn *c;
+    if (!t->discovered && d->stopping) { /* resolved after the daemon began to stop */
+        t->dial = NULL;
+        t->dialing = 0;
+        uv_dial_cancel(dl);
+        return NULL;
     }
+    if (!(c = daemon_conn_new(d, 1)))
+        return NULL; /* on_dialed: "out of memory" */
     c->target = t;
+    c->dial = dl;
     memcpy(&c->dialed, sa,
            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     daemon_sa_text(sa, c->addr, sizeof c->addr);
-    c->creq.data = c;
-    if (t->discovered)
-        uv_timer_start(&c->timer, on_dial_timeout, PEER_ADDRS_DIAL_TIMEOUT_MS, 0);
-    if ((rc = uv_tcp_connect(&c->creq, &c->tcp, sa, on_connect)) != 0)
-        daemon_conn_close(c, uv_strerror(rc)); /* e.g. "no route to host" */
+    return &c->tcp;
 }
 
-struct resolve {
-    uv_getaddrinfo_t req;
-    struct daemon *d;
-    struct target *t;
-};
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+/* The dial of t ended: connected, or why not. A connection closing meanwhile cancelled it
+ * (daemon_target_dial_ended), so one it made is still open here. */
+static void on_dialed(struct uv_dial *dl, int status, const char *reason)
 {
-    struct resolve *r = req->data;
-    struct daemon *d = r->d;
-    struct target *t = r->t;
-    if (d->stopping) {
-        t->dialing = 0;
-    } else if (status < 0 || !res) {
-        t->dialing = 0;
-        daemon_log(d, "peer %s:%s: cannot resolve the name (%s)", t->host, t->port,
-                   uv_strerror(status));
-        daemon_schedule_retry(d, t, "cannot resolve the name");
-        if (d->once && !d->once_done) {
-            d->once_done = 1;
-            d->once_result->error = AM_ENOTFOUND;
-            uv_stop(&d->loop);
-        }
-    } else {
-        dial_addr(d, t, res->ai_addr);
+    struct target *t = dl->data;
+    struct daemon *d = t->d;
+    struct conn *c = dl->tcp ? dl->tcp->data : NULL;
+    if (!t->discovered)
+        t->dial = NULL;
+    if (c) {
+        c->dial = NULL;
+        if (status < 0)
+            daemon_conn_close(c, reason); /* e.g. "connection refused", "no answer in time" */
+        else
+            daemon_conn_start(c);
+        return;
     }
-    uv_freeaddrinfo(res);
-    free(r);
+    if (dl->addr.ss_family != AF_UNSPEC) { /* no connection object */
+        dial_failed(d, t, (const struct sockaddr *)&dl->addr, reason);
+        return;
+    }
+    t->dialing = 0; /* static: the name did not resolve */
+    if (d->stopping)
+        return;
+    daemon_log(d, "peer %s:%s: cannot resolve the name (%s)", t->host, t->port,
+               uv_strerror(status));
+    daemon_schedule_retry(d, t, reason);
+    if (d->once && !d->once_done) {
+        d->once_done = 1;
+        d->once_result->error = AM_ENOTFOUND;
+        uv_stop(&d->loop);
+    }
+}
+
+/* Dials a discovered address: a TCP connect that must complete within
+ * PEER_ADDRS_DIAL_TIMEOUT_MS (an address that drops what it is sent, forged or gone, frees
+ * its place among the dials in flight); once connected, the session's own timer rules. */
+static void dial_addr(struct daemon *d, struct target *t, const struct sockaddr *sa)
+{
+    struct uv_dial *dl;
+    int rc = uv_dial_sockaddr(&dl, &d->loop, sa, PEER_ADDRS_DIAL_TIMEOUT_MS, on_dial_socket,
+                              on_dialed, t);
+    if (rc != 0)
+        dial_failed(d, t, sa, rc == UV_ENOMEM ? "out of memory" : uv_strerror(rc));
 }
 
 static int connected_to(struct daemon *d, const uint8_t *author)
@@ -129,29 +128,31 @@ static int connected_to(struct daemon *d, const uint8_t *author)
     return 0;
 }
 
-/* Dials a static target (discovered ones are dialed per address by the maintenance tick). */
+/* Dials a static target (discovered ones are dialed per address by the maintenance tick):
+ * resolves its name, then connects to the first address, with no deadline of its own. */
 void daemon_dial(struct daemon *d, struct target *t)
 {
-    struct resolve *r;
-    struct addrinfo hints;
+    int rc;
     if (t->discovered)
         return;
     t->dialing = 1;
-    r = calloc(1, sizeof *r);
-    if (!r) {
+    rc = uv_dial_name(&t->dial, &d->loop, t->host, t->port, 0, on_dial_socket, on_dialed, t);
+    if (rc != 0) {
+        t->dial = NULL;
         t->dialing = 0;
-        return;
+        if (rc != UV_ENOMEM) /* out of memory: tried again at the next tick */
+            daemon_schedule_retry(d, t, "cannot resolve the name");
     }
-    r->d = d;
-    r->t = t;
-    r->req.data = r;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    if (uv_getaddrinfo(&d->loop, &r->req, on_resolved, t->host, t->port, &hints) != 0) {
-        free(r);
-        t->dialing = 0;
-        daemon_schedule_retry(d, t, "cannot resolve the name");
-    }
+}
+
+void daemon_dials_cancel(struct daemon *d)
+{
+    for (struct target *t = d->targets; t; t = t->next)
+        if (t->dial) {
+            uv_dial_cancel(t->dial);
+            t->dial = NULL;
+            t->dialing = 0;
+        }
 }
 
 void daemon_target_handshaken(struct conn *c)
@@ -192,6 +193,12 @@ void daemon_target_dial_ended(struct conn *c, const char *why)
     struct daemon *d = c->d;
     struct target *t = c->target;
     c->target = NULL;
+    if (c->dial) { /* closed while connecting (the daemon stops) */
+        uv_dial_cancel(c->dial);
+        c->dial = NULL;
+        if (!t->discovered)
+            t->dial = NULL;
+    }
     if (!t->discovered) {
         t->dialing = 0;
         if (!d->stopping && !d->once)
@@ -300,6 +307,7 @@ struct target *daemon_target_add(struct daemon *d)
     struct target *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    t->d = d;
     t->backoff = BACKOFF_MIN_MS;
     t->next = d->targets;
     d->targets = t;

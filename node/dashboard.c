@@ -2,7 +2,7 @@
  * dashboard.c: the hub's screen as one HTML document (see dashboard.h).
  * Must never: write anything, put a stored or received string into the page unescaped,
  * refer to anything outside the page (no script, font, image or style sheet to fetch), or
- * hold a read transaction beyond one store call.
+ * sort or filter records itself: its rows come from one query (query.h), one snapshot.
  */
 #include "dashboard.h"
 
@@ -15,19 +15,31 @@
 #include <sodium.h>
 
 #include "am_err.h"
-#include "am_grow.h"
+#include "am_text.h"
+#include "query.h"
 #include "relief.h"
 #include "relief_node.h"
 #include "stick_node.h"
 
 /* ---- output helpers ------------------------------------------------------------------------ */
 
-/* Text as HTML, fit for element content and quoted attribute values. */
+/* Text as HTML, fit for element content and quoted attribute values. Text that breaks the
+ * rule of printable text (am_text.h: a control, a bidirectional control, a byte that is
+ * not UTF-8), which can still arrive in a peer's address, an error or a stick's path,
+ * shows as '?': a character reference would give the browser the control back. */
 static void esc(FILE *f, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
+    const uint8_t *p = (const uint8_t *)s;
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t len = am_text_decode(p + i, n - i, &cp);
+        if (!len) {
+            fputc('?', f);
+            i++;
+            continue;
+        }
+        switch (cp) {
         case '&':
             fputs("&amp;", f);
             break;
@@ -44,11 +56,12 @@ static void esc(FILE *f, const char *s, size_t n)
             fputs("&#39;", f);
             break;
         default:
-            if (c < 0x20 && c != '\t' && c != '\n')
+            if (am_text_cp_why(cp, AM_TEXT_LINES) != AM_TEXT_GOOD)
                 fputc('?', f);
             else
-                fputc(c, f);
+                fwrite(p + i, 1, len, f);
         }
+        i += len;
     }
 }
 
@@ -86,192 +99,6 @@ static void fmt_ago(uint64_t now, uint64_t then, char out[32])
         snprintf(out, 32, "%llu h ago", (unsigned long long)(s / 3600));
     else
         snprintf(out, 32, "%llu d ago", (unsigned long long)(s / 86400));
-}
-
-/* ---- the catalogue: names of sites and items -------------------------------------------- */
-
-struct named {
-    char key[RELIEF_SLUG_MAX + 1];
-    char name[RELIEF_NAME_MAX + 1];   /* "" when never named */
-    char extra[RELIEF_UNIT_MAX + 16]; /* site: kind; item: unit */
-};
-
-struct names {
-    struct named *v;
-    size_t n, cap;
-    int items;
-};
-
-static void copy_reg(char *dst, size_t cap, const struct relief_node_reg *r)
-{
-    size_t len = r->n_heads && r->set && r->s ? r->len : 0;
-    if (len >= cap)
-        len = cap - 1;
-    if (len)
-        memcpy(dst, r->s, len);
-    dst[len] = 0;
-}
-
-static int names_add(void *ctx, const struct store_view_row *r)
-{
-    struct names *nm = ctx;
-    struct named *w;
-    if (AM_GROW(nm->v, nm->cap, nm->n + 1, 32) != AM_OK)
-        return AM_ENOMEM;
-    w = &nm->v[nm->n];
-    memset(w, 0, sizeof *w);
-    if (nm->items) {
-        struct relief_node_item iv;
-        if (relief_node_item_parse(r->view, r->view_len, &iv) != AM_OK)
-            return AM_ECORRUPT;
-        snprintf(w->key, sizeof w->key, "%s", iv.code);
-        copy_reg(w->name, sizeof w->name, &iv.name);
-        copy_reg(w->extra, sizeof w->extra, &iv.unit);
-    } else {
-        struct relief_node_site sv;
-        if (relief_node_site_parse(r->view, r->view_len, &sv) != AM_OK)
-            return AM_ECORRUPT;
-        snprintf(w->key, sizeof w->key, "%s", sv.slug);
-        copy_reg(w->name, sizeof w->name, &sv.name);
-        if (sv.kind.n_heads && sv.kind.set)
-            snprintf(w->extra, sizeof w->extra, "%s", relief_kind_name((int)sv.kind.i));
-    }
-    nm->n++;
-    return 0;
-}
-
-static int named_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct named *)a)->key, ((const struct named *)b)->key);
-}
-
-static const struct named *names_find(const struct names *nm, const char *key)
-{
-    struct named k;
-    if (!nm->n)
-        return NULL;
-    snprintf(k.key, sizeof k.key, "%s", key);
-    return bsearch(&k, nm->v, nm->n, sizeof *nm->v, named_cmp);
-}
-
-static int names_load(struct store *s, struct names *nm, int items)
-{
-    uint8_t prefix = items ? RELIEF_OBJ_ITEM : RELIEF_OBJ_SITE;
-    int rc;
-    memset(nm, 0, sizeof *nm);
-    nm->items = items;
-    rc = store_views_each(s, &prefix, 1, names_add, nm);
-    if (rc == AM_OK && nm->n)
-        qsort(nm->v, nm->n, sizeof *nm->v, named_cmp); /* key order is slug order; be sure */
-    return rc;
-}
-
-/* ---- needs -------------------------------------------------------------------------------- */
-
-struct need_row {
-    uint8_t id[RELIEF_ID_LEN];
-    unsigned digits;
-    int pri, opened, conflict;
-    uint32_t by;
-    uint64_t open_hlc;
-    int64_t q, delivered;
-    char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1];
-    char note[RELIEF_NOTE_MAX + 1];
-};
-
-struct need_rows {
-    struct need_row *v;
-    size_t n, cap;
-};
-
-static int need_add(void *ctx, const struct store_view_row *r)
-{
-    struct need_rows *nr = ctx;
-    struct relief_node_need nv;
-    struct need_row *w;
-    if (relief_node_need_parse(r->view, r->view_len, &nv) != AM_OK)
-        return AM_ECORRUPT;
-    if (AM_GROW(nr->v, nr->cap, nr->n + 1, 32) != AM_OK)
-        return AM_ENOMEM;
-    w = &nr->v[nr->n++];
-    memset(w, 0, sizeof *w);
-    memcpy(w->id, nv.id, RELIEF_ID_LEN);
-    w->digits = r->id_digits ? r->id_digits : RELIEF_ID_SHORT_MIN;
-    w->pri = nv.pri.n_heads ? (int)nv.pri.i : 0;
-    w->opened = nv.opened;
-    w->conflict = relief_node_need_conflict(&nv);
-    w->by = nv.by.n_heads && nv.by.set ? (uint32_t)nv.by.i : 0;
-    w->open_hlc = nv.open_hlc;
-    w->q = nv.q.n_heads ? nv.q.i : 0;
-    w->delivered = nv.delivered;
-    snprintf(w->site, sizeof w->site, "%s", nv.site);
-    snprintf(w->item, sizeof w->item, "%s", nv.item);
-    copy_reg(w->note, sizeof w->note, &nv.note);
-    return 0;
-}
-
-/* Critical first; then by site; then needed-by (soonest first, none last); then oldest. */
-static int need_cmp(const void *a, const void *b)
-{
-    const struct need_row *x = a, *y = b;
-    int px = x->pri ? x->pri : 9, py = y->pri ? y->pri : 9, c;
-    uint32_t bx = x->by ? x->by : UINT32_MAX, by = y->by ? y->by : UINT32_MAX;
-    if (px != py)
-        return px < py ? -1 : 1;
-    if ((c = strcmp(x->site, y->site)) != 0)
-        return c;
-    if (bx != by)
-        return bx < by ? -1 : 1;
-    if (x->open_hlc != y->open_hlc)
-        return x->open_hlc < y->open_hlc ? -1 : 1;
-    return memcmp(x->id, y->id, RELIEF_ID_LEN);
-}
-
-/* ---- stock cells ------------------------------------------------------------------------- */
-
-struct cell_row {
-    char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1], lot[RELIEF_SLUG_MAX + 1];
-    uint32_t exp;
-    int64_t value;
-    int overdrawn, conflict, expired, expiring, saturated;
-    uint32_t n_counts, n_audit;
-};
-
-struct cell_rows {
-    struct cell_row *v;
-    size_t n, cap;
-    uint32_t today;
-    size_t overdrawn, conflicts, expired, expiring;
-};
-
-static int cell_add(void *ctx, const struct store_view_row *r)
-{
-    struct cell_rows *cr = ctx;
-    struct relief_node_cell cv;
-    struct cell_row *w;
-    if (relief_node_cell_parse(r->view, r->view_len, &cv) != AM_OK)
-        return AM_ECORRUPT;
-    if (AM_GROW(cr->v, cr->cap, cr->n + 1, 64) != AM_OK)
-        return AM_ENOMEM;
-    w = &cr->v[cr->n++];
-    memset(w, 0, sizeof *w);
-    snprintf(w->site, sizeof w->site, "%s", cv.site);
-    snprintf(w->item, sizeof w->item, "%s", cv.item);
-    snprintf(w->lot, sizeof w->lot, "%s", cv.lot);
-    w->exp = cv.exp;
-    w->value = cv.value;
-    w->overdrawn = cv.overdrawn;
-    w->conflict = cv.count_conflict;
-    w->saturated = cv.saturated;
-    w->expired = cv.exp && cv.exp <= cr->today;
-    w->expiring = cv.exp && !w->expired && cv.exp <= cr->today + DASHBOARD_EXPIRING_DAYS;
-    w->n_counts = cv.n_maximal + 1;
-    w->n_audit = cv.n_audit;
-    cr->overdrawn += (size_t)w->overdrawn;
-    cr->conflicts += (size_t)w->conflict;
-    cr->expired += (size_t)w->expired;
-    cr->expiring += (size_t)w->expiring;
-    return 0;
 }
 
 /* ---- peers: the daemon's live status (status.h) ------------------------------------------ */
@@ -386,48 +213,58 @@ static const char page_css[] =
 struct page {
     FILE *f;
     struct node *n;
+    const struct dashboard_opts *o;
     uint64_t now;
     uint32_t today;
-    struct names sites, items;
-    struct need_rows needs;
-    struct cell_rows cells;
+    struct query *q;
+    const struct query_need *needs;
+    size_t n_needs;
+    const struct query_cell *cells;
+    size_t n_cells;
+    size_t overdrawn, conflicts, expired, expiring; /* cells with each flag */
     struct dashboard_peers *peers;
     struct stick_node_visit sticks[DASHBOARD_STICKS_MAX];
     size_t n_sticks;
-    struct store_view_stats vs;
-    struct store_stats st;
+    struct query_state qs;
 };
+
+static void label(FILE *f, const struct relief_node_reg *name, const char *code)
+{
+    size_t len;
+    const char *t = name ? query_reg_text(name, &len) : "";
+    if (name && len) {
+        esc(f, t, len);
+        fputs(" <small>", f);
+        escs(f, code);
+        fputs("</small>", f);
+    } else {
+        escs(f, code);
+    }
+}
 
 static void site_label(struct page *pg, const char *slug)
 {
-    const struct named *s = names_find(&pg->sites, slug);
-    if (s && s->name[0]) {
-        escs(pg->f, s->name);
-        fputs(" <small>", pg->f);
-        escs(pg->f, slug);
-        fputs("</small>", pg->f);
-    } else {
-        escs(pg->f, slug);
-    }
+    const struct relief_node_site *s = query_site(pg->q, slug);
+    label(pg->f, s ? &s->name : NULL, slug);
 }
 
 static void item_label(struct page *pg, const char *code)
 {
-    const struct named *s = names_find(&pg->items, code);
-    if (s && s->name[0]) {
-        escs(pg->f, s->name);
-        fputs(" <small>", pg->f);
-        escs(pg->f, code);
-        fputs("</small>", pg->f);
-    } else {
-        escs(pg->f, code);
-    }
+    const struct relief_node_item *it = query_item(pg->q, code);
+    label(pg->f, it ? &it->name : NULL, code);
 }
 
-static const char *item_unit(struct page *pg, const char *code)
+/* The item's unit, escaped, after a space, when it has one. */
+static void item_unit(struct page *pg, const char *code)
 {
-    const struct named *s = names_find(&pg->items, code);
-    return s ? s->extra : "";
+    const struct relief_node_item *it = query_item(pg->q, code);
+    size_t len;
+    const char *u = it ? query_reg_text(&it->unit, &len) : "";
+    if (!it || !len)
+        return;
+    fputs(" <small>", pg->f);
+    esc(pg->f, u, len);
+    fputs("</small>", pg->f);
 }
 
 static void tile(FILE *f, const char *cls, const char *value, const char *label)
@@ -472,21 +309,21 @@ static void page_tiles(struct page *pg)
     FILE *f = pg->f;
     char v[48], l[64];
     size_t crit = 0, connected = 0;
-    for (size_t i = 0; i < pg->needs.n; i++)
-        crit += pg->needs.v[i].pri == RELIEF_PRI_CRITICAL;
+    for (size_t i = 0; i < pg->n_needs; i++)
+        crit += pg->needs[i].pri == RELIEF_PRI_CRITICAL;
     for (size_t i = 0; i < pg->peers->n; i++)
         connected += (size_t)pg->peers->v[i].connected;
     fputs("<div class=\"tiles\">\n", f);
-    snprintf(v, sizeof v, "%zu", pg->needs.n);
+    snprintf(v, sizeof v, "%zu", pg->n_needs);
     snprintf(l, sizeof l, "open needs, %zu critical", crit);
     tile(f, crit ? "alert" : "", v, l);
-    snprintf(v, sizeof v, "%zu", pg->cells.overdrawn);
-    tile(f, pg->cells.overdrawn ? "alert" : "", v, "overdrawn cells");
-    snprintf(v, sizeof v, "%zu", pg->cells.conflicts);
-    tile(f, pg->cells.conflicts ? "warn" : "", v, "counts to settle");
-    snprintf(v, sizeof v, "%zu", pg->cells.expired + pg->cells.expiring);
-    snprintf(l, sizeof l, "expired or expiring in %d d", DASHBOARD_EXPIRING_DAYS);
-    tile(f, pg->cells.expired + pg->cells.expiring ? "warn" : "", v, l);
+    snprintf(v, sizeof v, "%zu", pg->overdrawn);
+    tile(f, pg->overdrawn ? "alert" : "", v, "overdrawn cells");
+    snprintf(v, sizeof v, "%zu", pg->conflicts);
+    tile(f, pg->conflicts ? "warn" : "", v, "counts to settle");
+    snprintf(v, sizeof v, "%zu", pg->expired + pg->expiring);
+    snprintf(l, sizeof l, "expired or expiring in %d d", QUERY_EXPIRING_DAYS);
+    tile(f, pg->expired + pg->expiring ? "warn" : "", v, l);
     if (pg->peers->present && pg->peers->alive)
         snprintf(v, sizeof v, "%zu", connected);
     else
@@ -504,7 +341,7 @@ static void page_needs(struct page *pg)
 {
     FILE *f = pg->f;
     fputs("<section id=\"needs\"><h2>Open needs, critical first</h2>\n", f);
-    if (!pg->needs.n) {
+    if (!pg->n_needs) {
         fputs("<p class=\"empty\">No open needs.</p></section>\n", f);
         return;
     }
@@ -512,38 +349,37 @@ static void page_needs(struct page *pg)
           "<th>Delivered / needed</th><th>Needed by</th><th>Note</th><th>Need</th></tr>"
           "</thead><tbody>\n",
           f);
-    for (size_t i = 0; i < pg->needs.n; i++) {
-        const struct need_row *w = &pg->needs.v[i];
+    for (size_t i = 0; i < pg->n_needs; i++) {
+        const struct query_need *w = &pg->needs[i];
+        size_t note_len;
+        const char *note = query_reg_text(&w->v.note, &note_len);
         const char *pri = w->pri ? relief_priority_name(w->pri) : "none";
         char hex[33], by[11];
-        relief_id_hex(w->id, hex);
+        relief_id_hex(w->v.id, hex);
         fmt_day(w->by, by);
         fprintf(f, "<tr class=\"need pri-%s%s\" data-need=\"%s\" data-site=\"", pri,
                 w->conflict ? " conflict" : "", hex);
-        escs(f, w->site);
+        escs(f, w->v.site);
         fputs("\" data-item=\"", f);
-        escs(f, w->item);
+        escs(f, w->v.item);
         fprintf(f,
                 "\" data-qty=\"%lld\" data-delivered=\"%lld\" data-priority=\"%s\" "
                 "data-by=\"%s\">",
-                (long long)w->q, (long long)w->delivered, w->pri ? pri : "", by);
+                (long long)w->q, (long long)w->v.delivered, w->pri ? pri : "", by);
         fprintf(f, "<td><span class=\"pri\">%s</span></td><td>", pri);
-        if (w->opened)
-            site_label(pg, w->site);
+        if (w->v.opened)
+            site_label(pg, w->v.site);
         else
             fputs("<small>not opened here yet</small>", f);
         fputs("</td><td>", f);
-        if (w->opened)
-            item_label(pg, w->item);
-        fprintf(f, "</td><td class=\"n\">%lld / %lld", (long long)w->delivered, (long long)w->q);
-        if (w->opened && item_unit(pg, w->item)[0]) {
-            fputs(" <small>", f);
-            escs(f, item_unit(pg, w->item));
-            fputs("</small>", f);
-        }
+        if (w->v.opened)
+            item_label(pg, w->v.item);
+        fprintf(f, "</td><td class=\"n\">%lld / %lld", (long long)w->v.delivered, (long long)w->q);
+        if (w->v.opened)
+            item_unit(pg, w->v.item);
         fputs("</td><td class=\"d\">", f);
         if (w->by) {
-            if (w->by < pg->today)
+            if (w->late)
                 fprintf(f, "<span class=\"chip c-late\">LATE</span>");
             fputs(by, f);
         } else {
@@ -554,34 +390,34 @@ static void page_needs(struct page *pg)
             fputs("<span class=\"chip c-conf\" title=\"edited on two nodes at once: "
                   "`aidmesh need show` lists both\">TWO EDITS</span>",
                   f);
-        escs(f, w->note);
+        esc(f, note, note_len);
         fprintf(f, "</td><td class=\"id\">%.*s</td></tr>\n", (int)w->digits, hex);
     }
     fputs("</tbody></table></section>\n", f);
 }
 
-static void cell_flags(struct page *pg, const struct cell_row *w)
+static void cell_flags(struct page *pg, const struct query_cell *w)
 {
     FILE *f = pg->f;
-    if (w->overdrawn)
+    if (w->flags & QUERY_CELL_OVERDRAWN)
         fputs("<span class=\"chip c-over\" title=\"more was issued than was known to be there"
               "\">OVERDRAWN</span>",
               f);
-    if (w->conflict)
+    if (w->flags & QUERY_CELL_CONFLICT)
         fprintf(f,
                 "<span class=\"chip c-conf\" title=\"counts taken without seeing each other: "
                 "count again to settle\">%u COUNTS</span>",
-                w->n_counts);
-    if (w->expired)
+                w->v.n_maximal + 1);
+    if (w->flags & QUERY_CELL_EXPIRED)
         fputs("<span class=\"chip c-exp\">EXPIRED</span>", f);
-    else if (w->expiring)
-        fprintf(f, "<span class=\"chip c-soon\">EXPIRES IN %u D</span>", w->exp - pg->today);
-    if (w->n_audit)
+    else if (w->flags & QUERY_CELL_EXPIRING)
+        fprintf(f, "<span class=\"chip c-soon\">EXPIRES IN %lld D</span>", (long long)w->days_left);
+    if (w->v.n_audit)
         fprintf(f,
                 "<span class=\"chip c-chk\" title=\"moves recorded elsewhere while a count was "
                 "taken: check whether the count included them\">CHECK %u</span>",
-                w->n_audit);
-    if (w->saturated)
+                w->v.n_audit);
+    if (w->flags & QUERY_CELL_SATURATED)
         fputs("<span class=\"chip c-over\">CAPPED</span>", f);
 }
 
@@ -590,17 +426,18 @@ static void page_stock(struct page *pg)
     FILE *f = pg->f;
     const char *site = NULL;
     fputs("<section id=\"stock\"><h2>Stock per site</h2>\n", f);
-    if (!pg->cells.n) {
+    if (!pg->n_cells) {
         fputs("<p class=\"empty\">No stock recorded.</p></section>\n", f);
         return;
     }
-    for (size_t i = 0; i < pg->cells.n; i++) {
-        const struct cell_row *w = &pg->cells.v[i];
+    for (size_t i = 0; i < pg->n_cells; i++) {
+        const struct query_cell *w = &pg->cells[i];
+        unsigned fl = w->flags;
         char exp[11];
-        if (!site || strcmp(site, w->site) != 0) {
+        if (!site || strcmp(site, w->v.site) != 0) {
             if (site)
                 fputs("</tbody></table>\n", f);
-            site = w->site;
+            site = w->v.site;
             fputs("<h3 id=\"stock-", f);
             escs(f, site);
             fputs("\">", f);
@@ -609,31 +446,30 @@ static void page_stock(struct page *pg)
                   "<th>Stock</th><th>Flags</th></tr></thead><tbody>\n",
                   f);
         }
-        fmt_day(w->exp, exp);
-        fprintf(f, "<tr class=\"cell%s%s%s%s\" data-site=\"", w->overdrawn ? " overdrawn" : "",
-                w->conflict ? " conflict" : "", w->expired ? " expired" : "",
-                w->expiring ? " expiring" : "");
-        escs(f, w->site);
+        fmt_day(w->v.exp, exp);
+        fprintf(f, "<tr class=\"cell%s%s%s%s\" data-site=\"",
+                fl & QUERY_CELL_OVERDRAWN ? " overdrawn" : "",
+                fl & QUERY_CELL_CONFLICT ? " conflict" : "",
+                fl & QUERY_CELL_EXPIRED ? " expired" : "",
+                fl & QUERY_CELL_EXPIRING ? " expiring" : "");
+        escs(f, w->v.site);
         fputs("\" data-item=\"", f);
-        escs(f, w->item);
+        escs(f, w->v.item);
         fputs("\" data-lot=\"", f);
-        escs(f, w->lot);
+        escs(f, w->v.lot);
         fprintf(f,
                 "\" data-expiry=\"%s\" data-stock=\"%lld\" data-overdrawn=\"%s\" "
                 "data-conflict=\"%s\" data-expired=\"%s\" data-expiring=\"%s\"><td>",
-                exp, (long long)w->value, w->overdrawn ? "true" : "false",
-                w->conflict ? "true" : "false", w->expired ? "true" : "false",
-                w->expiring ? "true" : "false");
-        item_label(pg, w->item);
+                exp, (long long)w->v.value, fl & QUERY_CELL_OVERDRAWN ? "true" : "false",
+                fl & QUERY_CELL_CONFLICT ? "true" : "false",
+                fl & QUERY_CELL_EXPIRED ? "true" : "false",
+                fl & QUERY_CELL_EXPIRING ? "true" : "false");
+        item_label(pg, w->v.item);
         fputs("</td><td>", f);
-        escs(f, w->lot[0] ? w->lot : "–");
+        escs(f, w->v.lot[0] ? w->v.lot : "–");
         fprintf(f, "</td><td class=\"d\">%s</td><td class=\"n stock\">%lld", exp[0] ? exp : "–",
-                (long long)w->value);
-        if (item_unit(pg, w->item)[0]) {
-            fputs(" <small>", f);
-            escs(f, item_unit(pg, w->item));
-            fputs("</small>", f);
-        }
+                (long long)w->v.value);
+        item_unit(pg, w->v.item);
         fputs("</td><td>", f);
         cell_flags(pg, w);
         fputs("</td></tr>\n", f);
@@ -769,16 +605,51 @@ static void page_sticks(struct page *pg)
 static void page_foot(struct page *pg)
 {
     char fp[2 * STORE_VIEW_FP_LEN + 1];
-    sodium_bin2hex(fp, sizeof fp, pg->vs.fingerprint, STORE_VIEW_FP_LEN);
+    sodium_bin2hex(fp, sizeof fp, pg->qs.views.fingerprint, STORE_VIEW_FP_LEN);
     fprintf(pg->f,
             "<footer>%llu entr%s from %llu author%s · %llu sites, %llu items, %llu needs, "
             "%llu stock cells · view fingerprint <span class=\"id\">%s</span> (nodes with "
             "the same records show the same)%s</footer>\n</body>\n</html>\n",
-            (unsigned long long)pg->st.entries, pg->st.entries == 1 ? "y" : "ies",
-            (unsigned long long)pg->st.authors, pg->st.authors == 1 ? "" : "s",
-            (unsigned long long)pg->vs.sites, (unsigned long long)pg->vs.items,
-            (unsigned long long)pg->vs.needs, (unsigned long long)pg->vs.cells, fp,
-            pg->vs.invalid ? " · some entries carry an invalid op: see `aidmesh verify`" : "");
+            (unsigned long long)pg->qs.store.entries, pg->qs.store.entries == 1 ? "y" : "ies",
+            (unsigned long long)pg->qs.store.authors, pg->qs.store.authors == 1 ? "" : "s",
+            (unsigned long long)pg->qs.views.sites, (unsigned long long)pg->qs.views.items,
+            (unsigned long long)pg->qs.views.needs, (unsigned long long)pg->qs.views.cells, fp,
+            pg->qs.views.invalid ? " · some entries carry an invalid op: see `aidmesh verify`"
+                                 : "");
+}
+
+/* The page: every record from one query, read and written out under store_guarded (a
+ * damaged store is an error, not a crash). */
+static int page_build(void *ctx)
+{
+    struct page *pg = ctx;
+    struct query_need_filter nf = {.status = RELIEF_ST_OPEN};
+    int rc = query_open(pg->n->store, pg->now, &pg->q);
+    if (rc == AM_OK)
+        rc = query_state(pg->q, &pg->qs);
+    if (rc == AM_OK)
+        rc = query_needs(pg->q, &nf, &pg->needs, &pg->n_needs);
+    if (rc == AM_OK)
+        rc = query_cells(pg->q, NULL, &pg->cells, &pg->n_cells);
+    if (rc != AM_OK)
+        return rc;
+    for (size_t i = 0; i < pg->n_cells; i++) {
+        unsigned fl = pg->cells[i].flags;
+        pg->overdrawn += !!(fl & QUERY_CELL_OVERDRAWN);
+        pg->conflicts += !!(fl & QUERY_CELL_CONFLICT);
+        pg->expired += !!(fl & QUERY_CELL_EXPIRED);
+        pg->expiring += !!(fl & QUERY_CELL_EXPIRING);
+    }
+    page_head(pg, pg->o);
+    page_tiles(pg);
+    fputs("<main>\n", pg->f);
+    page_needs(pg);
+    page_stock(pg);
+    page_peers(pg);
+    page_sticks(pg);
+    fputs("</main>\n", pg->f);
+    page_foot(pg);
+    return AM_OK;
 }
 
 int dashboard_render(struct node *n, const struct dashboard_opts *o, char **out, size_t *len)
@@ -799,25 +670,9 @@ int dashboard_render(struct node *n, const struct dashboard_opts *o, char **out,
         return AM_ENOMEM;
     }
     pg->n = n;
+    pg->o = o;
     pg->now = o->now_ms ? o->now_ms : node_wall_ms();
     pg->today = (uint32_t)(pg->now / 86400000ULL);
-    pg->cells.today = pg->today;
-
-    rc = names_load(n->store, &pg->sites, 0);
-    if (rc == AM_OK)
-        rc = names_load(n->store, &pg->items, 1);
-    if (rc == AM_OK)
-        rc = store_needs_each(n->store, NULL, RELIEF_ST_OPEN, need_add, &pg->needs);
-    if (rc == AM_OK)
-        rc = store_cells_each(n->store, NULL, NULL, cell_add, &pg->cells);
-    if (rc == AM_OK)
-        rc = store_view_stats(n->store, &pg->vs);
-    if (rc == AM_OK)
-        rc = store_stats(n->store, &pg->st);
-    if (rc != AM_OK)
-        goto out;
-    if (pg->needs.n)
-        qsort(pg->needs.v, pg->needs.n, sizeof *pg->needs.v, need_cmp);
     peers_load(n->home, o->status, pg->peers);
     if (stick_node_visits(n->home, pg->sticks, DASHBOARD_STICKS_MAX, &pg->n_sticks) != AM_OK)
         pg->n_sticks = 0;
@@ -827,33 +682,19 @@ int dashboard_render(struct node *n, const struct dashboard_opts *o, char **out,
         rc = AM_ENOMEM;
         goto out;
     }
-    page_head(pg, o);
-    page_tiles(pg);
-    fputs("<main>\n", pg->f);
-    page_needs(pg);
-    page_stock(pg);
-    page_peers(pg);
-    page_sticks(pg);
-    fputs("</main>\n", pg->f);
-    page_foot(pg);
-    if (ferror(pg->f)) {
-        fclose(pg->f);
-        free(buf);
+    rc = store_guarded(n->store, page_build, pg, NULL);
+    if (rc == AM_OK && ferror(pg->f))
         rc = AM_ENOMEM;
-        goto out;
-    }
-    if (fclose(pg->f) != 0) {
-        free(buf);
+    if (fclose(pg->f) != 0 && rc == AM_OK)
         rc = AM_ENOMEM;
+    if (rc != AM_OK) {
+        free(buf);
         goto out;
     }
     *out = buf;
     *len = blen;
 out:
-    free(pg->sites.v);
-    free(pg->items.v);
-    free(pg->needs.v);
-    free(pg->cells.v);
+    query_close(pg->q);
     free(pg->peers);
     free(pg);
     return rc;

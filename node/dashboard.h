@@ -33,8 +33,6 @@
 
 /* The served page reloads itself this often. */
 #define DASHBOARD_REFRESH_S 10
-/* A lot expiring within this many days is flagged, as `stock show` does. */
-#define DASHBOARD_EXPIRING_DAYS 30
 /* Stick visits listed, newest first; peers taken from the live status. */
 #define DASHBOARD_STICKS_MAX 20
 #define DASHBOARD_PEERS_MAX  128

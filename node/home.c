@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -471,4 +472,75 @@ int home_config_peers(const char *home, char out[][HOME_PEER_MAX], int max)
         return 0;
     home_config_each(home, "peer", config_peer_one, &c);
     return c.n;
+}
+
+/* The process id written in a lock file: decimal digits and a line end, 1 to 2^31 - 1;
+ * 0 for anything else (empty: its holder has not written it yet). */
+static long lock_holder(int fd)
+{
+    char buf[24];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    long pid = 0;
+    ssize_t i;
+
+    if (n <= 0)
+        return 0;
+    for (i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) {
+        pid = pid * 10 + (buf[i] - '0');
+        if (pid > 2147483647L)
+            return 0;
+    }
+    if (i == 0 || (i < n && !(buf[i] == '\n' && i + 1 == n)))
+        return 0;
+    return pid;
+}
+
+int home_lock_run(const char *home, int *fd, long *holder)
+{
+    char dir[AM_HOME_PATH_MAX], path[AM_HOME_PATH_MAX], text[24];
+    struct stat st;
+    int f, len, wrote;
+
+    *fd = -1;
+    *holder = 0;
+    if (home_path(dir, home, "run") != AM_OK || home_path(path, home, HOME_LOCK_FILE) != AM_OK)
+        return AM_EINVAL;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return AM_ESYS;
+    /* never O_TRUNC: the file may hold the id of the node that has the lock */
+    f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+    if (f < 0)
+        return errno == ELOOP ? AM_EPERM : AM_ESYS;
+    if (fstat(f, &st) != 0) {
+        int e = errno;
+        close(f);
+        errno = e;
+        return AM_ESYS;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(f);
+        return AM_EPERM;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            *holder = lock_holder(f);
+        close(f);
+        errno = e;
+        return e == EWOULDBLOCK ? AM_EEXIST : AM_ESYS;
+    }
+    /* ours now; the id is for the sentence of the next `aidmesh run`, a best effort (a
+     * full disk must not stop the node: the lock is what counts; the next one then says
+     * it cannot read the id) */
+    len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    wrote = ftruncate(f, 0) == 0 && pwrite(f, text, (size_t)len, 0) == len;
+    (void)wrote;
+    *fd = f;
+    return AM_OK;
+}
+
+void home_unlock_run(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* the kernel drops the flock with the last descriptor of this open */
 }

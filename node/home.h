@@ -6,6 +6,7 @@
  *   DIR/network.key    the network's invite secret (0600)
  *   DIR/config         text settings (name, listen address, static peers)
  *   DIR/store/         the LMDB environment
+ *   DIR/run/           the running node's control socket and its lock (home_lock_run)
  * Key files are written atomically (temp file created 0600 with O_EXCL|O_NOFOLLOW,
  * written, fsynced, renamed, directory fsynced) and refused on read when group or others
  * may read them. Never prints; returns am_err.h codes and leaves the sentence to tools/.
@@ -17,8 +18,6 @@
 #include <stdint.h>
 
 #include "am_limits.h"
-
-#define AM_HOME_PATH_MAX 4096
 
 /* Picks the home: `flag` (from --home) if not NULL, else $AIDMESH_HOME, else
  * $HOME/.local/share/aidmesh. Returns AM_OK, or AM_EINVAL when no home can be named
@@ -62,7 +61,7 @@ int home_config_each(const char *home, const char *key, int (*cb)(void *ctx, con
  * into `line`) and returns it, a pointer into `line`; else returns NULL and leaves `line`
  * as it was. home_config_each reads the first HOME_CONFIG_LINE_MAX - 1 bytes of a line
  * and skips the rest of a longer one. */
-#define HOME_CONFIG_LINE_MAX 512
+#define HOME_CONFIG_LINE_MAX AM_HOME_CONFIG_LINE_MAX
 const char *home_config_line(char *line, const char *key);
 
 /* Reads `key` from DIR/config into out ("" when absent; the last line wins). Returns
@@ -71,7 +70,7 @@ int home_config_get(const char *home, const char *key, char *out, size_t cap);
 
 /* The "peer = HOST:PORT" lines of DIR/config, at most max of them, into out. Returns how
  * many (0 when there is no config). */
-#define HOME_PEER_MAX 300
+#define HOME_PEER_MAX AM_HOME_PEER_MAX
 int home_config_peers(const char *home, char out[][HOME_PEER_MAX], int max);
 
 /*
@@ -99,5 +98,22 @@ int home_check(const char *home);
 /* A sentence for home_check's (or home_init's) `rc` about `home`, with the command to run
  * (e.g. `chmod 700 HOME`). */
 void home_error_text(const char *home, int rc, char *buf, size_t cap);
+
+/*
+ * One `aidmesh run` per home (PROTOCOL.md §7). Opens HOME/run/daemon.lock (creating run/
+ * 0700 and the file 0600; O_NOFOLLOW, O_CLOEXEC: never inherited) and takes an exclusive
+ * flock on it without waiting. On success writes this process's id into it, sets *fd and
+ * returns AM_OK: the lock lasts until home_unlock_run(*fd) or the process's end (the
+ * kernel releases it when the process dies, however it dies, so a lock file left behind
+ * never blocks). Returns AM_EEXIST when another process holds it, with *holder set to
+ * the process id written in the file (0 when it cannot be read yet); AM_EPERM when the
+ * lock file is a link or not a plain file; AM_EINVAL (path too long); AM_ESYS (errno
+ * set). Only `aidmesh run` takes it: other commands write to the store beside the node.
+ */
+#define HOME_LOCK_FILE "run/daemon.lock"
+int home_lock_run(const char *home, int *fd, long *holder);
+
+/* Releases the lock of home_lock_run (closes fd; the file stays). fd < 0: nothing. */
+void home_unlock_run(int fd);
 
 #endif

@@ -26,6 +26,8 @@
 
 #include <stddef.h>
 
+#include "am_limits.h"
+
 #include "node.h"
 #include "status.h"
 
@@ -57,7 +59,7 @@ void http_stop(struct http_server *h);
 
 /* ---- the decision on a request, split out for tests/fuzz/http_fuzz.c ---- */
 
-#define HTTP_HEADERS_MAX 64 /* headers looked at; a request with more is refused (400) */
+#define HTTP_HEADERS_MAX AM_HTTP_HEADERS_MAX /* headers looked at; more: refused (400) */
 
 struct http_header {
     const char *name, *value; /* NUL-terminated (NULL value: empty) */

@@ -27,14 +27,10 @@
 
 #include "am_limits.h"
 
-/* Limits (PROTOCOL.md §9.5), each with its reason. */
-#define PEER_ADDRS_PER_AUTHOR                                                                      \
-    4 /* addresses kept per author: a node on a few interfaces                                     \
-         (IPv4, IPv6 link-local, a second link) plus room for                                      \
-         replayed ones that cannot push the real ones out */
-#define PEER_ADDRS_TARGETS_MAX                                                                     \
-    256 /* discovered authors kept: far above the nodes of one                                     \
-           site; past it the least recently heard goes (LRU) */
+/* What forged beacons can make a node keep: limits of am_limits.h (PROTOCOL.md §2). */
+#define PEER_ADDRS_PER_AUTHOR  AM_DISC_ADDRS_PER_AUTHOR
+#define PEER_ADDRS_TARGETS_MAX AM_DISC_AUTHORS_MAX
+/* What they can make it do: tunables (PROTOCOL.md §9.5), each with its reason. */
 #define PEER_ADDRS_DIALS_MAX                                                                       \
     16 /* dials to discovered addresses in flight at once: forged                                  \
           beacons cannot make a node open more */

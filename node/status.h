@@ -31,12 +31,14 @@
 
 #include <uv.h>
 
+#include "am_limits.h"
+
 /* ---- limits (each cap protects the side that reads the other's bytes) ---- */
-#define STATUS_REQUEST_MAX 4096       /* a request line, newline included */
-#define STATUS_REPLY_MAX   (1u << 20) /* an answer line the client reads */
-#define STATUS_ROWS_MAX    4096       /* rows of each list the decoder keeps; more: ELIMIT */
-#define STATUS_CLIENTS_MAX 4          /* control clients served at once; more are closed */
-#define STATUS_DEADLINE_MS 2000       /* a control client's whole exchange, either side */
+#define STATUS_REQUEST_MAX AM_STATUS_REQUEST_MAX /* a request line, newline included */
+#define STATUS_REPLY_MAX   AM_STATUS_REPLY_MAX   /* an answer line the client reads */
+#define STATUS_ROWS_MAX    AM_STATUS_ROWS_MAX    /* rows of each list kept; more: ELIMIT */
+#define STATUS_CLIENTS_MAX 4    /* control clients served at once; more are closed */
+#define STATUS_DEADLINE_MS 2000 /* a control client's whole exchange, either side */
 #define STATUS_SOCKET      "run/control.sock"
 
 /* One peer row: connected (author, address, direction, state, connected_at, last_seen,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "am_err.h"
+#include "query.h"
 #include "syncstore.h"
 
 /* ---- POSIX file operations ------------------------------------------------------------- */
@@ -616,6 +617,31 @@ int stick_node_visits(const char *home, struct stick_node_visit *out, size_t cap
     return AM_OK;
 }
 
+/* The authors of this node's open needs, most needed first (query.h), copied out of a
+ * query that is closed again before the sync writes: a malloc'd array of *n ids, or NULL
+ * (then the export goes in turns only). */
+static uint8_t *first_authors(struct store *s, size_t *n)
+{
+    struct query *q;
+    const uint8_t *a;
+    uint8_t *out = NULL;
+    *n = 0;
+    if (query_open(s, 0, &q) != AM_OK)
+        return NULL;
+    if (query_need_authors(q, &a, n) == AM_OK && *n) {
+        if (*n > STICK_FIRST_AUTHORS_MAX)
+            *n = STICK_FIRST_AUTHORS_MAX;
+        if ((out = malloc(*n * AM_PK_LEN)))
+            memcpy(out, a, *n * AM_PK_LEN);
+        else
+            *n = 0;
+    } else {
+        *n = 0;
+    }
+    query_close(q);
+    return out;
+}
+
 int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t max_bytes,
                     void (*progress)(void *ctx, int phase, uint64_t done, uint64_t total),
                     void *progress_ctx, struct stick_report *r)
@@ -624,7 +650,7 @@ int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t m
     struct stick_root rt;
     struct stick_fops fops;
     struct sync_store ss;
-    uint8_t install[AM_INSTALL_ID_LEN];
+    uint8_t install[AM_INSTALL_ID_LEN], *first;
     int rc = root_open(&rt, root, &fops, r);
     if (rc != AM_OK)
         return rc;
@@ -633,8 +659,11 @@ int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t m
     cfg.max_bytes = max_bytes;
     cfg.progress = progress;
     cfg.progress_ctx = progress_ctx;
+    first = first_authors(n->store, &cfg.n_first_authors);
+    cfg.first_authors = first;
     syncstore_init(&ss, n->store);
     rc = stick_sync(&cfg, &ss, r);
+    free(first);
     root_close(&rt, r);
     if (rc == AM_OK)
         visit_record(n->home, root, r);

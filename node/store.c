@@ -479,17 +479,24 @@ int store_peers_each(struct store *s, const uint8_t *prefix, size_t plen,
 
 int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_head *h), void *ctx)
 {
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc = store_txn_begin(s, MDB_RDONLY, &txn), op = MDB_FIRST, stop = 0;
-
+    struct store_snap sn = {s, NULL};
+    int rc = store_txn_begin(s, MDB_RDONLY, &sn.txn);
     if (rc != 0)
         return store_mdb_err(rc);
-    if ((rc = mdb_cursor_open(txn, s->heads, &cur)) != 0) {
-        mdb_txn_abort(txn);
+    rc = store_snap_heads_each(&sn, cb, ctx);
+    mdb_txn_abort(sn.txn);
+    return rc;
+}
+
+int store_snap_heads_each(struct store_snap *sn, int (*cb)(void *ctx, const struct store_head *h),
+                          void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc, op = MDB_FIRST, stop = 0;
+
+    if ((rc = mdb_cursor_open(sn->txn, sn->s->heads, &cur)) != 0)
         return store_mdb_err(rc);
-    }
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         struct store_head h;
         op = MDB_NEXT;
@@ -501,7 +508,6 @@ int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_he
             break;
     }
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
     return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : store_mdb_err(rc);
 }
 
@@ -616,31 +622,37 @@ struct stats_ctx {
     struct store_stats *st;
 };
 
-static int stats_scan(void *ctx)
+int store_snap_stats(struct store_snap *sn, struct store_stats *st)
 {
-    struct stats_ctx *c = ctx;
-    struct store *s = c->s;
-    struct store_stats *st = c->st;
-    MDB_txn *txn;
+    struct store *s = sn->s;
     MDB_stat ms;
     MDB_envinfo info;
-    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
 
     memset(st, 0, sizeof *st);
-    if (rc != 0)
-        return store_mdb_err(rc);
-    if (mdb_stat(txn, s->entries, &ms) == 0)
+    if (mdb_stat(sn->txn, s->entries, &ms) == 0)
         st->entries = ms.ms_entries;
-    if (mdb_stat(txn, s->heads, &ms) == 0)
+    if (mdb_stat(sn->txn, s->heads, &ms) == 0)
         st->authors = ms.ms_entries;
-    if (mdb_stat(txn, s->forks, &ms) == 0)
+    if (mdb_stat(sn->txn, s->forks, &ms) == 0)
         st->forks = ms.ms_entries;
     mdb_env_info(s->env, &info);
     mdb_env_stat(s->env, &ms);
     st->map_size = info.me_mapsize;
     st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-    mdb_txn_abort(txn);
-    return store_heads_each(s, count_forked, &st->forked);
+    return store_snap_heads_each(sn, count_forked, &st->forked);
+}
+
+static int stats_scan(void *ctx)
+{
+    struct stats_ctx *c = ctx;
+    struct store_snap sn = {c->s, NULL};
+    int rc = store_txn_begin(c->s, MDB_RDONLY, &sn.txn);
+
+    if (rc != 0)
+        return store_mdb_err(rc);
+    rc = store_snap_stats(&sn, c->st);
+    mdb_txn_abort(sn.txn);
+    return rc;
 }
 
 /* Guarded (store_guarded): it walks every head, and `status`, the dashboard and doctor
@@ -772,8 +784,12 @@ static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct 
 }
 
 /* Verify the tip, hash the chain: the run's members are linked by hashes to the head, so
- * one good signature on the last member authenticates them all. If the tip is bad, the
- * longest prefix whose last signature is good is kept (found by bisection). */
+ * one good signature on the last member authenticates them all. If the tip is bad, a
+ * prefix whose last signature is good is kept, found by bisection: the longest such prefix
+ * when the run's signatures are good up to some member and bad after it. An author that
+ * signs after a bad signature of its own may see a different prefix kept for another
+ * batching of the same entries; only that author can cause it, and what is kept is
+ * always authenticated by a good signature. */
 static void settle_group(struct item *items, const struct group *g, size_t *run)
 {
     size_t nrun = 0, good = 0;

@@ -132,7 +132,7 @@ int store_record_set_aside(const char *record);
 /* Parses len bytes of a store record's text (PROTOCOL.md 7, "Store record"; at most
  * STORE_RECORD_MAX bytes, need not be NUL-terminated) into the store's install id and
  * entry count. Returns AM_OK, or AM_ECORRUPT for anything that is not exactly a record. */
-#define STORE_RECORD_MAX 256
+#define STORE_RECORD_MAX AM_STORE_RECORD_MAX
 int store_record_parse(const char *text, size_t len, uint8_t id[static AM_INSTALL_ID_LEN],
                        uint64_t *entries);
 
@@ -324,6 +324,46 @@ struct store_reindex_stats {
  * byte-identical to views kept up to date entry by entry. `st` is nullable. Returns
  * AM_OK, AM_ESTATE (read-only), AM_EFULL, AM_ENOMEM, AM_ECORRUPT, AM_ESYS. */
 int store_reindex(struct store *s, struct store_reindex_stats *st);
+
+/* ---- Read snapshots ----------------------------------------------------------------------
+ *
+ * A snapshot is one read transaction: every read made through it sees the store as it was
+ * at store_snap_begin, whatever writes land meanwhile (in this process or another), so a
+ * page or a listing built from several reads shows one moment. A view pointer it hands out
+ * stays valid until store_snap_end. Hold one for one page or one listing, not longer:
+ * while it is held, LMDB cannot reuse the pages it sees. One thread at a time.
+ *
+ * The store_snap_X functions do what store_X does (above), inside the snapshot; each
+ * store_X is store_snap_X in a snapshot of its own.
+ */
+struct store_snap;
+
+/* Returns AM_OK with *out set, AM_ENOMEM, or a store error (*out NULL). */
+int store_snap_begin(struct store *s, struct store_snap **out);
+/* Ends it (NULL: nothing). */
+void store_snap_end(struct store_snap *sn);
+
+int store_snap_views_each(struct store_snap *sn, const uint8_t *prefix, size_t plen,
+                          store_view_fn cb, void *ctx);
+int store_snap_needs_each(struct store_snap *sn, const char *site, int status, store_view_fn cb,
+                          void *ctx);
+int store_snap_cells_each(struct store_snap *sn, const char *site, const char *item,
+                          store_view_fn cb, void *ctx);
+/* The view of object `key`, pointing into the snapshot (valid until store_snap_end).
+ * Returns AM_OK, AM_ENOTFOUND, or a store error. */
+int store_snap_view(struct store_snap *sn, const uint8_t *key, size_t key_len, const uint8_t **view,
+                    size_t *len);
+int store_snap_need_find(struct store_snap *sn, const char *hex, uint8_t id[static 16],
+                         unsigned *matches);
+unsigned store_snap_need_digits(struct store_snap *sn, const uint8_t id[static 16]);
+int store_snap_obj_authors(struct store_snap *sn, const uint8_t *key, size_t key_len,
+                           int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx);
+int store_snap_view_stats(struct store_snap *sn, struct store_view_stats *st);
+int store_snap_heads_each(struct store_snap *sn, int (*cb)(void *ctx, const struct store_head *h),
+                          void *ctx);
+/* store_stats without its fault guard: a caller that may meet a damaged store runs its
+ * reads under store_guarded. */
+int store_snap_stats(struct store_snap *sn, struct store_stats *st);
 
 /* For tests of `verify` only: overwrites the bytes at (author, seq) with no check at
  * all, as a failing disk or a hostile editor could. Returns AM_OK or a store error. */

@@ -28,6 +28,12 @@
 
 struct views_cache;
 
+/* A read snapshot (store.h): one read transaction of the store. */
+struct store_snap {
+    struct store *s;
+    MDB_txn *txn;
+};
+
 struct store {
     MDB_env *env;
     MDB_dbi entries;  /* author || be64 seq -> entry bytes */

@@ -38,31 +38,122 @@ static int finish_scan(int rc, int stop)
     return rc < 0 && rc > -100 ? rc : store_mdb_err(rc);
 }
 
+/* ---- snapshots ---- */
+
+int store_snap_begin(struct store *s, struct store_snap **out)
+{
+    struct store_snap *sn = malloc(sizeof *sn);
+    int rc;
+    *out = NULL;
+    if (!sn)
+        return AM_ENOMEM;
+    sn->s = s;
+    if ((rc = read_begin(s, &sn->txn)) != AM_OK) {
+        free(sn);
+        return rc;
+    }
+    *out = sn;
+    return AM_OK;
+}
+
+void store_snap_end(struct store_snap *sn)
+{
+    if (!sn)
+        return;
+    mdb_txn_abort(sn->txn);
+    free(sn);
+}
+
+/* Runs fn(snapshot, a) in a snapshot of its own: what each store_X(s, ...) read does. */
+#define IN_OWN_SNAP(s, call)                                                                       \
+    do {                                                                                           \
+        struct store_snap own_ = {(s), NULL};                                                      \
+        struct store_snap *sn = &own_;                                                             \
+        int rc_ = read_begin((s), &own_.txn);                                                      \
+        if (rc_ != AM_OK)                                                                          \
+            return rc_;                                                                            \
+        rc_ = (call);                                                                              \
+        mdb_txn_abort(own_.txn);                                                                   \
+        return rc_;                                                                                \
+    } while (0)
+
+int store_snap_view(struct store_snap *sn, const uint8_t *key, size_t klen, const uint8_t **view,
+                    size_t *len)
+{
+    MDB_val k = {klen, (void *)key}, v, dump, refs;
+    int rc = mdb_get(sn->txn, sn->s->views, &k, &v);
+    if (rc != 0)
+        return store_mdb_err(rc);
+    if (views_view_split(&v, &dump, &refs) != AM_OK)
+        return AM_ECORRUPT;
+    *view = dump.mv_data;
+    *len = dump.mv_size;
+    return AM_OK;
+}
+
+static int view_copy(struct store_snap *sn, const uint8_t *key, size_t klen, uint8_t *buf,
+                     size_t cap, size_t *len)
+{
+    const uint8_t *v;
+    int rc = store_snap_view(sn, key, klen, &v, len);
+    if (rc == AM_OK && *len > cap)
+        return AM_ELIMIT;
+    if (rc == AM_OK)
+        memcpy(buf, v, *len);
+    return rc;
+}
+
 int store_view_get(struct store *s, const uint8_t *key, size_t klen, uint8_t *buf, size_t cap,
                    size_t *len)
 {
-    MDB_txn *txn;
-    MDB_val k = {klen, (void *)key}, v;
-    int rc = read_begin(s, &txn);
-    if (rc != AM_OK)
-        return rc;
-    rc = mdb_get(txn, s->views, &k, &v);
-    if (rc == 0) {
-        MDB_val dump, refs;
-        if (views_view_split(&v, &dump, &refs) != AM_OK) {
-            rc = AM_ECORRUPT;
-        } else {
-            *len = dump.mv_size;
-            if (dump.mv_size > cap)
-                rc = AM_ELIMIT;
-            else
-                memcpy(buf, dump.mv_data, dump.mv_size);
-        }
-    } else {
-        rc = store_mdb_err(rc);
-    }
-    mdb_txn_abort(txn);
-    return rc;
+    IN_OWN_SNAP(s, view_copy(sn, key, klen, buf, cap, len));
+}
+
+int store_views_each(struct store *s, const uint8_t *prefix, size_t plen, store_view_fn cb,
+                     void *ctx)
+{
+    IN_OWN_SNAP(s, store_snap_views_each(sn, prefix, plen, cb, ctx));
+}
+
+int store_needs_each(struct store *s, const char *site, int status, store_view_fn cb, void *ctx)
+{
+    IN_OWN_SNAP(s, store_snap_needs_each(sn, site, status, cb, ctx));
+}
+
+int store_cells_each(struct store *s, const char *site, const char *item, store_view_fn cb,
+                     void *ctx)
+{
+    IN_OWN_SNAP(s, store_snap_cells_each(sn, site, item, cb, ctx));
+}
+
+int store_need_find(struct store *s, const char *hex, uint8_t id[static RELIEF_ID_LEN],
+                    unsigned *matches)
+{
+    *matches = 0;
+    IN_OWN_SNAP(s, store_snap_need_find(sn, hex, id, matches));
+}
+
+unsigned store_need_digits(struct store *s, const uint8_t id[static RELIEF_ID_LEN])
+{
+    struct store_snap own = {s, NULL};
+    unsigned d;
+    if (read_begin(s, &own.txn) != AM_OK)
+        return 2 * RELIEF_ID_LEN;
+    d = store_snap_need_digits(&own, id);
+    mdb_txn_abort(own.txn);
+    return d;
+}
+
+int store_obj_authors(struct store *s, const uint8_t *key, size_t klen,
+                      int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx)
+{
+    IN_OWN_SNAP(s, store_snap_obj_authors(sn, key, klen, cb, ctx));
+}
+
+int store_view_stats(struct store *s, struct store_view_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    IN_OWN_SNAP(s, store_snap_view_stats(sn, st));
 }
 
 static unsigned common_nibbles(const uint8_t *a, const uint8_t *b)
@@ -138,16 +229,15 @@ static int emit(MDB_txn *txn, struct store *s, MDB_cursor *idcur, const uint8_t 
     return cb(ctx, &r);
 }
 
-int store_views_each(struct store *s, const uint8_t *prefix, size_t plen, store_view_fn cb,
-                     void *ctx)
+int store_snap_views_each(struct store_snap *sn, const uint8_t *prefix, size_t plen,
+                          store_view_fn cb, void *ctx)
 {
-    MDB_txn *txn;
+    struct store *s = sn->s;
+    MDB_txn *txn = sn->txn;
     MDB_cursor *cur = NULL, *idcur = NULL;
     MDB_val k = {plen, (void *)prefix}, v;
-    int rc = read_begin(s, &txn), stop = 0, op = plen ? MDB_SET_RANGE : MDB_FIRST;
+    int rc, stop = 0, op = plen ? MDB_SET_RANGE : MDB_FIRST;
 
-    if (rc != AM_OK)
-        return rc;
     if ((rc = mdb_cursor_open(txn, s->views, &cur)) != 0 ||
         (rc = mdb_cursor_open(txn, s->views, &idcur)) != 0)
         goto out;
@@ -166,26 +256,23 @@ int store_views_each(struct store *s, const uint8_t *prefix, size_t plen, store_
 out:
     mdb_cursor_close(idcur);
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
     return finish_scan(rc, stop);
 }
 
-int store_needs_each(struct store *s, const char *site, int status, store_view_fn cb, void *ctx)
+int store_snap_needs_each(struct store_snap *sn, const char *site, int status, store_view_fn cb,
+                          void *ctx)
 {
-    MDB_txn *txn;
+    struct store *s = sn->s;
+    MDB_txn *txn = sn->txn;
     MDB_cursor *cur = NULL, *idcur = NULL;
     uint8_t prefix[2 + RELIEF_SLUG_MAX];
     size_t plen = 0;
     MDB_val k, v;
-    int rc = read_begin(s, &txn), stop = 0, op;
+    int rc, stop = 0, op;
 
-    if (rc != AM_OK)
-        return rc;
     if (site) {
-        if (strlen(site) > RELIEF_SLUG_MAX) {
-            mdb_txn_abort(txn);
+        if (strlen(site) > RELIEF_SLUG_MAX)
             return AM_OK; /* no such site */
-        }
         views_put_lp(prefix, &plen, site);
         if (status)
             prefix[plen++] = (uint8_t)status;
@@ -215,14 +302,14 @@ int store_needs_each(struct store *s, const char *site, int status, store_view_f
 out:
     mdb_cursor_close(idcur);
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
     return finish_scan(rc, stop);
 }
 
-int store_cells_each(struct store *s, const char *site, const char *item, store_view_fn cb,
-                     void *ctx)
+int store_snap_cells_each(struct store_snap *sn, const char *site, const char *item,
+                          store_view_fn cb, void *ctx)
 {
-    MDB_txn *txn;
+    struct store *s = sn->s;
+    MDB_txn *txn = sn->txn;
     MDB_cursor *cur = NULL;
     uint8_t prefix[3 + 2 * RELIEF_SLUG_MAX];
     size_t plen = 0;
@@ -239,10 +326,8 @@ int store_cells_each(struct store *s, const char *site, const char *item, store_
             if (item)
                 views_put_lp(prefix, &plen, item);
         }
-        return store_views_each(s, prefix, plen, cb, ctx);
+        return store_snap_views_each(sn, prefix, plen, cb, ctx);
     }
-    if ((rc = read_begin(s, &txn)) != AM_OK)
-        return rc;
     views_put_lp(prefix, &plen, item);
     if ((rc = mdb_cursor_open(txn, s->vcells, &cur)) != 0)
         goto out;
@@ -260,7 +345,6 @@ int store_cells_each(struct store *s, const char *site, const char *item, store_
     }
 out:
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
     return finish_scan(rc, stop);
 }
 
@@ -275,12 +359,12 @@ static int hexval(int ch)
     return -1;
 }
 
-int store_need_find(struct store *s, const char *hex, uint8_t id[static RELIEF_ID_LEN],
-                    unsigned *matches)
+int store_snap_need_find(struct store_snap *sn, const char *hex, uint8_t id[static RELIEF_ID_LEN],
+                         unsigned *matches)
 {
     uint8_t key[1 + RELIEF_ID_LEN] = {RELIEF_OBJ_NEED};
     size_t nh = strlen(hex);
-    MDB_txn *txn;
+    MDB_txn *txn = sn->txn;
     MDB_cursor *cur = NULL;
     MDB_val k = {1 + (nh + 1) / 2, key}, v;
     int rc, op;
@@ -294,9 +378,7 @@ int store_need_find(struct store *s, const char *hex, uint8_t id[static RELIEF_I
             return AM_EINVAL;
         key[1 + i / 2] |= (uint8_t)(i % 2 ? x : x << 4);
     }
-    if ((rc = read_begin(s, &txn)) != AM_OK)
-        return rc;
-    if ((rc = mdb_cursor_open(txn, s->views, &cur)) != 0)
+    if ((rc = mdb_cursor_open(txn, sn->s->views, &cur)) != 0)
         goto out;
     for (op = MDB_SET_RANGE; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
         const uint8_t *p = k.mv_data;
@@ -317,38 +399,32 @@ int store_need_find(struct store *s, const char *hex, uint8_t id[static RELIEF_I
     }
 out:
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
     rc = finish_scan(rc, 0);
     if (rc == AM_OK && *matches == 0)
         return AM_ENOTFOUND;
     return rc;
 }
 
-unsigned store_need_digits(struct store *s, const uint8_t id[static RELIEF_ID_LEN])
+unsigned store_snap_need_digits(struct store_snap *sn, const uint8_t id[static RELIEF_ID_LEN])
 {
-    MDB_txn *txn;
     MDB_cursor *cur;
     unsigned d = 2 * RELIEF_ID_LEN;
-    if (read_begin(s, &txn) != AM_OK)
-        return d;
-    if (mdb_cursor_open(txn, s->views, &cur) == 0) {
+    if (mdb_cursor_open(sn->txn, sn->s->views, &cur) == 0) {
         d = id_digits(cur, id);
         mdb_cursor_close(cur);
     }
-    mdb_txn_abort(txn);
     return d;
 }
 
-int store_obj_authors(struct store *s, const uint8_t *key, size_t klen,
-                      int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx)
+int store_snap_obj_authors(struct store_snap *sn, const uint8_t *key, size_t klen,
+                           int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx)
 {
-    MDB_txn *txn;
+    struct store *s = sn->s;
+    MDB_txn *txn = sn->txn;
     MDB_val k = {klen, (void *)key}, d, dump, rec;
     struct refv v = {0};
-    int rc = read_begin(s, &txn), stop = 0;
+    int rc, stop = 0;
 
-    if (rc != AM_OK)
-        return rc;
     rc = mdb_get(txn, s->views, &k, &d);
     if (rc == MDB_NOTFOUND) {
         rc = 0; /* no object: no authors */
@@ -363,7 +439,6 @@ int store_obj_authors(struct store *s, const uint8_t *key, size_t klen,
         for (uint32_t i = 0; rc == 0 && i < n; i++)
             rc = views_refv_push(&v, authors + (size_t)i * AM_PK_LEN, 1);
     }
-    mdb_txn_abort(txn); /* v holds copies */
     for (uint32_t i = 0; rc == 0 && i < v.n && !stop; i++)
         if (i == 0 || memcmp(v.r[i].r.author, v.r[i - 1].r.author, AM_PK_LEN) != 0)
             stop = cb(ctx, v.r[i].r.author);
@@ -400,17 +475,16 @@ out:
     return finish_scan(rc, stop);
 }
 
-int store_view_stats(struct store *s, struct store_view_stats *st)
+int store_snap_view_stats(struct store_snap *sn, struct store_view_stats *st)
 {
-    MDB_txn *txn;
+    struct store *s = sn->s;
+    MDB_txn *txn = sn->txn;
     MDB_stat ms;
     struct vcounts vc;
     uint8_t sum[TERM_LEN];
-    int rc = read_begin(s, &txn);
+    int rc;
 
     memset(st, 0, sizeof *st);
-    if (rc != AM_OK)
-        return rc;
     views_counts_read(s, txn, &vc);
     views_sum_read(s, txn, sum);
     st->sites = vc.n[0];
@@ -422,7 +496,6 @@ int store_view_stats(struct store *s, struct store_view_stats *st)
     if (rc == 0 && (rc = mdb_stat(txn, s->vinvalid, &ms)) == 0)
         st->invalid = ms.ms_entries;
     st->current = views_current(s, txn) == 1;
-    mdb_txn_abort(txn);
     views_fp_show(sum, st->objects, st->fingerprint);
     return rc == 0 ? AM_OK : store_mdb_err(rc);
 }

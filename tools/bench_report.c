@@ -5,6 +5,7 @@
  */
 #include "bench_report.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,49 +292,55 @@ void bench_report_markdown(FILE *f, const char *title, const char *extra, size_t
 
 static const char *const unit_json[] = {"per_s", "bytes", "ms", "MB_per_s", "MiB"};
 
-static void json_str(FILE *f, const char *s)
+/* v as a JSON number to four decimals; null when it is not finite (JSON has no NaN) */
+static json_t *real4(double v)
 {
-    out_json_str(f, s, strlen(s));
+    double x = v * 1e4;
+    if (!isfinite(x) || x >= 9e18 || x <= -9e18)
+        return isfinite(v) ? json_real(v) : json_null();
+    return json_real((double)(long long)(x < 0 ? x - 0.5 : x + 0.5) / 1e4);
 }
 
 void bench_report_json(FILE *f, size_t first)
 {
-    int any = 0;
-    fputs("[\n", f);
+    json_t *a = json_array();
     for (size_t i = first; i < n_rows; i++) {
         const struct bench_row *r = &rows[i];
+        int has_ratio = r->has_ratio && !r->text[0];
+        json_t *o;
         if (r->section)
             continue;
-        fputs(any ? ",\n  {\"figure\": " : "  {\"figure\": ", f);
-        any = 1;
-        json_str(f, r->figure);
+        o = json_pack("{s:o}", "figure", out_json_strz(r->figure));
+        if (!o)
+            break;
         if (r->text[0]) {
-            fprintf(f, ", \"value\": null, \"unit\": \"%s\", \"note\": ", unit_json[r->unit]);
-            json_str(f, r->text);
+            json_object_set_new(o, "value", json_null());
+            json_object_set_new(o, "unit", json_string(unit_json[r->unit]));
+            json_object_set_new(o, "note", out_json_strz(r->text));
         } else {
-            fprintf(f, ", \"value\": %.4f, \"unit\": \"%s\"", r->value, unit_json[r->unit]);
+            json_object_set_new(o, "value", real4(r->value));
+            json_object_set_new(o, "unit", json_string(unit_json[r->unit]));
         }
-        fputs(", \"ceiling_what\": ", f);
         if (r->ceiling_what[0]) {
-            json_str(f, r->ceiling_what);
-            fprintf(f, ", \"ceiling\": %.4f, \"ceiling_unit\": \"%s\"", r->ceiling,
-                    unit_json[r->ceiling_unit]);
+            json_object_set_new(o, "ceiling_what", out_json_strz(r->ceiling_what));
+            json_object_set_new(o, "ceiling", real4(r->ceiling));
+            json_object_set_new(o, "ceiling_unit", json_string(unit_json[r->ceiling_unit]));
         } else {
-            fputs("null, \"ceiling\": null, \"ceiling_unit\": null", f);
+            json_object_set_new(o, "ceiling_what", json_null());
+            json_object_set_new(o, "ceiling", json_null());
+            json_object_set_new(o, "ceiling_unit", json_null());
         }
-        if (r->has_ratio && !r->text[0]) {
-            fprintf(f, ", \"ratio\": %.4f, \"ratio_what\": ", r->ratio);
-            json_str(f, r->ratio_what);
-        } else {
-            fputs(", \"ratio\": null, \"ratio_what\": null", f);
-        }
-        fputs(", \"target\": ", f);
-        json_str(f, r->target);
-        fprintf(f, ", \"met\": %s}",
-                r->met == BENCH_MET      ? "true"
-                : r->met == BENCH_MISSED ? "false"
-                                         : "null");
+        json_object_set_new(o, "ratio", has_ratio ? real4(r->ratio) : json_null());
+        json_object_set_new(o, "ratio_what",
+                            has_ratio ? out_json_strz(r->ratio_what) : json_null());
+        json_object_set_new(o, "target", out_json_strz(r->target));
+        json_object_set_new(o, "met",
+                            r->met == BENCH_MET      ? json_true()
+                            : r->met == BENCH_MISSED ? json_false()
+                                                     : json_null());
+        json_array_append_new(a, o);
     }
-    fputs("\n]\n", f);
+    if (out_json_put(f, a))
+        fprintf(stderr, "cannot write the JSON report\n");
     fflush(f);
 }

@@ -2,7 +2,8 @@
 # check-layers.sh: checks the include rules of the layers (tools -> node -> transport ->
 # crdt; see STYLE.md "Shape"), the per-file size budget, the ban on unbounded string
 # calls, and that every document a comment cites exists (with its PROTOCOL.md sections),
-# over the .c and .h files of crdt/, transport/, node/ and tools/. Reads files only;
+# over the .c and .h files of crdt/, transport/, node/ and tools/; and that the table of
+# limits in PROTOCOL.md §2 and crdt/am_limits.h agree. Reads files only;
 # never changes one.
 # Needs bash, coreutils, findutils, sed and a POSIX awk; git only for the optional ratchet.
 set -u
@@ -58,6 +59,14 @@ section that a comment cites by number ("PROTOCOL.md 7.1", "PROTOCOL.md §8.5, �
 numbered heading of ROOT/PROTOCOL.md; one cited by name ('PROTOCOL.md section "Stick"',
 'PROTOCOL.md "Clocks"') is part of a heading or of a paragraph's bold lead-in
 (**Store record.**), ignoring case.
+
+Limits: crdt/am_limits.h and the table of PROTOCOL.md section 2 ("## 2. Limits") agree.
+Every #define AM_* of the header below its line starting "/* ==== Limits" is a limit:
+an integer expression of decimal numbers (u and L suffixes allowed), + - * / << >> and
+parentheses, and AM_ names defined above it. Every limit has exactly one row of the
+table whose "constant" column is its name in backticks, and the first number in
+backticks in that row's "value" column (\`16384\` in "\`16384\` bytes (16 KiB)") is its
+value; every row names such a limit.
 EOF
 }
 
@@ -428,11 +437,124 @@ if [ $rc -ne 0 ]; then
     echo "check-layers.sh: awk failed (status $rc) while reading '$root'" >&2
     exit 2
 fi
+
+# The one table of limits: every row of PROTOCOL.md §2 names a limit of crdt/am_limits.h
+# with its exact value, and every limit there has a row.
+LIMITS_H=crdt/am_limits.h
+# limits_header: "LINE<TAB>NAME<TAB>EXPR<TAB>KIND" for each valued #define AM_* of the header
+# (KIND: "limit" below its "==== Limits" line, "size" above); "LINE<TAB>-" without one.
+limits_header() {
+    awk '
+        function strip(t) {
+            while (match(t, /\/\*([^*]|\*+[^*\/])*\*+\//)) t = substr(t, 1, RSTART - 1) " " substr(t, RSTART + RLENGTH)
+            sub(/\/\*.*/, "", t); sub(/\/\/.*/, "", t)
+            return t
+        }
+        /^\/\*[ \t]*====[ \t]*Limits/ { limits = 1; marker = 1 }
+        {
+            t = $0; ln = FNR
+            while (t ~ /\\$/ && (getline nx) > 0) { sub(/\\$/, " ", t); t = t nx }
+            t = strip(t)
+            if (!match(t, /^[ \t]*#[ \t]*define[ \t]+AM_[A-Z0-9_]+[ \t]+[^ \t]/)) next
+            sub(/^[ \t]*#[ \t]*define[ \t]+/, "", t)
+            name = t; sub(/[ \t].*/, "", name)
+            expr = substr(t, length(name) + 1); gsub(/^[ \t]+|[ \t]+$/, "", expr)
+            print ln "\t" name "\t" expr "\t" (limits ? "limit" : "size")
+        }
+        END { if (!marker) print "1\t-" }
+    ' "$LIMITS_H"
+}
+# limits_rows: "LINE<TAB>NAME<TAB>VALUE" for each row of the §2 table ("" for a name or
+# value the row lacks); "0<TAB>-" when PROTOCOL.md has no "## 2. Limits" table.
+limits_rows() {
+    awk '
+        /^##[ \t]/ { in2 = ($0 ~ /^##[ \t]+2\.[ \t]+Limits/); if (in2) seen = 1; next }
+        !in2 || $0 !~ /^\|/ { next }
+        $0 ~ /^\|[-| :]+$/ { next }
+        {
+            n = split($0, c, "|")
+            if (c[3] ~ /^[ \t]*constant[ \t]*$/) { header = 1; next }
+            name = c[3]; gsub(/^[ \t]+|[ \t]+$/, "", name)
+            if (name ~ /^`AM_[A-Z0-9_]+`$/) name = substr(name, 2, length(name) - 2); else name = ""
+            value = ""
+            if (match(c[4], /`[0-9]+`/)) value = substr(c[4], RSTART + 1, RLENGTH - 2)
+            print FNR "\t" name "\t" value
+            rows++
+        }
+        END { if (!seen || !header) print "0\t-" }
+    ' PROTOCOL.md
+}
+check_limits() {
+    local ln name expr kind e v
+    local -A val=() at=() isl=() rowat=()
+    while IFS=$'\t' read -r ln name expr kind; do
+        if [ "$name" = - ]; then
+            echo "$LIMITS_H:$ln: has no line starting '/* ==== Limits': put it above the first limit (the fixed sizes stay above it)"
+            continue
+        fi
+        at[$name]=$ln
+        [ "$kind" = limit ] && isl[$name]=1
+        # numbers lose their u/l suffixes; only numbers, operators and AM_ names may remain
+        e=$(printf '%s' "$expr" | sed -E 's/\b([0-9]+)([uU]?[lL]{0,2}|[lL]{1,2}[uU]?)\b/\1/g')
+        if ! printf '%s' "$e" | grep -Eq '^[A-Z0-9_ ()+*/<>-]+$' ||
+            printf '%s' "$e" | grep -Eo '[A-Za-z_][A-Za-z0-9_]*' | grep -Eqv '^AM_[A-Z0-9_]+$'; then
+            [ "$kind" = limit ] && echo "$LIMITS_H:$ln: $name is '$expr', which is not an integer expression of numbers and AM_ names: write it so (PROTOCOL.md §2 states its value)"
+            continue
+        fi
+        for v in $(printf '%s' "$e" | grep -Eo 'AM_[A-Z0-9_]+'); do
+            if [ -z "${val[$v]+x}" ]; then
+                echo "$LIMITS_H:$ln: $name uses $v, which is not defined above it in $LIMITS_H: define $v first"
+                continue 2
+            fi
+            e=$(printf '%s' "$e" | sed -E "s/\\b$v\\b/(${val[$v]})/g")
+        done
+        if ! v=$( (echo $((e))) 2>/dev/null); then
+            echo "$LIMITS_H:$ln: $name is '$expr', which does not evaluate: write it as an integer expression"
+            continue
+        fi
+        val[$name]=$v
+    done < <(limits_header)
+    while IFS=$'\t' read -r ln name v; do
+        if [ "$name" = - ]; then
+            echo "PROTOCOL.md:1: has no table under '## 2. Limits' with a 'constant' column: it is the one table of the limits of $LIMITS_H"
+            continue
+        fi
+        if [ -z "$name" ]; then
+            echo "PROTOCOL.md:$ln: a row of the §2 table names no constant: write one \`AM_...\` name of $LIMITS_H in its constant column"
+            continue
+        fi
+        if [ -n "${rowat[$name]+x}" ]; then
+            echo "PROTOCOL.md:$ln: a second row of the §2 table for $name (the first is line ${rowat[$name]}): keep one"
+            continue
+        fi
+        rowat[$name]=$ln
+        if [ -z "${at[$name]+x}" ]; then
+            echo "PROTOCOL.md:$ln: the §2 table names $name, which $LIMITS_H does not define: define it there, or correct the name"
+        elif [ -z "${isl[$name]+x}" ]; then
+            echo "PROTOCOL.md:$ln: the §2 table names $name, which $LIMITS_H lists among the fixed sizes above its Limits line: move it below, or drop the row"
+        elif [ -z "$v" ]; then
+            echo "PROTOCOL.md:$ln: the §2 row of $name has no exact value: begin its value column's numbers with \`${val[$name]:-N}\` (digits in backticks)"
+        elif [ -n "${val[$name]+x}" ] && [ "$v" != "${val[$name]}" ]; then
+            echo "PROTOCOL.md:$ln: the §2 table gives $name as $v, but $LIMITS_H makes it ${val[$name]}: change the one that is wrong"
+        fi
+    done < <(limits_rows)
+    for name in "${!isl[@]}"; do
+        [ -n "${rowat[$name]+x}" ] ||
+            echo "$LIMITS_H:${at[$name]}: $name is a limit with no row in the PROTOCOL.md §2 table: add one (constant, exact value, why)"
+    done
+}
+if [ -f "$LIMITS_H" ]; then
+    if [ -f PROTOCOL.md ]; then
+        check_limits >>"$work/out"
+    else
+        echo "$LIMITS_H:1: its limits have no table: PROTOCOL.md is missing" >>"$work/out"
+    fi
+fi
 sort -t: -k1,1 -k2,2n "$work/out" | uniq >"$work/sorted"
 if [ -s "$work/sorted" ]; then
     cat "$work/sorted"
     echo "check-layers.sh: $(wc -l <"$work/sorted") violation(s) in $(wc -l <"$work/files") files under $PWD" >&2
     exit 1
 fi
-echo "check-layers.sh: $(wc -l <"$work/files") files under $PWD: layer rules, size budget, bounded string calls and cited documents hold" >&2
+echo "check-layers.sh: $(wc -l <"$work/files") files under $PWD: layer rules, size budget, bounded string calls, cited documents and the table of limits hold" >&2
 exit 0

@@ -262,12 +262,10 @@ static int cmd_init(struct cli *c, int argc, char **argv)
         entry_id_hex(n.pk, author);
         out_hex(netid, n.netid, AM_NETID_LEN);
         if (c->json) {
-            printf("{\"home\":");
-            out_json_str(stdout, c->home, strlen(c->home));
-            printf(",\"name\":");
-            out_json_str(stdout, n.name, strlen(n.name));
-            printf(",\"author\":\"%s\",\"network_id\":\"%s\",\"joined\":%s,\"invite\":\"%s\"}\n",
-                   author, netid, join ? "true" : "false", code);
+            out_json_put(stdout,
+                         json_pack("{s:o,s:o,s:s,s:s,s:b,s:s}", "home", out_json_strz(c->home),
+                                   "name", out_json_strz(n.name), "author", author, "network_id",
+                                   netid, "joined", join, "invite", code));
         } else {
             printf("Set up an aidmesh node in %s\n", c->home);
             if (n.name[0])
@@ -322,7 +320,7 @@ static int cmd_invite(struct cli *c, int argc, char **argv)
         return 1;
     }
     if (c->json)
-        printf("{\"invite\":\"%s\"}\n", code);
+        out_json_put(stdout, json_pack("{s:s}", "invite", code));
     else
         printf("%s\n", code);
     sodium_memzero(code, sizeof code);
@@ -386,28 +384,24 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     out_hex(fromh, from, sizeof from);
     out_hex(vfp, vs.fingerprint, STORE_VIEW_FP_LEN);
     if (c->json) {
-        printf("{\"home\":");
-        out_json_str(stdout, c->home, strlen(c->home));
-        printf(",\"name\":");
-        out_json_str(stdout, n.name, strlen(n.name));
-        printf(",\"author\":\"%s\",\"network_id\":\"%s\",\"install_id\":\"%s\","
-               "\"copied_from\":%s%s%s,\"authors\":%llu,\"entries\":%llu,"
-               "\"fork_evidence\":%llu,\"forked_authors\":%llu,\"store_bytes\":%llu,"
-               "\"store_map_bytes\":%llu,\"view_fingerprint\":\"%s\",\"view_objects\":%llu,"
-               "\"sites\":%llu,\"items\":%llu,\"needs\":%llu,\"stock_cells\":%llu,"
-               "\"invalid_ops\":%llu,",
-               author, netid, iidh, copied ? "\"" : "", copied ? fromh : "null", copied ? "\"" : "",
-               (unsigned long long)st.authors, (unsigned long long)st.entries,
-               (unsigned long long)st.forks, (unsigned long long)st.forked,
-               (unsigned long long)st.map_used, (unsigned long long)st.map_size, vfp,
-               (unsigned long long)vs.objects, (unsigned long long)vs.sites,
-               (unsigned long long)vs.items, (unsigned long long)vs.needs,
-               (unsigned long long)vs.cells, (unsigned long long)vs.invalid);
-        if (drc == AM_OK)
-            printf("\"daemon\":{\"running\":true,\"pid\":%ld,\"port\":%u,\"connected\":%zu}}\n",
-                   ns.pid, ns.port, ns.n_connected);
-        else
-            printf("\"daemon\":{\"running\":false}}\n");
+        json_t *daemon = drc == AM_OK ? json_pack("{s:b,s:I,s:I,s:I}", "running", 1, "pid",
+                                                  (json_int_t)ns.pid, "port", (json_int_t)ns.port,
+                                                  "connected", (json_int_t)ns.n_connected)
+                                      : json_pack("{s:b}", "running", 0);
+        out_json_put(stdout,
+                     json_pack("{s:o,s:o,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,"
+                               "s:o,s:o,s:o,s:o}",
+                               "home", out_json_strz(c->home), "name", out_json_strz(n.name),
+                               "author", author, "network_id", netid, "install_id", iidh,
+                               "copied_from", copied ? fromh : NULL, "authors",
+                               out_json_u64(st.authors), "entries", out_json_u64(st.entries),
+                               "fork_evidence", out_json_u64(st.forks), "forked_authors",
+                               out_json_u64(st.forked), "store_bytes", out_json_u64(st.map_used),
+                               "store_map_bytes", out_json_u64(st.map_size), "view_fingerprint",
+                               vfp, "view_objects", out_json_u64(vs.objects), "sites",
+                               out_json_u64(vs.sites), "items", out_json_u64(vs.items), "needs",
+                               out_json_u64(vs.needs), "stock_cells", out_json_u64(vs.cells),
+                               "invalid_ops", out_json_u64(vs.invalid), "daemon", daemon));
     } else {
         out_count(a, st.authors);
         out_count(e, st.entries);
@@ -481,8 +475,10 @@ static int log_entry(void *ctx, const uint8_t *raw, size_t len)
         return 1;
     l->shown++;
     if (entry_decode(&e, raw, len) != AM_OK) {
-        printf(l->json ? "{\"error\":\"entry does not decode\"}\n"
-                       : "(an entry that does not decode: run `aidmesh verify`)\n");
+        if (l->json)
+            out_json_put(stdout, json_pack("{s:s}", "error", "entry does not decode"));
+        else
+            printf("(an entry that does not decode: run `aidmesh verify`)\n");
         return 0;
     }
     entry_id_hex(e.author, author);
@@ -490,12 +486,11 @@ static int log_entry(void *ctx, const uint8_t *raw, size_t len)
     out_hex(hash, h, AM_HASH_LEN);
     out_iso_ms(when, hlc_ms(e.hlc));
     if (l->json) {
-        printf("{\"author\":\"%s\",\"seq\":%llu,\"hlc\":%llu,\"time\":\"%s\",\"hash\":\"%s\","
-               "\"bytes\":%zu,\"op\":",
-               author, (unsigned long long)e.seq, (unsigned long long)e.hlc, when, hash, len);
-        if (out_msgpack_json(stdout, e.op, e.op_len) != 0)
-            printf("null");
-        printf("}\n");
+        json_t *op = out_msgpack_value(e.op, e.op_len);
+        out_json_put(stdout, json_pack("{s:s,s:o,s:o,s:s,s:s,s:I,s:o}", "author", author, "seq",
+                                       out_json_u64(e.seq), "hlc", out_json_u64(e.hlc), "time",
+                                       when, "hash", hash, "bytes", (json_int_t)len, "op",
+                                       op ? op : json_null()));
     } else {
         printf("%.8s %6llu  %s  ", author, (unsigned long long)e.seq, when);
         if (out_msgpack_json(stdout, e.op, e.op_len) != 0)
@@ -606,7 +601,7 @@ static const char verify_help[] =
 
 struct vctx {
     int json;
-    int first;
+    json_t *problems; /* with --json: what verify found, printed at the end */
 };
 
 static void verify_problem(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq,
@@ -615,15 +610,12 @@ static void verify_problem(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t 
     struct vctx *v = ctx;
     char hex[65];
     entry_id_hex(author, hex);
-    if (v->json) {
-        printf("%s{\"author\":\"%s\",\"seq\":%llu,\"problem\":", v->first ? "" : ",", hex,
-               (unsigned long long)seq);
-        out_json_str(stdout, what, strlen(what));
-        printf("}");
-    } else {
+    if (v->json)
+        json_array_append_new(v->problems,
+                              json_pack("{s:s,s:o,s:o}", "author", hex, "seq", out_json_u64(seq),
+                                        "problem", out_json_strz(what)));
+    else
         printf("  author %.16s seq %llu: %s\n", hex, (unsigned long long)seq, what);
-    }
-    v->first = 0;
 }
 
 static int verify_invalid(void *ctx, const uint8_t *author, uint64_t seq, const char *why,
@@ -639,7 +631,7 @@ static int verify_invalid(void *ctx, const uint8_t *author, uint64_t seq, const 
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
-    struct vctx v = {0, 1};
+    struct vctx v = {0, NULL};
     struct verify_report r;
     struct store_stats st;
     struct node n;
@@ -660,8 +652,11 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     if (cli_open(c, &n, NULL))
         return 1;
     v.json = c->json;
-    if (v.json)
-        printf("{\"problems\":[");
+    if (v.json && !(v.problems = json_array())) {
+        node_close(&n);
+        cli_err("verify: out of memory");
+        return 1;
+    }
     rc = verify_store(n.store, verify_problem, &v, &r);
     if (rc == AM_OK)
         rc = store_stats(n.store, &st);
@@ -674,7 +669,7 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     node_close(&n);
     if (rc != AM_OK) {
         if (v.json)
-            printf("]}\n");
+            out_json_put(stdout, json_pack("{s:o}", "problems", v.problems));
         if (rc == AM_ECORRUPT) { /* the file itself is damaged (PROTOCOL.md §7) */
             char dir[AM_HOME_PATH_MAX], text[1600];
             home_path(dir, c->home, "store");
@@ -686,11 +681,15 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
         return 1;
     }
     if (v.json) {
-        printf("],\"authors\":%llu,\"entries\":%llu,\"fork_evidence\":%llu,"
-               "\"forked_authors\":%llu,\"invalid_ops\":%llu,\"clean\":%s}\n",
-               (unsigned long long)r.authors, (unsigned long long)r.entries,
-               (unsigned long long)r.forks, (unsigned long long)st.forked,
-               (unsigned long long)r.invalid_ops, r.problems ? "false" : "true");
+        if (out_json_put(stdout,
+                         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "problems", v.problems,
+                                   "authors", out_json_u64(r.authors), "entries",
+                                   out_json_u64(r.entries), "fork_evidence", out_json_u64(r.forks),
+                                   "forked_authors", out_json_u64(st.forked), "invalid_ops",
+                                   out_json_u64(r.invalid_ops), "clean", !r.problems))) {
+            cli_err("verify: out of memory");
+            return 1;
+        }
     } else {
         out_count(e, r.entries);
         out_count(a, r.authors);

@@ -62,12 +62,13 @@ int cli_cmd_export(struct cli *c, int argc, char **argv);
 int cli_cmd_reindex(struct cli *c, int argc, char **argv);
 /* The hub dashboard as a static HTML file (cli_report.c). */
 int cli_cmd_report(struct cli *c, int argc, char **argv);
-/* The listings behind `need list` (cli_need.c) and `stock show` (cli_stock.c), into f (for the
- * benchmark too). status / pri: enum relief_status / relief_priority, 0 for any; today: days since
- * 1970-01-01, for expiry flags. Return AM_OK or a store error. */
-int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status, int pri, int json);
-int cli_relief_stock_show(struct store *s, FILE *f, const char *site, const char *item, int json,
-                          uint32_t today);
+/* The listings behind `need list` (cli_need.c) and `stock show` (cli_stock.c), read through
+ * query q and written to f (for the benchmark too). Return AM_OK or a store error. */
+struct query;
+struct query_need_filter;
+struct query_cell_filter;
+int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filter *nf, int json);
+int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filter *cf, int json);
 /* The relief views benchmark (relief_bench.c): builds its workload, measures and prints a
  * Markdown table (intro line, header, rows) to out; stores live under tmpdir. quick: a
  * tenth of the default sizes. Returns AM_OK, or an error (also printed to stderr). */

@@ -928,61 +928,51 @@ static void print_human(const struct doc *d, const struct cli *c)
     printf("%u failed, %u warning%s\n", d->fails, d->warns, d->warns == 1 ? "" : "s");
 }
 
-static void json_kv_str(const char *k, const char *v, int comma)
-{
-    printf("%s\"%s\":", comma ? "," : "", k);
-    out_json_str(stdout, v, strlen(v));
-}
-
 static void print_json(const struct doc *d, const struct cli *c)
 {
     static const char *const kinds[] = {"", "member", "self", "other_network", "other_version"};
-    printf("{\"ok\":%s,\"failed\":%u,\"warnings\":%u", d->fails ? "false" : "true", d->fails,
-           d->warns);
-    json_kv_str("home", c->home, 1);
-    json_kv_str("verdict", d->verdict ? d->verdict : "not_checked", 1);
-    printf(",\"checks\":[");
+    json_t *checks = json_array(), *ifs = json_array(), *heard = json_array();
     for (size_t i = 0; i < d->n; i++) {
         const struct dcheck *k = &d->checks[i];
-        printf("%s{", i ? "," : "");
-        json_kv_str("section", k->section, 0);
-        json_kv_str("check", k->id, 1);
-        json_kv_str("status", k->st == D_OK ? "ok" : k->st == D_WARN ? "warn" : "fail", 1);
-        json_kv_str("message", k->msg, 1);
-        printf("}");
+        json_array_append_new(checks,
+                              json_pack("{s:o,s:o,s:s,s:o}", "section", out_json_strz(k->section),
+                                        "check", out_json_strz(k->id), "status",
+                                        k->st == D_OK     ? "ok"
+                                        : k->st == D_WARN ? "warn"
+                                                          : "fail",
+                                        "message", out_json_strz(k->msg)));
     }
-    printf("],\"interfaces\":[");
     for (int i = 0; i < d->n_ifs; i++) {
         const struct doctor_iface *f = &d->ifs[i];
         char addrs[400];
         addrs_text(f, addrs, sizeof addrs);
-        printf("%s{", i ? "," : "");
-        json_kv_str("name", f->name, 0);
-        json_kv_str("addresses", addrs, 1);
-        printf(",\"up\":%s,\"running\":%s,\"multicast\":%s,\"loopback\":%s,"
-               "\"beacons_sent\":[%u,%u],\"beacons_back\":[%u,%u],\"heard\":%u}",
-               f->up ? "true" : "false", f->running ? "true" : "false",
-               f->multicast ? "true" : "false", f->loopback ? "true" : "false", f->sent[0],
-               f->sent[1], f->back[0], f->back[1], f->heard);
+        json_array_append_new(
+            ifs, json_pack("{s:o,s:o,s:b,s:b,s:b,s:b,s:[I,I],s:[I,I],s:I}", "name",
+                           out_json_strz(f->name), "addresses", out_json_strz(addrs), "up", f->up,
+                           "running", f->running, "multicast", f->multicast, "loopback",
+                           f->loopback, "beacons_sent", (json_int_t)f->sent[0],
+                           (json_int_t)f->sent[1], "beacons_back", (json_int_t)f->back[0],
+                           (json_int_t)f->back[1], "heard", (json_int_t)f->heard));
     }
-    printf("],\"heard\":[");
     for (size_t i = 0; d->probed && i < d->probe.n_seen; i++) {
         const struct doctor_seen *s = &d->probe.seen[i];
-        int authentic = s->kind == DOCTOR_SEEN_MEMBER || s->kind == DOCTOR_SEEN_SELF;
-        char hex[65] = "";
-        printf("%s{", i ? "," : "");
-        json_kv_str("kind", kinds[s->kind], 0);
-        json_kv_str("address", s->addr, 1);
-        json_kv_str("interface", s->ifname, 1);
-        printf(",\"local\":%s,\"count\":%u", s->local ? "true" : "false", s->count);
-        if (authentic) {
+        json_t *o = json_pack("{s:s,s:o,s:o,s:b,s:I}", "kind", kinds[s->kind], "address",
+                              out_json_strz(s->addr), "interface", out_json_strz(s->ifname),
+                              "local", s->local, "count", (json_int_t)s->count);
+        if (o && (s->kind == DOCTOR_SEEN_MEMBER || s->kind == DOCTOR_SEEN_SELF)) {
+            char hex[65];
             entry_id_hex(s->author, hex);
-            printf(",\"author\":\"%s\",\"tcp_port\":%u,\"clock_skew_min\":%lld", hex, s->tcp_port,
-                   (long long)s->skew_min);
+            json_object_set_new(o, "author", json_string(hex));
+            json_object_set_new(o, "tcp_port", json_integer(s->tcp_port));
+            json_object_set_new(o, "clock_skew_min", json_integer((json_int_t)s->skew_min));
         }
-        printf("}");
+        json_array_append_new(heard, o);
     }
-    printf("]}\n");
+    out_json_put(stdout, json_pack("{s:b,s:I,s:I,s:o,s:s,s:o,s:o,s:o}", "ok", !d->fails, "failed",
+                                   (json_int_t)d->fails, "warnings", (json_int_t)d->warns, "home",
+                                   out_json_strz(c->home), "verdict",
+                                   d->verdict ? d->verdict : "not_checked", "checks", checks,
+                                   "interfaces", ifs, "heard", heard));
 }
 
 /* ---- the command -------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /*
  * cli_export.c: `aidmesh export --hxl needs|stock`: the needs or the stock cells as CSV with
- * a row of HXL hashtags (PROTOCOL.md section 12), read from the views.
+ * a row of HXL hashtags (PROTOCOL.md section 12), read through the read model (query.h),
+ * in its order.
  *
  * Never writes to the store; never lets a cell that people wrote reach a spreadsheet as a
  * formula (see csv below).
@@ -91,195 +92,144 @@ static void csvn(FILE *f, long long v, int last)
         csvs(f, num, last);
 }
 
-/* Site details for export rows, looked up once per site. */
-struct site_info {
-    char slug[RELIEF_SLUG_MAX + 1];
-    char name[RELIEF_NAME_MAX + 1];
-    char kind[16];
-    char lat[24], lon[24];
-};
-
-static void site_info(struct store *s, const char *slug, struct site_info *si)
-{
-    struct relief_key k = {.kind = RELIEF_OBJ_SITE};
-    struct relief_node_site sv;
-    uint8_t *v = NULL;
-    size_t vl;
-    if (!strcmp(si->slug, slug))
-        return;
-    memset(si, 0, sizeof *si);
-    snprintf(si->slug, sizeof si->slug, "%s", slug);
-    snprintf(k.site, sizeof k.site, "%s", slug);
-    if (relief_node_view(s, &k, &v, &vl) == AM_OK && relief_node_site_parse(v, vl, &sv) == AM_OK) {
-        if (sv.name.n_heads)
-            snprintf(si->name, sizeof si->name, "%.*s", (int)sv.name.len, sv.name.s);
-        if (sv.kind.n_heads)
-            snprintf(si->kind, sizeof si->kind, "%s", relief_kind_name((int)sv.kind.i));
-        if (sv.ll.n_heads && sv.ll.set) {
-            cli_relief_fmt_deg(sv.ll.i, si->lat);
-            cli_relief_fmt_deg(sv.ll.j, si->lon);
-        }
-    }
-    free(v);
-}
-
-struct item_info {
-    char code[RELIEF_SLUG_MAX + 1];
-    char name[RELIEF_NAME_MAX + 1];
-    char unit[RELIEF_UNIT_MAX + 1];
-    char cat[RELIEF_SLUG_MAX + 1];
-};
-
-static void item_info(struct store *s, const char *code, struct item_info *ii)
-{
-    struct relief_key k = {.kind = RELIEF_OBJ_ITEM};
-    struct relief_node_item iv;
-    uint8_t *v = NULL;
-    size_t vl;
-    if (!strcmp(ii->code, code))
-        return;
-    memset(ii, 0, sizeof *ii);
-    snprintf(ii->code, sizeof ii->code, "%s", code);
-    snprintf(k.item, sizeof k.item, "%s", code);
-    if (relief_node_view(s, &k, &v, &vl) == AM_OK && relief_node_item_parse(v, vl, &iv) == AM_OK) {
-        if (iv.name.n_heads)
-            snprintf(ii->name, sizeof ii->name, "%.*s", (int)iv.name.len, iv.name.s);
-        if (iv.unit.n_heads)
-            snprintf(ii->unit, sizeof ii->unit, "%.*s", (int)iv.unit.len, iv.unit.s);
-        if (iv.cat.n_heads)
-            snprintf(ii->cat, sizeof ii->cat, "%.*s", (int)iv.cat.len, iv.cat.s);
-    }
-    free(v);
-}
-
 struct export_ctx {
-    struct store *s;
+    struct query *q;
     FILE *f;
     const char *org, *adm1;
-    uint32_t today;
-    struct site_info si;
-    struct item_info ii;
-    uint64_t rows;
 };
 
-static void export_place(struct export_ctx *x)
+/* The site's columns: code, name, type, admin 1, organisation, latitude, longitude. */
+static void export_place(struct export_ctx *x, const char *slug)
 {
-    csvs(x->f, x->si.slug, 0);
-    csvt(x->f, x->si.name, 0);
-    csvs(x->f, x->si.kind, 0);
+    const struct relief_node_site *sv = query_site(x->q, slug);
+    char lat[24] = "", lon[24] = "";
+    size_t nl = 0;
+    const char *name = sv ? query_reg_text(&sv->name, &nl) : "";
+    csvs(x->f, slug, 0);
+    csv(x->f, name, nl, 1, 0);
+    csvs(x->f, sv && sv->kind.n_heads && sv->kind.set ? relief_kind_name((int)sv->kind.i) : "", 0);
     csvt(x->f, x->adm1, 0);
     csvt(x->f, x->org, 0);
-    csvs(x->f, x->si.lat, 0);
-    csvs(x->f, x->si.lon, 0);
+    if (sv && sv->ll.n_heads && sv->ll.set) {
+        cli_relief_fmt_deg(sv->ll.i, lat);
+        cli_relief_fmt_deg(sv->ll.j, lon);
+    }
+    csvs(x->f, lat, 0);
+    csvs(x->f, lon, 0);
 }
 
-static void export_item(struct export_ctx *x)
+/* The item's columns (code, name, category); *unit gets its unit. */
+static void export_item(struct export_ctx *x, const char *code, const char **unit, size_t *ul)
 {
-    csvs(x->f, x->ii.code, 0);
-    csvt(x->f, x->ii.name, 0);
-    csvs(x->f, x->ii.cat, 0);
+    const struct relief_node_item *iv = query_item(x->q, code);
+    size_t nl = 0, cl = 0;
+    const char *name = iv ? query_reg_text(&iv->name, &nl) : "";
+    const char *cat = iv ? query_reg_text(&iv->cat, &cl) : "";
+    *ul = 0;
+    *unit = iv ? query_reg_text(&iv->unit, ul) : "";
+    csvs(x->f, code, 0);
+    csv(x->f, name, nl, 1, 0);
+    csv(x->f, cat, cl, 0, 0);
 }
 
-static int export_need(void *ctx, const struct store_view_row *r)
+static void export_need(struct export_ctx *x, const struct query_need *w)
 {
-    struct export_ctx *x = ctx;
-    struct relief_node_need nv;
-    char hex[33], by[11], rep[11];
-    if (relief_node_need_parse(r->view, r->view_len, &nv) != AM_OK)
-        return AM_ECORRUPT;
-    if (!nv.opened)
-        return 0; /* site and item unknown here yet */
-    site_info(x->s, nv.site, &x->si);
-    item_info(x->s, nv.item, &x->ii);
-    relief_id_hex(nv.id, hex);
+    const struct relief_node_need *nv = &w->v;
+    char hex[33], by[11] = "", rep[11];
+    const char *unit, *note;
+    size_t ul, nl;
+    relief_id_hex(nv->id, hex);
     csvs(x->f, hex, 0);
-    export_place(x);
-    export_item(x);
-    csvn(x->f, (long long)(nv.q.n_heads ? nv.q.i : 0), 0);
-    csvn(x->f, (long long)nv.delivered, 0);
-    csvt(x->f, x->ii.unit, 0);
-    csvs(x->f, nv.pri.n_heads ? relief_priority_name((int)nv.pri.i) : "", 0);
-    if (nv.by.n_heads && nv.by.set)
-        relief_day_format((uint32_t)nv.by.i, by);
-    else
-        by[0] = 0;
+    export_place(x, nv->site);
+    export_item(x, nv->item, &unit, &ul);
+    csvn(x->f, (long long)w->q, 0);
+    csvn(x->f, (long long)nv->delivered, 0);
+    csv(x->f, unit, ul, 1, 0);
+    csvs(x->f, w->pri ? relief_priority_name(w->pri) : "", 0);
+    if (w->by)
+        relief_day_format(w->by, by);
     csvs(x->f, by, 0);
-    csvs(x->f, relief_status_name(nv.status), 0);
-    relief_day_format((uint32_t)(hlc_ms(nv.open_hlc) / 86400000ULL), rep);
+    csvs(x->f, relief_status_name(nv->status), 0);
+    relief_day_format((uint32_t)(hlc_ms(nv->open_hlc) / 86400000ULL), rep);
     csvs(x->f, rep, 0);
-    if (nv.note.n_heads)
-        csv(x->f, nv.note.s, nv.note.len, 1, 1);
-    else
-        csvs(x->f, "", 1);
-    x->rows++;
-    return 0;
+    note = query_reg_text(&nv->note, &nl);
+    csv(x->f, note, nl, 1, 1);
 }
 
-static int export_cell(void *ctx, const struct store_view_row *r)
+static void export_cell(struct export_ctx *x, const struct query_cell *w)
 {
-    struct export_ctx *x = ctx;
-    struct relief_node_cell cv;
+    const struct relief_node_cell *cv = &w->v;
     char exp[11] = "", rep[11], status[64] = "";
-    if (relief_node_cell_parse(r->view, r->view_len, &cv) != AM_OK)
-        return AM_ECORRUPT;
-    site_info(x->s, cv.site, &x->si);
-    item_info(x->s, cv.item, &x->ii);
-    export_place(x);
-    export_item(x);
-    csvs(x->f, cv.lot, 0);
-    if (cv.exp)
-        relief_day_format(cv.exp, exp);
+    const char *unit;
+    size_t ul;
+    export_place(x, cv->site);
+    export_item(x, cv->item, &unit, &ul);
+    csvs(x->f, cv->lot, 0);
+    if (cv->exp)
+        relief_day_format(cv->exp, exp);
     csvs(x->f, exp, 0);
-    csvn(x->f, (long long)cv.value, 0);
-    csvt(x->f, x->ii.unit, 0);
+    csvn(x->f, (long long)cv->value, 0);
+    csv(x->f, unit, ul, 1, 0);
     /* at most 33 bytes of the 64: never cut */
-    snprintf(status, sizeof status, "%s%s%s", cv.overdrawn ? "overdrawn " : "",
-             cv.count_conflict ? "count-conflict " : "",
-             cv.exp && cv.exp <= x->today                   ? "expired "
-             : cv.exp && cv.exp <= x->today + EXPIRING_DAYS ? "expiring "
-                                                            : "");
+    snprintf(status, sizeof status, "%s%s%s", w->flags & QUERY_CELL_OVERDRAWN ? "overdrawn " : "",
+             w->flags & QUERY_CELL_CONFLICT ? "count-conflict " : "",
+             w->flags & QUERY_CELL_EXPIRED    ? "expired "
+             : w->flags & QUERY_CELL_EXPIRING ? "expiring "
+                                              : "");
     if (!status[0])
         snprintf(status, sizeof status, "ok ");
     status[strlen(status) - 1] = 0;
     csvs(x->f, status, 0);
-    relief_day_format(x->today, rep);
+    relief_day_format(query_today(x->q), rep);
     csvs(x->f, rep, 1);
-    x->rows++;
-    return 0;
 }
 
-static int cmd_export_run(struct store *s, FILE *f, int stock, int all, const char *org,
-                          const char *adm1, uint32_t today)
+/* The export of the needs (stock: the cells) read through q, to f. Needs come in the one
+ * order of query.h; a need whose need.open has not arrived is left out (its site and item
+ * are unknown here). Returns AM_OK or a store error. */
+static int cmd_export_run(struct query *q, FILE *f, int stock, int all, const char *org,
+                          const char *adm1)
 {
-    struct export_ctx x;
+    struct export_ctx x = {q, f, org, adm1};
     static const char place_h[] = "Site code,Site name,Site type,Admin 1,Organisation,Latitude,"
                                   "Longitude,Item code,Item name,Item category,";
     static const char place_t[] = "#loc+code,#loc+name,#loc+type,#adm1+name,#org+name,#geo+lat,"
                                   "#geo+lon,#item+code,#item+name,#item+type,";
-    memset(&x, 0, sizeof x);
-    x.s = s;
-    x.f = f;
-    x.org = org;
-    x.adm1 = adm1;
-    x.today = today;
+    int rc;
     if (stock) {
+        const struct query_cell *rows;
+        size_t n;
+        if ((rc = query_cells(q, NULL, &rows, &n)) != AM_OK)
+            return rc;
         fprintf(f, "%sLot,Expiry date,Quantity in stock,Unit,Stock status,Date reported\r\n",
                 place_h);
         fprintf(f,
                 "%s#item+lot,#date+expiry,#item+num+stock,#item+unit,#status+stock,"
                 "#date+reported\r\n",
                 place_t);
-        return store_cells_each(s, NULL, NULL, export_cell, &x);
+        for (size_t i = 0; i < n; i++)
+            export_cell(&x, &rows[i]);
+        return AM_OK;
     }
-    fprintf(f,
-            "Need ID,%sQuantity needed,Quantity delivered,Unit,Priority,Needed by,Status,"
-            "Date reported,Note\r\n",
-            place_h);
-    fprintf(f,
-            "#meta+id,%s#item+num+needed,#item+num+delivered,#item+unit,#severity+priority,"
-            "#date+needed,#status+need,#date+reported,#description+note\r\n",
-            place_t);
-    return store_needs_each(s, NULL, all ? 0 : RELIEF_ST_OPEN, export_need, &x);
+    {
+        struct query_need_filter nf = {.status = all ? 0 : RELIEF_ST_OPEN};
+        const struct query_need *rows;
+        size_t n;
+        if ((rc = query_needs(q, &nf, &rows, &n)) != AM_OK)
+            return rc;
+        fprintf(f,
+                "Need ID,%sQuantity needed,Quantity delivered,Unit,Priority,Needed by,Status,"
+                "Date reported,Note\r\n",
+                place_h);
+        fprintf(f,
+                "#meta+id,%s#item+num+needed,#item+num+delivered,#item+unit,#severity+priority,"
+                "#date+needed,#status+need,#date+reported,#description+note\r\n",
+                place_t);
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].v.opened)
+                export_need(&x, &rows[i]);
+    }
+    return AM_OK;
 }
 
 int cli_cmd_export(struct cli *c, int argc, char **argv)
@@ -292,6 +242,7 @@ int cli_cmd_export(struct cli *c, int argc, char **argv)
                                          {0, 0, 0, 0}};
     const char *what = NULL, *org = "", *adm1 = "";
     int opt, rc, all = 0;
+    struct query *q;
     struct node n;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -324,8 +275,12 @@ int cli_cmd_export(struct cli *c, int argc, char **argv)
                                    "show --json`");
     if (cli_open(c, &n, NULL))
         return 1;
-    rc =
-        cmd_export_run(n.store, stdout, !strcmp(what, "stock"), all, org, adm1, cli_relief_today());
+    if (!(q = cli_relief_query(&n, "export"))) {
+        node_close(&n);
+        return 1;
+    }
+    rc = cmd_export_run(q, stdout, !strcmp(what, "stock"), all, org, adm1);
+    query_close(q);
     node_close(&n);
     if (rc != AM_OK) {
         cli_err("export: cannot read the views: %s%s", am_strerror(rc),

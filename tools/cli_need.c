@@ -4,7 +4,8 @@
  * deliver, close; PROTOCOL.md section 10).
  *
  * Never writes an op that the parsers of cli_relief.c have not checked; never sorts or
- * filters beyond what the listing promises; never prints a view's text unescaped (out.h).
+ * filters itself (the read model, query.h, does); never prints a view's text unescaped
+ * (out.h).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,8 +24,8 @@
 static const char need_help[] =
     "usage: aidmesh need add --site S --item I --qty N [--priority P] [--note TEXT]\n"
     "                        [--by DATE] [--force]\n"
-    "       aidmesh need list [--site S] [--status open|fulfilled|cancelled|all]\n"
-    "                         [--priority P] [--json]\n"
+    "       aidmesh need list [--site S] [--item I] [--status open|fulfilled|cancelled|all]\n"
+    "                         [--priority P] [--author ID|me] [--text WORDS] [--json]\n"
     "       aidmesh need show ID [--json]\n"
     "       aidmesh need update ID [--qty N] [--priority P] [--note TEXT] [--by DATE|none]\n"
     "       aidmesh need deliver ID --qty N [--note TEXT]\n"
@@ -34,9 +35,15 @@ static const char need_help[] =
     "deliveries reach its quantity, or closed by hand. ID is the id `need list` shows (a\n"
     "unique prefix of at least 4 hex digits is enough).\n"
     "\n"
-    "  --priority P  critical, high, normal (default) or low; lists show critical first\n"
+    "  --priority P  critical, high, normal (default) or low\n"
     "  --by DATE     needed by this date (YYYY-MM-DD); `--by none` clears it\n"
     "  --status S    which needs to list (default open)\n"
+    "  --author ID   only needs opened by this node (hex digits of its id, or `me`)\n"
+    "  --text WORDS  only needs whose note, site or item holds WORDS (any case)\n"
+    "\n"
+    "Lists, the hub dashboard, the HXL export and the report all show needs in one order:\n"
+    "priority (critical first), then needed-by date (soonest first, none last), then the\n"
+    "oldest first. An open need past its needed-by date shows as LATE.\n"
     "  --force       write even if the site or item is not defined on this node yet\n";
 
 static int need_add(struct cli *c, int argc, char **argv)
@@ -112,17 +119,25 @@ static int need_add(struct cli *c, int argc, char **argv)
     HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q), HAS(&op, PRI);
     if (cli_open(c, &n, NULL))
         return 1;
-    if (!force && (!cli_relief_check_known(n.store, RELIEF_OBJ_SITE, site, cmd) ||
-                   !cli_relief_check_known(n.store, RELIEF_OBJ_ITEM, item, cmd))) {
-        node_close(&n);
-        return 1;
+    if (!force) {
+        struct query *q = cli_relief_query(&n, cmd);
+        int known = q && cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) &&
+                    cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd);
+        query_close(q);
+        if (!known) {
+            node_close(&n);
+            return 1;
+        }
     }
     rc = cli_relief_write_op(&n, cmd, &op, force, hash);
     if (rc == 0) {
         relief_need_id(hash, id);
         relief_id_hex(id, hex);
         if (c->json) {
-            printf("{\"ok\":true,\"id\":\"%s\"}\n", hex);
+            json_t *o = json_object();
+            json_object_set_new(o, "ok", json_true());
+            json_object_set_new(o, "id", json_string(hex));
+            out_json_put(stdout, o);
         } else {
             printf("opened need %.*s: %lld %s at %s, %s\n", (int)store_need_digits(n.store, id),
                    hex, (long long)op.q, item, site, relief_priority_name(op.pri));
@@ -132,182 +147,115 @@ static int need_add(struct cli *c, int argc, char **argv)
     return rc;
 }
 
-/* One row of a need listing, kept for sorting. */
-struct need_row {
-    uint8_t id[RELIEF_ID_LEN];
-    unsigned digits;
-    int pri, status, derived, opened, conflict;
-    uint32_t by;
-    uint64_t open_hlc;
-    int64_t q, delivered;
-    char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1];
-    char *note; /* malloc'd */
-};
-
-struct need_rows {
-    struct need_row *v;
-    size_t n, cap;
-    int pri; /* filter: 0 any */
-};
-
-static int need_collect(void *ctx, const struct store_view_row *r)
+/* The filter in words, for the summary line: " at S", " of I", ... */
+static void filter_words(char *out, size_t cap, const struct query_need_filter *nf)
 {
-    struct need_rows *nr = ctx;
-    struct relief_node_need nv;
-    struct need_row *w;
-    if (relief_node_need_parse(r->view, r->view_len, &nv) != AM_OK)
-        return AM_ECORRUPT;
-    if (nr->pri && (!nv.pri.n_heads || nv.pri.i != nr->pri))
-        return 0;
-    if (AM_GROW(nr->v, nr->cap, nr->n + 1, 64) != AM_OK)
-        return AM_ENOMEM;
-    w = &nr->v[nr->n];
-    memset(w, 0, sizeof *w);
-    memcpy(w->id, nv.id, RELIEF_ID_LEN);
-    w->digits = r->id_digits ? r->id_digits : RELIEF_ID_SHORT_MIN;
-    w->pri = nv.pri.n_heads ? (int)nv.pri.i : 0;
-    w->status = nv.status;
-    w->derived = nv.derived;
-    w->opened = nv.opened;
-    w->conflict = relief_node_need_conflict(&nv);
-    w->by = nv.by.n_heads && nv.by.set ? (uint32_t)nv.by.i : 0;
-    w->open_hlc = nv.open_hlc;
-    w->q = nv.q.n_heads ? nv.q.i : 0;
-    w->delivered = nv.delivered;
-    snprintf(w->site, sizeof w->site, "%s", nv.site); /* arrays of one size: never cut */
-    snprintf(w->item, sizeof w->item, "%s", nv.item);
-    if (nv.note.n_heads && nv.note.len) {
-        w->note = malloc(nv.note.len + 1);
-        if (!w->note)
-            return AM_ENOMEM;
-        memcpy(w->note, nv.note.s, nv.note.len);
-        w->note[nv.note.len] = 0;
+    size_t o = 0;
+    out[0] = 0;
+    if (nf->priority)
+        o += (size_t)snprintf(out + o, cap - o, " of priority %s",
+                              relief_priority_name(nf->priority));
+    if (nf->site && o < cap)
+        o += (size_t)snprintf(out + o, cap - o, " at %s", nf->site);
+    if (nf->item && o < cap)
+        o += (size_t)snprintf(out + o, cap - o, " of %s", nf->item);
+    if (nf->author && o < cap) {
+        char a[65];
+        entry_id_hex(nf->author, a);
+        o += (size_t)snprintf(out + o, cap - o, " opened by %.16s", a);
     }
-    nr->n++;
-    return 0;
+    if (nf->text && nf->text[0] && o < cap)
+        snprintf(out + o, cap - o, " holding the text you gave");
 }
 
-/* Critical first; then needed-by (soonest first, none last); then oldest first. */
-static int need_row_cmp(const void *a, const void *b)
+static json_t *need_json(const struct query_need *w)
 {
-    const struct need_row *x = a, *y = b;
-    int px = x->pri ? x->pri : 9, py = y->pri ? y->pri : 9;
-    uint32_t bx = x->by ? x->by : UINT32_MAX, by = y->by ? y->by : UINT32_MAX;
-    if (px != py)
-        return px < py ? -1 : 1;
-    if (bx != by)
-        return bx < by ? -1 : 1;
-    if (x->open_hlc != y->open_hlc)
-        return x->open_hlc < y->open_hlc ? -1 : 1;
-    return memcmp(x->id, y->id, RELIEF_ID_LEN);
+    const struct relief_node_need *v = &w->v;
+    char hex[33], by[11];
+    json_t *o = json_object();
+    relief_id_hex(v->id, hex);
+    cli_relief_fmt_day(w->by, by);
+    json_object_set_new(o, "id", json_string(hex));
+    json_object_set_new(o, "short", json_stringn(hex, w->digits));
+    json_object_set_new(o, "site", v->opened ? json_string(v->site) : json_null());
+    json_object_set_new(o, "item", v->opened ? json_string(v->item) : json_null());
+    json_object_set_new(o, "qty", json_integer(w->q));
+    json_object_set_new(o, "delivered", json_integer(v->delivered));
+    json_object_set_new(o, "priority",
+                        w->pri ? json_string(relief_priority_name(w->pri)) : json_null());
+    json_object_set_new(o, "status", json_string(relief_status_name(v->status)));
+    json_object_set_new(o, "derived", json_boolean(v->derived));
+    json_object_set_new(o, "needed_by", w->by ? json_string(by) : json_null());
+    {
+        size_t nl;
+        const char *note = query_reg_text(&v->note, &nl);
+        json_object_set_new(o, "note", out_json_text(note, nl));
+    }
+    json_object_set_new(o, "opened", json_boolean(v->opened));
+    json_object_set_new(o, "conflict", json_boolean(w->conflict));
+    json_object_set_new(o, "late", json_boolean(w->late));
+    return o;
 }
 
-static void need_rows_free(struct need_rows *nr)
+int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filter *nf, int json)
 {
-    for (size_t i = 0; i < nr->n; i++)
-        free(nr->v[i].note);
-    free(nr->v);
-}
-
-static const char *status_text(const struct need_row *w)
-{
-    return relief_status_name(w->status);
-}
-
-int cli_relief_need_list(struct store *s, FILE *f, const char *site, int status, int pri, int json)
-{
-    struct need_rows nr = {0};
+    const struct query_need *rows;
+    size_t n;
     int rc, conflicts = 0, unopened = 0, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
+    char words[160], cnt[32];
 
-    nr.pri = pri;
-    rc = store_needs_each(s, site, status, need_collect, &nr);
-    if (rc != AM_OK) {
-        need_rows_free(&nr);
+    if ((rc = query_needs(q, nf, &rows, &n)) != AM_OK)
         return rc;
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, need_json(&rows[i]));
+        return out_json_put(f, arr) == 0 ? AM_OK : AM_ENOMEM;
     }
-    if (nr.n)
-        qsort(nr.v, nr.n, sizeof *nr.v, need_row_cmp);
-    for (size_t i = 0; i < nr.n; i++)
-        if (nr.v[i].opened) {
-            w_site = cli_relief_code_width(w_site, nr.v[i].site);
-            w_item = cli_relief_code_width(w_item, nr.v[i].item);
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].v.opened) {
+            w_site = cli_relief_code_width(w_site, rows[i].v.site);
+            w_item = cli_relief_code_width(w_item, rows[i].v.item);
         }
-    if (json)
-        fputc('[', f);
-    else if (nr.n)
+    if (n)
         fprintf(f, "%-8s %-8s %-*s %-*s %13s %-10s %s\n", "ID", "PRIORITY", w_site, "SITE", w_item,
                 "ITEM", "DELIVERED/QTY", "STATUS", "NEEDED BY");
-    for (size_t i = 0; i < nr.n; i++) {
-        const struct need_row *w = &nr.v[i];
-        char hex[33], by[11], dq[48];
-        relief_id_hex(w->id, hex);
+    for (size_t i = 0; i < n; i++) {
+        const struct query_need *w = &rows[i];
+        char hex[33], by[11], dq[48], st[16];
+        relief_id_hex(w->v.id, hex);
         cli_relief_fmt_day(w->by, by);
-        if (json) {
-            fprintf(f, "%s{\"id\":\"%s\",\"short\":\"%.*s\",\"site\":", i ? "," : "", hex,
-                    (int)w->digits, hex);
-            if (w->opened)
-                fprintf(f, "\"%s\",\"item\":\"%s\"", w->site, w->item);
-            else
-                fputs("null,\"item\":null", f);
-            fprintf(f, ",\"qty\":%lld,\"delivered\":%lld,\"priority\":", (long long)w->q,
-                    (long long)w->delivered);
-            if (w->pri)
-                fprintf(f, "\"%s\"", relief_priority_name(w->pri));
-            else
-                fputs("null", f);
-            fprintf(f, ",\"status\":\"%s\",\"derived\":%s,\"needed_by\":", status_text(w),
-                    w->derived ? "true" : "false");
-            if (w->by)
-                fprintf(f, "\"%s\"", by);
-            else
-                fputs("null", f);
-            fputs(",\"note\":", f);
-            if (w->note)
-                out_json_str(f, w->note, strlen(w->note));
-            else
-                fputs("\"\"", f);
-            fprintf(f, ",\"opened\":%s,\"conflict\":%s}", w->opened ? "true" : "false",
-                    w->conflict ? "true" : "false");
-            continue;
-        }
         fprintf(f, "%-8.*s ", (int)w->digits, hex);
         cli_relief_cols(f, w->pri ? relief_priority_name(w->pri) : "-", 8);
         fputc(' ', f);
-        cli_relief_cols(f, w->opened ? w->site : "?", w_site);
+        cli_relief_cols(f, w->v.opened ? w->v.site : "?", w_site);
         fputc(' ', f);
-        cli_relief_cols(f, w->opened ? w->item : "?", w_item);
-        snprintf(dq, sizeof dq, "%lld/%lld", (long long)w->delivered, (long long)w->q);
+        cli_relief_cols(f, w->v.opened ? w->v.item : "?", w_item);
+        snprintf(dq, sizeof dq, "%lld/%lld", (long long)w->v.delivered, (long long)w->q);
         fputc(' ', f);
         cli_relief_col(f, dq, strlen(dq), 13, 1);
         fputc(' ', f);
-        {
-            char st[16];
-            snprintf(st, sizeof st, "%s%s", status_text(w), w->conflict ? "!" : "");
-            cli_relief_cols(f, st, 10);
-        }
+        snprintf(st, sizeof st, "%s%s", w->late ? "LATE" : relief_status_name(w->v.status),
+                 w->conflict ? "!" : "");
+        cli_relief_cols(f, st, 10);
         fprintf(f, " %s\n", by);
         conflicts += w->conflict;
-        unopened += !w->opened;
+        unopened += !w->v.opened;
     }
-    if (json) {
-        fputs("]\n", f);
-    } else {
-        char cnt[32];
-        out_count(cnt, nr.n);
-        if (nr.n == 0)
-            fprintf(f, "no %s%sneeds%s%s\n", status ? relief_status_name(status) : "",
-                    status ? " " : "", site ? " at " : "", site ? site : "");
-        else
-            fprintf(f, "%s %s%sneed%s%s%s, critical first\n", cnt,
-                    status ? relief_status_name(status) : "", status ? " " : "",
-                    nr.n == 1 ? "" : "s", site ? " at " : "", site ? site : "");
-        if (conflicts)
-            fprintf(f, "! concurrent edits from two nodes: `aidmesh need show ID` shows both\n");
-        if (unopened)
-            fprintf(f, "? the need.open of %d need%s has not reached this node yet\n", unopened,
-                    unopened == 1 ? "" : "s");
-    }
-    need_rows_free(&nr);
+    filter_words(words, sizeof words, nf);
+    out_count(cnt, n);
+    if (n == 0)
+        fprintf(f, "no %s%sneeds%s\n", nf->status ? relief_status_name(nf->status) : "",
+                nf->status ? " " : "", words);
+    else
+        fprintf(f, "%s %s%sneed%s%s, critical first\n", cnt,
+                nf->status ? relief_status_name(nf->status) : "", nf->status ? " " : "",
+                n == 1 ? "" : "s", words);
+    if (conflicts)
+        fprintf(f, "! concurrent edits from two nodes: `aidmesh need show ID` shows both\n");
+    if (unopened)
+        fprintf(f, "? the need.open of %d need%s has not reached this node yet\n", unopened,
+                unopened == 1 ? "" : "s");
     return AM_OK;
 }
 
@@ -315,12 +263,18 @@ static int need_list(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"site", required_argument, NULL, OPT_SITE},
+                                         {"item", required_argument, NULL, OPT_ITEM},
                                          {"status", required_argument, NULL, OPT_STATUS},
                                          {"priority", required_argument, NULL, OPT_PRI},
+                                         {"author", required_argument, NULL, OPT_AUTHOR},
+                                         {"text", required_argument, NULL, OPT_TEXT},
                                          {0, 0, 0, 0}};
-    const char *cmd = "need list";
-    char site[RELIEF_SLUG_MAX + 1] = "";
-    int status = RELIEF_ST_OPEN, pri = 0, opt, rc;
+    const char *cmd = "need list", *author_hex = NULL;
+    char site[RELIEF_SLUG_MAX + 1] = "", item[RELIEF_SLUG_MAX + 1] = "";
+    uint8_t author[AM_PK_LEN];
+    struct query_need_filter nf = {.status = RELIEF_ST_OPEN};
+    struct query *q;
+    int opt, rc = 1;
     struct node n;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -336,15 +290,29 @@ static int need_list(struct cli *c, int argc, char **argv)
             if (cli_relief_arg_site(cmd, optarg, site))
                 return 2;
             break;
+        case OPT_ITEM:
+            if (cli_relief_arg_item(cmd, optarg, item))
+                return 2;
+            break;
         case OPT_STATUS:
             if (!strcmp(optarg, "all"))
-                status = 0;
-            else if (cli_relief_arg_enum(cmd, "--status", optarg, relief_status_name, 3, &status))
+                nf.status = 0;
+            else if (cli_relief_arg_enum(cmd, "--status", optarg, relief_status_name, 3,
+                                         &nf.status))
                 return 2;
             break;
         case OPT_PRI:
-            if (cli_relief_arg_enum(cmd, "--priority", optarg, relief_priority_name, 4, &pri))
+            if (cli_relief_arg_enum(cmd, "--priority", optarg, relief_priority_name, 4,
+                                    &nf.priority))
                 return 2;
+            break;
+        case OPT_AUTHOR:
+            author_hex = optarg;
+            break;
+        case OPT_TEXT:
+            if (strlen(optarg) > RELIEF_NOTE_MAX)
+                return cli_usage(cmd, "--text is longer than any note (%d bytes)", RELIEF_NOTE_MAX);
+            nf.text = optarg;
             break;
         default:
             return cli_bad_option(cmd, argv);
@@ -354,40 +322,56 @@ static int need_list(struct cli *c, int argc, char **argv)
         return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (cli_open(c, &n, NULL))
         return 1;
-    if (site[0] && !cli_relief_known_quiet(n.store, RELIEF_OBJ_SITE, site) &&
-        !cli_relief_has_rows(n.store, site, NULL, 1)) {
-        cli_relief_check_known(n.store, RELIEF_OBJ_SITE, site, cmd); /* says what to type */
-        node_close(&n);
-        return 1;
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    if (site[0] && !cli_relief_known_quiet(q, RELIEF_OBJ_SITE, site) &&
+        !cli_relief_has_rows(q, site, NULL, 1)) {
+        cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd); /* says what to type */
+        goto out;
     }
-    rc = cli_relief_need_list(n.store, stdout, site[0] ? site : NULL, status, pri, c->json);
-    node_close(&n);
-    if (rc != AM_OK) {
+    if (author_hex) {
+        unsigned matches = 0;
+        int frc = strcmp(author_hex, "me") == 0
+                      ? AM_OK
+                      : query_author_find(q, author_hex, author, &matches);
+        if (!strcmp(author_hex, "me"))
+            memcpy(author, n.pk, AM_PK_LEN);
+        else if (frc == AM_EINVAL || frc == AM_ENOTFOUND || matches > 1) {
+            cli_err("%s: --author '%s' %s", cmd, author_hex,
+                    frc == AM_EINVAL      ? "is not an author id: give its hex digits, or `me`"
+                    : frc == AM_ENOTFOUND ? "names no author this node holds entries of"
+                                          : "matches more than one author; give more digits");
+            goto out;
+        } else if (frc != AM_OK) {
+            cli_err("%s: cannot read the store: %s", cmd, am_strerror(frc));
+            goto out;
+        }
+        nf.author = author;
+    }
+    nf.site = site[0] ? site : NULL;
+    nf.item = item[0] ? item : NULL;
+    if ((rc = cli_relief_need_list(q, stdout, &nf, c->json)) != AM_OK) {
         cli_err("%s: cannot read the views: %s%s", cmd, am_strerror(rc),
                 rc == AM_ECORRUPT ? "; run `aidmesh reindex`" : "");
-        return 1;
+        rc = 1;
     }
-    return 0;
+out:
+    query_close(q);
+    node_close(&n);
+    return rc;
 }
 
-/* Loads and parses the need `id`; prints the sentence on failure. v is the caller's. */
-static int load_need(struct store *s, const char *cmd, const uint8_t id[RELIEF_ID_LEN], uint8_t **v,
-                     struct relief_node_need *nv)
+/* The need `id` in q; prints the sentence on failure. */
+static const struct query_need *load_need(struct query *q, const char *cmd,
+                                          const uint8_t id[RELIEF_ID_LEN])
 {
-    struct relief_key k = {.kind = RELIEF_OBJ_NEED};
-    size_t vl;
-    int rc;
-    memcpy(k.need, id, RELIEF_ID_LEN);
-    rc = relief_node_view(s, &k, v, &vl);
-    if (rc != AM_OK) {
-        cli_err("%s: cannot read the need: %s", cmd, am_strerror(rc));
-        return -1;
-    }
-    if (relief_node_need_parse(*v, vl, nv) != AM_OK) {
+    const struct query_need *w;
+    int rc = query_need(q, id, &w);
+    if (rc == AM_ECORRUPT)
         cli_err("%s: the stored view of this need is damaged: run `aidmesh reindex`", cmd);
-        return -1;
-    }
-    return 0;
+    else if (rc != AM_OK)
+        cli_err("%s: cannot read the need: %s", cmd, am_strerror(rc));
+    return rc == AM_OK ? w : NULL;
 }
 
 static void print_reg_heads(const char *label, const struct relief_node_reg *r, int field)
@@ -408,12 +392,53 @@ static void print_reg_heads(const char *label, const struct relief_node_reg *r, 
     (void)field;
 }
 
+static json_t *need_show_json(const struct query_need *w)
+{
+    static const char *const names[] = {"qty", "priority", "note", "needed_by", "status"};
+    const struct relief_node_need *nv = &w->v;
+    const struct relief_node_reg *regs[] = {&nv->q, &nv->pri, &nv->note, &nv->by, &nv->st};
+    char hex[33], by[11], when[32], author[65];
+    json_t *o = json_object(), *conf = json_array();
+
+    relief_id_hex(nv->id, hex);
+    cli_relief_fmt_day(w->by, by);
+    out_iso_ms(when, hlc_ms(nv->open_hlc));
+    entry_id_hex(nv->open_ref.author, author);
+    json_object_set_new(o, "id", json_string(hex));
+    json_object_set_new(o, "opened", json_boolean(nv->opened));
+    if (nv->opened) {
+        json_object_set_new(o, "site", json_string(nv->site));
+        json_object_set_new(o, "item", json_string(nv->item));
+        json_object_set_new(o, "opened_at", json_string(when));
+        json_object_set_new(o, "opened_by", json_string(author));
+        json_object_set_new(o, "opened_seq", json_integer((json_int_t)nv->open_ref.seq));
+    }
+    json_object_set_new(o, "qty", json_integer(w->q));
+    json_object_set_new(o, "delivered", json_integer(nv->delivered));
+    json_object_set_new(o, "deliveries", json_integer(nv->n_deliveries));
+    json_object_set_new(o, "priority",
+                        w->pri ? json_string(relief_priority_name(w->pri)) : json_null());
+    json_object_set_new(o, "status", json_string(relief_status_name(nv->status)));
+    json_object_set_new(o, "derived", json_boolean(nv->derived));
+    json_object_set_new(o, "needed_by", w->by ? json_string(by) : json_null());
+    json_object_set_new(o, "note", cli_relief_json_reg_text(&nv->note));
+    for (int i = 0; i < 5; i++)
+        if (regs[i]->conflict)
+            json_array_append_new(conf, json_string(names[i]));
+    json_object_set_new(o, "conflicts", conf);
+    json_object_set_new(o, "saturated", json_boolean(nv->saturated));
+    json_object_set_new(o, "late", json_boolean(w->late));
+    return o;
+}
+
 static int need_show(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
     const char *cmd = "need show";
-    uint8_t id[RELIEF_ID_LEN], *v = NULL;
-    struct relief_node_need nv;
+    uint8_t id[RELIEF_ID_LEN];
+    const struct query_need *w;
+    const struct relief_node_need *nv;
+    struct query *q = NULL;
     struct node n;
     char hex[33], by[11], when[32], author[65];
     int opt, rc = 1;
@@ -431,77 +456,48 @@ static int need_show(struct cli *c, int argc, char **argv)
         return cli_usage(cmd, "give one need ID");
     if (cli_open(c, &n, NULL))
         return 1;
-    if (cli_relief_find_need(n.store, cmd, argv[optind], id) ||
-        load_need(n.store, cmd, id, &v, &nv))
+    if (!(q = cli_relief_query(&n, cmd)) || cli_relief_find_need(q, cmd, argv[optind], id) ||
+        !(w = load_need(q, cmd, id)))
         goto out;
-    relief_id_hex(id, hex);
-    cli_relief_fmt_day(nv.by.n_heads && nv.by.set ? (uint32_t)nv.by.i : 0, by);
-    out_iso_ms(when, hlc_ms(nv.open_hlc));
-    entry_id_hex(nv.open_ref.author, author);
     if (c->json) {
-        printf("{\"id\":\"%s\",\"opened\":%s", hex, nv.opened ? "true" : "false");
-        if (nv.opened)
-            printf(",\"site\":\"%s\",\"item\":\"%s\",\"opened_at\":\"%s\",\"opened_by\":\"%s\","
-                   "\"opened_seq\":%llu",
-                   nv.site, nv.item, when, author, (unsigned long long)nv.open_ref.seq);
-        printf(",\"qty\":%lld,\"delivered\":%lld,\"deliveries\":%u,\"priority\":",
-               (long long)(nv.q.n_heads ? nv.q.i : 0), (long long)nv.delivered, nv.n_deliveries);
-        if (nv.pri.n_heads)
-            printf("\"%s\"", relief_priority_name((int)nv.pri.i));
-        else
-            printf("null");
-        printf(",\"status\":\"%s\",\"derived\":%s,\"needed_by\":", relief_status_name(nv.status),
-               nv.derived ? "true" : "false");
-        if (by[0] != '-')
-            printf("\"%s\"", by);
-        else
-            printf("null");
-        cli_relief_json_reg_text(stdout, "note", &nv.note);
-        printf(",\"conflicts\":[");
-        {
-            const struct relief_node_reg *regs[] = {&nv.q, &nv.pri, &nv.note, &nv.by, &nv.st};
-            const char *names[] = {"qty", "priority", "note", "needed_by", "status"};
-            int first = 1;
-            for (int i = 0; i < 5; i++)
-                if (regs[i]->conflict) {
-                    printf("%s\"%s\"", first ? "" : ",", names[i]);
-                    first = 0;
-                }
-        }
-        printf("],\"saturated\":%s}\n", nv.saturated ? "true" : "false");
-        rc = 0;
+        rc = out_json_put(stdout, need_show_json(w)) == 0 ? 0 : 1;
         goto out;
     }
+    nv = &w->v;
+    relief_id_hex(id, hex);
+    cli_relief_fmt_day(w->by, by);
+    out_iso_ms(when, hlc_ms(nv->open_hlc));
+    entry_id_hex(nv->open_ref.author, author);
     printf("need %s\n", hex);
-    if (nv.opened) {
-        printf("  site:       %s\n  item:       %s\n", nv.site, nv.item);
+    if (nv->opened) {
+        printf("  site:       %s\n  item:       %s\n", nv->site, nv->item);
     } else {
         printf("  site, item: not known here yet (the entry that opened this need has not\n"
                "              reached this node; it will show once it arrives)\n");
     }
-    printf("  quantity:   %lld (delivered %lld in %u deliver%s%s)\n",
-           (long long)(nv.q.n_heads ? nv.q.i : 0), (long long)nv.delivered, nv.n_deliveries,
-           nv.n_deliveries == 1 ? "y" : "ies", nv.saturated ? "; the sum is capped" : "");
-    printf("  priority:   %s\n", nv.pri.n_heads ? relief_priority_name((int)nv.pri.i) : "-");
-    printf("  status:     %s%s\n", relief_status_name(nv.status),
-           nv.derived ? " (deliveries reached the quantity)" : "");
-    printf("  needed by:  %s\n", by);
-    if (nv.note.n_heads && nv.note.len) {
+    printf("  quantity:   %lld (delivered %lld in %u deliver%s%s)\n", (long long)w->q,
+           (long long)nv->delivered, nv->n_deliveries, nv->n_deliveries == 1 ? "y" : "ies",
+           nv->saturated ? "; the sum is capped" : "");
+    printf("  priority:   %s\n", w->pri ? relief_priority_name(w->pri) : "-");
+    printf("  status:     %s%s\n", relief_status_name(nv->status),
+           nv->derived ? " (deliveries reached the quantity)" : "");
+    printf("  needed by:  %s%s\n", by, w->late ? " (LATE)" : "");
+    if (nv->note.n_heads && nv->note.len) {
         fputs("  note:       ", stdout);
-        out_text(stdout, nv.note.s, nv.note.len, OUT_TEXT_LINES, "              ");
+        out_text(stdout, nv->note.s, nv->note.len, OUT_TEXT_LINES, "              ");
         fputc('\n', stdout);
     }
-    if (nv.opened)
+    if (nv->opened)
         printf("  opened:     %s by %.16s (entry %llu)\n", when, author,
-               (unsigned long long)nv.open_ref.seq);
-    print_reg_heads("the quantity", &nv.q, RELIEF_F_Q);
-    print_reg_heads("the priority", &nv.pri, RELIEF_F_PRI);
-    print_reg_heads("the note", &nv.note, RELIEF_F_NOTE);
-    print_reg_heads("the needed-by date", &nv.by, RELIEF_F_BY);
-    print_reg_heads("the status", &nv.st, RELIEF_F_ST);
+               (unsigned long long)nv->open_ref.seq);
+    print_reg_heads("the quantity", &nv->q, RELIEF_F_Q);
+    print_reg_heads("the priority", &nv->pri, RELIEF_F_PRI);
+    print_reg_heads("the note", &nv->note, RELIEF_F_NOTE);
+    print_reg_heads("the needed-by date", &nv->by, RELIEF_F_BY);
+    print_reg_heads("the status", &nv->st, RELIEF_F_ST);
     rc = 0;
 out:
-    free(v);
+    query_close(q);
     node_close(&n);
     return rc;
 }
@@ -521,12 +517,14 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
                       : type == RELIEF_T_NEED_DLV ? "need deliver"
                                                   : "need close";
     struct relief_op op;
-    struct relief_node_need nv;
+    const struct query_need *w;
+    const struct relief_node_need *nv;
     struct relief_ref sup[RELIEF_REFS_MAX];
     uint32_t nsup = 0;
-    uint8_t id[RELIEF_ID_LEN], *v = NULL;
+    uint8_t id[RELIEF_ID_LEN];
     char hex[33];
-    int opt, rc = 1, force = 0, digits;
+    int opt, rc = 1, force = 0;
+    struct query *q = NULL;
     struct node n;
 
     memset(&op, 0, sizeof op);
@@ -598,10 +596,11 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
         return cli_usage(cmd, "nothing to change: give --qty, --priority, --note or --by");
     if (cli_open(c, &n, NULL))
         return 1;
-    if (cli_relief_find_need(n.store, cmd, argv[optind], id) ||
-        load_need(n.store, cmd, id, &v, &nv))
+    if (!(q = cli_relief_query(&n, cmd)) || cli_relief_find_need(q, cmd, argv[optind], id) ||
+        !(w = load_need(q, cmd, id)))
         goto out;
-    if (!nv.opened && !force) {
+    nv = &w->v;
+    if (!nv->opened && !force) {
         relief_id_hex(id, hex);
         cli_err("%s: need %.12s has not been opened on this node yet (its need.open is on its "
                 "way?); wait for a sync, or pass --force",
@@ -613,15 +612,15 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
     if (type != RELIEF_T_NEED_DLV) {
         int bad = 0;
         if (op.has & RELIEF_HAS(RELIEF_K_Q) && type == RELIEF_T_NEED_UPD)
-            bad |= cli_relief_add_sup(&nv.q, sup, &nsup);
+            bad |= cli_relief_add_sup(&nv->q, sup, &nsup);
         if (op.has & RELIEF_HAS(RELIEF_K_PRI))
-            bad |= cli_relief_add_sup(&nv.pri, sup, &nsup);
+            bad |= cli_relief_add_sup(&nv->pri, sup, &nsup);
         if (op.has & RELIEF_HAS(RELIEF_K_NOTE))
-            bad |= cli_relief_add_sup(&nv.note, sup, &nsup);
+            bad |= cli_relief_add_sup(&nv->note, sup, &nsup);
         if (op.has & RELIEF_HAS(RELIEF_K_BY))
-            bad |= cli_relief_add_sup(&nv.by, sup, &nsup);
+            bad |= cli_relief_add_sup(&nv->by, sup, &nsup);
         if (op.has & RELIEF_HAS(RELIEF_K_ST))
-            bad |= cli_relief_add_sup(&nv.st, sup, &nsup);
+            bad |= cli_relief_add_sup(&nv->st, sup, &nsup);
         if (bad) {
             cli_err("%s: too many concurrent heads to name; run `aidmesh reindex` if the store "
                     "is damaged",
@@ -635,32 +634,36 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
             HAS(&op, SUP);
         }
     }
+    query_close(q); /* the write goes to the store; the answer reads it anew */
+    q = NULL;
     if (cli_relief_write_op(&n, cmd, &op, 1, NULL)) /* the need was found above */
         goto out;
     relief_id_hex(id, hex);
-    digits = (int)store_need_digits(n.store, id);
-    free(v);
-    v = NULL;
-    if (load_need(n.store, cmd, id, &v, &nv))
+    if (!(q = cli_relief_query(&n, cmd)) || !(w = load_need(q, cmd, id)))
         goto out;
+    nv = &w->v;
     if (c->json) {
-        printf("{\"ok\":true,\"id\":\"%s\",\"status\":\"%s\",\"qty\":%lld,\"delivered\":%lld}\n",
-               hex, relief_status_name(nv.status), (long long)(nv.q.n_heads ? nv.q.i : 0),
-               (long long)nv.delivered);
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, "id", json_string(hex));
+        json_object_set_new(o, "status", json_string(relief_status_name(nv->status)));
+        json_object_set_new(o, "qty", json_integer(w->q));
+        json_object_set_new(o, "delivered", json_integer(nv->delivered));
+        out_json_put(stdout, o);
     } else if (type == RELIEF_T_NEED_DLV) {
-        printf("need %.*s: delivered %lld; %lld of %lld now, %s%s\n", digits, hex, (long long)op.q,
-               (long long)nv.delivered, (long long)(nv.q.n_heads ? nv.q.i : 0),
-               relief_status_name(nv.status),
-               nv.status == RELIEF_ST_CANCELLED ? " (the need was cancelled; the delivery is "
-                                                  "recorded anyway)"
-                                                : "");
+        printf("need %.*s: delivered %lld; %lld of %lld now, %s%s\n", (int)w->digits, hex,
+               (long long)op.q, (long long)nv->delivered, (long long)w->q,
+               relief_status_name(nv->status),
+               nv->status == RELIEF_ST_CANCELLED ? " (the need was cancelled; the delivery is "
+                                                   "recorded anyway)"
+                                                 : "");
     } else {
-        printf("need %.*s: %s (status %s)\n", digits, hex,
-               type == RELIEF_T_NEED_UPD ? "updated" : "closed", relief_status_name(nv.status));
+        printf("need %.*s: %s (status %s)\n", (int)w->digits, hex,
+               type == RELIEF_T_NEED_UPD ? "updated" : "closed", relief_status_name(nv->status));
     }
     rc = 0;
 out:
-    free(v);
+    query_close(q);
     node_close(&n);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "am_err.h"
 #include "cli.h"
 #include "daemon.h"
+#include "home.h"
 #include "mp.h"
 #include "out.h"
 #include "status.h"
@@ -58,7 +59,14 @@ static const char run_help[] =
     "                      many records is fast (default 16; 0 keeps none; this bounds\n"
     "                      what the node holds beyond a few MiB)\n"
     "\n"
-    "One line is logged per peer event. `aidmesh peers` shows who is connected.\n";
+    "One line is logged per peer event. `aidmesh peers` shows who is connected.\n"
+    "One node runs per home: the other commands (site add, stock, peers...) work beside\n"
+    "it, but a second `aidmesh run` on the same home refuses at once, naming the first's\n"
+    "process id.\n"
+    "\n"
+    "Exit status: 0 after a stop (Ctrl-C, SIGTERM), 1 when the node cannot start (the\n"
+    "message says why: the port is taken...), 2 on a usage error, 3 when another node\n"
+    "already runs on this home.\n";
 
 int cli_cmd_run(struct cli *c, int argc, char **argv)
 {
@@ -80,7 +88,8 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
     struct daemon_opts o;
     struct store_opts so = {.view_cache = DAEMON_VIEW_CACHE_DEFAULT};
     struct node n;
-    int opt, rc;
+    int opt, rc, lock = -1;
+    long holder;
 
     memset(&o, 0, sizeof o);
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -153,6 +162,27 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
     }
     if (cli_open(c, &n, &so))
         return 1;
+    rc = home_lock_run(n.home, &lock, &holder);
+    if (rc != AM_OK) {
+        char path[AM_HOME_PATH_MAX];
+        home_path(path, n.home, HOME_LOCK_FILE);
+        if (rc == AM_EEXIST && holder > 0)
+            cli_err("run: another node is already running on %s (pid %ld); stop it first "
+                    "(`kill %ld`, or `systemctl stop aidmesh` for the service)",
+                    n.home, holder, holder);
+        else if (rc == AM_EEXIST)
+            cli_err("run: another node is already running on %s (it holds %s and has not "
+                    "written its pid there yet); stop it first (`systemctl stop aidmesh` for "
+                    "the service)",
+                    n.home, path);
+        else if (rc == AM_EPERM)
+            cli_err("run: %s is a link or not a plain file; remove it and start again", path);
+        else
+            cli_err("run: cannot take the lock %s: %s", path,
+                    rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
+        node_close(&n);
+        return rc == AM_EEXIST ? 3 : 1;
+    }
     if (!o.listen) {
         static char listen_cfg[300];
         home_config_get(n.home, "listen", listen_cfg, sizeof listen_cfg);
@@ -167,6 +197,7 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     rc = daemon_run(&n, &o);
     node_close(&n);
+    home_unlock_run(lock);
     return rc;
 }
 
@@ -243,18 +274,14 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
     out_count(gave, r.sent);
     out_count(authors, r.authors);
     if (c->json) {
-        printf("{\"ok\":%s,\"peer\":\"%s\",\"received\":%llu,\"authors\":%llu,\"sent\":%llu,"
-               "\"bytes_in\":%llu,\"bytes_out\":%llu,\"forks\":%llu,\"refused\":%llu,"
-               "\"error\":",
-               rc ? "false" : "true", r.peer, (unsigned long long)r.received,
-               (unsigned long long)r.authors, (unsigned long long)r.sent,
-               (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_out,
-               (unsigned long long)r.forks, (unsigned long long)r.refused);
-        if (r.error)
-            out_json_str(stdout, am_strerror(r.error), strlen(am_strerror(r.error)));
-        else
-            printf("null");
-        printf("}\n");
+        out_json_put(stdout,
+                     json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ok", !rc, "peer",
+                               out_json_strz(r.peer), "received", out_json_u64(r.received),
+                               "authors", out_json_u64(r.authors), "sent", out_json_u64(r.sent),
+                               "bytes_in", out_json_u64(r.bytes_in), "bytes_out",
+                               out_json_u64(r.bytes_out), "forks", out_json_u64(r.forks), "refused",
+                               out_json_u64(r.refused), "error",
+                               r.error ? out_json_strz(am_strerror(r.error)) : json_null()));
     } else if (rc == 0) {
         printf("received %s entries from %s author%s, sent %s\n", got, authors,
                r.authors == 1 ? "" : "s", gave);
@@ -300,15 +327,16 @@ static const char peers_help[] =
     "when each was last seen), or adds a static peer to the config (for networks where\n"
     "discovery is blocked).\n";
 
-/* Prints a JSON document (malloc'd, taken) and a newline; 1 when out of memory. */
+/* Prints a JSON document (malloc'd, taken; status.h's) as every --json output is printed
+ * (out_json_put: ASCII); 1 when out of memory. */
 static int print_json(char *doc)
 {
-    if (!doc) {
+    json_t *v = doc ? json_loads(doc, 0, NULL) : NULL;
+    free(doc);
+    if (out_json_put(stdout, v)) {
         cli_err("peers: out of memory");
         return 1;
     }
-    printf("%s\n", doc);
-    free(doc);
     return 0;
 }
 

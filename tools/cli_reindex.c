@@ -63,13 +63,17 @@ int cli_cmd_reindex(struct cli *c, int argc, char **argv)
     secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     out_hex(fp, vs.fingerprint, STORE_VIEW_FP_LEN);
     if (c->json) {
-        printf("{\"entries\":%llu,\"ops\":%llu,\"objects\":%llu,\"invalid_ops\":%llu,"
-               "\"newer_ops\":%llu,\"undecodable\":%llu,\"seconds\":%.3f,\"view_fingerprint\":"
-               "\"%s\"}\n",
-               (unsigned long long)rs.entries, (unsigned long long)rs.ops,
-               (unsigned long long)rs.objects, (unsigned long long)rs.invalid,
-               (unsigned long long)rs.newer, (unsigned long long)rs.undecodable, secs, fp);
-        return 0;
+        /* seconds: to the millisecond */
+        return out_json_put(stdout,
+                            json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:f,s:s}", "entries",
+                                      out_json_u64(rs.entries), "ops", out_json_u64(rs.ops),
+                                      "objects", out_json_u64(rs.objects), "invalid_ops",
+                                      out_json_u64(rs.invalid), "newer_ops", out_json_u64(rs.newer),
+                                      "undecodable", out_json_u64(rs.undecodable), "seconds",
+                                      (double)(uint64_t)(secs * 1000.0 + 0.5) / 1000.0,
+                                      "view_fingerprint", fp))
+                   ? 1
+                   : 0;
     }
     out_count(e, rs.entries);
     out_count(o, rs.objects);

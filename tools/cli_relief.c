@@ -97,45 +97,32 @@ static unsigned edit_distance(const char *a, const char *b)
 }
 
 /* Known slugs or codes (views of one kind), for did-you-mean. */
-struct names {
-    char (*v)[RELIEF_SLUG_MAX + 1];
-    size_t n, cap;
-};
-
-static int names_add(void *ctx, const struct store_view_row *r)
-{
-    struct names *nm = ctx;
-    if (r->key_len < 2 || r->key_len > RELIEF_SLUG_MAX + 1)
-        return 0;
-    if (AM_GROW(nm->v, nm->cap, nm->n + 1, 64) != AM_OK)
-        return AM_ENOMEM;
-    memcpy(nm->v[nm->n], r->key + 1, r->key_len - 1);
-    nm->v[nm->n][r->key_len - 1] = 0;
-    nm->n++;
-    return 0;
-}
-
 /* Whether object kind/name exists; when not, prints the sentence with a suggestion. */
-int cli_relief_check_known(struct store *s, int kind, const char *name, const char *cmd)
+int cli_relief_check_known(struct query *q, int kind, const char *name, const char *cmd)
 {
-    uint8_t prefix[1] = {(uint8_t)kind};
-    struct names nm = {0};
+    const struct relief_node_site *sites = NULL;
+    const struct relief_node_item *items = NULL;
     const char *what = kind == RELIEF_OBJ_SITE ? "site" : "item";
     const char *best = NULL;
     unsigned bd = 99;
+    size_t n = 0;
     int found = 0;
 
-    store_views_each(s, prefix, 1, names_add, &nm);
-    for (size_t i = 0; i < nm.n; i++) {
+    if (kind == RELIEF_OBJ_SITE)
+        query_sites(q, &sites, &n);
+    else
+        query_items(q, &items, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *code = sites ? sites[i].slug : items[i].code;
         unsigned d;
-        if (!strcmp(nm.v[i], name)) {
+        if (!strcmp(code, name)) {
             found = 1;
             break;
         }
-        d = edit_distance(name, nm.v[i]);
+        d = edit_distance(name, code);
         if (d < bd) {
             bd = d;
-            best = nm.v[i];
+            best = code;
         }
     }
     if (!found) {
@@ -143,7 +130,7 @@ int cli_relief_check_known(struct store *s, int kind, const char *name, const ch
         if (best && bd <= limit)
             cli_err("%s: unknown %s '%s'; did you mean '%s'? see `aidmesh %s list`", cmd, what,
                     name, best, what);
-        else if (nm.n)
+        else if (n)
             cli_err("%s: unknown %s '%s'; see `aidmesh %s list`, or define it with `aidmesh %s "
                     "add %s ...`",
                     cmd, what, name, what, what, name);
@@ -152,32 +139,40 @@ int cli_relief_check_known(struct store *s, int kind, const char *name, const ch
                     "%s add %s ...` (or sync with a node that has it)",
                     cmd, what, name, what, what, name);
     }
-    free(nm.v);
     return found;
 }
 
 /* Whether the site or item is defined here, without a word. */
-int cli_relief_known_quiet(struct store *s, int kind, const char *name)
+int cli_relief_known_quiet(struct query *q, int kind, const char *name)
 {
-    struct relief_key k;
-    memset(&k, 0, sizeof k);
-    k.kind = kind;
-    snprintf(kind == RELIEF_OBJ_SITE ? k.site : k.item, RELIEF_SLUG_MAX + 1, "%s", name);
-    return relief_node_exists(s, &k);
-}
-
-static int stop_at_first(void *ctx, const struct store_view_row *r)
-{
-    (void)ctx;
-    (void)r;
-    return 1;
+    return kind == RELIEF_OBJ_SITE ? query_site(q, name) != NULL : query_item(q, name) != NULL;
 }
 
 /* Whether any need (needs) or stock cell is recorded under site / item, defined or not. */
-int cli_relief_has_rows(struct store *s, const char *site, const char *item, int needs)
+int cli_relief_has_rows(struct query *q, const char *site, const char *item, int needs)
 {
-    return (needs ? store_needs_each(s, site, 0, stop_at_first, NULL)
-                  : store_cells_each(s, site, item, stop_at_first, NULL)) == 1;
+    size_t n = 0;
+    if (needs) {
+        struct query_need_filter f = {.site = site, .item = item};
+        const struct query_need *rows;
+        query_needs(q, &f, &rows, &n);
+    } else {
+        struct query_cell_filter f = {.site = site, .item = item};
+        const struct query_cell *rows;
+        query_cells(q, &f, &rows, &n);
+    }
+    return n > 0;
+}
+
+struct query *cli_relief_query(struct node *n, const char *cmd)
+{
+    struct query *q;
+    int rc = query_open(n->store, 0, &q);
+    if (rc != AM_OK) {
+        cli_err("%s: cannot read the store: %s", cmd, am_strerror(rc));
+        return NULL;
+    }
+    return q;
 }
 
 /* ---- argument parsers: each prints its own sentence ---------------------------------------- */
@@ -334,7 +329,7 @@ int cli_relief_arg_deg(const char *cmd, const char *flag, const char *in, int32_
 }
 
 /* A need by (a prefix of) its id; prints the sentence when there is not exactly one. */
-int cli_relief_find_need(struct store *s, const char *cmd, const char *hex,
+int cli_relief_find_need(struct query *q, const char *cmd, const char *hex,
                          uint8_t id[RELIEF_ID_LEN])
 {
     unsigned matches;
@@ -347,7 +342,7 @@ int cli_relief_find_need(struct store *s, const char *cmd, const char *hex,
                   hex);
         return -1;
     }
-    rc = store_need_find(s, hex, id, &matches);
+    rc = query_need_find(q, hex, id, &matches);
     if (rc == AM_ENOTFOUND) {
         cli_err("%s: no need '%s' here; `aidmesh need list --status all` lists them", cmd, hex);
         return -1;
@@ -399,16 +394,7 @@ int cli_relief_add_sup(const struct relief_node_reg *r, struct relief_ref *refs,
     return relief_node_reg_refs(r, refs, RELIEF_REFS_MAX, n);
 }
 
-static void json_kv_str(FILE *f, const char *k, const char *v, size_t n, int comma)
+json_t *cli_relief_json_reg_text(const struct relief_node_reg *r)
 {
-    fprintf(f, "%s\"%s\":", comma ? "," : "", k);
-    out_json_str(f, v, n);
-}
-
-void cli_relief_json_reg_text(FILE *f, const char *k, const struct relief_node_reg *r)
-{
-    if (r->n_heads && r->set)
-        json_kv_str(f, k, r->s, r->len, 1);
-    else
-        fprintf(f, ",\"%s\":null", k);
+    return r->n_heads && r->set ? out_json_text(r->s, r->len) : json_null();
 }

@@ -13,7 +13,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "cli.h"
+#include "query.h"
 #include "relief.h"
 #include "relief_node.h"
 #include "store.h"
@@ -44,11 +47,10 @@ enum {
     OPT_HXL,
     OPT_ORG,
     OPT_ADM1,
-    OPT_EXPIRING
+    OPT_EXPIRING,
+    OPT_AUTHOR,
+    OPT_TEXT
 };
-
-/* Days ahead within which a lot counts as expiring. */
-#define EXPIRING_DAYS 30
 
 /* Site and item columns start at their headers' width and grow to the longest code. */
 #define CODE_COL_MIN 12
@@ -73,21 +75,24 @@ void cli_relief_cols(FILE *f, const char *s, int w);
 int cli_relief_code_width(int w, const char *code);
 /* The last cell of a row: cut to w, not padded, then `rest` and a newline. */
 void cli_relief_col_end(FILE *f, const char *s, size_t len, int w, const char *rest);
-/* ",\"k\":" and the text of a register (its value when set, else null), as JSON. */
-void cli_relief_json_reg_text(FILE *f, const char *k, const struct relief_node_reg *r);
+/* The text of a register as JSON: its value when set, else null. */
+json_t *cli_relief_json_reg_text(const struct relief_node_reg *r);
 
 /* ---- what this node knows ---- */
 
+/* Each command reads through one query (query.h) opened after its arguments are checked:
+ * cli_relief_query opens it, printing the sentence on failure (NULL). */
+struct query *cli_relief_query(struct node *n, const char *cmd);
 /* Whether object kind (RELIEF_OBJ_SITE or RELIEF_OBJ_ITEM) named `name` is defined here;
  * when not, prints the sentence for command cmd with a did-you-mean suggestion. */
-int cli_relief_check_known(struct store *s, int kind, const char *name, const char *cmd);
+int cli_relief_check_known(struct query *q, int kind, const char *name, const char *cmd);
 /* Whether the site or item is defined here, without a word. */
-int cli_relief_known_quiet(struct store *s, int kind, const char *name);
+int cli_relief_known_quiet(struct query *q, int kind, const char *name);
 /* Whether any need (needs) or stock cell is recorded under site / item, defined or not. */
-int cli_relief_has_rows(struct store *s, const char *site, const char *item, int needs);
+int cli_relief_has_rows(struct query *q, const char *site, const char *item, int needs);
 /* A need by (a prefix of) its hex id into id; prints the sentence and returns -1 when
  * there is not exactly one, 0 otherwise. */
-int cli_relief_find_need(struct store *s, const char *cmd, const char *hex,
+int cli_relief_find_need(struct query *q, const char *cmd, const char *hex,
                          uint8_t id[RELIEF_ID_LEN]);
 
 /* ---- argument parsers: each prints its own sentence ---- */

@@ -15,6 +15,7 @@
 #include "am_err.h"
 #include "cli.h"
 #include "cli_relief_int.h"
+#include "out.h"
 
 /* ---- site -------------------------------------------------------------------------------- */
 
@@ -49,6 +50,8 @@ static int site_write(struct cli *c, int argc, char **argv, int update)
     struct relief_op op;
     struct relief_ref sup[RELIEF_REFS_MAX];
     uint32_t nsup = 0;
+    const struct relief_node_site *sv;
+    struct query *q = NULL;
     struct node n;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -117,134 +120,118 @@ static int site_write(struct cli *c, int argc, char **argv, int update)
     }
     if (cli_open(c, &n, NULL))
         return 1;
-    {
-        struct relief_key k = {.kind = RELIEF_OBJ_SITE};
-        uint8_t *v = NULL;
-        size_t vl;
-        int vrc;
-        snprintf(k.site, sizeof k.site, "%s", slug); /* arrays of one size: never cut */
-        vrc = relief_node_view(n.store, &k, &v, &vl);
-        if (vrc == AM_OK && !update) {
-            cli_err("%s: site '%s' already exists; change it with `aidmesh site update %s "
-                    "--name ...`",
-                    cmd, slug, slug);
-            goto out_v;
-        }
-        if (vrc == AM_ENOTFOUND && update) {
-            cli_relief_check_known(n.store, RELIEF_OBJ_SITE, slug, cmd);
-            goto out_v;
-        }
-        if (vrc == AM_OK) {
-            struct relief_node_site sv;
-            if (relief_node_site_parse(v, vl, &sv) != AM_OK ||
-                (name && cli_relief_add_sup(&sv.name, sup, &nsup)) ||
-                (kind && cli_relief_add_sup(&sv.kind, sup, &nsup)) ||
-                ((lat || noloc) && cli_relief_add_sup(&sv.ll, sup, &nsup))) {
-                cli_err("%s: the stored view of site '%s' is damaged: run `aidmesh reindex`", cmd,
-                        slug);
-                goto out_v;
-            }
-            relief_refs_sort(sup, &nsup);
-            if (nsup) {
-                op.sup.n = nsup;
-                op.sup.arr = sup;
-                HAS(&op, SUP);
-            }
-        } else if (vrc != AM_ENOTFOUND) {
-            cli_err("%s: cannot read the store: %s", cmd, am_strerror(vrc));
-            goto out_v;
-        }
-        if (cli_relief_write_op(&n, cmd, &op, 0, NULL))
-            goto out_v;
-        if (c->json) {
-            printf("{\"ok\":true,\"site\":\"%s\"}\n", slug);
-        } else {
-            printf("%s site %s", update ? "updated" : "added", slug);
-            if (name)
-                printf(" (%s)", name);
-            printf("\n");
-        }
-        rc = 0;
-    out_v:
-        free(v);
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    sv = query_site(q, slug);
+    if (sv && !update) {
+        cli_err("%s: site '%s' already exists; change it with `aidmesh site update %s "
+                "--name ...`",
+                cmd, slug, slug);
+        goto out;
     }
+    if (!sv && update) {
+        cli_relief_check_known(q, RELIEF_OBJ_SITE, slug, cmd);
+        goto out;
+    }
+    if (sv) {
+        if ((name && cli_relief_add_sup(&sv->name, sup, &nsup)) ||
+            (kind && cli_relief_add_sup(&sv->kind, sup, &nsup)) ||
+            ((lat || noloc) && cli_relief_add_sup(&sv->ll, sup, &nsup))) {
+            cli_err("%s: the stored view of site '%s' is damaged: run `aidmesh reindex`", cmd,
+                    slug);
+            goto out;
+        }
+        relief_refs_sort(sup, &nsup);
+        if (nsup) {
+            op.sup.n = nsup;
+            op.sup.arr = sup;
+            HAS(&op, SUP);
+        }
+    }
+    query_close(q);
+    q = NULL;
+    if (cli_relief_write_op(&n, cmd, &op, 0, NULL))
+        goto out;
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, "site", json_string(slug));
+        out_json_put(stdout, o);
+    } else {
+        printf("%s site %s", update ? "updated" : "added", slug);
+        if (name) {
+            fputs(" (", stdout);
+            out_text(stdout, name, strlen(name), 0, NULL);
+            fputc(')', stdout);
+        }
+        printf("\n");
+    }
+    rc = 0;
+out:
+    query_close(q);
     node_close(&n);
     return rc;
 }
 
-struct site_rows {
-    FILE *f;
-    int json, first;
-    uint64_t n;
-};
-
-static int site_row(void *ctx, const struct store_view_row *r)
+static json_t *site_json(const struct relief_node_site *sv)
 {
-    struct site_rows *sr = ctx;
-    struct relief_node_site sv;
-    char lat[24], lon[24];
-    if (relief_node_site_parse(r->view, r->view_len, &sv) != AM_OK)
-        return AM_ECORRUPT;
-    sr->n++;
-    if (sr->json) {
-        fprintf(sr->f, "%s{\"slug\":\"%s\"", sr->first ? "" : ",", sv.slug);
-        cli_relief_json_reg_text(sr->f, "name", &sv.name);
-        if (sv.kind.n_heads)
-            fprintf(sr->f, ",\"kind\":\"%s\"", relief_kind_name((int)sv.kind.i));
-        else
-            fprintf(sr->f, ",\"kind\":null");
-        if (sv.ll.n_heads && sv.ll.set) {
-            cli_relief_fmt_deg(sv.ll.i, lat);
-            cli_relief_fmt_deg(sv.ll.j, lon);
-            fprintf(sr->f, ",\"lat\":%s,\"lon\":%s", lat, lon);
-        } else {
-            fprintf(sr->f, ",\"lat\":null,\"lon\":null");
-        }
-        fprintf(sr->f, ",\"conflict\":%s}",
-                sv.name.conflict || sv.kind.conflict || sv.ll.conflict ? "true" : "false");
-        sr->first = 0;
-        return 0;
-    }
-    cli_relief_cols(sr->f, sv.slug, 16);
-    fputc(' ', sr->f);
-    cli_relief_cols(sr->f, sv.kind.n_heads ? relief_kind_name((int)sv.kind.i) : "-", 9);
-    fputc(' ', sr->f);
-    if (sv.name.n_heads)
-        cli_relief_col(sr->f, sv.name.s, sv.name.len, 28, 0);
-    else
-        cli_relief_cols(sr->f, "-", 28);
-    fputc(' ', sr->f);
-    {
-        char ll[50] = "-";
-        const char *cf = sv.name.conflict || sv.kind.conflict || sv.ll.conflict ? " !" : "";
-        if (sv.ll.n_heads && sv.ll.set) {
-            cli_relief_fmt_deg(sv.ll.i, lat);
-            cli_relief_fmt_deg(sv.ll.j, lon);
-            snprintf(ll, sizeof ll, "%s,%s", lat, lon);
-        }
-        cli_relief_col_end(sr->f, ll, strlen(ll), 23, cf);
-    }
-    return 0;
+    json_t *o = json_object();
+    json_object_set_new(o, "slug", json_string(sv->slug));
+    json_object_set_new(o, "name", cli_relief_json_reg_text(&sv->name));
+    json_object_set_new(
+        o, "kind", sv->kind.n_heads ? json_string(relief_kind_name((int)sv->kind.i)) : json_null());
+    json_object_set_new(o, "lat",
+                        sv->ll.n_heads && sv->ll.set ? json_real(sv->ll.i / 1e6) : json_null());
+    json_object_set_new(o, "lon",
+                        sv->ll.n_heads && sv->ll.set ? json_real(sv->ll.j / 1e6) : json_null());
+    json_object_set_new(o, "conflict",
+                        json_boolean(sv->name.conflict || sv->kind.conflict || sv->ll.conflict));
+    return o;
 }
 
-/* `site list` and `item list`: one listing over the views of one object kind. */
+static void site_line(FILE *f, const struct relief_node_site *sv)
+{
+    char lat[24], lon[24], ll[50] = "-";
+    const char *cf = sv->name.conflict || sv->kind.conflict || sv->ll.conflict ? " !" : "";
+    cli_relief_cols(f, sv->slug, 16);
+    fputc(' ', f);
+    cli_relief_cols(f, sv->kind.n_heads ? relief_kind_name((int)sv->kind.i) : "-", 9);
+    fputc(' ', f);
+    if (sv->name.n_heads)
+        cli_relief_col(f, sv->name.s, sv->name.len, 28, 0);
+    else
+        cli_relief_cols(f, "-", 28);
+    fputc(' ', f);
+    if (sv->ll.n_heads && sv->ll.set) {
+        cli_relief_fmt_deg(sv->ll.i, lat);
+        cli_relief_fmt_deg(sv->ll.j, lon);
+        snprintf(ll, sizeof ll, "%s,%s", lat, lon);
+    }
+    cli_relief_col_end(f, ll, strlen(ll), 23, cf);
+}
+
+/* `site list` and `item list`: one listing of the read model's sites or items. */
 struct catalog {
     const char *cmd;    /* "site list" */
     const char *help;   /* the command's --help text */
-    uint8_t kind;       /* RELIEF_OBJ_SITE / RELIEF_OBJ_ITEM: the key prefix */
+    int items;          /* items, else sites */
     const char *header; /* the table's first line */
-    int (*row)(void *ctx, const struct store_view_row *r);
     const char *plural; /* "sites" */
     const char *empty;  /* what to say when there is none */
 };
 
+static json_t *item_json(const struct relief_node_item *iv);
+static void item_line(FILE *f, const struct relief_node_item *iv);
+
 static int catalog_list(struct cli *c, int argc, char **argv, const struct catalog *cat)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
-    uint8_t prefix[1] = {cat->kind};
-    struct site_rows sr = {stdout, 0, 1, 0};
+    const struct relief_node_site *sites = NULL;
+    const struct relief_node_item *items = NULL;
+    struct query *q;
     struct node n;
-    int opt, rc;
+    size_t nr = 0, conflicts = 0;
+    int opt, rc = 1;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int k = cli_common_opt(c, opt);
@@ -259,39 +246,52 @@ static int catalog_list(struct cli *c, int argc, char **argv, const struct catal
         return cli_usage(cat->cmd, "unexpected argument '%s'", argv[optind]);
     if (cli_open(c, &n, NULL))
         return 1;
-    sr.json = c->json;
-    if (sr.json)
-        printf("[");
-    else
-        fputs(cat->header, stdout);
-    rc = store_views_each(n.store, prefix, 1, cat->row, &sr);
-    node_close(&n);
-    if (sr.json)
-        printf("]\n");
-    if (rc != AM_OK) {
+    if (!(q = cli_relief_query(&n, cat->cmd)))
+        goto out;
+    if ((rc = cat->items ? query_items(q, &items, &nr) : query_sites(q, &sites, &nr)) != AM_OK) {
         cli_err("%s: cannot read the views: %s%s", cat->cmd, am_strerror(rc),
                 rc == AM_ECORRUPT ? "; run `aidmesh reindex`" : "");
-        return 1;
+        rc = 1;
+        goto out;
     }
-    if (!sr.json) {
-        if (sr.n)
-            printf("%llu %s\n", (unsigned long long)sr.n, cat->plural);
-        else
-            puts(cat->empty);
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nr; i++)
+            json_array_append_new(arr, items ? item_json(&items[i]) : site_json(&sites[i]));
+        rc = out_json_put(stdout, arr) == 0 ? 0 : 1;
+        goto out;
     }
-    return 0;
+    fputs(cat->header, stdout);
+    for (size_t i = 0; i < nr; i++) {
+        if (items) {
+            item_line(stdout, &items[i]);
+            conflicts += items[i].name.conflict || items[i].unit.conflict || items[i].cat.conflict;
+        } else {
+            site_line(stdout, &sites[i]);
+            conflicts += sites[i].name.conflict || sites[i].kind.conflict || sites[i].ll.conflict;
+        }
+    }
+    if (nr)
+        printf("%zu %s\n", nr, cat->plural);
+    else
+        puts(cat->empty);
+    if (conflicts)
+        printf("! two nodes changed a field at once; the latest change is shown: `aidmesh %s "
+               "update` settles it\n",
+               cat->items ? "item" : "site");
+    rc = 0;
+out:
+    query_close(q);
+    node_close(&n);
+    return rc;
 }
 
 static int site_list(struct cli *c, int argc, char **argv)
 {
     static char header[96];
-    const struct catalog cat = {"site list",
-                                site_help,
-                                RELIEF_OBJ_SITE,
-                                header,
-                                site_row,
-                                "sites",
-                                "no sites yet: add one with `aidmesh site add SLUG --name NAME`"};
+    const struct catalog cat = {
+        "site list", site_help, 0,
+        header,      "sites",   "no sites yet: add one with `aidmesh site add SLUG --name NAME`"};
     snprintf(header, sizeof header, "%-16s %-9s %-28s %s\n", "SITE", "KIND", "NAME", "LOCATION");
     return catalog_list(c, argc, argv, &cat);
 }
@@ -338,6 +338,8 @@ static int item_write(struct cli *c, int argc, char **argv, int update)
     struct relief_ref sup[RELIEF_REFS_MAX];
     uint32_t nsup = 0;
     struct relief_op op;
+    const struct relief_node_item *iv;
+    struct query *q = NULL;
     struct node n;
     int opt, rc = 1;
 
@@ -380,105 +382,98 @@ static int item_write(struct cli *c, int argc, char **argv, int update)
         op.cat = cli_relief_str(cat), HAS(&op, CAT);
     if (cli_open(c, &n, NULL))
         return 1;
-    {
-        struct relief_key k = {.kind = RELIEF_OBJ_ITEM};
-        uint8_t *v = NULL;
-        size_t vl;
-        int vrc;
-        snprintf(k.item, sizeof k.item, "%s", code); /* arrays of one size: never cut */
-        vrc = relief_node_view(n.store, &k, &v, &vl);
-        if (vrc == AM_OK && !update) {
-            cli_err("%s: item '%s' already exists; change it with `aidmesh item update %s ...`",
-                    cmd, code, code);
-            goto out_v;
-        }
-        if (vrc == AM_ENOTFOUND && update) {
-            cli_relief_check_known(n.store, RELIEF_OBJ_ITEM, code, cmd);
-            goto out_v;
-        }
-        if (vrc == AM_OK) {
-            struct relief_node_item iv;
-            if (relief_node_item_parse(v, vl, &iv) != AM_OK ||
-                (name && cli_relief_add_sup(&iv.name, sup, &nsup)) ||
-                (unit && cli_relief_add_sup(&iv.unit, sup, &nsup)) ||
-                (catin && cli_relief_add_sup(&iv.cat, sup, &nsup))) {
-                cli_err("%s: the stored view of item '%s' is damaged: run `aidmesh reindex`", cmd,
-                        code);
-                goto out_v;
-            }
-            relief_refs_sort(sup, &nsup);
-            if (nsup) {
-                op.sup.n = nsup;
-                op.sup.arr = sup;
-                HAS(&op, SUP);
-            }
-        } else if (vrc != AM_ENOTFOUND) {
-            cli_err("%s: cannot read the store: %s", cmd, am_strerror(vrc));
-            goto out_v;
-        }
-        if (cli_relief_write_op(&n, cmd, &op, 0, NULL))
-            goto out_v;
-        if (c->json)
-            printf("{\"ok\":true,\"item\":\"%s\"}\n", code);
-        else
-            printf("%s item %s%s%s%s\n", update ? "updated" : "added", code, name ? " (" : "",
-                   name ? name : "", name ? ")" : "");
-        rc = 0;
-    out_v:
-        free(v);
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    iv = query_item(q, code);
+    if (iv && !update) {
+        cli_err("%s: item '%s' already exists; change it with `aidmesh item update %s ...`", cmd,
+                code, code);
+        goto out;
     }
+    if (!iv && update) {
+        cli_relief_check_known(q, RELIEF_OBJ_ITEM, code, cmd);
+        goto out;
+    }
+    if (iv) {
+        if ((name && cli_relief_add_sup(&iv->name, sup, &nsup)) ||
+            (unit && cli_relief_add_sup(&iv->unit, sup, &nsup)) ||
+            (catin && cli_relief_add_sup(&iv->cat, sup, &nsup))) {
+            cli_err("%s: the stored view of item '%s' is damaged: run `aidmesh reindex`", cmd,
+                    code);
+            goto out;
+        }
+        relief_refs_sort(sup, &nsup);
+        if (nsup) {
+            op.sup.n = nsup;
+            op.sup.arr = sup;
+            HAS(&op, SUP);
+        }
+    }
+    query_close(q);
+    q = NULL;
+    if (cli_relief_write_op(&n, cmd, &op, 0, NULL))
+        goto out;
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, "item", json_string(code));
+        out_json_put(stdout, o);
+    } else {
+        printf("%s item %s", update ? "updated" : "added", code);
+        if (name) {
+            fputs(" (", stdout);
+            out_text(stdout, name, strlen(name), 0, NULL);
+            fputc(')', stdout);
+        }
+        printf("\n");
+    }
+    rc = 0;
+out:
+    query_close(q);
     node_close(&n);
     return rc;
 }
 
-static int item_row(void *ctx, const struct store_view_row *r)
+static json_t *item_json(const struct relief_node_item *iv)
 {
-    struct site_rows *sr = ctx;
-    struct relief_node_item iv;
-    int cf;
-    if (relief_node_item_parse(r->view, r->view_len, &iv) != AM_OK)
-        return AM_ECORRUPT;
-    cf = iv.name.conflict || iv.unit.conflict || iv.cat.conflict;
-    sr->n++;
-    if (sr->json) {
-        fprintf(sr->f, "%s{\"code\":\"%s\"", sr->first ? "" : ",", iv.code);
-        cli_relief_json_reg_text(sr->f, "name", &iv.name);
-        cli_relief_json_reg_text(sr->f, "unit", &iv.unit);
-        cli_relief_json_reg_text(sr->f, "category", &iv.cat);
-        fprintf(sr->f, ",\"conflict\":%s}", cf ? "true" : "false");
-        sr->first = 0;
-        return 0;
-    }
-    cli_relief_cols(sr->f, iv.code, 20);
-    fputc(' ', sr->f);
-    if (iv.unit.n_heads)
-        cli_relief_col(sr->f, iv.unit.s, iv.unit.len, 12, 0);
+    json_t *o = json_object();
+    json_object_set_new(o, "code", json_string(iv->code));
+    json_object_set_new(o, "name", cli_relief_json_reg_text(&iv->name));
+    json_object_set_new(o, "unit", cli_relief_json_reg_text(&iv->unit));
+    json_object_set_new(o, "category", cli_relief_json_reg_text(&iv->cat));
+    json_object_set_new(o, "conflict",
+                        json_boolean(iv->name.conflict || iv->unit.conflict || iv->cat.conflict));
+    return o;
+}
+
+static void item_line(FILE *f, const struct relief_node_item *iv)
+{
+    int cf = iv->name.conflict || iv->unit.conflict || iv->cat.conflict;
+    cli_relief_cols(f, iv->code, 20);
+    fputc(' ', f);
+    if (iv->unit.n_heads)
+        cli_relief_col(f, iv->unit.s, iv->unit.len, 12, 0);
     else
-        cli_relief_cols(sr->f, "-", 12);
-    fputc(' ', sr->f);
-    if (iv.cat.n_heads)
-        cli_relief_col(sr->f, iv.cat.s, iv.cat.len, 12, 0);
+        cli_relief_cols(f, "-", 12);
+    fputc(' ', f);
+    if (iv->cat.n_heads)
+        cli_relief_col(f, iv->cat.s, iv->cat.len, 12, 0);
     else
-        cli_relief_cols(sr->f, "-", 12);
-    fputc(' ', sr->f);
-    if (iv.name.n_heads)
-        cli_relief_col_end(sr->f, iv.name.s, iv.name.len, 31, cf ? " !" : "");
+        cli_relief_cols(f, "-", 12);
+    fputc(' ', f);
+    if (iv->name.n_heads)
+        cli_relief_col_end(f, iv->name.s, iv->name.len, 31, cf ? " !" : "");
     else
-        cli_relief_col_end(sr->f, "-", 1, 31, cf ? " !" : "");
-    return 0;
+        cli_relief_col_end(f, "-", 1, 31, cf ? " !" : "");
 }
 
 static int item_list(struct cli *c, int argc, char **argv)
 {
     static char header[96];
     const struct catalog cat = {
-        "item list",
-        item_help,
-        RELIEF_OBJ_ITEM,
-        header,
-        item_row,
-        "items",
-        "no items yet: add one with `aidmesh item add CODE --name NAME --unit UNIT`"};
+        "item list", item_help,
+        1,           header,
+        "items",     "no items yet: add one with `aidmesh item add CODE --name NAME --unit UNIT`"};
     snprintf(header, sizeof header, "%-20s %-12s %-12s %s\n", "ITEM", "UNIT", "CATEGORY", "NAME");
     return catalog_list(c, argc, argv, &cat);
 }

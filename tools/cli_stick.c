@@ -35,8 +35,10 @@ static const char stick_help[] =
     "          writes what the stick lacks, the visits table and the manifest, and says\n"
     "          when it is safe to unplug. The first sync on a blank stick sets it up for\n"
     "          this network. Syncing the same stick twice changes nothing.\n"
-    "          When the stick fills up, the authors the visited sites lack go first, each\n"
-    "          author's oldest missing records first; the rest is counted and reported.\n"
+    "          When the stick fills up, the nodes that opened the most needed open needs\n"
+    "          (in `need list` order) go first in each turn, then those the visited sites\n"
+    "          lack most; each node's oldest missing records first; the rest is counted\n"
+    "          and reported.\n"
     "  status  what the stick carries, free space, the sites it visited and when, and\n"
     "          which of them are behind what this node knows. Writes nothing.\n"
     "\n"
@@ -115,22 +117,23 @@ static void progress_end(struct prog *p)
 
 /* ---- sync -------------------------------------------------------------------------------- */
 
-static void json_damage(const struct stick_report *r)
+/* Sets "damage" (the damage listed) and "damage_count" (all found) in o. */
+static void json_damage(json_t *o, const struct stick_report *r)
 {
     size_t n = r->n_damage < STICK_DAMAGE_MAX ? (size_t)r->n_damage : STICK_DAMAGE_MAX;
     static const char *kinds[] = {"", "cut", "bad", "trailing", "record", "manifest"};
-    printf("\"damage\":[");
+    json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct stick_damage *d = &r->damage[i];
         char text[400];
         stick_node_damage_text(d, text, sizeof text);
-        printf("%s{\"file\":\"%s\",\"kind\":\"%s\",\"offset\":%llu,\"lost\":%llu,\"text\":",
-               i ? "," : "", d->file, d->kind < 6 ? kinds[d->kind] : "?",
-               (unsigned long long)d->offset, (unsigned long long)d->lost);
-        out_json_str(stdout, text, strlen(text));
-        printf("}");
+        json_array_append_new(a, json_pack("{s:o,s:s,s:o,s:o,s:o}", "file", out_json_strz(d->file),
+                                           "kind", d->kind < 6 ? kinds[d->kind] : "?", "offset",
+                                           out_json_u64(d->offset), "lost", out_json_u64(d->lost),
+                                           "text", out_json_strz(text)));
     }
-    printf("],\"damage_count\":%llu", (unsigned long long)r->n_damage);
+    json_object_set_new(o, "damage", a);
+    json_object_set_new(o, "damage_count", out_json_u64(r->n_damage));
 }
 
 static void print_damage(const struct stick_report *r)
@@ -167,6 +170,12 @@ static void print_sync(const char *path, const struct node *n, const struct stic
         printf("note: fork evidence arrived (one identity used on two machines); see `aidmesh "
                "verify`\n");
     print_damage(r);
+    if (r->foreign)
+        printf("note: %llu segment file%s in this network's folder name%s another network (or "
+               "%s a damaged network id): left in place untouched; only this network's "
+               "segments are read\n",
+               (unsigned long long)r->foreign, r->foreign == 1 ? "" : "s",
+               r->foreign == 1 ? "s" : "", r->foreign == 1 ? "has" : "have");
     if (r->acknowledged)
         printf("note: %llu segment%s cut short earlier (already reported); the rest of the stick "
                "is clean\n",
@@ -214,53 +223,44 @@ static void print_sync(const char *path, const struct node *n, const struct stic
 
 static void json_sync(const char *path, const struct node *n, const struct stick_report *r, int rc)
 {
-    char id[2 * AM_NETID_LEN + 1], other[2 * AM_NETID_LEN + 1];
+    char id[2 * AM_NETID_LEN + 1], other[2 * AM_NETID_LEN + 1], text[600] = "";
+    json_t *o;
     stick_node_netid_hex(n->netid, id);
     stick_node_netid_hex(r->other_netid, other);
-    printf("{\"ok\":%s,\"path\":", rc == AM_OK ? "true" : "false");
-    out_json_str(stdout, path, strlen(path));
-    printf(",\"network_id\":\"%s\",\"error\":", id);
-    if (rc != AM_OK) {
-        char text[600];
+    if (rc != AM_OK)
         stick_node_error_text(rc, r, path, text, sizeof text);
-        out_json_str(stdout, text, strlen(text));
-    } else {
-        printf("null");
+    o = json_pack("{s:b,s:o,s:s,s:o,s:s?,s:b,s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o}}", "ok",
+                  rc == AM_OK, "path", out_json_strz(path), "network_id", id, "error",
+                  rc != AM_OK ? out_json_strz(text) : json_null(), "other_network_id",
+                  r->location == STICK_LOC_OTHER ? other : NULL, "created", r->created, "segments",
+                  out_json_u64(r->segments), "stick_bytes", out_json_u64(r->stick_bytes),
+                  "imported", "read", out_json_u64(r->read), "added", out_json_u64(r->added),
+                  "duplicate", out_json_u64(r->duplicate), "forks", out_json_u64(r->forks),
+                  "refused", out_json_u64(r->refused), "malformed", out_json_u64(r->malformed));
+    if (o)
+        json_damage(o, r);
+    if (o &&
+        json_object_update_new(
+            o, json_pack(
+                   "{s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o,s:o},s:o,s:b,s:{s:o,s:o},s:o,"
+                   "s:b,s:b,s:{s:o,s:o,s:o},s:b}",
+                   "acknowledged", out_json_u64(r->acknowledged), "newer", out_json_u64(r->newer),
+                   "foreign", out_json_u64(r->foreign), "readonly", r->readonly_why == AM_EPERM,
+                   "exported", "entries", out_json_u64(r->exported), "authors",
+                   out_json_u64(r->exported_authors), "evidence", out_json_u64(r->evidence),
+                   "bytes_written", out_json_u64(r->written_bytes), "new_segments",
+                   out_json_u64(r->new_segments), "to_export", out_json_u64(r->to_export), "full",
+                   r->full, "unfit", "entries", out_json_u64(r->unfit_entries), "authors",
+                   out_json_u64(r->unfit_authors), "cut_notes", out_json_u64(r->cut_notes),
+                   "visit_written", r->visit_written, "manifest_written", r->manifest_written,
+                   "stick", "entries", out_json_u64(r->stick_entries), "authors",
+                   out_json_u64(r->stick_authors), "free_bytes",
+                   r->free_bytes == UINT64_MAX ? json_null() : out_json_u64(r->free_bytes),
+                   "safe_to_unplug", 1))) {
+        json_decref(o);
+        o = NULL;
     }
-    printf(",\"other_network_id\":");
-    if (r->location == STICK_LOC_OTHER)
-        printf("\"%s\"", other);
-    else
-        printf("null");
-    printf(",\"created\":%s,\"segments\":%llu,\"stick_bytes\":%llu,"
-           "\"imported\":{\"read\":%llu,\"added\":%llu,\"duplicate\":%llu,\"forks\":%llu,"
-           "\"refused\":%llu,\"malformed\":%llu},",
-           r->created ? "true" : "false", (unsigned long long)r->segments,
-           (unsigned long long)r->stick_bytes, (unsigned long long)r->read,
-           (unsigned long long)r->added, (unsigned long long)r->duplicate,
-           (unsigned long long)r->forks, (unsigned long long)r->refused,
-           (unsigned long long)r->malformed);
-    json_damage(r);
-    printf(",\"acknowledged\":%llu,\"newer\":%llu,\"foreign\":%llu,\"readonly\":%s,"
-           "\"exported\":{\"entries\":%llu,\"authors\":%llu,\"evidence\":%llu,"
-           "\"bytes_written\":%llu,\"new_segments\":%llu},\"to_export\":%llu,\"full\":%s,"
-           "\"unfit\":{\"entries\":%llu,\"authors\":%llu},\"cut_notes\":%llu,"
-           "\"visit_written\":%s,\"manifest_written\":%s,"
-           "\"stick\":{\"entries\":%llu,\"authors\":%llu,\"free_bytes\":",
-           (unsigned long long)r->acknowledged, (unsigned long long)r->newer,
-           (unsigned long long)r->foreign, r->readonly_why == AM_EPERM ? "true" : "false",
-           (unsigned long long)r->exported, (unsigned long long)r->exported_authors,
-           (unsigned long long)r->evidence, (unsigned long long)r->written_bytes,
-           (unsigned long long)r->new_segments, (unsigned long long)r->to_export,
-           r->full ? "true" : "false", (unsigned long long)r->unfit_entries,
-           (unsigned long long)r->unfit_authors, (unsigned long long)r->cut_notes,
-           r->visit_written ? "true" : "false", r->manifest_written ? "true" : "false",
-           (unsigned long long)r->stick_entries, (unsigned long long)r->stick_authors);
-    if (r->free_bytes == UINT64_MAX)
-        printf("null");
-    else
-        printf("%llu", (unsigned long long)r->free_bytes);
-    printf("},\"safe_to_unplug\":true}\n");
+    out_json_put(stdout, o);
 }
 
 static int stick_sync_cmd(struct cli *c, const char *path, uint64_t max_bytes)
@@ -347,15 +347,11 @@ static int stick_status_cmd(struct cli *c, const char *path, int force_scan)
     if (rc != AM_OK) {
         char text[600];
         stick_node_error_text(rc, &r, path, text, sizeof text);
-        if (c->json) {
-            printf("{\"ok\":false,\"path\":");
-            out_json_str(stdout, path, strlen(path));
-            printf(",\"error\":");
-            out_json_str(stdout, text, strlen(text));
-            printf("}\n");
-        } else {
+        if (c->json)
+            out_json_put(stdout, json_pack("{s:b,s:o,s:o}", "ok", 0, "path", out_json_strz(path),
+                                           "error", out_json_strz(text)));
+        else
             cli_err("%s", text);
-        }
         node_close(&n);
         return 1;
     }
@@ -388,29 +384,16 @@ static int stick_status_cmd(struct cli *c, const char *path, int force_scan)
     stick_node_netid_hex(n.netid, id);
     now = node_wall_ms();
     if (c->json) {
-        printf("{\"ok\":true,\"path\":");
-        out_json_str(stdout, path, strlen(path));
-        printf(",\"network_id\":\"%s\",\"segments\":%zu,\"bytes\":%llu,\"entries\":%llu,"
-               "\"authors\":%llu,\"free_bytes\":",
-               id, v.n_segs, (unsigned long long)v.bytes, (unsigned long long)v.entries,
-               (unsigned long long)r.stick_authors);
-        if (r.free_bytes == UINT64_MAX)
-            printf("null");
-        else
-            printf("%llu", (unsigned long long)r.free_bytes);
-        printf(",\"from_manifest\":%s,\"generation\":%llu,\"node\":{\"fingerprint\":\"%s\","
-               "\"lacks\":%llu,\"stick_lacks\":%llu},\"stick_authors\":[",
-               v.from_manifest ? "true" : "false", (unsigned long long)v.generation, fph,
-               (unsigned long long)node_lacks, (unsigned long long)stick_lacks);
-        for (size_t i = 0, k = 0; i < v.n_authors; i++) {
+        json_t *authors = json_array(), *visits = json_array(), *o;
+        for (size_t i = 0; i < v.n_authors; i++) {
             char ah[65];
             if (!v.authors[i].entries)
                 continue;
             out_hex(ah, v.authors[i].author, AM_PK_LEN);
-            printf("%s{\"author\":\"%s\",\"seq\":%llu,\"entries\":%llu}", k++ ? "," : "", ah,
-                   (unsigned long long)v.authors[i].seq, (unsigned long long)v.authors[i].entries);
+            json_array_append_new(authors, json_pack("{s:s,s:o,s:o}", "author", ah, "seq",
+                                                     out_json_u64(v.authors[i].seq), "entries",
+                                                     out_json_u64(v.authors[i].entries)));
         }
-        printf("],\"visits\":[");
         for (size_t i = 0; i < v.n_visits; i++) {
             const struct stick_visit *s = &v.visits[i];
             uint64_t be, ba;
@@ -419,18 +402,27 @@ static int stick_status_cmd(struct cli *c, const char *path, int force_scan)
             out_hex(ah, s->author, AM_PK_LEN);
             out_hex(ih, s->install, AM_INSTALL_ID_LEN);
             out_iso_ms(when, s->time_ms);
-            printf("%s{\"name\":", i ? "," : "");
-            out_json_str(stdout, s->name, strlen(s->name));
-            printf(",\"author\":\"%s\",\"install_id\":\"%s\",\"left_at\":\"%s\","
-                   "\"left_at_ms\":%llu,\"this_node\":%s,\"behind_entries\":%llu,"
-                   "\"behind_authors\":%llu}",
-                   ah, ih, when, (unsigned long long)s->time_ms,
-                   memcmp(s->author, n.pk, AM_PK_LEN) == 0 ? "true" : "false",
-                   (unsigned long long)be, (unsigned long long)ba);
+            json_array_append_new(
+                visits, json_pack("{s:o,s:s,s:s,s:s,s:o,s:b,s:o,s:o}", "name",
+                                  out_json_strz(s->name), "author", ah, "install_id", ih, "left_at",
+                                  when, "left_at_ms", out_json_u64(s->time_ms), "this_node",
+                                  memcmp(s->author, n.pk, AM_PK_LEN) == 0, "behind_entries",
+                                  out_json_u64(be), "behind_authors", out_json_u64(ba)));
         }
-        printf("],");
-        json_damage(&r);
-        printf(",\"manifest_slots\":%u}\n", r.manifest_slots);
+        o = json_pack("{s:b,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:b,s:o,s:{s:s,s:o,s:o},s:o,s:o}", "ok", 1,
+                      "path", out_json_strz(path), "network_id", id, "segments",
+                      (json_int_t)v.n_segs, "bytes", out_json_u64(v.bytes), "entries",
+                      out_json_u64(v.entries), "authors", out_json_u64(r.stick_authors),
+                      "free_bytes",
+                      r.free_bytes == UINT64_MAX ? json_null() : out_json_u64(r.free_bytes),
+                      "from_manifest", v.from_manifest, "generation", out_json_u64(v.generation),
+                      "node", "fingerprint", fph, "lacks", out_json_u64(node_lacks), "stick_lacks",
+                      out_json_u64(stick_lacks), "stick_authors", authors, "visits", visits);
+        if (o) {
+            json_damage(o, &r);
+            json_object_set_new(o, "manifest_slots", json_integer(r.manifest_slots));
+        }
+        out_json_put(stdout, o);
     } else {
         size_text(b, v.bytes);
         out_count(e, v.entries);

@@ -14,6 +14,7 @@
 #include "am_err.h"
 #include "cli.h"
 #include "cli_relief_int.h"
+#include "out.h"
 
 /* ---- stock ------------------------------------------------------------------------------- */
 
@@ -137,14 +138,19 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
     HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q);
     if (cli_open(c, &n, NULL))
         return 1;
-    if (!force && (!cli_relief_check_known(n.store, RELIEF_OBJ_SITE, site, cmd) ||
-                   !cli_relief_check_known(n.store, RELIEF_OBJ_ITEM, item, cmd)))
-        goto out;
+    if (!force) {
+        struct query *q = cli_relief_query(&n, cmd);
+        int known = q && cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) &&
+                    cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd);
+        query_close(q);
+        if (!known)
+            goto out;
+    }
     {
         struct relief_key key;
-        struct relief_node_cell cv;
-        uint8_t *v = NULL;
-        size_t vl;
+        const struct relief_node_cell *cv;
+        const struct query_cell *row;
+        struct query *q;
         char lot[80] = "";
         memset(&key, 0, sizeof key);
         key.kind = RELIEF_OBJ_CELL;
@@ -170,32 +176,38 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
             cli_relief_fmt_day(key.exp, d);
             snprintf(lot, sizeof lot, " (lot %s, expires %s)", key.lot[0] ? key.lot : "-", d);
         }
-        if (relief_node_view(n.store, &key, &v, &vl) != AM_OK ||
-            relief_node_cell_parse(v, vl, &cv) != AM_OK) {
-            free(v);
+        if (!(q = cli_relief_query(&n, cmd)))
+            goto out;
+        if (query_cell(q, key.site, key.item, key.lot, key.exp, &row) != AM_OK) {
+            query_close(q);
             cli_err("%s: written, but the stock view cannot be read: run `aidmesh reindex`", cmd);
             goto out;
         }
+        cv = &row->v;
         if (c->json) {
-            printf("{\"ok\":true,\"site\":\"%s\",\"item\":\"%s\",\"stock\":%lld,\"overdrawn\":%s,"
-                   "\"count_conflict\":%s}\n",
-                   site, item, (long long)cv.value, cv.overdrawn ? "true" : "false",
-                   cv.count_conflict ? "true" : "false");
+            json_t *o = json_object();
+            json_object_set_new(o, "ok", json_true());
+            json_object_set_new(o, "site", json_string(site));
+            json_object_set_new(o, "item", json_string(item));
+            json_object_set_new(o, "stock", json_integer(cv->value));
+            json_object_set_new(o, "overdrawn", json_boolean(cv->overdrawn));
+            json_object_set_new(o, "count_conflict", json_boolean(cv->count_conflict));
+            out_json_put(stdout, o);
         } else {
             if (is_count)
                 printf("counted %lld %s at %s%s", (long long)op.q, item, site, lot);
             else
                 printf("%s %lld %s at %s%s", relief_reason_name(reason), (long long)op.q, item,
                        site, lot);
-            printf(": stock now %lld%s\n", (long long)cv.value,
-                   cv.overdrawn ? " — OVERDRAWN: more was issued than this node knows was there"
-                                : "");
-            if (cv.count_conflict)
+            printf(": stock now %lld%s\n", (long long)cv->value,
+                   cv->overdrawn ? " — OVERDRAWN: more was issued than this node knows was there"
+                                 : "");
+            if (cv->count_conflict)
                 printf("note: two counts were taken without seeing each other; `aidmesh stock "
                        "show --site %s --item %s` shows them. Count again to settle it.\n",
                        site, item);
         }
-        free(v);
+        query_close(q);
     }
     rc = 0;
 out:
@@ -203,145 +215,112 @@ out:
     return rc;
 }
 
-struct cell_rows {
-    FILE *f;
-    int json;
-    uint32_t today;
-    uint64_t n, overdrawn, conflicts, expired, expiring, audits;
-    int w_site, w_item; /* column widths: the longest code listed, so none is cut */
-};
-
-static int cell_widths(void *ctx, const struct store_view_row *r)
+static json_t *cell_json(const struct query_cell *w)
 {
-    struct cell_rows *cr = ctx;
-    struct relief_node_cell cv;
-    if (relief_node_cell_parse(r->view, r->view_len, &cv) == AM_OK) {
-        cr->w_site = cli_relief_code_width(cr->w_site, cv.site);
-        cr->w_item = cli_relief_code_width(cr->w_item, cv.item);
+    const struct relief_node_cell *cv = &w->v;
+    json_t *o = json_object();
+    char exp[11];
+    cli_relief_fmt_day(cv->exp, exp);
+    json_object_set_new(o, "site", json_string(cv->site));
+    json_object_set_new(o, "item", json_string(cv->item));
+    json_object_set_new(o, "lot", cv->lot[0] ? json_string(cv->lot) : json_null());
+    json_object_set_new(o, "expiry", cv->exp ? json_string(exp) : json_null());
+    json_object_set_new(o, "stock", json_integer(cv->value));
+    json_object_set_new(o, "overdrawn", json_boolean(w->flags & QUERY_CELL_OVERDRAWN));
+    json_object_set_new(o, "count_conflict", json_boolean(w->flags & QUERY_CELL_CONFLICT));
+    json_object_set_new(o, "expired", json_boolean(w->flags & QUERY_CELL_EXPIRED));
+    json_object_set_new(o, "expiring", json_boolean(w->flags & QUERY_CELL_EXPIRING));
+    json_object_set_new(o, "moves", json_integer(cv->n_moves));
+    json_object_set_new(o, "counts", json_integer(cv->n_counts));
+    json_object_set_new(o, "to_check", json_integer(cv->n_audit));
+    json_object_set_new(o, "saturated", json_boolean(w->flags & QUERY_CELL_SATURATED));
+    if (cv->has_winner) {
+        json_object_set_new(o, "counted", json_integer(cv->winner.q));
+        json_object_set_new(o, "since_count", json_integer(cv->after));
     }
-    return 0;
+    return o;
 }
 
-static int cell_row(void *ctx, const struct store_view_row *r)
+/* One row of the table; the flags in words. */
+static void cell_line(FILE *f, const struct query_cell *w, int w_site, int w_item)
 {
-    struct cell_rows *cr = ctx;
-    struct relief_node_cell cv;
+    const struct relief_node_cell *cv = &w->v;
     char exp[11], flags[96] = "", num[32];
-    int expired, expiring;
+    size_t o = 0;
 
-    if (relief_node_cell_parse(r->view, r->view_len, &cv) != AM_OK)
-        return AM_ECORRUPT;
-    expired = cv.exp && cv.exp <= cr->today;
-    expiring = cv.exp && !expired && cv.exp <= cr->today + EXPIRING_DAYS;
-    cli_relief_fmt_day(cv.exp, exp);
-    if (cr->json) {
-        fprintf(cr->f, "%s{\"site\":\"%s\",\"item\":\"%s\",\"lot\":", cr->n ? "," : "", cv.site,
-                cv.item);
-        if (cv.lot[0])
-            fprintf(cr->f, "\"%s\"", cv.lot);
-        else
-            fputs("null", cr->f);
-        fputs(",\"expiry\":", cr->f);
-        if (cv.exp)
-            fprintf(cr->f, "\"%s\"", exp);
-        else
-            fputs("null", cr->f);
-        fprintf(cr->f,
-                ",\"stock\":%lld,\"overdrawn\":%s,\"count_conflict\":%s,\"expired\":%s,"
-                "\"expiring\":%s,\"moves\":%u,\"counts\":%u,\"to_check\":%u,\"saturated\":%s",
-                (long long)cv.value, cv.overdrawn ? "true" : "false",
-                cv.count_conflict ? "true" : "false", expired ? "true" : "false",
-                expiring ? "true" : "false", cv.n_moves, cv.n_counts, cv.n_audit,
-                cv.saturated ? "true" : "false");
-        if (cv.has_winner)
-            fprintf(cr->f, ",\"counted\":%lld,\"since_count\":%lld", (long long)cv.winner.q,
-                    (long long)cv.after);
-        fputs("}", cr->f);
-        cr->n++;
-        return 0;
-    }
-    cr->n++;
     /* the flags take at most 68 of the 96 bytes: never cut */
-    if (cv.overdrawn) {
-        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "OVERDRAWN ");
-        cr->overdrawn++;
+    if (w->flags & QUERY_CELL_OVERDRAWN)
+        o += (size_t)snprintf(flags + o, sizeof flags - o, "OVERDRAWN ");
+    if (w->flags & QUERY_CELL_CONFLICT)
+        o += (size_t)snprintf(flags + o, sizeof flags - o, "%u-counts ", cv->n_maximal + 1);
+    if (w->flags & QUERY_CELL_EXPIRED)
+        o += (size_t)snprintf(flags + o, sizeof flags - o, "EXPIRED ");
+    else if (w->flags & QUERY_CELL_EXPIRING)
+        o += (size_t)snprintf(flags + o, sizeof flags - o, "exp-%lldd ", (long long)w->days_left);
+    if (w->flags & QUERY_CELL_CHECK)
+        o += (size_t)snprintf(flags + o, sizeof flags - o, "check-%u ", cv->n_audit);
+    if (w->flags & QUERY_CELL_SATURATED)
+        o += (size_t)snprintf(flags + o, sizeof flags - o, "capped ");
+    cli_relief_fmt_day(cv->exp, exp);
+    cli_relief_cols(f, cv->site, w_site);
+    fputc(' ', f);
+    cli_relief_cols(f, cv->item, w_item);
+    fputc(' ', f);
+    cli_relief_cols(f, cv->lot[0] ? cv->lot : "-", 8);
+    fputc(' ', f);
+    cli_relief_cols(f, exp, 10);
+    fputc(' ', f);
+    snprintf(num, sizeof num, "%lld", (long long)cv->value);
+    if (!o) {
+        fprintf(f, "%9s\n", num);
+        return;
     }
-    if (cv.count_conflict) {
-        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%u-counts ",
-                 cv.n_maximal + 1);
-        cr->conflicts++;
-    }
-    if (expired) {
-        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "EXPIRED ");
-        cr->expired++;
-    } else if (expiring) {
-        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "exp-%ud ",
-                 cv.exp - cr->today);
-        cr->expiring++;
-    }
-    if (cv.n_audit) {
-        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "check-%u ", cv.n_audit);
-        cr->audits++;
-    }
-    if (cv.saturated)
-        snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "capped ");
-    cli_relief_cols(cr->f, cv.site, cr->w_site);
-    fputc(' ', cr->f);
-    cli_relief_cols(cr->f, cv.item, cr->w_item);
-    fputc(' ', cr->f);
-    cli_relief_cols(cr->f, cv.lot[0] ? cv.lot : "-", 8);
-    fputc(' ', cr->f);
-    cli_relief_cols(cr->f, exp, 10);
-    fputc(' ', cr->f);
-    snprintf(num, sizeof num, "%lld", (long long)cv.value);
-    if (!flags[0]) {
-        fprintf(cr->f, "%9s\n", num);
-        return 0;
-    }
-    cli_relief_col(cr->f, num, strlen(num), 9, 1);
-    flags[strlen(flags) - 1] = 0; /* the trailing space */
-    fputc(' ', cr->f);
-    cli_relief_col_end(cr->f, flags, strlen(flags), (int)sizeof flags,
-                       ""); /* short words: never cut */
-    return 0;
+    cli_relief_col(f, num, strlen(num), 9, 1);
+    flags[o - 1] = 0; /* the trailing space */
+    fputc(' ', f);
+    cli_relief_col_end(f, flags, o - 1, (int)sizeof flags, ""); /* short words: never cut */
 }
 
-int cli_relief_stock_show(struct store *s, FILE *f, const char *site, const char *item, int json,
-                          uint32_t today)
+int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filter *cf, int json)
 {
-    struct cell_rows cr = {f, json, today, 0, 0, 0, 0, 0, 0, CODE_COL_MIN, CODE_COL_MIN};
-    int rc;
-    if (json) {
-        fputc('[', f);
-    } else {
-        if ((rc = store_cells_each(s, site, item, cell_widths, &cr)) != AM_OK)
-            return rc;
-        fprintf(f, "%-*s %-*s %-8s %-10s %9s %s\n", cr.w_site, "SITE", cr.w_item, "ITEM", "LOT",
-                "EXPIRES", "STOCK", "FLAGS");
-    }
-    rc = store_cells_each(s, site, item, cell_row, &cr);
-    if (rc != AM_OK)
+    const struct query_cell *rows;
+    size_t n;
+    unsigned seen = 0;
+    int rc, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
+
+    if ((rc = query_cells(q, cf, &rows, &n)) != AM_OK)
         return rc;
     if (json) {
-        fputs("]\n", f);
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, cell_json(&rows[i]));
+        return out_json_put(f, arr) == 0 ? AM_OK : AM_ENOMEM;
+    }
+    if (!n) {
+        fprintf(f, "no stock recorded%s%s%s%s\n", cf->site ? " at " : "", cf->site ? cf->site : "",
+                cf->item ? " of " : "", cf->item ? cf->item : "");
         return AM_OK;
     }
-    if (!cr.n) {
-        fprintf(f, "no stock recorded%s%s%s%s\n", site ? " at " : "", site ? site : "",
-                item ? " of " : "", item ? item : "");
-        return AM_OK;
+    for (size_t i = 0; i < n; i++) {
+        w_site = cli_relief_code_width(w_site, rows[i].v.site);
+        w_item = cli_relief_code_width(w_item, rows[i].v.item);
+        seen |= rows[i].flags;
     }
-    fprintf(f, "%llu cell%s\n", (unsigned long long)cr.n, cr.n == 1 ? "" : "s");
-    if (cr.overdrawn)
+    fprintf(f, "%-*s %-*s %-8s %-10s %9s %s\n", w_site, "SITE", w_item, "ITEM", "LOT", "EXPIRES",
+            "STOCK", "FLAGS");
+    for (size_t i = 0; i < n; i++)
+        cell_line(f, &rows[i], w_site, w_item);
+    fprintf(f, "%zu cell%s\n", n, n == 1 ? "" : "s");
+    if (seen & QUERY_CELL_OVERDRAWN)
         fprintf(f,
                 "OVERDRAWN  more was issued than was known to be there (offline at 2 places?)\n");
-    if (cr.conflicts)
+    if (seen & QUERY_CELL_CONFLICT)
         fprintf(f, "N-counts   counts taken without seeing each other; count again to settle\n");
-    if (cr.expired)
+    if (seen & QUERY_CELL_EXPIRED)
         fprintf(f, "EXPIRED    the lot's expiry date has passed\n");
-    if (cr.expiring)
+    if (seen & QUERY_CELL_EXPIRING)
         fprintf(f, "exp-Nd     the lot expires within N days\n");
-    if (cr.audits)
+    if (seen & QUERY_CELL_CHECK)
         fprintf(f, "check-N    N moves were recorded elsewhere while a count was taken: check\n"
                    "           whether the count already included them\n");
     return AM_OK;
@@ -355,8 +334,10 @@ static int stock_show(struct cli *c, int argc, char **argv)
                                          {0, 0, 0, 0}};
     const char *cmd = "stock show";
     char site[RELIEF_SLUG_MAX + 1] = "", item[RELIEF_SLUG_MAX + 1] = "";
+    struct query_cell_filter cf = {0};
+    struct query *q = NULL;
     struct node n;
-    int opt, rc;
+    int opt, rc, ret = 1;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int k = cli_common_opt(c, opt);
@@ -380,26 +361,28 @@ static int stock_show(struct cli *c, int argc, char **argv)
         return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (cli_open(c, &n, NULL))
         return 1;
-    if (((site[0] && !cli_relief_known_quiet(n.store, RELIEF_OBJ_SITE, site)) ||
-         (item[0] && !cli_relief_known_quiet(n.store, RELIEF_OBJ_ITEM, item))) &&
-        !cli_relief_has_rows(n.store, site[0] ? site : NULL, item[0] ? item : NULL, 0)) {
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    if (((site[0] && !cli_relief_known_quiet(q, RELIEF_OBJ_SITE, site)) ||
+         (item[0] && !cli_relief_known_quiet(q, RELIEF_OBJ_ITEM, item))) &&
+        !cli_relief_has_rows(q, site[0] ? site : NULL, item[0] ? item : NULL, 0)) {
         /* not defined here and nothing recorded under it: most likely a typo */
-        if (site[0] && !cli_relief_known_quiet(n.store, RELIEF_OBJ_SITE, site))
-            cli_relief_check_known(n.store, RELIEF_OBJ_SITE, site, cmd);
+        if (site[0] && !cli_relief_known_quiet(q, RELIEF_OBJ_SITE, site))
+            cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd);
         else
-            cli_relief_check_known(n.store, RELIEF_OBJ_ITEM, item, cmd);
-        node_close(&n);
-        return 1;
+            cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd);
+        goto out;
     }
-    rc = cli_relief_stock_show(n.store, stdout, site[0] ? site : NULL, item[0] ? item : NULL,
-                               c->json, cli_relief_today());
-    node_close(&n);
-    if (rc != AM_OK) {
+    cf.site = site[0] ? site : NULL;
+    cf.item = item[0] ? item : NULL;
+    if ((rc = cli_relief_stock_show(q, stdout, &cf, c->json)) != AM_OK)
         cli_err("%s: cannot read the views: %s%s", cmd, am_strerror(rc),
                 rc == AM_ECORRUPT ? "; run `aidmesh reindex`" : "");
-        return 1;
-    }
-    return 0;
+    ret = rc == AM_OK ? 0 : 1;
+out:
+    query_close(q);
+    node_close(&n);
+    return ret;
 }
 
 int cli_cmd_stock(struct cli *c, int argc, char **argv)

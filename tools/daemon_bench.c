@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "am_err.h"
@@ -34,11 +35,22 @@
 #define BENCH_SAMPLE_GAP_MS 50   /* between writes: let the last one's scans settle */
 #define BENCH_START_S       60.0 /* a start that does not serve by then has failed */
 
-static int count_of(const char *hay, const char *needle)
+/* How many connections the output of `aidmesh peers --json` (doc) reports "in sync";
+ * -1 when it is not that document. */
+static int in_sync_of(const char *doc)
 {
-    int c = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-        c++;
+    json_t *o = json_loads(doc, 0, NULL);
+    json_t *conn = json_object_get(json_object_get(o, "status"), "connected");
+    size_t i;
+    json_t *p;
+    int c = json_is_array(conn) ? 0 : -1;
+    json_array_foreach(conn, i, p)
+    {
+        const char *st = json_string_value(json_object_get(p, "state"));
+        if (st && strcmp(st, "in sync") == 0)
+            c++;
+    }
+    json_decref(o);
     return c;
 }
 
@@ -156,8 +168,7 @@ int bench_propagation(const char *tmp, int k, int samples, struct bench_prop_res
                 rc = AM_ESYS;
                 goto out;
             }
-            if (bench_run_cmd(argv, out, 1 << 16, NULL) == 0 &&
-                count_of(out, "\"state\":\"in sync\"") >= deg[i])
+            if (bench_run_cmd(argv, out, 1 << 16, NULL) == 0 && in_sync_of(out) >= deg[i])
                 ready++;
         }
         if (ready == k)
@@ -356,7 +367,7 @@ static int peers_in_sync(const char *bin, const char *home, char *buf, size_t ca
     char *argv[] = {(char *)bin, "--home", (char *)home, "peers", "--json", NULL};
     if (bench_run_cmd(argv, buf, cap, NULL) != 0)
         return -1;
-    return count_of(buf, "\"state\":\"in sync\"");
+    return in_sync_of(buf);
 }
 
 /* A fresh node home `home` (a new network, node name `name`) whose store is the store

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "flood.h"
+#include "out.h"
 
 static int usage(FILE *f, int rc)
 {
@@ -68,10 +69,12 @@ int main(int argc, char **argv)
     o.port = (uint16_t)port;
     if (flood_run(&o, &st) != 0)
         return 2;
-    printf("{\"attempts\":%llu,\"connected\":%llu,\"failed\":%llu,\"closed\":%llu,"
-           "\"open_max\":%llu,\"open_end\":%llu}\n",
-           (unsigned long long)st.attempts, (unsigned long long)st.connected,
-           (unsigned long long)st.failed, (unsigned long long)st.closed,
-           (unsigned long long)st.open_max, (unsigned long long)st.open_end);
-    return 0;
+    return out_json_put(stdout,
+                        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "attempts",
+                                  out_json_u64(st.attempts), "connected",
+                                  out_json_u64(st.connected), "failed", out_json_u64(st.failed),
+                                  "closed", out_json_u64(st.closed), "open_max",
+                                  out_json_u64(st.open_max), "open_end", out_json_u64(st.open_end)))
+               ? 2
+               : 0;
 }

@@ -8,33 +8,60 @@
 #include "am_text.h"
 #include "mp.h"
 
-void out_json_str(FILE *f, const char *s, size_t n)
+json_t *out_json_text(const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s;
-    size_t i = 0;
+    json_t *v;
+    char *buf;
+    size_t i = 0, o = 0;
 
-    fputc('"', f);
+    while (i < n) { /* the common case: already UTF-8 */
+        uint32_t cp;
+        size_t len = am_text_decode(p + i, n - i, &cp);
+        if (!len)
+            break;
+        i += len;
+    }
+    if (i == n)
+        return json_stringn(s, n);
+    i = 0;
+    buf = malloc(n * 3 + 1); /* each bad byte becomes U+FFFD, 3 bytes */
+    if (!buf)
+        return NULL;
     while (i < n) {
         uint32_t cp;
         size_t len = am_text_decode(p + i, n - i, &cp);
         if (!len) {
-            fputs("\\ufffd", f); /* not UTF-8: JSON text must be */
+            memcpy(buf + o, "\xef\xbf\xbd", 3);
+            o += 3;
             i++;
             continue;
         }
-        if (cp == '"' || cp == '\\')
-            fprintf(f, "\\%c", (int)cp);
-        else if (cp == '\n')
-            fputs("\\n", f);
-        else if (cp == '\t')
-            fputs("\\t", f);
-        else if (am_text_cp_why(cp, 0) != AM_TEXT_GOOD)
-            fprintf(f, "\\u%04x", (unsigned)cp);
-        else
-            fwrite(p + i, 1, len, f);
+        memcpy(buf + o, p + i, len);
+        o += len;
         i += len;
     }
-    fputc('"', f);
+    v = json_stringn(buf, o);
+    free(buf);
+    return v;
+}
+
+json_t *out_json_strz(const char *s)
+{
+    return s ? out_json_text(s, strlen(s)) : json_null();
+}
+
+int out_json_put(FILE *f, json_t *v)
+{
+    int rc;
+    if (!v)
+        return -1;
+    rc = json_dumpf(v, f,
+                    JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+    json_decref(v);
+    if (rc != 0 || fputc('\n', f) == EOF)
+        return -1;
+    return 0;
 }
 
 /* The escaped form of one character of length len with code point cp at p (or of the bad
@@ -155,108 +182,109 @@ void out_hex(char *out, const uint8_t *p, size_t n)
     out[2 * n] = 0;
 }
 
-static int render(FILE *f, struct mp_cur *c, unsigned depth)
+json_t *out_json_u64(uint64_t v)
+{
+    if (v <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)v);
+    return json_real((double)v);
+}
+
+/* The JSON value of the msgpack value at c, or NULL (malformed, too deep, out of memory). */
+static json_t *mp_value(struct mp_cur *c, unsigned depth)
 {
     const uint8_t *p;
+    json_t *v;
     uint32_t n;
     uint64_t u;
     int64_t i;
     int b;
 
     if (depth > 16)
-        return -1;
+        return NULL;
     switch (mp_peek(c)) {
     case 'u':
-        if (mp_get_uint(c, &u))
-            return -1;
-        fprintf(f, "%llu", (unsigned long long)u);
-        return 0;
+        return mp_get_uint(c, &u) ? NULL : out_json_u64(u);
     case 'i':
-        if (mp_get_int(c, &i))
-            return -1;
-        fprintf(f, "%lld", (long long)i);
-        return 0;
+        return mp_get_int(c, &i) ? NULL : json_integer((json_int_t)i);
     case 'n':
         mp_get_nil(c);
-        fputs("null", f);
-        return 0;
+        return json_null();
     case 't':
         mp_get_bool(c, &b);
-        fputs(b ? "true" : "false", f);
-        return 0;
+        return json_boolean(b);
     case 's':
-        if (mp_get_str(c, &p, &n))
-            return -1;
-        out_json_str(f, (const char *)p, n);
-        return 0;
+        return mp_get_str(c, &p, &n) ? NULL : out_json_text((const char *)p, n);
     case 'b': {
-        char hex[2 * 64 + 1];
+        char *hex;
         if (mp_get_bin(c, &p, &n))
-            return -1;
-        fputc('"', f);
-        for (uint32_t k = 0; k < n; k += 64) {
-            uint32_t m = n - k < 64 ? n - k : 64;
-            out_hex(hex, p + k, m);
-            fputs(hex, f);
-        }
-        fputc('"', f);
-        return 0;
+            return NULL;
+        hex = malloc(2 * (size_t)n + 1);
+        if (!hex)
+            return NULL;
+        out_hex(hex, p, n);
+        v = json_stringn(hex, 2 * (size_t)n);
+        free(hex);
+        return v;
     }
     case 'a':
-        if (mp_get_array(c, &n))
-            return -1;
-        fputc('[', f);
-        for (uint32_t k = 0; k < n; k++) {
-            if (k)
-                fputc(',', f);
-            if (render(f, c, depth + 1))
-                return -1;
-        }
-        fputc(']', f);
-        return 0;
-    case 'm':
-        if (mp_get_map(c, &n))
-            return -1;
-        fputc('{', f);
-        for (uint32_t k = 0; k < n; k++) {
-            if (k)
-                fputc(',', f);
-            if (mp_peek(c) == 's') {
-                if (render(f, c, depth + 1))
-                    return -1;
-            } else {
-                /* a non-string key: render it, quoted */
-                char *buf = NULL;
-                size_t len = 0;
-                FILE *mf = open_memstream(&buf, &len);
-                int rc = mf ? render(mf, c, depth + 1) : -1;
-                if (mf)
-                    fclose(mf);
-                if (rc == 0)
-                    out_json_str(f, buf, len);
-                free(buf);
-                if (rc)
-                    return -1;
+        if (mp_get_array(c, &n) || !(v = json_array()))
+            return NULL;
+        for (uint32_t k = 0; k < n; k++)
+            if (json_array_append_new(v, mp_value(c, depth + 1))) {
+                json_decref(v);
+                return NULL;
             }
-            fputc(':', f);
-            if (render(f, c, depth + 1))
-                return -1;
+        return v;
+    case 'm':
+        if (mp_get_map(c, &n) || !(v = json_object()))
+            return NULL;
+        for (uint32_t k = 0; k < n; k++) {
+            int is_str = mp_peek(c) == 's';
+            json_t *key = mp_value(c, depth + 1), *val = NULL;
+            if (key && !is_str) { /* a non-string key: its JSON text, as a string */
+                char *t = json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY);
+                json_decref(key);
+                key = t ? out_json_text(t, strlen(t)) : NULL;
+                free(t);
+            }
+            if (key)
+                val = mp_value(c, depth + 1);
+            /* a repeated key keeps its first place and its last value */
+            if (!val ||
+                json_object_setn_new(v, json_string_value(key), json_string_length(key), val)) {
+                json_decref(key);
+                json_decref(v);
+                return NULL;
+            }
+            json_decref(key);
         }
-        fputc('}', f);
-        return 0;
+        return v;
     case 'f':
         /* floats never appear in aidmesh ops; show them as null rather than guess */
+        if (c->end - c->p < (*c->p == 0xca ? 5 : 9))
+            return NULL;
         c->p += *c->p == 0xca ? 5 : 9;
-        fputs("null", f);
-        return 0;
+        return json_null();
     }
-    return -1;
+    return NULL;
+}
+
+json_t *out_msgpack_value(const uint8_t *p, size_t n)
+{
+    struct mp_cur c = {p, p + n};
+    return mp_value(&c, 0);
 }
 
 int out_msgpack_json(FILE *f, const uint8_t *p, size_t n)
 {
-    struct mp_cur c = {p, p + n};
-    return render(f, &c, 0);
+    json_t *v = out_msgpack_value(p, n);
+    char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    if (!t)
+        return -1;
+    out_text(f, t, strlen(t), 0, NULL);
+    free(t);
+    return 0;
 }
 
 void out_iso_ms(char buf[32], uint64_t ms)

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "out.h"
 #include "sim.h"
 #include "sim_int.h"
 
@@ -97,6 +98,14 @@ static void ratio(char *b, size_t cap, uint64_t num, uint64_t den, int percent)
         snprintf(b, cap, "%" PRIu64 ".%03" PRIu64, num / den, (num * 1000 / den) % 1000);
 }
 
+/* num / den as a JSON number to three decimals (as ratio() prints it), null when den is 0. */
+static json_t *milli(uint64_t num, uint64_t den)
+{
+    if (!den)
+        return json_null();
+    return json_real((double)(num / den) + (double)((num * 1000 / den) % 1000) / 1000.0);
+}
+
 void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
 {
     const struct sim_result *r = &s->r;
@@ -116,39 +125,47 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
     ratio(dpe, sizeof dpe, r->duplicates, r->delivered, 0);
     ratio(sum, sizeof sum, r->summary_bytes, entry_bytes, 1);
     if (json) {
-        fprintf(
-            out,
-            "{\"scenario\":\"%s\",\"seed\":%" PRIu64 ",\"nodes\":%d,\"counted\":%d,"
-            "\"clusters\":%d,\"members\":%d,\"runners\":%d,\"authors\":%d,"
-            "\"forked_authors\":%d,\"entries_written\":%" PRIu64 ",\"events\":%" PRIu64
-            ",\"contacts\":%" PRIu64 ",\"last_write_ms\":%" PRIu64 ",\"last_heal_ms\":%" PRIu64
-            ",\"converged\":%s,\"converged_ms\":%" PRIu64 ",\"round_ms\":%" PRIu64
-            ",\"rounds_after\":%" PRIu64 ".%03" PRIu64
-            ",\"fork_evidence_everywhere\":%s,\"fork_evidence_missing\":%d,"
-            "\"fork_evidence_ms\":%" PRIu64 ",\"entries_delivered\":%" PRIu64
-            ",\"entries_received\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"fork_entries\":%" PRIu64
-            ",\"refused\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"summary_bytes\":%" PRIu64
-            ",\"entry_bytes\":%" PRIu64
-            ",\"bytes_per_entry\":%s,\"copies_per_entry\":%s,\"duplicates_per_entry\":%s"
-            ",\"summary_share\":\"%s\",\"peak_queue\":%" PRIu64 ",\"peak_node_sync_mem\":%" PRIu64
-            ",\"peak_store\":%" PRIu64 ",\"peak_view_cache\":%" PRIu64
-            ",\"fingerprints\":%d,\"fingerprints_unexplained\":%d,\"fingerprint_policy\":\"%s\""
-            ",\"fingerprints_ok\":%s,\"crashes\":%" PRIu64 ",\"rekeys\":%" PRIu64
-            ",\"refused_appends\":%" PRIu64 ",\"garbage_contacts\":%" PRIu64
-            ",\"garbage_closed\":%" PRIu64 ",\"garbage_lost\":%" PRIu64
-            ",\"future_stamped\":%" PRIu64 ",\"ok\":%s}\n",
-            c->name, seed, r->nodes, r->counted, c->clusters, c->members, c->runners, s->n_authors,
-            forked, r->entries_written, r->events, r->contacts, r->last_write / 1000,
-            r->last_heal / 1000, r->converged ? "true" : "false", r->converged_at / 1000,
-            c->round / 1000, r->rounds_milli / 1000, r->rounds_milli % 1000,
-            r->forks_everywhere ? "true" : "false", r->forks_missing, r->forks_at / 1000,
-            r->delivered, r->received, r->duplicates, r->fork_entries, r->refused, r->bytes,
-            r->summary_bytes, entry_bytes, r->delivered ? bpe : "null", r->delivered ? cpe : "null",
-            r->delivered ? dpe : "null", sum, r->peak_queue, r->peak_node_mem, r->peak_store,
-            r->peak_cache, r->fp_groups, r->fp_unexplained,
-            c->fp_policy == SIM_FP_STRICT ? "strict" : "per-branch", r->fp_ok ? "true" : "false",
-            r->crashes, r->rekeys, r->refused_appends, r->garbage_contacts, r->garbage_closed,
-            r->garbage_lost, r->future_stamped, r->ok ? "true" : "false");
+        /* the ratios are JSON numbers to three decimals, null without deliveries */
+        json_t *o = json_pack(
+            "{s:o,s:o,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:f,s:b,s:i,"
+            "s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s}",
+            "scenario", out_json_strz(c->name), "seed", out_json_u64(seed), "nodes", r->nodes,
+            "counted", r->counted, "clusters", c->clusters, "members", c->members, "runners",
+            c->runners, "authors", s->n_authors, "forked_authors", forked, "entries_written",
+            out_json_u64(r->entries_written), "events", out_json_u64(r->events), "contacts",
+            out_json_u64(r->contacts), "last_write_ms", out_json_u64(r->last_write / 1000),
+            "last_heal_ms", out_json_u64(r->last_heal / 1000), "converged", r->converged,
+            "converged_ms", out_json_u64(r->converged_at / 1000), "round_ms",
+            out_json_u64(c->round / 1000), "rounds_after", (double)r->rounds_milli / 1000.0,
+            "fork_evidence_everywhere", r->forks_everywhere, "fork_evidence_missing",
+            r->forks_missing, "fork_evidence_ms", out_json_u64(r->forks_at / 1000),
+            "entries_delivered", out_json_u64(r->delivered), "entries_received",
+            out_json_u64(r->received), "duplicates", out_json_u64(r->duplicates), "fork_entries",
+            out_json_u64(r->fork_entries), "refused", out_json_u64(r->refused), "bytes",
+            out_json_u64(r->bytes), "summary_bytes", out_json_u64(r->summary_bytes), "entry_bytes",
+            out_json_u64(entry_bytes), "bytes_per_entry", milli(r->bytes, r->delivered),
+            "copies_per_entry", milli(r->received, r->delivered), "duplicates_per_entry",
+            milli(r->duplicates, r->delivered), "summary_share", sum);
+        if (o &&
+            json_object_update_new(
+                o,
+                json_pack(
+                    "{s:o,s:o,s:o,s:o,s:i,s:i,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}",
+                    "peak_queue", out_json_u64(r->peak_queue), "peak_node_sync_mem",
+                    out_json_u64(r->peak_node_mem), "peak_store", out_json_u64(r->peak_store),
+                    "peak_view_cache", out_json_u64(r->peak_cache), "fingerprints", r->fp_groups,
+                    "fingerprints_unexplained", r->fp_unexplained, "fingerprint_policy",
+                    c->fp_policy == SIM_FP_STRICT ? "strict" : "per-branch", "fingerprints_ok",
+                    r->fp_ok, "crashes", out_json_u64(r->crashes), "rekeys",
+                    out_json_u64(r->rekeys), "refused_appends", out_json_u64(r->refused_appends),
+                    "garbage_contacts", out_json_u64(r->garbage_contacts), "garbage_closed",
+                    out_json_u64(r->garbage_closed), "garbage_lost", out_json_u64(r->garbage_lost),
+                    "future_stamped", out_json_u64(r->future_stamped), "ok", r->ok))) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (out_json_put(out, o))
+            fprintf(stderr, "aidmesh-sim: cannot write the JSON report\n");
         return;
     }
     fprintf(out, "aidmesh-sim: scenario %s, seed %" PRIu64 "\n", c->name, seed);

@@ -27,11 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NOISE_DH_LEN      32    /* X25519 public and private keys, DH outputs */
-#define NOISE_KEY_LEN     32    /* ChaChaPoly key; a PSK */
-#define NOISE_HASH_LEN    64    /* BLAKE2b-512 output: h, ck, the handshake hash */
-#define NOISE_TAG_LEN     16    /* Poly1305 tag */
-#define NOISE_MAX_MSG     65535 /* every Noise message, handshake or transport (spec §3) */
+#include "am_limits.h"
+
+#define NOISE_DH_LEN      32               /* X25519 public and private keys, DH outputs */
+#define NOISE_KEY_LEN     32               /* ChaChaPoly key; a PSK */
+#define NOISE_HASH_LEN    64               /* BLAKE2b-512 output: h, ck, the handshake hash */
+#define NOISE_TAG_LEN     16               /* Poly1305 tag */
+#define NOISE_MAX_MSG     AM_NOISE_MSG_MAX /* every Noise message (spec §3) */
 #define NOISE_MAX_PAYLOAD (NOISE_MAX_MSG - NOISE_TAG_LEN) /* transport plaintext */
 #define NOISE_MAX_NAME    128                             /* protocol name, without its NUL */
 #define NOISE_MAX_MSGS    4 /* handshake messages of the longest supported pattern */

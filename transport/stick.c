@@ -298,6 +298,11 @@ int stick_sync(const struct stick_cfg *cfg, const struct sync_store *ss, struct 
         memcpy(j->author, nh.h[i].author, AM_PK_LEN);
         j->from = j->next = s + 1;
         j->to = nh.h[i].seq;
+        for (size_t k = 0; k < cfg->n_first_authors && k < STICK_FIRST_AUTHORS_MAX; k++)
+            if (!memcmp(cfg->first_authors + k * AM_PK_LEN, j->author, AM_PK_LEN)) {
+                j->rank = (uint32_t)k + 1;
+                break;
+            }
         for (size_t k = 0; k < c.n_sites; k++) {
             uint64_t q = stick_atab_get(&c.at, j->author, 0, &idx) == AM_OK
                              ? stick_site_seq(&c.sites[k], idx)

@@ -59,31 +59,25 @@
 #define STICK_REC_CUT     3 /* "segment n holds valid data up to offset x; the rest is garbage" */
 #define STICK_REC_END     4 /* last chunk (TAG_FINAL): the segment was closed cleanly */
 
-/* ---- Limits (PROTOCOL.md 11.6; to move into am_limits.h) ---- */
+/* ---- Sizes a writer aims at (PROTOCOL.md 11.6): tunables of what aidmesh writes ---- */
 
 /* Writers close a segment before it grows past this: small enough that one file is
  * quick to re-copy and far below FAT32's 4 GiB file limit. */
 #define STICK_SEGMENT_TARGET (32u << 20)
-/* Readers look at no more of a segment file than this; bytes beyond are reported. */
-#define STICK_SEGMENT_MAX (64u << 20)
 /* Writers fill a chunk up to about this much plaintext: one authentication tag and
  * 4 length bytes per 64 KiB keep the overhead near 0.03 %. */
 #define STICK_CHUNK_TARGET (64u << 10)
-/* Plaintext of one chunk; a longer length prefix is damage. Holds the largest visit
- * record (STICK_VISIT_EXC_MAX exceptions: 655 KiB) with room to spare. */
-#define STICK_CHUNK_MAX (1u << 20)
-/* A manifest slot (header + ciphertext). 16 MiB holds 64k authors and 4k sites. */
-#define STICK_MANIFEST_MAX (16u << 20)
-/* Segment files looked at in one folder (FAT32 allows 65,536 entries per folder). */
-#define STICK_SEGMENTS_MAX 65536
-/* Distinct authors one scan tracks (memory: about 100 bytes each). */
-#define STICK_AUTHORS_MAX (1u << 20)
-/* Sites kept in the visits table (the newest visit of each). */
-#define STICK_SITES_MAX 4096
-/* Authors listed in one visit record as differing from the stick (each 40 bytes). */
-#define STICK_VISIT_EXC_MAX 16384
-/* Fork evidence entries of this node checked against the stick per sync. */
-#define STICK_FORK_TRACK_MAX 4096
+
+/* ---- Limits on what a stick holds (am_limits.h, PROTOCOL.md §2) ---- */
+
+#define STICK_SEGMENT_MAX    AM_STICK_SEGMENT_MAX
+#define STICK_CHUNK_MAX      AM_STICK_CHUNK_MAX
+#define STICK_MANIFEST_MAX   AM_STICK_MANIFEST_MAX
+#define STICK_SEGMENTS_MAX   AM_STICK_SEGMENTS_MAX
+#define STICK_AUTHORS_MAX    AM_STICK_AUTHORS_MAX
+#define STICK_SITES_MAX      AM_STICK_SITES_MAX
+#define STICK_VISIT_EXC_MAX  AM_STICK_VISIT_EXC_MAX
+#define STICK_FORK_TRACK_MAX AM_STICK_FORK_TRACK_MAX
 /* Damage findings kept in a report (all are counted). */
 #define STICK_DAMAGE_MAX 32
 
@@ -228,6 +222,10 @@ void stick_view_free(struct stick_view *v); /* NULL-safe; leaves *v zeroed */
 
 enum stick_phase { STICK_PHASE_IMPORT = 1, STICK_PHASE_EXPORT = 2 };
 
+/* At most this many of cfg->first_authors are looked at (the rest go in turns like others):
+ * bounds the export's ranking work at nj x this comparisons. */
+#define STICK_FIRST_AUTHORS_MAX 1024
+
 struct stick_cfg {
     const struct stick_fops *fops;
     const char *root;      /* the volume (or any folder) holding AIDMESH/ */
@@ -241,6 +239,11 @@ struct stick_cfg {
     uint64_t max_bytes;        /* export writes at most this many bytes; 0: no limit */
     uint64_t segment_target;   /* 0: STICK_SEGMENT_TARGET (tests make it small) */
     uint32_t chunk_target;     /* 0: STICK_CHUNK_TARGET */
+    /* Authors whose entries go first in each turn of the export, in this order (AM_PK_LEN
+     * bytes each; nullable): the node passes the authors of its open needs, most needed
+     * first (the read model's order), so a stick that fills up carries them. */
+    const uint8_t *first_authors;
+    size_t n_first_authors;
     /* Progress of long phases (nullable): import counts bytes read, export entries. */
     void (*progress)(void *ctx, int phase, uint64_t done, uint64_t total);
     void *progress_ctx;
@@ -296,10 +299,10 @@ struct stick_report {
  *     fork evidence). Damage is reported by file and offset; everything readable is
  *     imported;
  *  3. unless STICK_F_NO_WRITE: writes what the stick lacks (per author, after the stick's
- *     contiguous run, oldest missing first; authors in turns, those the most visited
- *     sites lack first), then this node's fork evidence the stick lacks, then a cut note
- *     for each new damaged segment and this site's visit record, into new segment(s),
- *     each closed and fsynced; cuts damaged segments back to their readable length; then
+ *     contiguous run, oldest missing first; authors in turns, cfg->first_authors first in
+ *     each turn, then those the most visited sites lack), then this node's fork evidence the stick
+ * lacks, then a cut note for each new damaged segment and this site's visit record, into new
+ * segment(s), each closed and fsynced; cuts damaged segments back to their readable length; then
  *     writes the manifest to its older slot and fsyncs it. When the volume or max_bytes
  *     runs out it stops at a chunk boundary, closes the segment cleanly, and reports what
  *     did not fit (r->full). Nothing is written when nothing changed: replaying a stick is

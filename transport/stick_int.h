@@ -21,10 +21,10 @@
 
 #define PATH_CAP        4096
 #define READ_BLOCK      (1u << 20)
-#define BATCH_ARENA_MAX (16u << 20)        /* bytes of entries waiting for one ingest call */
-#define SNAP_TOTAL_MAX  (4u << 20)         /* seqs kept over all visit snapshots of one scan */
-#define RANGES_MAX      4096               /* holes tracked per author */
-#define CHUNK_OVERHEAD  (4 + STICK_ABYTES) /* length prefix + tag */
+#define BATCH_ARENA_MAX AM_STICK_BATCH_BYTES_MAX /* bytes of entries waiting for one ingest */
+#define SNAP_TOTAL_MAX  AM_STICK_SNAP_SEQS_MAX   /* seqs kept over all visit snapshots */
+#define RANGES_MAX      AM_STICK_HOLES_MAX       /* ranges of seqs tracked per author */
+#define CHUNK_OVERHEAD  (4 + STICK_ABYTES)       /* length prefix + tag */
 #define END_CHUNK_LEN   (CHUNK_OVERHEAD + 1)
 #define CUT_REC_LEN     (1 + 4 + 8 + STICK_HEADER_ID_LEN)
 #define VISIT_FIXED_LEN (1 + AM_INSTALL_ID_LEN + AM_PK_LEN + 8 + 1 + 4) /* without name, exc */
@@ -196,6 +196,7 @@ struct job {
     uint64_t written;
     uint32_t pending; /* entries of it in the chunk being filled */
     uint32_t behind;  /* visited sites that lack entries of this author */
+    uint32_t rank;    /* 1 + its place in cfg->first_authors; 0 when not there */
     int done;
 };
 

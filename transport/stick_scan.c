@@ -843,7 +843,7 @@ static void settle_cuts(struct ctx *c)
                 break;
             }
         if (f->info.state == STICK_SEG_CUT_ACK)
-            c->r->acknowledged++;
+            c->r->acknowledged += !f->foreign; /* never cut short: counted in r->foreign */
         else
             damage_add(c->r, f->name, f->dmg_kind, f->dmg_code, f->info.valid,
                        f->info.size - f->info.valid);

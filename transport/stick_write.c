@@ -25,6 +25,9 @@ int stick_job_cmp(const void *a, const void *b)
 {
     const struct job *x = a, *y = b;
     uint64_t mx = x->to - x->from, my = y->to - y->from;
+    uint32_t rx = x->rank ? x->rank : UINT32_MAX, ry = y->rank ? y->rank : UINT32_MAX;
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
     if (x->behind != y->behind)
         return x->behind > y->behind ? -1 : 1;
     if (mx != my)
@@ -572,7 +575,9 @@ int stick_export_all(struct ctx *c, const struct heads *nh, struct job *jobs, si
             memset(rec + 13, 0, STICK_HEADER_ID_LEN);
         if (w_record(&w, rec, sizeof rec, 0) == AM_OK) {
             c->files[i].noted = 1; /* w_record may have moved c->files */
-            c->r->cut_notes++;
+            /* another network's segment is noted too, but left in place (r->foreign) */
+            if (!c->files[i].foreign)
+                c->r->cut_notes++;
         }
     }
     /* 2. what the stick lacks, authors in turns */

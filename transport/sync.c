@@ -24,9 +24,9 @@ enum result_kind { R_EQUAL = 0, R_LEAF = 1, R_SPLIT = 2 };
 /* Limits for one decrypted message: entries are bins of at most AM_ENTRY_MAX; ranges,
  * heads and entries come in arrays of at most SYNC_HEADS_PER_MSG. */
 static const struct mp_limits msg_limits = {
-    .depth_max = 6,
-    .str_max = AM_ENTRY_MAX,
-    .container_max = SYNC_HEADS_PER_MSG,
+    .depth_max = AM_SYNC_MSG_DEPTH_MAX,
+    .str_max = AM_SYNC_MSG_STR_MAX,
+    .container_max = AM_SYNC_MSG_CONTAINER_MAX,
 };
 
 /* ---- the peer's version vector and the send jobs ----------------------------------------- */

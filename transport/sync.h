@@ -34,18 +34,15 @@
 #define SYNC_RANGE_FP_LEN    8
 #define SYNC_HEAD_HASH_LEN   8  /* prefix of a head hash in HEADS messages */
 #define SYNC_LEAF_MAX        16 /* a range with at most this many authors is sent as heads */
-#define SYNC_HEADS_PER_MSG   1000
-#define SYNC_OUT_HIGH        (256u * 1024) /* stop producing entry messages above this backlog */
-#define SYNC_TURN            256           /* entries of one author before the next author's turn */
-/* Received entries stored in one transaction: fewer than a store takes at once
- * (AM_INGEST_BATCH_MAX), as the pages a batch dirties stay in memory until its commit and
- * a node receiving a million relief records stays within 64 MiB of its own. */
-#define SYNC_PENDING_MAX          16384
-#define SYNC_PENDING_BYTES        (8u << 20)
+#define SYNC_HEADS_PER_MSG   AM_SYNC_MSG_CONTAINER_MAX
+#define SYNC_OUT_HIGH        AM_SYNC_OUT_HIGH /* stop producing entry messages above this backlog */
+#define SYNC_TURN            256 /* entries of one author before the next author's turn */
+/* Received entries stored in one transaction, and their bytes (am_limits.h). */
+#define SYNC_PENDING_MAX          AM_SYNC_PENDING_MAX
+#define SYNC_PENDING_BYTES        AM_SYNC_PENDING_BYTES
 #define SYNC_HANDSHAKE_TIMEOUT_MS 10000 /* the whole handshake, from the connection's start */
-/* A handshake message is at most this long (the longest, message 2, is 130 bytes): until
- * the handshake is done a session holds a buffer of this size, not one of NOISE_MAX_MSG. */
-#define SYNC_HS_MSG_MAX      256
+/* A handshake message is at most this long (am_limits.h). */
+#define SYNC_HS_MSG_MAX      AM_SYNC_HS_MSG_MAX
 #define SYNC_OUT_FIRST       512 /* the output buffer's first size; it doubles as needed */
 #define SYNC_HS_NOTES_MAX    64  /* heads that moved during a handshake, noted one by one */
 #define SYNC_PING_MS         15000

@@ -192,10 +192,12 @@ check "DELETE is refused with 405" test "$(http_status DELETE /)" = 405
 check "another path is 404" test "$(http_status GET /etc/passwd)" = 404
 check "a page asking for another host name (DNS rebinding) is refused" \
     test "$(http_status GET / evil.example)" = 403
+# a home of its own: a second `run` on the clinic's home is refused by its lock first
+"$A" --home "$T/spare" init --name spare >/dev/null
 expect_out "a taken port is explained" "the port is taken.*pick another port" \
-    "$A" --home "$C" run --listen 127.0.0.1:$((P + 2)) --no-discovery --http 127.0.0.1:$P
+    "$A" --home "$T/spare" run --listen 127.0.0.1:$((P + 2)) --no-discovery --http 127.0.0.1:$P
 expect_out "a name instead of an address is explained" "not an address to serve the dashboard on.*127.0.0.1:8080" \
-    "$A" --home "$C" run --listen 127.0.0.1:$((P + 2)) --no-discovery --http localhost:8080
+    "$A" --home "$T/spare" run --listen 127.0.0.1:$((P + 2)) --no-discovery --http localhost:8080
 expect_out "run --help mentions --http" "--http ADDR:PORT" "$A" run --help
 
 # ---- a peer that left: shown with when it was last seen ----------------------------------

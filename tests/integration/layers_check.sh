@@ -14,7 +14,10 @@
 #     string);
 #   - a comment citing a document that does not exist, a PROTOCOL.md section number that
 #     is not a heading (on one line, or after a line break), or a section name that no
-#     heading holds (and none for the real documents, sections and names).
+#     heading holds (and none for the real documents, sections and names);
+#   - a row of the table of limits (PROTOCOL.md §2) whose value is not the one of
+#     crdt/am_limits.h, a row naming a constant the header does not define, and a limit
+#     of the header with no row.
 # Also: an #include inside a comment is not an include, and --help exits 0.
 # Runs no aidmesh binary; each check is bounded by `timeout`.
 AIDMESH=${AIDMESH:-unused} AM_TESTTOOL=${AM_TESTTOOL:-unused}
@@ -181,6 +184,39 @@ planted "a PROTOCOL.md section that is not a heading, after a line break" "$f:$(
 fresh
 printf '/* the rules (PROTOCOL.md section "No Such Section") */\n' >>"$W/$f"
 planted "a PROTOCOL.md section name that no heading holds" "$f:$(wc -l <"$W/$f")" 'cites PROTOCOL\.md "No Such Section", which names no heading'
+
+# --- the table of limits (PROTOCOL.md §2 and crdt/am_limits.h) ----------------------------
+# the first row of the table: its line, its constant and its exact value
+row=$(awk '/^##[ \t]/ { in2 = ($0 ~ /^##[ \t]+2\.[ \t]+Limits/); next }
+    in2 && match($0, /^\|[^|]*\| `AM_[A-Z0-9_]+` \|[^|`]*`[0-9]+`/) {
+        split($0, c, "|"); name = c[3]; gsub(/[ `]/, "", name)
+        match(c[4], /`[0-9]+`/); print FNR, name, substr(c[4], RSTART + 1, RLENGTH - 2); exit
+    }' "$SRC/PROTOCOL.md")
+if [ -n "$row" ]; then
+    read -r n name val <<<"$row"
+    fresh
+    # the value cell (the fourth) says one more than the header
+    awk -v n="$n" -v v="$val" 'BEGIN { FS = OFS = "|" }
+        NR == n { sub("`" v "`", "`" (v + 1) "`", $4) } { print }' "$W/PROTOCOL.md" >"$W/p.new" &&
+        mv "$W/p.new" "$W/PROTOCOL.md"
+    planted "a §2 row whose value is not the header's" "PROTOCOL.md:$n" \
+        "gives $name as $((val + 1)), but crdt/am_limits.h makes it $val"
+
+    fresh
+    awk -v n="$n" '{ print } NR == n { print "| planted | `AM_PLANTED_NONE` | `1` | none |" }' \
+        "$W/PROTOCOL.md" >"$W/p.new" && mv "$W/p.new" "$W/PROTOCOL.md"
+    planted "a §2 row naming a constant the header does not define" "PROTOCOL.md:$((n + 1))" \
+        'names AM_PLANTED_NONE, which crdt/am_limits.h does not define'
+else
+    not_ok "PROTOCOL.md has no §2 table of limits with a row \`AM_...\` | \`N\`"
+fi
+
+fresh
+n=$(grep -n '^#endif' "$W/crdt/am_limits.h" | tail -1 | cut -d: -f1)
+replace_line "$W/crdt/am_limits.h" "$n" '#define AM_PLANTED_MAX (AM_ENTRY_MAX + 1u)
+#endif'
+planted "a limit of crdt/am_limits.h with no row in PROTOCOL.md §2" "crdt/am_limits.h:$n" \
+    'AM_PLANTED_MAX is a limit with no row in the PROTOCOL.md §2 table'
 
 # --- size budget -------------------------------------------------------------------------
 fresh

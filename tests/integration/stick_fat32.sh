@@ -237,5 +237,31 @@ kill -TERM $runner
 check "the node stops cleanly" wait $runner
 unplug "$T/media/usb1"
 check "the blank stick's file system is clean" fsck.vfat -n "$T/blank.img"
+
+# ---- a segment of another network in this network's folder (plain folders) ---------------------
+PS=$T/plain-stick
+OS=$T/outsider-stick
+mkdir -p "$PS" "$OS"
+check "the hub syncs a plain folder" $A --home "$T/A" stick sync "$PS"
+check "the outsider syncs its own" $A --home "$T/O" stick sync "$OS"
+foreign=$(ls "$OS"/AIDMESH/*/S*.AMS | head -1)
+ours=$(ls -d "$PS"/AIDMESH/*/)
+cp "$foreign" "${ours}S0000900.AMS"
+$A --home "$T/A" stick sync "$PS" >"$T/foreign.out" 2>&1
+check "the hub's sync with it succeeds" grep -q "safe to unplug" "$T/foreign.out"
+check "  naming the file as another network's" \
+    grep -q "S0000900.AMS: .*its header names another network" "$T/foreign.out"
+check "  and saying it was left in place, untouched" grep -q \
+    "note: 1 segment file in this network's folder names another network (or has a damaged network id): left in place untouched; only this network's segments are read" \
+    "$T/foreign.out"
+refute "  never that it was cut back" grep -q "cut back" "$T/foreign.out"
+check "  and it was not: the same bytes" cmp -s "$foreign" "${ours}S0000900.AMS"
+$A --home "$T/B" stick sync "$PS" >"$T/foreign2.out" 2>&1
+check "the clinic's sync from that stick succeeds" grep -q "safe to unplug" "$T/foreign2.out"
+check "  and says the same" grep -q "left in place untouched" "$T/foreign2.out"
+refute "  never that it was cut short or cut back" grep -Eq "cut short|cut back" "$T/foreign2.out"
+check "  still the same bytes" cmp -s "$foreign" "${ours}S0000900.AMS"
+sed 's/^/    # /' "$T/foreign.out" "$T/foreign2.out"
+
 sed 's/^/    # /' "$T/watch.log" | grep -i stick || true
 finish

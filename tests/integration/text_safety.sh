@@ -91,6 +91,33 @@ for who in hub clinic; do
     all_clean "$who: export" $n export --hxl needs --all
     check "$who: the views ignore the forged sites" sh -c "'$A' --home '$T/$who' site list | grep -c '^s-' | grep -qx 0"
 done
+# json_ascii FILE: every line of FILE is one JSON document in plain ASCII (python3 parses it)
+json_ascii() {
+    python3 -c 'import json, sys
+for line in open(sys.argv[1], "rb"):
+    line.decode("ascii")
+    json.loads(line)' "$1"
+}
+# forged_names FILE: the names of the forged sites in log --json FILE, as Python reprs
+forged_names() {
+    python3 -c 'import json, sys
+for line in open(sys.argv[1], "rb"):
+    op = json.loads(line).get("op") or {}
+    if op.get("slug", "").startswith("s-"):
+        print(op["slug"], ascii(op["name"]))' "$1"
+}
+if command -v python3 >/dev/null; then
+    am log --json >"$T/log.json"
+    check "log --json: every line is ASCII JSON, forged names included" json_ascii "$T/log.json"
+    expect_out "log --json: a name with escapes keeps them, as JSON escapes" \
+        's-esc .A\\x1b\[2J\\x1b\]0;pwned\\x07.$' forged_names "$T/log.json"
+    expect_out "log --json: bytes that are not UTF-8 become U+FFFD" \
+        's-utf .E(\\ufffd){5}.$' forged_names "$T/log.json"
+    ac stick status "$T/stick" --json >"$T/stick.json"
+    check "stick status --json: ASCII JSON" json_ascii "$T/stick.json"
+else
+    ok "# SKIP log --json parsed as JSON: no python3"
+fi
 expect_out "verify names why an op is invalid, escaped" 'site: "name" "A\\x1b\[2J.*must be printable text' ac verify
 check "both nodes reach the same views" test "$(am status --json | sed 's/.*"view_fingerprint":"\([0-9a-f]*\)".*/\1/')" = \
     "$(ac status --json | sed 's/.*"view_fingerprint":"\([0-9a-f]*\)".*/\1/')"

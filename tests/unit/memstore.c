@@ -207,6 +207,23 @@ static int same(const struct entry *e, const struct ms_blob *b)
     return e->raw_len == b->len && memcmp(e->raw, b->raw, b->len) == 0;
 }
 
+/* The kept entry's own signature: a log may keep an entry whose signature is bad when a
+ * later, validly signed entry of its run named it (the hash chain vouched for it). */
+static int kept_sig_ok(const struct ms_blob *b)
+{
+    struct entry e;
+    return entry_decode(&e, b->raw, b->len) == AM_OK && entry_verify(&e) == AM_OK;
+}
+
+/* Index in it[0..n) of the k-th (0-based) member of the run. */
+static size_t run_at(const struct ms_item *it, size_t n, size_t k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (it[i].in_run && k-- == 0)
+            return i;
+    return n;
+}
+
 /* Verdicts of one author's items it[0..n) (sorted by seq) against its stored state a
  * (NULL: none). */
 static void plan_author(const struct ms_author *a, struct ms_item *it, size_t n)
@@ -227,7 +244,7 @@ static void plan_author(const struct ms_author *a, struct ms_item *it, size_t n)
             if (same(&x->e, &a->log[x->e.seq - 1]))
                 x->verdict = MV_DUP;
             else
-                x->verdict = sig_ok(x) ? MV_FORK : MV_REFUSED;
+                x->verdict = sig_ok(x) && kept_sig_ok(&a->log[x->e.seq - 1]) ? MV_FORK : MV_REFUSED;
             continue;
         }
         if (broken) {
@@ -259,19 +276,26 @@ static void plan_author(const struct ms_author *a, struct ms_item *it, size_t n)
         }
     }
 
-    /* The run links by hashes to the head: the last good signature vouches for all of
-     * it before. Look from the tip down. */
+    /* The run links by hashes to the head: a good signature vouches for all of the run
+     * before it. A good tip keeps the whole run; else the members kept are found by
+     * bisection, as store.c does (a few checks however long a forged run is): exact when
+     * the signatures are good up to some member and bad after it, and keeping less than
+     * the longest prefix with a good last signature when an author signed after a member
+     * whose signature is bad. */
     if (nrun > 0) {
-        size_t k = nrun, i = last_run + 1;
-        while (k > 0) {
-            do
-                i--;
-            while (!it[i].in_run);
-            if (sig_ok(&it[i]))
-                break;
-            k--;
+        if (sig_ok(&it[last_run])) {
+            good = nrun;
+        } else {
+            size_t lo = 0, hi = nrun - 1;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo + 1) / 2;
+                if (sig_ok(&it[run_at(it, n, mid - 1)]))
+                    lo = mid;
+                else
+                    hi = mid - 1;
+            }
+            good = lo;
         }
-        good = k;
     }
     {
         size_t k = 0;

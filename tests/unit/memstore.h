@@ -4,9 +4,11 @@
  * It keeps what the sync engine (transport/sync.h) sees of node/store.c, with the same
  * verdicts: every entry is decoded and verified (crdt/entry.h), chained per author by seq
  * and prev hash; an entry already held is a duplicate; one beyond a gap or one that does
- * not link is refused; a second, validly signed entry for a position already held (or one
- * naming another predecessor) is kept as fork evidence and marks the author's head as
- * forked; a local append to a forked author is refused. A batch is stored all or nothing
+ * not link is refused; a second, validly signed entry for a position already held (whose
+ * kept entry is validly signed too), or one naming another predecessor, is kept as fork
+ * evidence and marks the author's head as forked; a local append to a forked author is
+ * refused. A run that links to the head is kept up to its last good signature, found by
+ * bisection as store.c finds it. A batch is stored all or nothing
  * (AM_ENOMEM leaves the store as it was). No views, no clock, no files; not thread-safe.
  */
 #ifndef AM_MEMSTORE_H

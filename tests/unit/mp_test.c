@@ -1052,7 +1052,7 @@ Test(mp, random_mutations_never_overrun)
             if ((r >> 32) & 1)
                 w.p[at] ^= (uint8_t)(1u << ((r >> 40) % 8));
             else
-                w.p[at] = (uint8_t)(r >> 48);
+                w.p[at] ^= (uint8_t)(1 + (r >> 48) % 255);
         }
         if (tu_rand(&st) % 4 == 0)
             w.len -= (size_t)(tu_rand(&st) % w.len);

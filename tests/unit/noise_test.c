@@ -2,7 +2,7 @@
  * noise_test.c: tests of transport/noise.c, the Noise handshake engine.
  *
  * Replays the 59 cacophony vectors for Noise_*_25519_ChaChaPoly_BLAKE2b from
- * tests/vectors/noise/ (AM_VECTORS_DIR overrides; a tiny JSON reader below reads them), then checks
+ * tests/vectors/noise/ (AM_VECTORS_DIR overrides; read with jansson), then checks
  * failures: flipped and truncated messages, wrong PSKs, small-order points, wrong-state calls, size
  * limits, nonce exhaustion and rekey, and HMAC-BLAKE2b against known answers.
  */
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "am_err.h"
@@ -23,168 +24,6 @@
 static void setup(void)
 {
     cr_assert(sodium_init() >= 0, "sodium_init failed");
-}
-
-/* ---- A tiny JSON reader for the vector file: objects, arrays and plain strings ---- */
-
-enum { J_STR, J_ARR, J_OBJ };
-
-struct jnode {
-    int type;
-    const char *s; /* J_STR: the characters between the quotes (no escapes) */
-    size_t n;
-    const char *key; /* the key of this member when the parent is an object */
-    size_t keylen;
-    int child; /* first element or member, -1 if none */
-    int next;  /* next sibling, -1 if none */
-};
-
-struct jdoc {
-    struct jnode *nodes;
-    size_t count, cap;
-    const char *p, *end;
-};
-
-#define J_DEPTH_MAX 8
-
-static void j_ws(struct jdoc *d)
-{
-    while (d->p < d->end && (*d->p == ' ' || *d->p == '\n' || *d->p == '\r' || *d->p == '\t'))
-        d->p++;
-}
-
-static int j_new(struct jdoc *d, int type)
-{
-    if (d->count == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 256;
-        struct jnode *nn = realloc(d->nodes, cap * sizeof *nn);
-        if (!nn)
-            return -1;
-        d->nodes = nn;
-        d->cap = cap;
-    }
-    memset(&d->nodes[d->count], 0, sizeof d->nodes[0]);
-    d->nodes[d->count].type = type;
-    d->nodes[d->count].child = -1;
-    d->nodes[d->count].next = -1;
-    return (int)d->count++;
-}
-
-/* Reads a string at d->p (which is at its opening quote). */
-static int j_string(struct jdoc *d, const char **s, size_t *n)
-{
-    const char *start;
-    if (d->p >= d->end || *d->p != '"')
-        return -1;
-    start = ++d->p;
-    while (d->p < d->end && *d->p != '"') {
-        if (*d->p == '\\' || (unsigned char)*d->p < 0x20)
-            return -1; /* the vector file needs no escapes */
-        d->p++;
-    }
-    if (d->p >= d->end)
-        return -1;
-    *s = start;
-    *n = (size_t)(d->p - start);
-    d->p++;
-    return 0;
-}
-
-static int j_value(struct jdoc *d, int depth)
-{
-    int idx, prev = -1;
-    char close;
-
-    j_ws(d);
-    if (d->p >= d->end || depth > J_DEPTH_MAX)
-        return -1;
-    if (*d->p == '"') {
-        const char *s;
-        size_t n;
-        if (j_string(d, &s, &n) != 0 || (idx = j_new(d, J_STR)) < 0)
-            return -1;
-        d->nodes[idx].s = s;
-        d->nodes[idx].n = n;
-        return idx;
-    }
-    if (*d->p != '[' && *d->p != '{')
-        return -1;
-    close = *d->p == '[' ? ']' : '}';
-    if ((idx = j_new(d, close == ']' ? J_ARR : J_OBJ)) < 0)
-        return -1;
-    d->p++;
-    j_ws(d);
-    if (d->p < d->end && *d->p == close) {
-        d->p++;
-        return idx;
-    }
-    for (;;) {
-        const char *key = NULL;
-        size_t keylen = 0;
-        int child;
-        j_ws(d);
-        if (close == '}') {
-            if (j_string(d, &key, &keylen) != 0)
-                return -1;
-            j_ws(d);
-            if (d->p >= d->end || *d->p != ':')
-                return -1;
-            d->p++;
-        }
-        if ((child = j_value(d, depth + 1)) < 0)
-            return -1;
-        d->nodes[child].key = key;
-        d->nodes[child].keylen = keylen;
-        if (prev < 0)
-            d->nodes[idx].child = child;
-        else
-            d->nodes[prev].next = child;
-        prev = child;
-        j_ws(d);
-        if (d->p < d->end && *d->p == ',') {
-            d->p++;
-            continue;
-        }
-        if (d->p < d->end && *d->p == close) {
-            d->p++;
-            return idx;
-        }
-        return -1;
-    }
-}
-
-static int j_parse(struct jdoc *d, const char *text, size_t len)
-{
-    int root;
-    memset(d, 0, sizeof *d);
-    d->p = text;
-    d->end = text + len;
-    root = j_value(d, 0);
-    j_ws(d);
-    if (root < 0 || d->p != d->end)
-        return -1;
-    return root;
-}
-
-/* The member `key` of object `obj`, or -1. */
-static int j_get(const struct jdoc *d, int obj, const char *key)
-{
-    int c;
-    size_t kl = strlen(key);
-    if (obj < 0 || d->nodes[obj].type != J_OBJ)
-        return -1;
-    for (c = d->nodes[obj].child; c >= 0; c = d->nodes[c].next)
-        if (d->nodes[c].keylen == kl && memcmp(d->nodes[c].key, key, kl) == 0)
-            return c;
-    return -1;
-}
-
-static int j_len(const struct jdoc *d, int arr)
-{
-    int c, n = 0;
-    for (c = d->nodes[arr].child; c >= 0; c = d->nodes[c].next)
-        n++;
-    return n;
 }
 
 /* ---- Hex ---- */
@@ -200,28 +39,27 @@ static int hexval(char c)
     return -1;
 }
 
-/* Decodes the hex string node `idx` into a malloc'd buffer (never NULL on success);
- * NULL if idx is not a valid hex string. */
-static uint8_t *j_hex(const struct jdoc *d, int idx, size_t *len)
+/* Decodes the hex string v into a malloc'd buffer (never NULL on success); NULL if v is
+ * not a string of hex digits. */
+static uint8_t *j_hex(const json_t *v, size_t *len)
 {
-    const struct jnode *nd;
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v), i;
     uint8_t *out;
-    size_t i;
-    if (idx < 0 || d->nodes[idx].type != J_STR || d->nodes[idx].n % 2 != 0)
+    if (!s || n % 2 != 0)
         return NULL;
-    nd = &d->nodes[idx];
-    out = malloc(nd->n / 2 + 1);
+    out = malloc(n / 2 + 1);
     if (!out)
         return NULL;
-    for (i = 0; i < nd->n / 2; i++) {
-        int hi = hexval(nd->s[2 * i]), lo = hexval(nd->s[2 * i + 1]);
+    for (i = 0; i < n / 2; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             free(out);
             return NULL;
         }
         out[i] = (uint8_t)(hi << 4 | lo);
     }
-    *len = nd->n / 2;
+    *len = n / 2;
     return out;
 }
 
@@ -252,44 +90,42 @@ static void side_free(struct side *sd)
 }
 
 /* Reads an optional 32-byte hex key; 0 if absent or fine, -1 if malformed. */
-static int opt_key(const struct jdoc *d, int v, const char *prefix, const char *field,
-                   uint8_t **out)
+static int opt_key(const json_t *v, const char *prefix, const char *field, uint8_t **out)
 {
     char name[64];
     size_t len = 0;
-    int idx;
+    const json_t *k;
     snprintf(name, sizeof name, "%s%s", prefix, field);
-    idx = j_get(d, v, name);
-    if (idx < 0)
+    if (!(k = json_object_get(v, name)))
         return 0;
-    *out = j_hex(d, idx, &len);
+    *out = j_hex(k, &len);
     return *out && len == 32 ? 0 : -1;
 }
 
-static const char *side_load(const struct jdoc *d, int v, const char *prefix, struct side *sd)
+static const char *side_load(const json_t *v, const char *prefix, struct side *sd)
 {
     char name[64];
-    int idx, c;
+    const json_t *psks, *p;
     size_t len, i;
 
     memset(sd, 0, sizeof *sd);
     snprintf(name, sizeof name, "%sprologue", prefix);
-    sd->prologue = j_hex(d, j_get(d, v, name), &sd->prologue_len);
+    sd->prologue = j_hex(json_object_get(v, name), &sd->prologue_len);
     if (!sd->prologue)
         return "bad prologue";
-    if (opt_key(d, v, prefix, "static", &sd->s) || opt_key(d, v, prefix, "ephemeral", &sd->e) ||
-        opt_key(d, v, prefix, "remote_static", &sd->rs))
+    if (opt_key(v, prefix, "static", &sd->s) || opt_key(v, prefix, "ephemeral", &sd->e) ||
+        opt_key(v, prefix, "remote_static", &sd->rs))
         return "bad key";
     snprintf(name, sizeof name, "%spsks", prefix);
-    idx = j_get(d, v, name);
-    if (idx >= 0) {
-        if (d->nodes[idx].type != J_ARR)
+    if ((psks = json_object_get(v, name))) {
+        if (!json_is_array(psks))
             return "bad psks";
-        sd->n_psks = (size_t)j_len(d, idx);
+        sd->n_psks = json_array_size(psks);
         sd->psks = malloc(sd->n_psks * 32 + 1);
         cr_assert(sd->psks);
-        for (c = d->nodes[idx].child, i = 0; c >= 0; c = d->nodes[c].next, i++) {
-            uint8_t *k = j_hex(d, c, &len);
+        json_array_foreach(psks, i, p)
+        {
+            uint8_t *k = j_hex(p, &len);
             if (!k || len != 32) {
                 free(k);
                 return "bad psk";
@@ -304,7 +140,7 @@ static const char *side_load(const struct jdoc *d, int v, const char *prefix, st
 static uint8_t g_msg[NOISE_MAX_MSG], g_pt[NOISE_MAX_MSG];
 
 /* Runs vector v; NULL on success, else what went wrong (in `why`). */
-static const char *run_vector(const struct jdoc *d, int v, char *why, size_t whylen)
+static const char *run_vector(const json_t *v, char *why, size_t whylen)
 {
     struct side si, sr;
     struct noise_hs ini, rsp;
@@ -314,9 +150,10 @@ static const char *run_vector(const struct jdoc *d, int v, char *why, size_t why
     uint8_t *want_hash = NULL;
     const char *err = NULL;
     char name[NOISE_MAX_NAME + 1];
-    int name_idx = j_get(d, v, "protocol_name"), msgs = j_get(d, v, "messages");
-    int one_way, m, i, rc;
-    size_t hlen = 0;
+    const char *pname = json_string_value(json_object_get(v, "protocol_name"));
+    const json_t *msgs = json_object_get(v, "messages"), *m;
+    int one_way, rc;
+    size_t hlen = 0, i;
 
     memset(&si, 0, sizeof si);
     memset(&sr, 0, sizeof sr);
@@ -326,17 +163,15 @@ static const char *run_vector(const struct jdoc *d, int v, char *why, size_t why
     memset(&i_recv, 0, sizeof i_recv);
     memset(&r_send, 0, sizeof r_send);
     memset(&r_recv, 0, sizeof r_recv);
-    if (name_idx < 0 || d->nodes[name_idx].n > NOISE_MAX_NAME || msgs < 0 ||
-        d->nodes[msgs].type != J_ARR) {
+    if (!pname || strlen(pname) > NOISE_MAX_NAME || !json_is_array(msgs)) {
         snprintf(why, whylen, "vector lacks protocol_name or messages");
         return why;
     }
-    memcpy(name, d->nodes[name_idx].s, d->nodes[name_idx].n);
-    name[d->nodes[name_idx].n] = 0;
+    snprintf(name, sizeof name, "%s", pname);
 
-    if ((err = side_load(d, v, "init_", &si)) || (err = side_load(d, v, "resp_", &sr)))
+    if ((err = side_load(v, "init_", &si)) || (err = side_load(v, "resp_", &sr)))
         goto out;
-    want_hash = j_hex(d, j_get(d, v, "handshake_hash"), &hlen);
+    want_hash = j_hex(json_object_get(v, "handshake_hash"), &hlen);
     if (!want_hash || hlen != NOISE_HASH_LEN) {
         err = "bad handshake_hash";
         goto out;
@@ -353,14 +188,14 @@ static const char *run_vector(const struct jdoc *d, int v, char *why, size_t why
     /* set once the handshake is over: a one-way pattern ends after message 0 */
     one_way = 0;
 
-    m = d->nodes[msgs].child;
-    for (i = 0; m >= 0; i++, m = d->nodes[m].next) {
+    json_array_foreach(msgs, i, m)
+    {
         uint8_t *pt = NULL, *ct = NULL;
         size_t ptlen = 0, ctlen = 0, outlen = 0, plen = 0;
         int from_ini = one_way || i % 2 == 0;
 
-        pt = j_hex(d, j_get(d, m, "payload"), &ptlen);
-        ct = j_hex(d, j_get(d, m, "ciphertext"), &ctlen);
+        pt = j_hex(json_object_get(m, "payload"), &ptlen);
+        ct = j_hex(json_object_get(m, "ciphertext"), &ctlen);
         if (!pt || !ct) {
             free(pt);
             free(ct);
@@ -411,7 +246,7 @@ static const char *run_vector(const struct jdoc *d, int v, char *why, size_t why
         free(pt);
         free(ct);
         if (err) {
-            snprintf(why, whylen, "message %d: %s", i, err);
+            snprintf(why, whylen, "message %zu: %s", i, err);
             err = why;
             goto out;
         }
@@ -435,10 +270,10 @@ Test(noise, cacophony_vectors, .init = setup)
 {
     const char *dir = getenv("AM_VECTORS_DIR");
     char path[4096];
-    char *text;
-    size_t len = 0;
-    struct jdoc doc;
-    int root, vecs, v, total = 0, passed = 0;
+    json_error_t jerr;
+    json_t *root, *vecs, *v;
+    size_t k;
+    int total = 0, passed = 0;
 
     /* ctest sets AM_VECTORS_DIR (default: the project's tests/vectors); run by hand, the
      * project's own copy is found from AM_SOURCE_DIR */
@@ -450,25 +285,22 @@ Test(noise, cacophony_vectors, .init = setup)
                                "(the project, whose tests/vectors/ holds them)");
         snprintf(path, sizeof path, "%s/tests/vectors/%s", src, VECTORS_FILE);
     }
-    text = (char *)tu_read_file(path, &len);
-    cr_assert(text,
-              "Noise vectors not found at %s (set AM_VECTORS_DIR to the folder that "
-              "holds noise/)",
-              path);
+    root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    cr_assert(root,
+              "cannot read the Noise vectors at %s: %s, line %d (set AM_VECTORS_DIR to the "
+              "folder that holds noise/)",
+              path, jerr.text, jerr.line);
+    vecs = json_object_get(root, "vectors");
+    cr_assert(json_is_array(vecs), "%s has no \"vectors\" array", path);
 
-    root = j_parse(&doc, text, len);
-    cr_assert(root >= 0, "cannot parse %s as JSON", path);
-    vecs = j_get(&doc, root, "vectors");
-    cr_assert(vecs >= 0 && doc.nodes[vecs].type == J_ARR, "%s has no \"vectors\" array", path);
-
-    for (v = doc.nodes[vecs].child; v >= 0; v = doc.nodes[v].next) {
+    json_array_foreach(vecs, k, v)
+    {
         char why[160];
-        int ni = j_get(&doc, v, "protocol_name");
-        const char *err = run_vector(&doc, v, why, sizeof why);
+        const char *pname = json_string_value(json_object_get(v, "protocol_name"));
+        const char *err = run_vector(v, why, sizeof why);
         total++;
         if (err)
-            cr_expect_fail("%.*s: %s", ni >= 0 ? (int)doc.nodes[ni].n : 1,
-                           ni >= 0 ? doc.nodes[ni].s : "?", err);
+            cr_expect_fail("%s: %s", pname ? pname : "?", err);
         else
             passed++;
     }
@@ -476,8 +308,7 @@ Test(noise, cacophony_vectors, .init = setup)
     cr_expect_eq(total, VECTORS_COUNT, "expected %d vectors in %s, found %d", VECTORS_COUNT, path,
                  total);
     cr_expect_eq(passed, VECTORS_COUNT, "only %d of %d vectors passed", passed, VECTORS_COUNT);
-    free(doc.nodes);
-    free(text);
+    json_decref(root);
 }
 
 /* ---- Helpers for the handshake tests ---- */

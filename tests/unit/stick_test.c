@@ -832,6 +832,21 @@ Test(stick, bit_flip_sweep)
     free(orig);
 }
 
+/* Damages the byte at `off` of the file at `path` by XOR with a non-zero mask: setting it
+ * to a value would leave it intact whenever it already held that value. */
+static void xor_byte_at(const char *path, long off, uint8_t mask)
+{
+    FILE *f = fopen(path, "r+b");
+    int ch;
+    cr_assert(f != NULL && mask != 0);
+    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+    ch = fgetc(f);
+    cr_assert_neq(ch, EOF);
+    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+    cr_assert_neq(fputc(ch ^ mask, f), EOF);
+    cr_assert_eq(fclose(f), 0);
+}
+
 Test(stick, torn_manifest_slot)
 {
     struct stick_report r;
@@ -881,10 +896,7 @@ Test(stick, torn_manifest_slot)
     /* the older slot torn while the newest is fine: the newest is used */
     free(a);
     a = tu_read_file(pa, &la);
-    f = fopen(pa, "r+b");
-    fseek(f, (long)la - 5, SEEK_SET);
-    fputc(0x55, f);
-    fclose(f);
+    xor_byte_at(pa, (long)la - 5, 0x55);
     cr_assert_eq(stick_inspect(&c, 0, &v, &r), AM_OK);
     cr_assert(v.from_manifest);
     cr_assert_eq(v.entries, 100);
@@ -892,9 +904,7 @@ Test(stick, torn_manifest_slot)
     stick_view_free(&v);
 
     /* both slots gone bad: a scan */
-    f = fopen(pb, "r+b");
-    fputc('X', f);
-    fclose(f);
+    xor_byte_at(pb, 0, 0x5a);
     cr_assert_eq(stick_inspect(&c, 0, &v, &r), AM_OK);
     cr_assert(!v.from_manifest);
     cr_assert_eq(r.manifest_slots, 0);
@@ -1273,4 +1283,68 @@ Test(stick, read_only_volume_imports_and_writes_nothing)
     c = cfg_for(&B, stick, &ro);
     cr_assert_eq(stick_sync(&c, &B.ss, &r), AM_EPERM);
     cr_assert_eq(r.location, STICK_LOC_BLANK);
+}
+
+/* n entries by sk, each with the same op (a note of fixed length): their sizes, and so
+ * where a budget cuts, do not depend on the seed. */
+static void write_fixed(struct site *s, const uint8_t *sk, size_t n)
+{
+    uint8_t op[5 + 100];
+    const uint8_t *p[1] = {op};
+    size_t l[1] = {sizeof op};
+    op[0] = 0x81;
+    op[1] = 0xa1;
+    op[2] = 'n';
+    op[3] = 0xd9;
+    op[4] = 100;
+    memset(op + 5, 'x', 100);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(store_append(s->st, sk, p, l, 1, WALL, NULL), AM_OK);
+}
+
+static int pk_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, AM_PK_LEN + AM_SK_LEN);
+}
+
+static uint64_t head_seq(struct site *s, const uint8_t *pk)
+{
+    struct store_head h;
+    return store_head_get(s->st, pk, &h) == AM_OK ? h.seq : 0;
+}
+
+Test(stick, first_authors_go_first_in_each_turn)
+{
+    /* keys[i] = pk || sk, sorted by pk: without a ranking, equal jobs go in pk order */
+    uint8_t keys[4][AM_PK_LEN + AM_SK_LEN];
+    struct stick_report r;
+    struct stick_cfg c;
+    uint64_t top = 0, low = UINT64_MAX;
+
+    for (int i = 0; i < 4; i++)
+        crypto_sign_keypair(keys[i], keys[i] + AM_PK_LEN);
+    qsort(keys, 4, sizeof keys[0], pk_cmp);
+    for (int i = 0; i < 4; i++)
+        write_fixed(&A, keys[i] + AM_PK_LEN, 300);
+    c = cfg_for(&A, stick, NULL);
+    c.chunk_target = 2048;     /* about 18 entries per author and turn */
+    c.max_bytes = 60000;       /* room for a few turns, not for everything */
+    c.first_authors = keys[3]; /* the last in pk order goes first */
+    c.n_first_authors = 1;
+    cr_assert_eq(stick_sync(&c, &A.ss, &r), AM_OK);
+    cr_assert(r.full, "the budget must cut the export short");
+    cr_assert_eq(do_sync(&B, stick, &r), AM_OK);
+    for (int i = 0; i < 3; i++) {
+        uint64_t s = head_seq(&B, keys[i]);
+        top = s > top ? s : top;
+        low = s < low ? s : low;
+    }
+    cr_assert_gt(low, 0, "every author had turns");
+    cr_assert_geq(head_seq(&B, keys[3]), top,
+                  "the first author got less than another (%llu < %llu)",
+                  (unsigned long long)head_seq(&B, keys[3]), (unsigned long long)top);
+    cr_assert_gt(head_seq(&B, keys[3]), low,
+                 "the first author went last in the cut turn (%llu, others %llu..%llu)",
+                 (unsigned long long)head_seq(&B, keys[3]), (unsigned long long)low,
+                 (unsigned long long)top);
 }

@@ -18,6 +18,7 @@
 
 #include "am_err.h"
 #include "am_text.h"
+#include "mp.h"
 #include "out.h"
 #include "relief.h"
 #include "testutil.h"
@@ -395,7 +396,7 @@ static char *capture_json(const char *s, size_t n)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     cr_assert(f);
-    out_json_str(f, s, n);
+    cr_assert_eq(out_json_put(f, out_json_text(s, n)), 0);
     fclose(f);
     return buf;
 }
@@ -413,14 +414,14 @@ Test(text, escaping_for_terminal_and_json)
     out_text_esc(esc, sizeof esc, hostile, sizeof hostile - 1, OUT_TEXT_LINES, NULL);
     cr_assert_str_eq(esc, "a\\x1b[2J\\u009b\\u202e\\xff\t\n\"\\");
     js = capture_json(hostile, sizeof hostile - 1);
-    cr_assert_str_eq(js, "\"a\\u001b[2J\\u009b\\u202e\\ufffd\\t\\n\\\"\\\\\"");
+    cr_assert_str_eq(js, "\"a\\u001B[2J\\u009B\\u202E\\uFFFD\\t\\n\\\"\\\\\"\n");
     free(js);
     /* good text passes through, characters counted, not bytes */
     out_text_esc(esc, sizeof esc, "Z\xc3\xbcrich", 7, 0, &chars);
     cr_assert_str_eq(esc, "Z\xc3\xbcrich");
     cr_assert_eq(chars, 6);
     js = capture_json("Z\xc3\xbcrich \xe2\x80\x8f", 11);
-    cr_assert_str_eq(js, "\"Z\xc3\xbcrich \xe2\x80\x8f\"");
+    cr_assert_str_eq(js, "\"Z\\u00FCrich \\u200F\"\n"); /* --json output is ASCII */
     free(js);
     /* a buffer too small cuts between characters, never inside an escape */
     out_text_esc(esc, 6,
@@ -447,4 +448,59 @@ Test(text, table_cells_cut_and_pad_by_characters)
     fclose(f);
     cr_assert_str_eq(buf, "Z\xc3\xbcrich  |abc\\x~|  x|");
     free(buf);
+}
+
+static char *capture_msgpack(const uint8_t *p, size_t n, int person)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert(f);
+    if (person)
+        cr_assert_eq(out_msgpack_json(f, p, n), 0);
+    else
+        cr_assert_eq(out_json_put(f, out_msgpack_value(p, n)), 0);
+    fclose(f);
+    return buf;
+}
+
+Test(text, msgpack_as_json)
+{
+    /* {"name":"E" C0 AF, 1:bin AB CD, "big":2^64-1, "neg":-5, "arr":[nil,true],
+     *  "bidi":"C" U+202E "D"} */
+    static const uint8_t op[] = {0x86, 0xa4, 'n',  'a',  'm',  'e',  0xa3, 'E',  0xc0, 0xaf, 0x01,
+                                 0xc4, 0x02, 0xab, 0xcd, 0xa3, 'b',  'i',  'g',  0xcf, 0xff, 0xff,
+                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa3, 'n',  'e',  'g',  0xfb,
+                                 0xa3, 'a',  'r',  'r',  0x92, 0xc0, 0xc3, 0xa4, 'b',  'i',  'd',
+                                 'i',  0xa5, 'C',  0xe2, 0x80, 0xae, 'D'};
+    char *js = capture_msgpack(op, sizeof op, 0);
+    cr_assert_str_eq(js, "{\"name\":\"E\\uFFFD\\uFFFD\",\"1\":\"abcd\",\"big\":1.84467440737e19,"
+                         "\"neg\":-5,\"arr\":[null,true],\"bidi\":\"C\\u202ED\"}\n");
+    free(js);
+    /* for a person: UTF-8 kept, what a terminal acts on escaped as out_text does */
+    js = capture_msgpack(op, sizeof op, 1);
+    cr_assert_str_eq(js, "{\"name\":\"E\xef\xbf\xbd\xef\xbf\xbd\",\"1\":\"abcd\","
+                         "\"big\":1.8446744073709552e19,\"neg\":-5,\"arr\":[null,true],"
+                         "\"bidi\":\"C\\u202eD\"}");
+    free(js);
+    /* truncated and bit-flipped: malformed is refused, anything valid renders as JSON */
+    for (size_t i = 0; i < sizeof op; i++) {
+        uint8_t m[sizeof op];
+        size_t used;
+        cr_assert_null(out_msgpack_value(op, i), "a cut at %zu renders", i);
+        for (int b = 0; b < 8; b++) {
+            json_t *v;
+            memcpy(m, op, sizeof op);
+            m[i] ^= (uint8_t)(1u << b);
+            v = out_msgpack_value(m, sizeof m);
+            if (mp_check(m, sizeof m, &used, &mp_limits_entry) == AM_OK)
+                cr_assert(v, "byte %zu bit %d: valid msgpack that does not render", i, b);
+            if (v) {
+                char *t = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+                cr_assert(t);
+                free(t);
+            }
+            json_decref(v);
+        }
+    }
 }

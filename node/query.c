@@ -1,0 +1,594 @@
+/*
+ * query.c: the read model (query.h). Every row is parsed from a view of one store
+ * snapshot; arrays handed out are owned by the query and freed at query_close.
+ *
+ * Must never: sort or filter needs by another order than query_need_cmp, read outside its
+ * snapshot, or hand out a pointer that outlives the query.
+ */
+#include "query.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "am_err.h"
+#include "am_grow.h"
+
+#define MS_PER_DAY 86400000ULL
+
+struct query {
+    struct store *s;
+    struct store_snap *sn;
+    uint64_t now_ms;
+    uint32_t today;
+    void **owned; /* every array handed out, freed at close */
+    size_t n_owned, cap_owned;
+    struct relief_node_site *sites;
+    size_t n_sites;
+    struct relief_node_item *items;
+    size_t n_items;
+    int names_loaded;
+    uint8_t *forked; /* sorted author ids with fork evidence */
+    size_t n_forked;
+    int forked_loaded;
+};
+
+static int own(struct query *q, void *p)
+{
+    if (!p)
+        return AM_OK;
+    if (AM_GROW(q->owned, q->cap_owned, q->n_owned + 1, 8) != AM_OK) {
+        free(p);
+        return AM_ENOMEM;
+    }
+    q->owned[q->n_owned++] = p;
+    return AM_OK;
+}
+
+int query_open(struct store *s, uint64_t now_ms, struct query **out)
+{
+    struct query *q = calloc(1, sizeof *q);
+    int rc;
+    *out = NULL;
+    if (!q)
+        return AM_ENOMEM;
+    if (!now_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    }
+    q->s = s;
+    q->now_ms = now_ms;
+    q->today = (uint32_t)(now_ms / MS_PER_DAY);
+    if ((rc = store_snap_begin(s, &q->sn)) != AM_OK) {
+        free(q);
+        return rc;
+    }
+    *out = q;
+    return AM_OK;
+}
+
+void query_close(struct query *q)
+{
+    if (!q)
+        return;
+    for (size_t i = 0; i < q->n_owned; i++)
+        free(q->owned[i]);
+    free(q->owned);
+    free(q->sites);
+    free(q->items);
+    free(q->forked);
+    store_snap_end(q->sn);
+    free(q);
+}
+
+uint32_t query_today(const struct query *q)
+{
+    return q->today;
+}
+
+uint64_t query_now_ms(const struct query *q)
+{
+    return q->now_ms;
+}
+
+struct store_snap *query_snap(struct query *q)
+{
+    return q->sn;
+}
+
+const char *query_reg_text(const struct relief_node_reg *r, size_t *len)
+{
+    if (r->n_heads && r->set && r->s) {
+        *len = r->len;
+        return r->s;
+    }
+    *len = 0;
+    return "";
+}
+
+/* ---- needs ---- */
+
+int query_need_cmp(const struct query_need *x, const struct query_need *y)
+{
+    int px = x->pri ? x->pri : RELIEF_PRI_LOW + 1, py = y->pri ? y->pri : RELIEF_PRI_LOW + 1;
+    uint32_t bx = x->by ? x->by : UINT32_MAX, by = y->by ? y->by : UINT32_MAX;
+    if (px != py)
+        return px < py ? -1 : 1;
+    if (bx != by)
+        return bx < by ? -1 : 1;
+    if (x->v.open_hlc != y->v.open_hlc)
+        return x->v.open_hlc < y->v.open_hlc ? -1 : 1;
+    return memcmp(x->v.id, y->v.id, RELIEF_ID_LEN);
+}
+
+static int need_qsort_cmp(const void *a, const void *b)
+{
+    return query_need_cmp(a, b);
+}
+
+static int fold(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* 1 when s[0..n) holds `t` (ASCII letters of either case match). */
+static int holds(const char *s, size_t n, const char *t)
+{
+    size_t tl = strlen(t);
+    if (tl > n)
+        return 0;
+    for (size_t i = 0; i + tl <= n; i++) {
+        size_t k = 0;
+        while (k < tl && fold((unsigned char)s[i + k]) == fold((unsigned char)t[k]))
+            k++;
+        if (k == tl)
+            return 1;
+    }
+    return 0;
+}
+
+static void need_fill(struct query *q, struct query_need *w, unsigned digits)
+{
+    const struct relief_node_need *v = &w->v;
+    w->digits = digits ? digits : RELIEF_ID_SHORT_MIN;
+    w->pri = v->pri.n_heads ? (int)v->pri.i : 0;
+    w->by = v->by.n_heads && v->by.set ? (uint32_t)v->by.i : 0;
+    w->q = v->q.n_heads ? v->q.i : 0;
+    w->conflict = relief_node_need_conflict(v);
+    w->late = v->status == RELIEF_ST_OPEN && w->by && w->by < q->today;
+}
+
+static int need_matches(const struct query_need *w, const struct query_need_filter *f)
+{
+    const struct relief_node_need *v = &w->v;
+    if (!f)
+        return 1;
+    if (f->item && strcmp(v->item, f->item) != 0)
+        return 0;
+    if (f->priority && w->pri != f->priority)
+        return 0;
+    if (f->author && (!v->opened || memcmp(v->open_ref.author, f->author, AM_PK_LEN) != 0))
+        return 0;
+    if (f->text && f->text[0]) {
+        size_t nl;
+        const char *note = query_reg_text(&v->note, &nl);
+        if (!holds(note, nl, f->text) && !holds(v->site, strlen(v->site), f->text) &&
+            !holds(v->item, strlen(v->item), f->text))
+            return 0;
+    }
+    return 1;
+}
+
+struct need_acc {
+    struct query *q;
+    const struct query_need_filter *f;
+    struct query_need *v;
+    size_t n, cap;
+};
+
+static int need_add(void *ctx, const struct store_view_row *r)
+{
+    struct need_acc *a = ctx;
+    struct query_need w;
+    memset(&w, 0, sizeof w);
+    if (relief_node_need_parse(r->view, r->view_len, &w.v) != AM_OK)
+        return AM_ECORRUPT;
+    need_fill(a->q, &w, r->id_digits);
+    if (!need_matches(&w, a->f))
+        return 0;
+    if (AM_GROW(a->v, a->cap, a->n + 1, 32) != AM_OK)
+        return AM_ENOMEM;
+    a->v[a->n++] = w;
+    return 0;
+}
+
+int query_needs(struct query *q, const struct query_need_filter *f, const struct query_need **rows,
+                size_t *n)
+{
+    struct need_acc a = {q, f, NULL, 0, 0};
+    int rc = store_snap_needs_each(q->sn, f ? f->site : NULL, f ? f->status : 0, need_add, &a);
+    *rows = NULL;
+    *n = 0;
+    if (rc != AM_OK) {
+        free(a.v);
+        return rc;
+    }
+    if (a.n > 1)
+        qsort(a.v, a.n, sizeof *a.v, need_qsort_cmp);
+    if ((rc = own(q, a.v)) != AM_OK)
+        return rc;
+    *rows = a.v;
+    *n = a.n;
+    return AM_OK;
+}
+
+int query_need(struct query *q, const uint8_t id[static RELIEF_ID_LEN],
+               const struct query_need **row)
+{
+    struct relief_key k = {.kind = RELIEF_OBJ_NEED};
+    uint8_t kb[RELIEF_KEY_MAX];
+    size_t kl, vl;
+    const uint8_t *v;
+    struct query_need *w;
+    int rc;
+
+    *row = NULL;
+    memcpy(k.need, id, RELIEF_ID_LEN);
+    if (relief_key_encode(&k, kb, &kl) != AM_OK)
+        return AM_EINVAL;
+    if ((rc = store_snap_view(q->sn, kb, kl, &v, &vl)) != AM_OK)
+        return rc;
+    if (!(w = calloc(1, sizeof *w)))
+        return AM_ENOMEM;
+    if (relief_node_need_parse(v, vl, &w->v) != AM_OK) {
+        free(w);
+        return AM_ECORRUPT;
+    }
+    need_fill(q, w, store_snap_need_digits(q->sn, id));
+    if ((rc = own(q, w)) != AM_OK)
+        return rc;
+    *row = w;
+    return AM_OK;
+}
+
+int query_need_find(struct query *q, const char *hex, uint8_t id[static RELIEF_ID_LEN],
+                    unsigned *matches)
+{
+    return store_snap_need_find(q->sn, hex, id, matches);
+}
+
+/* ---- stock cells ---- */
+
+static void cell_fill(struct query *q, struct query_cell *w)
+{
+    const struct relief_node_cell *v = &w->v;
+    unsigned fl = 0;
+    if (v->overdrawn)
+        fl |= QUERY_CELL_OVERDRAWN;
+    if (v->count_conflict)
+        fl |= QUERY_CELL_CONFLICT;
+    if (v->exp && v->exp <= q->today)
+        fl |= QUERY_CELL_EXPIRED;
+    else if (v->exp && v->exp <= (uint64_t)q->today + QUERY_EXPIRING_DAYS)
+        fl |= QUERY_CELL_EXPIRING;
+    if (v->n_audit)
+        fl |= QUERY_CELL_CHECK;
+    if (v->saturated)
+        fl |= QUERY_CELL_SATURATED;
+    w->flags = fl;
+    w->days_left = v->exp ? (int64_t)v->exp - (int64_t)q->today : 0;
+}
+
+/* Site, item, lot (alphabetical: the store's keys put a code's length first), expiry. */
+static int cell_qsort_cmp(const void *a, const void *b)
+{
+    const struct relief_node_cell *x = &((const struct query_cell *)a)->v;
+    const struct relief_node_cell *y = &((const struct query_cell *)b)->v;
+    int c;
+    if ((c = strcmp(x->site, y->site)) != 0 || (c = strcmp(x->item, y->item)) != 0 ||
+        (c = strcmp(x->lot, y->lot)) != 0)
+        return c;
+    return x->exp < y->exp ? -1 : x->exp > y->exp;
+}
+
+struct cell_acc {
+    struct query *q;
+    unsigned flags;
+    struct query_cell *v;
+    size_t n, cap;
+};
+
+static int cell_add(void *ctx, const struct store_view_row *r)
+{
+    struct cell_acc *a = ctx;
+    struct query_cell w;
+    memset(&w, 0, sizeof w);
+    if (relief_node_cell_parse(r->view, r->view_len, &w.v) != AM_OK)
+        return AM_ECORRUPT;
+    cell_fill(a->q, &w);
+    if (a->flags && !(w.flags & a->flags))
+        return 0;
+    if (AM_GROW(a->v, a->cap, a->n + 1, 64) != AM_OK)
+        return AM_ENOMEM;
+    a->v[a->n++] = w;
+    return 0;
+}
+
+int query_cells(struct query *q, const struct query_cell_filter *f, const struct query_cell **rows,
+                size_t *n)
+{
+    struct cell_acc a = {q, f ? f->flags : 0, NULL, 0, 0};
+    int rc = store_snap_cells_each(q->sn, f ? f->site : NULL, f ? f->item : NULL, cell_add, &a);
+    *rows = NULL;
+    *n = 0;
+    if (rc != AM_OK) {
+        free(a.v);
+        return rc;
+    }
+    if (a.n > 1)
+        qsort(a.v, a.n, sizeof *a.v, cell_qsort_cmp);
+    if ((rc = own(q, a.v)) != AM_OK)
+        return rc;
+    *rows = a.v;
+    *n = a.n;
+    return AM_OK;
+}
+
+int query_cell(struct query *q, const char *site, const char *item, const char *lot, uint32_t exp,
+               const struct query_cell **row)
+{
+    struct relief_key k = {.kind = RELIEF_OBJ_CELL, .exp = exp};
+    uint8_t kb[RELIEF_KEY_MAX];
+    size_t kl, vl;
+    const uint8_t *v;
+    struct query_cell *w;
+    int rc;
+
+    *row = NULL;
+    if (strlen(site) > RELIEF_SLUG_MAX || strlen(item) > RELIEF_SLUG_MAX ||
+        strlen(lot) > RELIEF_SLUG_MAX)
+        return AM_ENOTFOUND;
+    memcpy(k.site, site, strlen(site) + 1);
+    memcpy(k.item, item, strlen(item) + 1);
+    memcpy(k.lot, lot, strlen(lot) + 1);
+    if (relief_key_encode(&k, kb, &kl) != AM_OK)
+        return AM_ENOTFOUND;
+    if ((rc = store_snap_view(q->sn, kb, kl, &v, &vl)) != AM_OK)
+        return rc;
+    if (!(w = calloc(1, sizeof *w)))
+        return AM_ENOMEM;
+    if (relief_node_cell_parse(v, vl, &w->v) != AM_OK) {
+        free(w);
+        return AM_ECORRUPT;
+    }
+    cell_fill(q, w);
+    if ((rc = own(q, w)) != AM_OK)
+        return rc;
+    *row = w;
+    return AM_OK;
+}
+
+/* ---- sites and items ---- */
+
+struct names_acc {
+    struct query *q;
+    size_t cap;
+    int items;
+};
+
+static int name_add(void *ctx, const struct store_view_row *r)
+{
+    struct names_acc *a = ctx;
+    struct query *q = a->q;
+    if (a->items) {
+        if (AM_GROW(q->items, a->cap, q->n_items + 1, 32) != AM_OK)
+            return AM_ENOMEM;
+        if (relief_node_item_parse(r->view, r->view_len, &q->items[q->n_items]) != AM_OK)
+            return AM_ECORRUPT;
+        q->n_items++;
+    } else {
+        if (AM_GROW(q->sites, a->cap, q->n_sites + 1, 32) != AM_OK)
+            return AM_ENOMEM;
+        if (relief_node_site_parse(r->view, r->view_len, &q->sites[q->n_sites]) != AM_OK)
+            return AM_ECORRUPT;
+        q->n_sites++;
+    }
+    return 0;
+}
+
+static int site_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct relief_node_site *)a)->slug,
+                  ((const struct relief_node_site *)b)->slug);
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct relief_node_item *)a)->code,
+                  ((const struct relief_node_item *)b)->code);
+}
+
+static int names_load(struct query *q)
+{
+    uint8_t prefix;
+    struct names_acc a = {q, 0, 0};
+    int rc;
+    if (q->names_loaded)
+        return q->names_loaded < 0 ? AM_ECORRUPT : AM_OK;
+    prefix = RELIEF_OBJ_SITE;
+    rc = store_snap_views_each(q->sn, &prefix, 1, name_add, &a);
+    if (rc == AM_OK) {
+        a.items = 1;
+        a.cap = 0;
+        prefix = RELIEF_OBJ_ITEM;
+        rc = store_snap_views_each(q->sn, &prefix, 1, name_add, &a);
+    }
+    if (rc != AM_OK) {
+        q->names_loaded = -1;
+        return rc;
+    }
+    /* key order is slug order for slugs of one length rule; sort to be sure of bsearch */
+    if (q->n_sites > 1)
+        qsort(q->sites, q->n_sites, sizeof *q->sites, site_cmp);
+    if (q->n_items > 1)
+        qsort(q->items, q->n_items, sizeof *q->items, item_cmp);
+    q->names_loaded = 1;
+    return AM_OK;
+}
+
+int query_sites(struct query *q, const struct relief_node_site **rows, size_t *n)
+{
+    int rc = names_load(q);
+    *rows = rc == AM_OK ? q->sites : NULL;
+    *n = rc == AM_OK ? q->n_sites : 0;
+    return rc;
+}
+
+int query_items(struct query *q, const struct relief_node_item **rows, size_t *n)
+{
+    int rc = names_load(q);
+    *rows = rc == AM_OK ? q->items : NULL;
+    *n = rc == AM_OK ? q->n_items : 0;
+    return rc;
+}
+
+const struct relief_node_site *query_site(struct query *q, const char *slug)
+{
+    struct relief_node_site k;
+    if (names_load(q) != AM_OK || !q->n_sites || strlen(slug) > RELIEF_SLUG_MAX)
+        return NULL;
+    memcpy(k.slug, slug, strlen(slug) + 1);
+    return bsearch(&k, q->sites, q->n_sites, sizeof *q->sites, site_cmp);
+}
+
+const struct relief_node_item *query_item(struct query *q, const char *code)
+{
+    struct relief_node_item k;
+    if (names_load(q) != AM_OK || !q->n_items || strlen(code) > RELIEF_SLUG_MAX)
+        return NULL;
+    memcpy(k.code, code, strlen(code) + 1);
+    return bsearch(&k, q->items, q->n_items, sizeof *q->items, item_cmp);
+}
+
+/* ---- the store ---- */
+
+int query_state(struct query *q, struct query_state *st)
+{
+    int rc = store_snap_stats(q->sn, &st->store);
+    if (rc == AM_OK)
+        rc = store_snap_view_stats(q->sn, &st->views);
+    return rc;
+}
+
+struct forked_acc {
+    struct query *q;
+    size_t cap;
+};
+
+static int forked_add(void *ctx, const struct store_head *h)
+{
+    struct forked_acc *a = ctx;
+    struct query *q = a->q;
+    if (!(h->flags & STORE_HEAD_FORKED))
+        return 0;
+    if (am_grow((void **)&q->forked, &a->cap, q->n_forked + 1, AM_PK_LEN, 8) != AM_OK)
+        return AM_ENOMEM;
+    memcpy(q->forked + q->n_forked * AM_PK_LEN, h->author, AM_PK_LEN);
+    q->n_forked++;
+    return 0;
+}
+
+static int author_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, AM_PK_LEN);
+}
+
+struct author_acc {
+    const char *hex;
+    size_t nh;
+    uint8_t *author;
+    unsigned *matches;
+};
+
+static int author_match(void *ctx, const struct store_head *h)
+{
+    static const char digits[] = "0123456789abcdef";
+    struct author_acc *a = ctx;
+    for (size_t i = 0; i < a->nh; i++) {
+        int nib = i % 2 ? h->author[i / 2] & 15 : h->author[i / 2] >> 4;
+        if (digits[nib] != fold((unsigned char)a->hex[i]))
+            return 0;
+    }
+    if (++*a->matches == 1)
+        memcpy(a->author, h->author, AM_PK_LEN);
+    return *a->matches > 1; /* two: enough to know */
+}
+
+int query_author_find(struct query *q, const char *hex, uint8_t author[static AM_PK_LEN],
+                      unsigned *matches)
+{
+    struct author_acc a = {hex, strlen(hex), author, matches};
+    int rc;
+    *matches = 0;
+    if (a.nh == 0 || a.nh > 2 * AM_PK_LEN || strspn(hex, "0123456789abcdefABCDEF") != a.nh)
+        return AM_EINVAL;
+    rc = store_snap_heads_each(q->sn, author_match, &a);
+    if (rc != AM_OK && rc != 1)
+        return rc;
+    return *matches ? AM_OK : AM_ENOTFOUND;
+}
+
+int query_author_forked(struct query *q, const uint8_t author[static AM_PK_LEN])
+{
+    if (!q->forked_loaded) {
+        struct forked_acc a = {q, 0};
+        /* heads come in author order, so the array is sorted */
+        q->forked_loaded = store_snap_heads_each(q->sn, forked_add, &a) == AM_OK ? 1 : -1;
+    }
+    if (q->forked_loaded < 0 || !q->n_forked)
+        return 0;
+    return bsearch(author, q->forked, q->n_forked, AM_PK_LEN, author_cmp) != NULL;
+}
+
+int query_need_authors(struct query *q, const uint8_t **authors, size_t *n)
+{
+    struct query_need_filter f = {.status = RELIEF_ST_OPEN};
+    const struct query_need *rows;
+    size_t nr, k = 0;
+    uint8_t *out, *seen;
+    int rc = query_needs(q, &f, &rows, &nr);
+
+    *authors = NULL;
+    *n = 0;
+    if (rc != AM_OK)
+        return rc;
+    out = malloc(nr * AM_PK_LEN + 1);
+    seen = malloc(nr * AM_PK_LEN + 1);
+    if (!out || !seen) {
+        free(out);
+        free(seen);
+        return AM_ENOMEM;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const uint8_t *a = rows[i].v.open_ref.author;
+        if (!rows[i].v.opened || (k && bsearch(a, seen, k, AM_PK_LEN, author_cmp)))
+            continue;
+        memcpy(out + k * AM_PK_LEN, a, AM_PK_LEN);
+        /* keep `seen` sorted: insert a at its place */
+        {
+            size_t at = k;
+            while (at > 0 && memcmp(seen + (at - 1) * AM_PK_LEN, a, AM_PK_LEN) > 0)
+                at--;
+            memmove(seen + (at + 1) * AM_PK_LEN, seen + at * AM_PK_LEN, (k - at) * AM_PK_LEN);
+            memcpy(seen + at * AM_PK_LEN, a, AM_PK_LEN);
+        }
+        k++;
+    }
+    free(seen);
+    if ((rc = own(q, out)) != AM_OK)
+        return rc;
+    *authors = out;
+    *n = k;
+    return AM_OK;
+}

@@ -1,0 +1,147 @@
+/*
+ * query.h: the read model of the relief views: what every screen shows (the hub dashboard,
+ * the report, every CLI list and show command, the HXL export, the stick's order of
+ * authors) comes from here as typed rows, filtered and sorted here and nowhere else.
+ *
+ * A struct query holds one store snapshot (store.h, "Read snapshots"): every row of every
+ * call made through it shows the same moment, whatever writes land meanwhile. Rows point
+ * into the snapshot and into arrays the query owns: they stay valid until query_close.
+ * Hold a query for one page or one command, not longer.
+ *
+ * One order for needs everywhere (PROTOCOL.md §10.9, "Listing order"): priority (critical
+ * first; a need whose priority has not arrived last), then needed-by day (soonest first,
+ * none last), then age (the need.open's HLC, oldest first), then id.
+ *
+ * Never prints, never writes. Not shared between threads.
+ */
+#ifndef AM_QUERY_H
+#define AM_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relief.h"
+#include "relief_node.h"
+#include "store.h"
+
+/* A lot is "expiring" when its expiry day is at most this many days after today. */
+#define QUERY_EXPIRING_DAYS 30
+
+struct query;
+
+/* Opens a query on a snapshot of `s` taken now. now_ms (milliseconds since the epoch; 0:
+ * the wall clock) is the query's clock: what "today", "late", "expired" and "expiring"
+ * count from. Returns AM_OK, AM_ENOMEM, or a store error. */
+int query_open(struct store *s, uint64_t now_ms, struct query **out);
+/* Ends the snapshot and frees every row handed out (NULL: nothing). */
+void query_close(struct query *q);
+/* The query's day (days since the epoch) and clock. */
+uint32_t query_today(const struct query *q);
+uint64_t query_now_ms(const struct query *q);
+/* The snapshot, for a reader that needs a store read this header does not offer. */
+struct store_snap *query_snap(struct query *q);
+
+/* ---- needs ---- */
+
+struct query_need_filter {
+    const char *site;      /* NULL: any site */
+    const char *item;      /* NULL: any item */
+    int status;            /* enum relief_status; 0: any */
+    int priority;          /* enum relief_priority; 0: any */
+    const uint8_t *author; /* NULL: any; else only needs whose need.open this author wrote */
+    const char *text;      /* NULL or "": any; else a need whose note, site or item holds it
+                              (ASCII letters match either case) */
+};
+
+struct query_need {
+    struct relief_node_need v; /* the view; its text points into the snapshot */
+    unsigned digits;           /* hex digits that tell it apart from every other need here */
+    int pri;                   /* enum relief_priority; 0: its priority has not arrived */
+    uint32_t by;               /* needed-by day; 0: none */
+    int64_t q;                 /* quantity asked (0 until it arrives) */
+    int conflict;              /* a field holds concurrent values (relief_node_need_conflict) */
+    int late;                  /* open, and its needed-by day is before today */
+};
+
+/* The needs that match f (NULL: every need), in the one order. *rows (owned by q) holds *n
+ * rows. Returns AM_OK, AM_ENOMEM, AM_ECORRUPT, or a store error. */
+int query_needs(struct query *q, const struct query_need_filter *f, const struct query_need **rows,
+                size_t *n);
+
+/* Need `id`. Returns AM_OK (*row owned by q), AM_ENOTFOUND, or an error. */
+int query_need(struct query *q, const uint8_t id[static RELIEF_ID_LEN],
+               const struct query_need **row);
+
+/* The need whose hex id begins with `hex` (store_need_find's rules). */
+int query_need_find(struct query *q, const char *hex, uint8_t id[static RELIEF_ID_LEN],
+                    unsigned *matches);
+
+/* The one order, for callers that merge rows of several queries: <0, 0, >0. */
+int query_need_cmp(const struct query_need *a, const struct query_need *b);
+
+/* ---- stock cells ---- */
+
+enum {
+    QUERY_CELL_OVERDRAWN = 1u << 0, /* more issued than was known to be there */
+    QUERY_CELL_CONFLICT = 1u << 1,  /* counts taken without seeing each other */
+    QUERY_CELL_EXPIRED = 1u << 2,   /* expiry day today or before */
+    QUERY_CELL_EXPIRING = 1u << 3,  /* expiry within QUERY_EXPIRING_DAYS (not expired) */
+    QUERY_CELL_CHECK = 1u << 4,     /* moves that a count may not have included (n_audit) */
+    QUERY_CELL_SATURATED = 1u << 5, /* the value hit the quantity limit */
+};
+
+struct query_cell_filter {
+    const char *site; /* NULL: any */
+    const char *item; /* NULL: any */
+    unsigned flags;   /* 0: any; else only cells with at least one of these flags */
+};
+
+struct query_cell {
+    struct relief_node_cell v; /* the view; pointers into the snapshot */
+    unsigned flags;            /* QUERY_CELL_* */
+    int64_t days_left;         /* expiry day minus today (when v.exp) */
+};
+
+/* The cells that match f (NULL: every cell), by site, item, lot (each alphabetical), then
+ * expiry. */
+int query_cells(struct query *q, const struct query_cell_filter *f, const struct query_cell **rows,
+                size_t *n);
+
+/* One cell. Returns AM_OK, AM_ENOTFOUND, or an error. */
+int query_cell(struct query *q, const char *site, const char *item, const char *lot, uint32_t exp,
+               const struct query_cell **row);
+
+/* ---- sites and items ---- */
+
+/* Every site (items: every item), in slug order; arrays owned by q, loaded once. */
+int query_sites(struct query *q, const struct relief_node_site **rows, size_t *n);
+int query_items(struct query *q, const struct relief_node_item **rows, size_t *n);
+/* One of them by slug / code: NULL when this node has none (or cannot read them). */
+const struct relief_node_site *query_site(struct query *q, const char *slug);
+const struct relief_node_item *query_item(struct query *q, const char *code);
+/* The text a register holds when its winner holds text, else "" (*len 0). */
+const char *query_reg_text(const struct relief_node_reg *r, size_t *len);
+
+/* ---- the store: entries, authors, forks, views ---- */
+
+struct query_state {
+    struct store_stats store;      /* entries, authors, fork evidence, forked authors, map */
+    struct store_view_stats views; /* counts and fingerprint of the views */
+};
+int query_state(struct query *q, struct query_state *st);
+
+/* The author whose hex id begins with `hex` (1..64 hex digits, either case), among the
+ * authors this store holds entries of. *matches is 0, 1 or 2 (two or more); author is the
+ * first match. Returns AM_OK, AM_ENOTFOUND, AM_EINVAL (not hex), or a store error. */
+int query_author_find(struct query *q, const char *hex, uint8_t author[static AM_PK_LEN],
+                      unsigned *matches);
+
+/* 1 when fork evidence exists for `author` (its records are marked), else 0. */
+int query_author_forked(struct query *q, const uint8_t author[static AM_PK_LEN]);
+
+/* Authors whose need.open opened an open need, each once, in the order of their first
+ * need in the one order: the most needed authors first (the stick writes their entries
+ * before the others'). *authors (owned by q) holds *n ids of AM_PK_LEN bytes. */
+int query_need_authors(struct query *q, const uint8_t **authors, size_t *n);
+
+#endif
