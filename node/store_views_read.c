@@ -94,7 +94,7 @@ int store_snap_view(struct store_snap *sn, const uint8_t *key, size_t klen, cons
 static int view_copy(struct store_snap *sn, const uint8_t *key, size_t klen, uint8_t *buf,
                      size_t cap, size_t *len)
 {
-    const uint8_t *v;
+    const uint8_t *v = NULL;
     int rc = store_snap_view(sn, key, klen, &v, len);
     if (rc == AM_OK && *len > cap)
         return AM_ELIMIT;
