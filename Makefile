@@ -1,5 +1,6 @@
 # aidmesh: `make run` sets up and runs a node; `make test` builds with ASan+UBSan and runs
 # every test. Both install missing Debian packages first (tools/install-deps.sh).
+# `make run ARGS="--http 8080"` passes options to `aidmesh run` (see `aidmesh run --help`).
 
 SHELL := /bin/bash
 
@@ -27,8 +28,11 @@ release: deps
 	@cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release -DAM_WERROR=ON >/dev/null
 	@cmake --build $(RELEASE_BUILD) -j$(JOBS) --target aidmesh aidmesh-bench aidmesh-flood
 
+# links `aidmesh` into ~/.local/bin (or /usr/local/bin for root; AIDMESH_BIN_DIR=DIR to
+# choose) and says what to add to PATH; ARGS: options of `aidmesh run`, e.g. --http 8080
+ARGS ?=
 run: release
-	@bash tools/run-node.sh $(RELEASE_BUILD)/aidmesh
+	@bash tools/run-node.sh $(RELEASE_BUILD)/aidmesh $(ARGS)
 
 # a guided demo: hub, clinic and warehouse on this machine (loopback only), TCP and a stick
 demo: release

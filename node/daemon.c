@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,19 +48,29 @@ static void gone_forget(struct daemon *d, const char *peer_hex)
         }
 }
 
-/* A handshaken connection ended: the peer goes first in the list (the oldest falls out). */
-static void gone_note(struct daemon *d, const char *peer_hex, const char *addr, uint64_t last_seen,
-                      uint64_t in, uint64_t out)
+/* A handshaken connection ended: the peer goes first in the list (the oldest falls out).
+ * Of a connection it dialed, only the host is kept: the port was one of its own, not one
+ * it listens on, so no one may take it for a peer to dial. */
+static void gone_note(struct daemon *d, const struct conn *c, uint64_t in, uint64_t out)
 {
-    gone_forget(d, peer_hex);
+    struct gone *g;
+    gone_forget(d, c->peer_hex);
     if (d->n_gone == DAEMON_GONE_MAX)
         d->n_gone--;
     memmove(&d->gone[1], &d->gone[0], d->n_gone * sizeof d->gone[0]);
-    snprintf(d->gone[0].peer_hex, sizeof d->gone[0].peer_hex, "%s", peer_hex);
-    snprintf(d->gone[0].addr, sizeof d->gone[0].addr, "%s", addr);
-    d->gone[0].last_seen = last_seen;
-    d->gone[0].entries_in = in;
-    d->gone[0].entries_out = out;
+    g = &d->gone[0];
+    snprintf(g->peer_hex, sizeof g->peer_hex, "%s", c->peer_hex);
+    snprintf(g->addr, sizeof g->addr, "%s", c->addr);
+    if (!c->outbound) {
+        char *colon = strrchr(g->addr, ':'); /* "IP:PORT" or "[V6]:PORT" */
+        if (colon)
+            *colon = 0;
+    }
+    g->inbound = !c->outbound;
+    snprintf(g->name, sizeof g->name, "%s", sync_peer_name(&c->sess));
+    g->last_seen = c->last_seen_wall;
+    g->entries_in = in;
+    g->entries_out = out;
     d->n_gone++;
 }
 
@@ -177,6 +188,24 @@ static void conn_unlink(struct conn *c)
         *pp = c->next;
 }
 
+/* Logs whose entries the session of c refused and why (a line per author and reason),
+ * once per new refusal count: at the end of the first sync and when the session ends. */
+static void log_refusals(struct conn *c)
+{
+    const struct sync_stats *st = sync_stats(&c->sess);
+    char text[300];
+    if (st->refused == c->refused_logged)
+        return;
+    for (size_t i = 0; i < st->refusals.n; i++) {
+        syncstore_refusal_text(&st->refusals.r[i], text, sizeof text);
+        daemon_log(c->d, "peer %.16s: refused %s", c->peer_hex, text);
+    }
+    if (st->refusals.unlisted)
+        daemon_log(c->d, "peer %.16s: refused %llu more entries from other authors", c->peer_hex,
+                   (unsigned long long)st->refusals.unlisted);
+    c->refused_logged = st->refused;
+}
+
 void daemon_conn_close(struct conn *c, const char *why)
 {
     struct daemon *d = c->d;
@@ -190,15 +219,19 @@ void daemon_conn_close(struct conn *c, const char *why)
     daemon_unauth_done(c, why); /* counted in the summary line, not logged one by one */
     if (c->handshaken) {
         const struct sync_stats *st = sync_stats(&c->sess);
-        daemon_log(d, "peer %.16s at %s: disconnected (%s); got %llu entries, gave %llu",
+        char refused[48] = "";
+        if (st->refused)
+            snprintf(refused, sizeof refused, ", refused %llu", (unsigned long long)st->refused);
+        daemon_log(d, "peer %.16s at %s: disconnected (%s); got %llu entries, gave %llu%s",
                    c->peer_hex, c->addr, why, (unsigned long long)st->added,
-                   (unsigned long long)st->entries_out);
+                   (unsigned long long)st->entries_out, refused);
+        log_refusals(c);
         if (!d->once) {
             int other = 0; /* still connected through another connection? */
             for (struct conn *o = d->conns; o; o = o->next)
                 other |= o->handshaken && !o->closing && !strcmp(o->peer_hex, c->peer_hex);
             if (!other)
-                gone_note(d, c->peer_hex, c->addr, c->last_seen_wall, st->added, st->entries_out);
+                gone_note(d, c, st->added, st->entries_out);
         }
     } else if (c->outbound && c->target && c->target->discovered && !d->once) {
         /* anyone can send beacons: such dials are summed up too (daemon_accept.c) */
@@ -229,6 +262,7 @@ void daemon_conn_close(struct conn *c, const char *why)
             d->once_result->bytes_out = st->bytes_out;
             d->once_result->forks = st->forks;
             d->once_result->refused = st->refused;
+            d->once_result->refusals = st->refusals;
         }
         uv_stop(&d->loop);
     }
@@ -329,9 +363,13 @@ static void conn_pump(struct conn *c)
     if ((st & SYNC_IN_SYNC) && !(st & SYNC_CLOSED) && !c->in_sync) {
         const struct sync_stats *ss = sync_stats(&c->sess);
         c->in_sync = 1;
-        daemon_log(c->d, "peer %.16s: in sync (got %llu entries from %llu authors, gave %llu)",
+        char refused[48] = "";
+        if (ss->refused)
+            snprintf(refused, sizeof refused, "; refused %llu", (unsigned long long)ss->refused);
+        daemon_log(c->d, "peer %.16s: in sync (got %llu entries from %llu authors, gave %llu%s)",
                    c->peer_hex, (unsigned long long)ss->added, (unsigned long long)ss->authors_in,
-                   (unsigned long long)ss->entries_out);
+                   (unsigned long long)ss->entries_out, refused);
+        log_refusals(c);
         if (c->d->once)
             sync_close(&c->sess, AM_OK);
         else
@@ -457,6 +495,7 @@ int daemon_conn_start(struct conn *c)
     cfg.now_ms = uv_now(&d->loop);
     cfg.on_new = on_new_entries;
     cfg.on_new_ctx = c;
+    cfg.name = d->n->name; /* told to the peer in the handshake (PROTOCOL.md 8.1) */
     rc = sync_init(&c->sess, &cfg);
     c->sess_ok = 1;
     if (rc != AM_OK) {
@@ -559,9 +598,23 @@ static void stick_sync_one(struct daemon *d, const char *path)
         stick_node_damage_text(&r.damage[i], text, sizeof text);
         daemon_log(d, "stick at %s: damage: %s", path, text);
     }
-    if (r.full)
+    for (size_t i = 0; i < r.refusals.n; i++) {
+        char text[300];
+        syncstore_refusal_text(&r.refusals.r[i], text, sizeof text);
+        daemon_log(d, "stick at %s: refused %s", path, text);
+    }
+    if (r.refusals.unlisted)
+        daemon_log(d, "stick at %s: refused %llu more entries from other authors", path,
+                   (unsigned long long)r.refusals.unlisted);
+    if (r.foreign)
+        daemon_log(d, "stick at %s: refused %llu segment files of another network (left in place)",
+                   path, (unsigned long long)r.foreign);
+    if (r.full && r.unfit_entries)
         daemon_log(d, "stick at %s is full: %llu entries from %llu authors did not fit", path,
                    (unsigned long long)r.unfit_entries, (unsigned long long)r.unfit_authors);
+    else if (r.full)
+        daemon_log(d, "stick at %s is full: every record fit, but not %s", path,
+                   r.visit_written ? "the stick's own bookkeeping" : "the note of this visit");
     daemon_log(d, "stick %s synced: got %llu, gave %llu, safe to unplug", path,
                (unsigned long long)r.added, (unsigned long long)r.exported);
     if (r.added)
@@ -873,14 +926,23 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
         daemon_log(d, "dashboard at %s", url);
     }
     for (int i = 0; i < o->n_peers; i++) {
-        struct target *t = daemon_target_add(d);
-        if (!t || daemon_split_hostport(o->peers[i], t->host, sizeof t->host, t->port,
-                                        sizeof t->port) != AM_OK) {
+        char host[sizeof d->targets->host], port[sizeof d->targets->port];
+        struct target *t;
+        int ok = daemon_split_hostport(o->peers[i], host, sizeof host, port, sizeof port) == AM_OK;
+        for (t = d->targets; ok && t; t = t->next)
+            if (t->is_static && !strcasecmp(t->host, host) && !strcmp(t->port, port))
+                break; /* named twice (a flag and the config; HOST and HOST:47470): once */
+        if (ok && t)
+            continue;
+        t = daemon_target_add(d);
+        if (!t || !ok) {
             daemon_log(d, "ignoring static peer '%s': give HOST:PORT", o->peers[i]);
             if (t)
                 t->self = 1;
             continue;
         }
+        memcpy(t->host, host, sizeof host);
+        memcpy(t->port, port, sizeof port);
         t->is_static = 1;
     }
     if (!o->no_discovery) {
@@ -891,10 +953,16 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
         cfg.interval_ms = o->beacon_interval_ms;
         cfg.window_min = UINT32_MAX; /* never strand a node because of its clock */
         if (uv_discovery_start(&d->disc, &d->loop, n->netkey, n->pk, d->instance, d->port,
-                               daemon_on_discovered, d, &cfg) == AM_OK)
+                               daemon_on_discovered, d, &cfg) == AM_OK) {
             d->discovering = 1;
-        else
+            daemon_log(d,
+                       "discovery on: beacons on UDP port %u find the nodes of this network "
+                       "on every local network",
+                       cfg.udp_port ? cfg.udp_port : BEACON_UDP_PORT);
+        } else
             daemon_log(d, "local network discovery could not start; static peers still work");
+    } else {
+        daemon_log(d, "discovery off (--no-discovery): only static peers are dialled");
     }
     if (home_path(store_dir, n->home, "store") == AM_OK &&
         uv_fs_event_init(&d->loop, &d->watch) == 0) {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "node.h"
+#include "sync.h"
 
 #define DAEMON_DEFAULT_PORT 47470
 #define DAEMON_MAX_PEERS    64 /* static peers from flags and config together */
@@ -49,7 +50,8 @@ int daemon_run(struct node *n, const struct daemon_opts *o);
 
 struct daemon_sync_result {
     uint64_t received, authors, sent, bytes_in, bytes_out, forks, refused;
-    int error; /* am_err.h code, 0 on success */
+    struct sync_refusals refusals; /* the refused, by author and reason */
+    int error;                     /* am_err.h code, 0 on success */
     char peer[65];
 };
 

@@ -43,17 +43,18 @@ struct target {
     char host[256], port[8];
     int is_static;
     int discovered;
-    uint8_t author[AM_PK_LEN]; /* discovered: the author its beacons claim */
-    struct peer_addrs disc;    /* discovered: the addresses it was heard from, each with
-                                  its own backoff (peer_addrs.h); a connection refers to a
-                                  discovered target only while it dials it */
-    uint64_t next_attempt;     /* static: not dialed before */
-    uint32_t backoff;          /* static */
-    int dialing;               /* static: a resolve or connect is in flight */
-    struct uv_dial *dial;      /* static: that dial, until it reports (uv_dial.h) */
-    int known;                 /* static: `author` is who answered here last time */
-    int self;                  /* it turned out to be this node: never dial again */
-    char last_error[160];      /* the last dial's failure ("ADDRESS: why" when discovered) */
+    uint8_t author[AM_PK_LEN];  /* discovered: the author its beacons claim */
+    struct peer_addrs disc;     /* discovered: the addresses it was heard from, each with
+                                   its own backoff (peer_addrs.h); a connection refers to a
+                                   discovered target only while it dials it */
+    uint64_t next_attempt;      /* static: not dialed before */
+    uint32_t backoff;           /* static */
+    int dialing;                /* static: a resolve or connect is in flight */
+    struct uv_dial *dial;       /* static: that dial, until it reports (uv_dial.h) */
+    int known;                  /* static: `author` is who answered here last time */
+    char name[AM_NAME_MAX + 1]; /* static: the name it gave then ("" when none) */
+    int self;                   /* it turned out to be this node: never dial again */
+    char last_error[160];       /* the last dial's failure ("ADDRESS: why" when discovered) */
     struct target *next;
 };
 
@@ -69,6 +70,7 @@ struct conn {
     int closing;
     int outbound;
     int handshaken, in_sync;
+    uint64_t refused_logged; /* refused entries of the session already in the log */
     int read_stopped;
     int fed;             /* bytes were fed during this loop turn */
     int held;            /* fed entries wait for a pause in the stream */
@@ -130,7 +132,9 @@ struct daemon {
     struct target *targets;
     /* peers that were connected and are not now, newest first, for the status */
     struct gone {
-        char peer_hex[65], addr[80];
+        char peer_hex[65], addr[80]; /* addr: "HOST" alone when it dialed us */
+        char name[AM_NAME_MAX + 1];  /* what its handshake said; "" when nothing */
+        int inbound;                 /* it dialed us */
         uint64_t last_seen, entries_in, entries_out;
     } gone[DAEMON_GONE_MAX];
     size_t n_gone;

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,6 +167,7 @@ void daemon_target_handshaken(struct conn *c)
          * dialed), the address is not dialed again */
         memcpy(t->author, who, AM_PK_LEN);
         t->known = 1;
+        snprintf(t->name, sizeof t->name, "%s", sync_peer_name(&c->sess));
         return;
     }
     {
@@ -385,7 +387,7 @@ static void on_config_timer(uv_timer_t *tm)
         if (daemon_split_hostport(peers[i], host, sizeof host, port, sizeof port) != AM_OK)
             continue; /* `aidmesh peers add` never writes such a line */
         for (t = d->targets; t; t = t->next)
-            if (t->is_static && !strcmp(t->host, host) && !strcmp(t->port, port))
+            if (t->is_static && !strcasecmp(t->host, host) && !strcmp(t->port, port))
                 break;
         if (t)
             continue;
@@ -458,6 +460,26 @@ static void status_impostors(struct daemon *d, struct node_status *st)
         }
 }
 
+/* The name the peer with author `hex` gave last: in a connection now, else when it was
+ * connected earlier in this run, else `fallback` (a static target's, nullable). */
+static void name_of(struct daemon *d, const char *hex, const char *fallback, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", fallback ? fallback : "");
+    if (!hex[0])
+        return;
+    for (struct conn *c = d->conns; c; c = c->next)
+        if (c->handshaken && !c->closing && !strcmp(c->peer_hex, hex) &&
+            sync_peer_name(&c->sess)[0]) {
+            snprintf(out, cap, "%s", sync_peer_name(&c->sess));
+            return;
+        }
+    for (size_t i = 0; i < d->n_gone; i++)
+        if (!strcmp(d->gone[i].peer_hex, hex) && d->gone[i].name[0]) {
+            snprintf(out, cap, "%s", d->gone[i].name);
+            return;
+        }
+}
+
 /* The known rows: every target, then the peers gone that no target names. */
 static void status_known(struct daemon *d, struct node_status *st)
 {
@@ -479,6 +501,7 @@ static void status_known(struct daemon *d, struct node_status *st)
             if (t->known)
                 sodium_bin2hex(p->author, sizeof p->author, t->author, AM_PK_LEN);
         }
+        name_of(d, p->author, t->discovered ? NULL : t->name, p->name, sizeof p->name);
         snprintf(p->source, sizeof p->source, "%s", t->discovered ? "discovered" : "static");
         snprintf(p->last_error, sizeof p->last_error, "%s", t->last_error);
         p->self = t->self;
@@ -496,6 +519,8 @@ static void status_known(struct daemon *d, struct node_status *st)
         snprintf(p->address, sizeof p->address, "%s", g->addr);
         snprintf(p->source, sizeof p->source, "was connected");
         snprintf(p->author, sizeof p->author, "%s", g->peer_hex);
+        snprintf(p->name, sizeof p->name, "%s", g->name);
+        snprintf(p->direction, sizeof p->direction, "%s", g->inbound ? "in" : "out");
         p->last_seen = g->last_seen;
         p->entries_in = g->entries_in;
         p->entries_out = g->entries_out;
@@ -519,6 +544,7 @@ void daemon_write_status(struct daemon *d)
             break;
         ss = sync_stats(&c->sess);
         snprintf(p->author, sizeof p->author, "%s", c->peer_hex);
+        snprintf(p->name, sizeof p->name, "%s", sync_peer_name(&c->sess));
         snprintf(p->address, sizeof p->address, "%s", c->addr);
         snprintf(p->direction, sizeof p->direction, "%s", c->outbound ? "out" : "in");
         snprintf(p->state, sizeof p->state, "%s", c->in_sync ? "in sync" : "syncing");

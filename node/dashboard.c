@@ -115,6 +115,7 @@ static void peer_copy(struct dashboard_peer *pe, const struct status_peer *p, in
 {
     memset(pe, 0, sizeof *pe);
     copy_cut(pe->author, sizeof pe->author, p->author);
+    copy_cut(pe->name, sizeof pe->name, p->name);
     copy_cut(pe->address, sizeof pe->address, p->address);
     copy_cut(pe->state, sizeof pe->state, p->state);
     copy_cut(pe->direction, sizeof pe->direction, p->direction);
@@ -357,8 +358,8 @@ static void page_needs(struct page *pg)
         char hex[33], by[11];
         relief_id_hex(w->v.id, hex);
         fmt_day(w->by, by);
-        fprintf(f, "<tr class=\"need pri-%s%s\" data-need=\"%s\" data-site=\"", pri,
-                w->conflict ? " conflict" : "", hex);
+        fprintf(f, "<tr class=\"need pri-%s%s%s\" data-need=\"%s\" data-site=\"", pri,
+                w->conflict ? " conflict" : "", w->forked ? " forked" : "", hex);
         escs(f, w->v.site);
         fputs("\" data-item=\"", f);
         escs(f, w->v.item);
@@ -390,6 +391,10 @@ static void page_needs(struct page *pg)
             fputs("<span class=\"chip c-conf\" title=\"edited on two nodes at once: "
                   "`aidmesh need show` lists both\">TWO EDITS</span>",
                   f);
+        if (w->forked)
+            fputs("<span class=\"chip c-over\" title=\"written in part by a node whose key is "
+                  "in use on two machines: `aidmesh forks`\">FORKED NODE</span>",
+                  f);
         esc(f, note, note_len);
         fprintf(f, "</td><td class=\"id\">%.*s</td></tr>\n", (int)w->digits, hex);
     }
@@ -419,6 +424,10 @@ static void cell_flags(struct page *pg, const struct query_cell *w)
                 w->v.n_audit);
     if (w->flags & QUERY_CELL_SATURATED)
         fputs("<span class=\"chip c-over\">CAPPED</span>", f);
+    if (w->forked)
+        fputs("<span class=\"chip c-over\" title=\"moved or counted by a node whose key is in "
+              "use on two machines: `aidmesh forks`\">FORKED NODE</span>",
+              f);
 }
 
 static void page_stock(struct page *pg)
@@ -506,7 +515,8 @@ static void page_peers(struct page *pg)
               f);
         return;
     }
-    fputs("<table><thead><tr><th>Peer</th><th>Address</th><th>State</th><th>Last seen</th>"
+    fputs("<table><thead><tr><th>Peer</th><th>Name</th><th>Address</th><th>State</th>"
+          "<th>Last seen</th>"
           "<th>Got / gave</th></tr></thead><tbody>\n",
           f);
     for (int pass = 1; pass >= 0; pass--)
@@ -516,6 +526,8 @@ static void page_peers(struct page *pg)
                 continue;
             fprintf(f, "<tr class=\"peer %s\" data-peer=\"", pass ? "connected" : "known");
             escs(f, p->author);
+            fputs("\" data-name=\"", f);
+            escs(f, p->name);
             fputs("\" data-address=\"", f);
             escs(f, p->address);
             fputs("\" data-state=\"", f);
@@ -529,8 +541,15 @@ static void page_peers(struct page *pg)
                 esc(f, p->author, strnlen(p->author, 16));
             else
                 fputs("–", f);
+            fputs("</td><td class=\"name\">", f);
+            if (p->name[0])
+                escs(f, p->name);
+            else
+                fputs("–", f);
             fputs("</td><td>", f);
             escs(f, p->address);
+            if (!strcmp(p->direction, "in") && !pass)
+                fputs(" <small>(it dialed this node)</small>", f);
             fputs("</td>", f);
             if (pass) {
                 fmt_when(p->last_seen, when);

@@ -48,7 +48,8 @@ struct dashboard_opts {
 /* One peer of the daemon's live status. Every string is NUL-terminated and cut to fit (a
  * cut value is still shown). */
 struct dashboard_peer {
-    char author[65], address[300], state[16], direction[8], source[16], last_error[100];
+    char author[65], name[AM_NAME_MAX + 1], address[300], state[16], direction[8], source[16],
+        last_error[100];
     uint64_t last_seen, connected_at, entries_in, entries_out;
     int connected, self;
 };

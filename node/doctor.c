@@ -35,6 +35,7 @@
 #include "entry.h"
 #include "home.h"
 #include "status.h"
+#include "sync.h"
 
 #define RBUF      512 /* over BEACON_MAX: longer datagrams are seen whole and counted */
 #define DRAIN_MAX 64  /* datagrams read per socket per wake-up */
@@ -460,7 +461,7 @@ static void send_one(struct probe *p, size_t i, int v6)
     memcpy(b.author, p->cfg->author, AM_PK_LEN);
     memcpy(b.instance, p->inst[i][v6], BEACON_INSTANCE_LEN);
     b.tcp_port = p->cfg->tcp_port;
-    b.proto_version = 0x0100;
+    b.proto_version = (SYNC_VERSION_MAJOR << 8) | SYNC_VERSION_MINOR;
     b.minutes = m < 0 ? 0 : m > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)m;
     randombytes_buf(nonce, sizeof nonce);
     if (beacon_encode(p->key, &b, nonce, dg, sizeof dg, &len) != AM_OK)

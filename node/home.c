@@ -20,6 +20,7 @@
 
 #include "am_err.h"
 #include "am_text.h"
+#include "daemon.h" /* daemon_split_hostport, DAEMON_DEFAULT_PORT */
 
 #define IDENTITY_FILE  "identity.key"
 #define NETWORK_FILE   "network.key"
@@ -448,20 +449,41 @@ int home_config_get(const char *home, const char *key, char *out, size_t cap)
     return home_config_each(home, key, config_get_one, &g);
 }
 
+int home_peer_normal(const char *in, char out[static HOME_PEER_MAX])
+{
+    char host[256], port[8];
+    int n;
+    if (daemon_split_hostport(in, host, sizeof host, port, sizeof port) != AM_OK)
+        return AM_EINVAL;
+    for (char *h = host; *h; h++)
+        if (*h >= 'A' && *h <= 'Z')
+            *h = (char)(*h - 'A' + 'a');
+    n = snprintf(out, HOME_PEER_MAX, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+    return n > 0 && n < HOME_PEER_MAX ? AM_OK : AM_EINVAL;
+}
+
 struct config_peers {
     char (*out)[HOME_PEER_MAX];
     int n, max;
 };
 
+/* One "peer" value: normalised (kept as written when it does not parse: the daemon says
+ * so), skipped when an earlier line names the same peer. */
 static int config_peer_one(void *ctx, const char *value)
 {
     struct config_peers *c = ctx;
     size_t len = strcspn(value, " \t");
-    if (len > 0 && len < HOME_PEER_MAX) {
-        memcpy(c->out[c->n], value, len);
-        c->out[c->n][len] = 0;
-        c->n++;
-    }
+    char raw[HOME_PEER_MAX], *out = c->out[c->n];
+    if (len == 0 || len >= HOME_PEER_MAX)
+        return 0;
+    memcpy(raw, value, len);
+    raw[len] = 0;
+    if (home_peer_normal(raw, out) != AM_OK)
+        memcpy(out, raw, len + 1);
+    for (int i = 0; i < c->n; i++)
+        if (!strcmp(c->out[i], out))
+            return 0;
+    c->n++;
     return c->n == c->max;
 }
 
@@ -472,6 +494,49 @@ int home_config_peers(const char *home, char out[][HOME_PEER_MAX], int max)
         return 0;
     home_config_each(home, "peer", config_peer_one, &c);
     return c.n;
+}
+
+struct config_has {
+    const char *peer;
+    int found;
+};
+
+static int config_has_one(void *ctx, const char *value)
+{
+    struct config_has *h = ctx;
+    size_t len = strcspn(value, " \t");
+    char raw[HOME_PEER_MAX], norm[HOME_PEER_MAX];
+    if (len == 0 || len >= HOME_PEER_MAX)
+        return 0;
+    memcpy(raw, value, len);
+    raw[len] = 0;
+    h->found = home_peer_normal(raw, norm) == AM_OK && !strcmp(norm, h->peer);
+    return h->found;
+}
+
+int home_config_peer_add(const char *home, const char *hostport, char out[static HOME_PEER_MAX])
+{
+    char path[AM_HOME_PATH_MAX];
+    struct config_has h = {out, 0};
+    FILE *f;
+    int rc;
+    if (home_peer_normal(hostport, out) != AM_OK)
+        return AM_EINVAL;
+    if ((rc = home_config_each(home, "peer", config_has_one, &h)) != AM_OK)
+        return rc;
+    if (h.found)
+        return AM_EEXIST;
+    if (home_path(path, home, CONFIG_FILE) != AM_OK)
+        return AM_EINVAL;
+    if (!(f = fopen(path, "a")))
+        return AM_ESYS;
+    if (fprintf(f, "peer = %s\n", out) < 0) {
+        int e = errno;
+        fclose(f);
+        errno = e;
+        return AM_ESYS;
+    }
+    return fclose(f) == 0 ? AM_OK : AM_ESYS;
 }
 
 /* The process id written in a lock file: decimal digits and a line end, 1 to 2^31 - 1;

@@ -68,10 +68,23 @@ const char *home_config_line(char *line, const char *key);
  * AM_OK, AM_ESYS. */
 int home_config_get(const char *home, const char *key, char *out, size_t cap);
 
-/* The "peer = HOST:PORT" lines of DIR/config, at most max of them, into out. Returns how
- * many (0 when there is no config). */
+/* The "peer = HOST:PORT" lines of DIR/config, at most max of them, into out, each
+ * normalised (home_peer_normal; a value that does not parse is kept as written) and each
+ * peer once (`peer = HOST` and `peer = HOST:47470` are one). Returns how many (0 when
+ * there is no config). */
 #define HOME_PEER_MAX AM_HOME_PEER_MAX
 int home_config_peers(const char *home, char out[][HOME_PEER_MAX], int max);
+
+/* The one spelling of a static peer: "host:PORT" or "[v6]:PORT", the port 47470 when `in`
+ * names none, the host in lower case (names and IPv6 addresses ignore case). Returns AM_OK,
+ * or AM_EINVAL when `in` is not HOST, HOST:PORT or [V6]:PORT. */
+int home_peer_normal(const char *in, char out[static HOME_PEER_MAX]);
+
+/* Appends "peer = NORMAL" to DIR/config (`aidmesh peers add`), the normal form of
+ * `hostport` going into out. Returns AM_OK; AM_EEXIST when a line already names that peer
+ * (in any spelling home_peer_normal makes one: nothing is written); AM_EINVAL (not
+ * HOST[:PORT]); AM_ESYS (errno set). */
+int home_config_peer_add(const char *home, const char *hostport, char out[static HOME_PEER_MAX]);
 
 /*
  * Key file primitives, exposed for tests: write `len` bytes of text atomically with mode

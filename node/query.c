@@ -13,6 +13,7 @@
 
 #include "am_err.h"
 #include "am_grow.h"
+#include "entry.h"
 
 #define MS_PER_DAY 86400000ULL
 
@@ -106,6 +107,9 @@ const char *query_reg_text(const struct relief_node_reg *r, size_t *len)
     *len = 0;
     return "";
 }
+
+static int forked_any(struct query *q);
+static int obj_forked(struct query *q, const struct relief_key *k);
 
 /* ---- needs ---- */
 
@@ -216,6 +220,12 @@ int query_needs(struct query *q, const struct query_need_filter *f, const struct
     }
     if (a.n > 1)
         qsort(a.v, a.n, sizeof *a.v, need_qsort_cmp);
+    if (forked_any(q))
+        for (size_t i = 0; i < a.n; i++) {
+            struct relief_key k = {.kind = RELIEF_OBJ_NEED};
+            memcpy(k.need, a.v[i].v.id, RELIEF_ID_LEN);
+            a.v[i].forked = obj_forked(q, &k);
+        }
     if ((rc = own(q, a.v)) != AM_OK)
         return rc;
     *rows = a.v;
@@ -246,6 +256,7 @@ int query_need(struct query *q, const uint8_t id[static RELIEF_ID_LEN],
         return AM_ECORRUPT;
     }
     need_fill(q, w, store_snap_need_digits(q->sn, id));
+    w->forked = forked_any(q) && obj_forked(q, &k);
     if ((rc = own(q, w)) != AM_OK)
         return rc;
     *row = w;
@@ -292,6 +303,15 @@ static int cell_qsort_cmp(const void *a, const void *b)
     return x->exp < y->exp ? -1 : x->exp > y->exp;
 }
 
+static int cell_forked(struct query *q, const struct relief_node_cell *c)
+{
+    struct relief_key k = {.kind = RELIEF_OBJ_CELL, .exp = c->exp};
+    memcpy(k.site, c->site, sizeof k.site);
+    memcpy(k.item, c->item, sizeof k.item);
+    memcpy(k.lot, c->lot, sizeof k.lot);
+    return obj_forked(q, &k);
+}
+
 struct cell_acc {
     struct query *q;
     unsigned flags;
@@ -328,6 +348,9 @@ int query_cells(struct query *q, const struct query_cell_filter *f, const struct
     }
     if (a.n > 1)
         qsort(a.v, a.n, sizeof *a.v, cell_qsort_cmp);
+    if (forked_any(q))
+        for (size_t i = 0; i < a.n; i++)
+            a.v[i].forked = cell_forked(q, &a.v[i].v);
     if ((rc = own(q, a.v)) != AM_OK)
         return rc;
     *rows = a.v;
@@ -363,6 +386,7 @@ int query_cell(struct query *q, const char *site, const char *item, const char *
         return AM_ECORRUPT;
     }
     cell_fill(q, w);
+    w->forked = forked_any(q) && obj_forked(q, &k);
     if ((rc = own(q, w)) != AM_OK)
         return rc;
     *row = w;
@@ -539,16 +563,115 @@ int query_author_find(struct query *q, const char *hex, uint8_t author[static AM
     return *matches ? AM_OK : AM_ENOTFOUND;
 }
 
-int query_author_forked(struct query *q, const uint8_t author[static AM_PK_LEN])
+static int forked_load(struct query *q)
 {
     if (!q->forked_loaded) {
         struct forked_acc a = {q, 0};
         /* heads come in author order, so the array is sorted */
         q->forked_loaded = store_snap_heads_each(q->sn, forked_add, &a) == AM_OK ? 1 : -1;
     }
-    if (q->forked_loaded < 0 || !q->n_forked)
+    return q->forked_loaded;
+}
+
+/* Whether any author here is forked: when none is, no row is looked at twice. */
+static int forked_any(struct query *q)
+{
+    return forked_load(q) > 0 && q->n_forked > 0;
+}
+
+int query_author_forked(struct query *q, const uint8_t author[static AM_PK_LEN])
+{
+    if (!forked_any(q))
         return 0;
     return bsearch(author, q->forked, q->n_forked, AM_PK_LEN, author_cmp) != NULL;
+}
+
+static int author_forked_cb(void *ctx, const uint8_t author[AM_PK_LEN])
+{
+    return query_author_forked(ctx, author) ? 1 : 0;
+}
+
+/* 1 when an author of one of the object's ops is forked. */
+static int obj_forked(struct query *q, const struct relief_key *k)
+{
+    uint8_t kb[RELIEF_KEY_MAX];
+    size_t kl;
+    if (relief_key_encode(k, kb, &kl) != AM_OK)
+        return 0;
+    return store_snap_obj_authors(q->sn, kb, kl, author_forked_cb, q) == 1;
+}
+
+struct forks_acc {
+    struct query *q;
+    struct query_fork *v;
+    size_t n, cap;
+    int rc;
+};
+
+static uint64_t stamp_of(const uint8_t *raw, size_t len, uint8_t hash[AM_HASH_LEN])
+{
+    struct entry e;
+    if (entry_decode(&e, raw, len) != AM_OK) {
+        memset(hash, 0, AM_HASH_LEN);
+        return 0;
+    }
+    entry_hash(&e, hash);
+    return e.hlc;
+}
+
+static int fork_add(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    struct forks_acc *a = ctx;
+    struct query_fork *f;
+    const uint8_t *kept;
+    size_t kl;
+    if (AM_GROW(a->v, a->cap, a->n + 1, 8) != AM_OK)
+        return AM_ENOMEM;
+    f = &a->v[a->n++];
+    memset(f, 0, sizeof *f);
+    memcpy(f->author, author, AM_PK_LEN);
+    f->seq = seq;
+    f->other_hlc = stamp_of(raw, len, f->other);
+    if (store_snap_entry(a->q->sn, author, seq, &kept, &kl) == AM_OK)
+        f->kept_hlc = stamp_of(kept, kl, f->kept);
+    return 0;
+}
+
+struct head_of {
+    struct query_fork *v;
+    size_t n, i;
+};
+
+static int head_seq_add(void *ctx, const struct store_head *h)
+{
+    struct head_of *a = ctx;
+    /* both lists are in author order */
+    while (a->i < a->n && memcmp(a->v[a->i].author, h->author, AM_PK_LEN) < 0)
+        a->i++;
+    for (size_t j = a->i; j < a->n && !memcmp(a->v[j].author, h->author, AM_PK_LEN); j++)
+        a->v[j].head_seq = h->seq;
+    return 0;
+}
+
+int query_forks(struct query *q, const struct query_fork **rows, size_t *n)
+{
+    struct forks_acc a = {q, NULL, 0, 0, AM_OK};
+    int rc = store_snap_forks_each(q->sn, fork_add, &a);
+    *rows = NULL;
+    *n = 0;
+    if (rc == AM_OK && a.n) {
+        struct head_of h = {a.v, a.n, 0};
+        rc = store_snap_heads_each(q->sn, head_seq_add, &h);
+    }
+    if (rc != AM_OK) {
+        free(a.v);
+        return rc;
+    }
+    if ((rc = own(q, a.v)) != AM_OK)
+        return rc;
+    *rows = a.v;
+    *n = a.n;
+    return AM_OK;
 }
 
 int query_need_authors(struct query *q, const uint8_t **authors, size_t *n)

@@ -61,6 +61,7 @@ struct query_need {
     int64_t q;                 /* quantity asked (0 until it arrives) */
     int conflict;              /* a field holds concurrent values (relief_node_need_conflict) */
     int late;                  /* open, and its needed-by day is before today */
+    int forked;                /* an author of one of its ops is forked (query_forks) */
 };
 
 /* The needs that match f (NULL: every need), in the one order. *rows (owned by q) holds *n
@@ -100,6 +101,7 @@ struct query_cell {
     struct relief_node_cell v; /* the view; pointers into the snapshot */
     unsigned flags;            /* QUERY_CELL_* */
     int64_t days_left;         /* expiry day minus today (when v.exp) */
+    int forked;                /* an author of one of its ops is forked (query_forks) */
 };
 
 /* The cells that match f (NULL: every cell), by site, item, lot (each alphabetical), then
@@ -138,6 +140,19 @@ int query_author_find(struct query *q, const char *hex, uint8_t author[static AM
 
 /* 1 when fork evidence exists for `author` (its records are marked), else 0. */
 int query_author_forked(struct query *q, const uint8_t author[static AM_PK_LEN]);
+
+/* Fork evidence (PROTOCOL.md §6): one row per piece, by author then seq. The author signed
+ * two different entries for one place in its log: the one this node keeps and the other,
+ * kept as evidence. Hashes and stamps come from the entries themselves. */
+struct query_fork {
+    uint8_t author[AM_PK_LEN];
+    uint64_t seq;                 /* the place both entries claim */
+    uint64_t head_seq;            /* the author's log here ends at this seq */
+    uint8_t kept[AM_HASH_LEN];    /* hash of the entry the log keeps at seq */
+    uint8_t other[AM_HASH_LEN];   /* hash of the evidence */
+    uint64_t kept_hlc, other_hlc; /* their stamps (0 when one cannot be read) */
+};
+int query_forks(struct query *q, const struct query_fork **rows, size_t *n);
 
 /* Authors whose need.open opened an open need, each once, in the order of their first
  * need in the one order: the most needed authors first (the stick writes their entries

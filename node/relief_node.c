@@ -173,6 +173,26 @@ int relief_node_reg_refs(const struct relief_node_reg *r, struct relief_ref *out
     return AM_OK;
 }
 
+int relief_node_reg_head(const struct relief_node_reg *r, int f, uint32_t i,
+                         struct relief_node_reg *out)
+{
+    struct mp_cur c = {r->h, r->h + r->h_len};
+    memset(out, 0, sizeof *out);
+    if (i >= r->n_heads)
+        return AM_ENOTFOUND;
+    for (uint32_t j = 0; j < i; j++)
+        if (mp_skip(&c) != AM_OK)
+            return AM_ECORRUPT;
+    {
+        uint32_t three;
+        if (mp_get_array(&c, &three) != AM_OK || three != 3 ||
+            get_ref(&c, &out->win_ref) != AM_OK || mp_get_uint(&c, &out->win_hlc) != AM_OK ||
+            get_val(&c, f, out) != AM_OK)
+            return AM_ECORRUPT;
+    }
+    return AM_OK;
+}
+
 /* Opens a view: checks it and reads its map header and "k". */
 static int view_begin(struct mp_cur *c, const uint8_t *v, size_t len, const char *kind,
                       uint32_t *pairs)

@@ -98,6 +98,13 @@ int relief_node_cell_count(const struct relief_node_cell *c, uint32_t i,
 int relief_node_reg_refs(const struct relief_node_reg *r, struct relief_ref *out, uint32_t cap,
                          uint32_t *n);
 
+/* Head i (0-based; head 0 is the winner, the value shown) of register r of field f
+ * (enum relief_field) into *out: out->win_ref and win_hlc say who wrote it and when,
+ * set / i / j / s / len its value (s points into the view bytes, as r's does); the other
+ * fields are zero. AM_OK, AM_ENOTFOUND (no head i), AM_ECORRUPT. */
+int relief_node_reg_head(const struct relief_node_reg *r, int f, uint32_t i,
+                         struct relief_node_reg *out);
+
 /* Reads the view of object `key` into a malloc'd buffer (*view, *len; the caller frees).
  * AM_OK, AM_ENOTFOUND, AM_ENOMEM, or a store error. */
 int relief_node_view(struct store *s, const struct relief_key *key, uint8_t **view, size_t *len);

@@ -125,11 +125,12 @@ static int put(json_t *o, const char *k, json_t *v)
 static json_t *connected_row(const struct status_peer *p)
 {
     json_t *o = json_object();
-    if (!o || put(o, "author", jstr(p->author)) || put(o, "address", jstr(p->address)) ||
-        put(o, "direction", jstr(p->direction)) || put(o, "state", jstr(p->state)) ||
-        put(o, "connected_at", jnum(p->connected_at)) || put(o, "last_seen", jnum(p->last_seen)) ||
-        put(o, "entries_in", jnum(p->entries_in)) || put(o, "entries_out", jnum(p->entries_out)) ||
-        put(o, "bytes_in", jnum(p->bytes_in)) || put(o, "bytes_out", jnum(p->bytes_out))) {
+    if (!o || put(o, "author", jstr(p->author)) || put(o, "name", jstr(p->name)) ||
+        put(o, "address", jstr(p->address)) || put(o, "direction", jstr(p->direction)) ||
+        put(o, "state", jstr(p->state)) || put(o, "connected_at", jnum(p->connected_at)) ||
+        put(o, "last_seen", jnum(p->last_seen)) || put(o, "entries_in", jnum(p->entries_in)) ||
+        put(o, "entries_out", jnum(p->entries_out)) || put(o, "bytes_in", jnum(p->bytes_in)) ||
+        put(o, "bytes_out", jnum(p->bytes_out))) {
         json_decref(o);
         return NULL;
     }
@@ -140,11 +141,13 @@ static json_t *known_row(const struct status_peer *p)
 {
     json_t *o = json_object();
     if (!o || put(o, "address", jstr(p->address)) || put(o, "source", jstr(p->source)) ||
-        put(o, "author", jstr(p->author)) || put(o, "last_error", jstr(p->last_error)) ||
-        put(o, "self", json_boolean(p->self)) || put(o, "last_seen", jnum(p->last_seen)))
+        put(o, "author", jstr(p->author)) || put(o, "name", jstr(p->name)) ||
+        put(o, "last_error", jstr(p->last_error)) || put(o, "self", json_boolean(p->self)) ||
+        put(o, "last_seen", jnum(p->last_seen)))
         goto fail;
     if (!strcmp(p->source, "was connected") &&
-        (put(o, "entries_in", jnum(p->entries_in)) || put(o, "entries_out", jnum(p->entries_out))))
+        (put(o, "direction", jstr(p->direction)) || put(o, "entries_in", jnum(p->entries_in)) ||
+         put(o, "entries_out", jnum(p->entries_out))))
         goto fail;
     return o;
 fail:
@@ -304,6 +307,7 @@ static int get_rows(const json_t *o, const char *k, struct node_status *s,
 static int peer_fields(const json_t *o, struct status_peer *p)
 {
     TRY(get_str(o, "author", p->author, sizeof p->author));
+    TRY(get_str(o, "name", p->name, sizeof p->name));
     TRY(get_str(o, "address", p->address, sizeof p->address));
     TRY(get_str(o, "direction", p->direction, sizeof p->direction));
     TRY(get_str(o, "state", p->state, sizeof p->state));

@@ -41,14 +41,19 @@
 #define STATUS_DEADLINE_MS 2000 /* a control client's whole exchange, either side */
 #define STATUS_SOCKET      "run/control.sock"
 
-/* One peer row: connected (author, address, direction, state, connected_at, last_seen,
- * entries and bytes each way) or known (address, source, author, last_error, self,
- * last_seen, and entries each way for the source "was connected"). Strings are
- * NUL-terminated UTF-8; each array is the limit of its field (longer: AM_ELIMIT). */
+/* One peer row: connected (author, name, address, direction, state, connected_at,
+ * last_seen, entries and bytes each way) or known (address, source, author, name,
+ * last_error, self, last_seen, and direction and entries each way for the source "was
+ * connected"). Strings are NUL-terminated UTF-8; each array is the limit of its field
+ * (longer: AM_ELIMIT). */
 struct status_peer {
     char author[65];                  /* hex; "" when not known */
-    char address[300];                /* "HOST:PORT", "[V6]:PORT" or "?" */
-    char direction[8];                /* connected: "in" (it dialed) or "out" (we dialed) */
+    char name[AM_NAME_MAX + 1];       /* the name its handshake gave; "" when none known */
+    char address[300];                /* "HOST:PORT", "[V6]:PORT" or "?"; a "was connected"
+                                         peer that dialed us: "HOST" or "[V6]" alone (its
+                                         port was not one it listens on) */
+    char direction[8];                /* connected, "was connected": "in" (it dialed) or
+                                         "out" (we dialed) */
     char state[16];                   /* connected: "syncing" or "in sync" */
     char source[16];                  /* known: "static", "discovered" or "was connected" */
     char last_error[160];             /* known: the last dial's failure, "" when none */

@@ -584,17 +584,26 @@ int store_forks_each(struct store *s,
                                size_t len),
                      void *ctx)
 {
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc = store_txn_begin(s, MDB_RDONLY, &txn), op = MDB_FIRST, stop = 0;
-
+    struct store_snap sn = {s, NULL};
+    int rc = store_txn_begin(s, MDB_RDONLY, &sn.txn);
     if (rc != 0)
         return store_mdb_err(rc);
-    if ((rc = mdb_cursor_open(txn, s->forks, &cur)) != 0) {
-        mdb_txn_abort(txn);
+    rc = store_snap_forks_each(&sn, cb, ctx);
+    mdb_txn_abort(sn.txn);
+    return rc;
+}
+
+int store_snap_forks_each(struct store_snap *sn,
+                          int (*cb)(void *ctx, const uint8_t *author, uint64_t seq,
+                                    const uint8_t *raw, size_t len),
+                          void *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc, op = MDB_FIRST, stop = 0;
+
+    if ((rc = mdb_cursor_open(sn->txn, sn->s->forks, &cur)) != 0)
         return store_mdb_err(rc);
-    }
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         const uint8_t *kp = k.mv_data;
         op = MDB_NEXT;
@@ -606,8 +615,23 @@ int store_forks_each(struct store *s,
             break;
     }
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
     return stop ? stop : rc == MDB_NOTFOUND ? AM_OK : rc == AM_ECORRUPT ? rc : store_mdb_err(rc);
+}
+
+int store_snap_entry(struct store_snap *sn, const uint8_t author[static AM_PK_LEN], uint64_t seq,
+                     const uint8_t **raw, size_t *len)
+{
+    uint8_t key[KEY_LEN];
+    MDB_val k = {KEY_LEN, key}, v;
+    int rc;
+    entry_key(key, author, seq);
+    if ((rc = mdb_get(sn->txn, sn->s->entries, &k, &v)) != 0)
+        return store_mdb_err(rc);
+    if (!rec_ok(&v))
+        return AM_ECORRUPT;
+    *raw = v.mv_data;
+    *len = v.mv_size;
+    return AM_OK;
 }
 
 static int count_forked(void *ctx, const struct store_head *h)
@@ -936,6 +960,24 @@ static int ingest_views(struct store *s, MDB_txn *txn, const struct item *items,
     return views_update(s, txn, ve, k, invalid);
 }
 
+/* Names author (NULL: unknown) among the refused of st, for reason err (bounded). */
+static void note_refused(struct store_ingest_stats *st, const uint8_t *author, int err)
+{
+    static const uint8_t unknown[AM_PK_LEN];
+    const uint8_t *a = author ? author : unknown;
+    for (size_t i = 0; i < st->n_refused_by; i++)
+        if (st->refused_by[i].reason == err && !memcmp(st->refused_by[i].author, a, AM_PK_LEN)) {
+            st->refused_by[i].count++;
+            return;
+        }
+    if (st->n_refused_by == STORE_REFUSED_BY_MAX)
+        return;
+    memcpy(st->refused_by[st->n_refused_by].author, a, AM_PK_LEN);
+    st->refused_by[st->n_refused_by].reason = err;
+    st->refused_by[st->n_refused_by].count = 1;
+    st->n_refused_by++;
+}
+
 static void count_verdicts(const struct item *items, size_t n, uint64_t wall_ms,
                            struct store_ingest_stats *st)
 {
@@ -967,6 +1009,8 @@ static void count_verdicts(const struct item *items, size_t n, uint64_t wall_ms,
             err = AM_EBADSIG;
             break;
         }
+        if (err)
+            note_refused(st, it->e.author, err);
         if (err && (!st->first_error || it->idx < st->first_error_index)) {
             st->first_error = err;
             st->first_error_index = it->idx;
@@ -1037,6 +1081,7 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
         int drc = entry_decode(&it->e, entries[i], lens[i]);
         if (drc != AM_OK) {
             st->malformed++;
+            note_refused(st, NULL, drc);
             if (!st->first_error) {
                 st->first_error = drc;
                 st->first_error_index = i;

@@ -87,6 +87,8 @@ struct store_head {
     uint32_t flags;
 };
 
+#define STORE_REFUSED_BY_MAX 8 /* refused (author, reason) pairs named per ingest */
+
 /* What one ingest did with each entry it was given. Every entry lands in exactly one
  * count: nothing is dropped without being counted. */
 struct store_ingest_stats {
@@ -101,6 +103,15 @@ struct store_ingest_stats {
     uint64_t invalid_ops;     /* of the added: the op is invalid (stored; views ignore it) */
     int first_error;          /* am_err.h code of the first refused entry, 0 if none */
     size_t first_error_index; /* its index in the batch */
+    /* Whose entries were refused and why: the first STORE_REFUSED_BY_MAX (author, reason)
+     * pairs of the batch with their counts (author all zero: entries that do not decode;
+     * reason: the am_err.h code). Refusals of further pairs are only in the counts above. */
+    size_t n_refused_by;
+    struct store_refused_by {
+        uint8_t author[AM_PK_LEN];
+        int reason;
+        uint64_t count;
+    } refused_by[STORE_REFUSED_BY_MAX];
 };
 
 /*
@@ -361,6 +372,14 @@ int store_snap_obj_authors(struct store_snap *sn, const uint8_t *key, size_t key
 int store_snap_view_stats(struct store_snap *sn, struct store_view_stats *st);
 int store_snap_heads_each(struct store_snap *sn, int (*cb)(void *ctx, const struct store_head *h),
                           void *ctx);
+int store_snap_forks_each(struct store_snap *sn,
+                          int (*cb)(void *ctx, const uint8_t *author, uint64_t seq,
+                                    const uint8_t *raw, size_t len),
+                          void *ctx);
+/* The stored entry at (author, seq), pointing into the snapshot. AM_OK, AM_ENOTFOUND,
+ * AM_ECORRUPT, or a store error. */
+int store_snap_entry(struct store_snap *sn, const uint8_t author[static AM_PK_LEN], uint64_t seq,
+                     const uint8_t **raw, size_t *len);
 /* store_stats without its fault guard: a caller that may meet a damaged store runs its
  * reads under store_guarded. */
 int store_snap_stats(struct store_snap *sn, struct store_stats *st);

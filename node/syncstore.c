@@ -1,7 +1,10 @@
 /* syncstore.c: struct sync_store over the LMDB store (see syncstore.h). */
 #include "syncstore.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "am_err.h"
 #include "node.h"
@@ -99,6 +102,16 @@ int syncstore_ingest(struct store *s, const uint8_t *const *raw, const size_t *l
         res->duplicate += st.duplicate;
         res->forks += st.forks;
         res->refused += st.gap + st.unlinked + st.badsig + st.malformed;
+        {
+            uint64_t listed = 0;
+            for (size_t i = 0; i < st.n_refused_by; i++) {
+                sync_refusals_add(&res->refusals, st.refused_by[i].author, st.refused_by[i].reason,
+                                  st.refused_by[i].count);
+                listed += st.refused_by[i].count;
+            }
+            /* pairs beyond the store's list: counted, not named */
+            res->refusals.unlisted += st.gap + st.unlinked + st.badsig + st.malformed - listed;
+        }
         if (future)
             *future += st.future;
         done += k;
@@ -110,6 +123,43 @@ static int ss_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, s
                      struct sync_ingest_result *res)
 {
     return syncstore_ingest(ctx, raw, lens, n, node_wall_ms(), res, NULL);
+}
+
+void syncstore_refusal_text(const struct sync_refusal *r, char *buf, size_t cap)
+{
+    static const uint8_t unknown[AM_PK_LEN];
+    const char *why;
+    char hex[2 * AM_PK_LEN + 1];
+    switch (r->reason) {
+    case AM_EBADSIG:
+        why = "bad signature (forged, or damaged on the way)";
+        break;
+    case AM_EUNLINKED:
+        why = "broken link (it does not follow the entry this node holds before it: another "
+              "branch of that author's log)";
+        break;
+    case AM_EGAP:
+        why = "gap (earlier entries of that author are missing here; a later sync brings them)";
+        break;
+    case AM_EOTHERNET:
+        why = "another network";
+        break;
+    case AM_EVERSION:
+        why = "a newer entry format (update aidmesh)";
+        break;
+    default:
+        why = "malformed (it does not decode)";
+        break;
+    }
+    if (!memcmp(r->author, unknown, AM_PK_LEN)) {
+        snprintf(buf, cap, "%llu entr%s that do%s not decode (author unknown): %s",
+                 (unsigned long long)r->count, r->count == 1 ? "y" : "ies",
+                 r->count == 1 ? "es" : "", why);
+        return;
+    }
+    sodium_bin2hex(hex, sizeof hex, r->author, AM_PK_LEN);
+    snprintf(buf, cap, "%llu entr%s from author %.16s: %s", (unsigned long long)r->count,
+             r->count == 1 ? "y" : "ies", hex, why);
 }
 
 void syncstore_init(struct sync_store *out, struct store *s)

@@ -17,4 +17,9 @@ void syncstore_init(struct sync_store *out, struct store *s);
 int syncstore_ingest(struct store *s, const uint8_t *const *raw, const size_t *lens, size_t n,
                      uint64_t wall_ms, struct sync_ingest_result *res, uint64_t *future);
 
+/* The refusal r of a sync or a stick as words for the operator, e.g. "2 entries from
+ * author 1a2b3c4d5e6f7a8b: bad signature (forged, or damaged on the way)": the count,
+ * the author's short id (16 hex digits; "that do not decode" when unknown) and why. */
+void syncstore_refusal_text(const struct sync_refusal *r, char *buf, size_t cap);
+
 #endif

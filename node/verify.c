@@ -5,9 +5,14 @@
 
 #include "am_err.h"
 
+/* Bad signatures of one log waiting for a later valid one, named one by one up to this
+ * many (the rest are counted) in case none comes. */
+#define BAD_NAMED_MAX 32
+
 struct walk {
     struct store *s;
     verify_problem_fn problem;
+    verify_misbehaving_fn misbehaving;
     void *ctx;
     struct verify_report *r;
     /* the author being walked */
@@ -15,12 +20,46 @@ struct walk {
     uint64_t expect_seq;
     uint8_t prev[AM_HASH_LEN];
     int stopped; /* the chain broke: later entries are reported once, together */
+    /* Entries with a bad signature since the last valid one (PROTOCOL.md §6): damage
+     * unless a later entry linked to them by hashes carries a valid signature. */
+    uint64_t bad[BAD_NAMED_MAX], n_bad;
+    uint64_t covered_first, covered; /* bad signatures a later valid one covered */
 };
 
 static void report(struct walk *w, const uint8_t *author, uint64_t seq, const char *what)
 {
     w->r->problems++;
     w->problem(w->ctx, author, seq, what);
+}
+
+/* No valid signature follows the pending bad ones: each is a problem. */
+static void bad_uncovered(struct walk *w)
+{
+    const uint8_t *author = w->head->author;
+    for (uint64_t i = 0; i < w->n_bad && i < BAD_NAMED_MAX; i++)
+        report(w, author, w->bad[i], "bad signature");
+    if (w->n_bad > BAD_NAMED_MAX)
+        report(w, author, w->bad[BAD_NAMED_MAX - 1],
+               "more entries after this one have a bad signature");
+    w->n_bad = 0;
+}
+
+/* A valid signature linked by hashes to the pending bad ones: they are the author's. */
+static void bad_covered(struct walk *w)
+{
+    if (w->n_bad == 0)
+        return;
+    if (w->covered == 0)
+        w->covered_first = w->bad[0];
+    w->covered += w->n_bad;
+    w->n_bad = 0;
+}
+
+static void stop(struct walk *w, uint64_t seq, const char *what)
+{
+    bad_uncovered(w);
+    report(w, w->head->author, seq, what);
+    w->stopped = 1;
 }
 
 static int walk_entry(void *ctx, const uint8_t *raw, size_t len)
@@ -35,27 +74,28 @@ static int walk_entry(void *ctx, const uint8_t *raw, size_t len)
         return 0;
     rc = entry_decode(&e, raw, len);
     if (rc != AM_OK) {
-        report(w, author, w->expect_seq, "entry does not decode");
-        w->stopped = 1;
+        stop(w, w->expect_seq, "entry does not decode");
         return 0;
     }
     if (memcmp(e.author, author, AM_PK_LEN) != 0) {
-        report(w, author, e.seq, "entry is signed by another author than its key says");
-        w->stopped = 1;
+        stop(w, e.seq, "entry is signed by another author than its key says");
         return 0;
     }
     if (e.seq != w->expect_seq) {
-        report(w, author, w->expect_seq, "entry missing (gap in the chain)");
-        w->stopped = 1;
+        stop(w, w->expect_seq, "entry missing (gap in the chain)");
         return 0;
     }
     if (memcmp(e.prev, w->prev, AM_HASH_LEN) != 0) {
-        report(w, author, e.seq, "prev hash does not link to the previous entry");
-        w->stopped = 1;
+        stop(w, e.seq, "prev hash does not link to the previous entry");
         return 0;
     }
-    if (entry_verify(&e) != AM_OK)
-        report(w, author, e.seq, "bad signature");
+    if (entry_verify(&e) == AM_OK) {
+        bad_covered(w);
+    } else {
+        if (w->n_bad < BAD_NAMED_MAX)
+            w->bad[w->n_bad] = e.seq;
+        w->n_bad++;
+    }
     entry_hash(&e, w->prev);
     w->expect_seq++;
     return 0;
@@ -70,21 +110,31 @@ static int walk_author(void *ctx, const struct store_head *h)
     w->head = h;
     w->expect_seq = 1;
     w->stopped = 0;
+    w->n_bad = w->covered = w->covered_first = 0;
     memset(w->prev, 0, sizeof w->prev);
     rc = store_entries_each(w->s, h->author, 1, walk_entry, w);
     if (rc == AM_ECORRUPT && !w->stopped) {
         /* a record outside the file, or a page LMDB finds out of place: this log's
          * bytes cannot be read whole; the other logs may still be */
-        report(w, h->author, w->expect_seq,
-               "the store file is damaged here: a record of this log cannot be read whole");
+        stop(w, w->expect_seq,
+             "the store file is damaged here: a record of this log cannot be read whole");
         return 0;
     }
     if (rc != AM_OK && rc != AM_ECORRUPT)
         return rc;
+    bad_uncovered(w); /* a bad signature at the tip: nothing covers it */
     if (!w->stopped && w->expect_seq - 1 != h->seq)
         report(w, h->author, h->seq, "head record names another last entry than the log holds");
     else if (!w->stopped && memcmp(w->prev, h->hash, AM_HASH_LEN) != 0)
         report(w, h->author, h->seq, "head record hash differs from the last entry's hash");
+    if (w->covered) {
+        /* the author signed these badly and then signed over them: every node accepts
+         * them (PROTOCOL.md §6), so they are the author's doing, not damage */
+        w->r->misbehaving++;
+        w->r->covered_bad_sigs += w->covered;
+        if (w->misbehaving)
+            w->misbehaving(w->ctx, h->author, w->covered_first, w->covered);
+    }
     return 0;
 }
 
@@ -146,7 +196,13 @@ static int scan(void *ctx)
 
 int verify_store(struct store *s, verify_problem_fn problem, void *ctx, struct verify_report *r)
 {
-    struct walk w = {.s = s, .problem = problem, .ctx = ctx, .r = r};
+    return verify_store_all(s, problem, NULL, ctx, r);
+}
+
+int verify_store_all(struct store *s, verify_problem_fn problem, verify_misbehaving_fn misbehaving,
+                     void *ctx, struct verify_report *r)
+{
+    struct walk w = {.s = s, .problem = problem, .misbehaving = misbehaving, .ctx = ctx, .r = r};
     int rc;
 
     memset(r, 0, sizeof *r);

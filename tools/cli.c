@@ -157,7 +157,9 @@ static const char init_help[] =
     "\n"
     "Creates this node's identity and either a new relief network or joins one.\n"
     "\n"
-    "  --name LABEL  a name people recognise, e.g. hub-north or clinic-2\n"
+    "  --name LABEL  a name people recognise, e.g. hub-north or clinic-2; it is the line\n"
+    "                `name = LABEL` of HOME/config: change that line to rename the node\n"
+    "                (a running node uses the new name once started again)\n"
     "  --join CODE   join the network of this invite code (from `aidmesh invite` on a\n"
     "                node of that network); without it, a new network is created\n"
     "  --force       replace the keys of a home that is already set up; the old key\n"
@@ -273,7 +275,7 @@ static int cmd_init(struct cli *c, int argc, char **argv)
             printf("  author id:   %.16s (full: %s)\n", author, author);
             printf("  network id:  %s (%s)\n", netid, join ? "joined" : "new network");
             printf("\nInvite code of this network (give it only to nodes of your network;\n"
-                   "they join with `aidmesh init --join CODE`):\n\n    %s\n",
+                   "they join with `aidmesh init --join CODE --name THEIR-NAME`):\n\n    %s\n",
                    code);
         }
     }
@@ -406,7 +408,8 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         out_count(a, st.authors);
         out_count(e, st.entries);
         out_count(f, st.forked);
-        printf("aidmesh node %s\n", n.name[0] ? n.name : "(no name: set one with init --name)");
+        printf("aidmesh node %s\n",
+               n.name[0] ? n.name : "(no name: set one with a line `name = LABEL` in HOME/config)");
         printf("  home:        %s\n", c->home);
         printf("  author id:   %.16s (full: %s)\n", author, author);
         printf("  network id:  %s\n", netid);
@@ -417,7 +420,7 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         if (st.forked)
             printf("  forks:       %s authors signed two different entries for one place in\n"
                    "               their log (an identity in use on two machines?): see "
-                   "`aidmesh verify`\n",
+                   "`aidmesh forks`\n",
                    f);
         else
             printf("  forks:       none\n");
@@ -597,11 +600,14 @@ static const char verify_help[] =
     "\n"
     "Re-checks every chain and every signature in the store and reports what is wrong\n"
     "by author and seq. Exits 0 only when everything is clean. Fork evidence (one\n"
-    "identity used on two machines) is listed but is not damage.\n";
+    "identity used on two machines) is listed but is not damage. Neither is an author\n"
+    "who signed entries badly and then signed over them (every node accepts such a\n"
+    "run): such an author is reported as misbehaving, and the store is clean.\n";
 
 struct vctx {
     int json;
-    json_t *problems; /* with --json: what verify found, printed at the end */
+    json_t *problems;    /* with --json: what verify found, printed at the end */
+    json_t *misbehaving; /* with --json: the authors who signed entries badly */
 };
 
 static void verify_problem(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq,
@@ -618,6 +624,27 @@ static void verify_problem(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t 
         printf("  author %.16s seq %llu: %s\n", hex, (unsigned long long)seq, what);
 }
 
+static void verify_misbehaving(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t first_seq,
+                               uint64_t count)
+{
+    struct vctx *v = ctx;
+    char hex[65];
+    entry_id_hex(author, hex);
+    if (v->json)
+        json_array_append_new(v->misbehaving, json_pack("{s:s,s:o,s:o}", "author", hex, "first_seq",
+                                                        out_json_u64(first_seq), "bad_signatures",
+                                                        out_json_u64(count)));
+    else if (count == 1)
+        printf("  author %.16s misbehaving: seq %llu has a bad signature, and a later entry of "
+               "this author signs over it (accepted by every node; not damage)\n",
+               hex, (unsigned long long)first_seq);
+    else
+        printf("  author %.16s misbehaving: %llu entries from seq %llu on have a bad signature, "
+               "and later entries of this author sign over them (accepted by every node; not "
+               "damage)\n",
+               hex, (unsigned long long)count, (unsigned long long)first_seq);
+}
+
 static int verify_invalid(void *ctx, const uint8_t *author, uint64_t seq, const char *why,
                           size_t len)
 {
@@ -631,7 +658,7 @@ static int verify_invalid(void *ctx, const uint8_t *author, uint64_t seq, const 
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
-    struct vctx v = {0, NULL};
+    struct vctx v = {0, NULL, NULL};
     struct verify_report r;
     struct store_stats st;
     struct node n;
@@ -652,12 +679,13 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     if (cli_open(c, &n, NULL))
         return 1;
     v.json = c->json;
-    if (v.json && !(v.problems = json_array())) {
+    if (v.json && (!(v.problems = json_array()) || !(v.misbehaving = json_array()))) {
+        json_decref(v.problems);
         node_close(&n);
         cli_err("verify: out of memory");
         return 1;
     }
-    rc = verify_store(n.store, verify_problem, &v, &r);
+    rc = verify_store_all(n.store, verify_problem, verify_misbehaving, &v, &r);
     if (rc == AM_OK)
         rc = store_stats(n.store, &st);
     if (rc == AM_OK && r.invalid_ops && !v.json) {
@@ -669,7 +697,8 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     node_close(&n);
     if (rc != AM_OK) {
         if (v.json)
-            out_json_put(stdout, json_pack("{s:o}", "problems", v.problems));
+            out_json_put(stdout, json_pack("{s:o,s:o}", "problems", v.problems, "misbehaving",
+                                           v.misbehaving));
         if (rc == AM_ECORRUPT) { /* the file itself is damaged (PROTOCOL.md §7) */
             char dir[AM_HOME_PATH_MAX], text[1600];
             home_path(dir, c->home, "store");
@@ -682,11 +711,12 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     }
     if (v.json) {
         if (out_json_put(stdout,
-                         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "problems", v.problems,
-                                   "authors", out_json_u64(r.authors), "entries",
-                                   out_json_u64(r.entries), "fork_evidence", out_json_u64(r.forks),
-                                   "forked_authors", out_json_u64(st.forked), "invalid_ops",
-                                   out_json_u64(r.invalid_ops), "clean", !r.problems))) {
+                         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "problems", v.problems,
+                                   "misbehaving", v.misbehaving, "authors", out_json_u64(r.authors),
+                                   "entries", out_json_u64(r.entries), "fork_evidence",
+                                   out_json_u64(r.forks), "forked_authors", out_json_u64(st.forked),
+                                   "invalid_ops", out_json_u64(r.invalid_ops), "clean",
+                                   !r.problems))) {
             cli_err("verify: out of memory");
             return 1;
         }
@@ -699,6 +729,10 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
             printf("note: %llu authors have fork evidence (one identity used on two "
                    "machines); their first branch is kept\n",
                    (unsigned long long)st.forked);
+        if (r.misbehaving)
+            printf("note: %llu author%s signed entries with a bad signature and then signed over "
+                   "them (listed above as misbehaving): kept, as on every node (PROTOCOL.md §6)\n",
+                   (unsigned long long)r.misbehaving, r.misbehaving == 1 ? "" : "s");
     }
     return r.problems ? 1 : 0;
 }
@@ -728,6 +762,7 @@ static const struct command commands[] = {
     {"stock", cli_cmd_stock, "record stock: receive, issue, adjust, count; show it"},
     {"export", cli_cmd_export, "export needs or stock as CSV with HXL hashtags"},
     {"reindex", cli_cmd_reindex, "rebuild the views from the stored entries"},
+    {"forks", cli_cmd_forks, "nodes whose key signs on two machines, with the evidence"},
     {"report", cli_cmd_report, "write the hub dashboard as one HTML file (--html FILE)"},
 };
 

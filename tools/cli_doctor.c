@@ -250,8 +250,8 @@ static void check_home(struct doc *d, struct cli *c, int full, struct store_stat
             invite_network_key(secret, d->netkey);
             invite_network_id(d->netkey, d->netid);
             out_hex(netid, d->netid, AM_NETID_LEN);
-            add(d, "home", "network.key", D_OK,
-                "network.key: private (0600), network id %s (joined)", netid);
+            add(d, "home", "network.key", D_OK, "network.key: private (0600), network id %s",
+                netid);
         } else if (rc == AM_ECORRUPT) {
             add(d, "home", "network.key", D_FAIL,
                 "%s is not an aidmesh key file: join the network again with `aidmesh init "
@@ -982,7 +982,7 @@ static const char doctor_help[] =
     "                      [--peer HOST:PORT]... [--no-network] [--full] [--json] [--home DIR]\n"
     "\n"
     "Checks this node and says what to fix, one line per check (ok, warn, FAIL):\n"
-    "  home     key files present and private (0600), network joined, the store opens and\n"
+    "  home     key files present and private (0600), a network key, the store opens and\n"
     "           its records check out, free disk space, map use, the clock\n"
     "  network  each interface (up, multicast, addresses) and whether our discovery beacons\n"
     "           go out and come back on it; whether the node runs and its TCP port answers\n"

@@ -194,6 +194,7 @@ static json_t *need_json(const struct query_need *w)
     json_object_set_new(o, "opened", json_boolean(v->opened));
     json_object_set_new(o, "conflict", json_boolean(w->conflict));
     json_object_set_new(o, "late", json_boolean(w->late));
+    json_object_set_new(o, "forked", json_boolean(w->forked));
     return o;
 }
 
@@ -201,7 +202,7 @@ int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filte
 {
     const struct query_need *rows;
     size_t n;
-    int rc, conflicts = 0, unopened = 0, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
+    int rc, conflicts = 0, forked = 0, unopened = 0, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
     char words[160], cnt[32];
 
     if ((rc = query_needs(q, nf, &rows, &n)) != AM_OK)
@@ -235,11 +236,12 @@ int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filte
         fputc(' ', f);
         cli_relief_col(f, dq, strlen(dq), 13, 1);
         fputc(' ', f);
-        snprintf(st, sizeof st, "%s%s", w->late ? "LATE" : relief_status_name(w->v.status),
-                 w->conflict ? "!" : "");
+        snprintf(st, sizeof st, "%s%s%s", w->late ? "LATE" : relief_status_name(w->v.status),
+                 w->conflict ? "!" : "", w->forked ? "*" : "");
         cli_relief_cols(f, st, 10);
         fprintf(f, " %s\n", by);
         conflicts += w->conflict;
+        forked += w->forked;
         unopened += !w->v.opened;
     }
     filter_words(words, sizeof words, nf);
@@ -253,6 +255,9 @@ int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filte
                 n == 1 ? "" : "s", words);
     if (conflicts)
         fprintf(f, "! concurrent edits from two nodes: `aidmesh need show ID` shows both\n");
+    if (forked)
+        fprintf(f, "* written in part by a node whose key is in use on two machines: `aidmesh "
+                   "forks`\n");
     if (unopened)
         fprintf(f, "? the need.open of %d need%s has not reached this node yet\n", unopened,
                 unopened == 1 ? "" : "s");
@@ -374,22 +379,44 @@ static const struct query_need *load_need(struct query *q, const char *cmd,
     return rc == AM_OK ? w : NULL;
 }
 
+/* A register of a need that holds concurrent writes: each value, who wrote it (short
+ * author id and entry), and which one the need shows (the winner, head 0: PROTOCOL.md
+ * 10.8.1, 10.9). */
 static void print_reg_heads(const char *label, const struct relief_node_reg *r, int field)
 {
-    struct relief_ref refs[RELIEF_REFS_MAX];
-    uint32_t n = 0;
     if (!r->conflict)
         return;
-    relief_node_reg_refs(r, refs, RELIEF_REFS_MAX, &n);
-    printf("  conflict:   %s was changed on %u nodes at once; shown: the latest. Writes:", label,
-           r->n_heads);
-    for (uint32_t i = 0; i < n; i++) {
-        char a[65];
-        entry_id_hex(refs[i].author, a);
-        printf(" %.8s#%llu", a, (unsigned long long)refs[i].seq);
+    printf("  conflict:   %s was changed on %u nodes at once; the values:\n", label, r->n_heads);
+    for (uint32_t i = 0; i < r->n_heads; i++) {
+        struct relief_node_reg h;
+        char a[65], v[32];
+        if (relief_node_reg_head(r, field, i, &h) != AM_OK) {
+            printf("                (the other values cannot be read: run `aidmesh doctor`)\n");
+            break;
+        }
+        entry_id_hex(h.win_ref.author, a);
+        fputs("                ", stdout);
+        if (field == RELIEF_F_NOTE) {
+            fputc('"', stdout);
+            out_col(stdout, h.s ? h.s : "", h.s ? h.len : 0, 30, 0, 1);
+            fputc('"', stdout);
+        } else {
+            if (!h.set)
+                snprintf(v, sizeof v, "%s", field == RELIEF_F_BY ? "no date" : "none");
+            else if (field == RELIEF_F_Q)
+                snprintf(v, sizeof v, "%lld", (long long)h.i);
+            else if (field == RELIEF_F_PRI)
+                snprintf(v, sizeof v, "%s", relief_priority_name((int)h.i));
+            else if (field == RELIEF_F_ST)
+                snprintf(v, sizeof v, "%s", relief_status_name((int)h.i));
+            else
+                cli_relief_fmt_day((uint32_t)h.i, v);
+            fputs(v, stdout);
+        }
+        printf("  by %.16s (entry %llu)%s\n", a, (unsigned long long)h.win_ref.seq,
+               i == 0 ? "  <- shown (the latest by clock)" : "");
     }
-    printf("\n              (a new `aidmesh need update` settles it)\n");
-    (void)field;
+    printf("              a new `aidmesh need update` (or `need close`) settles it\n");
 }
 
 static json_t *need_show_json(const struct query_need *w)
@@ -428,6 +455,7 @@ static json_t *need_show_json(const struct query_need *w)
     json_object_set_new(o, "conflicts", conf);
     json_object_set_new(o, "saturated", json_boolean(nv->saturated));
     json_object_set_new(o, "late", json_boolean(w->late));
+    json_object_set_new(o, "forked", json_boolean(w->forked));
     return o;
 }
 
@@ -490,6 +518,9 @@ static int need_show(struct cli *c, int argc, char **argv)
     if (nv->opened)
         printf("  opened:     %s by %.16s (entry %llu)\n", when, author,
                (unsigned long long)nv->open_ref.seq);
+    if (w->forked)
+        printf("  forked:     a node that wrote to this need has its key in use on two\n"
+               "              machines: `aidmesh forks` shows the evidence\n");
     print_reg_heads("the quantity", &nv->q, RELIEF_F_Q);
     print_reg_heads("the priority", &nv->pri, RELIEF_F_PRI);
     print_reg_heads("the note", &nv->note, RELIEF_F_NOTE);

@@ -17,6 +17,7 @@
 #include "mp.h"
 #include "out.h"
 #include "status.h"
+#include "syncstore.h"
 #include "uv_discovery.h"
 
 /* Options of these commands; --home, --json and --help are cli.h's (CLI_COMMON_OPTS). */
@@ -204,12 +205,18 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
 static const char sync_help[] =
     "usage: aidmesh sync HOST:PORT [--timeout SECONDS] [--verbose] [--json] [--home DIR]\n"
     "\n"
-    "Syncs once with the node at HOST:PORT (both ways), prints what moved, and exits:\n"
-    "0 when both nodes hold the same records, non-zero on failure (with the connection's\n"
-    "events, to explain it).\n"
+    "Syncs once with the node at HOST:PORT (both ways), prints what moved, and exits.\n"
     "\n"
     "  --timeout SECONDS  give up after this long (default 120)\n"
-    "  --verbose          print the connection's events as they happen (on stderr)\n";
+    "  --verbose          print the connection's events as they happen (on stderr)\n"
+    "\n"
+    "Exit status: 0 when both nodes hold the same records; 1 on failure (with the\n"
+    "connection's events, to explain it); 2 on a usage error; 4 when the sync ran but this\n"
+    "node refused entries the other sent (a bad signature, a broken link, a gap, entries\n"
+    "that do not decode): the output names each author (short id) with the count and why.\n";
+
+/* Exit status of a sync that ran but refused entries (the help and the man page say so). */
+#define SYNC_EXIT_REFUSED 4
 
 int cli_cmd_sync(struct cli *c, int argc, char **argv)
 {
@@ -274,13 +281,28 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
     out_count(gave, r.sent);
     out_count(authors, r.authors);
     if (c->json) {
+        json_t *refusals = json_array();
+        for (size_t i = 0; i < r.refusals.n && i < SYNC_REFUSALS_MAX; i++) {
+            const struct sync_refusal *f = &r.refusals.r[i];
+            static const uint8_t unknown[AM_PK_LEN];
+            char ah[2 * AM_PK_LEN + 1], text[300];
+            out_hex(ah, f->author, AM_PK_LEN);
+            syncstore_refusal_text(f, text, sizeof text);
+            json_array_append_new(
+                refusals,
+                json_pack("{s:o,s:s,s:o,s:o}", "author",
+                          memcmp(f->author, unknown, AM_PK_LEN) ? json_string(ah) : json_null(),
+                          "reason", am_strerror(f->reason), "entries", out_json_u64(f->count),
+                          "text", out_json_strz(text)));
+        }
         out_json_put(stdout,
-                     json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ok", !rc, "peer",
-                               out_json_strz(r.peer), "received", out_json_u64(r.received),
+                     json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ok", !rc,
+                               "peer", out_json_strz(r.peer), "received", out_json_u64(r.received),
                                "authors", out_json_u64(r.authors), "sent", out_json_u64(r.sent),
                                "bytes_in", out_json_u64(r.bytes_in), "bytes_out",
                                out_json_u64(r.bytes_out), "forks", out_json_u64(r.forks), "refused",
-                               out_json_u64(r.refused), "error",
+                               out_json_u64(r.refused), "refusals", refusals, "refused_unlisted",
+                               out_json_u64(r.refusals.unlisted), "error",
                                r.error ? out_json_strz(am_strerror(r.error)) : json_null()));
     } else if (rc == 0) {
         printf("received %s entries from %s author%s, sent %s\n", got, authors,
@@ -288,6 +310,20 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
         if (r.forks)
             printf("note: %llu pieces of fork evidence arrived; see `aidmesh verify`\n",
                    (unsigned long long)r.forks);
+        if (r.refused) {
+            char text[300];
+            printf("refused %llu entr%s that %s sent, not stored here:\n",
+                   (unsigned long long)r.refused, r.refused == 1 ? "y" : "ies", argv[optind]);
+            for (size_t i = 0; i < r.refusals.n && i < SYNC_REFUSALS_MAX; i++) {
+                syncstore_refusal_text(&r.refusals.r[i], text, sizeof text);
+                printf("  %s\n", text);
+            }
+            if (r.refusals.unlisted)
+                printf("  %llu more entries from other authors\n",
+                       (unsigned long long)r.refusals.unlisted);
+            printf("nothing of them was stored; if it happens again, run `aidmesh verify` on that "
+                   "author's node\n");
+        }
     } else {
         const char *hint = "";
         if (r.error == AM_EBADMAC)
@@ -306,7 +342,7 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
         cli_err("sync with %s failed: %s%s; received %s entries, sent %s before that", argv[optind],
                 am_strerror(r.error ? r.error : AM_EPEER), hint, got, gave);
     }
-    return rc;
+    return rc == 0 && r.refused ? SYNC_EXIT_REFUSED : rc;
 }
 
 /* A wall clock time in ms as HH:MM:SS, local time. */
@@ -320,12 +356,14 @@ static void clock_text(uint64_t ms, char out[16])
 
 static const char peers_help[] =
     "usage: aidmesh peers [--json] [--home DIR]\n"
-    "       aidmesh peers add HOST:PORT\n"
+    "       aidmesh peers add HOST[:PORT]\n"
     "\n"
-    "Shows the peers of the running node: connected ones (entries and bytes each way,\n"
-    "last seen) and known ones (static, discovered, and those that were connected, with\n"
-    "when each was last seen), or adds a static peer to the config (for networks where\n"
-    "discovery is blocked).\n";
+    "Shows the peers of the running node, each by the start of its id and the name it\n"
+    "gave: connected ones (entries and bytes each way, last seen) and known ones (static,\n"
+    "discovered, and those that were connected, with when each was last seen; of a peer\n"
+    "that dialed this node only the host is shown: it listens on a port of its own), or\n"
+    "adds a static peer to the config (for networks where discovery is blocked; the port\n"
+    "is 47470 when not given, and a peer already there is not added twice).\n";
 
 /* Prints a JSON document (malloc'd, taken; status.h's) as every --json output is printed
  * (out_json_put: ASCII); 1 when out of memory. */
@@ -342,10 +380,10 @@ static int print_json(char *doc)
 
 static int peers_add(struct cli *c, const char *hostport)
 {
-    char h[256], p[8], path[AM_HOME_PATH_MAX];
-    FILE *f;
-    if (daemon_split_hostport(hostport, h, sizeof h, p, sizeof p) != AM_OK) {
-        cli_err("peers add: '%s' is not HOST:PORT (e.g. 192.168.1.20:47470)", hostport);
+    char normal[HOME_PEER_MAX], path[AM_HOME_PATH_MAX];
+    int rc;
+    if (home_peer_normal(hostport, normal) != AM_OK) {
+        cli_err("peers add: '%s' is not HOST or HOST:PORT (e.g. 192.168.1.20:47470)", hostport);
         return 2;
     }
     if (cli_resolve_home(c))
@@ -354,19 +392,28 @@ static int peers_add(struct cli *c, const char *hostport)
         cli_err("no aidmesh node in %s yet: run `aidmesh init` first", c->home);
         return 1;
     }
-    home_path(path, c->home, "config");
-    f = fopen(path, "a");
-    if (!f) {
-        cli_err("cannot write %s: %s", path, strerror(errno));
+    rc = home_config_peer_add(c->home, hostport, normal);
+    if (rc == AM_EEXIST) {
+        printf("static peer %s is already in the config (a HOST alone means HOST:%d): "
+               "nothing added\n",
+               normal, DAEMON_DEFAULT_PORT);
+        return 0;
+    }
+    if (rc != AM_OK) {
+        home_path(path, c->home, "config");
+        cli_err("cannot write %s: %s", path, rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
         return 1;
     }
-    if (strchr(h, ':'))
-        fprintf(f, "peer = [%s]:%s\n", h, p);
-    else
-        fprintf(f, "peer = %s:%s\n", h, p);
-    fclose(f);
-    printf("added static peer %s; a running node dials it within a second\n", hostport);
+    printf("added static peer %s; a running node dials it within a second\n", normal);
     return 0;
+}
+
+/* The name a peer gave, as a column of 20 characters escaped for the terminal ("-" when
+ * none: a node older than names, or not connected in this run). */
+static void peer_name_col(const struct status_peer *pe)
+{
+    const char *nm = pe->name[0] ? pe->name : "-";
+    out_col(stdout, nm, strlen(nm), 20, 0, 0);
 }
 
 int cli_cmd_peers(struct cli *c, int argc, char **argv)
@@ -391,7 +438,7 @@ int cli_cmd_peers(struct cli *c, int argc, char **argv)
     }
     if (optind < argc && strcmp(argv[optind], "add") == 0) {
         if (optind + 2 != argc) {
-            cli_err("peers add: give one HOST:PORT");
+            cli_err("peers add: give one HOST or HOST:PORT");
             return 2;
         }
         return peers_add(c, argv[optind + 1]);
@@ -436,9 +483,10 @@ int cli_cmd_peers(struct cli *c, int argc, char **argv)
         const struct status_peer *pe = &st.connected[i];
         char when[16];
         clock_text(pe->last_seen, when);
-        printf("  %-16.16s %-24s %-8s last seen %s, got %llu, gave %llu\n", pe->author, pe->address,
-               pe->state, when, (unsigned long long)pe->entries_in,
-               (unsigned long long)pe->entries_out);
+        printf("  %-16.16s ", pe->author);
+        peer_name_col(pe);
+        printf(" %-24s %-8s last seen %s, got %llu, gave %llu\n", pe->address, pe->state, when,
+               (unsigned long long)pe->entries_in, (unsigned long long)pe->entries_out);
         shown++;
     }
     if (!shown)
@@ -450,7 +498,11 @@ int cli_cmd_peers(struct cli *c, int argc, char **argv)
         char when[16];
         if (pe->self)
             continue;
-        printf("  %-16.16s %-30s %-13s", pe->author[0] ? pe->author : "-", pe->address, pe->source);
+        printf("  %-16.16s ", pe->author[0] ? pe->author : "-");
+        peer_name_col(pe);
+        printf(" %-30s %-13s", pe->address, pe->source);
+        if (!strcmp(pe->direction, "in"))
+            printf(" (it dialed this node)");
         if (pe->last_seen) {
             clock_text(pe->last_seen, when);
             printf(" last seen %s", when);

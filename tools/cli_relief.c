@@ -96,8 +96,26 @@ static unsigned edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-/* Known slugs or codes (views of one kind), for did-you-mean. */
-/* Whether object kind/name exists; when not, prints the sentence with a suggestion. */
+/* The author id of the node whose query cli_relief_query opened last (a command opens one
+ * node): "has this node synced yet?" asks for entries of any other author. */
+static uint8_t self_pk[AM_PK_LEN];
+
+static int other_author(void *ctx, const struct store_head *h)
+{
+    (void)ctx;
+    return memcmp(h->author, self_pk, AM_PK_LEN) != 0; /* 1 stops the walk */
+}
+
+/* 1 when the store holds no entry of another author: this node has not synced yet. */
+static int never_synced(struct query *q)
+{
+    return store_snap_heads_each(query_snap(q), other_author, NULL) == AM_OK;
+}
+
+/* Whether object kind/name exists; when not, prints the sentence with a suggestion: a
+ * near miss (did you mean); none of that kind here and no entry of another node (this node
+ * has not synced yet: sync first, rather than define what the hub defined already); else
+ * how to list or define it. */
 int cli_relief_check_known(struct query *q, int kind, const char *name, const char *cmd)
 {
     const struct relief_node_site *sites = NULL;
@@ -130,6 +148,10 @@ int cli_relief_check_known(struct query *q, int kind, const char *name, const ch
         if (best && bd <= limit)
             cli_err("%s: unknown %s '%s'; did you mean '%s'? see `aidmesh %s list`", cmd, what,
                     name, best, what);
+        else if (!n && never_synced(q))
+            cli_err("%s: unknown %s '%s': this node has not synced yet: `aidmesh sync HUB:47470` "
+                    "or `aidmesh stick sync PATH` first (it brings the %ss the hub set up)",
+                    cmd, what, name, what);
         else if (n)
             cli_err("%s: unknown %s '%s'; see `aidmesh %s list`, or define it with `aidmesh %s "
                     "add %s ...`",
@@ -168,6 +190,7 @@ struct query *cli_relief_query(struct node *n, const char *cmd)
 {
     struct query *q;
     int rc = query_open(n->store, 0, &q);
+    memcpy(self_pk, n->pk, AM_PK_LEN);
     if (rc != AM_OK) {
         cli_err("%s: cannot read the store: %s", cmd, am_strerror(rc));
         return NULL;

@@ -47,7 +47,10 @@ static const char stick_help[] =
     "  --json      print the result as one JSON document\n"
     "\n"
     "Exit status: 0 when the sync ran (also when the stick filled up or held damage: the\n"
-    "output says so), 1 on failure, 2 on a usage error.\n";
+    "output says so), 1 on failure, 2 on a usage error, 4 when the sync ran but this node\n"
+    "refused some of what the stick carries (entries with a bad signature, a broken link\n"
+    "or a gap, entries that do not decode, segment files of another network): the output\n"
+    "names each author (short id) with the count and the reason.\n";
 
 static void size_text(char buf[32], uint64_t b)
 {
@@ -148,6 +151,41 @@ static void print_damage(const struct stick_report *r)
         printf("damage: ... and %llu more findings\n", (unsigned long long)(r->n_damage - n));
 }
 
+/* Exit status of a sync that ran but refused something (the help and the man page say so). */
+#define STICK_EXIT_REFUSED 4
+
+/* Whether this node refused anything the stick carries. */
+static int refused_any(const struct stick_report *r)
+{
+    return r->refused || r->malformed || r->foreign;
+}
+
+/* One line per refused author and reason, then the other refusals. */
+static void print_refusals(const struct stick_report *r)
+{
+    char text[300];
+    if (!refused_any(r))
+        return;
+    printf("refused, not imported:\n");
+    for (size_t i = 0; i < r->refusals.n && i < SYNC_REFUSALS_MAX; i++) {
+        syncstore_refusal_text(&r->refusals.r[i], text, sizeof text);
+        printf("  %s\n", text);
+    }
+    if (r->refusals.unlisted)
+        printf("  %llu more entries from other authors\n",
+               (unsigned long long)r->refusals.unlisted);
+    if (r->malformed)
+        printf("  %llu entr%s in this network's segments that do%s not decode: malformed (see the "
+               "damage lines)\n",
+               (unsigned long long)r->malformed, r->malformed == 1 ? "y" : "ies",
+               r->malformed == 1 ? "es" : "");
+    if (r->foreign)
+        printf("  %llu segment file%s of another network (left in place)\n",
+               (unsigned long long)r->foreign, r->foreign == 1 ? "" : "s");
+    printf("nothing of them was stored; if it happens again, run `aidmesh verify` on that "
+           "author's node\n");
+}
+
 static void print_sync(const char *path, const struct node *n, const struct stick_report *r)
 {
     char id[2 * AM_NETID_LEN + 1], a[32], b[32], c[32], d[32];
@@ -163,13 +201,13 @@ static void print_sync(const char *path, const struct node *n, const struct stic
     if (r->forks)
         printf(", %llu fork evidence", (unsigned long long)r->forks);
     if (r->refused)
-        printf(", %llu refused: see `aidmesh verify` and the damage lines",
-               (unsigned long long)r->refused);
+        printf(", %llu refused: listed below", (unsigned long long)r->refused);
     printf(")\n");
     if (r->forks)
         printf("note: fork evidence arrived (one identity used on two machines); see `aidmesh "
                "verify`\n");
     print_damage(r);
+    print_refusals(r);
     if (r->foreign)
         printf("note: %llu segment file%s in this network's folder name%s another network (or "
                "%s a damaged network id): left in place untouched; only this network's "
@@ -192,7 +230,7 @@ static void print_sync(const char *path, const struct node *n, const struct stic
                    r->evidence ? ", with fork evidence" : "", b,
                    (unsigned long long)r->new_segments, r->new_segments == 1 ? "" : "s");
         else if (!r->added && !r->new_segments && !r->manifest_written)
-            printf("nothing new either way: the stick and this node already hold the same "
+            printf("nothing to exchange: the stick and this node already hold the same "
                    "records\n");
         else
             printf("exported nothing: the stick already held everything this node has%s\n",
@@ -200,13 +238,18 @@ static void print_sync(const char *path, const struct node *n, const struct stic
         if (r->cut_notes)
             printf("the damaged segment%s %s noted and cut back: the stick is clean again\n",
                    r->cut_notes == 1 ? "" : "s", r->cut_notes == 1 ? "was" : "were");
-        if (r->full) {
+        if (r->full && r->unfit_entries) {
             out_count(a, r->unfit_entries);
             printf("the stick is full: %s entries from %llu author%s did not fit. Written "
                    "first were the authors the visited sites lack, each author's oldest "
                    "missing entries first. The stick stays valid: carry the rest on another "
                    "stick, or free space on this one\n",
                    a, (unsigned long long)r->unfit_authors, r->unfit_authors == 1 ? "" : "s");
+        } else if (r->full) {
+            printf("the stick is full: every record fit, but not %s. The stick stays valid; "
+                   "free space on it, and the next sync writes it\n",
+                   r->visit_written ? "the stick's own bookkeeping (its index or a damage note)"
+                                    : "the note of this visit (for `stick status`)");
         }
     }
     out_count(a, r->stick_entries);
@@ -237,8 +280,24 @@ static void json_sync(const char *path, const struct node *n, const struct stick
                   "imported", "read", out_json_u64(r->read), "added", out_json_u64(r->added),
                   "duplicate", out_json_u64(r->duplicate), "forks", out_json_u64(r->forks),
                   "refused", out_json_u64(r->refused), "malformed", out_json_u64(r->malformed));
-    if (o)
+    if (o) {
+        json_t *a = json_array();
         json_damage(o, r);
+        for (size_t i = 0; i < r->refusals.n && i < SYNC_REFUSALS_MAX; i++) {
+            const struct sync_refusal *f = &r->refusals.r[i];
+            static const uint8_t unknown[AM_PK_LEN];
+            char ah[2 * AM_PK_LEN + 1], line[300];
+            out_hex(ah, f->author, AM_PK_LEN);
+            syncstore_refusal_text(f, line, sizeof line);
+            json_array_append_new(
+                a, json_pack("{s:o,s:s,s:o,s:o}", "author",
+                             memcmp(f->author, unknown, AM_PK_LEN) ? json_string(ah) : json_null(),
+                             "reason", am_strerror(f->reason), "entries", out_json_u64(f->count),
+                             "text", out_json_strz(line)));
+        }
+        json_object_set_new(o, "refusals", a);
+        json_object_set_new(o, "refused_unlisted", out_json_u64(r->refusals.unlisted));
+    }
     if (o &&
         json_object_update_new(
             o, json_pack(
@@ -287,7 +346,7 @@ static int stick_sync_cmd(struct cli *c, const char *path, uint64_t max_bytes)
         print_sync(path, &n, &r);
     }
     node_close(&n);
-    return rc == AM_OK ? 0 : 1;
+    return rc != AM_OK ? 1 : refused_any(&r) ? STICK_EXIT_REFUSED : 0;
 }
 
 /* ---- status ------------------------------------------------------------------------------ */

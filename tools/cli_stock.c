@@ -234,6 +234,7 @@ static json_t *cell_json(const struct query_cell *w)
     json_object_set_new(o, "counts", json_integer(cv->n_counts));
     json_object_set_new(o, "to_check", json_integer(cv->n_audit));
     json_object_set_new(o, "saturated", json_boolean(w->flags & QUERY_CELL_SATURATED));
+    json_object_set_new(o, "forked", json_boolean(w->forked));
     if (cv->has_winner) {
         json_object_set_new(o, "counted", json_integer(cv->winner.q));
         json_object_set_new(o, "since_count", json_integer(cv->after));
@@ -248,7 +249,7 @@ static void cell_line(FILE *f, const struct query_cell *w, int w_site, int w_ite
     char exp[11], flags[96] = "", num[32];
     size_t o = 0;
 
-    /* the flags take at most 68 of the 96 bytes: never cut */
+    /* the flags take at most 75 of the 96 bytes: never cut */
     if (w->flags & QUERY_CELL_OVERDRAWN)
         o += (size_t)snprintf(flags + o, sizeof flags - o, "OVERDRAWN ");
     if (w->flags & QUERY_CELL_CONFLICT)
@@ -261,6 +262,8 @@ static void cell_line(FILE *f, const struct query_cell *w, int w_site, int w_ite
         o += (size_t)snprintf(flags + o, sizeof flags - o, "check-%u ", cv->n_audit);
     if (w->flags & QUERY_CELL_SATURATED)
         o += (size_t)snprintf(flags + o, sizeof flags - o, "capped ");
+    if (w->forked)
+        o += (size_t)snprintf(flags + o, sizeof flags - o, "forked ");
     cli_relief_fmt_day(cv->exp, exp);
     cli_relief_cols(f, cv->site, w_site);
     fputc(' ', f);
@@ -286,6 +289,7 @@ int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filt
     const struct query_cell *rows;
     size_t n;
     unsigned seen = 0;
+    size_t forked = 0;
     int rc, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
 
     if ((rc = query_cells(q, cf, &rows, &n)) != AM_OK)
@@ -305,6 +309,7 @@ int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filt
         w_site = cli_relief_code_width(w_site, rows[i].v.site);
         w_item = cli_relief_code_width(w_item, rows[i].v.item);
         seen |= rows[i].flags;
+        forked += rows[i].forked;
     }
     fprintf(f, "%-*s %-*s %-8s %-10s %9s %s\n", w_site, "SITE", w_item, "ITEM", "LOT", "EXPIRES",
             "STOCK", "FLAGS");
@@ -323,6 +328,9 @@ int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filt
     if (seen & QUERY_CELL_CHECK)
         fprintf(f, "check-N    N moves were recorded elsewhere while a count was taken: check\n"
                    "           whether the count already included them\n");
+    if (forked)
+        fprintf(f, "forked     moved or counted by a node whose key is in use on two machines:\n"
+                   "           `aidmesh forks`\n");
     return AM_OK;
 }
 

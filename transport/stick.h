@@ -266,8 +266,9 @@ struct stick_report {
     uint64_t segments, stick_bytes;
     uint64_t read; /* entries read and decoded */
     uint64_t added, duplicate, forks, refused;
-    uint64_t malformed; /* entries in authentic chunks that do not decode */
-    uint64_t n_damage;  /* damage findings (the first STICK_DAMAGE_MAX are listed) */
+    struct sync_refusals refusals; /* the refused, by author and reason */
+    uint64_t malformed;            /* entries in authentic chunks that do not decode */
+    uint64_t n_damage;             /* damage findings (the first STICK_DAMAGE_MAX are listed) */
     struct stick_damage damage[STICK_DAMAGE_MAX];
     uint64_t acknowledged;   /* cut segments noted earlier: not damage */
     uint64_t foreign, newer; /* segment files naming another network / a newer format (both

@@ -249,6 +249,7 @@ static int batch_flush(struct ctx *c)
     c->r->duplicate += res.duplicate;
     c->r->forks += res.forks;
     c->r->refused += res.refused;
+    sync_refusals_merge(&c->r->refusals, &res.refusals);
     return AM_OK;
 }
 

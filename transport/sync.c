@@ -879,6 +879,7 @@ static int flush_pending(struct sync_session *s)
     s->stats.duplicate += res.duplicate;
     s->stats.forks += res.forks;
     s->stats.refused += res.refused;
+    sync_refusals_merge(&s->stats.refusals, &res.refusals);
     /* The peer has what it sent; our heads moved: refresh both, once per run of one
      * author (at its last entry). Only entries that decode are believed. */
     for (size_t i = 0; i < p->n; i++) {
@@ -1051,6 +1052,11 @@ int sync_init(struct sync_session *s, const struct sync_config *cfg)
 
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
+    s->cfg.name = NULL; /* copied: the caller's text may go */
+    if (cfg->name) {
+        size_t nl = strnlen(cfg->name, AM_NAME_MAX);
+        memcpy(s->our_name, cfg->name, nl);
+    }
     s->now = s->last_rx = s->last_tx = cfg->now_ms;
     s->hs_deadline = cfg->now_ms + SYNC_HANDSHAKE_TIMEOUT_MS;
     s->peer = calloc(1, sizeof *s->peer);

@@ -56,9 +56,32 @@ struct sync_head {
     uint32_t flags; /* bit 0: the store holds fork evidence for this author */
 };
 
+/* Which authors' entries were refused and why: the first SYNC_REFUSALS_MAX (author,
+ * reason) pairs met, each with its count; refusals of further pairs are only counted
+ * (`unlisted`), so a flood of forged authors cannot grow it. */
+#define SYNC_REFUSALS_MAX 8
+struct sync_refusal {
+    uint8_t author[AM_PK_LEN]; /* all zero: entries that do not decode (author unknown) */
+    int reason;                /* am_err.h: AM_EBADSIG, AM_EUNLINKED, AM_EGAP, AM_EMALFORMED... */
+    uint64_t count;
+};
+struct sync_refusals {
+    size_t n;
+    struct sync_refusal r[SYNC_REFUSALS_MAX];
+    uint64_t unlisted; /* refused entries of pairs beyond the list */
+};
+
 struct sync_ingest_result {
     uint64_t added, duplicate, forks, refused;
+    struct sync_refusals refusals; /* the refused, by author and reason (a store may leave it
+                                      empty: then only `refused` counts them) */
 };
+
+/* Adds `count` refusals of (author, reason) to l (author NULL: unknown). Never fails: past
+ * SYNC_REFUSALS_MAX pairs they are counted in l->unlisted. */
+void sync_refusals_add(struct sync_refusals *l, const uint8_t *author, int reason, uint64_t count);
+/* Adds every refusal of `from` to `into`. */
+void sync_refusals_merge(struct sync_refusals *into, const struct sync_refusals *from);
 
 /*
  * The store, as the engine needs it. Every function returns AM_OK or an am_err.h code;
@@ -100,6 +123,10 @@ struct sync_config {
     void (*on_new)(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq);
     void *on_new_ctx;
     const uint8_t *ephemeral; /* tests only: fixed Noise ephemeral, or NULL */
+    /* This node's name, sent after HELLO's fixed fields (PROTOCOL.md 8.1): NUL-terminated
+     * text of at most AM_NAME_MAX bytes (longer is cut); NULL or "": none. Read during
+     * sync_init only. */
+    const char *name;
 };
 
 /* State flags of sync_state(). */
@@ -112,6 +139,7 @@ struct sync_stats {
     uint64_t bytes_in, bytes_out;
     uint64_t entries_in, entries_out;          /* entries received (new or not) and sent */
     uint64_t added, duplicate, forks, refused; /* what ingest did with those received */
+    struct sync_refusals refusals;             /* the refused, by author and reason */
     uint64_t authors_in;                       /* authors of which something new arrived */
     uint64_t summary_out;                      /* bytes of reconciliation messages sent */
 };
@@ -137,6 +165,8 @@ struct sync_session {
     int who_sent;
     uint8_t peer_fp[SYNC_FP_LEN], our_fp[SYNC_FP_LEN];
     uint8_t peer_major, peer_minor;
+    char our_name[AM_NAME_MAX + 1];  /* cfg.name, cut to AM_NAME_MAX bytes */
+    char peer_name[AM_NAME_MAX + 1]; /* the name its HELLO carried; "" when none */
     /* our heads, sorted by author, with their per-author fingerprint terms */
     struct sync_head *mine;
     uint8_t (*terms)[AM_HASH_LEN];
@@ -221,6 +251,11 @@ void sync_close(struct sync_session *s, int code);
  * rest zero): valid once SYNC_HANDSHAKEN is set. */
 const uint8_t *sync_peer_author(const struct sync_session *s);
 const uint8_t *sync_peer_install(const struct sync_session *s);
+/* The name the peer's HELLO carried (text as am_text.h checks it, at most AM_NAME_MAX
+ * bytes), "" when it sent none (an older node) or one that breaks those rules: valid once
+ * SYNC_HANDSHAKEN is set. The name is the peer's claim, authenticated as its own words by
+ * the handshake, not checked against anything. */
+const char *sync_peer_name(const struct sync_session *s);
 const struct sync_stats *sync_stats(const struct sync_session *s);
 
 /* For fuzz targets only: moves a fresh session straight to the live phase (transport keys

@@ -12,16 +12,43 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_text.h"
 #include "sync_int.h"
 
-static void hello_payload(struct sync_session *s, uint8_t p[HELLO_LEN])
+/* Our HELLO into p; its length (HELLO_LEN, or with the name HELLO_LEN + 1 + its length). */
+static size_t hello_payload(struct sync_session *s, uint8_t p[HELLO_MAX])
 {
+    size_t nl = strlen(s->our_name);
+    if (nl) {
+        p[HELLO_LEN] = (uint8_t)nl;
+        memcpy(p + HELLO_LEN + 1, s->our_name, nl);
+    }
     p[0] = SYNC_VERSION_MAJOR;
     p[1] = SYNC_VERSION_MINOR;
     p += 2;
     memcpy(p, s->cfg.sk + AM_SEED_LEN, HELLO_HINT_LEN);
     memcpy(p + HELLO_HINT_LEN, s->cfg.install_id, SYNC_INSTALL_TAG_LEN);
     memcpy(p + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN, s->our_fp, SYNC_FP_LEN);
+    return nl ? HELLO_LEN + 1 + nl : HELLO_LEN;
+}
+
+/* The name after HELLO's fixed fields (p[0..n), n >= HELLO_LEN), if any: kept when it is
+ * 1 to AM_NAME_MAX bytes of text (am_text.h) that fit in the HELLO; otherwise ignored, as
+ * a cosmetic claim not worth a session (bytes after it: a later minor version's fields). */
+static void hello_name(struct sync_session *s, const uint8_t *p, size_t n)
+{
+    size_t nl = n > HELLO_LEN ? p[HELLO_LEN] : 0;
+    s->peer_name[0] = 0;
+    if (nl == 0 || nl > AM_NAME_MAX || HELLO_LEN + 1 + nl > n ||
+        !am_text_ok(p + HELLO_LEN + 1, nl, 0))
+        return;
+    memcpy(s->peer_name, p + HELLO_LEN + 1, nl);
+    s->peer_name[nl] = 0;
+}
+
+const char *sync_peer_name(const struct sync_session *s)
+{
+    return s->peer_name;
 }
 
 void sync_send_hs(struct sync_session *s, const uint8_t *payload, size_t plen)
@@ -109,6 +136,7 @@ static int check_hello(struct sync_session *s, const uint8_t *p, size_t n)
         return AM_EMALFORMED; /* longer is fine: a newer minor version may append */
     if (p[0] != SYNC_VERSION_MAJOR)
         return AM_EVERSION;
+    hello_name(s, p, n);
     s->peer_major = p[0];
     s->peer_minor = p[1];
     p += 2;
@@ -208,11 +236,10 @@ int sync_hs_message(struct sync_session *s, const uint8_t *m, size_t n)
         return rc;
     if (s->cfg.initiator) {
         /* message 2: the responder's hello; answer with message 3 and ours */
-        uint8_t hello[HELLO_LEN];
+        uint8_t hello[HELLO_MAX];
         if ((rc = check_hello(s, payload, plen)) != AM_OK)
             return rc;
-        hello_payload(s, hello);
-        sync_send_hs(s, hello, sizeof hello);
+        sync_send_hs(s, hello, hello_payload(s, hello));
         if (s->state & SYNC_CLOSED)
             return s->error;
         handshake_done(s);
@@ -221,9 +248,8 @@ int sync_hs_message(struct sync_session *s, const uint8_t *m, size_t n)
     if (noise_hs_want_write(&s->hs)) {
         /* message 1 (empty: the versions went in the preamble): answer with message 2
          * and our hello */
-        uint8_t hello[HELLO_LEN];
-        hello_payload(s, hello);
-        sync_send_hs(s, hello, sizeof hello);
+        uint8_t hello[HELLO_MAX];
+        sync_send_hs(s, hello, hello_payload(s, hello));
         return s->state & SYNC_CLOSED ? s->error : AM_OK;
     }
     /* message 3: the initiator's hello */

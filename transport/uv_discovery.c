@@ -34,11 +34,12 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "sync.h"
 
 enum { ST_IDLE = 0, ST_RUNNING, ST_STOPPING };
 enum { SOCK_CLOSED = 0, SOCK_OPEN, SOCK_CLOSING };
 
-#define DEFAULT_PROTO_VERSION 0x0100
+#define DEFAULT_PROTO_VERSION ((SYNC_VERSION_MAJOR << 8) | SYNC_VERSION_MINOR)
 
 /* Our wall clock in minutes since 1970, with the configured offset, clamped to 32 bits. */
 static uint64_t now_min(const struct uv_discovery *d)

@@ -65,8 +65,8 @@ struct uv_discovery_cfg {
     uint32_t window_min;      /* BEACON_WINDOW_MIN; UINT32_MAX accepts any clock */
     int32_t clock_offset_min; /* 0: added to the wall clock for beacons sent and checked
                                  (tests: a node whose clock is wrong) */
-    uint16_t proto_version;   /* 0x0100: sync protocol version announced, major << 8 |
-                                 minor */
+    uint16_t proto_version;   /* 0: the sync protocol version this build speaks
+                                 (SYNC_VERSION_MAJOR << 8 | SYNC_VERSION_MINOR) */
     unsigned flags;           /* UV_DISCOVERY_* */
 };
 

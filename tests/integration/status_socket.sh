@@ -49,7 +49,7 @@ clinic_seen() { $A --home "$T/hub" peers --json | grep -q "\"connected\":\[{\"au
 check "peers --json shows the clinic connected to the live hub" wait_for 15 clinic_seen
 expect_out "peers --json says it runs" '^\{"running":true,"status":\{"pid":[0-9]+,"port":'"$P"',' \
     $A --home "$T/hub" peers --json
-expect_out "peers shows it in words" "^  ${CA:0:16} +127\.0\.0\.1:[0-9]+ +(in sync|syncing)" \
+expect_out "peers shows it in words" "^  ${CA:0:16} clinic +127\.0\.0\.1:[0-9]+ +(in sync|syncing)" \
     $A --home "$T/hub" peers
 expect_out "status says the node runs, with its peer" "^  node: +running \(pid [0-9]+, port $P\), 1 peer connected" \
     $A --home "$T/hub" status

@@ -17,6 +17,11 @@
  *   stick-sync HOME PATH HEX             stick sync PATH as HOME, but with the bytes HEX as
  *                                        the node name (a name an honest node does not
  *                                        have, as an older version could write)
+ *   bad-run HOME --entries N --bad K     a new author (a fresh key, printed in hex) signs N
+ *                                        entries whose entry K has a flipped signature bit,
+ *                                        entry K+1 linking to those bytes; HOME ingests the
+ *                                        run in one batch (PROTOCOL.md §6: a misbehaving
+ *                                        author whose run every node accepts)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -371,6 +376,70 @@ static int cmd_stick_sync(const char *home, const char *path, const char *hex)
     return rc == AM_OK ? 0 : die("stick sync", rc);
 }
 
+static int cmd_bad_run(const char *home, uint64_t count, uint64_t bad)
+{
+    uint8_t pk[AM_PK_LEN], sk[AM_SK_LEN], prev[AM_HASH_LEN] = {0}, op[256];
+    uint8_t *buf = NULL;
+    const uint8_t **raw = NULL;
+    size_t *lens = NULL, off = 0, oplen;
+    struct store_ingest_stats st;
+    struct node n;
+    char hex[65];
+    uint64_t hlc = node_wall_ms() << 16;
+    int rc = AM_EINVAL, opened = 0;
+
+    if (count < 2 || count > 1000 || bad < 1 || bad >= count) {
+        fprintf(stderr, "bad-run: need 2 <= --entries <= 1000 and 1 <= --bad < --entries\n");
+        return 2;
+    }
+    buf = malloc(count * AM_ENTRY_MAX / 16);
+    raw = calloc(count, sizeof *raw);
+    lens = calloc(count, sizeof *lens);
+    if (!buf || !raw || !lens) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+    crypto_sign_keypair(pk, sk);
+    for (uint64_t seq = 1; seq <= count; seq++) {
+        struct entry e;
+        size_t len;
+        oplen = make_op(op, 0, seq, count);
+        rc = entry_build(buf + off, AM_ENTRY_MAX / 16, &len, sk, seq, prev, hlc + seq, op, oplen);
+        if (rc != AM_OK)
+            goto out;
+        if (seq == bad)
+            buf[off + len - 1] ^= 0x01; /* the signature's last byte */
+        if ((rc = entry_decode(&e, buf + off, len)) != AM_OK)
+            goto out;
+        entry_hash(&e, prev); /* the next entry links to the bytes as they now are */
+        raw[seq - 1] = buf + off;
+        lens[seq - 1] = len;
+        off += len;
+    }
+    if ((rc = node_open(&n, home, NULL, NULL)) != AM_OK)
+        goto out;
+    opened = 1;
+    rc = store_ingest(n.store, raw, lens, count, node_wall_ms(), &st);
+    if (rc == AM_OK && st.added != count) {
+        fprintf(stderr, "bad-run: %llu of %llu entries added (%llu refused: bad signature)\n",
+                (unsigned long long)st.added, (unsigned long long)count,
+                (unsigned long long)st.badsig);
+        rc = AM_EBADSIG;
+    }
+out:
+    if (opened)
+        node_close(&n);
+    sodium_memzero(sk, sizeof sk);
+    free(buf);
+    free(raw);
+    free(lens);
+    if (rc != AM_OK)
+        return die("bad-run", rc);
+    entry_id_hex(pk, hex);
+    printf("%s\n", hex);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0 || argc < 3) {
@@ -397,6 +466,9 @@ int main(int argc, char **argv)
         return cmd_append_op(argv[2], argv[3]);
     if (strcmp(argv[1], "stick-sync") == 0 && argc > 4)
         return cmd_stick_sync(argv[2], argv[3], argv[4]);
+    if (strcmp(argv[1], "bad-run") == 0)
+        return cmd_bad_run(argv[2], arg_num(argc, argv, "--entries", 5),
+                           arg_num(argc, argv, "--bad", 3));
     fprintf(stderr, "unknown command %s\n", argv[1]);
     return 2;
 }

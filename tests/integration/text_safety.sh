@@ -138,7 +138,7 @@ expect_out "the clinic's own visit is listed" "clinic-2" ac stick status "$T/sti
 # ---- a hand-edited config name ---------------------------------------------------------
 printf 'name = hub\033[2J\n' >"$H/config"
 all_clean "status with a hand-edited name" am status
-expect_out "such a name is not used" "no name: set one with init --name" am status
+expect_out "such a name is not used" 'no name: set one with a line `name = LABEL` in HOME/config' am status
 
 # ---- CSV: formulas neutralised, numbers kept, large sums quoted ------------------------
 check "site named like a command" am site add evil --name "=cmd|' /C calc'!A0" --kind shelter

@@ -444,6 +444,7 @@ Test(dashboard, needs_stock_flags_peers_and_escaping)
              0);
     ns.connected[0].entries_in = 12;
     snprintf(ns.connected[0].direction, sizeof ns.connected[0].direction, "out");
+    snprintf(ns.connected[0].name, sizeof ns.connected[0].name, "north <b>clinic</b>");
     peer_row(status_add_known(&ns), peer_b, "evil\"><script>x" RLO ":1", "", "static",
              "refused <blink>" RLO "&", NOW_MS - 90000, 0);
     peer_row(status_add_known(&ns), "", "192.0.2.99:47470", "", "discovered", "", 0, 1);
@@ -575,6 +576,8 @@ Test(dashboard, needs_stock_flags_peers_and_escaping)
                 seen_a = 1;
                 cr_assert(attr(row[r], "data-address", v, sizeof v));
                 cr_expect_str_eq(v, "10.0.0.7:47470");
+                cr_assert(attr(row[r], "data-name", v, sizeof v));
+                cr_expect_str_eq(v, "north &lt;b&gt;clinic&lt;/b&gt;", "its name, escaped");
                 cr_assert(attr(row[r], "data-last-seen", v, sizeof v));
                 cr_expect_eq(strtoull(v, NULL, 10), NOW_MS - 5000);
             } else if (!strcmp(v, peer_b)) {

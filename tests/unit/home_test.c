@@ -232,3 +232,42 @@ Test(home, a_file_where_the_home_should_be_is_not_a_home)
     close(fd);
     cr_assert_eq(home_check(path), AM_EINVAL);
 }
+
+Test(home, a_static_peer_has_one_spelling_and_is_kept_once)
+{
+    static const struct {
+        const char *in, *out;
+    } norm[] = {
+        {"10.0.0.7", "10.0.0.7:47470"},         {"10.0.0.7:47470", "10.0.0.7:47470"},
+        {"10.0.0.7:0047470", "10.0.0.7:47470"}, {"Hub.LOCAL", "hub.local:47470"},
+        {"[FD00::1]", "[fd00::1]:47470"},       {"[fd00::1]:9", "[fd00::1]:9"},
+    };
+    static const char *bad[] = {"", ":47470", "h:0", "h:65536", "fd00::1", "[fd00::1", "h:x"};
+    char out[HOME_PEER_MAX], path[AM_HOME_PATH_MAX], peers[8][HOME_PEER_MAX];
+    FILE *f;
+    for (size_t i = 0; i < sizeof norm / sizeof norm[0]; i++) {
+        cr_assert_eq(home_peer_normal(norm[i].in, out), AM_OK, "%s", norm[i].in);
+        cr_expect_str_eq(out, norm[i].out, "%s", norm[i].in);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq(home_peer_normal(bad[i], out), AM_EINVAL, "'%s'", bad[i]);
+
+    cr_assert_eq(home_init(home, seed, secret, "n", 0), AM_OK);
+    cr_assert_eq(home_config_peer_add(home, "10.0.0.7", out), AM_OK);
+    cr_expect_str_eq(out, "10.0.0.7:47470");
+    cr_expect_eq(home_config_peer_add(home, "10.0.0.7:47470", out), AM_EEXIST);
+    cr_expect_eq(home_config_peer_add(home, "nohost:", out), AM_EINVAL);
+    /* lines written by hand in other spellings: listed once, in the one spelling */
+    cr_assert_eq(home_path(path, home, "config"), AM_OK);
+    f = fopen(path, "a");
+    cr_assert(f);
+    fputs("peer = 10.0.0.7\npeer=10.0.0.7:47470 \npeer = HUB.local\npeer = hub.local:47470\n"
+          "peer = 10.0.0.8:x\n",
+          f);
+    fclose(f);
+    cr_expect_eq(home_config_peer_add(home, "hub.LOCAL", out), AM_EEXIST);
+    cr_assert_eq(home_config_peers(home, peers, 8), 3);
+    cr_expect_str_eq(peers[0], "10.0.0.7:47470");
+    cr_expect_str_eq(peers[1], "hub.local:47470");
+    cr_expect_str_eq(peers[2], "10.0.0.8:x", "a value that does not parse is kept as written");
+}

@@ -102,6 +102,7 @@ Test(status, round_trip_and_escaping)
     p = status_add_connected(&a);
     snprintf(p->address, sizeof p->address, "evil\"},{\"author\":\"x\\\n");
     snprintf(p->state, sizeof p->state, "syncing");
+    snprintf(p->name, sizeof p->name, "clinic \"north\" \xc3\xa9");
     p->entries_out = 9;
     p = status_add_known(&a);
     snprintf(p->address, sizeof p->address, "h\xff\xfe:1"); /* not UTF-8 */
@@ -114,6 +115,8 @@ Test(status, round_trip_and_escaping)
     cr_expect_eq(b.n_connected, 1);
     cr_expect_str_eq(b.connected[0].address, a.connected[0].address);
     cr_expect_eq(b.connected[0].entries_out, 9);
+    cr_expect_str_eq(b.connected[0].name, "clinic \"north\" \xc3\xa9");
+    cr_expect(strstr(json, "\"name\":\"clinic \\\"north\\\" \xc3\xa9\"") != NULL, "%s", json);
     cr_expect_str_eq(b.known[0].address, "h??:1");
     cr_expect_eq(b.known[0].self, 1);
     cr_expect_eq(b.written, a.written);

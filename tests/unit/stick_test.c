@@ -1348,3 +1348,66 @@ Test(stick, first_authors_go_first_in_each_turn)
                  (unsigned long long)head_seq(&B, keys[3]), (unsigned long long)low,
                  (unsigned long long)top);
 }
+
+/* PROTOCOL.md §11.2 writes the stick keys out as plain BLAKE2b calls, so that they can be
+ * made without libsodium's crypto_kdf: computed here through those calls, compared with
+ * what the stick code derives, and with known answers computed by another BLAKE2b
+ * implementation (Python's hashlib.blake2b with key, salt and person). */
+Test(stick, the_stick_keys_are_the_blake2b_calls_of_the_spec)
+{
+    static const char *const want_stick =
+        "1bd32d46ef574ac8dc1465c3aac692fb6e70d9c7d7ba35189a014930e7401cb7";
+    static const char *const want_manifest =
+        "4488645f00f3e0817bdb6f021c2bf4d99ef3976d58918e0d809af2a80c4540a7";
+    static const char *const want_seg1 =
+        "1e7dd79153da9ca57a49b1853c2ae3f6e844f9a38705b009c8c66a9a7ed22725";
+    static const char *const want_seg_01020304 =
+        "f037ccc611c5f6b83430270462afefed854a63fc530e17817f2ff70a494908d7";
+    uint8_t nk[AM_NETKEY_LEN], skey[32], salt[16], personal[16], out[32], kdf[32], seg[32];
+    char hex[65];
+    struct stick_keys k;
+    const uint32_t numbers[] = {1, 0x01020304};
+    const char *const want_seg[] = {want_seg1, want_seg_01020304};
+
+    for (unsigned i = 0; i < sizeof nk; i++)
+        nk[i] = (uint8_t)i;
+    stick_keys_init(&k, nk);
+
+    /* stick key: BLAKE2b, 32-byte output, keyed with the network key, over the label */
+    crypto_generichash_blake2b(skey, sizeof skey, (const uint8_t *)"aidmesh stick v1", 16, nk,
+                               sizeof nk);
+    cr_assert_eq(memcmp(skey, k.stick, 32), 0);
+    cr_assert_str_eq(sodium_bin2hex(hex, sizeof hex, skey, 32), want_stick);
+
+    /* manifest key: empty input, keyed with the stick key, salt = subkey id 1 as 8 bytes
+     * little-endian then 8 zero bytes, personal = "amstman1" then 8 zero bytes */
+    memset(salt, 0, sizeof salt);
+    salt[0] = 1;
+    memset(personal, 0, sizeof personal);
+    memcpy(personal, "amstman1", 8);
+    cr_assert_eq(
+        crypto_generichash_blake2b_salt_personal(out, 32, NULL, 0, skey, 32, salt, personal), 0);
+    cr_assert_eq(crypto_kdf_derive_from_key(kdf, 32, 1, "amstman1", skey), 0);
+    cr_assert_eq(memcmp(out, kdf, 32), 0, "crypto_kdf is the BLAKE2b call of the spec");
+    cr_assert_eq(memcmp(out, k.manifest, 32), 0);
+    cr_assert_str_eq(sodium_bin2hex(hex, sizeof hex, out, 32), want_manifest);
+
+    /* segment keys: the same with personal "amstick1" and the segment number as subkey id
+     * (a number of several bytes shows the byte order) */
+    memcpy(personal, "amstick1", 8);
+    for (unsigned i = 0; i < 2; i++) {
+        memset(salt, 0, sizeof salt);
+        for (unsigned b = 0; b < 8; b++)
+            salt[b] = (uint8_t)((uint64_t)numbers[i] >> (8 * b));
+        cr_assert_eq(
+            crypto_generichash_blake2b_salt_personal(out, 32, NULL, 0, skey, 32, salt, personal),
+            0);
+        cr_assert_eq(crypto_kdf_derive_from_key(kdf, 32, numbers[i], "amstick1", skey), 0);
+        stick_segment_key(&k, numbers[i], seg);
+        cr_assert_eq(memcmp(out, kdf, 32), 0, "segment %u", numbers[i]);
+        cr_assert_eq(memcmp(out, seg, 32), 0, "segment %u", numbers[i]);
+        cr_assert_str_eq(sodium_bin2hex(hex, sizeof hex, out, 32), want_seg[i]);
+    }
+    stick_keys_wipe(&k);
+    sodium_memzero(skey, sizeof skey);
+}

@@ -248,6 +248,28 @@ Test(store, gap_is_refused_with_a_count)
     chain_free(&c);
 }
 
+Test(store, refusals_name_the_author_and_the_reason)
+{
+    struct chain c, other;
+    struct store_ingest_stats s;
+    size_t all[] = {0, 1, 2}, late[] = {2, 3};
+    chain_make(&c, 1, 3, 0);
+    chain_make(&other, 2, 4, 0);
+    c.buf[2][c.len[2] - 1] ^= 0x01; /* the tip's signature */
+    cr_assert_eq(ingest(&c, all, 3, &s), AM_OK);
+    cr_assert_eq(s.n_refused_by, 1);
+    cr_assert_eq(memcmp(s.refused_by[0].author, c.pk, AM_PK_LEN), 0);
+    cr_assert_eq(s.refused_by[0].reason, AM_EBADSIG);
+    cr_assert_eq(s.refused_by[0].count, 1);
+    cr_assert_eq(ingest(&other, late, 2, &s), AM_OK);
+    cr_assert_eq(s.n_refused_by, 1, "one author, one reason: one row");
+    cr_assert_eq(memcmp(s.refused_by[0].author, other.pk, AM_PK_LEN), 0);
+    cr_assert_eq(s.refused_by[0].reason, AM_EGAP);
+    cr_assert_eq(s.refused_by[0].count, 2);
+    chain_free(&c);
+    chain_free(&other);
+}
+
 Test(store, tip_only_verification_accepts_valid_run)
 {
     struct chain c;

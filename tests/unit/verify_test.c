@@ -1,7 +1,9 @@
 /* verify_test.c: `aidmesh verify`'s walk (node/verify.c) on stores built in temp dirs: a
  * sound store has no problem; an entry with one byte XORed (in its signature, in its op, in
  * its seq) is reported at its author and seq, with what follows it, and nothing is said
- * about the other authors. */
+ * about the other authors. A bad signature that the author signed over (a later entry
+ * linked to it carries a valid one) is the author's misbehaviour, not damage, unless
+ * damage to the run leaves it uncovered. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,4 +165,114 @@ Test(verify, a_seeded_sample_of_bit_flips_is_all_found)
         only_author(&s, 1);
         cr_assert_eq(store_debug_put_raw(st, pk[1], 2, orig, len), AM_OK);
     }
+}
+
+/* A new author signs `count` entries, entry `bad` with a flipped signature bit and the next
+ * one linking to those bytes; the store ingests them in one batch. */
+static void ingest_bad_run(uint8_t author[AM_PK_LEN], uint64_t count, uint64_t bad)
+{
+    static const uint8_t op[] = {0x81, 0xa1, 'n', 0xa3, 'b', 'a', 'd'};
+    uint8_t sk2[AM_SK_LEN], prev[AM_HASH_LEN] = {0}, buf[8][512];
+    const uint8_t *raw[8];
+    size_t lens[8];
+    struct store_ingest_stats is;
+
+    cr_assert_leq(count, 8);
+    crypto_sign_keypair(author, sk2);
+    for (uint64_t seq = 1; seq <= count; seq++) {
+        struct entry e;
+        size_t len;
+        cr_assert_eq(entry_build(buf[seq - 1], sizeof buf[0], &len, sk2, seq, prev,
+                                 (WALL << 16) + seq, op, sizeof op),
+                     AM_OK);
+        if (seq == bad)
+            buf[seq - 1][len - 1] ^= 0x01;
+        cr_assert_eq(entry_decode(&e, buf[seq - 1], len), AM_OK);
+        entry_hash(&e, prev);
+        raw[seq - 1] = buf[seq - 1];
+        lens[seq - 1] = len;
+    }
+    cr_assert_eq(store_ingest(st, raw, lens, count, WALL, &is), AM_OK);
+    cr_assert_eq(is.added, count, "the tip's signature covers the run (PROTOCOL.md §6)");
+}
+
+/* what verify_store_all reports: problems (first member, for on_problem) and the
+ * misbehaving authors */
+struct seen_all {
+    struct seen s;
+    size_t n;
+    uint8_t author[AM_PK_LEN];
+    uint64_t first, count;
+};
+
+static void on_misbehaving(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t first,
+                           uint64_t count)
+{
+    struct seen_all *m = ctx;
+    m->n++;
+    memcpy(m->author, author, AM_PK_LEN);
+    m->first = first;
+    m->count = count;
+}
+
+static int has_author(const struct seen *s, const uint8_t *author, uint64_t seq, const char *what)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (memcmp(s->author[i], author, AM_PK_LEN) == 0 && s->seq[i] == seq &&
+            strstr(s->what[i], what))
+            return 1;
+    return 0;
+}
+
+Test(verify, a_bad_signature_signed_over_by_the_author_is_misbehaviour_not_damage)
+{
+    struct seen_all c = {0};
+    struct verify_report r;
+    uint8_t author[AM_PK_LEN];
+
+    ingest_bad_run(author, 5, 3);
+    cr_assert_eq(verify_store_all(st, on_problem, on_misbehaving, &c, &r), AM_OK);
+    cr_assert_eq(r.problems, 0, "first: %s", c.s.n ? c.s.what[0] : "");
+    cr_assert_eq(r.misbehaving, 1);
+    cr_assert_eq(r.covered_bad_sigs, 1);
+    cr_assert_eq(c.n, 1);
+    cr_assert_eq(memcmp(c.author, author, AM_PK_LEN), 0);
+    cr_assert_eq(c.first, 3);
+    cr_assert_eq(c.count, 1);
+    /* verify_store (doctor's) agrees: not a problem either */
+    memset(&c, 0, sizeof c);
+    cr_assert_eq(verify_store(st, on_problem, &c.s, &r), AM_OK);
+    cr_assert_eq(r.problems, 0);
+    cr_assert_eq(r.misbehaving, 1);
+}
+
+Test(verify, damage_to_a_misbehaving_run_is_still_damage)
+{
+    struct verify_report r;
+    struct seen s = {0};
+    uint8_t author[AM_PK_LEN], buf[AM_ENTRY_MAX];
+    size_t len;
+
+    ingest_bad_run(author, 5, 4); /* seq 4 bad, covered by the tip alone */
+    /* the tip's signature: now nothing covers seq 4 */
+    cr_assert_eq(store_entry_get(st, author, 5, buf, sizeof buf, &len), AM_OK);
+    buf[len - 1] ^= 0x04;
+    cr_assert_eq(store_debug_put_raw(st, author, 5, buf, len), AM_OK);
+    cr_assert_eq(verify_store(st, on_problem, &s, &r), AM_OK);
+    cr_assert(has_author(&s, author, 4, "bad signature"), "n=%zu", s.n);
+    cr_assert(has_author(&s, author, 5, "bad signature"));
+    cr_assert_eq(r.misbehaving, 0);
+    for (size_t i = 0; i < s.n; i++)
+        cr_assert_eq(memcmp(s.author[i], author, AM_PK_LEN), 0, "%s", s.what[i]);
+    buf[len - 1] ^= 0x04;
+    cr_assert_eq(store_debug_put_raw(st, author, 5, buf, len), AM_OK);
+    /* a byte of the bad entry itself: the tip no longer links to it */
+    cr_assert_eq(store_entry_get(st, author, 4, buf, sizeof buf, &len), AM_OK);
+    buf[len - 2] ^= 0x10;
+    cr_assert_eq(store_debug_put_raw(st, author, 4, buf, len), AM_OK);
+    memset(&s, 0, sizeof s);
+    cr_assert_eq(verify_store(st, on_problem, &s, &r), AM_OK);
+    cr_assert(has_author(&s, author, 4, "bad signature"), "n=%zu", s.n);
+    cr_assert(has_author(&s, author, 5, "does not link"));
+    cr_assert_eq(r.misbehaving, 0);
 }

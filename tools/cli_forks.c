@@ -1,0 +1,137 @@
+/*
+ * cli_forks.c: `aidmesh forks`: the authors that signed two different entries for one
+ * place in their log (PROTOCOL.md §6, "Forks"), with the evidence and what to do, read
+ * through the read model (query.h).
+ *
+ * Never writes; never prints an id it did not read from the store.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "am_err.h"
+#include "cli.h"
+#include "cli_relief_int.h"
+#include "entry.h"
+#include "hlc.h"
+#include "out.h"
+
+static const char forks_help[] =
+    "usage: aidmesh forks [--json] [--home DIR]\n"
+    "\n"
+    "Lists the nodes whose key signed two different records for one place in their log:\n"
+    "the key is in use on two machines (a laptop image copied onto another, a restored\n"
+    "backup). For each, the place, the record this node keeps and the other one, kept as\n"
+    "evidence (both signed by that key), and what to do. Records from such a node are\n"
+    "marked in `need list`, `need show`, `stock show` and on the dashboard.\n"
+    "\n"
+    "What to do: on one of the two machines, give the node a new identity with\n"
+    "`aidmesh init --force` (its records stay; it writes under the new key from then on).\n"
+    "If the key is this node's own, this node refuses to write until that is done.\n";
+
+static void stamp(char out[32], uint64_t hlc)
+{
+    if (hlc)
+        out_iso_ms(out, hlc_ms(hlc));
+    else
+        snprintf(out, 32, "unreadable");
+}
+
+static json_t *fork_json(const struct query_fork *f, int mine)
+{
+    char a[65], k[65], o[65], tk[32], to[32];
+    json_t *j = json_object();
+    entry_id_hex(f->author, a);
+    out_hex(k, f->kept, AM_HASH_LEN);
+    out_hex(o, f->other, AM_HASH_LEN);
+    stamp(tk, f->kept_hlc);
+    stamp(to, f->other_hlc);
+    json_object_set_new(j, "author", json_string(a));
+    json_object_set_new(j, "this_node", json_boolean(mine));
+    json_object_set_new(j, "seq", json_integer((json_int_t)f->seq));
+    json_object_set_new(j, "head_seq", json_integer((json_int_t)f->head_seq));
+    json_object_set_new(j, "kept", json_string(k));
+    json_object_set_new(j, "kept_at", f->kept_hlc ? json_string(tk) : json_null());
+    json_object_set_new(j, "evidence", json_string(o));
+    json_object_set_new(j, "evidence_at", f->other_hlc ? json_string(to) : json_null());
+    return j;
+}
+
+int cli_cmd_forks(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
+    const struct query_fork *rows;
+    struct query *q = NULL;
+    struct node n;
+    size_t nr, authors = 0;
+    int opt, rc = 1, mine_forked = 0;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int k = cli_common_opt(c, opt);
+        if (k == OPT_HELP) {
+            fputs(forks_help, stdout);
+            return 0;
+        }
+        if (!k)
+            return cli_bad_option("forks", argv);
+    }
+    if (optind < argc)
+        return cli_usage("forks", "unexpected argument '%s'", argv[optind]);
+    if (cli_open(c, &n, NULL))
+        return 1;
+    if (!(q = cli_relief_query(&n, "forks")))
+        goto out;
+    if ((rc = query_forks(q, &rows, &nr)) != AM_OK) {
+        cli_err("forks: cannot read the store: %s", am_strerror(rc));
+        rc = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        authors += i == 0 || memcmp(rows[i].author, rows[i - 1].author, AM_PK_LEN) != 0;
+        mine_forked |= !memcmp(rows[i].author, n.pk, AM_PK_LEN);
+    }
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nr; i++)
+            json_array_append_new(arr,
+                                  fork_json(&rows[i], !memcmp(rows[i].author, n.pk, AM_PK_LEN)));
+        rc = out_json_put(stdout, arr) == 0 ? 0 : 1;
+        goto out;
+    }
+    if (!nr) {
+        puts("no forks: every node's key signs one log");
+        rc = 0;
+        goto out;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const struct query_fork *f = &rows[i];
+        char a[65], k[65], o[65], tk[32], to[32];
+        int mine = !memcmp(f->author, n.pk, AM_PK_LEN);
+        entry_id_hex(f->author, a);
+        out_hex(k, f->kept, AM_HASH_LEN);
+        out_hex(o, f->other, AM_HASH_LEN);
+        stamp(tk, f->kept_hlc);
+        stamp(to, f->other_hlc);
+        if (i == 0 || memcmp(f->author, rows[i - 1].author, AM_PK_LEN) != 0)
+            printf("node %.16s%s: its log here ends at record %llu\n", a,
+                   mine ? " (THIS NODE)" : "", (unsigned long long)f->head_seq);
+        printf("  record %llu: kept   %.16s (%s)\n"
+               "              other  %.16s (%s), kept as evidence\n",
+               (unsigned long long)f->seq, k, tk, o, to);
+    }
+    printf("%zu node%s signed two different records for one place: the key is in use on two "
+           "machines.\n",
+           authors, authors == 1 ? "" : "s");
+    if (mine_forked)
+        printf("THIS NODE is one of them: it refuses to write. Give one of the two machines a "
+               "new\nidentity with `aidmesh init --force` (its records stay).\n");
+    else
+        printf("Ask whoever runs %s to give one of the two machines a new identity with\n"
+               "`aidmesh init --force` (its records stay).\n",
+               authors == 1 ? "that node" : "those nodes");
+    rc = 0;
+out:
+    query_close(q);
+    node_close(&n);
+    return rc;
+}
