@@ -31,8 +31,11 @@ release: deps
 # links `aidmesh` into ~/.local/bin (or /usr/local/bin for root; AIDMESH_BIN_DIR=DIR to
 # choose) and says what to add to PATH; ARGS: options of `aidmesh run`, e.g. --http 8080
 ARGS ?=
+# make run JOIN=CODE NAME=clinic-2: on first start, join the network of that invite code
+JOIN ?=
+NAME ?=
 run: release
-	@bash tools/run-node.sh $(RELEASE_BUILD)/aidmesh $(ARGS)
+	@JOIN="$(JOIN)" NAME="$(NAME)" bash tools/run-node.sh $(RELEASE_BUILD)/aidmesh $(ARGS)
 
 # a guided demo: hub, clinic and warehouse on this machine (loopback only), TCP and a stick
 demo: release

@@ -8,7 +8,9 @@
 #   run-node.sh PATH/TO/aidmesh [OPTIONS OF `aidmesh run`]...
 #
 # Every option goes to `aidmesh run` (`make run ARGS="--http 8080"`); --home DIR (or
-# $AIDMESH_HOME) also picks the home of the set-up commands. The link goes into
+# $AIDMESH_HOME) also picks the home of the set-up commands. On first start, $JOIN (an
+# invite code: `make run JOIN=CODE`) joins that network instead of creating one, and
+# $NAME names the node (default: the hostname). The link goes into
 # $AIDMESH_BIN_DIR when set, else ~/.local/bin when that is on $PATH, else /usr/local/bin
 # for root when that is on $PATH (it is on root's PATH on Debian, ~/.local/bin is not), else
 # ~/.local/bin (with the line to add to ~/.profile). A file there that is not such a link
@@ -116,8 +118,13 @@ link_binary
 
 # ---- the node ----
 if ! "$AIDMESH" "${HOMEOPT[@]}" status >/dev/null 2>&1; then
-    echo "== First start: setting up this node (a new relief network) =="
-    "$AIDMESH" "${HOMEOPT[@]}" init --name "$(hostname 2>/dev/null || echo node)"
+    if [ -n "${JOIN:-}" ]; then
+        echo "== First start: setting up this node (joining the network of the invite code) =="
+        "$AIDMESH" "${HOMEOPT[@]}" init --join "$JOIN" --name "${NAME:-$(hostname 2>/dev/null || echo node)}"
+    else
+        echo "== First start: setting up this node (a new relief network) =="
+        "$AIDMESH" "${HOMEOPT[@]}" init --name "${NAME:-$(hostname 2>/dev/null || echo node)}"
+    fi
     echo
 fi
 echo "== Node status =="
@@ -168,7 +175,8 @@ fi
 echo "  options:     make run ARGS=\"...\" passes them to \`aidmesh run\` (aidmesh run --help)"
 echo
 echo "Invite code of this network: $("$AIDMESH" "${HOMEOPT[@]}" invite)"
-echo "(other laptops join with: aidmesh init --join CODE --name THEIR-NAME, then aidmesh run)"
+echo "(other laptops join with: make run JOIN=CODE NAME=THEIR-NAME, or"
+echo " aidmesh init --join CODE --name THEIR-NAME, then aidmesh run)"
 echo
 if [ "$DISCOVERY" = on ]; then
     echo "== Running the node: it finds the other nodes of its network on this LAN =="

@@ -68,7 +68,7 @@ check "the listen address passed through" has "$T/run1.log" "  listens on:  TCP 
 check "discovery off (--no-discovery)" has "$T/run1.log" "  discovery:   off"
 check "the dashboard's address" has "$T/run1.log" "  dashboard:   http://127.0.0.1:$PH/"
 check "the join hint names --name" has "$T/run1.log" \
-    "other laptops join with: aidmesh init --join CODE --name THEIR-NAME, then aidmesh run"
+    " aidmesh init --join CODE --name THEIR-NAME, then aidmesh run)"
 check "init's own hint names --name too" has "$T/run1.log" \
     "they join with \`aidmesh init --join CODE --name THEIR-NAME\`"
 check "the node logs where it listens" has "$T/run1.log" "listening on 127.0.0.1:$P"
@@ -125,11 +125,25 @@ ln -s "$T/gone/aidmesh" "$LINK"
 run_quick "$T/run5.log" >/dev/null
 check "a link of ours to a build that is gone is replaced" test "$(readlink "$LINK")" = "$BIN"
 
+# ---- a second laptop joins: make run JOIN=CODE NAME=... ----
+field() { "$AIDMESH" --home "$1" status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+code=$("$AIDMESH" --home "$NODE_HOME" invite)
+J=$T/joiner
+PATH="$HOME/.local/bin:$NOPATH" JOIN="$code" NAME=medic-1 timeout -s KILL 60 \
+    bash "$RUN" "$AIDMESH" --home "$J" --no-such-option >"$T/join.log" 2>&1 || true
+check "JOIN=CODE joins that network on first start" test "$(field "$J" network_id)" = "$(field "$NODE_HOME" network_id)"
+check "NAME= names the node" test "$(field "$J" name)" = medic-1
+check "and the screen says it joined" has "$T/join.log" "joining the network of the invite code"
+check "the join hint names make run JOIN=" has "$T/join.log" "make run JOIN=CODE NAME=THEIR-NAME"
+
 # ---- the Makefile passes ARGS on ----
 if command -v make >/dev/null; then
     expect_out "make run ARGS=... reaches run-node.sh" \
         'tools/run-node.sh build-release/aidmesh --http 8080$' make -s -n --no-print-directory -C "$SRC" run \
         ARGS="--http 8080"
+    expect_out "make run JOIN=... NAME=... reach run-node.sh" \
+        'JOIN="am1-x" NAME="medic-1" bash tools/run-node.sh' make -s -n --no-print-directory -C "$SRC" run \
+        JOIN=am1-x NAME=medic-1
 fi
 
 finish
