@@ -8,7 +8,8 @@
  *     rejects). Validation looks only at the op's own bytes, so every node reaches the
  *     same verdict; relief_op_check_refs() is the separate, state-dependent check a
  *     writer runs at creation time ("is site X defined?").
- *  2. Objects: every valid op belongs to exactly one object (site, item, need, stock cell),
+ *  2. Objects: every valid op belongs to exactly one object (site, item, need, stock cell,
+ *     or the successions of one key),
  *     named by relief_op_key(). A struct relief_obj holds the set of ops of one object;
  *     relief_obj_apply() adds one op (idempotent, order-independent), and the view
  *     (registers, need status, cell value) is a pure function of that set, computed
@@ -53,14 +54,15 @@
 /* ---- Vocabulary ---- */
 
 enum relief_type {
-    RELIEF_T_SITE = 1,   /* "site" */
-    RELIEF_T_ITEM,       /* "item" */
-    RELIEF_T_NEED_OPEN,  /* "need.open" */
-    RELIEF_T_NEED_UPD,   /* "need.upd" */
-    RELIEF_T_NEED_DLV,   /* "need.dlv" */
-    RELIEF_T_NEED_CLOSE, /* "need.close" */
-    RELIEF_T_STOCK_MOVE, /* "stock.move" */
-    RELIEF_T_STOCK_COUNT /* "stock.count" */
+    RELIEF_T_SITE = 1,    /* "site" */
+    RELIEF_T_ITEM,        /* "item" */
+    RELIEF_T_NEED_OPEN,   /* "need.open" */
+    RELIEF_T_NEED_UPD,    /* "need.upd" */
+    RELIEF_T_NEED_DLV,    /* "need.dlv" */
+    RELIEF_T_NEED_CLOSE,  /* "need.close" */
+    RELIEF_T_STOCK_MOVE,  /* "stock.move" */
+    RELIEF_T_STOCK_COUNT, /* "stock.count" */
+    RELIEF_T_SUCCESSION   /* "succession": a new key takes over from a forked one */
 };
 
 enum relief_site_kind {
@@ -116,6 +118,10 @@ enum relief_key_id {
     RELIEF_K_NOTE,  /* "note" */
     RELIEF_K_CTX,   /* "ctx" */
     RELIEF_K_SUP,   /* "sup" */
+    RELIEF_K_OLD,   /* "old" (succession): the key succeeded */
+    RELIEF_K_SEQ,   /* "seq" (succession): the old key's head seq on the writing node */
+    RELIEF_K_HEAD,  /* "head" (succession): the hash of that head entry */
+    RELIEF_K_OSIG,  /* "osig" (succession): the old key's signature (relief_succession_msg) */
     RELIEF_K_COUNT
 };
 #define RELIEF_HAS(k) (1u << (k))
@@ -221,7 +227,32 @@ struct relief_op {
     struct relief_str note;
     struct relief_refs ctx;
     struct relief_refs sup;
+    /* succession (PROTOCOL.md 10.4): "old", "seq", "head", "osig" */
+    uint8_t old[AM_PK_LEN];
+    uint64_t oseq; /* 1 .. 2^63-1 */
+    uint8_t head[AM_HASH_LEN];
+    uint8_t osig[AM_SIG_LEN];
 };
+
+/* The message a succession's "osig" signs (PROTOCOL.md §1, 10.4): the label (21 bytes
+ * and one NUL) || new author (32) || be64(seq) || head (32). */
+#define RELIEF_SUCC_LABEL     "aidmesh succession v1"
+#define RELIEF_SUCC_LABEL_LEN 22 /* the label with its NUL */
+#define RELIEF_SUCC_MSG_LEN   (RELIEF_SUCC_LABEL_LEN + AM_PK_LEN + 8 + AM_HASH_LEN)
+void relief_succession_msg(const uint8_t new_author[static AM_PK_LEN], uint64_t seq,
+                           const uint8_t head[static AM_HASH_LEN],
+                           uint8_t out[static RELIEF_SUCC_MSG_LEN]);
+
+/*
+ * The checks of an op that need its entry's author (PROTOCOL.md 10.7, "Validation"):
+ * relief_op_decode sees only the op's bytes. Only a succession has any: "old" must not be
+ * `author` (a key cannot succeed itself) and "osig" must be old's signature over
+ * relief_succession_msg(author, seq, head). Every other op passes. A function of the
+ * entry's bytes, so every node reaches the same verdict. Returns AM_OK, AM_EMALFORMED
+ * (old is the author) or AM_EBADSIG, with a sentence in err (nullable).
+ */
+int relief_op_check_author(const struct relief_op *op, const uint8_t author[static AM_PK_LEN],
+                           char *err, size_t errcap);
 
 /*
  * Validates and reads one op: `len` bytes holding exactly one msgpack map
@@ -261,7 +292,8 @@ enum relief_obj_kind {
     RELIEF_OBJ_SITE = 's',
     RELIEF_OBJ_ITEM = 'i',
     RELIEF_OBJ_NEED = 'n',
-    RELIEF_OBJ_CELL = 'c'
+    RELIEF_OBJ_CELL = 'c',
+    RELIEF_OBJ_SUCC = 'u' /* the successions of one (old) key */
 };
 
 /* The object an op belongs to. Unused members are zero; strings NUL-terminated. */
@@ -272,6 +304,7 @@ struct relief_key {
     char lot[RELIEF_SLUG_MAX + 1];  /* cell: "" for no lot */
     uint32_t exp;                   /* cell: 0 for no expiry */
     uint8_t need[RELIEF_ID_LEN];    /* need */
+    uint8_t author[AM_PK_LEN];      /* succession: the old key */
 };
 
 /* A need's id from the hash of its creating entry (entry_hash). */
@@ -284,7 +317,8 @@ int relief_op_key(const struct relief_op *op, const uint8_t *hash, struct relief
 
 /* Canonical bytes of a key (for LMDB keys and for sorting): kind byte, then
  *   site: slug;  item: code;  need: 16-byte id;
- *   cell: len(site) site len(item) item len(lot) lot exp (4 bytes, big-endian).
+ *   cell: len(site) site len(item) item len(lot) lot exp (4 bytes, big-endian);
+ *   succession: the old key (32 bytes).
  * Returns AM_OK or AM_EINVAL (a key relief_op_key could not have made). */
 int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KEY_MAX],
                       size_t *len);
@@ -321,7 +355,9 @@ const struct relief_key *relief_obj_key(const struct relief_obj *o);
  * lazily, so a batch of applies costs one recomputation. Returns
  *   AM_OK      added, or already there;
  *   AM_EINVAL  the op belongs to another object (relief_op_key), seq is 0 or over
- *              2^63-1, need.open without a matching hash, or an op decode would refuse
+ *              2^63-1, need.open without a matching hash, a succession whose "old" is
+ *              ref->author (pass only ops relief_op_check_author accepted: apply does not
+ *              verify "osig"), or an op decode would refuse
  *              (only a few such checks are made: pass ops from relief_op_decode);
  *   AM_EFORK   the ref is in the set with other content (never happens with a store
  *              that keeps one entry per (author, seq)): nothing changes;
@@ -408,6 +444,20 @@ struct relief_cell_view {
 };
 /* Returns AM_OK, AM_EINVAL (not a cell), AM_ENOMEM. */
 int relief_cell_view(struct relief_obj *o, struct relief_cell_view *out);
+
+/* One succession of a key: the entry that holds it (its author is the new key) and what
+ * it names of the old key's log. */
+struct relief_successor {
+    struct relief_ref ref; /* ref.author: the new key */
+    uint64_t hlc;
+    uint64_t seq;              /* the old key's head seq that the new key's node had */
+    uint8_t head[AM_HASH_LEN]; /* that head entry's hash: which branch */
+};
+/* The successions of a succession object (validated ops only: relief_op_check_author),
+ * at most RELIEF_AUDIT_MAX of them, the first by (hlc, author, seq) ascending; *total
+ * counts them all. Returns AM_OK, AM_EINVAL (not a succession object), AM_ENOMEM. */
+int relief_succession_view(struct relief_obj *o, const struct relief_successor **out, uint32_t *n,
+                           uint32_t *total);
 
 /*
  * Canonical msgpack bytes of the object's view (PROTOCOL.md 10.9): the same

@@ -201,6 +201,31 @@ static void dump_cell(struct relief_obj *o, msgpack_packer *pk)
     }
 }
 
+/* {"k": "succ", "old": bin 32, "n": successions, "s": [[ref, hlc, seq, head], ...]}: the
+ * first RELIEF_AUDIT_MAX by (hlc, author, seq) ascending (PROTOCOL.md 10.9). */
+static void dump_succ(struct relief_obj *o, msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 4);
+    pk_cstr(pk, "k");
+    pk_cstr(pk, "succ");
+    pk_cstr(pk, "old");
+    msgpack_pack_bin(pk, AM_PK_LEN);
+    msgpack_pack_bin_body(pk, o->key.author, AM_PK_LEN);
+    pk_cstr(pk, "n");
+    msgpack_pack_uint32(pk, o->n_u);
+    pk_cstr(pk, "s");
+    msgpack_pack_array(pk, o->n_succ);
+    for (uint32_t i = 0; i < o->n_succ; i++) {
+        const struct relief_successor *s = &o->succ[i];
+        msgpack_pack_array(pk, 4);
+        pk_ref(pk, &s->ref);
+        msgpack_pack_uint64(pk, s->hlc);
+        msgpack_pack_uint64(pk, s->seq);
+        msgpack_pack_bin(pk, AM_HASH_LEN);
+        msgpack_pack_bin_body(pk, s->head, AM_HASH_LEN);
+    }
+}
+
 int relief_obj_dump(struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len)
 {
     struct relief_wbuf wb = {buf, 0, cap};
@@ -233,6 +258,9 @@ int relief_obj_dump(struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len)
         break;
     case RELIEF_OBJ_NEED:
         dump_need(o, &pk);
+        break;
+    case RELIEF_OBJ_SUCC:
+        dump_succ(o, &pk);
         break;
     default:
         dump_cell(o, &pk);

@@ -83,6 +83,13 @@ struct relief_crec { /* a stock count; its ctx never names its own author */
     uint32_t ctx_off, ctx_n; /* into obj->arefs */
 };
 
+struct relief_urec { /* a succession; in the ref index under RELIEF_TAG_D (no deliveries there) */
+    uint64_t seq, hlc;
+    uint64_t oseq;
+    uint32_t aidx;
+    uint8_t head[AM_HASH_LEN];
+};
+
 /* Slot of the ref index: (seq, aidx) -> (index << 2 | tag) + 1; slot 0 = empty. */
 enum { RELIEF_TAG_W = 0, RELIEF_TAG_D = 1, RELIEF_TAG_M = 2, RELIEF_TAG_C = 3 };
 struct relief_rslot {
@@ -129,6 +136,8 @@ struct relief_obj {
     uint32_t n_m, cap_m;
     struct relief_crec *c;
     uint32_t n_c, cap_c;
+    struct relief_urec *u; /* successions (a succession object only) */
+    uint32_t n_u, cap_u;
 
     /* need.open */
     int opened;
@@ -145,6 +154,8 @@ struct relief_obj {
     struct relief_count_ref *maximal;
     uint32_t cap_maximal;
     struct relief_move_ref audit[RELIEF_AUDIT_MAX];
+    struct relief_successor *succ; /* the first successions, ascending (RELIEF_AUDIT_MAX) */
+    uint32_t n_succ, cap_succ;
 
     /* scratch */
     uint64_t *lim; /* per author */

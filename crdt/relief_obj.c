@@ -63,6 +63,8 @@ void relief_obj_free(struct relief_obj *o)
     free(o->d);
     free(o->m);
     free(o->c);
+    free(o->u);
+    free(o->succ);
     free(o->heads);
     free(o->maximal);
     free(o->lim);
@@ -194,6 +196,8 @@ int relief_obj_reserve(struct relief_obj *o, uint32_t n)
         return GROW(o->m, o->cap_m, n);
     case RELIEF_OBJ_NEED:
         return GROW(o->d, o->cap_d, n);
+    case RELIEF_OBJ_SUCC:
+        return GROW(o->u, o->cap_u, n);
     default:
         return GROW(o->w, o->cap_w, n) == AM_OK ? GROW(o->idx, o->cap_idx, n) : AM_ENOMEM;
     }
@@ -232,6 +236,8 @@ static int op_is_mine(const struct relief_obj *o, const struct relief_op *op, co
                id_equal(k->site, &op->site) && id_equal(k->item, &op->item) &&
                id_equal(k->lot, lot ? &op->lot : &none) && k->exp == (exp ? op->exp : 0);
     }
+    case RELIEF_T_SUCCESSION:
+        return k->kind == RELIEF_OBJ_SUCC && memcmp(k->author, op->old, AM_PK_LEN) == 0;
     default:
         return 0;
     }
@@ -369,6 +375,9 @@ static int same_content(struct relief_obj *o, const struct relief_op *op, uint32
                             memcmp(o->open_item, op->item.p, op->item.len) == 0);
     }
     case RELIEF_TAG_D:
+        if (o->key.kind == RELIEF_OBJ_SUCC)
+            return op->type == RELIEF_T_SUCCESSION && o->u[idx].hlc == hlc &&
+                   o->u[idx].oseq == op->oseq && !memcmp(o->u[idx].head, op->head, AM_HASH_LEN);
         return op->type == RELIEF_T_NEED_DLV && o->d[idx].hlc == hlc && o->d[idx].q == op->q;
     case RELIEF_TAG_M:
         return op->type == RELIEF_T_STOCK_MOVE && o->m[idx].hlc == hlc &&
@@ -432,6 +441,10 @@ int relief_obj_apply(struct relief_obj *o, const struct relief_op *op, const str
         return AM_EINVAL;
     if (!op_is_mine(o, op, hash))
         return AM_EINVAL;
+    /* a key never succeeds itself (relief_op_check_author, which also checks "osig") */
+    if (op->type == RELIEF_T_SUCCESSION &&
+        (memcmp(op->old, ref->author, AM_PK_LEN) == 0 || op->oseq < 1 || op->oseq > INT64_MAX))
+        return AM_EINVAL;
     /* the sums rely on these; a decoded op always has them */
     if (op->q < 0 || op->q > RELIEF_QTY_MAX ||
         (op->type == RELIEF_T_STOCK_MOVE && relief_reason_sign(op->reason) == 0))
@@ -448,7 +461,7 @@ int relief_obj_apply(struct relief_obj *o, const struct relief_op *op, const str
     /* register writes: prepared only for ops that have them */
     nw.mask = 0;
     if (op->type != RELIEF_T_NEED_DLV && op->type != RELIEF_T_STOCK_MOVE &&
-        op->type != RELIEF_T_STOCK_COUNT)
+        op->type != RELIEF_T_STOCK_COUNT && op->type != RELIEF_T_SUCCESSION)
         memset(&nw, 0, sizeof nw);
     nw.seq = ref->seq;
     nw.hlc = hlc;
@@ -488,6 +501,15 @@ int relief_obj_apply(struct relief_obj *o, const struct relief_op *op, const str
         o->n_arefs += staged;
         idx = o->n_c++;
         tag = RELIEF_TAG_C;
+        break;
+    case RELIEF_T_SUCCESSION:
+        if (GROW(o->u, o->cap_u, o->n_u + 1) != AM_OK)
+            return AM_ENOMEM;
+        o->u[o->n_u] =
+            (struct relief_urec){.seq = ref->seq, .hlc = hlc, .oseq = op->oseq, .aidx = aidx};
+        memcpy(o->u[o->n_u].head, op->head, AM_HASH_LEN);
+        idx = o->n_u++;
+        tag = RELIEF_TAG_D;
         break;
     default:
         if ((rc = insert_writes(o, op, &nw)) != AM_OK)
@@ -649,6 +671,33 @@ static void compute_need(struct relief_obj *o)
     }
 }
 
+/* The successions in (hlc, author, seq) order, the first RELIEF_AUDIT_MAX kept. */
+static int compute_succ(struct relief_obj *o)
+{
+    uint32_t n = o->n_u, keep = n < RELIEF_AUDIT_MAX ? n : RELIEF_AUDIT_MAX;
+    struct relief_skey *keys;
+
+    o->n_succ = 0;
+    if (n == 0)
+        return AM_OK;
+    if (GROW(o->skeys, o->cap_skeys, n) != AM_OK || GROW(o->succ, o->cap_succ, keep) != AM_OK)
+        return AM_ENOMEM;
+    keys = o->skeys;
+    for (uint32_t i = 0; i < n; i++)
+        keys[i] = (struct relief_skey){o->u[i].hlc, o->u[i].seq, o->authors[o->u[i].aidx], i};
+    qsort(keys, n, sizeof *keys, relief_skey_cmp_desc);
+    for (uint32_t i = 0; i < keep; i++) { /* ascending: from the end of the descending list */
+        const struct relief_urec *u = &o->u[keys[n - 1 - i].idx];
+        struct relief_successor *s = &o->succ[i];
+        relief_obj_ref(o, u->aidx, u->seq, &s->ref);
+        s->hlc = u->hlc;
+        s->seq = u->oseq;
+        memcpy(s->head, u->head, AM_HASH_LEN);
+    }
+    o->n_succ = keep;
+    return AM_OK;
+}
+
 int relief_obj_compute(struct relief_obj *o)
 {
     uint32_t fields = relief_obj_fields(o->key.kind);
@@ -659,6 +708,9 @@ int relief_obj_compute(struct relief_obj *o)
     o->n_heads = 0;
     if (o->key.kind == RELIEF_OBJ_CELL) {
         if ((rc = relief_cell_compute(o)) != AM_OK)
+            return rc;
+    } else if (o->key.kind == RELIEF_OBJ_SUCC) {
+        if ((rc = compute_succ(o)) != AM_OK)
             return rc;
     } else {
         for (int f = 0; f < RELIEF_F_COUNT; f++)
@@ -704,5 +756,19 @@ int relief_cell_view(struct relief_obj *o, struct relief_cell_view *out)
     if ((rc = relief_obj_compute(o)) != AM_OK)
         return rc;
     *out = o->cell;
+    return AM_OK;
+}
+
+int relief_succession_view(struct relief_obj *o, const struct relief_successor **out, uint32_t *n,
+                           uint32_t *total)
+{
+    int rc;
+    if (o->key.kind != RELIEF_OBJ_SUCC)
+        return AM_EINVAL;
+    if ((rc = relief_obj_compute(o)) != AM_OK)
+        return rc;
+    *out = o->succ;
+    *n = o->n_succ;
+    *total = o->n_u;
     return AM_OK;
 }

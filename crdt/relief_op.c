@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <msgpack.h>
+#include <sodium.h>
 
 #include "am_err.h"
 #include "am_text.h"
@@ -34,6 +35,8 @@ static const struct {
                              H(T) | H(SITE) | H(ITEM) | H(Q) | H(R), 0},
     [RELIEF_T_STOCK_COUNT] = {H(T) | H(SITE) | H(ITEM) | H(LOT) | H(EXP) | H(Q) | H(CTX) | H(NOTE),
                               H(T) | H(SITE) | H(ITEM) | H(Q) | H(CTX), 0},
+    [RELIEF_T_SUCCESSION] = {H(T) | H(OLD) | H(SEQ) | H(HEAD) | H(OSIG),
+                             H(T) | H(OLD) | H(SEQ) | H(HEAD) | H(OSIG), 0},
 };
 
 /* Everything a field reader needs to report an error. */
@@ -287,6 +290,27 @@ static int rd_refs(struct dctx *d, struct relief_refs *out, int ctx)
     return AM_OK;
 }
 
+/* A bin of exactly n bytes into out. */
+static int rd_bin(struct dctx *d, uint8_t *out, uint32_t want, const char *what)
+{
+    const uint8_t *p;
+    uint32_t n;
+    if (mp_get_bin(&d->c, &p, &n) != AM_OK || n != want)
+        return bad(d, AM_EMALFORMED, what);
+    memcpy(out, p, want);
+    return AM_OK;
+}
+
+static int rd_seq(struct dctx *d, uint64_t *out)
+{
+    uint64_t v = 0;
+    int64_t neg;
+    if (rd_nonneg(d, &v, &neg) != 1 || v < 1 || v > INT64_MAX)
+        return bad(d, AM_EMALFORMED, "must be a seq from 1 to 2^63-1");
+    *out = v;
+    return AM_OK;
+}
+
 static int rd_value(struct dctx *d, int k)
 {
     struct relief_op *op = d->op;
@@ -346,6 +370,14 @@ static int rd_value(struct dctx *d, int k)
         return rd_refs(d, &op->sup, 0);
     case RELIEF_K_CTX:
         return rd_refs(d, &op->ctx, 1);
+    case RELIEF_K_OLD:
+        return rd_bin(d, op->old, AM_PK_LEN, "must be a bin of 32 bytes (an author id)");
+    case RELIEF_K_SEQ:
+        return rd_seq(d, &op->oseq);
+    case RELIEF_K_HEAD:
+        return rd_bin(d, op->head, AM_HASH_LEN, "must be a bin of 32 bytes (an entry hash)");
+    case RELIEF_K_OSIG:
+        return rd_bin(d, op->osig, AM_SIG_LEN, "must be a bin of 64 bytes (a signature)");
     default:
         return bad(d, AM_EMALFORMED, "cannot be read"); /* RELIEF_K_T: read in pass 1 */
     }
@@ -518,7 +550,7 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
     uint32_t nkeys = 0;
     int rc;
 
-    if (op->type < RELIEF_T_SITE || op->type > RELIEF_T_STOCK_COUNT) {
+    if (op->type < RELIEF_T_SITE || op->type > RELIEF_T_SUCCESSION) {
         relief_seterr(err, errcap, "op type %d does not exist", op->type);
         return AM_EINVAL;
     }
@@ -543,7 +575,7 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
         pk_str(&pk, relief_key_names[k], strlen(relief_key_names[k]));
         switch (k) {
         case RELIEF_K_T:
-            pk_name(&pk, relief_type_names, 9, op->type);
+            pk_name(&pk, relief_type_names, 10, op->type);
             break;
         case RELIEF_K_SLUG:
         case RELIEF_K_SITE:
@@ -611,6 +643,21 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
         case RELIEF_K_SUP:
             pk_refs(&pk, &op->sup);
             break;
+        case RELIEF_K_OLD:
+            msgpack_pack_bin(&pk, AM_PK_LEN);
+            msgpack_pack_bin_body(&pk, op->old, AM_PK_LEN);
+            break;
+        case RELIEF_K_SEQ:
+            msgpack_pack_uint64(&pk, op->oseq);
+            break;
+        case RELIEF_K_HEAD:
+            msgpack_pack_bin(&pk, AM_HASH_LEN);
+            msgpack_pack_bin_body(&pk, op->head, AM_HASH_LEN);
+            break;
+        case RELIEF_K_OSIG:
+            msgpack_pack_bin(&pk, AM_SIG_LEN);
+            msgpack_pack_bin_body(&pk, op->osig, AM_SIG_LEN);
+            break;
         }
     }
     if (wb.len > cap || wb.len > AM_OP_MAX) {
@@ -662,6 +709,10 @@ int relief_op_key(const struct relief_op *op, const uint8_t *hash, struct relief
     case RELIEF_T_NEED_CLOSE:
         key->kind = RELIEF_OBJ_NEED;
         memcpy(key->need, op->need, RELIEF_ID_LEN);
+        return AM_OK;
+    case RELIEF_T_SUCCESSION:
+        key->kind = RELIEF_OBJ_SUCC;
+        memcpy(key->author, op->old, AM_PK_LEN);
         return AM_OK;
     case RELIEF_T_STOCK_MOVE:
     case RELIEF_T_STOCK_COUNT:
@@ -718,6 +769,10 @@ int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KE
             out[o++] = (uint8_t)(key->exp >> (24 - 8 * i));
         *len = o;
         return AM_OK;
+    case RELIEF_OBJ_SUCC:
+        memcpy(out + 1, key->author, AM_PK_LEN);
+        *len = 1 + AM_PK_LEN;
+        return AM_OK;
     default:
         return AM_EINVAL;
     }
@@ -764,6 +819,11 @@ int relief_key_decode(const uint8_t *in, size_t len, struct relief_key *key)
             return AM_EMALFORMED;
         key->exp = (uint32_t)in[o] << 24 | (uint32_t)in[o + 1] << 16 | (uint32_t)in[o + 2] << 8 |
                    in[o + 3];
+        return AM_OK;
+    case RELIEF_OBJ_SUCC:
+        if (len != 1 + AM_PK_LEN)
+            return AM_EMALFORMED;
+        memcpy(key->author, in + 1, AM_PK_LEN);
         return AM_OK;
     default:
         return AM_EMALFORMED;
@@ -826,4 +886,45 @@ int relief_op_decode_entry_op(const uint8_t *op, size_t len, struct relief_op *o
                               size_t errcap)
 {
     return decode_op(op, len, out, err, errcap, 1);
+}
+
+/* ---- Successions (PROTOCOL.md 10.4, §1) ---- */
+
+void relief_succession_msg(const uint8_t new_author[static AM_PK_LEN], uint64_t seq,
+                           const uint8_t head[static AM_HASH_LEN],
+                           uint8_t out[static RELIEF_SUCC_MSG_LEN])
+{
+    size_t o = RELIEF_SUCC_LABEL_LEN;
+    memcpy(out, RELIEF_SUCC_LABEL, RELIEF_SUCC_LABEL_LEN); /* the label and its NUL */
+    memcpy(out + o, new_author, AM_PK_LEN);
+    o += AM_PK_LEN;
+    for (int i = 0; i < 8; i++)
+        out[o++] = (uint8_t)(seq >> (56 - 8 * i));
+    memcpy(out + o, head, AM_HASH_LEN);
+}
+
+int relief_op_check_author(const struct relief_op *op, const uint8_t author[static AM_PK_LEN],
+                           char *err, size_t errcap)
+{
+    uint8_t msg[RELIEF_SUCC_MSG_LEN];
+    char hex[17];
+
+    if (op->type != RELIEF_T_SUCCESSION)
+        return AM_OK;
+    if (memcmp(op->old, author, AM_PK_LEN) == 0) {
+        relief_seterr(err, errcap,
+                      "succession: \"old\" is the entry's own author: a key cannot succeed itself");
+        return AM_EMALFORMED;
+    }
+    relief_succession_msg(author, op->oseq, op->head, msg);
+    if (crypto_sign_verify_detached(op->osig, msg, sizeof msg, op->old) != 0) {
+        for (int i = 0; i < 8; i++)
+            snprintf(hex + 2 * i, 3, "%02x", op->old[i]);
+        relief_seterr(err, errcap,
+                      "succession: \"osig\" is not a signature by the old key %s over this "
+                      "succession (both keys must sign it)",
+                      hex);
+        return AM_EBADSIG;
+    }
+    return AM_OK;
 }

@@ -10,8 +10,8 @@
 #include "relief_int.h"
 
 const char *const relief_type_names[] = {
-    "",         "site",       "item",       "need.open",   "need.upd",
-    "need.dlv", "need.close", "stock.move", "stock.count", NULL,
+    "",           "site",       "item",        "need.open",  "need.upd", "need.dlv",
+    "need.close", "stock.move", "stock.count", "succession", NULL,
 };
 const char *const relief_kind_names[] = {
     "", "hub", "shelter", "clinic", "warehouse", "kit", NULL,
@@ -27,8 +27,9 @@ const char *const relief_reason_names[] = {
     "expired", "lost",     "found",  "damaged",     NULL,
 };
 const char *const relief_key_names[] = {
-    "t", "slug", "code", "site", "item", "need", "name", "kind", "ll",  "unit", "cat",
-    "q", "pri",  "st",   "r",    "lot",  "exp",  "by",   "note", "ctx", "sup",  NULL,
+    "t",    "slug", "code", "site", "item", "need", "name", "kind", "ll",
+    "unit", "cat",  "q",    "pri",  "st",   "r",    "lot",  "exp",  "by",
+    "note", "ctx",  "sup",  "old",  "seq",  "head", "osig", NULL,
 };
 static const char *const field_names[] = {
     "name", "kind", "ll", "unit", "cat", "q", "pri", "note", "by", "st", NULL,
@@ -43,7 +44,7 @@ static const char *name_of(const char *const *names, int count, int v, int first
 
 const char *relief_type_name(int type)
 {
-    return name_of(relief_type_names, 9, type, 1);
+    return name_of(relief_type_names, 10, type, 1);
 }
 const char *relief_kind_name(int kind)
 {

@@ -643,13 +643,14 @@ static int page_build(void *ctx)
 {
     struct page *pg = ctx;
     struct query_need_filter nf = {.status = RELIEF_ST_OPEN};
+    struct query_cell_filter cf = {.nonzero = 1}; /* a cell at 0 holds nothing to show */
     int rc = query_open(pg->n->store, pg->now, &pg->q);
     if (rc == AM_OK)
         rc = query_state(pg->q, &pg->qs);
     if (rc == AM_OK)
         rc = query_needs(pg->q, &nf, &pg->needs, &pg->n_needs);
     if (rc == AM_OK)
-        rc = query_cells(pg->q, NULL, &pg->cells, &pg->n_cells);
+        rc = query_cells(pg->q, &cf, &pg->cells, &pg->n_cells);
     if (rc != AM_OK)
         return rc;
     for (size_t i = 0; i < pg->n_cells; i++) {

@@ -353,6 +353,42 @@ int home_init(const char *home, const uint8_t seed[static AM_SEED_LEN],
     return write_key(home, IDENTITY_FILE, IDENTITY_MAGIC, seed, AM_SEED_LEN, force);
 }
 
+int home_identity_stage(const char *home, const uint8_t seed[static AM_SEED_LEN])
+{
+    return write_key(home, HOME_IDENTITY_NEW, IDENTITY_MAGIC, seed, AM_SEED_LEN, 0);
+}
+
+int home_identity_commit(const char *home, long long now, char *aside, size_t cap)
+{
+    char path[AM_HOME_PATH_MAX], next[AM_HOME_PATH_MAX], old[AM_HOME_PATH_MAX];
+    int rc;
+
+    if (home_path(path, home, IDENTITY_FILE) != AM_OK ||
+        home_path(next, home, HOME_IDENTITY_NEW) != AM_OK ||
+        snprintf(old, sizeof old, "%s.replaced-%lld", path, now) >= (int)sizeof old)
+        return AM_EINVAL;
+    if (aside && cap)
+        snprintf(aside, cap, "%s", old);
+    /* a second name for the old key first: identity.key never stops naming a key */
+    if (link(path, old) != 0)
+        return errno == EEXIST ? AM_EEXIST : AM_ESYS;
+    if (rename(next, path) != 0) {
+        int saved = errno;
+        unlink(old); /* the old key is still identity.key */
+        errno = saved;
+        return AM_ESYS;
+    }
+    rc = fsync_dir_of(path);
+    return rc;
+}
+
+void home_identity_unstage(const char *home)
+{
+    char next[AM_HOME_PATH_MAX];
+    if (home_path(next, home, HOME_IDENTITY_NEW) == AM_OK)
+        unlink(next);
+}
+
 int home_load_identity(const char *home, uint8_t sk[static AM_SK_LEN])
 {
     uint8_t seed[AM_SEED_LEN];

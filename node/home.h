@@ -41,6 +41,24 @@ int home_is_initialised(const char *home);
 int home_init(const char *home, const uint8_t seed[static AM_SEED_LEN],
               const uint8_t secret[static AM_NETSECRET_LEN], const char *name, int force);
 
+/*
+ * Key rotation (`aidmesh identity rotate`, PROTOCOL.md §6 "Forks"), in steps so that no
+ * crash loses a key that has signed something, and no key file is ever deleted:
+ *  - home_identity_stage writes `seed` as DIR/identity.key.new (0600, atomically).
+ *    AM_EEXIST when that file is there already: an earlier rotation stopped between its
+ *    steps (HOME_IDENTITY_NEW names it). AM_ESYS (errno set).
+ *  - home_identity_commit keeps the current identity.key as
+ *    "identity.key.replaced-<now>" (a second name of the same file: a hard link; its path
+ *    into aside, cap bytes), then renames identity.key.new over identity.key (atomic) and
+ *    syncs the folder. AM_OK, AM_EEXIST (that replaced- name is taken), AM_EINVAL (path
+ *    too long), AM_ESYS (errno set; identity.key is then still the old key).
+ *  - home_identity_unstage removes identity.key.new (a rotation that wrote nothing).
+ */
+#define HOME_IDENTITY_NEW "identity.key.new"
+int home_identity_stage(const char *home, const uint8_t seed[static AM_SEED_LEN]);
+int home_identity_commit(const char *home, long long now, char *aside, size_t cap);
+void home_identity_unstage(const char *home);
+
 /* Loads the identity as a libsodium secret key (seed || pk) into sk, which the caller
  * should have allocated with sodium_malloc. Returns AM_OK, AM_ENOTFOUND (not
  * initialised), AM_EPERM (file readable by group/others, or not a regular file),

@@ -10,6 +10,7 @@
 #include "am_err.h"
 #include "am_text.h"
 #include "invite.h"
+#include "relief.h"
 
 int node_open(struct node *n, const char *home, const struct store_opts *store_opts,
               enum node_step *failed)
@@ -77,6 +78,76 @@ void node_close(struct node *n)
     n->store = NULL;
     n->sk = NULL;
     n->netkey = NULL;
+}
+
+/* The succession op of `old_sk`'s key (head h) for the new key new_pk, into buf. */
+static int succession_op(const uint8_t *old_sk, const struct store_head *h,
+                         const uint8_t new_pk[AM_PK_LEN], uint8_t *buf, size_t cap, size_t *len)
+{
+    uint8_t msg[RELIEF_SUCC_MSG_LEN];
+    struct relief_op op;
+    struct relief_op dec;
+    int rc;
+
+    memset(&op, 0, sizeof op);
+    op.type = RELIEF_T_SUCCESSION;
+    op.has = RELIEF_HAS(RELIEF_K_OLD) | RELIEF_HAS(RELIEF_K_SEQ) | RELIEF_HAS(RELIEF_K_HEAD) |
+             RELIEF_HAS(RELIEF_K_OSIG);
+    memcpy(op.old, h->author, AM_PK_LEN);
+    op.oseq = h->seq;
+    memcpy(op.head, h->hash, AM_HASH_LEN);
+    relief_succession_msg(new_pk, h->seq, h->hash, msg);
+    crypto_sign_detached(op.osig, NULL, msg, sizeof msg, old_sk);
+    if ((rc = relief_op_encode(&op, buf, cap, len, NULL, 0)) != AM_OK)
+        return rc;
+    /* what every node will check, checked here first */
+    if ((rc = relief_op_decode(buf, *len, &dec, NULL, 0)) != AM_OK ||
+        (rc = relief_op_check_author(&dec, new_pk, NULL, 0)) != AM_OK)
+        return rc;
+    return AM_OK;
+}
+
+int node_rotate_identity(struct node *n, int force, struct node_rotation *out)
+{
+    uint8_t seed[AM_SEED_LEN], buf[256];
+    uint8_t *sk = NULL;
+    const uint8_t *ops[1] = {buf};
+    struct store_head h;
+    size_t len;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    memcpy(out->old_pk, n->pk, AM_PK_LEN);
+    if ((rc = store_head_get(n->store, n->pk, &h)) != AM_OK)
+        return rc;
+    out->seq = h.seq;
+    memcpy(out->head, h.hash, AM_HASH_LEN);
+    out->was_forked = (h.flags & STORE_HEAD_FORKED) != 0;
+    if (!out->was_forked && !force)
+        return AM_ESTATE;
+    if (!(sk = sodium_malloc(AM_SK_LEN)))
+        return AM_ENOMEM;
+    randombytes_buf(seed, sizeof seed);
+    crypto_sign_seed_keypair(out->new_pk, sk, seed);
+    if ((rc = succession_op(n->sk, &h, out->new_pk, buf, sizeof buf, &len)) != AM_OK)
+        goto out;
+    /* the new key on disk before anything it signs exists, never after */
+    if ((rc = home_identity_stage(n->home, seed)) != AM_OK)
+        goto out;
+    if ((rc = store_append(n->store, sk, ops, &len, 1, node_wall_ms(), NULL)) != AM_OK) {
+        home_identity_unstage(n->home);
+        goto out;
+    }
+    out->written = 1;
+    if ((rc = home_identity_commit(n->home, (long long)time(NULL), out->aside,
+                                   sizeof out->aside)) != AM_OK)
+        goto out;
+    memcpy(n->sk, sk, AM_SK_LEN);
+    memcpy(n->pk, out->new_pk, AM_PK_LEN);
+out:
+    sodium_memzero(seed, sizeof seed);
+    sodium_free(sk);
+    return rc;
 }
 
 uint64_t node_wall_ms(void)

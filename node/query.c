@@ -14,6 +14,7 @@
 #include "am_err.h"
 #include "am_grow.h"
 #include "entry.h"
+#include "mp.h"
 
 #define MS_PER_DAY 86400000ULL
 
@@ -314,6 +315,7 @@ static int cell_forked(struct query *q, const struct relief_node_cell *c)
 
 struct cell_acc {
     struct query *q;
+    int nonzero;
     unsigned flags;
     struct query_cell *v;
     size_t n, cap;
@@ -329,6 +331,9 @@ static int cell_add(void *ctx, const struct store_view_row *r)
     cell_fill(a->q, &w);
     if (a->flags && !(w.flags & a->flags))
         return 0;
+    if (a->nonzero && w.v.value == 0 &&
+        !(w.flags & (QUERY_CELL_OVERDRAWN | QUERY_CELL_CONFLICT | QUERY_CELL_CHECK)))
+        return 0;
     if (AM_GROW(a->v, a->cap, a->n + 1, 64) != AM_OK)
         return AM_ENOMEM;
     a->v[a->n++] = w;
@@ -338,7 +343,7 @@ static int cell_add(void *ctx, const struct store_view_row *r)
 int query_cells(struct query *q, const struct query_cell_filter *f, const struct query_cell **rows,
                 size_t *n)
 {
-    struct cell_acc a = {q, f ? f->flags : 0, NULL, 0, 0};
+    struct cell_acc a = {q, f ? f->nonzero : 0, f ? f->flags : 0, NULL, 0, 0};
     int rc = store_snap_cells_each(q->sn, f ? f->site : NULL, f ? f->item : NULL, cell_add, &a);
     *rows = NULL;
     *n = 0;
@@ -355,6 +360,51 @@ int query_cells(struct query *q, const struct query_cell_filter *f, const struct
         return rc;
     *rows = a.v;
     *n = a.n;
+    return AM_OK;
+}
+
+/* FEFO order: soonest expiry first, no expiry last, then lot code. */
+static int fefo_cmp(const void *a, const void *b)
+{
+    const struct query_cell *x = *(const struct query_cell *const *)a;
+    const struct query_cell *y = *(const struct query_cell *const *)b;
+    uint32_t ex = x->v.exp ? x->v.exp : UINT32_MAX, ey = y->v.exp ? y->v.exp : UINT32_MAX;
+    if (ex != ey)
+        return ex < ey ? -1 : 1;
+    return strcmp(x->v.lot, y->v.lot);
+}
+
+int query_fefo(struct query *q, const char *site, const char *item, int reason, int64_t qty,
+               struct query_take *out, size_t cap, size_t *n, int64_t *short_by)
+{
+    struct query_cell_filter f = {.site = site, .item = item};
+    const struct query_cell *rows, **order;
+    size_t nr, k = 0;
+    int rc = query_cells(q, &f, &rows, &nr);
+
+    *n = 0;
+    *short_by = qty;
+    if (rc != AM_OK)
+        return rc;
+    if (!(order = malloc((nr ? nr : 1) * sizeof *order)))
+        return AM_ENOMEM;
+    for (size_t i = 0; i < nr; i++) {
+        int expired = (rows[i].flags & QUERY_CELL_EXPIRED) != 0;
+        if (rows[i].v.value > 0 && expired == (reason == RELIEF_R_EXPIRED))
+            order[k++] = &rows[i];
+    }
+    if (k > 1)
+        qsort(order, k, sizeof *order, fefo_cmp);
+    for (size_t i = 0; i<k && * short_by> 0 && *n < cap; i++) {
+        struct query_take *t = &out[(*n)++];
+        int64_t take = order[i]->v.value < *short_by ? order[i]->v.value : *short_by;
+        memcpy(t->lot, order[i]->v.lot, sizeof t->lot);
+        t->exp = order[i]->v.exp;
+        t->qty = take;
+        t->had = order[i]->v.value;
+        *short_by -= take;
+    }
+    free(order);
     return AM_OK;
 }
 
@@ -714,4 +764,107 @@ int query_need_authors(struct query *q, const uint8_t **authors, size_t *n)
     *authors = out;
     *n = k;
     return AM_OK;
+}
+
+/* ---- successions ---- */
+
+struct succ_acc {
+    struct query_successor *v;
+    size_t n, cap;
+    const uint8_t *only; /* NULL, or keep only rows whose new key is this */
+    size_t total;
+};
+
+static int succ_key_is(struct mp_cur *c, const char *want)
+{
+    const uint8_t *p;
+    uint32_t n;
+    return mp_get_str(c, &p, &n) == AM_OK && n == strlen(want) && memcmp(p, want, n) == 0;
+}
+
+/* Reads a succession object's view (relief_dump.c: {"k": "succ", "old", "n", "s"}) into
+ * a's rows, strictly. */
+static int succ_parse(const uint8_t *v, size_t len, struct succ_acc *a)
+{
+    struct mp_cur c = {v, v + len};
+    const uint8_t *p, *old;
+    uint32_t n, m, pl;
+    uint64_t total;
+
+    if (mp_get_map(&c, &m) != AM_OK || m != 4 || !succ_key_is(&c, "k") ||
+        !succ_key_is(&c, "succ") || !succ_key_is(&c, "old") || mp_get_bin(&c, &old, &pl) != AM_OK ||
+        pl != AM_PK_LEN || !succ_key_is(&c, "n") || mp_get_uint(&c, &total) != AM_OK ||
+        !succ_key_is(&c, "s") || mp_get_array(&c, &n) != AM_OK)
+        return AM_ECORRUPT;
+    a->total += total;
+    for (uint32_t i = 0; i < n; i++) {
+        struct query_successor r;
+        struct relief_ref ref;
+        memcpy(r.old, old, AM_PK_LEN);
+        if (mp_get_array(&c, &m) != AM_OK || m != 4 || mp_get_bin(&c, &p, &pl) != AM_OK ||
+            pl != RELIEF_REF_LEN)
+            return AM_ECORRUPT;
+        relief_ref_unpack(p, &ref);
+        memcpy(r.author, ref.author, AM_PK_LEN);
+        r.entry_seq = ref.seq;
+        if (mp_get_uint(&c, &r.hlc) != AM_OK || mp_get_uint(&c, &r.seq) != AM_OK ||
+            mp_get_bin(&c, &p, &pl) != AM_OK || pl != AM_HASH_LEN)
+            return AM_ECORRUPT;
+        memcpy(r.head, p, AM_HASH_LEN);
+        if (a->only && memcmp(a->only, r.author, AM_PK_LEN) != 0)
+            continue;
+        if (AM_GROW(a->v, a->cap, a->n + 1, 4) != AM_OK)
+            return AM_ENOMEM;
+        a->v[a->n++] = r;
+    }
+    return c.p == c.end ? AM_OK : AM_ECORRUPT;
+}
+
+static int succ_finish(struct query *q, struct succ_acc *a, int rc,
+                       const struct query_successor **rows, size_t *n)
+{
+    if (rc == AM_OK)
+        rc = own(q, a->v);
+    else
+        free(a->v);
+    *rows = rc == AM_OK ? a->v : NULL;
+    *n = rc == AM_OK ? a->n : 0;
+    return rc;
+}
+
+int query_successors(struct query *q, const uint8_t old[static AM_PK_LEN],
+                     const struct query_successor **rows, size_t *n, size_t *total)
+{
+    struct succ_acc a = {0};
+    struct relief_key k = {.kind = RELIEF_OBJ_SUCC};
+    uint8_t kb[RELIEF_KEY_MAX];
+    const uint8_t *view;
+    size_t kl, vl;
+    int rc;
+
+    memcpy(k.author, old, AM_PK_LEN);
+    rc = relief_key_encode(&k, kb, &kl);
+    if (rc == AM_OK)
+        rc = store_snap_view(q->sn, kb, kl, &view, &vl);
+    if (rc == AM_OK)
+        rc = succ_parse(view, vl, &a);
+    else if (rc == AM_ENOTFOUND)
+        rc = AM_OK;
+    if (total)
+        *total = rc == AM_OK ? a.total : 0;
+    return succ_finish(q, &a, rc, rows, n);
+}
+
+static int pred_add(void *ctx, const struct store_view_row *r)
+{
+    return succ_parse(r->view, r->view_len, ctx);
+}
+
+int query_predecessors(struct query *q, const uint8_t author[static AM_PK_LEN],
+                       const struct query_successor **rows, size_t *n)
+{
+    struct succ_acc a = {.only = author};
+    uint8_t prefix = RELIEF_OBJ_SUCC;
+    int rc = store_snap_views_each(q->sn, &prefix, 1, pred_add, &a);
+    return succ_finish(q, &a, rc, rows, n);
 }

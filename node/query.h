@@ -95,6 +95,8 @@ struct query_cell_filter {
     const char *site; /* NULL: any */
     const char *item; /* NULL: any */
     unsigned flags;   /* 0: any; else only cells with at least one of these flags */
+    int nonzero;      /* only cells whose stock is not 0, or that are overdrawn, hold a
+                         count conflict or moves to check (an empty lot is left out) */
 };
 
 struct query_cell {
@@ -108,6 +110,21 @@ struct query_cell {
  * expiry. */
 int query_cells(struct query *q, const struct query_cell_filter *f, const struct query_cell **rows,
                 size_t *n);
+
+/* First expiry, first out (PROTOCOL.md §10.11): the lots an outgoing movement of `qty` base
+ * units of `item` at `site` takes from, as this node sees them. Lots with stock above 0, the
+ * soonest expiry first, lots without expiry after them, then by lot code; for reason
+ * RELIEF_R_EXPIRED only lots expired today or before, for any other reason only lots not
+ * expired. out[0..*n) (at most cap) gets each lot's share; *short_by what no lot could give
+ * (0 when the stock sufficed). Returns AM_OK or a store error. */
+struct query_take {
+    char lot[RELIEF_SLUG_MAX + 1];
+    uint32_t exp;
+    int64_t qty; /* taken from it */
+    int64_t had; /* its stock before */
+};
+int query_fefo(struct query *q, const char *site, const char *item, int reason, int64_t qty,
+               struct query_take *out, size_t cap, size_t *n, int64_t *short_by);
 
 /* One cell. Returns AM_OK, AM_ENOTFOUND, or an error. */
 int query_cell(struct query *q, const char *site, const char *item, const char *lot, uint32_t exp,
@@ -153,6 +170,29 @@ struct query_fork {
     uint64_t kept_hlc, other_hlc; /* their stamps (0 when one cannot be read) */
 };
 int query_forks(struct query *q, const struct query_fork **rows, size_t *n);
+
+/* ---- successions (PROTOCOL.md 10.4, 10.9): a new key that took over from a forked one ---- */
+
+struct query_successor {
+    uint8_t old[AM_PK_LEN];    /* the key succeeded */
+    uint8_t author[AM_PK_LEN]; /* the new key */
+    uint64_t entry_seq;        /* the new key's entry that holds the succession */
+    uint64_t hlc;              /* its stamp: when the key was rotated */
+    uint64_t seq;              /* the old key's head seq on the node that rotated */
+    uint8_t head[AM_HASH_LEN]; /* that head entry's hash: the branch the new key goes on from */
+};
+
+/* The valid successions of `old` (signed by both keys), by (hlc, new key, seq) ascending;
+ * the view lists at most RELIEF_AUDIT_MAX of them, and *total (nullable) counts them all.
+ * *rows (owned by q) holds *n rows; none is AM_OK with *n 0. Returns AM_OK, AM_ENOMEM,
+ * AM_ECORRUPT, or a store error. */
+int query_successors(struct query *q, const uint8_t old[static AM_PK_LEN],
+                     const struct query_successor **rows, size_t *n, size_t *total);
+
+/* The successions whose new key is `author` (which keys it took over from), in the order
+ * of the old keys. Same returns as query_successors. */
+int query_predecessors(struct query *q, const uint8_t author[static AM_PK_LEN],
+                       const struct query_successor **rows, size_t *n);
 
 /* Authors whose need.open opened an open need, each once, in the order of their first
  * need in the one order: the most needed authors first (the stick writes their entries

@@ -527,34 +527,42 @@ int relief_node_ctx(struct store *s, const struct relief_key *cell,
     return AM_OK;
 }
 
-int relief_node_write(struct node *n, const struct relief_op *op, int force, char *err,
-                      size_t errcap, uint8_t hash[AM_HASH_LEN])
+int relief_node_write_ops(struct node *n, const struct relief_op *ops, size_t k, int force,
+                          char *err, size_t errcap, uint8_t hash[AM_HASH_LEN])
 {
-    uint8_t *buf = malloc(AM_OP_MAX);
-    const uint8_t *ops[1];
-    size_t len;
+    uint8_t *buf;
+    const uint8_t *p[RELIEF_NODE_OPS_MAX];
+    size_t len[RELIEF_NODE_OPS_MAX];
     struct relief_op dec;
     struct store_head h;
-    int rc;
+    int rc = AM_OK;
 
     if (err && errcap)
         err[0] = 0;
-    if (!buf)
+    if (k == 0 || k > RELIEF_NODE_OPS_MAX)
+        return AM_EINVAL;
+    if (!(buf = malloc(k * AM_OP_MAX)))
         return AM_ENOMEM;
-    rc = relief_op_encode(op, buf, AM_OP_MAX, &len, err, errcap);
-    if (rc != AM_OK)
-        goto out;
-    /* check what the bytes say, not what the struct said */
-    if ((rc = relief_op_decode(buf, len, &dec, err, errcap)) != AM_OK)
-        goto out;
-    if (!force &&
-        (rc = relief_op_check_refs(&dec, relief_node_exists, n->store, err, errcap)) != AM_OK)
-        goto out;
-    ops[0] = buf;
-    rc = store_append(n->store, n->sk, ops, &len, 1, node_wall_ms(), &h);
+    for (size_t i = 0; i < k && rc == AM_OK; i++) {
+        uint8_t *b = buf + i * AM_OP_MAX;
+        rc = relief_op_encode(&ops[i], b, AM_OP_MAX, &len[i], err, errcap);
+        /* check what the bytes say, not what the struct said */
+        if (rc == AM_OK)
+            rc = relief_op_decode(b, len[i], &dec, err, errcap);
+        if (rc == AM_OK && !force)
+            rc = relief_op_check_refs(&dec, relief_node_exists, n->store, err, errcap);
+        p[i] = b;
+    }
+    if (rc == AM_OK)
+        rc = store_append(n->store, n->sk, p, len, k, node_wall_ms(), &h);
     if (rc == AM_OK && hash)
         memcpy(hash, h.hash, AM_HASH_LEN);
-out:
     free(buf);
     return rc;
+}
+
+int relief_node_write(struct node *n, const struct relief_op *op, int force, char *err,
+                      size_t errcap, uint8_t hash[AM_HASH_LEN])
+{
+    return relief_node_write_ops(n, op, 1, force, err, errcap, hash);
 }

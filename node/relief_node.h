@@ -130,4 +130,10 @@ int relief_node_ctx(struct store *s, const struct relief_key *cell,
 int relief_node_write(struct node *n, const struct relief_op *op, int force, char *err,
                       size_t errcap, uint8_t hash[AM_HASH_LEN]);
 
+/* relief_node_write of k ops (1..RELIEF_NODE_OPS_MAX) as k consecutive entries in one
+ * append: all are written or none (a movement split across lots). hash: the last one's. */
+#define RELIEF_NODE_OPS_MAX 32
+int relief_node_write_ops(struct node *n, const struct relief_op *ops, size_t k, int force,
+                          char *err, size_t errcap, uint8_t hash[AM_HASH_LEN]);
+
 #endif

@@ -116,8 +116,10 @@ static int kind_slot(int kind)
         return 1;
     case RELIEF_OBJ_NEED:
         return 2;
-    default:
+    case RELIEF_OBJ_CELL:
         return 3;
+    default:
+        return -1; /* successions: not one of the four counts */
     }
 }
 
@@ -567,7 +569,7 @@ int views_write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, s
     views_fp_term(key, klen, w->buf, len, new_term);
     if (had_old)
         fp_sub(w->sum, old_term);
-    else
+    else if (kind_slot(rk->kind) >= 0)
         w->vc.n[kind_slot(rk->kind)]++;
     views_fp_add(w->sum, new_term);
 

@@ -124,6 +124,8 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
             st->newer++;
             continue;
         }
+        if (drc == AM_OK) /* as views_update: what needs the entry's author */
+            drc = relief_op_check_author(&rop, e.author, err, sizeof err);
         if (drc != AM_OK) {
             MDB_val ik = {STORE_KEY_LEN, k.mv_data}, iv = {strlen(err), err};
             st->invalid++;

@@ -441,7 +441,9 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         char err[RELIEF_ERR_MAX];
         int drc = relief_op_decode_entry_op(e->op, e->op_len, &t[nt].op, err, sizeof err);
         if (drc == AM_EVERSION)
-            continue; /* an op of a newer version: not ours to judge */
+            continue;     /* an op of a newer version: not ours to judge */
+        if (drc == AM_OK) /* what needs the entry's author: a succession's two keys */
+            drc = relief_op_check_author(&t[nt].op, e->author, err, sizeof err);
         if (drc != AM_OK) {
             if ((rc = put_invalid(s, txn, e->author, e->seq, err)) != 0)
                 goto out;

@@ -19,6 +19,7 @@
 #include "hlc.h"
 #include "invite.h"
 #include "out.h"
+#include "query.h"
 #include "status.h"
 #include "verify.h"
 
@@ -352,6 +353,10 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         fromh[2 * AM_INSTALL_ID_LEN + 1];
     char a[32], e[32], f[32], derr[256];
     struct node_status ns;
+    struct query *q = NULL;
+    const struct query_successor *prev = NULL;
+    size_t nprev = 0;
+    json_t *jprev;
     int opt, rc, copied, drc;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -370,10 +375,22 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     rc = store_stats(n.store, &st);
     if (rc == AM_OK)
         rc = store_view_stats(n.store, &vs);
+    /* the keys this node's key took over from (`aidmesh identity rotate`) */
+    if (rc == AM_OK && (rc = query_open(n.store, 0, &q)) == AM_OK)
+        rc = query_predecessors(q, n.pk, &prev, &nprev);
     if (rc != AM_OK) {
         cli_err("cannot read the store: %s", am_strerror(rc));
+        query_close(q);
         node_close(&n);
         return 1;
+    }
+    jprev = json_array();
+    for (size_t i = 0; i < nprev; i++) {
+        char h[65], when[32];
+        entry_id_hex(prev[i].old, h);
+        out_iso_ms(when, hlc_ms(prev[i].hlc));
+        json_array_append_new(jprev, json_pack("{s:s,s:s,s:o}", "author", h, "rotated_at", when,
+                                               "seq", out_json_u64(prev[i].seq)));
     }
     store_install_id(n.store, iid, from);
     copied = !sodium_is_zero(from, sizeof from);
@@ -391,11 +408,11 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                                                   "connected", (json_int_t)ns.n_connected)
                                       : json_pack("{s:b}", "running", 0);
         out_json_put(stdout,
-                     json_pack("{s:o,s:o,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o,"
-                               "s:o,s:o,s:o,s:o}",
+                     json_pack("{s:o,s:o,s:s,s:o,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,"
+                               "s:o,s:o,s:o,s:o,s:o}",
                                "home", out_json_strz(c->home), "name", out_json_strz(n.name),
-                               "author", author, "network_id", netid, "install_id", iidh,
-                               "copied_from", copied ? fromh : NULL, "authors",
+                               "author", author, "previous_authors", jprev, "network_id", netid,
+                               "install_id", iidh, "copied_from", copied ? fromh : NULL, "authors",
                                out_json_u64(st.authors), "entries", out_json_u64(st.entries),
                                "fork_evidence", out_json_u64(st.forks), "forked_authors",
                                out_json_u64(st.forked), "store_bytes", out_json_u64(st.map_used),
@@ -412,6 +429,15 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                n.name[0] ? n.name : "(no name: set one with a line `name = LABEL` in HOME/config)");
         printf("  home:        %s\n", c->home);
         printf("  author id:   %.16s (full: %s)\n", author, author);
+        for (size_t i = 0; i < nprev; i++) {
+            char h[65], when[32];
+            entry_id_hex(prev[i].old, h);
+            out_iso_ms(when, hlc_ms(prev[i].hlc));
+            printf("  previous key: %.16s, succeeded by this one on %s (`aidmesh identity "
+                   "rotate`)\n",
+                   h, when);
+        }
+        json_decref(jprev);
         printf("  network id:  %s\n", netid);
         printf("  install id:  %s%s%s\n", iidh, copied ? ", copied from " : "",
                copied ? fromh : "");
@@ -444,9 +470,10 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         if (copied)
             printf("  note:        this store was copied from another install; if the\n"
                    "               original still runs with the same identity, give this\n"
-                   "               copy a new one (`aidmesh init --force`)\n");
+                   "               copy a new key (`aidmesh identity rotate --force`)\n");
     }
     status_free(&ns);
+    query_close(q);
     node_close(&n);
     return 0;
 }
@@ -763,6 +790,7 @@ static const struct command commands[] = {
     {"export", cli_cmd_export, "export needs or stock as CSV with HXL hashtags"},
     {"reindex", cli_cmd_reindex, "rebuild the views from the stored entries"},
     {"forks", cli_cmd_forks, "nodes whose key signs on two machines, with the evidence"},
+    {"identity", cli_cmd_identity, "identity rotate: a new key for this node (after a fork)"},
     {"report", cli_cmd_report, "write the hub dashboard as one HTML file (--html FILE)"},
 };
 

@@ -62,6 +62,8 @@ int cli_cmd_export(struct cli *c, int argc, char **argv);
 int cli_cmd_reindex(struct cli *c, int argc, char **argv);
 /* Forked authors and their evidence (cli_forks.c). */
 int cli_cmd_forks(struct cli *c, int argc, char **argv);
+/* This node's key: `identity rotate` (cli_identity.c). */
+int cli_cmd_identity(struct cli *c, int argc, char **argv);
 /* The hub dashboard as a static HTML file (cli_report.c). */
 int cli_cmd_report(struct cli *c, int argc, char **argv);
 /* The listings behind `need list` (cli_need.c) and `stock show` (cli_stock.c), read through

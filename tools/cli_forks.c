@@ -25,9 +25,11 @@ static const char forks_help[] =
     "evidence (both signed by that key), and what to do. Records from such a node are\n"
     "marked in `need list`, `need show`, `stock show` and on the dashboard.\n"
     "\n"
-    "What to do: on one of the two machines, give the node a new identity with\n"
-    "`aidmesh init --force` (its records stay; it writes under the new key from then on).\n"
-    "If the key is this node's own, this node refuses to write until that is done.\n";
+    "What to do: on each machine that has the key, run `aidmesh identity rotate`: the\n"
+    "node gets a new key and goes on writing under it, and its first record says which\n"
+    "branch of the old key it continues (signed by both keys). Its records stay. Each\n"
+    "forked node is listed with the keys that succeeded it (\"succeeded by\"). If the key\n"
+    "is this node's own, this node refuses to write until it has rotated.\n";
 
 static void stamp(char out[32], uint64_t hlc)
 {
@@ -35,6 +37,49 @@ static void stamp(char out[32], uint64_t hlc)
         out_iso_ms(out, hlc_ms(hlc));
     else
         snprintf(out, 32, "unreadable");
+}
+
+static json_t *succ_json(const struct query_successor *s)
+{
+    char a[65], h[65], t[32];
+    entry_id_hex(s->author, a);
+    out_hex(h, s->head, AM_HASH_LEN);
+    stamp(t, s->hlc);
+    return json_pack("{s:s,s:s,s:o,s:s}", "author", a, "rotated_at", t, "seq", out_json_u64(s->seq),
+                     "head", h);
+}
+
+/* The successors of `author` as a JSON array (empty when none or unreadable). */
+static json_t *succs_json(struct query *q, const uint8_t *author)
+{
+    const struct query_successor *s;
+    size_t n;
+    json_t *arr = json_array();
+    if (query_successors(q, author, &s, &n, NULL) == AM_OK)
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, succ_json(&s[i]));
+    return arr;
+}
+
+/* "  succeeded by 1a2b... (rotated on DATE), going on from record S (head ...)" lines. */
+static size_t print_succs(struct query *q, const uint8_t *author, const uint8_t *self)
+{
+    const struct query_successor *s;
+    size_t n, total = 0;
+    if (query_successors(q, author, &s, &n, &total) != AM_OK)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char a[65], h[65], t[32];
+        entry_id_hex(s[i].author, a);
+        out_hex(h, s[i].head, AM_HASH_LEN);
+        stamp(t, s[i].hlc);
+        printf("  succeeded by %.16s%s (rotated on %s), going on from its record %llu (%.16s)\n", a,
+               memcmp(s[i].author, self, AM_PK_LEN) ? "" : " (THIS NODE now)", t,
+               (unsigned long long)s[i].seq, h);
+    }
+    if (total > n)
+        printf("  ... and %zu more successions\n", total - n);
+    return n;
 }
 
 static json_t *fork_json(const struct query_fork *f, int mine)
@@ -65,6 +110,7 @@ int cli_cmd_forks(struct cli *c, int argc, char **argv)
     struct node n;
     size_t nr, authors = 0;
     int opt, rc = 1, mine_forked = 0;
+    size_t unrotated = 0;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int k = cli_common_opt(c, opt);
@@ -92,9 +138,11 @@ int cli_cmd_forks(struct cli *c, int argc, char **argv)
     }
     if (c->json) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < nr; i++)
-            json_array_append_new(arr,
-                                  fork_json(&rows[i], !memcmp(rows[i].author, n.pk, AM_PK_LEN)));
+        for (size_t i = 0; i < nr; i++) {
+            json_t *j = fork_json(&rows[i], !memcmp(rows[i].author, n.pk, AM_PK_LEN));
+            json_object_set_new(j, "successors", succs_json(q, rows[i].author));
+            json_array_append_new(arr, j);
+        }
         rc = out_json_put(stdout, arr) == 0 ? 0 : 1;
         goto out;
     }
@@ -106,6 +154,7 @@ int cli_cmd_forks(struct cli *c, int argc, char **argv)
     for (size_t i = 0; i < nr; i++) {
         const struct query_fork *f = &rows[i];
         char a[65], k[65], o[65], tk[32], to[32];
+        int last = i + 1 == nr || memcmp(f->author, rows[i + 1].author, AM_PK_LEN) != 0;
         int mine = !memcmp(f->author, n.pk, AM_PK_LEN);
         entry_id_hex(f->author, a);
         out_hex(k, f->kept, AM_HASH_LEN);
@@ -118,16 +167,25 @@ int cli_cmd_forks(struct cli *c, int argc, char **argv)
         printf("  record %llu: kept   %.16s (%s)\n"
                "              other  %.16s (%s), kept as evidence\n",
                (unsigned long long)f->seq, k, tk, o, to);
+        if (last && print_succs(q, f->author, n.pk) == 0) {
+            printf("  not succeeded yet: no machine with this key has run `aidmesh identity "
+                   "rotate`\n");
+            unrotated++;
+        }
     }
     printf("%zu node%s signed two different records for one place: the key is in use on two "
            "machines.\n",
            authors, authors == 1 ? "" : "s");
-    if (mine_forked)
-        printf("THIS NODE is one of them: it refuses to write. Give one of the two machines a "
-               "new\nidentity with `aidmesh init --force` (its records stay).\n");
+    if (!unrotated)
+        printf("Each has been succeeded by a new key. A machine that still has an old key "
+               "refuses\nto write once it learns of the fork: run `aidmesh identity rotate` "
+               "there too.\n");
+    else if (mine_forked)
+        printf("THIS NODE is one of them: it refuses to write under that key. Run `aidmesh "
+               "identity\nrotate` to go on under a new key (its records stay).\n");
     else
-        printf("Ask whoever runs %s to give one of the two machines a new identity with\n"
-               "`aidmesh init --force` (its records stay).\n",
+        printf("Ask whoever runs %s to run `aidmesh identity rotate` on each machine with\n"
+               "the key (their records stay).\n",
                authors == 1 ? "that node" : "those nodes");
     rc = 0;
 out:

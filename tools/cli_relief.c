@@ -401,8 +401,9 @@ int cli_relief_write_op(struct node *n, const char *cmd, const struct relief_op 
     else if (rc == AM_EINVAL || rc == AM_ELIMIT || rc == AM_EMALFORMED)
         cli_err("%s: refused: %s", cmd, err[0] ? err : am_strerror(rc));
     else if (rc == AM_EFORK)
-        cli_err("%s: this node's identity is marked forked (it was used on two machines); give "
-                "this node a new one with `aidmesh init --force` before writing",
+        cli_err("%s: this node's key is marked forked (it is in use on two machines), so it "
+                "writes nothing more under it; run `aidmesh identity rotate` to go on under a new "
+                "key, then try again",
                 cmd);
     else if (rc == AM_EFULL)
         cli_err("%s: the disk is full; free some space and try again (nothing was written)", cmd);

@@ -49,7 +49,9 @@ enum {
     OPT_ADM1,
     OPT_EXPIRING,
     OPT_AUTHOR,
-    OPT_TEXT
+    OPT_TEXT,
+    OPT_NO_LOT,
+    OPT_ALL
 };
 
 /* Site and item columns start at their headers' width and grow to the longest code. */

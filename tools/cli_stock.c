@@ -25,14 +25,172 @@ static const char stock_help[] =
     "                             [--reason issued|transfer-out|expired|lost|damaged]\n"
     "       aidmesh stock adjust  --site S --item I --qty N --reason R [--lot L ...]\n"
     "       aidmesh stock count   --site S --item I --qty N [--lot L --expiry DATE]\n"
-    "       aidmesh stock show    [--site S] [--item I] [--json]\n"
+    "       aidmesh stock show    [--site S] [--item I] [--all] [--json]\n"
     "\n"
     "Stock is kept per site, item, lot and expiry date. receive and issue record movements\n"
     "(N is always positive; the reason gives the direction), adjust records a movement\n"
     "with any reason, and count records a physical stock-take: the counted quantity\n"
     "replaces what this node had seen, and movements recorded elsewhere meanwhile are\n"
     "added on top. `stock show` flags overdrawn cells, conflicting counts, expired and\n"
-    "expiring lots (within 30 days), and movements to check against a count.\n";
+    "expiring lots (within 30 days), and movements to check against a count; cells at 0\n"
+    "are left out unless --all.\n"
+    "\n"
+    "A movement out that names no lot (issue, or adjust with an outgoing reason) takes from\n"
+    "the lots this node sees, first expiry first out, splitting across lots when one is not\n"
+    "enough, and records each lot it took from; expired lots give only to --reason expired.\n"
+    "When this node sees too little stock it says so and writes nothing unless --force\n"
+    "(the cell then shows OVERDRAWN). A receipt without a lot of an item the site keeps in\n"
+    "lots asks for the lot, or --no-lot.\n"
+    "\n"
+    "  --force    write even if the site or item is not defined here yet, or the stock\n"
+    "             this node sees is too little\n"
+    "  --no-lot   receive or issue without a lot even where the item is kept in lots\n"
+    "  --all      stock show: also the cells at 0\n";
+
+/* The lots of item at site that hold stock (or any stock when `any`), as "L1, L2" into
+ * out; their number. */
+static size_t lots_held(struct query *q, const char *site, const char *item, char *out, size_t cap)
+{
+    struct query_cell_filter f = {.site = site, .item = item};
+    const struct query_cell *rows;
+    size_t nr, k = 0, o = 0;
+    out[0] = 0;
+    if (query_cells(q, &f, &rows, &nr) != AM_OK)
+        return 0;
+    for (size_t i = 0; i < nr; i++)
+        if (rows[i].v.lot[0] && rows[i].v.value > 0) {
+            if (o < cap)
+                o += (size_t)snprintf(out + o, cap - o, "%s%s", k ? ", " : "", rows[i].v.lot);
+            k++;
+        }
+    return k;
+}
+
+/*
+ * A movement that names no lot (PROTOCOL.md §10.11, "Lots"): an outgoing one takes from the
+ * lots this node sees, first expiry first out (query_fefo), as one move per lot, written
+ * together; too little stock is said before anything is written, and written only with
+ * --force (the rest then lands on the cell without lot, overdrawn as before). A receipt of
+ * an item the site keeps in lots asks for the lot (or --no-lot). Returns the command's exit
+ * status, or -1 when the movement is to be written as it is (a receipt where no lots are
+ * kept).
+ */
+static int lotless_move(struct cli *c, struct node *n, const char *cmd, const struct relief_op *op,
+                        int force)
+{
+    struct query_take take[RELIEF_NODE_OPS_MAX];
+    struct relief_op ops[RELIEF_NODE_OPS_MAX];
+    struct query *q = cli_relief_query(n, cmd);
+    char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1], lots[256];
+    size_t nt = 0;
+    int64_t short_by = 0;
+    int rc;
+
+    if (!q)
+        return 1;
+    snprintf(site, sizeof site, "%.*s", (int)op->site.len, op->site.p);
+    snprintf(item, sizeof item, "%.*s", (int)op->item.len, op->item.p);
+    if (relief_reason_sign(op->reason) > 0) {
+        size_t k = lots_held(q, site, item, lots, sizeof lots);
+        query_close(q);
+        if (!k)
+            return -1;
+        cli_err("%s: %s at %s is kept by lot (%s): give --lot L and --expiry DATE, or "
+                "--no-lot to record it without one",
+                cmd, item, site, lots);
+        return 1;
+    }
+    rc =
+        query_fefo(q, site, item, op->reason, op->q, take, RELIEF_NODE_OPS_MAX - 1, &nt, &short_by);
+    if (rc != AM_OK) {
+        cli_err("%s: cannot read the stock: %s", cmd, am_strerror(rc));
+        query_close(q);
+        return 1;
+    }
+    if (short_by > 0 && !force) {
+        int64_t seen = op->q - short_by;
+        lots_held(q, site, item, lots, sizeof lots);
+        query_close(q);
+        cli_err("%s: this node sees only %lld %s %s at %s%s%s%s: record what was really "
+                "issued, or pass --force to record it anyway (the cell then shows OVERDRAWN "
+                "until the stock that is missing here arrives)",
+                cmd, (long long)seen, item,
+                op->reason == RELIEF_R_EXPIRED ? "in expired lots" : "to issue", site,
+                lots[0] ? " (lots: " : "", lots, lots[0] ? ")" : "");
+        return 1;
+    }
+    query_close(q);
+    if (short_by > 0) { /* --force: the rest on the cell without lot, as before */
+        size_t i = 0;
+        while (i < nt && (take[i].lot[0] || take[i].exp))
+            i++;
+        if (i == nt) {
+            memset(&take[nt], 0, sizeof take[nt]);
+            nt++;
+        }
+        take[i].qty += short_by; /* one movement per cell, never two on one */
+    }
+    for (size_t i = 0; i < nt; i++) {
+        ops[i] = *op;
+        ops[i].q = take[i].qty;
+        if (take[i].lot[0]) {
+            ops[i].lot = cli_relief_str(take[i].lot);
+            HAS(&ops[i], LOT);
+        }
+        if (take[i].exp) {
+            ops[i].exp = take[i].exp;
+            HAS(&ops[i], EXP);
+        }
+    }
+    {
+        char err[RELIEF_ERR_MAX + 64];
+        rc = relief_node_write_ops(n, ops, nt, 1, err, sizeof err, NULL);
+        if (rc != AM_OK) {
+            cli_err("%s: cannot write: %s", cmd, err[0] ? err : am_strerror(rc));
+            return 1;
+        }
+    }
+    if (!(q = cli_relief_query(n, cmd)))
+        return 1;
+    if (c->json) {
+        json_t *o = json_object(), *arr = json_array();
+        json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, "site", json_string(site));
+        json_object_set_new(o, "item", json_string(item));
+        for (size_t i = 0; i < nt; i++) {
+            const struct query_cell *row;
+            json_t *t = json_object();
+            char d[11];
+            cli_relief_fmt_day(take[i].exp, d);
+            json_object_set_new(t, "lot", take[i].lot[0] ? json_string(take[i].lot) : json_null());
+            json_object_set_new(t, "expiry", take[i].exp ? json_string(d) : json_null());
+            json_object_set_new(t, "qty", json_integer(take[i].qty));
+            if (query_cell(q, site, item, take[i].lot, take[i].exp, &row) == AM_OK) {
+                json_object_set_new(t, "stock", json_integer(row->v.value));
+                json_object_set_new(t, "overdrawn", json_boolean(row->v.overdrawn));
+            }
+            json_array_append_new(arr, t);
+        }
+        json_object_set_new(o, "lots", arr);
+        out_json_put(stdout, o);
+    } else {
+        printf("%s %lld %s at %s, first expiry first out:\n", relief_reason_name(op->reason),
+               (long long)op->q, item, site);
+        for (size_t i = 0; i < nt; i++) {
+            const struct query_cell *row;
+            char d[11];
+            cli_relief_fmt_day(take[i].exp, d);
+            printf("  %lld from %s%s (expires %s)", (long long)take[i].qty,
+                   take[i].lot[0] ? "lot " : "", take[i].lot[0] ? take[i].lot : "no lot", d);
+            if (query_cell(q, site, item, take[i].lot, take[i].exp, &row) == AM_OK)
+                printf(": %lld left%s", (long long)row->v.value,
+                       row->v.overdrawn ? " — OVERDRAWN" : "");
+            putchar('\n');
+        }
+    }
+    query_close(q);
+    return 0;
+}
 
 static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
 {
@@ -45,9 +203,11 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
                                          {"reason", required_argument, NULL, OPT_REASON},
                                          {"note", required_argument, NULL, OPT_NOTE},
                                          {"force", no_argument, NULL, OPT_FORCE},
+                                         {"no-lot", no_argument, NULL, OPT_NO_LOT},
                                          {0, 0, 0, 0}};
     char cmd[32], site[RELIEF_SLUG_MAX + 1] = "", item[RELIEF_SLUG_MAX + 1] = "";
     int is_count = !strcmp(sub, "count"), opt, rc = 1, force = 0, have_q = 0, reason = 0;
+    int no_lot = 0;
     struct relief_op op;
     struct relief_ref ctx[RELIEF_REFS_MAX];
     struct node n;
@@ -100,6 +260,9 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
         case OPT_FORCE:
             force = 1;
             break;
+        case OPT_NO_LOT:
+            no_lot = 1;
+            break;
         default:
             return cli_bad_option(cmd, argv);
         }
@@ -108,6 +271,8 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
         return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
     if (!site[0] || !item[0] || !have_q)
         return cli_usage(cmd, "--site, --item and --qty are required");
+    if (no_lot && (op.has & (RELIEF_HAS(RELIEF_K_LOT) | RELIEF_HAS(RELIEF_K_EXP))))
+        return cli_usage(cmd, "--no-lot and --lot/--expiry say opposite things: give one");
     if (!is_count) {
         if (!strcmp(sub, "receive")) {
             if (!reason)
@@ -145,6 +310,13 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
         query_close(q);
         if (!known)
             goto out;
+    }
+    if (!is_count && !(op.has & (RELIEF_HAS(RELIEF_K_LOT) | RELIEF_HAS(RELIEF_K_EXP))) && !no_lot) {
+        int r = lotless_move(c, &n, cmd, &op, force);
+        if (r >= 0) {
+            rc = r;
+            goto out;
+        }
     }
     {
         struct relief_key key;
@@ -339,13 +511,14 @@ static int stock_show(struct cli *c, int argc, char **argv)
     static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"site", required_argument, NULL, OPT_SITE},
                                          {"item", required_argument, NULL, OPT_ITEM},
+                                         {"all", no_argument, NULL, OPT_ALL},
                                          {0, 0, 0, 0}};
     const char *cmd = "stock show";
     char site[RELIEF_SLUG_MAX + 1] = "", item[RELIEF_SLUG_MAX + 1] = "";
     struct query_cell_filter cf = {0};
     struct query *q = NULL;
     struct node n;
-    int opt, rc, ret = 1;
+    int opt, rc, ret = 1, all = 0;
 
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int k = cli_common_opt(c, opt);
@@ -361,6 +534,8 @@ static int stock_show(struct cli *c, int argc, char **argv)
         } else if (opt == OPT_ITEM) {
             if (cli_relief_arg_item(cmd, optarg, item))
                 return 2;
+        } else if (opt == OPT_ALL) {
+            all = 1;
         } else {
             return cli_bad_option(cmd, argv);
         }
@@ -383,6 +558,7 @@ static int stock_show(struct cli *c, int argc, char **argv)
     }
     cf.site = site[0] ? site : NULL;
     cf.item = item[0] ? item : NULL;
+    cf.nonzero = !all;
     if ((rc = cli_relief_stock_show(q, stdout, &cf, c->json)) != AM_OK)
         cli_err("%s: cannot read the views: %s%s", cmd, am_strerror(rc),
                 rc == AM_ECORRUPT ? "; run `aidmesh reindex`" : "");

@@ -1,7 +1,8 @@
 /*
  * relief_fuzz.c: libFuzzer target for the relief op decoder (ops come inside entries from
  * the network and sticks). Whatever decodes must re-encode, and the re-encoding must
- * decode to the same bytes again; the object key of a decoded op must encode.
+ * decode to the same bytes again; the object key of a decoded op must encode; the checks
+ * that need the entry's author give a documented code, and a succession's object takes it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,5 +31,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the canonical form is a fixed point */
     if (relief_op_key(&op, hash, &key) == AM_OK && relief_key_encode(&key, kbuf, &klen) != AM_OK)
         abort();
+    /* the checks that need the entry's author (a succession's two keys): documented codes */
+    {
+        static const uint8_t author[AM_PK_LEN] = {7};
+        int rc = relief_op_check_author(&op, author, err, sizeof err);
+        if (rc != AM_OK && rc != AM_EMALFORMED && rc != AM_EBADSIG)
+            abort();
+        if (op.type == RELIEF_T_SUCCESSION && relief_op_key(&op, NULL, &key) == AM_OK) {
+            /* its object takes it (whatever osig says: apply trusts validated input) */
+            struct relief_obj *o = relief_obj_new(&key);
+            struct relief_ref ref = {{7}, 1};
+            if (!o)
+                abort();
+            rc = relief_obj_apply(o, &op, &ref, 1, NULL);
+            if (rc != AM_OK &&
+                !(rc == AM_EINVAL && op.old[0] == 7 && !memcmp(op.old, author, AM_PK_LEN)))
+                abort();
+            if (relief_obj_dump(o, buf2, sizeof buf2, &len2) != AM_OK)
+                abort();
+            relief_obj_free(o);
+        }
+    }
     return 0;
 }

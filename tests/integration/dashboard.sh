@@ -47,7 +47,7 @@ check "a fulfilled need (not on the page)" am need deliver "${N4:0:8}" --qty 5
 soon=$(date -u -d '+10 days' +%F)
 check "an expiring lot" am stock receive --site hub-north --item ors-20.5 --qty 500 --lot L2405 --expiry "$soon"
 check "an expired lot" am stock receive --site hub-north --item ors-20.5 --qty 40 --lot L2101 --expiry 2021-06-30
-check "an overdrawn cell" am stock issue --site hub-north --item water-5l --qty 12
+check "an overdrawn cell" am stock issue --site hub-north --item water-5l --qty 12 --force
 check "a plain cell" am stock receive --site clinic-2 --item blanket --qty 100
 mkdir -p "$T/stick"
 check "a stick comes by" am stick sync "$T/stick"

@@ -37,7 +37,7 @@ check "the hub syncs it" "$A" --home "$H" stick sync "$S"
 author=$("$A" --home "$L1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["author"])')
 expect_out "forks names the node and the place" "^node ${author:0:16}: its log here ends at record" "$A" --home "$H" forks
 expect_out "with both records" "kept as evidence" "$A" --home "$H" forks
-expect_out "and what to do" "aidmesh init --force" "$A" --home "$H" forks
+expect_out "and what to do" "aidmesh identity rotate" "$A" --home "$H" forks
 check "forks --json: the author, the place and two different hashes" python3 - "$A" "$H" "$author" <<'EOF'
 import json, subprocess, sys
 rows = json.loads(subprocess.run([sys.argv[1], "--home", sys.argv[2], "forks", "--json"],
@@ -70,7 +70,7 @@ check "and shows the chip" grep -q "FORKED NODE" "$T/page.html"
 
 # the clone itself: its own key is forked, so it refuses to write and says what to do
 expect_out "forks on the clone names this node" "THIS NODE" "$A" --home "$L2" forks
-expect_out "the clone refuses to write" "identity is marked forked" \
+expect_out "the clone refuses to write" "key is marked forked.*aidmesh identity rotate" \
     "$A" --home "$L2" need add --site clinic-2 --item ors-20.5 --qty 1
 expect_out "forks --help says what it is" "in use on two machines" "$A" forks --help
 

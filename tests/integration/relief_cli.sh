@@ -126,7 +126,12 @@ expect_out "and need list shows needs of a site not defined here" "1 open need a
 check "stock receive" am stock receive --site hub-north --item ors-20.5 --qty 500 --lot L2405 --expiry 2021-06-30
 expect_out "stock issue prints the new stock" "stock now 488" \
     am stock issue --site hub-north --item ors-20.5 --qty 12 --lot L2405 --expiry 2021-06-30
-expect_out "issue more than is there: overdrawn" "stock now -12 — OVERDRAWN" am stock issue --site hub-north --item water-5l --qty 12
+n=$(entries_now)
+expect_out "issue more than this node sees is refused, saying so" "sees only 0 water-5l to issue at hub-north.*--force" \
+    am stock issue --site hub-north --item water-5l --qty 12
+check "and writes nothing" test "$(entries_now)" = "$n"
+expect_out "with --force it is recorded: overdrawn" "12 from no lot .*-12 left — OVERDRAWN" \
+    am stock issue --site hub-north --item water-5l --qty 12 --force
 check "stock adjust with a reason" am stock adjust --site hub-north --item ors-20.5 --qty 8 --reason damaged --lot L2405 --expiry 2021-06-30
 expect_out "stock count sets the quantity" "counted 470 ors-20.5 at hub-north.*stock now 470" \
     am stock count --site hub-north --item ors-20.5 --qty 470 --lot L2405 --expiry 2021-06-30
@@ -136,6 +141,36 @@ expect_out "stock show flags overdrawn" "hub-north +water-5l +- +- +-12 OVERDRAW
 expect_out "stock show --item across sites" "clinic-2 +ors-20.5 +- +- +40" am stock show --item ors-20.5
 expect_out "stock show explains its flags" "^OVERDRAWN +more was issued" am stock show
 check "stock show fits 80 columns" sh -c "'$A' --home '$H' stock show | awk 'length > 80 {exit 1}'"
+
+# ---- lots without typing lots: first expiry first out ----------------------------------
+check "receive lot K2 (expires later)" am stock receive --site clinic-2 --item water-5l --qty 500 --lot K2 --expiry 2040-01-01
+check "receive lot K1 (expires sooner)" am stock receive --site clinic-2 --item water-5l --qty 50 --lot K1 --expiry 2039-06-01
+am stock issue --site clinic-2 --item water-5l --qty 120 >"$T/fefo.out" 2>&1 || true
+check "an issue without a lot takes the sooner lot first" grep -Eq "^  50 from lot K1 .*: 0 left" "$T/fefo.out"
+check "then the next, splitting the quantity" grep -Eq "^  70 from lot K2 .*: 430 left" "$T/fefo.out"
+check "the split is one movement per lot, none on a cell without lot" python3 -c '
+import json, subprocess, sys
+cells = json.loads(subprocess.run([sys.argv[1], "--home", sys.argv[2], "stock", "show", "--site", "clinic-2",
+                                   "--item", "water-5l", "--all", "--json"], capture_output=True, text=True, check=True).stdout)
+by = {c["lot"]: c for c in cells}
+assert by["K1"]["stock"] == 0 and by["K2"]["stock"] == 430, by
+assert all(c["lot"] is not None for c in cells), cells
+' "$A" "$H"
+expect_out "a cell at 0 leaves the default listing" "^1 cell" am stock show --site clinic-2 --item water-5l
+expect_out "stock show --all keeps it" "^2 cells" am stock show --site clinic-2 --item water-5l --all
+n=$(entries_now)
+expect_out "an issue beyond what this node sees is refused, naming the lots" "sees only 430 water-5l to issue at clinic-2 \\(lots: K2\\)" \
+    am stock issue --site clinic-2 --item water-5l --qty 431
+expect_out "a receipt without a lot where lots are kept asks for one" "kept by lot \\(K2\\).*--no-lot" \
+    am stock receive --site clinic-2 --item water-5l --qty 5
+check "neither wrote anything" test "$(entries_now)" = "$n"
+check "--no-lot records it without a lot" am stock receive --site clinic-2 --item water-5l --qty 5 --no-lot
+n=$(entries_now)
+expect_out "--force past what is seen: the rest on the cell without lot" "10 from no lot .*-5 left — OVERDRAWN" \
+    am stock issue --site clinic-2 --item water-5l --qty 440 --force
+check "as one movement per cell: two entries (K2, no lot)" test "$(entries_now)" = "$((n + 2))"
+expect_out "--no-lot with --lot is a usage error" "say opposite things" \
+    am stock receive --site clinic-2 --item water-5l --qty 5 --no-lot --lot K3
 expect_out "stock show --json" '"site":"hub-north","item":"ors-20.5","lot":"L2405","expiry":"2021-06-30","stock":470' am stock show --json
 expect_out "an expired lot is flagged" "EXPIRED" am stock show --site hub-north --item ors-20.5
 n=$(entries_now)

@@ -252,10 +252,10 @@ write_random() {
         kind=stock
         case $((RANDOM % 8)) in
         0 | 1 | 2) cmd+=(stock receive --site "$site" --item "$item" --qty $((RANDOM % 200 + 1))) ;;
-        3 | 4) cmd+=(stock issue --site "$site" --item "$item" --qty $((RANDOM % 100 + 1))) ;;
+        3 | 4) cmd+=(stock issue --site "$site" --item "$item" --qty $((RANDOM % 100 + 1)) --force) ;;
         5)
             pick found lost damaged expired
-            cmd+=(stock adjust --site "$site" --item "$item" --qty $((RANDOM % 20 + 1)) --reason "$P")
+            cmd+=(stock adjust --site "$site" --item "$item" --qty $((RANDOM % 20 + 1)) --reason "$P" --force)
             ;;
         *) cmd+=(stock count --site "$site" --item "$item" --qty $((RANDOM % 300))) ;;
         esac
