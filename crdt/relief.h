@@ -62,7 +62,8 @@ enum relief_type {
     RELIEF_T_NEED_CLOSE,  /* "need.close" */
     RELIEF_T_STOCK_MOVE,  /* "stock.move" */
     RELIEF_T_STOCK_COUNT, /* "stock.count" */
-    RELIEF_T_SUCCESSION   /* "succession": a new key takes over from a forked one */
+    RELIEF_T_SUCCESSION,  /* "succession": a new key takes over from a forked one */
+    RELIEF_T_STOCK_MIN    /* "stock.min": the minimum level of an item at a site */
 };
 
 enum relief_site_kind {
@@ -127,7 +128,7 @@ enum relief_key_id {
 #define RELIEF_HAS(k) (1u << (k))
 
 /* Causal registers of objects. A site has NAME, KIND, LL; an item NAME, UNIT, CAT; a
- * need Q, PRI, NOTE, BY, ST. */
+ * need Q, PRI, NOTE, BY, ST; a minimum level Q (the minimum, in base units). */
 enum relief_field {
     RELIEF_F_NAME = 0,
     RELIEF_F_KIND,
@@ -293,14 +294,15 @@ enum relief_obj_kind {
     RELIEF_OBJ_ITEM = 'i',
     RELIEF_OBJ_NEED = 'n',
     RELIEF_OBJ_CELL = 'c',
-    RELIEF_OBJ_SUCC = 'u' /* the successions of one (old) key */
+    RELIEF_OBJ_SUCC = 'u', /* the successions of one (old) key */
+    RELIEF_OBJ_MIN = 'm'   /* the minimum level of an item at a site (stock.min) */
 };
 
 /* The object an op belongs to. Unused members are zero; strings NUL-terminated. */
 struct relief_key {
     int kind;                       /* enum relief_obj_kind */
-    char site[RELIEF_SLUG_MAX + 1]; /* site: its slug; cell: its site */
-    char item[RELIEF_SLUG_MAX + 1]; /* item: its code; cell: its item */
+    char site[RELIEF_SLUG_MAX + 1]; /* site: its slug; cell, minimum: its site */
+    char item[RELIEF_SLUG_MAX + 1]; /* item: its code; cell, minimum: its item */
     char lot[RELIEF_SLUG_MAX + 1];  /* cell: "" for no lot */
     uint32_t exp;                   /* cell: 0 for no expiry */
     uint8_t need[RELIEF_ID_LEN];    /* need */
@@ -318,7 +320,7 @@ int relief_op_key(const struct relief_op *op, const uint8_t *hash, struct relief
 /* Canonical bytes of a key (for LMDB keys and for sorting): kind byte, then
  *   site: slug;  item: code;  need: 16-byte id;
  *   cell: len(site) site len(item) item len(lot) lot exp (4 bytes, big-endian);
- *   succession: the old key (32 bytes).
+ *   succession: the old key (32 bytes);  minimum: len(site) site len(item) item.
  * Returns AM_OK or AM_EINVAL (a key relief_op_key could not have made). */
 int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KEY_MAX],
                       size_t *len);
@@ -327,10 +329,10 @@ int relief_key_decode(const uint8_t *in, size_t len, struct relief_key *key);
 
 /*
  * Creation-time check of what an op refers to (PROTOCOL.md 10.7): the
- * site and item of need.open and stock ops, the need of need.upd/dlv/close. `exists`
- * answers 1 when the caller's view has the object (defined by some entry), else 0.
- * Returns AM_OK, or AM_ENOTFOUND with a sentence in err. Views never call this: an op
- * from the network that refers to an unknown object is applied as usual.
+ * site and item of need.open and stock ops (stock.min included), the need of need.upd/dlv/close.
+ * `exists` answers 1 when the caller's view has the object (defined by some entry), else 0. Returns
+ * AM_OK, or AM_ENOTFOUND with a sentence in err. Views never call this: an op from the network that
+ * refers to an unknown object is applied as usual.
  */
 int relief_op_check_refs(const struct relief_op *op,
                          int (*exists)(void *ctx, const struct relief_key *key), void *ctx,

@@ -262,6 +262,16 @@ int relief_obj_dump(struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len)
     case RELIEF_OBJ_SUCC:
         dump_succ(o, &pk);
         break;
+    case RELIEF_OBJ_MIN:
+        msgpack_pack_map(&pk, 4);
+        pk_cstr(&pk, "k");
+        pk_cstr(&pk, "min");
+        pk_cstr(&pk, "site");
+        pk_cstr(&pk, o->key.site);
+        pk_cstr(&pk, "item");
+        pk_cstr(&pk, o->key.item);
+        pk_reg(o, &pk, RELIEF_F_Q);
+        break;
     default:
         dump_cell(o, &pk);
         break;

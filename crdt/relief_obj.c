@@ -27,6 +27,8 @@ uint32_t relief_obj_fields(int kind)
     case RELIEF_OBJ_NEED:
         return 1u << RELIEF_F_Q | 1u << RELIEF_F_PRI | 1u << RELIEF_F_NOTE | 1u << RELIEF_F_BY |
                1u << RELIEF_F_ST;
+    case RELIEF_OBJ_MIN:
+        return 1u << RELIEF_F_Q;
     default:
         return 0;
     }
@@ -238,6 +240,9 @@ static int op_is_mine(const struct relief_obj *o, const struct relief_op *op, co
     }
     case RELIEF_T_SUCCESSION:
         return k->kind == RELIEF_OBJ_SUCC && memcmp(k->author, op->old, AM_PK_LEN) == 0;
+    case RELIEF_T_STOCK_MIN:
+        return k->kind == RELIEF_OBJ_MIN && op->site.len && op->item.len &&
+               id_equal(k->site, &op->site) && id_equal(k->item, &op->item);
     default:
         return 0;
     }
@@ -332,6 +337,9 @@ static void proto_writes(const struct relief_op *op, struct relief_wrec *w)
         *WR(RELIEF_F_ST) = (struct relief_val){.set = 1, .i = op->st};
         if (has & RELIEF_HAS(RELIEF_K_NOTE))
             set_text(WR(RELIEF_F_NOTE), &op->note);
+        break;
+    case RELIEF_T_STOCK_MIN: /* q 0: no minimum */
+        *WR(RELIEF_F_Q) = (struct relief_val){.set = 1, .i = op->q};
         break;
     default:
         break;

@@ -37,6 +37,8 @@ static const struct {
                               H(T) | H(SITE) | H(ITEM) | H(Q) | H(CTX), 0},
     [RELIEF_T_SUCCESSION] = {H(T) | H(OLD) | H(SEQ) | H(HEAD) | H(OSIG),
                              H(T) | H(OLD) | H(SEQ) | H(HEAD) | H(OSIG), 0},
+    [RELIEF_T_STOCK_MIN] = {H(T) | H(SITE) | H(ITEM) | H(Q) | H(SUP),
+                            H(T) | H(SITE) | H(ITEM) | H(Q), 0},
 };
 
 /* Everything a field reader needs to report an error. */
@@ -499,7 +501,8 @@ static int decode_op(const uint8_t *op, size_t len, struct relief_op *out, char 
         relief_seterr(err, errcap, "%s: writes nothing: give at least one of %s", d.tname, list);
         return AM_EMALFORMED;
     }
-    if ((out->has & H(Q)) && out->q == 0 && out->type != RELIEF_T_STOCK_COUNT) {
+    if ((out->has & H(Q)) && out->q == 0 && out->type != RELIEF_T_STOCK_COUNT &&
+        out->type != RELIEF_T_STOCK_MIN) {
         relief_seterr(err, errcap, "%s: \"q\" must be at least 1", d.tname);
         return AM_EMALFORMED;
     }
@@ -550,7 +553,7 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
     uint32_t nkeys = 0;
     int rc;
 
-    if (op->type < RELIEF_T_SITE || op->type > RELIEF_T_SUCCESSION) {
+    if (op->type < RELIEF_T_SITE || op->type > RELIEF_T_STOCK_MIN) {
         relief_seterr(err, errcap, "op type %d does not exist", op->type);
         return AM_EINVAL;
     }
@@ -575,7 +578,7 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
         pk_str(&pk, relief_key_names[k], strlen(relief_key_names[k]));
         switch (k) {
         case RELIEF_K_T:
-            pk_name(&pk, relief_type_names, 10, op->type);
+            pk_name(&pk, relief_type_names, 11, op->type);
             break;
         case RELIEF_K_SLUG:
         case RELIEF_K_SITE:
@@ -724,6 +727,12 @@ int relief_op_key(const struct relief_op *op, const uint8_t *hash, struct relief
             return AM_EINVAL;
         key->exp = (op->has & H(EXP)) ? op->exp : 0;
         return AM_OK;
+    case RELIEF_T_STOCK_MIN:
+        key->kind = RELIEF_OBJ_MIN;
+        if (!op->site.len || !op->item.len || copy_id(key->site, &op->site) != AM_OK ||
+            copy_id(key->item, &op->item) != AM_OK)
+            return AM_EINVAL;
+        return AM_OK;
     default:
         return AM_EINVAL;
     }
@@ -772,6 +781,12 @@ int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KE
     case RELIEF_OBJ_SUCC:
         memcpy(out + 1, key->author, AM_PK_LEN);
         *len = 1 + AM_PK_LEN;
+        return AM_OK;
+    case RELIEF_OBJ_MIN:
+        if (!key->site[0] || !key->item[0] || put_id(out, &o, key->site) != AM_OK ||
+            put_id(out, &o, key->item) != AM_OK)
+            return AM_EINVAL;
+        *len = o;
         return AM_OK;
     default:
         return AM_EINVAL;
@@ -825,6 +840,11 @@ int relief_key_decode(const uint8_t *in, size_t len, struct relief_key *key)
             return AM_EMALFORMED;
         memcpy(key->author, in + 1, AM_PK_LEN);
         return AM_OK;
+    case RELIEF_OBJ_MIN:
+        if (get_id(in, len, &o, key->site) != AM_OK || get_id(in, len, &o, key->item) != AM_OK ||
+            o != len || !key->site[0] || !key->item[0])
+            return AM_EMALFORMED;
+        return AM_OK;
     default:
         return AM_EMALFORMED;
     }
@@ -842,6 +862,7 @@ int relief_op_check_refs(const struct relief_op *op,
     case RELIEF_T_NEED_OPEN:
     case RELIEF_T_STOCK_MOVE:
     case RELIEF_T_STOCK_COUNT:
+    case RELIEF_T_STOCK_MIN:
         k.kind = RELIEF_OBJ_SITE;
         if (copy_id(k.site, &op->site) != AM_OK)
             return AM_EINVAL;

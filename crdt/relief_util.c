@@ -10,8 +10,8 @@
 #include "relief_int.h"
 
 const char *const relief_type_names[] = {
-    "",           "site",       "item",        "need.open",  "need.upd", "need.dlv",
-    "need.close", "stock.move", "stock.count", "succession", NULL,
+    "",           "site",       "item",        "need.open",  "need.upd",  "need.dlv",
+    "need.close", "stock.move", "stock.count", "succession", "stock.min", NULL,
 };
 const char *const relief_kind_names[] = {
     "", "hub", "shelter", "clinic", "warehouse", "kit", NULL,
@@ -44,7 +44,7 @@ static const char *name_of(const char *const *names, int count, int v, int first
 
 const char *relief_type_name(int type)
 {
-    return name_of(relief_type_names, 10, type, 1);
+    return name_of(relief_type_names, 11, type, 1);
 }
 const char *relief_kind_name(int kind)
 {

@@ -495,7 +495,9 @@ int daemon_conn_start(struct conn *c)
     cfg.now_ms = uv_now(&d->loop);
     cfg.on_new = on_new_entries;
     cfg.on_new_ctx = c;
-    cfg.name = d->n->name; /* told to the peer in the handshake (PROTOCOL.md 8.1) */
+    cfg.name = d->n->name;                /* told to the peer in the handshake (PROTOCOL.md 8.1) */
+    cfg.author_rank = daemon_author_rank; /* the most needed first (PROTOCOL.md 8.4) */
+    cfg.rank_ctx = d;
     rc = sync_init(&c->sess, &cfg);
     c->sess_ok = 1;
     if (rc != AM_OK) {
@@ -843,6 +845,7 @@ static void daemon_teardown(struct daemon *d)
     uv_walk(&d->loop, close_walk, NULL);
     while (uv_run(&d->loop, UV_RUN_NOWAIT) != 0)
         ;
+    daemon_rank_free(d); /* no session is left to ask for a rank */
     uv_run(&d->loop, UV_RUN_DEFAULT);
     uv_loop_close(&d->loop);
     for (t = d->targets; t; t = tn) {

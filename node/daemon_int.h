@@ -90,6 +90,8 @@ struct conn {
     struct conn *next;
 };
 
+struct rank_row;
+
 struct daemon {
     uv_loop_t loop;
     struct node *n;
@@ -101,6 +103,11 @@ struct daemon {
     uv_poll_t listen_poll;
     uv_timer_t accept_timer;
     int listening, accept_paused;
+    /* the ranking of authors whose entries sessions send first (daemon_rank.c) */
+    struct rank_row *rank_rows; /* sorted by author */
+    size_t n_rank;
+    uint64_t rank_at; /* uv_now of its last reading */
+    int rank_valid;
     uint16_t port;
     struct admit_state admit; /* caps, and the counts of connections now */
     uint8_t rbuf[RBUF_LEN];   /* every connection reads into this, then the session copies
@@ -206,5 +213,11 @@ void daemon_on_home_changed(uv_fs_event_t *h, const char *filename, int events, 
 /* Updates the in-memory status (d->status) and its JSON snapshot from the loop's state. */
 void daemon_write_status(struct daemon *d);
 void daemon_on_status_timer(uv_timer_t *t);
+
+/* daemon_rank.c: sync_config.author_rank for the daemon's sessions (ctx: the daemon). */
+#define DAEMON_RANK_REFRESH_MS 10000
+#define DAEMON_RANK_MAX        1024
+uint32_t daemon_author_rank(void *ctx, const uint8_t author[AM_PK_LEN]);
+void daemon_rank_free(struct daemon *d);
 
 #endif

@@ -222,6 +222,9 @@ struct page {
     size_t n_needs;
     const struct query_cell *cells;
     size_t n_cells;
+    const struct query_total *totals;
+    size_t n_totals;
+    size_t below_min;                               /* (site, item) pairs below their minimum */
     size_t overdrawn, conflicts, expired, expiring; /* cells with each flag */
     struct dashboard_peers *peers;
     struct stick_node_visit sticks[DASHBOARD_STICKS_MAX];
@@ -325,6 +328,8 @@ static void page_tiles(struct page *pg)
     snprintf(v, sizeof v, "%zu", pg->expired + pg->expiring);
     snprintf(l, sizeof l, "expired or expiring in %d d", QUERY_EXPIRING_DAYS);
     tile(f, pg->expired + pg->expiring ? "warn" : "", v, l);
+    snprintf(v, sizeof v, "%zu", pg->below_min);
+    tile(f, pg->below_min ? "warn" : "", v, "below minimum");
     if (pg->peers->present && pg->peers->alive)
         snprintf(v, sizeof v, "%zu", connected);
     else
@@ -424,6 +429,11 @@ static void cell_flags(struct page *pg, const struct query_cell *w)
                 w->v.n_audit);
     if (w->flags & QUERY_CELL_SATURATED)
         fputs("<span class=\"chip c-over\">CAPPED</span>", f);
+    if (w->flags & QUERY_CELL_BELOW_MIN)
+        fprintf(f,
+                "<span class=\"chip c-soon\" title=\"the site holds %lld of this item in all its "
+                "lots, below its minimum of %lld\">BELOW MIN</span>",
+                (long long)w->held, (long long)w->min);
     if (w->forked)
         fputs("<span class=\"chip c-over\" title=\"moved or counted by a node whose key is in "
               "use on two machines: `aidmesh forks`\">FORKED NODE</span>",
@@ -456,11 +466,12 @@ static void page_stock(struct page *pg)
                   f);
         }
         fmt_day(w->v.exp, exp);
-        fprintf(f, "<tr class=\"cell%s%s%s%s\" data-site=\"",
+        fprintf(f, "<tr class=\"cell%s%s%s%s%s\" data-site=\"",
                 fl & QUERY_CELL_OVERDRAWN ? " overdrawn" : "",
                 fl & QUERY_CELL_CONFLICT ? " conflict" : "",
                 fl & QUERY_CELL_EXPIRED ? " expired" : "",
-                fl & QUERY_CELL_EXPIRING ? " expiring" : "");
+                fl & QUERY_CELL_EXPIRING ? " expiring" : "",
+                fl & QUERY_CELL_BELOW_MIN ? " below-min" : "");
         escs(f, w->v.site);
         fputs("\" data-item=\"", f);
         escs(f, w->v.item);
@@ -482,6 +493,38 @@ static void page_stock(struct page *pg)
         fputs("</td><td>", f);
         cell_flags(pg, w);
         fputs("</td></tr>\n", f);
+    }
+    fputs("</tbody></table></section>\n", f);
+}
+
+/* Every item across the sites: what they hold together, and how many sites need a look. */
+static void page_totals(struct page *pg)
+{
+    FILE *f = pg->f;
+    fputs("<section id=\"totals\"><h2>Totals across sites</h2>\n", f);
+    if (!pg->n_totals) {
+        fputs("<p class=\"empty\">No stock recorded.</p></section>\n", f);
+        return;
+    }
+    fputs("<table><thead><tr><th>Item</th><th>Held</th><th>Sites</th><th>Below minimum</th>"
+          "<th>Overdrawn</th><th>Expiring</th><th>Expired</th></tr></thead><tbody>\n",
+          f);
+    for (size_t i = 0; i < pg->n_totals; i++) {
+        const struct query_total *t = &pg->totals[i];
+        fputs("<tr class=\"total\" data-item=\"", f);
+        escs(f, t->item);
+        fprintf(f,
+                "\" data-held=\"%lld\" data-sites=\"%u\" data-below-min=\"%u\" "
+                "data-overdrawn=\"%u\" data-expiring=\"%u\" data-expired=\"%u\"><td>",
+                (long long)t->held, t->sites, t->below_min, t->overdrawn, t->expiring, t->expired);
+        item_label(pg, t->item);
+        fprintf(f, "</td><td class=\"n\">%lld", (long long)t->held);
+        item_unit(pg, t->item);
+        fprintf(f, "</td><td class=\"n\">%u</td>", t->sites);
+        fprintf(f, "<td class=\"n\">%s%u%s</td>", t->below_min ? "<b>" : "", t->below_min,
+                t->below_min ? "</b>" : "");
+        fprintf(f, "<td class=\"n\">%u</td><td class=\"n\">%u</td><td class=\"n\">%u</td></tr>\n",
+                t->overdrawn, t->expiring, t->expired);
     }
     fputs("</tbody></table></section>\n", f);
 }
@@ -651,8 +694,12 @@ static int page_build(void *ctx)
         rc = query_needs(pg->q, &nf, &pg->needs, &pg->n_needs);
     if (rc == AM_OK)
         rc = query_cells(pg->q, &cf, &pg->cells, &pg->n_cells);
+    if (rc == AM_OK)
+        rc = query_totals(pg->q, NULL, &pg->totals, &pg->n_totals);
     if (rc != AM_OK)
         return rc;
+    for (size_t i = 0; i < pg->n_totals; i++)
+        pg->below_min += pg->totals[i].below_min;
     for (size_t i = 0; i < pg->n_cells; i++) {
         unsigned fl = pg->cells[i].flags;
         pg->overdrawn += !!(fl & QUERY_CELL_OVERDRAWN);
@@ -665,6 +712,7 @@ static int page_build(void *ctx)
     fputs("<main>\n", pg->f);
     page_needs(pg);
     page_stock(pg);
+    page_totals(pg);
     page_peers(pg);
     page_sticks(pg);
     fputs("</main>\n", pg->f);

@@ -14,6 +14,7 @@
 #include "am_err.h"
 #include "am_grow.h"
 #include "entry.h"
+#include "hlc.h"
 #include "mp.h"
 
 #define MS_PER_DAY 86400000ULL
@@ -162,6 +163,105 @@ static void need_fill(struct query *q, struct query_need *w, unsigned digits)
     w->q = v->q.n_heads ? v->q.i : 0;
     w->conflict = relief_node_need_conflict(v);
     w->late = v->status == RELIEF_ST_OPEN && w->by && w->by < q->today;
+    w->over = v->q.n_heads && v->delivered > w->q;
+    w->by_past = w->by && w->by < hlc_ms(v->by.win_hlc) / MS_PER_DAY;
+}
+
+/* ---- needs: the dup check ---- */
+
+/* An open need, as the dup check sees it. */
+struct open_need {
+    char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1];
+    uint64_t hlc;
+    uint8_t id[RELIEF_ID_LEN];
+};
+
+struct open_acc {
+    const char *item; /* NULL: any */
+    struct open_need *v;
+    size_t n, cap;
+};
+
+static int open_need_cmp(const void *a, const void *b)
+{
+    const struct open_need *x = a, *y = b;
+    int c;
+    if ((c = strcmp(x->site, y->site)) != 0 || (c = strcmp(x->item, y->item)) != 0)
+        return c;
+    if (x->hlc != y->hlc)
+        return x->hlc < y->hlc ? -1 : 1;
+    return memcmp(x->id, y->id, RELIEF_ID_LEN);
+}
+
+static int open_push(struct open_acc *a, const struct relief_node_need *v)
+{
+    struct open_need *o;
+    if (!v->opened || v->status != RELIEF_ST_OPEN || (a->item && strcmp(a->item, v->item) != 0))
+        return AM_OK;
+    if (AM_GROW(a->v, a->cap, a->n + 1, 32) != AM_OK)
+        return AM_ENOMEM;
+    o = &a->v[a->n++];
+    memcpy(o->site, v->site, sizeof o->site);
+    memcpy(o->item, v->item, sizeof o->item);
+    o->hlc = v->open_hlc;
+    memcpy(o->id, v->id, RELIEF_ID_LEN);
+    return AM_OK;
+}
+
+static int open_add(void *ctx, const struct store_view_row *r)
+{
+    struct relief_node_need v;
+    if (relief_node_need_parse(r->view, r->view_len, &v) != AM_OK)
+        return AM_ECORRUPT;
+    return open_push(ctx, &v);
+}
+
+/*
+ * Marks rows[0..n) that are open needs opened less than QUERY_DUP_MS after another open need
+ * of the same site and item (dup, dup_of: the nearest earlier one). `complete`: rows hold
+ * every open need of the sites and items they show (a filter of site, item and status only),
+ * so no second read is needed; else the open needs of `site` (NULL: all) and `item` are read.
+ */
+static int needs_mark_dups(struct query *q, struct query_need *rows, size_t n, int complete,
+                           const char *site, const char *item)
+{
+    struct open_acc a = {item, NULL, 0, 0};
+    int rc = AM_OK;
+    size_t open = 0;
+
+    for (size_t i = 0; i < n; i++)
+        open += rows[i].v.opened && rows[i].v.status == RELIEF_ST_OPEN;
+    if (open < 1 || (complete && open < 2))
+        return AM_OK;
+    if (complete) {
+        for (size_t i = 0; i < n && rc == AM_OK; i++)
+            rc = open_push(&a, &rows[i].v);
+    } else {
+        rc = store_snap_needs_each(q->sn, site, RELIEF_ST_OPEN, open_add, &a);
+    }
+    if (rc == AM_OK && a.n > 1) {
+        qsort(a.v, a.n, sizeof *a.v, open_need_cmp);
+        for (size_t i = 0; i < n; i++) {
+            struct query_need *w = &rows[i];
+            struct open_need k, *at;
+            if (!w->v.opened || w->v.status != RELIEF_ST_OPEN)
+                continue;
+            memcpy(k.site, w->v.site, sizeof k.site);
+            memcpy(k.item, w->v.item, sizeof k.item);
+            k.hlc = w->v.open_hlc;
+            memcpy(k.id, w->v.id, RELIEF_ID_LEN);
+            at = bsearch(&k, a.v, a.n, sizeof k, open_need_cmp);
+            if (!at || at == a.v)
+                continue;
+            if (!strcmp(at[-1].site, k.site) && !strcmp(at[-1].item, k.item) &&
+                hlc_ms(k.hlc) - hlc_ms(at[-1].hlc) < QUERY_DUP_MS) {
+                w->dup = 1;
+                memcpy(w->dup_of, at[-1].id, RELIEF_ID_LEN);
+            }
+        }
+    }
+    free(a.v);
+    return rc;
 }
 
 static int need_matches(const struct query_need *w, const struct query_need_filter *f)
@@ -221,6 +321,13 @@ int query_needs(struct query *q, const struct query_need_filter *f, const struct
     }
     if (a.n > 1)
         qsort(a.v, a.n, sizeof *a.v, need_qsort_cmp);
+    rc =
+        needs_mark_dups(q, a.v, a.n, !f || (!f->priority && !f->author && !(f->text && f->text[0])),
+                        f ? f->site : NULL, f ? f->item : NULL);
+    if (rc != AM_OK) {
+        free(a.v);
+        return rc;
+    }
     if (forked_any(q))
         for (size_t i = 0; i < a.n; i++) {
             struct relief_key k = {.kind = RELIEF_OBJ_NEED};
@@ -258,6 +365,11 @@ int query_need(struct query *q, const uint8_t id[static RELIEF_ID_LEN],
     }
     need_fill(q, w, store_snap_need_digits(q->sn, id));
     w->forked = forked_any(q) && obj_forked(q, &k);
+    if (w->v.opened && w->v.status == RELIEF_ST_OPEN &&
+        (rc = needs_mark_dups(q, w, 1, 0, w->v.site, w->v.item)) != AM_OK) {
+        free(w);
+        return rc;
+    }
     if ((rc = own(q, w)) != AM_OK)
         return rc;
     *row = w;
@@ -315,8 +427,6 @@ static int cell_forked(struct query *q, const struct relief_node_cell *c)
 
 struct cell_acc {
     struct query *q;
-    int nonzero;
-    unsigned flags;
     struct query_cell *v;
     size_t n, cap;
 };
@@ -329,30 +439,147 @@ static int cell_add(void *ctx, const struct store_view_row *r)
     if (relief_node_cell_parse(r->view, r->view_len, &w.v) != AM_OK)
         return AM_ECORRUPT;
     cell_fill(a->q, &w);
-    if (a->flags && !(w.flags & a->flags))
-        return 0;
-    if (a->nonzero && w.v.value == 0 &&
-        !(w.flags & (QUERY_CELL_OVERDRAWN | QUERY_CELL_CONFLICT | QUERY_CELL_CHECK)))
-        return 0;
     if (AM_GROW(a->v, a->cap, a->n + 1, 64) != AM_OK)
         return AM_ENOMEM;
     a->v[a->n++] = w;
     return 0;
 }
 
+/* ---- minimum levels ---- */
+
+struct min_acc {
+    const char *item; /* NULL: any */
+    struct relief_node_min *v;
+    size_t n, cap;
+};
+
+static int min_add(void *ctx, const struct store_view_row *r)
+{
+    struct min_acc *a = ctx;
+    struct relief_node_min m;
+    if (relief_node_min_parse(r->view, r->view_len, &m) != AM_OK)
+        return AM_ECORRUPT;
+    if (a->item && strcmp(a->item, m.item) != 0)
+        return 0;
+    if (AM_GROW(a->v, a->cap, a->n + 1, 16) != AM_OK)
+        return AM_ENOMEM;
+    a->v[a->n++] = m;
+    return 0;
+}
+
+static int min_cmp(const void *a, const void *b)
+{
+    const struct relief_node_min *x = a, *y = b;
+    int c = strcmp(x->site, y->site);
+    return c ? c : strcmp(x->item, y->item);
+}
+
+/* Appends len(str) || str (a key's length-prefixed code, relief_key_encode). */
+static void put_lp(uint8_t *out, size_t *o, const char *str)
+{
+    size_t n = strlen(str);
+    out[(*o)++] = (uint8_t)n;
+    memcpy(out + *o, str, n);
+    *o += n;
+}
+
+/* The minimum levels of `site` and `item` (NULL: any), by site then item, into a->v (the
+ * caller frees it). Their views point into the snapshot. */
+static int mins_load(struct query *q, const char *site, const char *item, struct min_acc *a)
+{
+    uint8_t prefix[2 + 2 * RELIEF_SLUG_MAX];
+    size_t plen = 0;
+    int rc;
+
+    a->item = item;
+    prefix[plen++] = RELIEF_OBJ_MIN;
+    if (site && strlen(site) <= RELIEF_SLUG_MAX) {
+        put_lp(prefix, &plen, site);
+        if (item && strlen(item) <= RELIEF_SLUG_MAX)
+            put_lp(prefix, &plen, item);
+    }
+    rc = store_snap_views_each(q->sn, prefix, plen, min_add, a);
+    if (rc == AM_OK && a->n > 1)
+        qsort(a->v, a->n, sizeof *a->v, min_cmp);
+    return rc;
+}
+
+static int64_t min_value(const struct relief_node_min *m)
+{
+    return m && m->q.n_heads && m->q.set && m->q.i > 0 ? m->q.i : 0;
+}
+
+/* a + b, clamped to int64; *sat set when clamped. */
+static int64_t add_clamped(int64_t a, int64_t b, int *sat)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) {
+        *sat = 1;
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    }
+    return r;
+}
+
+/* Every cell of `site` and `item` (NULL: any), sorted, each with its (site, item)'s sum over
+ * every lot and minimum level (QUERY_CELL_BELOW_MIN). a->v is the caller's to free. */
+static int cells_collect(struct query *q, const char *site, const char *item, struct cell_acc *a,
+                         struct min_acc *m)
+{
+    int rc = store_snap_cells_each(q->sn, site, item, cell_add, a);
+    if (rc == AM_OK)
+        rc = mins_load(q, site, item, m);
+    if (rc != AM_OK)
+        return rc;
+    if (a->n > 1)
+        qsort(a->v, a->n, sizeof *a->v, cell_qsort_cmp);
+    for (size_t i = 0, j; i < a->n; i = j) {
+        struct relief_node_min key, *mn = NULL;
+        int64_t held = 0, min;
+        int sat = 0;
+        for (j = i; j < a->n && !strcmp(a->v[j].v.site, a->v[i].v.site) &&
+                    !strcmp(a->v[j].v.item, a->v[i].v.item);
+             j++)
+            held = add_clamped(held, a->v[j].v.value, &sat);
+        if (m->n) {
+            memcpy(key.site, a->v[i].v.site, sizeof key.site);
+            memcpy(key.item, a->v[i].v.item, sizeof key.item);
+            mn = bsearch(&key, m->v, m->n, sizeof key, min_cmp);
+        }
+        min = min_value(mn);
+        for (size_t k = i; k < j; k++) {
+            a->v[k].held = held;
+            a->v[k].min = min;
+            if (min > 0 && held < min)
+                a->v[k].flags |= QUERY_CELL_BELOW_MIN;
+        }
+    }
+    return AM_OK;
+}
+
 int query_cells(struct query *q, const struct query_cell_filter *f, const struct query_cell **rows,
                 size_t *n)
 {
-    struct cell_acc a = {q, f ? f->nonzero : 0, f ? f->flags : 0, NULL, 0, 0};
-    int rc = store_snap_cells_each(q->sn, f ? f->site : NULL, f ? f->item : NULL, cell_add, &a);
+    struct cell_acc a = {q, NULL, 0, 0};
+    struct min_acc m = {0};
+    size_t k = 0;
+    int rc = cells_collect(q, f ? f->site : NULL, f ? f->item : NULL, &a, &m);
     *rows = NULL;
     *n = 0;
+    free(m.v);
     if (rc != AM_OK) {
         free(a.v);
         return rc;
     }
-    if (a.n > 1)
-        qsort(a.v, a.n, sizeof *a.v, cell_qsort_cmp);
+    for (size_t i = 0; i < a.n; i++) {
+        const struct query_cell *w = &a.v[i];
+        if (f && f->flags && !(w->flags & f->flags))
+            continue;
+        if (f && f->nonzero && w->v.value == 0 &&
+            !(w->flags & (QUERY_CELL_OVERDRAWN | QUERY_CELL_CONFLICT | QUERY_CELL_CHECK)))
+            continue;
+        a.v[k++] = *w;
+    }
+    a.n = k;
     if (forked_any(q))
         for (size_t i = 0; i < a.n; i++)
             a.v[i].forked = cell_forked(q, &a.v[i].v);
@@ -360,6 +587,171 @@ int query_cells(struct query *q, const struct query_cell_filter *f, const struct
         return rc;
     *rows = a.v;
     *n = a.n;
+    return AM_OK;
+}
+
+int query_levels(struct query *q, const char *site, const char *item,
+                 const struct query_level **rows, size_t *n)
+{
+    struct cell_acc a = {q, NULL, 0, 0};
+    struct min_acc m = {0};
+    struct query_level *v = NULL;
+    size_t nv = 0, cap = 0, i = 0, k = 0;
+    int rc = cells_collect(q, site, item, &a, &m);
+
+    *rows = NULL;
+    *n = 0;
+    /* merge the groups of cells and the minimum levels, both by site then item */
+    while (rc == AM_OK && (i < a.n || k < m.n)) {
+        struct query_level *l;
+        struct relief_node_min key;
+        int c;
+        if (i < a.n) {
+            memcpy(key.site, a.v[i].v.site, sizeof key.site);
+            memcpy(key.item, a.v[i].v.item, sizeof key.item);
+        }
+        c = i >= a.n ? 1 : k >= m.n ? -1 : min_cmp(&key, &m.v[k]);
+        if (AM_GROW(v, cap, nv + 1, 32) != AM_OK) {
+            rc = AM_ENOMEM;
+            break;
+        }
+        l = &v[nv++];
+        memset(l, 0, sizeof *l);
+        if (c <= 0) {
+            memcpy(l->site, key.site, sizeof l->site);
+            memcpy(l->item, key.item, sizeof l->item);
+            l->held = a.v[i].held;
+            l->min = a.v[i].min;
+            for (; i < a.n && !strcmp(a.v[i].v.site, l->site) && !strcmp(a.v[i].v.item, l->item);
+                 i++) {
+                unsigned fl = a.v[i].flags;
+                l->n_cells++;
+                l->overdrawn |= (fl & QUERY_CELL_OVERDRAWN) != 0;
+                l->saturated |= (fl & QUERY_CELL_SATURATED) != 0 || l->held == INT64_MAX ||
+                                l->held == INT64_MIN;
+                l->expired |= (fl & QUERY_CELL_EXPIRED) && a.v[i].v.value > 0;
+                l->expiring |= (fl & QUERY_CELL_EXPIRING) && a.v[i].v.value > 0;
+            }
+        } else {
+            memcpy(l->site, m.v[k].site, sizeof l->site);
+            memcpy(l->item, m.v[k].item, sizeof l->item);
+            l->min = min_value(&m.v[k]);
+        }
+        if (c >= 0) {
+            l->reg = m.v[k].q;
+            k++;
+        }
+        l->below = l->min > 0 && l->held < l->min;
+    }
+    free(a.v);
+    free(m.v);
+    if (rc == AM_OK)
+        rc = own(q, v);
+    else
+        free(v);
+    if (rc != AM_OK)
+        return rc;
+    *rows = v;
+    *n = nv;
+    return AM_OK;
+}
+
+int query_level(struct query *q, const char *site, const char *item, const struct query_level **row)
+{
+    size_t n;
+    int rc = query_levels(q, site, item, row, &n);
+    if (rc == AM_OK && n == 0) {
+        *row = NULL;
+        return AM_ENOTFOUND;
+    }
+    return rc;
+}
+
+int query_below_min(struct query *q, const char *site, const char *item,
+                    const struct query_level **rows, size_t *n)
+{
+    struct min_acc m = {0};
+    struct query_level *v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc = mins_load(q, site, item, &m);
+
+    *rows = NULL;
+    *n = 0;
+    for (size_t i = 0; rc == AM_OK && i < m.n; i++) {
+        const struct query_level *l;
+        if (!min_value(&m.v[i]))
+            continue;
+        if ((rc = query_level(q, m.v[i].site, m.v[i].item, &l)) != AM_OK || !l->below)
+            continue;
+        if (AM_GROW(v, cap, nv + 1, 16) != AM_OK)
+            rc = AM_ENOMEM;
+        else
+            v[nv++] = *l;
+    }
+    free(m.v);
+    if (rc == AM_OK)
+        rc = own(q, v);
+    else
+        free(v);
+    if (rc != AM_OK)
+        return rc;
+    *rows = v;
+    *n = nv;
+    return AM_OK;
+}
+
+static int level_item_cmp(const void *a, const void *b)
+{
+    const struct query_level *x = *(const struct query_level *const *)a;
+    const struct query_level *y = *(const struct query_level *const *)b;
+    int c = strcmp(x->item, y->item);
+    return c ? c : strcmp(x->site, y->site);
+}
+
+int query_totals(struct query *q, const char *item, const struct query_total **rows, size_t *n)
+{
+    const struct query_level *lv, **order;
+    struct query_total *v = NULL;
+    size_t nl, nv = 0, cap = 0;
+    int rc = query_levels(q, NULL, item, &lv, &nl);
+
+    *rows = NULL;
+    *n = 0;
+    if (rc != AM_OK)
+        return rc;
+    if (!(order = malloc((nl ? nl : 1) * sizeof *order)))
+        return AM_ENOMEM;
+    for (size_t i = 0; i < nl; i++)
+        order[i] = &lv[i];
+    if (nl > 1)
+        qsort(order, nl, sizeof *order, level_item_cmp);
+    for (size_t i = 0; i < nl; i++) {
+        const struct query_level *l = order[i];
+        struct query_total *t;
+        if (!nv || strcmp(v[nv - 1].item, l->item) != 0) {
+            if (AM_GROW(v, cap, nv + 1, 32) != AM_OK) {
+                free(v);
+                free(order);
+                return AM_ENOMEM;
+            }
+            t = &v[nv++];
+            memset(t, 0, sizeof *t);
+            memcpy(t->item, l->item, sizeof t->item);
+        }
+        t = &v[nv - 1];
+        t->held = add_clamped(t->held, l->held, &t->saturated);
+        t->saturated |= l->saturated;
+        t->sites++;
+        t->below_min += (uint32_t)l->below;
+        t->overdrawn += (uint32_t)l->overdrawn;
+        t->expiring += (uint32_t)l->expiring;
+        t->expired += (uint32_t)l->expired;
+    }
+    free(order);
+    if ((rc = own(q, v)) != AM_OK)
+        return rc;
+    *rows = v;
+    *n = nv;
     return AM_OK;
 }
 
@@ -437,6 +829,18 @@ int query_cell(struct query *q, const char *site, const char *item, const char *
     }
     cell_fill(q, w);
     w->forked = forked_any(q) && obj_forked(q, &k);
+    {
+        const struct query_level *l;
+        if ((rc = query_level(q, site, item, &l)) == AM_OK) {
+            w->held = l->held;
+            w->min = l->min;
+            if (l->below)
+                w->flags |= QUERY_CELL_BELOW_MIN;
+        } else if (rc != AM_ENOTFOUND) {
+            free(w);
+            return rc;
+        }
+    }
     if ((rc = own(q, w)) != AM_OK)
         return rc;
     *row = w;

@@ -62,10 +62,21 @@ struct query_need {
     int conflict;              /* a field holds concurrent values (relief_node_need_conflict) */
     int late;                  /* open, and its needed-by day is before today */
     int forked;                /* an author of one of its ops is forked (query_forks) */
+    /* Checks that catch slips (never refused, only flagged): */
+    int over;    /* more was delivered than asked (delivered > q) */
+    int by_past; /* its needed-by day was already past when it was set (the by register's
+                    winner was written on a later day than the day it names) */
+    int dup;     /* open, and another open need for the same site and item was opened less
+                    than a day (by need.open HLC) before it: dup_of is that need's id */
+    uint8_t dup_of[RELIEF_ID_LEN];
 };
 
+/* How close two open needs for one site and item must be opened to be flagged dup. */
+#define QUERY_DUP_MS 86400000ULL
+
 /* The needs that match f (NULL: every need), in the one order. *rows (owned by q) holds *n
- * rows. Returns AM_OK, AM_ENOMEM, AM_ECORRUPT, or a store error. */
+ * rows. The dup flag compares each open need with every open need of its site and item,
+ * whether or not f lists it. Returns AM_OK, AM_ENOMEM, AM_ECORRUPT, or a store error. */
 int query_needs(struct query *q, const struct query_need_filter *f, const struct query_need **rows,
                 size_t *n);
 
@@ -89,6 +100,8 @@ enum {
     QUERY_CELL_EXPIRING = 1u << 3,  /* expiry within QUERY_EXPIRING_DAYS (not expired) */
     QUERY_CELL_CHECK = 1u << 4,     /* moves that a count may not have included (n_audit) */
     QUERY_CELL_SATURATED = 1u << 5, /* the value hit the quantity limit */
+    QUERY_CELL_BELOW_MIN = 1u << 6, /* the site holds less of the item (every lot) than its
+                                       minimum level (stock.min) */
 };
 
 struct query_cell_filter {
@@ -104,6 +117,8 @@ struct query_cell {
     unsigned flags;            /* QUERY_CELL_* */
     int64_t days_left;         /* expiry day minus today (when v.exp) */
     int forked;                /* an author of one of its ops is forked (query_forks) */
+    int64_t held;              /* the site's stock of the item over all its lots */
+    int64_t min;               /* the site's minimum level of the item; 0: none */
 };
 
 /* The cells that match f (NULL: every cell), by site, item, lot (each alphabetical), then
@@ -129,6 +144,54 @@ int query_fefo(struct query *q, const char *site, const char *item, int reason, 
 /* One cell. Returns AM_OK, AM_ENOTFOUND, or an error. */
 int query_cell(struct query *q, const char *site, const char *item, const char *lot, uint32_t exp,
                const struct query_cell **row);
+
+/* ---- minimum levels and totals (PROTOCOL.md 10.7, "stock.min") ---- */
+
+/* One item at one site: what its cells hold together, and its minimum level. */
+struct query_level {
+    char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1];
+    int64_t held;               /* the sum of its cells' values, every lot (clamped to int64) */
+    uint32_t n_cells;           /* its stock cells */
+    int64_t min;                /* its minimum level; 0: none (never set, or set to 0) */
+    struct relief_node_reg reg; /* the minimum's register (n_heads 0: never set) */
+    int below;                  /* a minimum is set (min > 0) and held < min */
+    int overdrawn;              /* one of its cells is overdrawn */
+    int expiring;               /* a lot that holds stock expires within QUERY_EXPIRING_DAYS */
+    int expired;                /* a lot that holds stock has expired (today or before) */
+    int saturated;              /* a cell or the sum hit the quantity limit */
+};
+
+/* Every (site, item) that has stock cells or a minimum level, by site then item; site and
+ * item (NULL: any) narrow it. *rows (owned by q) holds *n rows. Returns AM_OK, AM_ENOMEM,
+ * AM_ECORRUPT, or a store error. */
+int query_levels(struct query *q, const char *site, const char *item,
+                 const struct query_level **rows, size_t *n);
+/* One (site, item): AM_OK with *row (owned by q), AM_ENOTFOUND when it has neither cells nor
+ * a minimum, or an error as above. */
+int query_level(struct query *q, const char *site, const char *item,
+                const struct query_level **row);
+
+/* The (site, item) pairs of `site` and `item` (NULL: any) that hold less than their minimum
+ * level, by site then item: query_levels' rows with `below`, read pair by pair from the
+ * minimum levels (quick when few are set). Returns as query_levels. */
+int query_below_min(struct query *q, const char *site, const char *item,
+                    const struct query_level **rows, size_t *n);
+
+/* One item across every site. */
+struct query_total {
+    char item[RELIEF_SLUG_MAX + 1];
+    int64_t held;       /* the sum over its sites (clamped to int64) */
+    uint32_t sites;     /* sites with stock cells or a minimum of it */
+    uint32_t below_min; /* sites that hold less than their minimum */
+    uint32_t overdrawn; /* sites with an overdrawn cell of it */
+    uint32_t expiring;  /* sites with a lot of it that holds stock and expires within 30 days */
+    uint32_t expired;   /* sites with a lot of it that holds stock and has expired */
+    int saturated;
+};
+
+/* Every item that some site holds or keeps a minimum of (item: only that one), by code.
+ * *rows (owned by q) holds *n rows. Returns as query_levels. */
+int query_totals(struct query *q, const char *item, const struct query_total **rows, size_t *n);
 
 /* ---- sites and items ---- */
 

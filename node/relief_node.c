@@ -274,6 +274,33 @@ int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item
     return catalog_parse(v, len, &cv);
 }
 
+int relief_node_min_parse(const uint8_t *v, size_t len, struct relief_node_min *out)
+{
+    struct mp_cur c;
+    uint32_t pairs;
+    memset(out, 0, sizeof *out);
+    if (view_begin(&c, v, len, "min", &pairs) != AM_OK)
+        return AM_ECORRUPT;
+    for (uint32_t i = 0; i < pairs; i++) {
+        const uint8_t *k;
+        uint32_t kn;
+        int rc;
+        if (mp_get_str(&c, &k, &kn) != AM_OK)
+            return AM_ECORRUPT;
+        if (key_is(k, kn, "site"))
+            rc = get_cstr(&c, out->site, sizeof out->site);
+        else if (key_is(k, kn, "item"))
+            rc = get_cstr(&c, out->item, sizeof out->item);
+        else if (key_is(k, kn, "q"))
+            rc = get_reg(&c, RELIEF_F_Q, &out->q);
+        else
+            rc = mp_skip(&c) == AM_OK ? AM_OK : AM_ECORRUPT;
+        if (rc != AM_OK)
+            return AM_ECORRUPT;
+    }
+    return out->site[0] && out->item[0] ? AM_OK : AM_ECORRUPT;
+}
+
 int relief_node_need_conflict(const struct relief_node_need *n)
 {
     return n->q.conflict || n->pri.conflict || n->note.conflict || n->by.conflict || n->st.conflict;

@@ -82,11 +82,19 @@ struct relief_node_cell {
     uint32_t n_audit; /* moves stamped before the count but not in its context */
 };
 
+/* The minimum level of an item at a site (stock.min, PROTOCOL.md 10.7): register q, the
+ * minimum in base units (0: no minimum). */
+struct relief_node_min {
+    char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1];
+    struct relief_node_reg q;
+};
+
 /* Parse a view of each kind. Return AM_OK or AM_ECORRUPT (not such a view). */
 int relief_node_site_parse(const uint8_t *v, size_t len, struct relief_node_site *out);
 int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item *out);
 int relief_node_need_parse(const uint8_t *v, size_t len, struct relief_node_need *out);
 int relief_node_cell_parse(const uint8_t *v, size_t len, struct relief_node_cell *out);
+int relief_node_min_parse(const uint8_t *v, size_t len, struct relief_node_min *out);
 /* 1 when any register of a parsed need holds concurrent writes (a listing flags it). */
 int relief_node_need_conflict(const struct relief_node_need *n);
 /* The i-th (0-based) other maximal count of a parsed cell. AM_OK or AM_ECORRUPT. */

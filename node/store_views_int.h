@@ -21,8 +21,9 @@
 /* 2: heads of one value agree; 3: refs inside the views value; 4: ops records; 5: text
  * with a bidirectional control makes an op invalid (§10.2), so views of 4 may hold ops
  * that 5 refuses, and are rebuilt; 6: succession objects (§10.7), whose ops views of 5
- * ignored as newer */
-#define VIEWS_FORMAT 6
+ * ignored as newer; 7: minimum levels (stock.min, §10.7), which views of 6 ignored as
+ * newer */
+#define VIEWS_FORMAT 7
 #define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
 #define TERM_LEN     32
 /* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */

@@ -244,11 +244,19 @@ static int put_invalid(struct store *s, MDB_txn *txn, const uint8_t *author, uin
 }
 
 /* Touches grouped by object: sorted by a hash of the object key (then by arrival), so
- * sorting moves 16 bytes per op, not a touch. Objects are thus visited in no particular
- * key order, which no view depends on. */
+ * sorting moves 16 bytes per op, not a touch. The objects are then visited in key order
+ * (struct tgrp): neighbours in the views tree one after the other, so each descent and
+ * each put finds its pages hot. No view depends on the order of visits. */
 struct tord {
     uint64_t h;
     uint32_t i; /* index into the touches */
+};
+
+/* The touches of one object: ord[lo, hi). */
+struct tgrp {
+    const uint8_t *key;
+    uint32_t lo, hi;
+    uint8_t klen;
 };
 
 /* A 64-bit mix of an object key: only groups touches (equal keys, equal hashes), so it
@@ -265,12 +273,44 @@ static uint64_t key_hash(const uint8_t *key, size_t len)
     return h;
 }
 
-static int tord_cmp(const void *a, const void *b)
+/* Sorts ord[0..n) by h, keeping arrival order among equal hashes (ord comes in arrival
+ * order): a stable radix sort, a byte per pass, through tmp (n entries); passes where
+ * every hash has the same byte are skipped. */
+static void tord_sort(struct tord *ord, struct tord *tmp, size_t n)
 {
-    const struct tord *x = a, *y = b;
-    if (x->h != y->h)
-        return x->h < y->h ? -1 : 1;
-    return x->i < y->i ? -1 : x->i > y->i;
+    size_t cnt[256];
+    for (int sh = 0; sh < 64; sh += 8) {
+        size_t at = 0;
+        memset(cnt, 0, sizeof cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt[(ord[i].h >> sh) & 0xff]++;
+        if (cnt[(ord[0].h >> sh) & 0xff] == n)
+            continue;
+        for (int b = 0; b < 256; b++) {
+            size_t c = cnt[b];
+            cnt[b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[cnt[(ord[i].h >> sh) & 0xff]++] = ord[i];
+        memcpy(ord, tmp, n * sizeof *ord);
+    }
+}
+
+/* Object keys in the views tree's order (LMDB's default: bytes, then length). */
+static int tgrp_cmp(const void *a, const void *b)
+{
+    const struct tgrp *x = a, *y = b;
+    int c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* tgrp_cmp, then the runs of one key (a hash collision split it) in the order of ord. */
+static int tgrp_cmp_lo(const void *a, const void *b)
+{
+    const struct tgrp *x = a, *y = b;
+    int c = tgrp_cmp(a, b);
+    return c ? c : (x->lo > y->lo) - (x->lo < y->lo);
 }
 
 /* Applies the touches t[ord[0..n).i] (one object) to its object and writes its view. */
@@ -420,9 +460,10 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
 {
     struct touch *t = NULL;
     struct tord *ord = NULL;
+    struct tgrp *grp = NULL;
     struct views_cache *c;
     struct wctx w = {.s = s, .txn = txn};
-    size_t nt = 0;
+    size_t nt = 0, ng = 0;
     int rc = 0;
 
     pthread_mutex_lock(&s->cache_lock); /* released by views_txn_end */
@@ -471,7 +512,8 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
     }
     if (nt == 0)
         goto out;
-    if (!(ord = malloc(nt * sizeof *ord))) {
+    /* ord and its radix scratch in one block; then the groups, at most one per touch */
+    if (!(ord = malloc(2 * nt * sizeof *ord)) || !(grp = malloc(nt * sizeof *grp))) {
         rc = AM_ENOMEM;
         goto out;
     }
@@ -479,23 +521,32 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         ord[i].h = key_hash(t[i].key, t[i].klen);
         ord[i].i = (uint32_t)i;
     }
-    qsort(ord, nt, sizeof *ord, tord_cmp);
-    if ((rc = mdb_cursor_open(txn, s->views, &w.vcur)) != 0)
-        goto out;
-    views_sum_read(s, txn, w.sum);
-    views_counts_read(s, txn, &w.vc);
+    tord_sort(ord, ord + nt, nt);
     for (size_t i = 0; i < nt;) {
         const struct touch *a = &t[ord[i].i];
         size_t j = i + 1;
         /* a hash shared by two keys splits an object's touches in runs: each run is
-         * applied in turn, as a later batch would */
+         * applied in turn, as a later batch would (equal keys, so the runs stay in
+         * arrival order through the stable sort below) */
         while (j < nt && ord[j].h == ord[i].h && t[ord[j].i].klen == a->klen &&
                !memcmp(t[ord[j].i].key, a->key, a->klen))
             j++;
-        if ((rc = update_obj(&w, c, t, ord + i, j - i)) != 0)
-            goto out;
+        grp[ng].key = a->key;
+        grp[ng].klen = a->klen;
+        grp[ng].lo = (uint32_t)i;
+        grp[ng].hi = (uint32_t)j;
+        ng++;
         i = j;
     }
+    /* equal keys only from a split (above): kept in run order by the tie on lo */
+    qsort(grp, ng, sizeof *grp, tgrp_cmp_lo);
+    if ((rc = mdb_cursor_open(txn, s->views, &w.vcur)) != 0)
+        goto out;
+    views_sum_read(s, txn, w.sum);
+    views_counts_read(s, txn, &w.vc);
+    for (size_t g = 0; g < ng; g++)
+        if ((rc = update_obj(&w, c, t, ord + grp[g].lo, grp[g].hi - grp[g].lo)) != 0)
+            goto out;
     if ((rc = store_meta_put(txn, s, "view_fp", w.sum, TERM_LEN)) != 0 ||
         (rc = views_counts_write(s, txn, &w.vc)) != 0)
         goto out;
@@ -503,6 +554,7 @@ out:
     mdb_cursor_close(w.vcur);
     free(t);
     free(ord);
+    free(grp);
     free(w.buf);
     free(w.rbuf);
     free(w.vbuf);

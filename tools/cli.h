@@ -73,6 +73,8 @@ struct query_need_filter;
 struct query_cell_filter;
 int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filter *nf, int json);
 int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filter *cf, int json);
+/* `stock totals [--item I]` into f (item NULL: every item). AM_OK or a query error. */
+int cli_relief_stock_totals(struct query *q, FILE *f, const char *item, int json);
 /* The relief views benchmark (relief_bench.c): builds its workload, measures and prints a
  * Markdown table (intro line, header, rows) to out; stores live under tmpdir. quick: a
  * tenth of the default sizes. Returns AM_OK, or an error (also printed to stderr). */

@@ -44,7 +44,54 @@ static const char need_help[] =
     "Lists, the hub dashboard, the HXL export and the report all show needs in one order:\n"
     "priority (critical first), then needed-by date (soonest first, none last), then the\n"
     "oldest first. An open need past its needed-by date shows as LATE.\n"
+    "\n"
+    "Slips are flagged, never refused: `need add`, `update` and `deliver` warn, and `need\n"
+    "list` marks after the status: + over (more delivered than asked), < by-past (the\n"
+    "needed-by date was already past when it was set), = dup (another open need for the\n"
+    "same site and item was opened less than a day before).\n"
     "  --force       write even if the site or item is not defined on this node yet\n";
+
+enum { WARN_OVER = 1, WARN_BY = 2, WARN_DUP = 4 };
+
+/* Says on stderr which of the slips `which` (WARN_*) need w shows, and adds them to o (JSON,
+ * nullable) as "warnings": the need is written; nothing is refused for these. */
+static void need_warnings(struct query *q, const char *cmd, const struct query_need *w,
+                          unsigned which, json_t *o)
+{
+    json_t *arr = json_array();
+    char hex[33], by[11], today[11];
+
+    relief_id_hex(w->v.id, hex);
+    if ((which & WARN_OVER) && w->over) {
+        cli_err("%s: warning: %lld delivered of %lld asked (%lld more than asked); recorded "
+                "anyway: check the deliveries, or the quantity (`aidmesh need update %.*s --qty "
+                "N`)",
+                cmd, (long long)w->v.delivered, (long long)w->q, (long long)(w->v.delivered - w->q),
+                (int)w->digits, hex);
+        json_array_append_new(arr, json_string("over"));
+    }
+    if ((which & WARN_BY) && w->by_past) {
+        cli_relief_fmt_day(w->by, by);
+        cli_relief_fmt_day(query_today(q), today);
+        cli_err("%s: warning: the needed-by date %s is already past (today is %s); recorded "
+                "anyway: if it is a slip, `aidmesh need update %.*s --by DATE`",
+                cmd, by, today, (int)w->digits, hex);
+        json_array_append_new(arr, json_string("by_past"));
+    }
+    if ((which & WARN_DUP) && w->dup) {
+        char other[33];
+        relief_id_hex(w->dup_of, other);
+        cli_err("%s: warning: need %.*s for %s at %s was opened less than a day before and is "
+                "still open; recorded anyway: if both are the same need, cancel one (`aidmesh "
+                "need close ID --reason cancelled`)",
+                cmd, (int)w->digits, other, w->v.item, w->v.site);
+        json_array_append_new(arr, json_string("dup"));
+    }
+    if (o && json_array_size(arr))
+        json_object_set_new(o, "warnings", arr);
+    else
+        json_decref(arr);
+}
 
 static int need_add(struct cli *c, int argc, char **argv)
 {
@@ -131,17 +178,23 @@ static int need_add(struct cli *c, int argc, char **argv)
     }
     rc = cli_relief_write_op(&n, cmd, &op, force, hash);
     if (rc == 0) {
+        struct query *q = cli_relief_query(&n, cmd);
+        const struct query_need *w = NULL;
+        json_t *o = c->json ? json_object() : NULL;
         relief_need_id(hash, id);
         relief_id_hex(id, hex);
-        if (c->json) {
-            json_t *o = json_object();
+        if (o) {
             json_object_set_new(o, "ok", json_true());
             json_object_set_new(o, "id", json_string(hex));
-            out_json_put(stdout, o);
-        } else {
+        }
+        if (!c->json)
             printf("opened need %.*s: %lld %s at %s, %s\n", (int)store_need_digits(n.store, id),
                    hex, (long long)op.q, item, site, relief_priority_name(op.pri));
-        }
+        if (q && query_need(q, id, &w) == AM_OK)
+            need_warnings(q, cmd, w, WARN_BY | WARN_DUP, o);
+        query_close(q);
+        if (o)
+            out_json_put(stdout, o);
     }
     node_close(&n);
     return rc;
@@ -166,6 +219,17 @@ static void filter_words(char *out, size_t cap, const struct query_need_filter *
     }
     if (nf->text && nf->text[0] && o < cap)
         snprintf(out + o, cap - o, " holding the text you gave");
+}
+
+/* The slip flags of a need (query.h) as JSON members of o. */
+static void need_flags_json(json_t *o, const struct query_need *w)
+{
+    char other[33];
+    relief_id_hex(w->dup_of, other);
+    json_object_set_new(o, "over", json_boolean(w->over));
+    json_object_set_new(o, "by_past", json_boolean(w->by_past));
+    json_object_set_new(o, "dup", json_boolean(w->dup));
+    json_object_set_new(o, "dup_of", w->dup ? json_string(other) : json_null());
 }
 
 static json_t *need_json(const struct query_need *w)
@@ -195,6 +259,7 @@ static json_t *need_json(const struct query_need *w)
     json_object_set_new(o, "conflict", json_boolean(w->conflict));
     json_object_set_new(o, "late", json_boolean(w->late));
     json_object_set_new(o, "forked", json_boolean(w->forked));
+    need_flags_json(o, w);
     return o;
 }
 
@@ -203,6 +268,7 @@ int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filte
     const struct query_need *rows;
     size_t n;
     int rc, conflicts = 0, forked = 0, unopened = 0, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
+    int over = 0, by_past = 0, dup = 0;
     char words[160], cnt[32];
 
     if ((rc = query_needs(q, nf, &rows, &n)) != AM_OK)
@@ -236,10 +302,14 @@ int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filte
         fputc(' ', f);
         cli_relief_col(f, dq, strlen(dq), 13, 1);
         fputc(' ', f);
-        snprintf(st, sizeof st, "%s%s%s", w->late ? "LATE" : relief_status_name(w->v.status),
-                 w->conflict ? "!" : "", w->forked ? "*" : "");
+        snprintf(st, sizeof st, "%s%s%s%s%s%s", w->late ? "LATE" : relief_status_name(w->v.status),
+                 w->conflict ? "!" : "", w->forked ? "*" : "", w->over ? "+" : "",
+                 w->by_past && w->v.status == RELIEF_ST_OPEN ? "<" : "", w->dup ? "=" : "");
         cli_relief_cols(f, st, 10);
         fprintf(f, " %s\n", by);
+        over += w->over;
+        by_past += w->by_past && w->v.status == RELIEF_ST_OPEN; /* moot once closed */
+        dup += w->dup;
         conflicts += w->conflict;
         forked += w->forked;
         unopened += !w->v.opened;
@@ -261,6 +331,13 @@ int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filte
     if (unopened)
         fprintf(f, "? the need.open of %d need%s has not reached this node yet\n", unopened,
                 unopened == 1 ? "" : "s");
+    if (over)
+        fprintf(f, "+ more was delivered than asked: check the deliveries, or the quantity\n");
+    if (by_past)
+        fprintf(f, "< the needed-by date was already past when it was set: a slip?\n");
+    if (dup)
+        fprintf(f, "= another open need for the same site and item was opened less than a day\n"
+                   "  before it: the same need entered twice? (`aidmesh need show ID`)\n");
     return AM_OK;
 }
 
@@ -456,6 +533,7 @@ static json_t *need_show_json(const struct query_need *w)
     json_object_set_new(o, "saturated", json_boolean(nv->saturated));
     json_object_set_new(o, "late", json_boolean(w->late));
     json_object_set_new(o, "forked", json_boolean(w->forked));
+    need_flags_json(o, w);
     return o;
 }
 
@@ -521,6 +599,18 @@ static int need_show(struct cli *c, int argc, char **argv)
     if (w->forked)
         printf("  forked:     a node that wrote to this need has its key in use on two\n"
                "              machines: `aidmesh forks` shows the evidence\n");
+    if (w->over)
+        printf("  check:      OVER: %lld more delivered than asked\n",
+               (long long)(nv->delivered - w->q));
+    if (w->by_past)
+        printf("  check:      BY-PAST: the needed-by date was already past when it was set\n");
+    if (w->dup) {
+        char other[33];
+        relief_id_hex(w->dup_of, other);
+        printf("  check:      DUP: need %.12s for the same site and item was opened less than a\n"
+               "              day before and is open too\n",
+               other);
+    }
     print_reg_heads("the quantity", &nv->q, RELIEF_F_Q);
     print_reg_heads("the priority", &nv->pri, RELIEF_F_PRI);
     print_reg_heads("the note", &nv->note, RELIEF_F_NOTE);
@@ -555,6 +645,7 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
     uint8_t id[RELIEF_ID_LEN];
     char hex[33];
     int opt, rc = 1, force = 0;
+    unsigned warn;
     struct query *q = NULL;
     struct node n;
 
@@ -625,6 +716,12 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
         return cli_usage(cmd, "--reason fulfilled or --reason cancelled is required");
     if (type == RELIEF_T_NEED_UPD && !(op.has & ~RELIEF_HAS(RELIEF_K_T)))
         return cli_usage(cmd, "nothing to change: give --qty, --priority, --note or --by");
+    /* the slips this change can make: said after the write, never refused */
+    warn = type == RELIEF_T_NEED_DLV ? WARN_OVER
+           : type == RELIEF_T_NEED_UPD
+               ? ((op.has & RELIEF_HAS(RELIEF_K_Q)) ? WARN_OVER : 0) |
+                     ((op.has & RELIEF_HAS(RELIEF_K_BY)) && op.by ? WARN_BY : 0)
+               : 0;
     if (cli_open(c, &n, NULL))
         return 1;
     if (!(q = cli_relief_query(&n, cmd)) || cli_relief_find_need(q, cmd, argv[optind], id) ||
@@ -680,7 +777,9 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
         json_object_set_new(o, "status", json_string(relief_status_name(nv->status)));
         json_object_set_new(o, "qty", json_integer(w->q));
         json_object_set_new(o, "delivered", json_integer(nv->delivered));
+        need_warnings(q, cmd, w, warn, o);
         out_json_put(stdout, o);
+        warn = 0;
     } else if (type == RELIEF_T_NEED_DLV) {
         printf("need %.*s: delivered %lld; %lld of %lld now, %s%s\n", (int)w->digits, hex,
                (long long)op.q, (long long)nv->delivered, (long long)w->q,
@@ -692,6 +791,8 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
         printf("need %.*s: %s (status %s)\n", (int)w->digits, hex,
                type == RELIEF_T_NEED_UPD ? "updated" : "closed", relief_status_name(nv->status));
     }
+    if (warn)
+        need_warnings(q, cmd, w, warn, NULL);
     rc = 0;
 out:
     query_close(q);

@@ -26,6 +26,8 @@ static const char stock_help[] =
     "       aidmesh stock adjust  --site S --item I --qty N --reason R [--lot L ...]\n"
     "       aidmesh stock count   --site S --item I --qty N [--lot L --expiry DATE]\n"
     "       aidmesh stock show    [--site S] [--item I] [--all] [--json]\n"
+    "       aidmesh stock min     --site S --item I --qty N [--force] [--json]\n"
+    "       aidmesh stock totals  [--item I] [--json]\n"
     "\n"
     "Stock is kept per site, item, lot and expiry date. receive and issue record movements\n"
     "(N is always positive; the reason gives the direction), adjust records a movement\n"
@@ -41,6 +43,11 @@ static const char stock_help[] =
     "When this node sees too little stock it says so and writes nothing unless --force\n"
     "(the cell then shows OVERDRAWN). A receipt without a lot of an item the site keeps in\n"
     "lots asks for the lot, or --no-lot.\n"
+    "\n"
+    "`stock min` sets the minimum level of an item at a site (N base units; 0: no minimum).\n"
+    "`stock show` flags BELOW-MIN where the site holds less of the item, all its lots\n"
+    "together, than its minimum; `stock totals` sums every item across the sites, with the\n"
+    "number of sites below their minimum, overdrawn, and with lots expiring or expired.\n"
     "\n"
     "  --force    write even if the site or item is not defined here yet, or the stock\n"
     "             this node sees is too little\n"
@@ -407,6 +414,9 @@ static json_t *cell_json(const struct query_cell *w)
     json_object_set_new(o, "to_check", json_integer(cv->n_audit));
     json_object_set_new(o, "saturated", json_boolean(w->flags & QUERY_CELL_SATURATED));
     json_object_set_new(o, "forked", json_boolean(w->forked));
+    json_object_set_new(o, "below_min", json_boolean(w->flags & QUERY_CELL_BELOW_MIN));
+    json_object_set_new(o, "minimum", w->min ? json_integer(w->min) : json_null());
+    json_object_set_new(o, "site_stock", json_integer(w->held));
     if (cv->has_winner) {
         json_object_set_new(o, "counted", json_integer(cv->winner.q));
         json_object_set_new(o, "since_count", json_integer(cv->after));
@@ -421,7 +431,7 @@ static void cell_line(FILE *f, const struct query_cell *w, int w_site, int w_ite
     char exp[11], flags[96] = "", num[32];
     size_t o = 0;
 
-    /* the flags take at most 75 of the 96 bytes: never cut */
+    /* the flags take at most 85 of the 96 bytes: never cut */
     if (w->flags & QUERY_CELL_OVERDRAWN)
         o += (size_t)snprintf(flags + o, sizeof flags - o, "OVERDRAWN ");
     if (w->flags & QUERY_CELL_CONFLICT)
@@ -434,6 +444,8 @@ static void cell_line(FILE *f, const struct query_cell *w, int w_site, int w_ite
         o += (size_t)snprintf(flags + o, sizeof flags - o, "check-%u ", cv->n_audit);
     if (w->flags & QUERY_CELL_SATURATED)
         o += (size_t)snprintf(flags + o, sizeof flags - o, "capped ");
+    if (w->flags & QUERY_CELL_BELOW_MIN)
+        o += (size_t)snprintf(flags + o, sizeof flags - o, "BELOW-MIN ");
     if (w->forked)
         o += (size_t)snprintf(flags + o, sizeof flags - o, "forked ");
     cli_relief_fmt_day(cv->exp, exp);
@@ -456,13 +468,14 @@ static void cell_line(FILE *f, const struct query_cell *w, int w_site, int w_ite
     cli_relief_col_end(f, flags, o - 1, (int)sizeof flags, ""); /* short words: never cut */
 }
 
+static int below_min_lines(struct query *q, FILE *f, const char *site, const char *item);
+static void stock_table(FILE *f, const struct query_cell *rows, size_t n);
+
 int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filter *cf, int json)
 {
     const struct query_cell *rows;
     size_t n;
-    unsigned seen = 0;
-    size_t forked = 0;
-    int rc, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
+    int rc;
 
     if ((rc = query_cells(q, cf, &rows, &n)) != AM_OK)
         return rc;
@@ -472,11 +485,34 @@ int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filt
             json_array_append_new(arr, cell_json(&rows[i]));
         return out_json_put(f, arr) == 0 ? AM_OK : AM_ENOMEM;
     }
-    if (!n) {
+    if (!n)
         fprintf(f, "no stock recorded%s%s%s%s\n", cf->site ? " at " : "", cf->site ? cf->site : "",
                 cf->item ? " of " : "", cf->item ? cf->item : "");
-        return AM_OK;
-    }
+    else
+        stock_table(f, rows, n);
+    return below_min_lines(q, f, cf->site, cf->item);
+}
+
+/* The (site, item) pairs below their minimum, under the table: also those whose cells are
+ * all at 0 and so not listed. */
+static int below_min_lines(struct query *q, FILE *f, const char *site, const char *item)
+{
+    const struct query_level *lv;
+    size_t nl;
+    int rc = query_below_min(q, site, item, &lv, &nl);
+    if (rc != AM_OK)
+        return rc;
+    for (size_t i = 0; i < nl; i++)
+        fprintf(f, "BELOW MIN  %s at %s: %lld held in all lots, minimum %lld\n", lv[i].item,
+                lv[i].site, (long long)lv[i].held, (long long)lv[i].min);
+    return AM_OK;
+}
+
+static void stock_table(FILE *f, const struct query_cell *rows, size_t n)
+{
+    unsigned seen = 0;
+    size_t forked = 0;
+    int w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
     for (size_t i = 0; i < n; i++) {
         w_site = cli_relief_code_width(w_site, rows[i].v.site);
         w_item = cli_relief_code_width(w_item, rows[i].v.item);
@@ -500,10 +536,12 @@ int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filt
     if (seen & QUERY_CELL_CHECK)
         fprintf(f, "check-N    N moves were recorded elsewhere while a count was taken: check\n"
                    "           whether the count already included them\n");
+    if (seen & QUERY_CELL_BELOW_MIN)
+        fprintf(f, "BELOW-MIN  the site holds less of the item, all lots together, than its\n"
+                   "           minimum (`aidmesh stock min`)\n");
     if (forked)
         fprintf(f, "forked     moved or counted by a node whose key is in use on two machines:\n"
                    "           `aidmesh forks`\n");
-    return AM_OK;
 }
 
 static int stock_show(struct cli *c, int argc, char **argv)
@@ -569,6 +607,220 @@ out:
     return ret;
 }
 
+/* `stock min`: the minimum level of an item at a site, a register like any other field
+ * (PROTOCOL.md 10.4 "stock.min"): sup names the heads this node sees. */
+static int stock_min(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS,
+                                         {"site", required_argument, NULL, OPT_SITE},
+                                         {"item", required_argument, NULL, OPT_ITEM},
+                                         {"qty", required_argument, NULL, OPT_QTY},
+                                         {"force", no_argument, NULL, OPT_FORCE},
+                                         {0, 0, 0, 0}};
+    const char *cmd = "stock min";
+    char site[RELIEF_SLUG_MAX + 1] = "", item[RELIEF_SLUG_MAX + 1] = "";
+    struct relief_ref sup[RELIEF_REFS_MAX];
+    uint32_t nsup = 0;
+    const struct query_level *l;
+    struct relief_op op;
+    struct query *q = NULL;
+    struct node n;
+    int opt, rc = 1, force = 0, have_q = 0, lrc;
+
+    memset(&op, 0, sizeof op);
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int k = cli_common_opt(c, opt);
+        if (k == OPT_HELP) {
+            fputs(stock_help, stdout);
+            return 0;
+        }
+        if (k)
+            continue;
+        switch (opt) {
+        case OPT_SITE:
+            if (cli_relief_arg_site(cmd, optarg, site))
+                return 2;
+            break;
+        case OPT_ITEM:
+            if (cli_relief_arg_item(cmd, optarg, item))
+                return 2;
+            break;
+        case OPT_QTY:
+            if (cli_relief_arg_qty(cmd, optarg, 1, &op.q))
+                return 2;
+            have_q = 1;
+            break;
+        case OPT_FORCE:
+            force = 1;
+            break;
+        default:
+            return cli_bad_option(cmd, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!site[0] || !item[0] || !have_q)
+        return cli_usage(cmd, "--site, --item and --qty are required (--qty 0: no minimum)");
+    op.type = RELIEF_T_STOCK_MIN;
+    op.site = cli_relief_str(site);
+    op.item = cli_relief_str(item);
+    HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q);
+    if (cli_open(c, &n, NULL))
+        return 1;
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    if (!force && (!cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) ||
+                   !cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd)))
+        goto out;
+    lrc = query_level(q, site, item, &l);
+    if (lrc == AM_OK && cli_relief_add_sup(&l->reg, sup, &nsup) != AM_OK) {
+        cli_err("%s: too many concurrent heads to name; run `aidmesh reindex` if the store is "
+                "damaged",
+                cmd);
+        goto out;
+    } else if (lrc != AM_OK && lrc != AM_ENOTFOUND) {
+        cli_err("%s: cannot read the views: %s", cmd, am_strerror(lrc));
+        goto out;
+    }
+    relief_refs_sort(sup, &nsup);
+    if (nsup) {
+        op.sup.n = nsup;
+        op.sup.arr = sup;
+        HAS(&op, SUP);
+    }
+    query_close(q); /* the write goes to the store; the answer reads it anew */
+    q = NULL;
+    if (cli_relief_write_op(&n, cmd, &op, force, NULL))
+        goto out;
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    if ((lrc = query_level(q, site, item, &l)) != AM_OK) {
+        cli_err("%s: written, but the views cannot be read: run `aidmesh reindex`", cmd);
+        goto out;
+    }
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, "site", json_string(site));
+        json_object_set_new(o, "item", json_string(item));
+        json_object_set_new(o, "minimum", json_integer(l->min));
+        json_object_set_new(o, "stock", json_integer(l->held));
+        json_object_set_new(o, "below_min", json_boolean(l->below));
+        json_object_set_new(o, "conflict", json_boolean(l->reg.conflict));
+        out_json_put(stdout, o);
+    } else {
+        if (l->min)
+            printf("minimum of %s at %s: %lld; %lld held in all lots%s\n", item, site,
+                   (long long)l->min, (long long)l->held, l->below ? " — BELOW MIN" : "");
+        else
+            printf("no minimum of %s at %s any more; %lld held in all lots\n", item, site,
+                   (long long)l->held);
+        if (l->reg.conflict)
+            printf("note: another node set a different minimum at the same time; this one shows "
+                   "the latest by clock. Set it again to settle it.\n");
+    }
+    rc = 0;
+out:
+    query_close(q);
+    node_close(&n);
+    return rc;
+}
+
+static json_t *total_json(const struct query_total *t)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "item", json_string(t->item));
+    json_object_set_new(o, "stock", json_integer(t->held));
+    json_object_set_new(o, "sites", json_integer(t->sites));
+    json_object_set_new(o, "below_min", json_integer(t->below_min));
+    json_object_set_new(o, "overdrawn", json_integer(t->overdrawn));
+    json_object_set_new(o, "expiring", json_integer(t->expiring));
+    json_object_set_new(o, "expired", json_integer(t->expired));
+    json_object_set_new(o, "saturated", json_boolean(t->saturated));
+    return o;
+}
+
+int cli_relief_stock_totals(struct query *q, FILE *f, const char *item, int json)
+{
+    const struct query_total *rows;
+    size_t n;
+    int rc, w_item = CODE_COL_MIN;
+
+    if ((rc = query_totals(q, item, &rows, &n)) != AM_OK)
+        return rc;
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, total_json(&rows[i]));
+        return out_json_put(f, arr) == 0 ? AM_OK : AM_ENOMEM;
+    }
+    if (!n) {
+        fprintf(f, "no stock recorded%s%s\n", item ? " of " : "", item ? item : "");
+        return AM_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        w_item = cli_relief_code_width(w_item, rows[i].item);
+    fprintf(f, "%-*s %12s %5s %9s %9s %8s %7s\n", w_item, "ITEM", "STOCK", "SITES", "BELOW-MIN",
+            "OVERDRAWN", "EXPIRING", "EXPIRED");
+    for (size_t i = 0; i < n; i++) {
+        const struct query_total *t = &rows[i];
+        cli_relief_cols(f, t->item, w_item);
+        fprintf(f, " %12lld%s %5u %9u %9u %8u %7u\n", (long long)t->held, t->saturated ? "+" : "",
+                t->sites, t->below_min, t->overdrawn, t->expiring, t->expired);
+    }
+    fprintf(f,
+            "%zu item%s across the sites; each count is of sites (`aidmesh stock show --item "
+            "I` lists them)\n",
+            n, n == 1 ? "" : "s");
+    return AM_OK;
+}
+
+static int stock_totals(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CLI_COMMON_OPTS, {"item", required_argument, NULL, OPT_ITEM}, {0, 0, 0, 0}};
+    const char *cmd = "stock totals";
+    char item[RELIEF_SLUG_MAX + 1] = "";
+    struct query *q = NULL;
+    struct node n;
+    int opt, rc, ret = 1;
+
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int k = cli_common_opt(c, opt);
+        if (k == OPT_HELP) {
+            fputs(stock_help, stdout);
+            return 0;
+        }
+        if (k)
+            continue;
+        if (opt == OPT_ITEM) {
+            if (cli_relief_arg_item(cmd, optarg, item))
+                return 2;
+        } else {
+            return cli_bad_option(cmd, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (cli_open(c, &n, NULL))
+        return 1;
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    if (item[0] && !cli_relief_known_quiet(q, RELIEF_OBJ_ITEM, item) &&
+        !cli_relief_has_rows(q, NULL, item, 0)) {
+        cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd); /* a typo, most likely */
+        goto out;
+    }
+    if ((rc = cli_relief_stock_totals(q, stdout, item[0] ? item : NULL, c->json)) != AM_OK)
+        cli_err("%s: cannot read the views: %s%s", cmd, am_strerror(rc),
+                rc == AM_ECORRUPT ? "; run `aidmesh reindex`" : "");
+    ret = rc == AM_OK ? 0 : 1;
+out:
+    query_close(q);
+    node_close(&n);
+    return ret;
+}
+
 int cli_cmd_stock(struct cli *c, int argc, char **argv)
 {
     if (cli_subcommand_help(argc, argv, stock_help))
@@ -579,6 +831,11 @@ int cli_cmd_stock(struct cli *c, int argc, char **argv)
         return stock_move(c, argc - 1, argv + 1, argv[1]);
     if (!strcmp(argv[1], "show"))
         return stock_show(c, argc - 1, argv + 1);
-    return cli_usage("stock", "unknown subcommand '%s': receive, issue, adjust, count or show",
+    if (!strcmp(argv[1], "min"))
+        return stock_min(c, argc - 1, argv + 1);
+    if (!strcmp(argv[1], "totals"))
+        return stock_totals(c, argc - 1, argv + 1);
+    return cli_usage("stock",
+                     "unknown subcommand '%s': receive, issue, adjust, count, show, min or totals",
                      argv[1]);
 }

@@ -40,11 +40,17 @@
  *
  * relief_bench_store (cli.h) builds the site-local workload into a store of its own, for
  * aidmesh-bench's rows of a daemon receiving relief entries (daemon_bench.c).
+ *
+ * Profiling aid: with AIDMESH_BENCH_PERF=CTL,ACK (two FIFOs of `perf record -D -1
+ * --control fifo:CTL,ACK`), the bench enables perf only around the timed store_ingest
+ * calls of one ingest (AIDMESH_BENCH_PERF_PHASE: views, the default, uniform, ignored or
+ * nocache), so the profile shows the ingest alone, not the signing of the workload.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +84,11 @@ static double rb_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double rb_tv(const struct timeval *tv)
+{
+    return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
 static uint64_t rb_rand(uint64_t *s)
@@ -332,6 +343,35 @@ out:
     return rc;
 }
 
+/* Sends cmd ("enable" or "disable") to perf's control FIFO when AIDMESH_BENCH_PERF names
+ * one (see the top of the file) and dir is the phase to profile, and waits for perf's ack. */
+static void rb_perf(const char *dir, const char *cmd)
+{
+    const char *env = getenv("AIDMESH_BENCH_PERF"), *phase = getenv("AIDMESH_BENCH_PERF_PHASE");
+    const char *base = strrchr(dir, '/');
+    char ctl[1024], ack[8];
+    const char *comma;
+    FILE *f;
+
+    if (!env || !(comma = strchr(env, ',')) || (size_t)(comma - env) >= sizeof ctl)
+        return;
+    if (strcmp(base ? base + 1 : dir, phase && *phase ? phase : "views") != 0)
+        return;
+    memcpy(ctl, env, (size_t)(comma - env));
+    ctl[comma - env] = 0;
+    if (!(f = fopen(ctl, "w"))) {
+        fprintf(stderr, "aidmesh-bench: perf control %s: %s\n", ctl, strerror(errno));
+        return;
+    }
+    fprintf(f, "%s\n", cmd);
+    fclose(f);
+    if ((f = fopen(comma + 1, "r"))) {
+        if (!fgets(ack, sizeof ack, f))
+            fprintf(stderr, "aidmesh-bench: no ack from perf on %s\n", comma + 1);
+        fclose(f);
+    }
+}
+
 /* Ingests src[0..n) into a fresh store in dir: per call AM_INGEST_BATCH_MAX entries or
  * RB_BATCH_BYTES, whichever comes first, as a stick's batches are. */
 static int rb_ingest(const char *dir, const struct rb_src *src, uint64_t n, uint64_t cache,
@@ -339,12 +379,15 @@ static int rb_ingest(const char *dir, const struct rb_src *src, uint64_t n, uint
 {
     struct store_opts so = {0};
     struct store *s = NULL;
+    struct rusage ru0, ru1;
     double t0;
     int rc;
 
     so.view_cache = cache;
     if ((rc = store_open(&s, dir, &so)) != AM_OK)
         return rc;
+    rb_perf(dir, "enable");
+    getrusage(RUSAGE_SELF, &ru0);
     t0 = rb_now();
     for (uint64_t at = 0; at < n;) {
         struct store_ingest_stats is;
@@ -364,15 +407,20 @@ static int rb_ingest(const char *dir, const struct rb_src *src, uint64_t n, uint
         at += k;
     }
     *rate = (double)n / (rb_now() - t0);
+    getrusage(RUSAGE_SELF, &ru1);
+    rb_perf(dir, "disable");
     {
         struct store_view_cache_stats cs;
         store_view_cache_stats(s, &cs);
         fprintf(stderr,
                 "aidmesh-bench: relief: view cache: %llu hits, %llu rebuilt (%llu ops read), "
-                "%llu evicted, %llu held (%.1f MiB estimated)\n",
+                "%llu evicted, %llu held (%.1f MiB estimated); %.0f entries/s, CPU %.2f s user "
+                "+ %.2f s system\n",
                 (unsigned long long)cs.hits, (unsigned long long)cs.loads,
                 (unsigned long long)cs.ops_loaded, (unsigned long long)cs.evicted,
-                (unsigned long long)cs.objects, (double)cs.bytes / 1048576.0);
+                (unsigned long long)cs.objects, (double)cs.bytes / 1048576.0, *rate,
+                rb_tv(&ru1.ru_utime) - rb_tv(&ru0.ru_utime),
+                rb_tv(&ru1.ru_stime) - rb_tv(&ru0.ru_stime));
     }
 out:
     if (keep && rc == AM_OK)

@@ -47,6 +47,7 @@ struct job {
     uint8_t author[AM_PK_LEN];
     uint64_t next, last; /* J_RANGE: seqs next..last */
     int kind;
+    uint32_t rank; /* the caller's rank of its author (sync_config.author_rank); 0: none */
 };
 
 struct sync_jobs {
@@ -109,8 +110,14 @@ int sync_pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq)
     return AM_OK;
 }
 
+/* The caller's rank of author (sync_config.author_rank); 0: none. */
+static uint32_t author_rank(const struct sync_config *cfg, const uint8_t *author)
+{
+    return cfg->author_rank ? cfg->author_rank(cfg->rank_ctx, author) : 0;
+}
+
 static int job_add(struct sync_jobs *j, const uint8_t *author, uint64_t next, uint64_t last,
-                   int kind)
+                   int kind, uint32_t rank)
 {
     if (kind == J_RANGE) {
         /* extend a pending job of this author rather than add a second one */
@@ -132,8 +139,29 @@ static int job_add(struct sync_jobs *j, const uint8_t *author, uint64_t next, ui
     j->v[j->n].next = next;
     j->v[j->n].last = last;
     j->v[j->n].kind = kind;
+    j->v[j->n].rank = rank;
     j->n++;
     return AM_OK;
+}
+
+/* The job to serve next: the ranked job of the lowest rank while one is left (the authors
+ * of the most needed open needs go first, PROTOCOL.md §8.4), else round robin. With a
+ * ranking, unranked jobs wait until reconciliation is over: a ranked author's job may still
+ * come from a range not reconciled yet. SIZE_MAX: nothing to serve now. */
+static size_t job_next(const struct sync_session *s, const struct sync_jobs *j)
+{
+    size_t best = SIZE_MAX;
+    uint32_t br = UINT32_MAX;
+    for (size_t i = 0; i < j->n; i++)
+        if (j->v[i].rank && j->v[i].rank < br) {
+            br = j->v[i].rank;
+            best = i;
+        }
+    if (best != SIZE_MAX)
+        return best;
+    if (s->cfg.author_rank && !s->recon_done)
+        return SIZE_MAX;
+    return j->rr;
 }
 
 static void job_remove(struct sync_jobs *j, size_t i)
@@ -541,7 +569,12 @@ static void fill_output(struct sync_session *s)
         size_t visited = 0;
 
         while (j->n > 0 && !f.full && visited < j->n) {
-            struct job *job = &j->v[j->rr];
+            struct job *job;
+            size_t next = job_next(s, j);
+            if (next == SIZE_MAX)
+                break; /* ranked first: the rest waits for reconciliation */
+            j->rr = next;
+            job = &j->v[j->rr];
             size_t before = f.count;
             int rc;
             f.job = job;
@@ -568,8 +601,8 @@ static void fill_output(struct sync_session *s)
                 /* Evidence may be the peer's own entry (we stored its branch's entry as
                  * evidence against ours): our entries where the branches part prove the
                  * fork to it, so they follow. Those it has are duplicates. */
-                if (evidence &&
-                    job_add(j, author, f.ev_lo > 1 ? f.ev_lo - 1 : 1, f.ev_hi, J_RANGE) != AM_OK) {
+                if (evidence && job_add(j, author, f.ev_lo > 1 ? f.ev_lo - 1 : 1, f.ev_hi, J_RANGE,
+                                        author_rank(&s->cfg, author)) != AM_OK) {
                     sync_fail(s, AM_ENOMEM);
                     return;
                 }
@@ -603,7 +636,8 @@ static void fill_output(struct sync_session *s)
 static void lacks(struct sync_session *s, const struct sync_head *mine, uint64_t peer_seq)
 {
     if (mine->seq > peer_seq) {
-        if (job_add(s->jobs, mine->author, peer_seq + 1, mine->seq, J_RANGE) != AM_OK ||
+        if (job_add(s->jobs, mine->author, peer_seq + 1, mine->seq, J_RANGE,
+                    author_rank(&s->cfg, mine->author)) != AM_OK ||
             sync_pv_set(s->peer, mine->author, mine->seq) != AM_OK)
             sync_fail(s, AM_ENOMEM);
     }
@@ -815,11 +849,12 @@ static int on_heads(struct sync_session *s, struct mp_cur *c)
                 lacks(s, h, seq);
             } else if (h->seq == seq && memcmp(h->hash, hash8, SYNC_HEAD_HASH_LEN) != 0) {
                 /* same place, other entry: a fork; our entry is the peer's evidence */
-                if (job_add(s->jobs, h->author, seq, seq, J_RANGE) != AM_OK)
+                if (job_add(s->jobs, h->author, seq, seq, J_RANGE,
+                            author_rank(&s->cfg, h->author)) != AM_OK)
                     return AM_ENOMEM;
             }
             if ((h->flags & 1) && !(flags & 1) &&
-                job_add(s->jobs, h->author, 0, 0, J_EVIDENCE) != AM_OK)
+                job_add(s->jobs, h->author, 0, 0, J_EVIDENCE, 0) != AM_OK)
                 return AM_ENOMEM;
             s->range_cursor++;
         }

@@ -122,6 +122,12 @@ struct sync_config {
      * caller can tell its other sessions). Nullable. */
     void (*on_new)(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq);
     void *on_new_ctx;
+    /* Nullable. The rank of an author whose entries the other side lacks: those of rank 1
+     * go out first, then rank 2, ..., then (rank 0) every other author in turns. The node
+     * ranks the authors of its most needed open needs (query.h), so a contact cut short
+     * carries them first. Called on the caller's thread, from sync_feed / sync_output. */
+    uint32_t (*author_rank)(void *ctx, const uint8_t author[AM_PK_LEN]);
+    void *rank_ctx;
     const uint8_t *ephemeral; /* tests only: fixed Noise ephemeral, or NULL */
     /* This node's name, sent after HELLO's fixed fields (PROTOCOL.md 8.1): NUL-terminated
      * text of at most AM_NAME_MAX bytes (longer is cut); NULL or "": none. Read during

@@ -486,3 +486,228 @@ Test(query, stock_flags_and_names)
     query_close(q);
     w_close(&w);
 }
+
+/* ---- minimum levels and totals (stock.min) ---- */
+
+static void w_min(struct world *w, int a, const char *site, const char *item, int64_t q,
+                  const struct relief_ref *sup, uint32_t nsup, uint8_t hash[AM_HASH_LEN])
+{
+    struct relief_op op = {.type = RELIEF_T_STOCK_MIN};
+    op.site = S(site);
+    op.item = S(item);
+    op.q = q;
+    HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q);
+    if (nsup) {
+        op.sup = (struct relief_refs){nsup, sup, NULL};
+        HAS(&op, SUP);
+    }
+    w_write(w, a, ++w->clock, &op, hash);
+}
+
+static const struct query_level *level_of(const struct query_level *v, size_t n, const char *site,
+                                          const char *item)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].site, site) && !strcmp(v[i].item, item))
+            return &v[i];
+    return NULL;
+}
+
+Test(query, minimum_levels_below_min_and_totals)
+{
+    struct world w;
+    struct query *q;
+    const struct query_cell *rows, *one;
+    const struct query_level *lv, *l;
+    const struct query_total *tv;
+    size_t n;
+    struct relief_ref heads[2];
+
+    w_open(&w);
+    w_site(&w, "hub-north", "Hub North");
+    w_site(&w, "clinic-2", "Clinic 2");
+    w_item(&w, "ors", "ORS sachet", "sachet");
+    w_item(&w, "water", "Water", "l");
+    w_move(&w, "hub-north", "ors", "L1", TODAY + 10, RELIEF_R_RECEIVED, 30); /* expiring */
+    w_move(&w, "hub-north", "ors", "L2", TODAY + 100, RELIEF_R_RECEIVED, 20);
+    w_move(&w, "hub-north", "water", NULL, 0, RELIEF_R_RECEIVED, 5);
+    w_move(&w, "clinic-2", "ors", NULL, 0, RELIEF_R_ISSUED, 3); /* overdrawn */
+    w_min(&w, 0, "hub-north", "ors", 60, NULL, 0, NULL);        /* 50 held: below */
+    w_min(&w, 0, "hub-north", "water", 5, NULL, 0, NULL);       /* 5 held: not below */
+    w_min(&w, 0, "shelter-3", "water", 10, NULL, 0, NULL);      /* no stock at all: below */
+    /* two nodes set a minimum at clinic-2 without seeing each other */
+    w_min(&w, 1, "clinic-2", "ors", 5, NULL, 0, NULL);
+    w_min(&w, 2, "clinic-2", "ors", 7, NULL, 0, NULL);
+    memcpy(heads[0].author, w.au[1].pk, AM_PK_LEN);
+    heads[0].seq = w.au[1].seq;
+    memcpy(heads[1].author, w.au[2].pk, AM_PK_LEN);
+    heads[1].seq = w.au[2].seq;
+
+    cr_assert_eq(query_open(w.s, NOW_MS, &q), AM_OK);
+    cr_assert_eq(query_cells(q, NULL, &rows, &n), AM_OK);
+    cr_assert_eq(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        const struct relief_node_cell *c = &rows[i].v;
+        int below = strcmp(c->item, "ors") == 0;
+        cr_assert_eq((rows[i].flags & QUERY_CELL_BELOW_MIN) != 0, below, "cell %s/%s/%s", c->site,
+                     c->item, c->lot);
+        if (!strcmp(c->site, "hub-north") && below) {
+            cr_assert_eq(rows[i].held, 50);
+            cr_assert_eq(rows[i].min, 60);
+        }
+    }
+    {
+        struct query_cell_filter f = {.flags = QUERY_CELL_BELOW_MIN, .site = "hub-north"};
+        cr_assert_eq(query_cells(q, &f, &rows, &n), AM_OK);
+        cr_assert_eq(n, 2);
+    }
+    cr_assert_eq(query_cell(q, "hub-north", "ors", "L1", TODAY + 10, &one), AM_OK);
+    cr_assert_eq(one->flags, QUERY_CELL_EXPIRING | QUERY_CELL_BELOW_MIN);
+    cr_assert_eq(one->held, 50);
+
+    cr_assert_eq(query_levels(q, NULL, NULL, &lv, &n), AM_OK);
+    cr_assert_eq(n, 4);
+    cr_assert_str_eq(lv[0].site, "clinic-2");
+    cr_assert_str_eq(lv[3].site, "shelter-3");
+    l = level_of(lv, n, "clinic-2", "ors");
+    cr_assert_not_null(l);
+    cr_assert(l->reg.conflict, "two concurrent minimums are a conflict");
+    cr_assert_eq(l->reg.n_heads, 2);
+    cr_assert_eq(l->min, 7, "the winner: the greater stamp");
+    cr_assert_eq(l->held, -3);
+    cr_assert(l->below && l->overdrawn);
+    l = level_of(lv, n, "hub-north", "ors");
+    cr_assert(l && l->below && l->expiring && !l->expired && l->n_cells == 2);
+    l = level_of(lv, n, "hub-north", "water");
+    cr_assert(l && !l->below && l->held == 5 && l->min == 5);
+    l = level_of(lv, n, "shelter-3", "water");
+    cr_assert(l && l->below && l->held == 0 && l->n_cells == 0 && l->min == 10);
+    cr_assert_eq(query_level(q, "shelter-3", "ors", &l), AM_ENOTFOUND);
+
+    cr_assert_eq(query_below_min(q, NULL, NULL, &lv, &n), AM_OK);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(query_below_min(q, "hub-north", NULL, &lv, &n), AM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(query_below_min(q, NULL, "water", &lv, &n), AM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(lv[0].site, "shelter-3");
+
+    cr_assert_eq(query_totals(q, NULL, &tv, &n), AM_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(tv[0].item, "ors");
+    cr_assert_eq(tv[0].held, 47);
+    cr_assert_eq(tv[0].sites, 2);
+    cr_assert_eq(tv[0].below_min, 2);
+    cr_assert_eq(tv[0].overdrawn, 1);
+    cr_assert_eq(tv[0].expiring, 1);
+    cr_assert_eq(tv[0].expired, 0);
+    cr_assert_str_eq(tv[1].item, "water");
+    cr_assert_eq(tv[1].held, 5);
+    cr_assert_eq(tv[1].sites, 2);
+    cr_assert_eq(tv[1].below_min, 1);
+    cr_assert_eq(query_totals(q, "water", &tv, &n), AM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(query_totals(q, "nothing", &tv, &n), AM_OK);
+    cr_assert_eq(n, 0);
+    query_close(q);
+
+    /* a write that names both heads settles the conflict; 0 means no minimum */
+    relief_refs_sort(heads, &(uint32_t){2});
+    w_min(&w, 0, "clinic-2", "ors", 0, heads, 2, NULL);
+    cr_assert_eq(query_open(w.s, NOW_MS, &q), AM_OK);
+    cr_assert_eq(query_level(q, "clinic-2", "ors", &l), AM_OK);
+    cr_assert_not(l->reg.conflict);
+    cr_assert_eq(l->min, 0);
+    cr_assert_not(l->below);
+    cr_assert_eq(query_totals(q, "ors", &tv, &n), AM_OK);
+    cr_assert_eq(tv[0].below_min, 1);
+    query_close(q);
+    w_close(&w);
+}
+
+/* ---- checks that catch slips: over, by_past, dup ---- */
+
+static const struct query_need *need_row(const struct query_need *v, size_t n, const uint8_t *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(v[i].v.id, id, RELIEF_ID_LEN))
+            return &v[i];
+    return NULL;
+}
+
+Test(query, need_slip_flags)
+{
+    struct world w;
+    struct query *q;
+    const struct query_need *rows, *r;
+    size_t n;
+    uint64_t t0 = NOW_MS - 5 * DAY_MS;
+    struct wneed a = {.author = 1, .pri = RELIEF_PRI_HIGH, .site = "shelter-3", .item = "ors"};
+    struct wneed b = {.author = 1, .pri = RELIEF_PRI_NORMAL, .site = "clinic-2", .item = "ors"};
+    struct wneed c = {.author = 2, .pri = RELIEF_PRI_LOW, .site = "hub-north", .item = "water"};
+    struct wneed d = {.author = 1, .pri = RELIEF_PRI_NORMAL, .site = "hub-north", .item = "water"};
+    struct wneed e = {.author = 2, .pri = RELIEF_PRI_NORMAL, .site = "hub-north", .item = "water"};
+    struct wneed f = {.author = 1, .pri = RELIEF_PRI_NORMAL, .site = "clinic-2", .item = "water"};
+
+    w_open(&w);
+    a.hlc = hlc_pack(t0, 0);
+    w_need(&w, &a);
+    {
+        struct relief_op op = {.type = RELIEF_T_NEED_DLV};
+        memcpy(op.need, a.id, RELIEF_ID_LEN);
+        op.q = 15; /* 10 asked */
+        HAS(&op, NEED), HAS(&op, Q);
+        w_write(&w, 0, hlc_pack(t0 + 1000, 0), &op, NULL);
+    }
+    b.hlc = hlc_pack(t0 + 2000, 0);
+    b.by = (uint32_t)(t0 / DAY_MS) - 1; /* the day before it was written */
+    w_need(&w, &b);
+    c.hlc = hlc_pack(t0 + 3000, 0);
+    c.by = (uint32_t)(t0 / DAY_MS); /* the same day: not past */
+    w_need(&w, &c);
+    d.hlc = hlc_pack(t0 + 3000 + 2 * 3600000ULL, 0); /* two hours after c */
+    w_need(&w, &d);
+    e.hlc = hlc_pack(t0 + 3000 + 3 * DAY_MS, 0); /* three days after d */
+    w_need(&w, &e);
+    f.hlc = hlc_pack(t0 + 3000 + 60000, 0); /* another site */
+    w_need(&w, &f);
+
+    cr_assert_eq(query_open(w.s, NOW_MS, &q), AM_OK);
+    {
+        struct query_need_filter all = {0};
+        cr_assert_eq(query_needs(q, &all, &rows, &n), AM_OK);
+    }
+    cr_assert_eq(n, 6);
+    r = need_row(rows, n, a.id);
+    cr_assert(r->over && !r->by_past && !r->dup, "delivered 15 of 10");
+    r = need_row(rows, n, b.id);
+    cr_assert(!r->over && r->by_past && !r->dup);
+    r = need_row(rows, n, c.id);
+    cr_assert(!r->by_past && !r->dup, "the first of two is not the dup");
+    r = need_row(rows, n, d.id);
+    cr_assert(r->dup && !memcmp(r->dup_of, c.id, RELIEF_ID_LEN));
+    cr_assert(!need_row(rows, n, e.id)->dup, "three days later: a new need");
+    cr_assert(!need_row(rows, n, f.id)->dup, "another site");
+    /* a filter that hides c still flags d (c is read for the check) */
+    {
+        struct query_need_filter nf = {.status = RELIEF_ST_OPEN, .priority = RELIEF_PRI_NORMAL};
+        cr_assert_eq(query_needs(q, &nf, &rows, &n), AM_OK);
+        r = need_row(rows, n, d.id);
+        cr_assert_not_null(r);
+        cr_assert(r->dup && !memcmp(r->dup_of, c.id, RELIEF_ID_LEN));
+        cr_assert_null(need_row(rows, n, c.id));
+    }
+    cr_assert_eq(query_need(q, d.id, &r), AM_OK);
+    cr_assert(r->dup);
+    cr_assert_eq(query_need(q, a.id, &r), AM_OK);
+    cr_assert(r->over);
+    query_close(q);
+
+    /* once c is closed, d is the only open one: no longer a dup */
+    w_close_need(&w, &c, RELIEF_ST_CANCELLED);
+    cr_assert_eq(query_open(w.s, NOW_MS, &q), AM_OK);
+    cr_assert_eq(query_need(q, d.id, &r), AM_OK);
+    cr_assert_not(r->dup);
+    query_close(q);
+    w_close(&w);
+}

@@ -655,3 +655,89 @@ Test(sync, refusals_are_bounded_and_merged)
     cr_assert_eq(b.n, SYNC_REFUSALS_MAX);
     cr_assert_eq(b.unlisted, 6 + 2 * 3, "authors 7 and 8 find no room");
 }
+
+/* The sender's ranking (sync_config.author_rank): authors of rank 1.. go out before the
+ * others, so a contact cut short carries them; a full contact still carries everything. */
+static const uint8_t *ranked_author;
+static uint32_t rank_one(void *ctx, const uint8_t author[AM_PK_LEN])
+{
+    (void)ctx;
+    return memcmp(author, ranked_author, AM_PK_LEN) == 0 ? 1 : 0;
+}
+
+static uint64_t head_seq(struct peer *p, const uint8_t *author)
+{
+    struct store_head h;
+    return store_head_get(p->st, author, &h) == AM_OK ? h.seq : 0;
+}
+
+static void start_ranked(struct peer *p, int initiator, int ranked)
+{
+    struct sync_config c = {
+        .initiator = initiator,
+        .netkey = netkey,
+        .sk = p->sk,
+        .install_id = p->install,
+        .store = &p->ss,
+        .author_rank = ranked ? rank_one : NULL,
+    };
+    sync_free(&p->sess);
+    cr_assert_eq(sync_init(&p->sess, &c), AM_OK);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, AM_PK_LEN + AM_SK_LEN);
+}
+
+/* Whether the ranked author's entries all arrived before any other author's: no other
+ * author has an entry at B unless the ranked one is complete (ENTRIES are stored a message
+ * at a time, so this holds at any cut). */
+static int ranked_first(struct peer *b, uint8_t keys[4][AM_PK_LEN + AM_SK_LEN], int r)
+{
+    uint64_t others = 0;
+    for (int i = 0; i < 4; i++)
+        if (i != r)
+            others += head_seq(b, keys[i]);
+    return others == 0 || head_seq(b, keys[r]) == 600;
+}
+
+Test(sync, ranked_authors_go_first_when_a_contact_is_cut_short)
+{
+    uint8_t keys[4][AM_PK_LEN + AM_SK_LEN];
+    for (int i = 0; i < 4; i++)
+        crypto_sign_keypair(keys[i], keys[i] + AM_PK_LEN);
+    /* sorted by id: without a ranking the last goes last in every turn */
+    qsort(keys, 4, sizeof keys[0], key_cmp);
+    for (int i = 0; i < 4; i++)
+        write_entries(&A, keys[i] + AM_PK_LEN, 600);
+    ranked_author = keys[3];
+    /* without a ranking, a cut contact shares out in turns: others before keys[3] */
+    start_ranked(&A, 1, 0);
+    start_ranked(&B, 0, 0);
+    pump(&A, &B, 200000);
+    cr_assert_gt(entries_of(&B), 0, "the contact carried entries");
+    cr_assert(!ranked_first(&B, keys, 3), "in turns, keys[3] is not first (%llu of it)",
+              (unsigned long long)head_seq(&B, keys[3]));
+    /* a fresh receiver, with the sender ranking keys[3] first */
+    peer_close(&B);
+    peer_open(&B);
+    start_ranked(&A, 1, 1);
+    start_ranked(&B, 0, 0);
+    pump(&A, &B, 200000);
+    cr_assert_gt(head_seq(&B, keys[3]), 0,
+                 "the ranked author's entries arrived (B holds %llu: %llu %llu %llu)",
+                 (unsigned long long)entries_of(&B), (unsigned long long)head_seq(&B, keys[0]),
+                 (unsigned long long)head_seq(&B, keys[1]),
+                 (unsigned long long)head_seq(&B, keys[2]));
+    cr_assert(ranked_first(&B, keys, 3),
+              "another author's entries came before the ranked one's "
+              "were all in (%llu of 600)",
+              (unsigned long long)head_seq(&B, keys[3]));
+    /* a long contact still carries everything, ranked or not */
+    start_ranked(&A, 1, 1);
+    start_ranked(&B, 0, 0);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(entries_of(&B), 2400);
+    assert_same(&A, &B);
+}

@@ -131,7 +131,7 @@ static int
 is_write(int t)
 {
     return t == RELIEF_T_SITE || t == RELIEF_T_ITEM || t == RELIEF_T_NEED_OPEN ||
-           t == RELIEF_T_NEED_UPD || t == RELIEF_T_NEED_CLOSE;
+           t == RELIEF_T_NEED_UPD || t == RELIEF_T_NEED_CLOSE || t == RELIEF_T_STOCK_MIN;
 }
 
 static struct relief_ref g_refs[RELIEF_REFS_MAX];
@@ -268,6 +268,14 @@ static void h_step(struct hist *h, uint64_t *st)
                 h_sup(h, a, &op, st);
             }
         }
+    } else if (r >= 92 && r < 95) {
+        /* a minimum level: a register of its own object (site, item) */
+        op.type = RELIEF_T_STOCK_MIN;
+        op.site = S(sites[rnd(st, 3)]);
+        op.item = S(items[rnd(st, 2)]);
+        op.q = (int64_t)rnd(st, 50); /* 0: no minimum */
+        HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q);
+        h_sup(h, a, &op, st);
     } else if (r < 95) {
         int lot = rnd(st, 3) == 0;
         op.site = S(sites[rnd(st, 2)]);
@@ -451,6 +459,7 @@ static void check_fingerprint(struct store *s, const char *what, uint64_t seed)
 
 struct feat {
     unsigned conflicts, count_conflicts, overdrawn, audits, derived, cancelled, orphans;
+    unsigned mins, min_conflicts; /* minimum levels (stock.min), and those in conflict */
     uint64_t invalid;
 };
 
@@ -474,6 +483,12 @@ static int feat_row(void *ctx, const struct store_view_row *r)
         struct relief_node_site sv;
         cr_assert_eq(relief_node_site_parse(r->view, r->view_len, &sv), AM_OK);
         f->conflicts += sv.name.conflict + sv.kind.conflict + sv.ll.conflict;
+    } else if (r->key[0] == RELIEF_OBJ_MIN) {
+        struct relief_node_min mv;
+        cr_assert_eq(relief_node_min_parse(r->view, r->view_len, &mv), AM_OK);
+        f->conflicts += mv.q.conflict;
+        f->min_conflicts += mv.q.conflict;
+        f->mins++;
     } else {
         struct relief_node_item iv;
         cr_assert_eq(relief_node_item_parse(r->view, r->view_len, &iv), AM_OK);
@@ -545,14 +560,15 @@ static void run_property(const char *name, int histories, size_t steps, int stor
         h_free(&h);
     }
     cr_log_info("%s: register conflicts %u, count conflicts %u, overdrawn %u, audited %u, "
-                "derived %u, cancelled %u, needs not opened yet %u, invalid ops %llu",
+                "derived %u, cancelled %u, needs not opened yet %u, minimum levels %u (%u in "
+                "conflict), invalid ops %llu",
                 name, f.conflicts, f.count_conflicts, f.overdrawn, f.audits, f.derived, f.cancelled,
-                f.orphans, (unsigned long long)f.invalid);
+                f.orphans, f.mins, f.min_conflicts, (unsigned long long)f.invalid);
     /* The many short histories must exercise every rule; the two long ones (scale, not
      * coverage) at least conflicts and invalid ops, which a few rare rules may miss. */
     if (every_rule)
         cr_assert(f.conflicts && f.count_conflicts && f.overdrawn && f.audits && f.derived &&
-                      f.cancelled && f.invalid,
+                      f.cancelled && f.invalid && f.mins && f.min_conflicts,
                   "%s: a rule was never exercised; AM_SEED=%llu", name, (unsigned long long)seed);
     else
         cr_assert(f.conflicts && f.invalid, "%s: no conflict or invalid op; AM_SEED=%llu", name,
