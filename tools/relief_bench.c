@@ -583,7 +583,14 @@ int relief_bench_rows(const char *tmpdir, int quick)
     rb_src_free(&ign);
     fprintf(stderr, "aidmesh-bench: relief: ingest with views, uniform workload\n");
     snprintf(dir, sizeof dir, "%s/uniform", base);
-    rc = rb_ingest(dir, &uni, n, 0, &rate_uni, NULL);
+    rc = rb_ingest(dir, &uni, n, 0, &rate_uni, &s);
+    if (rc == AM_OK && (rc = store_views_digest(s, d_live)) == AM_OK) {
+        char hex[2 * AM_HASH_LEN + 1];
+        sodium_bin2hex(hex, sizeof hex, d_live, AM_HASH_LEN);
+        fprintf(stderr, "aidmesh-bench: relief: uniform views digest %s\n", hex);
+    }
+    store_close(s);
+    s = NULL;
     rb_rmstore(dir);
     if (rc != AM_OK)
         goto out;
@@ -603,6 +610,12 @@ int relief_bench_rows(const char *tmpdir, int quick)
     if ((rc = store_view_stats(s, &vs)) != AM_OK || (rc = store_views_digest(s, d_live)) != AM_OK ||
         (rc = store_view_fingerprint_scan(s, fp_scan)) != AM_OK)
         goto out;
+    {
+        /* for comparing two builds' views of the same workload */
+        char hex[2 * AM_HASH_LEN + 1];
+        sodium_bin2hex(hex, sizeof hex, d_live, AM_HASH_LEN);
+        fprintf(stderr, "aidmesh-bench: relief: views digest %s\n", hex);
+    }
     store_close(s);
     s = NULL;
 
