@@ -33,6 +33,8 @@
  *     store above, rendering the table into /dev/null, after opening the store; median of 20 runs,
  * each opening the store afresh. Ceiling: the same rows read raw (store_needs_each /
  *     store_cells_each, no parsing, no rendering), median of 20.
+ *   stock totals: the CLI's `stock totals` (every cell of every site, summed per item) on
+ *     the store above, after opening it, median of 20. Ceiling: the same cells read raw.
  *   reindex: store_reindex of the ingested store (drop and rebuild every view from the
  *     entries). Ceiling: reading and decoding every entry and op (store_entries_each).
  * Each row says whether the reindexed views equal the live ones (digest) and the
@@ -533,6 +535,18 @@ static int rb_listing(struct store *s, FILE *f, const char *site, int stock)
     return rc;
 }
 
+/* The CLI's `stock totals` into f, through a query of its own with a fixed day. */
+static int rb_totals(struct store *s, FILE *f)
+{
+    struct query *q;
+    int rc = query_open(s, 20454ULL * 86400000ULL, &q);
+    if (rc != AM_OK)
+        return rc;
+    rc = cli_relief_stock_totals(q, f, NULL, 0);
+    query_close(q);
+    return rc;
+}
+
 int relief_bench_run(FILE *out, const char *tmpdir, int quick)
 {
     size_t first = bench_report_rows();
@@ -549,6 +563,8 @@ int relief_bench_rows(const char *tmpdir, int quick)
     char base[4096], dir[4200], fig[256], c1[32], c2[32];
     double rate = 0, rate_ign = 0, rate_nocache = 0, rate_uni = 0, t0, t_re, t_scan;
     double need_ms[RB_RUNS], need_raw[RB_RUNS], cell_ms[RB_RUNS], cell_raw[RB_RUNS];
+    double tot_ms[RB_RUNS], tot_raw[RB_RUNS];
+    uint64_t rows_all = 0;
     uint64_t rows_needs = 0, rows_cells = 0, decoded = 0;
     uint8_t d_live[AM_HASH_LEN], d_re[AM_HASH_LEN], fp_scan[STORE_VIEW_FP_LEN];
     struct store_view_stats vs;
@@ -641,6 +657,17 @@ int relief_bench_rows(const char *tmpdir, int quick)
         if ((rc = store_cells_each(s, site, NULL, rb_count_row, &rows_cells)) != AM_OK)
             goto out;
         cell_raw[i] = (rb_now() - t0) * 1e3;
+        store_close(s);
+        /* `stock totals`: every cell of every site, summed per item */
+        t0 = rb_now();
+        if ((rc = store_open(&s, dir, NULL)) != AM_OK || (rc = rb_totals(s, devnull)) != AM_OK)
+            goto out;
+        tot_ms[i] = (rb_now() - t0) * 1e3;
+        rows_all = 0;
+        t0 = rb_now();
+        if ((rc = store_cells_each(s, NULL, NULL, rb_count_row, &rows_all)) != AM_OK)
+            goto out;
+        tot_raw[i] = (rb_now() - t0) * 1e3;
         if (i + 1 < RB_RUNS) {
             store_close(s);
             s = NULL;
@@ -695,6 +722,14 @@ int relief_bench_rows(const char *tmpdir, int quick)
     {
         double m = rb_median(cell_ms, RB_RUNS), r = rb_median(cell_raw, RB_RUNS);
         rb_row(fig, m, BENCH_MS, "same rows read raw", r, "raw", "< 20 ms", m < 20);
+    }
+    snprintf(fig, sizeof fig,
+             "`stock totals` (%llu cells of every site, summed per item), open store + totals + "
+             "render, median of %d",
+             (unsigned long long)rows_all, RB_RUNS);
+    {
+        double m = rb_median(tot_ms, RB_RUNS), r = rb_median(tot_raw, RB_RUNS);
+        rb_row(fig, m, BENCH_MS, "same cells read raw", r, "raw", "< 20 ms", m < 20);
     }
     snprintf(fig, sizeof fig, "reindex: rebuild every view from %s entries",
              (out_count(c1, rs.entries), c1));
