@@ -34,6 +34,38 @@ static const char site_help[] =
     "  --no-location clear the location\n"
     "  --json        print the result as JSON\n";
 
+/* The end of `site add/update` and `item add/update`: names the heads it supersedes (sup),
+ * writes op, and says what it did ("added site S (NAME)", or {"ok":true,"site":S}).
+ * Returns the command's exit status. */
+static int catalog_write(struct cli *c, struct node *n, const char *cmd, struct relief_op *op,
+                         struct relief_ref *sup, uint32_t nsup, const char *what, const char *code,
+                         const char *name, int update)
+{
+    relief_refs_sort(sup, &nsup);
+    if (nsup) {
+        op->sup.n = nsup;
+        op->sup.arr = sup;
+        HAS(op, SUP);
+    }
+    if (cli_relief_write_op(n, cmd, op, 0, NULL))
+        return 1;
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, what, json_string(code));
+        out_json_put(stdout, o);
+        return 0;
+    }
+    printf("%s %s %s", update ? "updated" : "added", what, code);
+    if (name) {
+        fputs(" (", stdout);
+        out_text(stdout, name, strlen(name), 0, NULL);
+        fputc(')', stdout);
+    }
+    printf("\n");
+    return 0;
+}
+
 static int site_write(struct cli *c, int argc, char **argv, int update)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS,
@@ -141,32 +173,10 @@ static int site_write(struct cli *c, int argc, char **argv, int update)
                     slug);
             goto out;
         }
-        relief_refs_sort(sup, &nsup);
-        if (nsup) {
-            op.sup.n = nsup;
-            op.sup.arr = sup;
-            HAS(&op, SUP);
-        }
     }
     query_close(q);
     q = NULL;
-    if (cli_relief_write_op(&n, cmd, &op, 0, NULL))
-        goto out;
-    if (c->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "ok", json_true());
-        json_object_set_new(o, "site", json_string(slug));
-        out_json_put(stdout, o);
-    } else {
-        printf("%s site %s", update ? "updated" : "added", slug);
-        if (name) {
-            fputs(" (", stdout);
-            out_text(stdout, name, strlen(name), 0, NULL);
-            fputc(')', stdout);
-        }
-        printf("\n");
-    }
-    rc = 0;
+    rc = catalog_write(c, &n, cmd, &op, sup, nsup, "site", slug, name, update);
 out:
     query_close(q);
     node_close(&n);
@@ -402,32 +412,10 @@ static int item_write(struct cli *c, int argc, char **argv, int update)
                     code);
             goto out;
         }
-        relief_refs_sort(sup, &nsup);
-        if (nsup) {
-            op.sup.n = nsup;
-            op.sup.arr = sup;
-            HAS(&op, SUP);
-        }
     }
     query_close(q);
     q = NULL;
-    if (cli_relief_write_op(&n, cmd, &op, 0, NULL))
-        goto out;
-    if (c->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "ok", json_true());
-        json_object_set_new(o, "item", json_string(code));
-        out_json_put(stdout, o);
-    } else {
-        printf("%s item %s", update ? "updated" : "added", code);
-        if (name) {
-            fputs(" (", stdout);
-            out_text(stdout, name, strlen(name), 0, NULL);
-            fputc(')', stdout);
-        }
-        printf("\n");
-    }
-    rc = 0;
+    rc = catalog_write(c, &n, cmd, &op, sup, nsup, "item", code, name, update);
 out:
     query_close(q);
     node_close(&n);
