@@ -19,8 +19,12 @@ ROUNDS=${AM_DAMAGE_ROUNDS:-16}
 FLIPS=${AM_DAMAGE_FLIPS:-24}
 A=$AIDMESH
 # ASan lets a program install its own SIGSEGV/SIGBUS handler (the store's guard around a
-# scan); say so in case the environment turned it off.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allow_user_segv_handler=1"
+# scan); say so in case the environment turned it off. strict_memcmp=0: LMDB (a system
+# library, not instrumented) compares keys with memcmp on pages this test damaged; by
+# default ASan reports every byte memcmp was allowed to read, although the comparison stops
+# at the first differing byte. It still reports a byte that is actually read out of bounds
+# (seed 75264 was reported in strict mode only, on this code and on the code before it).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allow_user_segv_handler=1:strict_memcmp=0"
 
 # runs CMD... (bounded by a timeout) into $T/last.out; sets RC
 run_cmd() {
