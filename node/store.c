@@ -312,6 +312,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
         free(s);
         return store_mdb_err(rc);
     }
+    mdb_env_set_assert(s->env, store_guard_assert); /* a page LMDB finds broken: damage */
     mdb_env_set_maxdbs(s->env, 16);
     mdb_env_set_mapsize(
         s->env, (size_t)(opts && opts->map_initial ? opts->map_initial : AM_STORE_MAP_INITIAL));

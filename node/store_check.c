@@ -285,6 +285,20 @@ static struct sigaction guard_old_bus, guard_old_segv;
 static _Thread_local sigjmp_buf *guard_jmp;
 static _Thread_local void *volatile guard_addr;
 
+/* LMDB's assertion hook (mdb_env_set_assert): a check inside LMDB that failed on a page
+ * that does not hold together. Inside a guarded call it ends the call like a fault (the
+ * store is damaged; the address is unknown); elsewhere it returns and LMDB aborts, as it
+ * would without the hook. */
+void store_guard_assert(MDB_env *env, const char *msg)
+{
+    (void)env;
+    (void)msg;
+    if (guard_jmp) {
+        guard_addr = NULL;
+        siglongjmp(*guard_jmp, 1);
+    }
+}
+
 static void guard_handler(int sig, siginfo_t *si, void *uc)
 {
     const struct sigaction *old = sig == SIGBUS ? &guard_old_bus : &guard_old_segv;
@@ -399,9 +413,13 @@ int store_guarded(struct store *s, int (*fn)(void *ctx), void *ctx, struct store
         s->faulted = 1;
         if (damage) {
             memset(damage, 0, sizeof *damage);
-            damage->kind = STORE_DAMAGE_FAULT;
-            damage->offset = fault_offset(s, (uintptr_t)guard_addr);
-            damage->page = damage->offset != UINT64_MAX ? damage->offset / est.ms_psize : 0;
+            if (!guard_addr) { /* LMDB's own check failed (store_guard_assert) */
+                damage->kind = STORE_DAMAGE_PAGES;
+            } else {
+                damage->kind = STORE_DAMAGE_FAULT;
+                damage->offset = fault_offset(s, (uintptr_t)guard_addr);
+                damage->page = damage->offset != UINT64_MAX ? damage->offset / est.ms_psize : 0;
+            }
         }
         rc = AM_ECORRUPT;
     }

@@ -97,5 +97,7 @@ int store_record_write(const char *path, const uint8_t id[static AM_INSTALL_ID_L
 int store_entry_count(struct store *s, uint64_t *n);
 /* After a fault in a guarded call: the environment is left open (see store_guarded). */
 void store_guard_abandon(MDB_env *env);
+/* LMDB's assertion hook: ends a guarded call as a fault (store_check.c). */
+void store_guard_assert(MDB_env *env, const char *msg);
 
 #endif
