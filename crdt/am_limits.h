@@ -37,6 +37,10 @@
 #define AM_ENTRY_MAX 16384
 /* Encoded op inside an entry: entry minus the fixed fields (~120 bytes). */
 #define AM_OP_MAX (AM_ENTRY_MAX - 256)
+/* Logs of one author: its root log and the child logs its branches start (§6). A cloned
+ * machine makes two or three; more is a key signing many branches on purpose. A branch
+ * beyond this is kept as evidence only, and the author's ops leave the views. */
+#define AM_LOGS_PER_AUTHOR 8
 /* Nesting depth of msgpack containers anywhere in an entry (the entry array is depth 1).
  * Ops are flat maps with at most one level of nested arrays/maps; 8 leaves headroom and
  * bounds recursion in every decoder. */

@@ -454,10 +454,14 @@ struct relief_successor {
     uint64_t hlc;
     uint64_t seq;              /* the old key's head seq that the new key's node had */
     uint8_t head[AM_HASH_LEN]; /* that head entry's hash: which branch */
+    int refused; /* 1: an earlier succession (in the order below) names the same head: one
+                    successor per branch, so this one does not count */
 };
 /* The successions of a succession object (validated ops only: relief_op_check_author),
  * at most RELIEF_AUDIT_MAX of them, the first by (hlc, author, seq) ascending; *total
- * counts them all. Returns AM_OK, AM_EINVAL (not a succession object), AM_ENOMEM. */
+ * counts them all. Of those naming one head, only the first in that order counts: the
+ * others are listed with `refused` set (PROTOCOL.md 10.4). Returns AM_OK, AM_EINVAL (not
+ * a succession object), AM_ENOMEM. */
 int relief_succession_view(struct relief_obj *o, const struct relief_successor **out, uint32_t *n,
                            uint32_t *total);
 

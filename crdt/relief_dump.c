@@ -201,8 +201,9 @@ static void dump_cell(struct relief_obj *o, msgpack_packer *pk)
     }
 }
 
-/* {"k": "succ", "old": bin 32, "n": successions, "s": [[ref, hlc, seq, head], ...]}: the
- * first RELIEF_AUDIT_MAX by (hlc, author, seq) ascending (PROTOCOL.md 10.9). */
+/* {"k": "succ", "old": bin 32, "n": successions, "s": [[ref, hlc, seq, head, refused],
+ * ...]}: the first RELIEF_AUDIT_MAX by (hlc, author, seq) ascending; refused: a bool, true
+ * when an earlier one names the same head (PROTOCOL.md 10.9). */
 static void dump_succ(struct relief_obj *o, msgpack_packer *pk)
 {
     msgpack_pack_map(pk, 4);
@@ -217,12 +218,16 @@ static void dump_succ(struct relief_obj *o, msgpack_packer *pk)
     msgpack_pack_array(pk, o->n_succ);
     for (uint32_t i = 0; i < o->n_succ; i++) {
         const struct relief_successor *s = &o->succ[i];
-        msgpack_pack_array(pk, 4);
+        msgpack_pack_array(pk, 5);
         pk_ref(pk, &s->ref);
         msgpack_pack_uint64(pk, s->hlc);
         msgpack_pack_uint64(pk, s->seq);
         msgpack_pack_bin(pk, AM_HASH_LEN);
         msgpack_pack_bin_body(pk, s->head, AM_HASH_LEN);
+        if (s->refused)
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
     }
 }
 

@@ -679,7 +679,9 @@ static void compute_need(struct relief_obj *o)
     }
 }
 
-/* The successions in (hlc, author, seq) order, the first RELIEF_AUDIT_MAX kept. */
+/* The successions in (hlc, author, seq) order, the first RELIEF_AUDIT_MAX kept. Those
+ * kept are a prefix of the order, so whether an earlier one names the same head (one
+ * successor per branch: a later one is refused) is decided among them alone. */
 static int compute_succ(struct relief_obj *o)
 {
     uint32_t n = o->n_u, keep = n < RELIEF_AUDIT_MAX ? n : RELIEF_AUDIT_MAX;
@@ -701,6 +703,9 @@ static int compute_succ(struct relief_obj *o)
         s->hlc = u->hlc;
         s->seq = u->oseq;
         memcpy(s->head, u->head, AM_HASH_LEN);
+        s->refused = 0;
+        for (uint32_t j = 0; j < i && !s->refused; j++)
+            s->refused = memcmp(o->succ[j].head, s->head, AM_HASH_LEN) == 0;
     }
     o->n_succ = keep;
     return AM_OK;

@@ -415,7 +415,17 @@ static void conn_pump(struct conn *c)
     st = sync_state(&c->sess);
     if ((st & SYNC_CLOSED) && !c->writing) {
         int e = sync_error(&c->sess);
-        daemon_conn_close(c, e ? am_strerror(e) : "closed");
+        char why[160];
+        unsigned major, minor;
+        sync_peer_version(&c->sess, &major, &minor);
+        if (e == AM_EVERSION && major) /* name both versions (PROTOCOL.md 8.1) */
+            snprintf(why, sizeof why,
+                     "%s: the peer speaks sync protocol %u.%u, this node %u.%u; update the "
+                     "older aidmesh",
+                     am_strerror(e), major, minor, SYNC_VERSION_MAJOR, SYNC_VERSION_MINOR);
+        else
+            snprintf(why, sizeof why, "%s", e ? am_strerror(e) : "closed");
+        daemon_conn_close(c, why);
         return;
     }
     if (!(st & SYNC_CLOSED)) {

@@ -203,7 +203,9 @@ static int head_cb(void *ctx, const struct store_head *hd)
     int rc;
 
     c->h->heads++;
-    rc = store_entry_get(c->s, hd->author, hd->seq, c->buf, AM_ENTRY_MAX, &len);
+    if (hd->seq < hd->first_seq)
+        return 0; /* a root log split at seq 1 holds no entry (PROTOCOL.md 6) */
+    rc = store_entry_get(c->s, hd->log, hd->seq, c->buf, AM_ENTRY_MAX, &len);
     if (rc == AM_ENOTFOUND) {
         heads_problem(c->h, hd->author, hd->seq, "the head names an entry that is missing");
         return 0;

@@ -120,6 +120,10 @@ int node_rotate_identity(struct node *n, int force, struct node_rotation *out)
     memcpy(out->old_pk, n->pk, AM_PK_LEN);
     if ((rc = store_head_get(n->store, n->pk, &h)) != AM_OK)
         return rc;
+    /* name this machine's own branch: after a split the root log ends where the branches
+     * part, and the tip of what this machine wrote is in one of the child logs */
+    if (store_self_head(n->store, n->pk, &h.seq, h.hash) == AM_ENOTFOUND && h.seq == 0)
+        return AM_ENOTFOUND;
     out->seq = h.seq;
     memcpy(out->head, h.hash, AM_HASH_LEN);
     out->was_forked = (h.flags & STORE_HEAD_FORKED) != 0;

@@ -1086,6 +1086,7 @@ static int fork_add(void *ctx, const uint8_t *author, uint64_t seq, const uint8_
     memcpy(f->author, author, AM_PK_LEN);
     f->seq = seq;
     f->other_hlc = stamp_of(raw, len, f->other);
+    f->evidence_only = 1;
     if (store_snap_entry(a->q->sn, author, seq, &kept, &kl) == AM_OK)
         f->kept_hlc = stamp_of(kept, kl, f->kept);
     return 0;
@@ -1099,24 +1100,104 @@ struct head_of {
 static int head_seq_add(void *ctx, const struct store_head *h)
 {
     struct head_of *a = ctx;
-    /* both lists are in author order */
-    while (a->i < a->n && memcmp(a->v[a->i].author, h->author, AM_PK_LEN) < 0)
-        a->i++;
-    for (size_t j = a->i; j < a->n && !memcmp(a->v[j].author, h->author, AM_PK_LEN); j++)
-        a->v[j].head_seq = h->seq;
+    /* the rows are in author order, the logs in log-id order: the longest log of each */
+    for (size_t j = 0; j < a->n; j++)
+        if (!memcmp(a->v[j].author, h->author, AM_PK_LEN) && h->seq > a->v[j].head_seq)
+            a->v[j].head_seq = h->seq;
     return 0;
+}
+
+/* The logs of every author, for query_forks. */
+struct logs_acc {
+    struct store_head *v;
+    size_t n, cap;
+};
+
+static int log_add(void *ctx, const struct store_head *h)
+{
+    struct logs_acc *a = ctx;
+    if (!(h->flags & STORE_HEAD_FORKED))
+        return 0;
+    if (AM_GROW(a->v, a->cap, a->n + 1, 8) != AM_OK)
+        return AM_ENOMEM;
+    a->v[a->n++] = *h;
+    return 0;
+}
+
+static int fork_row_cmp(const void *x, const void *y)
+{
+    const struct query_fork *a = x, *b = y;
+    int c = memcmp(a->author, b->author, AM_PK_LEN);
+    if (c)
+        return c;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
+    return memcmp(a->other, b->other, AM_HASH_LEN);
+}
+
+/* The first entry of child log h: its hash and stamp. */
+static uint64_t first_of(struct query *q, const struct store_head *h, uint8_t hash[AM_HASH_LEN])
+{
+    const uint8_t *raw;
+    size_t len;
+    if (store_snap_entry(q->sn, h->log, h->first_seq, &raw, &len) != AM_OK) {
+        memset(hash, 0, AM_HASH_LEN);
+        return 0;
+    }
+    return stamp_of(raw, len, hash);
 }
 
 int query_forks(struct query *q, const struct query_fork **rows, size_t *n)
 {
     struct forks_acc a = {q, NULL, 0, 0, AM_OK};
-    int rc = store_snap_forks_each(q->sn, fork_add, &a);
+    struct logs_acc l = {NULL, 0, 0};
+    int rc;
+
     *rows = NULL;
     *n = 0;
+    /* where branches part: the child logs that begin after one parent log, by pairs (the
+     * first by log id against each other one); then evidence kept beyond the bound */
+    rc = store_snap_heads_each(q->sn, log_add, &l);
+    for (size_t i = 0; rc == AM_OK && i < l.n; i++) {
+        const struct store_head *h = &l.v[i], *first = NULL;
+        uint64_t top = 0;
+        if (h->first_seq < 2 && !memcmp(h->log, h->author, AM_PK_LEN))
+            continue; /* a root log */
+        for (size_t j = 0; j < l.n; j++) {
+            if (memcmp(l.v[j].author, h->author, AM_PK_LEN) != 0)
+                continue;
+            if (l.v[j].seq > top)
+                top = l.v[j].seq;
+            if (!first && l.v[j].first_seq == h->first_seq &&
+                !memcmp(l.v[j].parent, h->parent, AM_PK_LEN) &&
+                memcmp(l.v[j].log, l.v[j].author, AM_PK_LEN) != 0)
+                first = &l.v[j];
+        }
+        if (first == h)
+            continue; /* the first of its siblings: the others are rows against it */
+        if (AM_GROW(a.v, a.cap, a.n + 1, 8) != AM_OK) {
+            rc = AM_ENOMEM;
+            break;
+        }
+        {
+            struct query_fork *f = &a.v[a.n++];
+            memset(f, 0, sizeof *f);
+            memcpy(f->author, h->author, AM_PK_LEN);
+            f->seq = h->first_seq;
+            f->head_seq = top;
+            if (first)
+                f->kept_hlc = first_of(q, first, f->kept);
+            f->other_hlc = first_of(q, h, f->other);
+        }
+    }
+    if (rc == AM_OK)
+        rc = store_snap_forks_each(q->sn, fork_add, &a);
     if (rc == AM_OK && a.n) {
         struct head_of h = {a.v, a.n, 0};
+        qsort(a.v, a.n, sizeof *a.v, fork_row_cmp);
         rc = store_snap_heads_each(q->sn, head_seq_add, &h);
     }
+    free(l.v);
     if (rc != AM_OK) {
         free(a.v);
         return rc;
@@ -1187,7 +1268,7 @@ static int succ_key_is(struct mp_cur *c, const char *want)
 }
 
 /* Reads a succession object's view (relief_dump.c: {"k": "succ", "old", "n", "s"}) into
- * a's rows, strictly. */
+ * a's rows, strictly (rows of 5: ref, hlc, seq, head, refused). */
 static int succ_parse(const uint8_t *v, size_t len, struct succ_acc *a)
 {
     struct mp_cur c = {v, v + len};
@@ -1205,7 +1286,7 @@ static int succ_parse(const uint8_t *v, size_t len, struct succ_acc *a)
         struct query_successor r;
         struct relief_ref ref;
         memcpy(r.old, old, AM_PK_LEN);
-        if (mp_get_array(&c, &m) != AM_OK || m != 4 || mp_get_bin(&c, &p, &pl) != AM_OK ||
+        if (mp_get_array(&c, &m) != AM_OK || m != 5 || mp_get_bin(&c, &p, &pl) != AM_OK ||
             pl != RELIEF_REF_LEN)
             return AM_ECORRUPT;
         relief_ref_unpack(p, &ref);
@@ -1215,7 +1296,10 @@ static int succ_parse(const uint8_t *v, size_t len, struct succ_acc *a)
             mp_get_bin(&c, &p, &pl) != AM_OK || pl != AM_HASH_LEN)
             return AM_ECORRUPT;
         memcpy(r.head, p, AM_HASH_LEN);
-        if (a->only && memcmp(a->only, r.author, AM_PK_LEN) != 0)
+        if (mp_get_bool(&c, &r.refused) != AM_OK)
+            return AM_ECORRUPT;
+        /* a refused succession (a second one for its branch) took over nothing */
+        if (a->only && (memcmp(a->only, r.author, AM_PK_LEN) != 0 || r.refused))
             continue;
         if (AM_GROW(a->v, a->cap, a->n + 1, 4) != AM_OK)
             return AM_ENOMEM;

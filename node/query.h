@@ -221,16 +221,20 @@ int query_author_find(struct query *q, const char *hex, uint8_t author[static AM
 /* 1 when fork evidence exists for `author` (its records are marked), else 0. */
 int query_author_forked(struct query *q, const uint8_t author[static AM_PK_LEN]);
 
-/* Fork evidence (PROTOCOL.md §6): one row per piece, by author then seq. The author signed
- * two different entries for one place in its log: the one this node keeps and the other,
- * kept as evidence. Hashes and stamps come from the entries themselves. */
+/* Forks (PROTOCOL.md §6), by author then seq: one row for each branch that parts from
+ * another at `seq` (the author signed two different entries after one entry: `kept` is
+ * the first entry of the sibling branch with the lowest log id, `other` this branch's),
+ * and one for each entry kept as evidence only beyond AM_LOGS_PER_AUTHOR (`kept`: the
+ * root log's entry at seq, if any). Every branch's entries are kept and count. Hashes and
+ * stamps come from the entries themselves. */
 struct query_fork {
     uint8_t author[AM_PK_LEN];
     uint64_t seq;                 /* the place both entries claim */
-    uint64_t head_seq;            /* the author's log here ends at this seq */
+    uint64_t head_seq;            /* the author's longest branch here ends at this seq */
     uint8_t kept[AM_HASH_LEN];    /* hash of the entry the log keeps at seq */
     uint8_t other[AM_HASH_LEN];   /* hash of the evidence */
     uint64_t kept_hlc, other_hlc; /* their stamps (0 when one cannot be read) */
+    int evidence_only;            /* `other` is kept as evidence only (beyond the bound) */
 };
 int query_forks(struct query *q, const struct query_fork **rows, size_t *n);
 
@@ -243,17 +247,20 @@ struct query_successor {
     uint64_t hlc;              /* its stamp: when the key was rotated */
     uint64_t seq;              /* the old key's head seq on the node that rotated */
     uint8_t head[AM_HASH_LEN]; /* that head entry's hash: the branch the new key goes on from */
+    int refused; /* 1: a second successor for that branch (an earlier row names the same
+                    head): listed, but it does not count */
 };
 
-/* The valid successions of `old` (signed by both keys), by (hlc, new key, seq) ascending;
- * the view lists at most RELIEF_AUDIT_MAX of them, and *total (nullable) counts them all.
+/* The valid successions of `old` (signed by both keys, `old` forked here), by (hlc, new
+ * key, seq) ascending, refused ones included (flagged); the view lists at most
+ * RELIEF_AUDIT_MAX of them, and *total (nullable) counts them all.
  * *rows (owned by q) holds *n rows; none is AM_OK with *n 0. Returns AM_OK, AM_ENOMEM,
  * AM_ECORRUPT, or a store error. */
 int query_successors(struct query *q, const uint8_t old[static AM_PK_LEN],
                      const struct query_successor **rows, size_t *n, size_t *total);
 
 /* The successions whose new key is `author` (which keys it took over from), in the order
- * of the old keys. Same returns as query_successors. */
+ * of the old keys; refused ones are left out. Same returns as query_successors. */
 int query_predecessors(struct query *q, const uint8_t author[static AM_PK_LEN],
                        const struct query_successor **rows, size_t *n);
 

@@ -506,10 +506,26 @@ int relief_node_exists(void *ctx, const struct relief_key *key)
 struct ctx_walk {
     struct store *s;
     const uint8_t *self;
+    const uint8_t *author; /* ctx_log: the forked author whose logs are named */
     struct relief_ref *out;
     uint32_t cap, n;
     int rc;
 };
+
+static int ctx_log(void *ctx, const struct store_head *h)
+{
+    struct ctx_walk *w = ctx;
+    if (memcmp(h->author, w->author, AM_PK_LEN) != 0 || h->seq < h->first_seq)
+        return 0;
+    if (w->n >= w->cap) {
+        w->rc = AM_ELIMIT;
+        return 1;
+    }
+    memcpy(w->out[w->n].author, h->log, AM_PK_LEN);
+    w->out[w->n].seq = h->seq;
+    w->n++;
+    return 0;
+}
 
 static int ctx_author(void *ctx, const uint8_t author[AM_PK_LEN])
 {
@@ -526,6 +542,16 @@ static int ctx_author(void *ctx, const uint8_t author[AM_PK_LEN])
         w->rc = rc;
         return 1;
     }
+    if (h.flags & STORE_HEAD_FORKED) {
+        /* every branch this node holds was seen: name each log at its head (PROTOCOL.md
+         * 10.8.5), so the count absorbs the moves of every branch */
+        w->author = author;
+        if ((rc = store_heads_each(w->s, ctx_log, w)) == AM_OK)
+            return 0;
+        if (rc < 0)
+            w->rc = rc;
+        return 1;
+    }
     memcpy(w->out[w->n].author, author, AM_PK_LEN);
     w->out[w->n].seq = h.seq;
     w->n++;
@@ -536,7 +562,7 @@ int relief_node_ctx(struct store *s, const struct relief_key *cell,
                     const uint8_t self[static AM_PK_LEN], struct relief_ref *out, uint32_t cap,
                     uint32_t *n)
 {
-    struct ctx_walk w = {s, self, out, cap, 0, AM_OK};
+    struct ctx_walk w = {s, self, NULL, out, cap, 0, AM_OK};
     uint8_t kb[RELIEF_KEY_MAX];
     size_t kl;
     int rc;

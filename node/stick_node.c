@@ -21,6 +21,7 @@
 
 #include "am_err.h"
 #include "query.h"
+#include "store.h"
 #include "syncstore.h"
 
 /* ---- POSIX file operations ------------------------------------------------------------- */
@@ -398,6 +399,45 @@ const struct stick_fops stick_fops_posix = {
 
 /* ---- the node ---------------------------------------------------------------------------- */
 
+struct logs_ctx {
+    int (*cb)(void *cbctx, const struct stick_log *l);
+    void *cbctx;
+};
+
+static int each_log(void *vctx, const struct store_head *h)
+{
+    struct logs_ctx *x = vctx;
+    struct stick_log l;
+    memcpy(l.log, h->log, AM_PK_LEN);
+    memcpy(l.author, h->author, AM_PK_LEN);
+    memcpy(l.parent, h->parent, AM_PK_LEN);
+    l.first_seq = h->first_seq;
+    l.seq = h->seq;
+    memcpy(l.hash, h->hash, AM_HASH_LEN);
+    l.flags = h->flags & STORE_HEAD_FORKED ? STICK_LOG_FORKED : 0;
+    return x->cb(x->cbctx, &l);
+}
+
+static int sl_each(void *ctx, int (*cb)(void *cbctx, const struct stick_log *l), void *cbctx)
+{
+    struct logs_ctx x = {cb, cbctx};
+    return store_heads_each(ctx, each_log, &x);
+}
+
+static int sl_entries(void *ctx, const uint8_t log[AM_PK_LEN], uint64_t from_seq,
+                      int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx)
+{
+    int rc = store_entries_each(ctx, log, from_seq, cb, cbctx);
+    return rc > 0 ? AM_OK : rc; /* the callback stopped early */
+}
+
+void stick_node_logs_init(struct stick_logs *l, struct store *s)
+{
+    l->ctx = s;
+    l->each = sl_each;
+    l->entries = sl_entries;
+}
+
 static void node_cfg(struct stick_cfg *cfg, struct node *n, const char *root, uint8_t *install,
                      const struct stick_fops *fops)
 {
@@ -650,11 +690,14 @@ int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t m
     struct stick_root rt;
     struct stick_fops fops;
     struct sync_store ss;
+    struct stick_logs logs;
     uint8_t install[AM_INSTALL_ID_LEN], *first;
     int rc = root_open(&rt, root, &fops, r);
     if (rc != AM_OK)
         return rc;
     node_cfg(&cfg, n, root, install, &fops);
+    stick_node_logs_init(&logs, n->store);
+    cfg.logs = &logs;
     cfg.flags = flags;
     cfg.max_bytes = max_bytes;
     cfg.progress = progress;

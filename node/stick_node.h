@@ -25,6 +25,11 @@ int stick_node_sync(struct node *n, const char *root, unsigned flags, uint64_t m
                     void (*progress)(void *ctx, int phase, uint64_t done, uint64_t total),
                     void *progress_ctx, struct stick_report *r);
 
+/* The node's logs for stick_cfg.logs (every branch of a forked author travels): the logs
+ * and entries of store `s`, which must outlive the sync. */
+struct store;
+void stick_node_logs_init(struct stick_logs *l, struct store *s);
+
 /* stick_inspect for this node's network. */
 int stick_node_inspect(struct node *n, const char *root, int force_scan, struct stick_view *v,
                        struct stick_report *r);

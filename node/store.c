@@ -18,13 +18,14 @@
 #include <sodium.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "hlc.h"
 #include "home.h"
 #include "store_int.h"
 #include "store_views.h"
 
 #define KEY_LEN      STORE_KEY_LEN
-#define HEAD_VAL_LEN (8 + AM_HASH_LEN + 8 + 4)
+#define HEAD_VAL_LEN HEAD_ROOT_LEN
 #define FORK_KEY_LEN (AM_PK_LEN + 8 + AM_HASH_LEN)
 
 /* ---- encoding helpers ---------------------------------------------------------------- */
@@ -35,7 +36,9 @@ static void entry_key(uint8_t key[KEY_LEN], const uint8_t *author, uint64_t seq)
     store_be64_put(key + AM_PK_LEN, seq);
 }
 
-static void head_encode(uint8_t v[HEAD_VAL_LEN], const struct store_head *h)
+/* A head record: a root log's is seq || hash || hlc || flags; a child log's adds its
+ * author, parent log id and first seq (PROTOCOL.md 7). */
+void store_head_encode(uint8_t v[HEAD_CHILD_LEN], size_t *len, const struct store_head *h)
 {
     store_be64_put(v, h->seq);
     memcpy(v + 8, h->hash, AM_HASH_LEN);
@@ -44,19 +47,42 @@ static void head_encode(uint8_t v[HEAD_VAL_LEN], const struct store_head *h)
     v[49] = (uint8_t)(h->flags >> 16);
     v[50] = (uint8_t)(h->flags >> 8);
     v[51] = (uint8_t)h->flags;
+    *len = HEAD_ROOT_LEN;
+    if (memcmp(h->log, h->author, AM_PK_LEN) != 0) {
+        memcpy(v + HEAD_ROOT_LEN, h->author, AM_PK_LEN);
+        memcpy(v + HEAD_ROOT_LEN + AM_PK_LEN, h->parent, AM_PK_LEN);
+        store_be64_put(v + HEAD_ROOT_LEN + 2 * AM_PK_LEN, h->first_seq);
+        *len = HEAD_CHILD_LEN;
+    }
 }
 
-static int head_decode(struct store_head *h, const uint8_t *author, const MDB_val *v)
+int store_head_decode(struct store_head *h, const uint8_t *log, const MDB_val *v)
 {
     const uint8_t *p = v->mv_data;
-    if (v->mv_size != HEAD_VAL_LEN)
+    if (v->mv_size != HEAD_ROOT_LEN && v->mv_size != HEAD_CHILD_LEN)
         return AM_ECORRUPT;
-    memcpy(h->author, author, AM_PK_LEN);
+    memcpy(h->log, log, AM_PK_LEN);
     h->seq = store_be64_get(p);
     memcpy(h->hash, p + 8, AM_HASH_LEN);
     h->hlc = store_be64_get(p + 8 + AM_HASH_LEN);
     h->flags = (uint32_t)p[48] << 24 | (uint32_t)p[49] << 16 | (uint32_t)p[50] << 8 | p[51];
+    if (v->mv_size == HEAD_ROOT_LEN) {
+        memcpy(h->author, log, AM_PK_LEN);
+        memset(h->parent, 0, AM_PK_LEN);
+        h->first_seq = 1;
+    } else {
+        memcpy(h->author, p + HEAD_ROOT_LEN, AM_PK_LEN);
+        memcpy(h->parent, p + HEAD_ROOT_LEN + AM_PK_LEN, AM_PK_LEN);
+        h->first_seq = store_be64_get(p + HEAD_ROOT_LEN + 2 * AM_PK_LEN);
+        if (h->first_seq < 1 || h->seq + 1 < h->first_seq)
+            return AM_ECORRUPT;
+    }
     return AM_OK;
+}
+
+static void head_encode(uint8_t v[HEAD_CHILD_LEN], size_t *len, const struct store_head *h)
+{
+    store_head_encode(v, len, h);
 }
 
 int store_mdb_err(int rc)
@@ -223,6 +249,13 @@ static int open_dbs(void *ctx)
                 c->damage->kind = STORE_DAMAGE_FORMAT;
             return rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE ? AM_ECORRUPT : store_mdb_err(rc);
         }
+        /* a store made before logs (read-only: none yet, so no author is forked) */
+        rc = mdb_dbi_open(txn, "logs", dbflags, &s->logs);
+        s->has_logs = rc == 0;
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            mdb_txn_abort(txn);
+            return store_mdb_err(rc);
+        }
         rc = setup_meta(s, txn, c->dir);
         /* The record names the install this home's store is: a data.mdb of another one
          * (copied in from another node or another home) is refused before anything is
@@ -250,6 +283,91 @@ static int open_dbs(void *ctx)
         return store_mdb_err(rc);
     }
     return AM_EFULL;
+}
+
+/* One piece of evidence a store of an earlier version kept (§7 `forks`). */
+struct old_ev {
+    uint8_t key[FORK_KEY_LEN];
+    uint8_t *raw;
+    size_t len;
+};
+
+struct old_evs {
+    struct old_ev *v;
+    size_t n, cap;
+};
+
+static int old_ev_add(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw,
+                      size_t len)
+{
+    struct old_evs *a = ctx;
+    struct old_ev *e;
+    struct entry d;
+    if (AM_GROW(a->v, a->cap, a->n + 1, 16) != AM_OK)
+        return AM_ENOMEM;
+    e = &a->v[a->n];
+    if (!(e->raw = malloc(len ? len : 1)))
+        return AM_ENOMEM;
+    memcpy(e->raw, raw, len);
+    e->len = len;
+    entry_key(e->key, author, seq);
+    if (entry_decode(&d, raw, len) == AM_OK)
+        entry_hash(&d, e->key + KEY_LEN);
+    else
+        memset(e->key + KEY_LEN, 0, AM_HASH_LEN);
+    a->n++;
+    return 0;
+}
+
+/* A store of an earlier version kept one entry of each other branch as evidence only
+ * (PROTOCOL.md 6). Once, each is ingested again: where its parent is stored it now starts
+ * a branch and leaves the evidence; the rest stays evidence. Nothing is dropped. */
+static int place_old_evidence(struct store *s)
+{
+    struct old_evs a = {NULL, 0, 0};
+    MDB_txn *txn;
+    MDB_val v;
+    int rc, done;
+
+    if ((rc = store_txn_begin(s, MDB_RDONLY, &txn)) != 0)
+        return store_mdb_err(rc);
+    done = store_meta_get(txn, s, "logs_placed", &v) == 0;
+    mdb_txn_abort(txn);
+    if (done)
+        return AM_OK;
+    if ((rc = store_forks_each(s, old_ev_add, &a)) != AM_OK)
+        goto out;
+    for (size_t i = 0; i < a.n; i++) {
+        struct store_ingest_stats st;
+        const uint8_t *raw = a.v[i].raw;
+        if ((rc = store_ingest(s, &raw, &a.v[i].len, 1, 0, &st)) != AM_OK)
+            goto out;
+        if (st.added + st.forks == 1) {
+            MDB_val k = {FORK_KEY_LEN, a.v[i].key};
+            if ((rc = store_txn_begin(s, 0, &txn)) != 0) {
+                rc = store_mdb_err(rc);
+                goto out;
+            }
+            rc = mdb_del(txn, s->forks, &k, NULL);
+            rc = rc == 0 || rc == MDB_NOTFOUND ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+            if (rc != 0) {
+                rc = store_mdb_err(rc);
+                goto out;
+            }
+        }
+    }
+    if ((rc = store_txn_begin(s, 0, &txn)) != 0) {
+        rc = store_mdb_err(rc);
+        goto out;
+    }
+    rc = store_meta_put(txn, s, "logs_placed", "", 0);
+    rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    rc = store_mdb_err(rc);
+out:
+    for (size_t i = 0; i < a.n; i++)
+        free(a.v[i].raw);
+    free(a.v);
+    return rc;
 }
 
 int store_open(struct store **out, const char *dir, const struct store_opts *opts)
@@ -331,6 +449,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
     /* A store made before the views existed, or by a build with other views: rebuild. */
     if (c.stale && (rc = views_ensure(s)) != AM_OK)
         goto fail;
+    if (!s->read_only && (rc = place_old_evidence(s)) != AM_OK)
+        goto fail;
     /* Record which store this is when the record lacks it (first open, a copy noticed);
      * the count alone is refreshed at close, so an open costs no write and no fsync. A
      * record that cannot be written is not worth refusing the store for: close retries. */
@@ -365,6 +485,7 @@ void store_close(struct store *s)
         n != s->record_entries)
         store_record_write(s->record, s->install_id, n);
     views_cache_free(s);
+    logs_ctx_free(s->logs_ctx);
     if (s->faulted)
         store_guard_abandon(s->env);
     else
@@ -393,14 +514,16 @@ static int rec_ok(const MDB_val *v)
     return v->mv_size <= AM_ENTRY_MAX;
 }
 
-static int head_read(MDB_txn *txn, struct store *s, const uint8_t *author, struct store_head *h)
+int store_head_read(MDB_txn *txn, struct store *s, const uint8_t *log, struct store_head *h)
 {
-    MDB_val k = {AM_PK_LEN, (void *)author}, v;
+    MDB_val k = {AM_PK_LEN, (void *)log}, v;
     int rc = mdb_get(txn, s->heads, &k, &v);
     if (rc != 0)
         return store_mdb_err(rc);
-    return head_decode(h, author, &v);
+    return store_head_decode(h, log, &v);
 }
+
+#define head_read store_head_read
 
 int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN], struct store_head *h)
 {
@@ -501,7 +624,8 @@ int store_snap_heads_each(struct store_snap *sn, int (*cb)(void *ctx, const stru
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
         struct store_head h;
         op = MDB_NEXT;
-        if (k.mv_size != AM_PK_LEN || !rec_ok(&v) || head_decode(&h, k.mv_data, &v) != AM_OK) {
+        if (k.mv_size != AM_PK_LEN || !rec_ok(&v) ||
+            store_head_decode(&h, k.mv_data, &v) != AM_OK) {
             rc = AM_ECORRUPT;
             break;
         }
@@ -635,10 +759,17 @@ int store_snap_entry(struct store_snap *sn, const uint8_t author[static AM_PK_LE
     return AM_OK;
 }
 
+/* Authors, forked and abusive ones, counted at their root logs. */
 static int count_forked(void *ctx, const struct store_head *h)
 {
+    struct store_stats *st = ctx;
+    if (memcmp(h->log, h->author, AM_PK_LEN) != 0)
+        return 0;
+    st->authors++;
     if (h->flags & STORE_HEAD_FORKED)
-        ++*(uint64_t *)ctx;
+        st->forked++;
+    if (h->flags & STORE_HEAD_ABUSIVE)
+        st->abusive++;
     return 0;
 }
 
@@ -657,14 +788,14 @@ int store_snap_stats(struct store_snap *sn, struct store_stats *st)
     if (mdb_stat(sn->txn, s->entries, &ms) == 0)
         st->entries = ms.ms_entries;
     if (mdb_stat(sn->txn, s->heads, &ms) == 0)
-        st->authors = ms.ms_entries;
+        st->logs = ms.ms_entries;
     if (mdb_stat(sn->txn, s->forks, &ms) == 0)
         st->forks = ms.ms_entries;
     mdb_env_info(s->env, &info);
     mdb_env_stat(s->env, &ms);
     st->map_size = info.me_mapsize;
     st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-    return store_snap_heads_each(sn, count_forked, &st->forked);
+    return store_snap_heads_each(sn, count_forked, st);
 }
 
 static int stats_scan(void *ctx)
@@ -691,25 +822,14 @@ int store_stats(struct store *s, struct store_stats *st)
 
 /* ---- ingest -------------------------------------------------------------------------------- */
 
-enum verdict { V_PENDING, V_NEW, V_DUP, V_FORK, V_GAP, V_UNLINKED, V_BADSIG, V_MALFORMED };
-enum check { CHK_NONE, CHK_BATCHDUP, CHK_UNLINKED };
-
-struct item {
-    struct entry e;
-    uint8_t hash[AM_HASH_LEN];
-    size_t idx;      /* position in the caller's batch */
-    size_t ref;      /* CHK_BATCHDUP: the item holding this seq's first copy */
-    uint8_t verdict; /* enum verdict */
-    uint8_t check;   /* enum check */
-    int8_t sig;      /* signature checked alone: -1 not yet, 0 bad, 1 good */
-    uint8_t in_run;  /* links to the head: accepted if a later signature covers it */
-};
-
 struct group {
     size_t lo, hi; /* items[lo..hi) share one author, sorted by seq */
     int has_head;
     struct store_head head; /* as seen when planning */
+    struct logs_plan *lp;   /* the author's entries fork: planned by store_logs.c */
 };
+
+#define PLAN_LOGS 1 /* plan_group: the group needs the logs' planning (store_logs.c) */
 
 static int item_cmp(const void *a, const void *b)
 {
@@ -722,20 +842,15 @@ static int item_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int item_sig_ok(struct item *it)
-{
-    if (it->sig < 0)
-        it->sig = entry_verify(&it->e) == AM_OK;
-    return it->sig;
-}
-
 static int same_bytes(const struct entry *a, const uint8_t *raw, size_t len)
 {
     return a->raw_len == len && memcmp(a->raw, raw, len) == 0;
 }
 
 /* Plans one author's items against its head, read in `txn`. Marks run members; leaves
- * the tip signature check to the caller (done with no transaction open). */
+ * the tip signature check to the caller (done with no transaction open). Returns
+ * PLAN_LOGS, before any signature is checked, when the author's entries fork (its logs
+ * are more than one, or an item parts from what is stored or from another item). */
 static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct group *g)
 {
     uint64_t exp_seq;
@@ -750,6 +865,8 @@ static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct 
     g->has_head = rc == AM_OK;
     if (!g->has_head)
         memset(&g->head, 0, sizeof g->head);
+    if (g->head.flags & (STORE_HEAD_FORKED | STORE_HEAD_SPLIT))
+        return PLAN_LOGS;
     exp_seq = g->head.seq + 1;
     memcpy(exp_prev, g->head.hash, AM_HASH_LEN);
 
@@ -765,18 +882,13 @@ static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct 
             /* A position the store already holds: the same bytes, or fork evidence. */
             uint8_t key[KEY_LEN];
             MDB_val k = {KEY_LEN, key}, v;
-            struct entry stored;
             entry_key(key, it->e.author, it->e.seq);
             rc = mdb_get(txn, s->entries, &k, &v);
             if (rc != 0)
                 return rc == MDB_NOTFOUND ? AM_ECORRUPT : store_mdb_err(rc);
-            if (same_bytes(&it->e, v.mv_data, v.mv_size))
-                it->verdict = V_DUP;
-            else if (item_sig_ok(it) && entry_decode(&stored, v.mv_data, v.mv_size) == AM_OK &&
-                     entry_verify(&stored) == AM_OK)
-                it->verdict = V_FORK;
-            else
-                it->verdict = V_BADSIG;
+            if (!same_bytes(&it->e, v.mv_data, v.mv_size))
+                return PLAN_LOGS; /* another branch */
+            it->verdict = V_DUP;
             continue;
         }
         if (broken != V_PENDING) {
@@ -785,12 +897,9 @@ static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct 
         }
         if (first_of_seq != i) {
             /* A second copy of a seq this batch already carries. */
-            if (same_bytes(&it->e, items[first_of_seq].e.raw, items[first_of_seq].e.raw_len)) {
-                it->verdict = V_DUP;
-            } else {
-                it->check = CHK_BATCHDUP;
-                it->ref = first_of_seq;
-            }
+            if (!same_bytes(&it->e, items[first_of_seq].e.raw, items[first_of_seq].e.raw_len))
+                return PLAN_LOGS; /* two branches in one batch */
+            it->verdict = V_DUP;
             continue;
         }
         if (it->e.seq == exp_seq && memcmp(it->e.prev, exp_prev, AM_HASH_LEN) == 0) {
@@ -798,8 +907,7 @@ static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct 
             exp_seq++;
             memcpy(exp_prev, it->hash, AM_HASH_LEN);
         } else if (it->e.seq == exp_seq) {
-            it->check = CHK_UNLINKED; /* signed by the author on another branch? */
-            broken = V_UNLINKED;
+            return PLAN_LOGS; /* it parts from a stored entry, or links to nothing here */
         } else {
             it->verdict = V_GAP;
             broken = V_GAP;
@@ -818,7 +926,6 @@ static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct 
 static void settle_group(struct item *items, const struct group *g, size_t *run)
 {
     size_t nrun = 0, good = 0;
-    int pred_kept;
 
     for (size_t i = g->lo; i < g->hi; i++)
         if (items[i].in_run)
@@ -840,37 +947,22 @@ static void settle_group(struct item *items, const struct group *g, size_t *run)
     }
     for (size_t j = 0; j < nrun; j++)
         items[run[j]].verdict = j < good ? V_NEW : V_BADSIG;
-    /* An item that broke the run sits right after the run's last member (or the head):
-     * it proves a fork only if that predecessor position is really kept. */
-    pred_kept = nrun > 0 ? good == nrun : g->head.seq > 0;
-
-    for (size_t i = g->lo; i < g->hi; i++) {
-        struct item *it = &items[i];
-        if (it->check == CHK_BATCHDUP) {
-            int ref_kept = items[it->ref].verdict == V_NEW;
-            if (!ref_kept)
-                it->verdict = V_UNLINKED;
-            else
-                it->verdict = item_sig_ok(it) && item_sig_ok(&items[it->ref]) ? V_FORK : V_BADSIG;
-        } else if (it->check == CHK_UNLINKED) {
-            /* It names a predecessor other than the one the log keeps: evidence of a fork
-             * if the author really signed it. */
-            it->verdict = !item_sig_ok(it) ? V_BADSIG : pred_kept ? V_FORK : V_UNLINKED;
-        }
-    }
 }
 
 #define REPLAN 1
 
-/* The write transaction of an ingest: re-check every head, then store. */
+/* The write transaction of an ingest: re-check every head, then store. *resplit: a log
+ * was split or an author became abusive (the views are rebuilt). */
 static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_t n,
-                        struct group *groups, size_t ng, uint64_t wall_ms, uint64_t *fork_dups)
+                        struct group *groups, size_t ng, uint64_t wall_ms, uint64_t *fork_dups,
+                        int *resplit)
 {
     struct hlc clk = {0};
     MDB_val v;
     int rc, seen_changed = 0;
 
     *fork_dups = 0;
+    *resplit = 0;
     if (store_meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
         clk.last = store_be64_get(v.mv_data);
 
@@ -879,6 +971,14 @@ static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_
         struct store_head now, h;
         const uint8_t *author = items[g->lo].e.author;
         int changed = 0, have_now;
+
+        if (g->lp) {
+            rc = logs_write_group(s, txn, g->lp, items, &clk, wall_ms, &seen_changed, resplit,
+                                  fork_dups);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
 
         rc = head_read(txn, s, author, &now);
         if (rc != AM_OK && rc != AM_ENOTFOUND)
@@ -907,26 +1007,13 @@ static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_
                 changed = 1;
                 if (hlc_observe(&clk, it->e.hlc, wall_ms) == 0)
                     seen_changed = 1;
-            } else if (it->verdict == V_FORK) {
-                entry_key(key, author, it->e.seq);
-                memcpy(key + KEY_LEN, it->hash, AM_HASH_LEN);
-                k.mv_size = FORK_KEY_LEN;
-                k.mv_data = key;
-                rc = mdb_put(txn, s->forks, &k, &val, MDB_NOOVERWRITE);
-                if (rc == MDB_KEYEXIST) {
-                    ++*fork_dups; /* evidence we already keep */
-                    continue;
-                }
-                if (rc != 0)
-                    return rc;
-                h.flags |= STORE_HEAD_FORKED;
-                changed = 1;
             }
         }
         if (changed) {
-            uint8_t hv[HEAD_VAL_LEN];
+            uint8_t hv[HEAD_CHILD_LEN];
             MDB_val k = {AM_PK_LEN, (void *)author}, val = {HEAD_VAL_LEN, hv};
-            head_encode(hv, &h);
+            memcpy(h.log, author, AM_PK_LEN);
+            head_encode(hv, &val.mv_size, &h);
             if ((rc = mdb_put(txn, s->heads, &k, &val, 0)) != 0)
                 return rc;
         }
@@ -942,22 +1029,25 @@ static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_
 }
 
 /* The views' part of an ingest's write transaction: the new entries' ops. */
-static int ingest_views(struct store *s, MDB_txn *txn, const struct item *items, size_t n,
-                        struct views_entry *ve, uint64_t *invalid)
+static int ingest_views(struct store *s, MDB_txn *txn, const struct item *items,
+                        const struct group *groups, size_t ng, struct views_entry *ve,
+                        uint64_t *invalid)
 {
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct item *it = &items[i];
-        if (it->verdict != V_NEW)
-            continue;
-        ve[k].author = it->e.author;
-        ve[k].seq = it->e.seq;
-        ve[k].hlc = it->e.hlc;
-        ve[k].hash = it->hash;
-        ve[k].op = it->e.op;
-        ve[k].op_len = it->e.op_len;
-        k++;
-    }
+    for (size_t gi = 0; gi < ng; gi++)
+        for (size_t i = groups[gi].lo; i < groups[gi].hi; i++) {
+            const struct item *it = &items[i];
+            if (it->verdict != V_NEW && it->verdict != V_FORK)
+                continue;
+            ve[k].log = groups[gi].lp ? logs_plan_log_id(groups[gi].lp, it) : it->e.author;
+            ve[k].author = it->e.author;
+            ve[k].seq = it->e.seq;
+            ve[k].hlc = it->e.hlc;
+            ve[k].hash = it->hash;
+            ve[k].op = it->e.op;
+            ve[k].op_len = it->e.op_len;
+            k++;
+        }
     return views_update(s, txn, ve, k, invalid);
 }
 
@@ -996,6 +1086,9 @@ static void count_verdicts(const struct item *items, size_t n, uint64_t wall_ms,
             break;
         case V_FORK:
             st->forks++;
+            break;
+        case V_CAPPED:
+            st->capped++;
             break;
         case V_GAP:
             st->gap++;
@@ -1092,12 +1185,16 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
         entry_hash(&it->e, it->hash);
         it->idx = i;
         it->sig = -1;
+        it->verdict = V_PENDING;
+        it->check = CHK_NONE;
+        it->in_run = 0;
         ni++;
     }
     qsort(items, ni, sizeof *items, item_cmp);
     for (size_t i = 0; i < ni; i++) {
         if (i == 0 || memcmp(items[i].e.author, items[i - 1].e.author, AM_PK_LEN) != 0) {
             groups[ng].lo = i;
+            groups[ng].lp = NULL;
             ng++;
         }
         groups[ng - 1].hi = i + 1;
@@ -1111,14 +1208,20 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
         int locked = attempt >= 2;
         MDB_txn *txn;
         uint64_t fork_dups, invalid = 0;
-        int wrc, viewed = 0;
+        int wrc, viewed = 0, resplit = 0;
 
         if ((rc = store_txn_begin(s, locked ? 0 : MDB_RDONLY, &txn)) != 0) {
             rc = store_mdb_err(rc);
             goto out;
         }
-        for (size_t gi = 0; gi < ng && rc == AM_OK; gi++)
-            rc = plan_group(s, txn, items, &groups[gi]);
+        for (size_t gi = 0; gi < ng && rc == AM_OK; gi++) {
+            struct group *g = &groups[gi];
+            logs_plan_free(g->lp);
+            g->lp = NULL;
+            rc = plan_group(s, txn, items, g);
+            if (rc == PLAN_LOGS) /* the author's entries fork: every branch is kept */
+                rc = logs_plan_group(s, txn, items, g->lo, g->hi, &g->lp);
+        }
         if (rc != AM_OK) {
             mdb_txn_abort(txn);
             goto out;
@@ -1126,16 +1229,19 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
         if (!locked)
             mdb_txn_abort(txn);
         for (size_t gi = 0; gi < ng; gi++)
-            settle_group(items, &groups[gi], run);
+            if (!groups[gi].lp)
+                settle_group(items, &groups[gi], run);
 
         if (!locked && (rc = store_txn_begin(s, 0, &txn)) != 0) {
             rc = store_mdb_err(rc);
             goto out;
         }
-        wrc = ingest_write(s, txn, items, ni, groups, ng, wall_ms, &fork_dups);
+        wrc = ingest_write(s, txn, items, ni, groups, ng, wall_ms, &fork_dups, &resplit);
         if (wrc == 0) {
             viewed = 1;
-            wrc = ingest_views(s, txn, items, ni, ve, &invalid);
+            /* a split renames stored entries: the views are made again from all of them */
+            wrc = resplit ? views_rebuild_in(s, txn, &invalid)
+                          : ingest_views(s, txn, items, groups, ng, ve, &invalid);
         }
         if (txn_finish(s, txn, wrc, viewed, locked, &grown, &rc) == TXN_RETRY)
             continue;
@@ -1143,12 +1249,14 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
             goto out;
         count_verdicts(items, ni, wall_ms, st);
         st->invalid_ops = invalid;
-        st->forks -= fork_dups;
+        st->capped -= fork_dups;
         st->duplicate += fork_dups;
         rc = AM_OK;
         goto out;
     }
 out:
+    for (size_t gi = 0; groups && gi < ng; gi++)
+        logs_plan_free(groups[gi].lp);
     free(items);
     free(groups);
     free(run);
@@ -1157,6 +1265,33 @@ out:
 }
 
 /* ---- local append -------------------------------------------------------------------------- */
+
+#define SELF_HEAD_PREFIX "self/"
+#define SELF_HEAD_PLEN   (sizeof SELF_HEAD_PREFIX - 1)
+
+int store_self_head(struct store *s, const uint8_t author[static AM_PK_LEN], uint64_t *seq,
+                    uint8_t hash[static AM_HASH_LEN])
+{
+    uint8_t name[SELF_HEAD_PLEN + AM_PK_LEN];
+    MDB_val k = {sizeof name, name}, v;
+    MDB_txn *txn;
+    int rc;
+
+    memcpy(name, SELF_HEAD_PREFIX, SELF_HEAD_PLEN);
+    memcpy(name + SELF_HEAD_PLEN, author, AM_PK_LEN);
+    if ((rc = store_txn_begin(s, MDB_RDONLY, &txn)) != 0)
+        return store_mdb_err(rc);
+    rc = mdb_get(txn, s->meta, &k, &v);
+    if (rc == 0 && v.mv_size == 8 + AM_HASH_LEN) {
+        *seq = store_be64_get(v.mv_data);
+        memcpy(hash, (const uint8_t *)v.mv_data + 8, AM_HASH_LEN);
+        rc = AM_OK;
+    } else {
+        rc = rc == 0 ? AM_ECORRUPT : store_mdb_err(rc);
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
 
 /* The views' part of an append's write transaction: the n entries built in buf. */
 static int append_views(struct store *s, MDB_txn *txn, const uint8_t *author, const uint8_t *buf,
@@ -1167,6 +1302,7 @@ static int append_views(struct store *s, MDB_txn *txn, const uint8_t *author, co
         if (entry_decode(&e, buf + offs[i], offs[i + 1] - offs[i]) != AM_OK)
             return AM_EINVAL; /* entry_build made it: cannot happen */
         entry_hash(&e, hashes + i * AM_HASH_LEN);
+        ve[i].log = author;
         ve[i].author = author;
         ve[i].seq = e.seq;
         ve[i].hlc = e.hlc;
@@ -1234,7 +1370,7 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             memset(&h, 0, sizeof h);
             memcpy(h.author, author, AM_PK_LEN);
         }
-        if (h.flags & STORE_HEAD_FORKED) {
+        if (h.flags & (STORE_HEAD_FORKED | STORE_HEAD_SPLIT)) {
             if (locked)
                 mdb_txn_abort(txn);
             rc = AM_EFORK;
@@ -1284,10 +1420,22 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
                 wrc = REPLAN;
         }
         if (wrc == 0) {
-            uint8_t hv[HEAD_VAL_LEN];
+            uint8_t hv[HEAD_CHILD_LEN];
             MDB_val k = {AM_PK_LEN, (void *)author}, val = {HEAD_VAL_LEN, hv};
-            head_encode(hv, &now);
+            memcpy(now.log, author, AM_PK_LEN);
+            head_encode(hv, &val.mv_size, &now);
             wrc = mdb_put(txn, s->heads, &k, &val, 0);
+        }
+        if (wrc == 0) {
+            /* what this store itself wrote last under the key: its own branch, should the
+             * key turn out to be in use on another machine too (store_self_head) */
+            uint8_t name[SELF_HEAD_PLEN + AM_PK_LEN], sv[8 + AM_HASH_LEN];
+            memcpy(name, SELF_HEAD_PREFIX, SELF_HEAD_PLEN);
+            memcpy(name + SELF_HEAD_PLEN, author, AM_PK_LEN);
+            store_be64_put(sv, now.seq);
+            memcpy(sv + 8, now.hash, AM_HASH_LEN);
+            MDB_val k = {sizeof name, name}, val = {sizeof sv, sv};
+            wrc = mdb_put(txn, s->meta, &k, &val, 0);
         }
         if (wrc == 0) {
             viewed = 1;

@@ -76,15 +76,32 @@ struct store_opts {
 #define STORE_VIEW_CACHE_DEFAULT (128ULL << 20)
 #define STORE_VIEW_CACHE_OFF     1ULL
 
-#define STORE_HEAD_FORKED 1u /* fork evidence exists for this author */
+/* Flags of a log's head. FORKED and ABUSIVE are the author's and are set on every log of
+ * that author; SPLIT is the log's own. */
+#define STORE_HEAD_FORKED 1u /* the author's entries form more than one log (a fork) */
+#define STORE_HEAD_SPLIT  2u /* this log ended at a fork: its entries go on in child logs */
+#define STORE_HEAD_ABUSIVE                                                                         \
+    4u /* the author signed more branches than AM_LOGS_PER_AUTHOR:                                 \
+          the rest are kept as evidence only, and the views leave out                              \
+          every op of this author (PROTOCOL.md 6) */
 
-/* An author's head: the last entry of the chain the store keeps. */
+/*
+ * The head of a log (PROTOCOL.md 6, "Logs"). An author's entries form a tree by their
+ * `prev` links; a log is a maximal chain of it with no branching inside. The chain from
+ * seq 1 is the author's root log, whose id is the author id: an author that never forked
+ * has one log, named by its author id. Where entries part, each branch starts a child log
+ * whose id is BLAKE2b-256("aidmesh log v1" || parent log id || hash of its first entry).
+ * The logs, and so every id, are a function of the set of entries a store holds.
+ */
 struct store_head {
-    uint8_t author[AM_PK_LEN];
-    uint64_t seq;
-    uint8_t hash[AM_HASH_LEN];
-    uint64_t hlc;
-    uint32_t flags;
+    uint8_t author[AM_PK_LEN]; /* who signs the log's entries */
+    uint8_t log[AM_PK_LEN];    /* the log's id (equal to author for the root log) */
+    uint8_t parent[AM_PK_LEN]; /* the parent log's id (all zero for the root log) */
+    uint64_t first_seq;        /* seq of the log's first entry (1 for the root log) */
+    uint64_t seq;              /* seq of its last entry: first_seq - 1 when it has none */
+    uint8_t hash[AM_HASH_LEN]; /* hash of its last entry (all zero when it has none) */
+    uint64_t hlc;              /* stamp of its last entry */
+    uint32_t flags;            /* STORE_HEAD_* */
 };
 
 #define STORE_REFUSED_BY_MAX 8 /* refused (author, reason) pairs named per ingest */
@@ -94,7 +111,9 @@ struct store_head {
 struct store_ingest_stats {
     uint64_t added;           /* new, stored */
     uint64_t duplicate;       /* already stored, byte for byte: no-op */
-    uint64_t forks;           /* a different signed entry at a known position: kept as evidence */
+    uint64_t forks;           /* new, stored, and the first of a branch: a fork (a child log) */
+    uint64_t capped;          /* the first of a branch beyond AM_LOGS_PER_AUTHOR: kept as
+                                 evidence only, its author marked abusive */
     uint64_t gap;             /* refused: earlier entries of its author are missing */
     uint64_t unlinked;        /* refused: prev hash does not link (an entry of another branch) */
     uint64_t badsig;          /* refused: no valid signature covers it */
@@ -186,11 +205,19 @@ int store_ingest(struct store *s, const uint8_t *const *entries, const size_t *l
 int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint8_t *const *ops,
                  const size_t *op_lens, size_t n, uint64_t wall_ms, struct store_head *head);
 
-/* The head of `author`: AM_OK or AM_ENOTFOUND. */
-int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN], struct store_head *h);
+/* The last entry this store itself appended under `author` (store_append): on a key in
+ * use on two machines, the tip of this machine's own branch. AM_OK, AM_ENOTFOUND (it
+ * never appended under that key, or the store predates the record), or a store error. */
+int store_self_head(struct store *s, const uint8_t author[static AM_PK_LEN], uint64_t *seq,
+                    uint8_t hash[static AM_HASH_LEN]);
 
-/* Calls cb for every author's head in author order; stops early (and returns that value)
- * when cb returns non-zero. Returns AM_OK, or an error. */
+/* The head of log `log` (an author id names the author's root log): AM_OK or
+ * AM_ENOTFOUND. */
+int store_head_get(struct store *s, const uint8_t log[static AM_PK_LEN], struct store_head *h);
+
+/* Calls cb for every log's head in log-id order (an author that never forked: one log, its
+ * root, whose id is the author id); stops early (and returns that value) when cb returns
+ * non-zero. Returns AM_OK, or an error. */
 int store_heads_each(struct store *s, int (*cb)(void *ctx, const struct store_head *h), void *ctx);
 
 /* Peers met: the author ids of nodes this store synced with, so a later handshake can
@@ -201,19 +228,20 @@ int store_peer_note(struct store *s, const uint8_t author[static AM_PK_LEN]);
 int store_peers_each(struct store *s, const uint8_t *prefix, size_t plen,
                      int (*cb)(void *ctx, const uint8_t author[AM_PK_LEN]), void *ctx);
 
-/* Calls cb for the entries of `author` (NULL: every author) with seq >= from_seq, in
- * (author, seq) order. `raw` is valid only during the call. Stops early when cb returns
+/* Calls cb for the entries of log `log` (NULL: every log) with seq >= from_seq, in
+ * (log id, seq) order. `raw` is valid only during the call. Stops early when cb returns
  * non-zero (and returns that value). */
 int store_entries_each(struct store *s, const uint8_t *author, uint64_t from_seq,
                        int (*cb)(void *ctx, const uint8_t *raw, size_t len), void *ctx);
 
-/* Copies the entry at (author, seq) into buf. Returns AM_OK, AM_ENOTFOUND, AM_ELIMIT
+/* Copies the entry at (log, seq) into buf. Returns AM_OK, AM_ENOTFOUND, AM_ELIMIT
  * (cap too small; *len says how much is needed). */
-int store_entry_get(struct store *s, const uint8_t author[static AM_PK_LEN], uint64_t seq,
+int store_entry_get(struct store *s, const uint8_t log[static AM_PK_LEN], uint64_t seq,
                     uint8_t *buf, size_t cap, size_t *len);
 
-/* Calls cb for each piece of fork evidence: the entry signed by `author` at `seq` that
- * differs from the one the log keeps. `raw` is valid only during the call. */
+/* Calls cb for each piece of fork evidence: an entry signed by `author` at `seq` that the
+ * store keeps as evidence only (the first entry of a branch beyond AM_LOGS_PER_AUTHOR).
+ * `raw` is valid only during the call. */
 int store_forks_each(struct store *s,
                      int (*cb)(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw,
                                size_t len),
@@ -221,9 +249,11 @@ int store_forks_each(struct store *s,
 
 struct store_stats {
     uint64_t authors;
+    uint64_t logs; /* logs of every author (authors + child logs) */
     uint64_t entries;
     uint64_t forks;    /* pieces of fork evidence */
-    uint64_t forked;   /* authors marked forked */
+    uint64_t forked;   /* authors whose entries form more than one log */
+    uint64_t abusive;  /* authors beyond AM_LOGS_PER_AUTHOR */
     uint64_t map_size; /* bytes of the LMDB map */
     uint64_t map_used; /* bytes of it in use */
 };
@@ -376,9 +406,9 @@ int store_snap_forks_each(struct store_snap *sn,
                           int (*cb)(void *ctx, const uint8_t *author, uint64_t seq,
                                     const uint8_t *raw, size_t len),
                           void *ctx);
-/* The stored entry at (author, seq), pointing into the snapshot. AM_OK, AM_ENOTFOUND,
+/* The stored entry at (log, seq), pointing into the snapshot. AM_OK, AM_ENOTFOUND,
  * AM_ECORRUPT, or a store error. */
-int store_snap_entry(struct store_snap *sn, const uint8_t author[static AM_PK_LEN], uint64_t seq,
+int store_snap_entry(struct store_snap *sn, const uint8_t log[static AM_PK_LEN], uint64_t seq,
                      const uint8_t **raw, size_t *len);
 /* store_stats without its fault guard: a caller that may meet a damaged store runs its
  * reads under store_guarded. */

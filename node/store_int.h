@@ -21,12 +21,17 @@
 
 #include <lmdb.h>
 
+#include "am_err.h"
+#include "entry.h"
+#include "hlc.h"
+#include "relief.h"
 #include "store.h"
 
 #define STORE_FORMAT  1
 #define STORE_KEY_LEN (AM_PK_LEN + 8) /* author || be64 seq */
 
 struct views_cache;
+struct logs_ctx;
 
 /* A read snapshot (store.h): one read transaction of the store. */
 struct store_snap {
@@ -37,7 +42,10 @@ struct store_snap {
 struct store {
     MDB_env *env;
     MDB_dbi entries;  /* author || be64 seq -> entry bytes */
-    MDB_dbi heads;    /* author -> be64 seq || hash || be64 hlc || be32 flags */
+    MDB_dbi heads;    /* log id -> be64 seq || hash || be64 hlc || be32 flags, and for a child
+                         log: || author || parent log id || be64 first seq */
+    MDB_dbi logs;     /* author || log id -> "": every log of an author whose entries fork */
+    int has_logs;     /* the logs database exists (a read-only store made before it: no) */
     MDB_dbi forks;    /* author || be64 seq || hash of evidence -> evidence bytes */
     MDB_dbi meta;     /* name -> value */
     MDB_dbi vrefs;    /* views, during a rebuild only: object key -> refs record (scratch) */
@@ -51,6 +59,8 @@ struct store {
     uint8_t copied_from[AM_INSTALL_ID_LEN];
     uint64_t cache_max;        /* bytes the view cache may hold (estimated) */
     struct views_cache *cache; /* NULL until the first write that touches views */
+    struct logs_ctx *logs_ctx; /* the logs as the views resolve refs (store_logs.c); guarded
+                                  by cache_lock */
     pthread_mutex_t cache_lock;
     char *record;            /* path of the store record (store_opts.record), or NULL */
     uint64_t record_entries; /* the entry count the record holds now */
@@ -81,6 +91,96 @@ int store_grow_map(struct store *s);
 /* meta records by name; LMDB codes. */
 int store_meta_get(MDB_txn *txn, struct store *s, const char *name, MDB_val *v);
 int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *p, size_t n);
+
+/* ---- ingest, shared by store.c and store_logs.c ------------------------------------------ */
+
+enum verdict {
+    V_PENDING,
+    V_NEW,
+    V_DUP,
+    V_FORK,   /* stored: the first entry of a branch */
+    V_CAPPED, /* the first entry of a branch beyond AM_LOGS_PER_AUTHOR: evidence only */
+    V_GAP,
+    V_UNLINKED,
+    V_BADSIG,
+    V_MALFORMED
+};
+enum check { CHK_NONE, CHK_BATCHDUP, CHK_UNLINKED };
+
+struct item {
+    struct entry e;
+    uint8_t hash[AM_HASH_LEN];
+    size_t idx;      /* position in the caller's batch */
+    size_t ref;      /* CHK_BATCHDUP: the item holding this seq's first copy */
+    uint8_t verdict; /* enum verdict */
+    uint8_t check;   /* enum check */
+    int8_t sig;      /* signature checked alone: -1 not yet, 0 bad, 1 good */
+    uint8_t in_run;  /* links to the head: accepted if a later signature covers it */
+    uint8_t log;     /* store_logs.c: index of its log in the author's plan */
+    uint32_t parent; /* store_logs.c: the batch item it links to, or UINT32_MAX */
+};
+
+static inline int item_sig_ok(struct item *it)
+{
+    if (it->sig < 0)
+        it->sig = entry_verify(&it->e) == AM_OK;
+    return it->sig;
+}
+
+#define HEAD_ROOT_LEN  (8 + AM_HASH_LEN + 8 + 4)
+#define HEAD_CHILD_LEN (HEAD_ROOT_LEN + 2 * AM_PK_LEN + 8)
+void store_head_encode(uint8_t v[HEAD_CHILD_LEN], size_t *len, const struct store_head *h);
+int store_head_decode(struct store_head *h, const uint8_t *log, const MDB_val *v);
+int store_head_read(MDB_txn *txn, struct store *s, const uint8_t *log, struct store_head *h);
+
+/* ---- store_logs.c: the logs of forked authors (PROTOCOL.md 6) ---------------------------- */
+
+/* One author's logs as an ingest plans a batch against them (store_logs.c). */
+struct logs_plan;
+
+/* Plans the items[lo..hi) of one author (sorted by seq) against its logs, read in txn:
+ * every item gets its verdict, the new ones their log. Verifies signatures (call with no
+ * write transaction open unless the caller holds the writer lock anyway). *out is the
+ * caller's, freed with logs_plan_free. AM_OK, AM_ENOMEM, AM_ECORRUPT or a store error. */
+int logs_plan_group(struct store *s, MDB_txn *txn, struct item *items, size_t lo, size_t hi,
+                    struct logs_plan **out);
+void logs_plan_free(struct logs_plan *p);
+/* Inside the write transaction: re-checks the author's logs against the plan (1: another
+ * process changed them, plan again), then moves split logs' entries, stores the new
+ * entries and evidence, and writes every head and log record. *resplit is set when the
+ * author's logs changed (a new log, a split) or it became abusive: the views must then be
+ * rebuilt, since refs resolve against the logs (PROTOCOL.md 10.8.5). Returns
+ * 0, 1 (replan), or an LMDB/am_err code. */
+int logs_write_group(struct store *s, MDB_txn *txn, struct logs_plan *p, struct item *items,
+                     struct hlc *clk, uint64_t wall_ms, int *seen_changed, int *resplit,
+                     uint64_t *fork_dups);
+/* The log id of entry `it` as planned (its author for the root log). */
+const uint8_t *logs_plan_log_id(const struct logs_plan *p, const struct item *it);
+
+/* The logs of every forked author as the views resolve refs (PROTOCOL.md 10.8.5), loaded
+ * in txn when they changed; *out NULL when no author is forked (nothing to resolve).
+ * Call with cache_lock held. AM_OK, AM_ENOMEM or a store error. */
+int logs_ctx_get(struct store *s, MDB_txn *txn, const struct logs_ctx **out);
+/* A ctx loaded for one read (no lock): free it with logs_ctx_free. */
+int logs_ctx_load(struct store *s, MDB_txn *txn, struct logs_ctx **out);
+void logs_ctx_free(struct logs_ctx *c);
+/* The author of log `log` (log itself when it is no forked author's child log). */
+const uint8_t *logs_ctx_author(const struct logs_ctx *c, const uint8_t *log);
+/* 1 when `author` signed more branches than AM_LOGS_PER_AUTHOR (its ops stay out). */
+int logs_ctx_abusive(const struct logs_ctx *c, const uint8_t *author);
+/* 1 when `author` is forked here: its id is a log of c (c NULL: no author is). */
+int logs_ctx_forked(const struct logs_ctx *c, const uint8_t *author);
+
+/* Scratch for logs_resolve_op: owned by the caller, freed with free(r). */
+struct logs_scratch {
+    struct relief_ref *r;
+    size_t cap;
+};
+/* Rewrites the refs of `op`, written in entry (writer_log, seq) by `author`, to the
+ * entries they name among the logs (PROTOCOL.md 10.8.5): the op's "sup" and "ctx" then
+ * point into sc. Does nothing when c is NULL or nothing needs it. AM_OK or AM_ENOMEM. */
+int logs_resolve_op(const struct logs_ctx *c, struct relief_op *op, const uint8_t *writer_log,
+                    const uint8_t *author, struct logs_scratch *sc);
 
 /* ---- store_check.c: damaged and swapped data files (PROTOCOL.md 7) ---------------------- */
 

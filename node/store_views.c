@@ -406,7 +406,8 @@ int views_refs_encode(const struct refv *v, int with_ops, uint8_t **buf, size_t 
 /* Applies the op of the stored entry r->r to o, and points r at the entry's hlc and op
  * bytes (valid while txn does not write the entries). Returns AM_OK, AM_ENOMEM,
  * AM_ECORRUPT (missing or undecodable entry), or an LMDB code. */
-static int apply_stored(struct store *s, MDB_txn *txn, struct relief_obj *o, struct vref *vr)
+static int apply_stored(struct store *s, MDB_txn *txn, const struct logs_ctx *lc,
+                        struct relief_obj *o, struct vref *vr, struct logs_scratch *sc)
 {
     const struct relief_ref *r = &vr->r;
     uint8_t key[REF_LEN];
@@ -426,6 +427,8 @@ static int apply_stored(struct store *s, MDB_txn *txn, struct relief_obj *o, str
     if (entry_decode(&e, v.mv_data, v.mv_size) != AM_OK ||
         relief_op_decode(e.op, e.op_len, &op, NULL, 0) != AM_OK)
         return AM_ECORRUPT;
+    if ((rc = logs_resolve_op(lc, &op, r->author, e.author, sc)) != AM_OK)
+        return rc;
     if (op.type == RELIEF_T_NEED_OPEN)
         entry_hash(&e, hash);
     vr->hlc = e.hlc;
@@ -436,13 +439,17 @@ static int apply_stored(struct store *s, MDB_txn *txn, struct relief_obj *o, str
 }
 
 /* Applies the op that an ops record holds for vr to o. */
-static int apply_recorded(struct relief_obj *o, const struct vref *vr)
+static int apply_recorded(const struct logs_ctx *lc, struct relief_obj *o, const struct vref *vr,
+                          struct logs_scratch *sc)
 {
     struct relief_op op;
     uint8_t hash[AM_HASH_LEN] = {0};
     int rc;
     if (relief_op_decode(vr->op, vr->op_len, &op, NULL, 0) != AM_OK)
         return AM_ECORRUPT;
+    if ((rc = logs_resolve_op(lc, &op, vr->r.author, logs_ctx_author(lc, vr->r.author), sc)) !=
+        AM_OK)
+        return rc;
     /* a need.open joined this object because its entry's hash starts with the id */
     memcpy(hash, relief_obj_key(o)->need, RELIEF_ID_LEN);
     rc = relief_obj_apply(o, &op, &vr->r, vr->hlc, op.type == RELIEF_T_NEED_OPEN ? hash : NULL);
@@ -457,17 +464,24 @@ int views_load_obj(struct store *s, MDB_txn *txn, const uint8_t *key, size_t kle
 {
     struct relief_key rk;
     struct relief_obj *o;
+    const struct logs_ctx *lc;
+    struct logs_scratch sc = {0};
     int rc = AM_OK;
 
     *out = NULL;
     if (relief_key_decode(key, klen, &rk) != AM_OK)
         return AM_ECORRUPT;
+    if ((rc = logs_ctx_get(s, txn, &lc)) != AM_OK)
+        return rc;
     if (!(o = relief_obj_new(&rk)))
         return AM_ENOMEM;
     if (refs->n && relief_obj_reserve(o, refs->n) == AM_ENOMEM)
         rc = AM_ENOMEM;
+    /* an op's resolved refs live in sc only until it is applied: the object copies them */
     for (uint32_t i = 0; i < refs->n && rc == AM_OK; i++)
-        rc = refs->r[i].op ? apply_recorded(o, &refs->r[i]) : apply_stored(s, txn, o, &refs->r[i]);
+        rc = refs->r[i].op ? apply_recorded(lc, o, &refs->r[i], &sc)
+                           : apply_stored(s, txn, lc, o, &refs->r[i], &sc);
+    free(sc.r);
     if (rc == AM_OK)
         *out = o;
     else

@@ -22,7 +22,8 @@ struct store;
 /* A new entry of a write transaction, as the views see it. Pointers live as long as the
  * transaction's caller keeps the entry's bytes. */
 struct views_entry {
-    const uint8_t *author;
+    const uint8_t *log;    /* the entry's log (PROTOCOL.md 6): its author for a root log */
+    const uint8_t *author; /* who signed it */
     uint64_t seq;
     uint64_t hlc;
     const uint8_t *hash; /* the entry's hash (BLAKE2b-256 of its bytes) */
@@ -54,6 +55,12 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *e, siz
  * the commit succeeded (pending cache entries become valid), 0 when the transaction was
  * aborted or its commit failed (pending cache entries are dropped). */
 void views_txn_end(struct store *s, int committed);
+
+/* Inside a write transaction whose entries were renamed (a log split, or an author found
+ * abusive): empties the views and rebuilds them from every entry, like store_reindex.
+ * Holds the cache lock (and drops the cache) until views_txn_end(), which must follow.
+ * *invalid (nullable) is set to 0. Returns 0, an LMDB code, or a negative am_err code. */
+int views_rebuild_in(struct store *s, MDB_txn *txn, uint64_t *invalid);
 
 /* Rebuilds the views when they are absent or of another format (a store made before
  * views existed, or by another build). AM_OK or a store error. */

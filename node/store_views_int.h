@@ -3,9 +3,10 @@
  * store_views_update.c, store_views_rebuild.c, store_views_read.c), and nothing else
  * includes. Not an API: store.c reaches the views through store_views.h only.
  *
- * store_views.c defines everything declared here: the fingerprint arithmetic, the counts,
- * the index keys, the ops and refs records (their bytes are described there, and in
- * PROTOCOL.md section 7.1), loading an object, and writing one object's view.
+ * store_views.c defines everything declared here but views_check_state: the fingerprint
+ * arithmetic, the counts, the index keys, the ops and refs records (their bytes are
+ * described there, and in PROTOCOL.md section 7.1), loading an object, and writing one
+ * object's view.
  */
 #ifndef AM_STORE_VIEWS_INT_H
 #define AM_STORE_VIEWS_INT_H
@@ -22,8 +23,9 @@
  * with a bidirectional control makes an op invalid (§10.2), so views of 4 may hold ops
  * that 5 refuses, and are rebuilt; 6: succession objects (§10.7), whose ops views of 5
  * ignored as newer; 7: minimum levels (stock.min, §10.7), which views of 6 ignored as
- * newer */
-#define VIEWS_FORMAT 7
+ * newer; 8: a succession counts only while its old key is forked here, and its rows say
+ * whether it is a refused second successor of its branch (§10.4, §10.9) */
+#define VIEWS_FORMAT 8
 #define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
 #define TERM_LEN     32
 /* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */
@@ -135,5 +137,14 @@ int views_write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, s
                      const uint8_t *refs, size_t rlen, int had_old,
                      const uint8_t old_term[TERM_LEN], const uint8_t *old_idx, size_t old_idx_len,
                      uint8_t new_term[TERM_LEN]);
+
+/* ---- checks that need the store (store_views_update.c) ---- */
+
+/* The validity of a decoded op that depends on what this store holds, checked in the
+ * same way by the live update and the rebuild (PROTOCOL.md 10.4): a succession counts
+ * only while its old key is forked here (lc: logs_ctx_get). AM_OK, or AM_ESTATE with the
+ * reason in err. */
+int views_check_state(const struct logs_ctx *lc, const struct relief_op *op, char *err,
+                      size_t errcap);
 
 #endif

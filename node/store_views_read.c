@@ -439,6 +439,18 @@ int store_snap_obj_authors(struct store_snap *sn, const uint8_t *key, size_t kle
         for (uint32_t i = 0; rc == 0 && i < n; i++)
             rc = views_refv_push(&v, authors + (size_t)i * AM_PK_LEN, 1);
     }
+    if (rc == 0 && v.n > 0) {
+        /* ops are named by their log: a branch's log names its author (PROTOCOL.md 6) */
+        struct logs_ctx *lc = NULL;
+        rc = logs_ctx_load(s, txn, &lc);
+        for (uint32_t i = 0; rc == 0 && i < v.n; i++) {
+            const uint8_t *a = logs_ctx_author(lc, v.r[i].r.author);
+            if (a != v.r[i].r.author)
+                memcpy(v.r[i].r.author, a, AM_PK_LEN);
+        }
+        logs_ctx_free(lc);
+        views_refv_normalize(&v);
+    }
     for (uint32_t i = 0; rc == 0 && i < v.n && !stop; i++)
         if (i == 0 || memcmp(v.r[i].r.author, v.r[i - 1].r.author, AM_PK_LEN) != 0)
             stop = cb(ctx, v.r[i].r.author);

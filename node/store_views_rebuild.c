@@ -89,6 +89,7 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
 {
     struct pair *p = malloc(PAIRS_CHUNK * sizeof *p);
     struct wctx w = {.s = s, .txn = txn, .put_flags = MDB_APPEND};
+    const struct logs_ctx *lc;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     size_t np = 0;
@@ -97,6 +98,8 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
     memset(st, 0, sizeof *st);
     if (!p)
         return AM_ENOMEM;
+    if ((rc = logs_ctx_get(s, txn, &lc)) != AM_OK)
+        goto out;
     if ((rc = mdb_drop(txn, s->vrefs, 0)) != 0 || (rc = mdb_drop(txn, s->views, 0)) != 0 ||
         (rc = mdb_drop(txn, s->vneeds, 0)) != 0 || (rc = mdb_drop(txn, s->vcells, 0)) != 0 ||
         (rc = mdb_drop(txn, s->vinvalid, 0)) != 0)
@@ -124,8 +127,12 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
             st->newer++;
             continue;
         }
+        if (lc && logs_ctx_abusive(lc, e.author))
+            continue;     /* as views_update: an abusive author's ops stay out */
         if (drc == AM_OK) /* as views_update: what needs the entry's author */
             drc = relief_op_check_author(&rop, e.author, err, sizeof err);
+        if (drc == AM_OK) /* as views_update: what needs the store */
+            drc = views_check_state(lc, &rop, err, sizeof err);
         if (drc != AM_OK) {
             MDB_val ik = {STORE_KEY_LEN, k.mv_data}, iv = {strlen(err), err};
             st->invalid++;
@@ -239,18 +246,17 @@ static int reindex_txn(struct store *s, int only_if_stale, struct store_reindex_
                 return rc > -100 ? rc : store_mdb_err(rc);
             }
         }
+        pthread_mutex_lock(&s->cache_lock); /* the logs' copy (logs_ctx) is under it */
         rc = rebuild(s, txn, st);
         if (rc == 0)
             rc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
-        if (rc == 0) {
-            /* The cache's objects are still the stored sets, but start afresh anyway. */
-            pthread_mutex_lock(&s->cache_lock);
-            views_cache_free(s);
-            pthread_mutex_unlock(&s->cache_lock);
+        /* The cache's objects are still the stored sets, but start afresh anyway. */
+        views_cache_free(s);
+        pthread_mutex_unlock(&s->cache_lock);
+        if (rc == 0)
             return AM_OK;
-        }
         if (rc == MDB_MAP_FULL && !grown) {
             grown = 1;
             if ((rc = store_grow_map(s)) != AM_OK)
@@ -259,6 +265,16 @@ static int reindex_txn(struct store *s, int only_if_stale, struct store_reindex_
         }
         return rc < 0 && rc > -100 ? rc : store_mdb_err(rc);
     }
+}
+
+int views_rebuild_in(struct store *s, MDB_txn *txn, uint64_t *invalid)
+{
+    struct store_reindex_stats st;
+    pthread_mutex_lock(&s->cache_lock); /* released by views_txn_end */
+    views_cache_free(s);
+    if (invalid)
+        *invalid = 0;
+    return rebuild(s, txn, &st);
 }
 
 int store_reindex(struct store *s, struct store_reindex_stats *st)

@@ -219,6 +219,23 @@ void views_txn_end(struct store *s, int committed)
     pthread_mutex_unlock(&s->cache_lock);
 }
 
+/* ---- checks that need the store's state ---- */
+
+int views_check_state(const struct logs_ctx *lc, const struct relief_op *op, char *err,
+                      size_t errcap)
+{
+    char hex[17];
+    if (op->type != RELIEF_T_SUCCESSION || logs_ctx_forked(lc, op->old))
+        return AM_OK;
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 2 * i, 3, "%02x", op->old[i]);
+    snprintf(err, errcap,
+             "succession: the old key %s is not forked here (a key is succeeded only once it "
+             "is seen signing two branches; this counts when that fork arrives)",
+             hex);
+    return AM_ESTATE;
+}
+
 /* ---- live update ---- */
 
 /* One op to apply, with what it needs of its entry copied while the entry is at hand: the
@@ -478,7 +495,9 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
     struct tgrp *grp = NULL;
     struct views_cache *c;
     struct wctx w = {.s = s, .txn = txn};
-    size_t nt = 0, ng = 0;
+    const struct logs_ctx *lc;
+    struct logs_scratch *res = NULL; /* resolved refs of ops of forked logs, one per op */
+    size_t nt = 0, ng = 0, nres = 0, capres = 0;
     int rc = 0;
 
     pthread_mutex_lock(&s->cache_lock); /* released by views_txn_end */
@@ -487,6 +506,8 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
     c = s->cache_max > 0 ? cache_get(s) : NULL;
     if (n == 0)
         return 0;
+    if ((rc = logs_ctx_get(s, txn, &lc)) != AM_OK)
+        return rc;
     t = malloc(n * sizeof *t);
     if (!t)
         return AM_ENOMEM;
@@ -497,11 +518,32 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         char err[RELIEF_ERR_MAX];
         int drc = relief_op_decode_entry_op(e->op, e->op_len, &t[nt].op, err, sizeof err);
         if (drc == AM_EVERSION)
-            continue;     /* an op of a newer version: not ours to judge */
+            continue; /* an op of a newer version: not ours to judge */
+        if (lc && logs_ctx_abusive(lc, e->author))
+            continue;     /* signed more branches than the bound: none of its ops count */
         if (drc == AM_OK) /* what needs the entry's author: a succession's two keys */
             drc = relief_op_check_author(&t[nt].op, e->author, err, sizeof err);
+        if (drc == AM_OK) /* what needs the store: a succession's old key forked here */
+            drc = views_check_state(lc, &t[nt].op, err, sizeof err);
+        if (drc == AM_OK && lc) {
+            /* the refs of an op on or about a forked author's logs (PROTOCOL.md 10.8.5) */
+            if (nres == capres) {
+                size_t cap = capres ? 2 * capres : 16;
+                struct logs_scratch *r = realloc(res, cap * sizeof *r);
+                if (!r) {
+                    rc = AM_ENOMEM;
+                    goto out;
+                }
+                res = r;
+                capres = cap;
+            }
+            res[nres].r = NULL;
+            res[nres].cap = 0;
+            if ((rc = logs_resolve_op(lc, &t[nt].op, e->log, e->author, &res[nres++])) != AM_OK)
+                goto out;
+        }
         if (drc != AM_OK) {
-            if ((rc = put_invalid(s, txn, e->author, e->seq, err)) != 0)
+            if ((rc = put_invalid(s, txn, e->log, e->seq, err)) != 0)
                 goto out;
             if (invalid)
                 ++*invalid;
@@ -510,14 +552,14 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         if (relief_op_key(&t[nt].op, e->hash, &rk) != AM_OK ||
             relief_key_encode(&rk, t[nt].key, &kl) != AM_OK) {
             /* cannot happen for a decoded op; never let it stop a batch */
-            if ((rc = put_invalid(s, txn, e->author, e->seq, "op names no object")) != 0)
+            if ((rc = put_invalid(s, txn, e->log, e->seq, "op names no object")) != 0)
                 goto out;
             if (invalid)
                 ++*invalid;
             continue;
         }
         t[nt].klen = (uint8_t)kl;
-        memcpy(t[nt].x.r.author, e->author, AM_PK_LEN);
+        memcpy(t[nt].x.r.author, e->log, AM_PK_LEN);
         t[nt].x.r.seq = e->seq;
         t[nt].x.hlc = e->hlc;
         t[nt].x.op = e->op;
@@ -570,6 +612,9 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         goto out;
 out:
     mdb_cursor_close(w.vcur);
+    for (size_t i = 0; i < nres; i++)
+        free(res[i].r);
+    free(res);
     free(t);
     free(ord);
     free(grp);

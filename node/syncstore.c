@@ -9,12 +9,23 @@
 #include "am_err.h"
 #include "node.h"
 
+/* A log's head as a row of the engine (PROTOCOL.md 8.2): the row's id is the log id.
+ * Fork evidence is kept only for an author beyond AM_LOGS_PER_AUTHOR logs (ABUSIVE), and
+ * is the author's: its root row carries the mark. */
 static void to_sync_head(struct sync_head *o, const struct store_head *h)
 {
-    memcpy(o->author, h->author, AM_PK_LEN);
+    int root = memcmp(h->log, h->author, AM_PK_LEN) == 0;
+    memcpy(o->author, h->log, AM_PK_LEN);
     o->seq = h->seq;
     memcpy(o->hash, h->hash, AM_HASH_LEN);
-    o->flags = h->flags & STORE_HEAD_FORKED ? 1u : 0u;
+    o->first_seq = h->first_seq;
+    o->flags = 0;
+    if (root && (h->flags & STORE_HEAD_ABUSIVE))
+        o->flags |= SYNC_HEAD_EVIDENCE;
+    if (h->flags & STORE_HEAD_FORKED)
+        o->flags |= SYNC_HEAD_FORKED;
+    if (h->flags & STORE_HEAD_SPLIT)
+        o->flags |= SYNC_HEAD_SPLIT;
 }
 
 struct heads_ctx {
@@ -36,19 +47,19 @@ static int ss_heads(void *ctx, int (*cb)(void *cbctx, const struct sync_head *h)
     return store_heads_each(ctx, each_head, &c);
 }
 
-static int ss_head(void *ctx, const uint8_t author[AM_PK_LEN], struct sync_head *out)
+static int ss_head(void *ctx, const uint8_t log[AM_PK_LEN], struct sync_head *out)
 {
     struct store_head h;
-    int rc = store_head_get(ctx, author, &h);
+    int rc = store_head_get(ctx, log, &h);
     if (rc == AM_OK)
         to_sync_head(out, &h);
     return rc;
 }
 
-static int ss_entries(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t from_seq,
+static int ss_entries(void *ctx, const uint8_t log[AM_PK_LEN], uint64_t from_seq,
                       int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx)
 {
-    int rc = store_entries_each(ctx, author, from_seq, cb, cbctx);
+    int rc = store_entries_each(ctx, log, from_seq, cb, cbctx);
     return rc > 0 ? AM_OK : rc; /* the callback stopped early */
 }
 

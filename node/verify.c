@@ -106,13 +106,28 @@ static int walk_author(void *ctx, const struct store_head *h)
     struct walk *w = ctx;
     int rc;
 
-    w->r->authors++;
+    if (!memcmp(h->log, h->author, AM_PK_LEN))
+        w->r->authors++;
+    w->r->logs++;
     w->head = h;
-    w->expect_seq = 1;
+    w->expect_seq = h->first_seq;
     w->stopped = 0;
     w->n_bad = w->covered = w->covered_first = 0;
     memset(w->prev, 0, sizeof w->prev);
-    rc = store_entries_each(w->s, h->author, 1, walk_entry, w);
+    if (h->first_seq > 1) {
+        /* a child log (PROTOCOL.md 6) links to the last entry of its parent log */
+        struct store_head ph;
+        if (store_head_get(w->s, h->parent, &ph) != AM_OK ||
+            memcmp(ph.author, h->author, AM_PK_LEN) != 0 || ph.seq + 1 != h->first_seq ||
+            !(ph.flags & STORE_HEAD_SPLIT)) {
+            report(w, h->author, h->first_seq,
+                   "a branch's log names a parent log that does not end where it begins");
+            w->stopped = 1;
+        } else {
+            memcpy(w->prev, ph.hash, AM_HASH_LEN);
+        }
+    }
+    rc = store_entries_each(w->s, h->log, 1, walk_entry, w);
     if (rc == AM_ECORRUPT && !w->stopped) {
         /* a record outside the file, or a page LMDB finds out of place: this log's
          * bytes cannot be read whole; the other logs may still be */
@@ -153,7 +168,8 @@ static int check_fork(void *ctx, const uint8_t *author, uint64_t seq, const uint
     }
     if (entry_verify(&e) != AM_OK)
         report(w, author, seq, "fork evidence has a bad signature");
-    if (store_head_get(w->s, author, &h) != AM_OK || !(h.flags & STORE_HEAD_FORKED))
+    if (store_head_get(w->s, author, &h) != AM_OK ||
+        !(h.flags & (STORE_HEAD_FORKED | STORE_HEAD_ABUSIVE)))
         report(w, author, seq, "fork evidence kept but the author is not marked forked");
     return 0;
 }

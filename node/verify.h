@@ -19,6 +19,7 @@
 
 struct verify_report {
     uint64_t authors, entries, forks, problems;
+    uint64_t logs;        /* logs walked: one per author, and one per branch of a forked author */
     uint64_t invalid_ops; /* entries whose op is invalid (not damage: see store_invalid_each) */
     /* Authors whose log holds entries with a bad signature that a later valid signature
      * covers (not damage: see above), and how many such entries in all. */

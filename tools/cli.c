@@ -541,12 +541,30 @@ static int match_author(void *ctx, const struct store_head *h)
 {
     struct find_author *f = ctx;
     char hex[65];
+    if (memcmp(h->log, h->author, AM_PK_LEN) != 0)
+        return 0; /* a branch's log (PROTOCOL.md 6): its author is counted at its root log */
     entry_id_hex(h->author, hex);
     if (strncmp(hex, f->prefix, f->plen) == 0) {
         memcpy(f->found, h->author, AM_PK_LEN);
         f->matches++;
     }
     return 0;
+}
+
+struct author_logs {
+    struct store *s;
+    const uint8_t *author;
+    struct log_ctx *l;
+    int rc;
+};
+
+static int log_of_author(void *ctx, const struct store_head *h)
+{
+    struct author_logs *a = ctx;
+    if (memcmp(h->author, a->author, AM_PK_LEN) != 0)
+        return 0;
+    a->rc = store_entries_each(a->s, h->log, 1, log_entry, a->l);
+    return a->rc < 0;
 }
 
 static int cmd_log(struct cli *c, int argc, char **argv)
@@ -611,7 +629,15 @@ static int cmd_log(struct cli *c, int argc, char **argv)
             return 1;
         }
     }
-    rc = store_entries_each(n.store, author ? fa.found : NULL, 1, log_entry, &l);
+    if (author) {
+        /* every log of the author: its root log, and each branch's if it forked */
+        struct author_logs al = {n.store, fa.found, &l, AM_OK};
+        rc = store_heads_each(n.store, log_of_author, &al);
+        if (rc == AM_OK)
+            rc = al.rc;
+    } else {
+        rc = store_entries_each(n.store, NULL, 1, log_entry, &l);
+    }
     node_close(&n);
     if (rc < 0) {
         cli_err("cannot read the store: %s", am_strerror(rc));

@@ -21,15 +21,20 @@ static const char forks_help[] =
     "\n"
     "Lists the nodes whose key signed two different records for one place in their log:\n"
     "the key is in use on two machines (a laptop image copied onto another, a restored\n"
-    "backup). For each, the place, the record this node keeps and the other one, kept as\n"
-    "evidence (both signed by that key), and what to do. Records from such a node are\n"
-    "marked in `need list`, `need show`, `stock show` and on the dashboard.\n"
+    "backup). Both branches are kept and every record on them counts, on every node alike.\n"
+    "For each, the place where the branches part, the first record of each (both signed\n"
+    "by that key: the evidence), and what to do. Records from such a node are marked in\n"
+    "`need list`, `need show`, `stock show` and on the dashboard. A key that signs more\n"
+    "than 8 branches is abusive: further branches are kept as evidence only and none of\n"
+    "its records count.\n"
     "\n"
     "What to do: on each machine that has the key, run `aidmesh identity rotate`: the\n"
     "node gets a new key and goes on writing under it, and its first record says which\n"
     "branch of the old key it continues (signed by both keys). Its records stay. Each\n"
-    "forked node is listed with the keys that succeeded it (\"succeeded by\"). If the key\n"
-    "is this node's own, this node refuses to write until it has rotated.\n";
+    "forked node is listed with the keys that succeeded it (\"succeeded by\"). One key\n"
+    "succeeds each branch: a later succession naming a branch that already has one is\n"
+    "listed as refused and does not count. If the key is this node's own, this node\n"
+    "refuses to write until it has rotated.\n";
 
 static void stamp(char out[32], uint64_t hlc)
 {
@@ -45,8 +50,8 @@ static json_t *succ_json(const struct query_successor *s)
     entry_id_hex(s->author, a);
     out_hex(h, s->head, AM_HASH_LEN);
     stamp(t, s->hlc);
-    return json_pack("{s:s,s:s,s:o,s:s}", "author", a, "rotated_at", t, "seq", out_json_u64(s->seq),
-                     "head", h);
+    return json_pack("{s:s,s:s,s:o,s:s,s:b}", "author", a, "rotated_at", t, "seq",
+                     out_json_u64(s->seq), "head", h, "refused", s->refused);
 }
 
 /* The successors of `author` as a JSON array (empty when none or unreadable). */
@@ -61,25 +66,36 @@ static json_t *succs_json(struct query *q, const uint8_t *author)
     return arr;
 }
 
-/* "  succeeded by 1a2b... (rotated on DATE), going on from record S (head ...)" lines. */
+/* "  succeeded by 1a2b... (rotated on DATE), going on from record S (head ...)" lines, and
+ * a "refused" line for each second successor of a branch. Returns the successors that
+ * count. */
 static size_t print_succs(struct query *q, const uint8_t *author, const uint8_t *self)
 {
     const struct query_successor *s;
-    size_t n, total = 0;
+    size_t n, total = 0, counted = 0;
     if (query_successors(q, author, &s, &n, &total) != AM_OK)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char a[65], h[65], t[32];
+        const char *me = memcmp(s[i].author, self, AM_PK_LEN) ? "" : " (THIS NODE now)";
         entry_id_hex(s[i].author, a);
         out_hex(h, s[i].head, AM_HASH_LEN);
         stamp(t, s[i].hlc);
+        if (s[i].refused) {
+            printf("  refused: a second successor for that branch: %.16s%s (rotated on %s)\n"
+                   "           names its record %llu (%.16s) too, which an earlier key took "
+                   "over;\n"
+                   "           it is not a successor (its own records still count)\n",
+                   a, me, t, (unsigned long long)s[i].seq, h);
+            continue;
+        }
         printf("  succeeded by %.16s%s (rotated on %s), going on from its record %llu (%.16s)\n", a,
-               memcmp(s[i].author, self, AM_PK_LEN) ? "" : " (THIS NODE now)", t,
-               (unsigned long long)s[i].seq, h);
+               me, t, (unsigned long long)s[i].seq, h);
+        counted++;
     }
     if (total > n)
         printf("  ... and %zu more successions\n", total - n);
-    return n;
+    return counted;
 }
 
 static json_t *fork_json(const struct query_fork *f, int mine)
@@ -99,6 +115,7 @@ static json_t *fork_json(const struct query_fork *f, int mine)
     json_object_set_new(j, "kept_at", f->kept_hlc ? json_string(tk) : json_null());
     json_object_set_new(j, "evidence", json_string(o));
     json_object_set_new(j, "evidence_at", f->other_hlc ? json_string(to) : json_null());
+    json_object_set_new(j, "evidence_only", json_boolean(f->evidence_only));
     return j;
 }
 
@@ -162,11 +179,17 @@ int cli_cmd_forks(struct cli *c, int argc, char **argv)
         stamp(tk, f->kept_hlc);
         stamp(to, f->other_hlc);
         if (i == 0 || memcmp(f->author, rows[i - 1].author, AM_PK_LEN) != 0)
-            printf("node %.16s%s: its log here ends at record %llu\n", a,
+            printf("node %.16s%s: forked; its longest branch here reaches record %llu\n", a,
                    mine ? " (THIS NODE)" : "", (unsigned long long)f->head_seq);
-        printf("  record %llu: kept   %.16s (%s)\n"
-               "              other  %.16s (%s), kept as evidence\n",
-               (unsigned long long)f->seq, k, tk, o, to);
+        if (f->evidence_only)
+            printf("  record %llu: kept   %.16s (%s)\n"
+                   "              other  %.16s (%s), kept as evidence only: the key signed\n"
+                   "              more than 8 branches, so none of its records count\n",
+                   (unsigned long long)f->seq, k, tk, o, to);
+        else
+            printf("  record %llu: one branch begins   %.16s (%s)\n"
+                   "              another begins     %.16s (%s); both kept, both count\n",
+                   (unsigned long long)f->seq, k, tk, o, to);
         if (last && print_succs(q, f->author, n.pk) == 0) {
             printf("  not succeeded yet: no machine with this key has run `aidmesh identity "
                    "rotate`\n");

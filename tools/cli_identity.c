@@ -33,7 +33,8 @@ static const char identity_help[] =
     "         restarted.\n"
     "\n"
     "  --force  rotate even though the key is not marked forked (rotation is harmless:\n"
-    "           e.g. a key that may have been copied)\n";
+    "           e.g. a key that may have been copied). Nodes show the succession only\n"
+    "           once they see the old key forked; the new key's records count at once.\n";
 
 static void print_json(const struct node_rotation *r, int running)
 {
@@ -128,11 +129,18 @@ static int rotate(struct cli *c, int argc, char **argv)
     }
     printf("this node's key %.16s was %s; its new key is %.16s (full: %s).\n"
            "The new key's first record names record %llu of the old key as where it goes on:\n"
-           "every node that receives it shows the old key succeeded by the new one.\n"
+           "%s"
            "Records are written under the new key from now on; the old key file is kept as\n"
            "%s.\n",
            oldh, r.was_forked ? "in use on two machines" : "rotated on request (--force)", newh,
-           newh, (unsigned long long)r.seq, r.aside);
+           newh, (unsigned long long)r.seq,
+           r.was_forked
+               ? "every node that receives it shows the old key succeeded by the new one.\n"
+               : "the old key is not forked, so no node, this one included, shows the "
+                 "new key as\nits successor until it sees the old key sign two "
+                 "branches (a key in use on two\nmachines); until then `aidmesh verify` "
+                 "lists that record as not counted.\n",
+           r.aside);
     if (running)
         printf("A node is running on this home: restart it (stop it, then `aidmesh run`) so it "
                "greets\npeers with the new key.\n");

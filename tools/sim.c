@@ -166,8 +166,7 @@ static int author_add(struct sim *s, const uint8_t *pk)
     if (i == s->cap_authors)
         return -1;
     memcpy(s->authors[i].pk, pk, AM_PK_LEN);
-    s->authors[i].max = 0;
-    s->authors[i].forked = 0;
+    s->authors[i].cloned = 0;
     for (k = i; k > 0 && memcmp(s->authors[s->by_pk[k - 1]].pk, pk, AM_PK_LEN) > 0; k--)
         s->by_pk[k] = s->by_pk[k - 1];
     s->by_pk[k] = i;
@@ -190,20 +189,33 @@ static void recount(struct sim *s)
 
 void sim_node_set_seq(struct sim_node *n, int a, uint64_t seq)
 {
+    if (seq > n->seq[a])
+        n->seq[a] = seq;
+}
+
+void sim_node_gained(struct sim_node *n, uint64_t k)
+{
     struct sim *s = n->sim;
-    if (seq <= n->seq[a])
-        return;
-    if (!s->authors[a].forked) {
-        int was = s->n_complete == s->counted;
-        n->have += seq - n->seq[a];
-        if (n->counted && !n->complete && n->have == s->total) {
-            n->complete = 1;
-            s->n_complete++;
-            if (!was && s->n_complete == s->counted)
-                s->complete_since = s->now;
-        }
+    int was = s->n_complete == s->counted;
+    n->have += k;
+    if (n->counted && !n->complete && n->have == s->total) {
+        n->complete = 1;
+        s->n_complete++;
+        if (!was && s->n_complete == s->counted)
+            s->complete_since = s->now;
     }
-    n->seq[a] = seq;
+}
+
+/* Node n appended entries k under its key up to head h: every node now lacks them. */
+static void wrote(struct sim *s, struct sim_node *n, uint64_t k, const struct store_head *h)
+{
+    s->total += k;
+    s->r.entries_written += k;
+    n->own_seq = h->seq;
+    memcpy(n->own_hash, h->hash, AM_HASH_LEN);
+    sim_node_set_seq(n, n->author, h->seq);
+    recount(s); /* the others fall behind */
+    sim_node_gained(n, k);
 }
 
 /* ---- writing relief ops -----------------------------------------------------------------------
@@ -344,20 +356,65 @@ static void node_drop_all(struct sim *s, struct sim_node *n, int crashed)
         sim_contact_drop(s, n->cts[0], crashed ? n->idx : -1);
 }
 
-/* The operator's answer to "this identity is forked" (PROTOCOL.md section 6): a new
- * identity (`aidmesh init --force`), and the daemon restarted with it. */
+/* The succession op by which new_pk takes over from the key old_sk (PROTOCOL.md 10.4):
+ * it names the head (seq, hash) of the branch this machine wrote, signed by the old key.
+ * Checked as every node will check it. */
+static int succession_op(const uint8_t old_sk[AM_SK_LEN], uint64_t seq,
+                         const uint8_t head[AM_HASH_LEN], const uint8_t new_pk[AM_PK_LEN],
+                         uint8_t *buf, size_t cap, size_t *len)
+{
+    uint8_t msg[RELIEF_SUCC_MSG_LEN];
+    struct relief_op op, dec;
+    int rc;
+
+    memset(&op, 0, sizeof op);
+    op.type = RELIEF_T_SUCCESSION;
+    HAS(&op, OLD), HAS(&op, SEQ), HAS(&op, HEAD), HAS(&op, OSIG);
+    memcpy(op.old, old_sk + AM_SK_LEN - AM_PK_LEN, AM_PK_LEN);
+    op.oseq = seq;
+    memcpy(op.head, head, AM_HASH_LEN);
+    relief_succession_msg(new_pk, seq, head, msg);
+    crypto_sign_detached(op.osig, NULL, msg, sizeof msg, old_sk);
+    if ((rc = relief_op_encode(&op, buf, cap, len, NULL, 0)) != AM_OK ||
+        (rc = relief_op_decode(buf, *len, &dec, NULL, 0)) != AM_OK)
+        return rc;
+    return relief_op_check_author(&dec, new_pk, NULL, 0);
+}
+
+/* The operator's answer to "this identity is forked" (PROTOCOL.md section 6 "Forks"), and
+ * the daemon restarted with the new key. Rotate (the default): `aidmesh identity rotate`,
+ * a new key whose first entry is a succession naming the branch this machine wrote. With
+ * `on_fork reinit`: `aidmesh init --force`, a new identity unrelated to the old one. */
 static int rekey(struct sim *s, struct sim_node *n)
 {
-    uint8_t pk[AM_PK_LEN];
-    int a;
+    uint8_t pk[AM_PK_LEN], old_sk[AM_SK_LEN], op[512];
+    const uint8_t *ops[1] = {op};
+    struct store_head head;
+    size_t len = 0;
+    int a, rc = AM_OK;
+
+    node_drop_all(s, n, 0); /* the daemon stops: its sessions use the old key */
+    memcpy(old_sk, n->sk, AM_SK_LEN);
     sim_node_key(s, n->idx, n->gen + 1, pk, n->sk);
-    if ((a = author_add(s, pk)) < 0)
-        return AM_ELIMIT;
+    if ((a = author_add(s, pk)) < 0) {
+        rc = AM_ELIMIT;
+        goto out;
+    }
     n->gen++;
     n->author = a;
-    s->r.rekeys++;
-    node_drop_all(s, n, 0);
-    return AM_OK;
+    if (s->c->on_fork == SIM_ON_FORK_REINIT) {
+        s->r.rekeys++;
+        goto out;
+    }
+    if ((rc = succession_op(old_sk, n->own_seq, n->own_hash, pk, op, sizeof op, &len)) != AM_OK)
+        goto out;
+    if ((rc = store_append(n->st, n->sk, ops, &len, 1, sim_wall_ms(n), &head)) != AM_OK)
+        goto out;
+    s->r.rotations++;
+    wrote(s, n, 1, &head);
+out:
+    sodium_memzero(old_sk, sizeof old_sk);
+    return rc;
 }
 
 static void schedule_write(struct sim *s, struct sim_node *n)
@@ -371,9 +428,9 @@ static void do_write(struct sim *s, struct sim_node *n)
     const uint8_t *ops[SIM_BATCH_MAX];
     size_t lens[SIM_BATCH_MAX];
     int is_open[SIM_BATCH_MAX], any_open = 0, rc;
-    uint64_t k = n->quota - n->written, before;
+    uint64_t k = n->quota - n->written;
     struct store_head head;
-    struct sim_author *au;
+    const struct sim_author *au;
 
     if (!n->up) {
         n->write_waiting = 1;
@@ -402,18 +459,8 @@ static void do_write(struct sim *s, struct sim_node *n)
         return;
     }
     au = &s->authors[n->author];
-    before = au->max;
-    if (head.seq > au->max)
-        au->max = head.seq;
-    if (!au->forked && au->max > before) {
-        s->total += au->max - before;
-        sim_node_set_seq(n, n->author, head.seq);
-        recount(s);
-    } else {
-        sim_node_set_seq(n, n->author, head.seq);
-    }
+    wrote(s, n, k, &head);
     n->written += k;
-    s->r.entries_written += k;
     s->writes_left -= k < s->writes_left ? k : s->writes_left;
     s->r.last_write = s->now;
     if (any_open) {
@@ -573,18 +620,22 @@ static void clone_event(struct sim *s, int ci)
     memcpy(n->sk, t->sk, AM_SK_LEN);
     n->author = a;
     n->gen = t->gen;
+    n->own_seq = t->own_seq;
+    memcpy(n->own_hash, t->own_hash, AM_HASH_LEN);
     memcpy(n->seq, t->seq, (size_t)s->cap_authors * sizeof *n->seq);
-    n->have = t->have;
+    {
+        struct store_stats st; /* what the copy holds, as its own store counts it */
+        if ((rc = store_stats(n->st, &st)) != AM_OK) {
+            sim_fatal(s, rc, "counting the copied store", n->name);
+            return;
+        }
+        n->have = st.entries;
+    }
     n->up = 1;
     n->counted = 1;
     s->counted++;
-    /* the author is about to fork: from now on it counts apart */
-    if (!s->authors[a].forked) {
-        s->authors[a].forked = 1;
-        s->total -= s->authors[a].max;
-        for (int i = 0; i < s->n_nodes; i++)
-            s->nodes[i].have -= s->nodes[i].seq[a];
-    }
+    /* both halves write under one key from now on: a fork, both branches kept everywhere */
+    s->authors[a].cloned = 1;
     recount(s);
     s->links[n->link].up = 0;
     link_event(s, n->link);
@@ -648,8 +699,18 @@ int sim_forks_missing(struct sim *s, char *out, size_t cap)
     if (out && cap)
         out[0] = 0;
     for (int a = 0; a < s->n_authors; a++) {
-        if (!s->authors[a].forked)
+        int knows = 0;
+        if (!s->authors[a].cloned)
             continue;
+        for (int i = 0; i < s->n_nodes; i++) {
+            struct store_head h;
+            if (s->nodes[i].counted && s->nodes[i].st &&
+                store_head_get(s->nodes[i].st, s->authors[a].pk, &h) == AM_OK &&
+                (h.flags & STORE_HEAD_FORKED))
+                knows++;
+        }
+        if (!knows)
+            continue; /* only one half wrote after the copy: no fork */
         for (int i = 0; i < s->n_nodes; i++) {
             struct sim_node *n = &s->nodes[i];
             struct store_head h;
@@ -991,7 +1052,7 @@ int sim_run(const struct sim_config *c, uint64_t seed, const char *tmpdir, int j
             if (s->now >= s->r.converged_at + 3 * c->round)
                 break;
         } else if (s->r.converged && s->n_complete != s->counted) {
-            s->r.converged = 0; /* a node fell behind again (a re-keyed clone wrote) */
+            s->r.converged = 0; /* a node fell behind again (a rotated clone wrote) */
         }
     }
     s->r.counted = s->counted;
@@ -1011,10 +1072,8 @@ int sim_run(const struct sim_config *c, uint64_t seed, const char *tmpdir, int j
     }
     rc = s->fatal;
     if (rc == AM_OK) {
-        int forked = 0;
-        for (int a = 0; a < s->n_authors; a++)
-            forked += s->authors[a].forked;
-        s->r.ok = s->r.converged && (!forked || s->r.forks_everywhere || !c->evidence_required) &&
+        s->r.ok = s->r.converged && s->r.entries_missing == 0 &&
+                  (!s->r.forked_authors || s->r.forks_everywhere || !c->evidence_required) &&
                   s->r.fp_ok && s->r.garbage_lost == 0 &&
                   s->r.garbage_closed == s->r.garbage_contacts;
         sim_report(s, seed, json, out);

@@ -8,8 +8,9 @@
  * hub over an intermittent LAN link, runners who carry a store-holding device from hub to
  * hub on a schedule (a runner is a node with its own store, not the stick file format),
  * partitions that cut clusters off from the runners and heal, nodes that crash and
- * restart, clocks hours or a year off, one laptop cloned with its store (a forked author),
- * and peers that send garbage.
+ * restart, clocks hours or a year off, laptops cloned with their store (a forked author,
+ * both of whose branches every node keeps and applies; each half rotates to a new key
+ * once its store refuses to append, PROTOCOL.md section 6), and peers that send garbage.
  *
  * Everything that varies comes from one seed: node keys, the ops written, link up/down
  * times, Noise ephemerals (sync_config.ephemeral), garbage bytes. The event queue breaks
@@ -79,8 +80,17 @@ struct sim_garbage {
 };
 
 enum sim_fp_policy {
-    SIM_FP_STRICT = 0, /* every node must end with the same view fingerprint */
-    SIM_FP_PER_BRANCH  /* nodes that keep the same branch of every forked author must */
+    SIM_FP_ONE = 0,   /* every node must end with one and the same view fingerprint */
+    SIM_FP_PER_BRANCH /* old rule, before every branch was kept: nodes that keep the same
+                         branch of every forked author must agree */
+};
+
+/* What a node does when its store refuses to append under its own identity because that
+ * identity is known to be forked (AM_EFORK; PROTOCOL.md section 6 "Forks"). */
+enum sim_on_fork {
+    SIM_ON_FORK_ROTATE = 0, /* `aidmesh identity rotate`: a new key whose first entry is a
+                               succession op naming this machine's branch of the old key */
+    SIM_ON_FORK_REINIT      /* `aidmesh init --force`: a new, unrelated identity */
 };
 
 struct sim_config {
@@ -100,6 +110,7 @@ struct sim_config {
     uint64_t map_initial, view_cache; /* store_opts of every node */
     int fp_policy;
     int evidence_required; /* 1: the run fails unless fork evidence reaches every node */
+    int on_fork;           /* enum sim_on_fork */
     int n_routes, n_partitions, n_crashes, n_skews, n_clones, n_garbage;
     struct sim_route routes[SIM_RUNNERS_MAX];
     struct sim_partition partitions[SIM_LIST_MAX];
@@ -128,10 +139,14 @@ int sim_conf_load(struct sim_config *c, const char *path, char *err, size_t errc
 /* The figures of one run; every field is reproducible from the seed. */
 struct sim_result {
     int nodes, counted;       /* all nodes; those that must converge */
-    uint64_t entries_written; /* appended by every node (both clone halves included) */
+    uint64_t entries_written; /* appended by every node: every branch of a cloned laptop's
+                                 key, and the successions of rotated keys */
+    uint64_t entries_missing; /* of those, missing on the node that lacks most (its store's
+                                 own count), at the end: must be 0 */
+    int forked_authors;       /* authors whose entries form more than one log on some node */
     uint64_t events, contacts;
     uint64_t last_write, last_heal; /* us */
-    int converged;                  /* every node has every entry of every unforked author */
+    int converged;                  /* every node holds every entry written, every branch */
     uint64_t converged_at;          /* us; valid when converged */
     uint64_t rounds_after;          /* contact rounds begun from max(last write, last heal) */
     uint64_t rounds_milli;          /* the same in thousandths of a round */
@@ -147,12 +162,12 @@ struct sim_result {
     uint64_t peak_store;           /* largest LMDB map in use of one node, bytes */
     uint64_t peak_cache;           /* largest view cache of one node, bytes */
     int fp_groups;                 /* distinct view fingerprints at the end */
-    int fp_unexplained;            /* groups not explained by forked branches */
+    int fp_unexplained;            /* groups not explained by forked branches (per-branch) */
     int fp_ok;                     /* per the scenario's policy */
-    uint64_t crashes, rekeys, refused_appends;
+    uint64_t crashes, rotations, rekeys, refused_appends;    /* rekeys: `init --force` */
     uint64_t garbage_contacts, garbage_closed, garbage_lost; /* lost: honest entries gone */
     uint64_t future_stamped; /* entries stored with a stamp far ahead of the receiver */
-    int ok;                  /* the run passed: converged, evidence, fingerprints */
+    int ok; /* the run passed: converged, nothing missing, evidence, fingerprints */
 };
 
 /*

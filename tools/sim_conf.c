@@ -22,7 +22,14 @@
  *   crash NODE at DUR for DUR | skew NODE +-DUR
  *   clone NODE at DUR into hC writes N        the laptop's store and key copied
  *   garbage into hC at DUR every DUR count N  a peer that sends noise to that hub
- *   fingerprints strict|per-branch | fork_evidence required|reported   what must hold
+ *   fingerprints one|per-branch | fork_evidence required|reported   what must hold
+ *                                             ("one": every node ends with one view
+ *                                             fingerprint; "per-branch" is the rule before
+ *                                             every branch was kept; "strict" = "one")
+ *   on_fork rotate|reinit                     what a node whose store refuses to append
+ *                                             under its forked key does: `identity rotate`
+ *                                             (default) or `init --force` (the old way)
+ * Every run also requires that no node ends missing an entry that any node wrote.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -336,12 +343,24 @@ static int directive(struct ps *p)
     if (strcmp(d, "fingerprints") == 0) {
         if ((rc = want_words(p, 2)) != AM_OK)
             return rc;
-        if (strcmp(p->tok[1], "strict") == 0)
-            c->fp_policy = SIM_FP_STRICT;
+        /* "strict" is the old name of "one" */
+        if (strcmp(p->tok[1], "one") == 0 || strcmp(p->tok[1], "strict") == 0)
+            c->fp_policy = SIM_FP_ONE;
         else if (strcmp(p->tok[1], "per-branch") == 0)
             c->fp_policy = SIM_FP_PER_BRANCH;
         else
-            return ps_fail(p, AM_EINVAL, "'%s' is not 'strict' or 'per-branch'", p->tok[1]);
+            return ps_fail(p, AM_EINVAL, "'%s' is not 'one' or 'per-branch'", p->tok[1]);
+        return AM_OK;
+    }
+    if (strcmp(d, "on_fork") == 0) {
+        if ((rc = want_words(p, 2)) != AM_OK)
+            return rc;
+        if (strcmp(p->tok[1], "rotate") == 0)
+            c->on_fork = SIM_ON_FORK_ROTATE;
+        else if (strcmp(p->tok[1], "reinit") == 0)
+            c->on_fork = SIM_ON_FORK_REINIT;
+        else
+            return ps_fail(p, AM_EINVAL, "'%s' is not 'rotate' or 'reinit'", p->tok[1]);
         return AM_OK;
     }
     if (strcmp(d, "fork_evidence") == 0) {

@@ -61,8 +61,7 @@ struct sim_ev {
 
 struct sim_author {
     uint8_t pk[AM_PK_LEN];
-    uint64_t max; /* highest seq written (over both branches when forked) */
-    int forked;
+    int cloned; /* its laptop was copied: it forks once both halves write */
 };
 
 struct sim_need {
@@ -82,10 +81,15 @@ struct sim_node {
     uint8_t sk[AM_SK_LEN];
     int author, gen;
     int64_t skew_ms;
-    uint64_t *seq; /* head seq per author index, as this node's store holds it */
-    uint64_t have; /* sum of seq over unforked authors */
-    int complete;
-    int *cts; /* contacts it is in */
+    uint64_t *seq;    /* root log's head seq per author index, as this node's store holds it
+                         (what its stock-takes name in ctx) */
+    uint64_t have;    /* entries its store holds, every branch of every author: counted as
+                         appended and ingested (added + forks), checked against the store's
+                         own count at the end */
+    int complete;     /* have == total */
+    uint64_t own_seq; /* the last entry this machine wrote under its key: the branch a */
+    uint8_t own_hash[AM_HASH_LEN]; /* succession names when it rotates */
+    int *cts;                      /* contacts it is in */
     int n_cts, cap_cts;
     uint64_t quota, written, write_every;
     int write_waiting;       /* a write fell in a crash: done at restart */
@@ -144,7 +148,7 @@ struct sim {
     size_t n_heap, cap_heap;
     int *dirty;
     size_t n_dirty, cap_dirty;
-    uint64_t total; /* sum of max over unforked authors */
+    uint64_t total; /* entries written by every node: every branch, every succession */
     int n_complete;
     uint64_t complete_since;
     uint64_t writes_left;
@@ -177,10 +181,13 @@ void sim_push(struct sim *s, uint64_t t, int type, int a, int b, uint64_t serial
               size_t len);
 /* The index of author pk, or -1. */
 int sim_author_find(const struct sim *s, const uint8_t *pk);
-/* Node n now holds author a up to seq (no-op if it did already): convergence accounting. */
+/* Node n's store now holds author a's root log up to seq (no-op if it did already). */
 void sim_node_set_seq(struct sim_node *n, int a, uint64_t seq);
+/* Node n's store holds k more entries (appended or ingested): convergence accounting. */
+void sim_node_gained(struct sim_node *n, uint64_t k);
 /* How many (counted node, forked author) pairs lack fork evidence: 0 when every node
- * knows. With `out`, the nodes that do not know are listed there (cap bytes). */
+ * knows. An author cloned but forked on no node is not forked. With `out`, the nodes that
+ * do not know are listed there (cap bytes). */
 int sim_forks_missing(struct sim *s, char *out, size_t cap);
 
 /* ---- sim_net.c ---- */
@@ -206,8 +213,9 @@ void sim_settle_dirty(struct sim *s);
 
 /* ---- sim_report.c ---- */
 
-/* The view fingerprints of every node into s->r (groups, unexplained, ok). AM_OK or
- * AM_ENOMEM / a store error. */
+/* The view fingerprints of every node into s->r (groups, unexplained, ok), the entries
+ * missing on the worst node (each store's own count against those written) and the forked
+ * authors. AM_OK or AM_ENOMEM / a store error. */
 int sim_final_checks(struct sim *s);
 /* The report of the run (readable, or one JSON object) to out. */
 void sim_report(struct sim *s, uint64_t seed, int json, FILE *out);

@@ -4,10 +4,10 @@
  *   aidmesh-sim [--seed N] [--json] [--dir DIR] [--quiet] SCENARIO
  *
  * Prints the report (or one JSON object) on stdout; progress and the process's peak RSS
- * on stderr. Exit status: 0 the run passed (converged, fork evidence everywhere, view
- * fingerprints equal per the scenario's policy, garbage refused and nothing lost), 1 it
- * ran but failed a check, 2 usage or scenario error, 3 the run itself failed (a store
- * could not be created, out of memory).
+ * on stderr. Exit status: 0 the run passed (converged, no node missing an entry of any
+ * branch, fork evidence everywhere, view fingerprints equal per the scenario's policy,
+ * garbage refused and nothing lost), 1 it ran but failed a check, 2 usage or scenario
+ * error, 3 the run itself failed (a store could not be created, out of memory).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,8 +42,9 @@ static void usage(FILE *f)
                "  --quiet    no progress lines on stderr\n"
                "  --help     this text\n"
                "\n"
-               "Exit status: 0 passed, 1 a check failed, 2 usage or scenario error, 3 the run\n"
-               "could not complete.\n");
+               "Exit status: 0 passed, 1 a check failed (not converged, an entry missing on a\n"
+               "node, fingerprints, fork evidence, garbage), 2 usage or scenario error, 3 the\n"
+               "run could not complete.\n");
 }
 
 int main(int argc, char **argv)

@@ -72,8 +72,12 @@ static int ns_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, s
                      struct sync_ingest_result *res)
 {
     struct sim_node *n = ctx;
-    return syncstore_ingest(n->st, raw, lens, n_raw, sim_wall_ms(n), res,
-                            &n->sim->r.future_stamped);
+    int rc =
+        syncstore_ingest(n->st, raw, lens, n_raw, sim_wall_ms(n), res, &n->sim->r.future_stamped);
+    /* the first entry of a branch is stored too (a fork): both count as held */
+    if (rc == AM_OK && res->added + res->forks > 0)
+        sim_node_gained(n, res->added + res->forks);
+    return rc;
 }
 
 int sim_node_open_store(struct sim_node *n)

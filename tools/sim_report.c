@@ -33,9 +33,15 @@ static int cmp_fp(const void *a, const void *b)
 int sim_final_checks(struct sim *s)
 {
     struct fpnode *v = calloc((size_t)s->n_nodes + 1, sizeof *v);
+    uint8_t *forked = calloc((size_t)s->n_authors + 1, 1);
     int n = 0, rc = AM_OK;
-    if (!v)
+    if (!v || !forked) {
+        free(v);
+        free(forked);
         return AM_ENOMEM;
+    }
+    s->r.entries_missing = 0;
+    s->r.forked_authors = 0;
     for (int i = 0; i < s->n_nodes; i++) {
         struct sim_node *nd = &s->nodes[i];
         struct store_view_stats vs;
@@ -50,11 +56,22 @@ int sim_final_checks(struct sim *s)
         crypto_generichash_init(&h, NULL, 0, AM_HASH_LEN);
         for (int a = 0; a < s->n_authors; a++) {
             struct store_head hd;
-            if (s->authors[a].forked && store_head_get(nd->st, s->authors[a].pk, &hd) == AM_OK)
+            if (s->authors[a].cloned && store_head_get(nd->st, s->authors[a].pk, &hd) == AM_OK) {
                 crypto_generichash_update(&h, hd.hash, AM_HASH_LEN);
+                if ((hd.flags & STORE_HEAD_FORKED) && !forked[a]) {
+                    forked[a] = 1;
+                    s->r.forked_authors++;
+                }
+            }
         }
         crypto_generichash_final(&h, v[n].branch, AM_HASH_LEN);
-        if (store_stats(nd->st, &st) == AM_OK && st.map_used > s->r.peak_store)
+        if ((rc = store_stats(nd->st, &st)) != AM_OK)
+            break;
+        /* what the store itself holds, every log of every author, against all written:
+         * the store never holds an entry no node wrote, so fewer means some are missing */
+        if (st.entries < s->total && s->total - st.entries > s->r.entries_missing)
+            s->r.entries_missing = s->total - st.entries;
+        if (st.map_used > s->r.peak_store)
             s->r.peak_store = st.map_used;
         if (store_view_cache_stats(nd->st, &cs) == AM_OK && cs.bytes > s->r.peak_cache)
             s->r.peak_cache = cs.bytes;
@@ -81,10 +98,10 @@ int sim_final_checks(struct sim *s)
                     break;
                 }
         }
-        s->r.fp_ok =
-            s->c->fp_policy == SIM_FP_STRICT ? s->r.fp_groups == 1 : s->r.fp_unexplained == 0;
+        s->r.fp_ok = s->c->fp_policy == SIM_FP_ONE ? s->r.fp_groups == 1 : s->r.fp_unexplained == 0;
     }
     free(v);
+    free(forked);
     return rc;
 }
 
@@ -112,10 +129,8 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
     const struct sim_config *c = s->c;
     char t1[32], t2[32], t3[32], t4[32], bpe[32], cpe[32], dpe[32], sum[32];
     uint64_t entry_bytes = r->bytes > r->summary_bytes ? r->bytes - r->summary_bytes : 0;
-    int forked = 0;
-
-    for (int a = 0; a < s->n_authors; a++)
-        forked += s->authors[a].forked;
+    int forked = r->forked_authors;
+    const char *policy = c->fp_policy == SIM_FP_ONE ? "one" : "per-branch";
     sim_fmt_dur(t1, sizeof t1, r->last_write);
     sim_fmt_dur(t2, sizeof t2, r->last_heal);
     sim_fmt_dur(t3, sizeof t3, r->converged_at);
@@ -147,20 +162,23 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
             "copies_per_entry", milli(r->received, r->delivered), "duplicates_per_entry",
             milli(r->duplicates, r->delivered), "summary_share", sum);
         if (o &&
-            json_object_update_new(
-                o,
-                json_pack(
-                    "{s:o,s:o,s:o,s:o,s:i,s:i,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}",
-                    "peak_queue", out_json_u64(r->peak_queue), "peak_node_sync_mem",
-                    out_json_u64(r->peak_node_mem), "peak_store", out_json_u64(r->peak_store),
-                    "peak_view_cache", out_json_u64(r->peak_cache), "fingerprints", r->fp_groups,
-                    "fingerprints_unexplained", r->fp_unexplained, "fingerprint_policy",
-                    c->fp_policy == SIM_FP_STRICT ? "strict" : "per-branch", "fingerprints_ok",
-                    r->fp_ok, "crashes", out_json_u64(r->crashes), "rekeys",
-                    out_json_u64(r->rekeys), "refused_appends", out_json_u64(r->refused_appends),
-                    "garbage_contacts", out_json_u64(r->garbage_contacts), "garbage_closed",
-                    out_json_u64(r->garbage_closed), "garbage_lost", out_json_u64(r->garbage_lost),
-                    "future_stamped", out_json_u64(r->future_stamped), "ok", r->ok))) {
+            (json_object_update_new(
+                 o,
+                 json_pack(
+                     "{s:o,s:o,s:o,s:o,s:i,s:i,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}",
+                     "peak_queue", out_json_u64(r->peak_queue), "peak_node_sync_mem",
+                     out_json_u64(r->peak_node_mem), "peak_store", out_json_u64(r->peak_store),
+                     "peak_view_cache", out_json_u64(r->peak_cache), "fingerprints", r->fp_groups,
+                     "fingerprints_unexplained", r->fp_unexplained, "fingerprint_policy", policy,
+                     "fingerprints_ok", r->fp_ok, "crashes", out_json_u64(r->crashes), "rekeys",
+                     out_json_u64(r->rekeys), "refused_appends", out_json_u64(r->refused_appends),
+                     "garbage_contacts", out_json_u64(r->garbage_contacts), "garbage_closed",
+                     out_json_u64(r->garbage_closed), "garbage_lost", out_json_u64(r->garbage_lost),
+                     "future_stamped", out_json_u64(r->future_stamped), "ok", r->ok)) ||
+             json_object_update_new(
+                 o, json_pack("{s:o,s:o,s:s}", "entries_missing", out_json_u64(r->entries_missing),
+                              "rotations", out_json_u64(r->rotations), "on_fork",
+                              c->on_fork == SIM_ON_FORK_ROTATE ? "rotate" : "reinit")))) {
             json_decref(o);
             o = NULL;
         }
@@ -173,8 +191,12 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
             "  nodes                 %d (%d clusters of 1 hub + %d members, %d runners, %d "
             "clones, %d garbage peers); %d must converge\n",
             r->nodes, c->clusters, c->members, c->runners, c->n_clones, c->n_garbage, r->counted);
-    fprintf(out, "  entries written       %" PRIu64 " by %d authors (%d forked)\n",
+    fprintf(out,
+            "  entries written       %" PRIu64 " by %d authors (%d forked), every branch and "
+            "succession\n",
             r->entries_written, s->n_authors, forked);
+    fprintf(out, "  entries missing       %" PRIu64 " on the node that lacks most: %s\n",
+            r->entries_missing, r->entries_missing ? "FAILED" : "ok");
     fprintf(out, "  events, contacts      %" PRIu64 ", %" PRIu64 "\n", r->events, r->contacts);
     fprintf(out, "  last write, heal      %s, %s\n", t1, r->last_heal ? t2 : "none");
     if (r->converged)
@@ -197,7 +219,7 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
     }
     fprintf(out,
             "  entries delivered     %" PRIu64 " new, %" PRIu64 " received, %" PRIu64
-            " duplicates, %" PRIu64 " fork evidence, %" PRIu64 " refused\n",
+            " duplicates, %" PRIu64 " first of a branch, %" PRIu64 " refused\n",
             r->delivered, r->received, r->duplicates, r->fork_entries, r->refused);
     fprintf(out, "  bytes per entry       %s (%" PRIu64 " bytes sent in all)\n", bpe, r->bytes);
     fprintf(out,
@@ -215,12 +237,11 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
     fprintf(out, "  view fingerprints     %d distinct", r->fp_groups);
     if (r->fp_groups > 1)
         fprintf(out, "; %d not explained by forked branches", r->fp_unexplained);
-    fprintf(out, " (policy %s): %s\n", c->fp_policy == SIM_FP_STRICT ? "strict" : "per-branch",
-            r->fp_ok ? "ok" : "FAILED");
+    fprintf(out, " (policy %s): %s\n", policy, r->fp_ok ? "ok" : "FAILED");
     fprintf(out,
-            "  crashes, re-keys      %" PRIu64 ", %" PRIu64 " (%" PRIu64
-            " appends refused on a forked identity)\n",
-            r->crashes, r->rekeys, r->refused_appends);
+            "  crashes, rotations    %" PRIu64 ", %" PRIu64 " (%" PRIu64
+            " re-keys by init --force; %" PRIu64 " appends refused on a forked identity)\n",
+            r->crashes, r->rotations, r->rekeys, r->refused_appends);
     fprintf(out,
             "  garbage contacts      %" PRIu64 ", %" PRIu64 " closed by the honest side with an "
             "error, %" PRIu64 " entries lost\n",

@@ -23,29 +23,71 @@
 
 /* ---- the node's side -------------------------------------------------------------------- */
 
-static int on_head(void *vctx, const struct sync_head *h)
+static int push_log(struct heads *hv, const struct stick_log *l)
 {
-    struct heads *hv = vctx;
     if (AM_GROW(hv->h, hv->cap, hv->n + 1, 64) != AM_OK)
         return AM_ENOMEM;
-    hv->h[hv->n++] = *h;
+    hv->h[hv->n++] = *l;
     return 0;
 }
 
-static int get_heads(const struct sync_store *ss, struct heads *hv)
+static int on_log(void *vctx, const struct stick_log *l)
 {
+    return push_log(vctx, l);
+}
+
+static int on_head(void *vctx, const struct sync_head *h)
+{
+    struct stick_log l;
+    memset(&l, 0, sizeof l);
+    memcpy(l.log, h->author, AM_PK_LEN);
+    memcpy(l.author, h->author, AM_PK_LEN);
+    l.first_seq = 1;
+    l.seq = h->seq;
+    memcpy(l.hash, h->hash, AM_HASH_LEN);
+    l.flags = h->flags & 1u ? STICK_LOG_FORKED : 0;
+    return push_log(vctx, &l);
+}
+
+static int log_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct stick_log *)a)->log, ((const struct stick_log *)b)->log,
+                  AM_PK_LEN);
+}
+
+/* The node's logs, sorted by id (without cfg->logs: sync_store's heads as root logs). */
+static int get_heads(const struct ctx *c, struct heads *hv)
+{
+    size_t k = 0;
+    int rc;
     hv->n = 0;
-    return ss->heads(ss->ctx, on_head, hv);
+    rc = c->cfg->logs ? c->cfg->logs->each(c->cfg->logs->ctx, on_log, hv)
+                      : c->ss->heads(c->ss->ctx, on_head, hv);
+    if (rc != AM_OK)
+        return rc;
+    if (hv->n)
+        qsort(hv->h, hv->n, sizeof *hv->h, log_cmp);
+    for (size_t i = 0; i < hv->n; i++) /* one row per id */
+        if (!k || memcmp(hv->h[k - 1].log, hv->h[i].log, AM_PK_LEN) != 0)
+            hv->h[k++] = hv->h[i];
+    hv->n = k;
+    return AM_OK;
 }
 
 static int head_cmp(const void *a, const void *b)
 {
-    return memcmp(a, ((const struct sync_head *)b)->author, AM_PK_LEN);
+    return memcmp(a, ((const struct stick_log *)b)->log, AM_PK_LEN);
 }
 
-const struct sync_head *stick_heads_find(const struct heads *hv, const uint8_t *author)
+const struct stick_log *stick_heads_find(const struct heads *hv, const uint8_t *log)
 {
-    return hv->n ? bsearch(author, hv->h, hv->n, sizeof *hv->h, head_cmp) : NULL;
+    return hv->n ? bsearch(log, hv->h, hv->n, sizeof *hv->h, head_cmp) : NULL;
+}
+
+/* Whether a node log is an author's root log. */
+static int is_root(const struct stick_log *l)
+{
+    return memcmp(l->log, l->author, AM_PK_LEN) == 0;
 }
 
 struct intr_ctx {
@@ -124,6 +166,110 @@ static void sort_interest(struct ctx *c)
         qsort(c->intr, c->n_intr, sizeof *c->intr, stick_intr_cmp);
 }
 
+/* ---- what the stick holds of a branch ---------------------------------------------------- */
+
+int stick_log_entries(struct ctx *c, const uint8_t *log, uint64_t from,
+                      int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx)
+{
+    if (c->cfg->logs)
+        return c->cfg->logs->entries(c->cfg->logs->ctx, log, from, cb, cbctx);
+    return c->ss->entries(c->ss->ctx, log, from, cb, cbctx);
+}
+
+struct hash_at {
+    uint64_t seq;
+    const uint8_t *hash;
+    int same;
+};
+
+static int on_hash_at(void *vctx, const uint8_t *raw, size_t len)
+{
+    struct hash_at *x = vctx;
+    struct entry e;
+    uint8_t h[AM_HASH_LEN];
+    if (entry_decode(&e, raw, len) == AM_OK && e.seq == x->seq) {
+        entry_hash(&e, h);
+        x->same = memcmp(h, x->hash, AM_HASH_LEN) == 0;
+    }
+    return 1;
+}
+
+/* Whether the node's log `l` holds the entry (seq, hash). */
+static int log_holds(struct ctx *c, const struct stick_log *l, uint64_t seq, const uint8_t *hash,
+                     int *yes)
+{
+    struct hash_at x = {seq, hash, 0};
+    int rc;
+    *yes = 0;
+    if (seq < l->first_seq || seq > l->seq)
+        return AM_OK;
+    if (seq == l->seq) {
+        *yes = memcmp(l->hash, hash, AM_HASH_LEN) == 0;
+        return AM_OK;
+    }
+    rc = stick_log_entries(c, l->log, seq, on_hash_at, &x);
+    *yes = x.same;
+    return rc > 0 ? AM_OK : rc;
+}
+
+/*
+ * What the stick holds of the node's log `l` of a forked author: the largest s (from
+ * l->first_seq - 1 up to l->seq) such that the stick holds l's entries from its first seq
+ * to s. Each chain the scan found is the ancestry of its last entry: the node's log that
+ * holds that entry, and the logs above it up to the chain's first seq, hold the chain's
+ * entries. A chain whose last entry the node does not hold counts for nothing (at worst
+ * an entry is written again).
+ */
+static int log_coverage(struct ctx *c, const struct heads *nh, const struct stick_log *l,
+                        const struct aitem *a, uint64_t *s)
+{
+    struct range iv[CHAINS_MAX];
+    uint32_t n = 0;
+    int grew = 1;
+    *s = l->first_seq - 1;
+    for (uint32_t i = 0; a && i < a->n_ch; i++) {
+        const struct chain *ch = &a->ch[i];
+        const struct stick_log *m = NULL;
+        uint64_t hi = ch->last;
+        /* the node's log holding the chain's last entry: l, or one below it */
+        for (size_t k = 0; k < nh->n && !m; k++) {
+            int yes;
+            int rc;
+            if (memcmp(nh->h[k].author, l->author, AM_PK_LEN) != 0)
+                continue;
+            if ((rc = log_holds(c, &nh->h[k], ch->last, ch->last_hash, &yes)) != AM_OK)
+                return rc;
+            if (yes)
+                m = &nh->h[k];
+        }
+        /* walk up from m to l: the chain covers l from its first seq to where m parts */
+        for (int depth = 0; m && depth <= AM_LOGS_PER_AUTHOR * 4; depth++) {
+            if (memcmp(m->log, l->log, AM_PK_LEN) == 0) {
+                uint64_t lo = ch->first > l->first_seq ? ch->first : l->first_seq;
+                uint64_t top = hi < l->seq ? hi : l->seq;
+                if (lo <= top && n < CHAINS_MAX) {
+                    iv[n].lo = lo;
+                    iv[n++].hi = top;
+                }
+                break;
+            }
+            if (ch->first >= m->first_seq || is_root(m))
+                break;
+            hi = m->first_seq - 1;
+            m = stick_heads_find(nh, m->parent);
+        }
+    }
+    while (grew) {
+        grew = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (iv[i].lo <= *s + 1 && iv[i].hi > *s) {
+                *s = iv[i].hi;
+                grew = 1;
+            }
+    }
+    return AM_OK;
+}
+
 /* ---- sync ------------------------------------------------------------------------------- */
 
 /* Whether this site's newest visit on the stick already says what the node holds now. */
@@ -139,7 +285,7 @@ static int site_unchanged(struct ctx *c, const struct heads *nh)
     for (size_t i = 0; i < nh->n; i++) {
         uint64_t q =
             stick_atab_get(&c->at, nh->h[i].author, 0, &idx) == AM_OK ? stick_site_seq(s, idx) : 0;
-        if (q != nh->h[i].seq)
+        if (is_root(&nh->h[i]) && q != nh->h[i].seq)
             return 0;
     }
     for (size_t i = 0; i < c->at.n; i++)
@@ -258,25 +404,27 @@ int stick_sync(const struct stick_cfg *cfg, const struct sync_store *ss, struct 
     stick_read_slots(&c);
 
     /* fork evidence this node holds: the stick must carry it too */
-    if ((rc = get_heads(ss, &before)) != AM_OK)
+    if ((rc = get_heads(&c, &before)) != AM_OK)
         goto out;
     for (size_t i = 0; i < before.n; i++)
-        if ((before.h[i].flags & 1u) && (rc = gather_author_forks(&c, before.h[i].author, 0)))
+        if ((before.h[i].flags & STICK_LOG_FORKED) && is_root(&before.h[i]) &&
+            (rc = gather_author_forks(&c, before.h[i].author, 0)))
             goto out;
     sort_interest(&c);
 
     /* 1. import: everything the stick holds, verified by the store */
     if ((rc = stick_scan_all(&c)) != AM_OK)
         goto out;
-    if ((rc = get_heads(ss, &nh)) != AM_OK)
+    if ((rc = get_heads(&c, &nh)) != AM_OK)
         goto out;
     if (!writable)
         goto done;
     /* forks found in this import: the evidence came from the stick, the kept entry may
      * not have */
     for (size_t i = 0; i < nh.n; i++) {
-        const struct sync_head *b = stick_heads_find(&before, nh.h[i].author);
-        if ((nh.h[i].flags & 1u) && !(b && (b->flags & 1u)) &&
+        const struct stick_log *b = stick_heads_find(&before, nh.h[i].author);
+        if ((nh.h[i].flags & STICK_LOG_FORKED) && is_root(&nh.h[i]) &&
+            !(b && (b->flags & STICK_LOG_FORKED)) &&
             (rc = gather_author_forks(&c, nh.h[i].author, 1)) != AM_OK)
             goto out;
     }
@@ -289,13 +437,20 @@ int stick_sync(const struct stick_cfg *cfg, const struct sync_store *ss, struct 
     }
     for (size_t i = 0; i < nh.n; i++) {
         uint32_t idx;
-        uint64_t s =
-            stick_atab_get(&c.at, nh.h[i].author, 0, &idx) == AM_OK ? c.at.it[idx].head : 0;
+        int found = stick_atab_get(&c.at, nh.h[i].author, 0, &idx) == AM_OK;
+        uint64_t s = found ? c.at.it[idx].head : 0;
         struct job *j;
+        if (nh.h[i].flags & STICK_LOG_FORKED) {
+            rc = log_coverage(&c, &nh, &nh.h[i], found ? &c.at.it[idx] : NULL, &s);
+            if (rc != AM_OK)
+                goto out;
+        }
         if (nh.h[i].seq <= s)
             continue;
         j = &jobs[nj++];
         memcpy(j->author, nh.h[i].author, AM_PK_LEN);
+        memcpy(j->log, nh.h[i].log, AM_PK_LEN);
+        j->forked = (nh.h[i].flags & STICK_LOG_FORKED) != 0;
         j->from = j->next = s + 1;
         j->to = nh.h[i].seq;
         for (size_t k = 0; k < cfg->n_first_authors && k < STICK_FIRST_AUTHORS_MAX; k++)
@@ -303,7 +458,7 @@ int stick_sync(const struct stick_cfg *cfg, const struct sync_store *ss, struct 
                 j->rank = (uint32_t)k + 1;
                 break;
             }
-        for (size_t k = 0; k < c.n_sites; k++) {
+        for (size_t k = 0; k < c.n_sites && is_root(&nh.h[i]); k++) {
             uint64_t q = stick_atab_get(&c.at, j->author, 0, &idx) == AM_OK
                              ? stick_site_seq(&c.sites[k], idx)
                              : 0;
@@ -314,6 +469,13 @@ int stick_sync(const struct stick_cfg *cfg, const struct sync_store *ss, struct 
     }
     if (nj)
         qsort(jobs, nj, sizeof *jobs, stick_job_cmp);
+    /* a branch goes on the stick after the end of the log it parts from */
+    for (size_t i = 0; i < nj; i++) {
+        const struct stick_log *l = stick_heads_find(&nh, jobs[i].log);
+        for (size_t k = 0; l && !is_root(l) && k < nj; k++)
+            if (!memcmp(jobs[k].log, l->parent, AM_PK_LEN))
+                jobs[i].parent = &jobs[k];
+    }
     site_same = site_unchanged(&c, &nh);
     rc = stick_export_all(&c, &nh, jobs, nj, site_same);
     if (rc != AM_OK)

@@ -33,11 +33,14 @@
 /* ---- Names and constants (PROTOCOL.md 11.1-11.4) ---- */
 
 #define STICK_DIR_NAME       "AIDMESH" /* top folder on the volume; matched case-insensitively */
-#define STICK_FORMAT_VERSION 1
-#define STICK_SEG_MAGIC      "AMSG" /* 41 4d 53 47 */
-#define STICK_MAN_MAGIC      "AMMF" /* 41 4d 4d 46 */
-#define STICK_MAN_SLOT_A     "MANIFA.AMM"
-#define STICK_MAN_SLOT_B     "MANIFB.AMM"
+#define STICK_FORMAT_VERSION 1         /* segments, and a manifest without child logs */
+/* A manifest whose log table holds child logs (branches of a forked author): an older
+ * node refuses that slot (AM_EVERSION) and scans instead. */
+#define STICK_MAN_VERSION_LOGS 2
+#define STICK_SEG_MAGIC        "AMSG" /* 41 4d 53 47 */
+#define STICK_MAN_MAGIC        "AMMF" /* 41 4d 4d 46 */
+#define STICK_MAN_SLOT_A       "MANIFA.AMM"
+#define STICK_MAN_SLOT_B       "MANIFB.AMM"
 /* Keys: stick key = BLAKE2b-256 keyed by the network key of this label (no NUL); segment
  * key n = crypto_kdf_derive_from_key(32, n, STICK_SEG_KDF_CTX, stick key); manifest key =
  * crypto_kdf_derive_from_key(32, 1, STICK_MAN_KDF_CTX, stick key). */
@@ -156,12 +159,19 @@ struct stick_seg_info {
     uint64_t entries; /* entries read from it */
 };
 
-/* One author on the stick. `seq` is the contiguous run from seq 1 the stick holds;
- * entries beyond a hole are counted in `entries` but not in `seq`. */
+/* One log on the stick (PROTOCOL.md 11.4): a row of the manifest's log table. An author's
+ * root log is named by the author id: `seq` is the contiguous run from seq 1 the stick
+ * holds (entries beyond a hole are counted in `entries` but not in `seq`), counted over
+ * every entry of the author except those of the child rows. A child row (first_seq > 1
+ * or `owner` differing from `author`) is a branch the stick holds: `author` is its log id,
+ * BLAKE2b-256("aidmesh log v1" || owner || hash of its first entry), `seq` its last seq. */
 struct stick_author {
-    uint8_t author[AM_PK_LEN];
+    uint8_t author[AM_PK_LEN]; /* the log id: the author id for a root log */
     uint64_t seq;
-    uint64_t entries; /* entries of this author read from the stick, duplicates included */
+    uint64_t entries;         /* entries of this log read from the stick, duplicates included */
+    uint8_t owner[AM_PK_LEN]; /* who signs it: equal to `author` for a root log (all
+                                 zero is read as a root log too) */
+    uint64_t first_seq;       /* 1 for a root log */
 };
 
 struct stick_vv {
@@ -226,8 +236,36 @@ enum stick_phase { STICK_PHASE_IMPORT = 1, STICK_PHASE_EXPORT = 2 };
  * bounds the export's ranking work at nj x this comparisons. */
 #define STICK_FIRST_AUTHORS_MAX 1024
 
+/* One log of the node (PROTOCOL.md 6): what struct sync_head says of an author, for every
+ * log of it. */
+struct stick_log {
+    uint8_t log[AM_PK_LEN];    /* the log id (the author id for a root log) */
+    uint8_t author[AM_PK_LEN]; /* who signs its entries */
+    uint8_t parent[AM_PK_LEN]; /* the parent log (all zero for a root log) */
+    uint64_t first_seq;        /* 1 for a root log */
+    uint64_t seq;              /* its last entry: first_seq - 1 when it has none */
+    uint8_t hash[AM_HASH_LEN]; /* hash of its last entry */
+    uint32_t flags;            /* STICK_LOG_* */
+};
+
+#define STICK_LOG_FORKED 1u /* the author's entries form more than one log */
+
+/* The node's logs, beside struct sync_store (nullable in stick_cfg: then every head of
+ * sync_store.heads is taken for a root log, and no branch is carried). */
+struct stick_logs {
+    void *ctx;
+    /* Calls cb for every log, in log-id order; stops when cb returns non-zero. */
+    int (*each)(void *ctx, int (*cb)(void *cbctx, const struct stick_log *l), void *cbctx);
+    /* Calls cb for the entries of log `log` from from_seq on, in order, until cb returns
+     * non-zero or the log ends. AM_OK or a store error. */
+    int (*entries)(void *ctx, const uint8_t log[AM_PK_LEN], uint64_t from_seq,
+                   int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx);
+};
+
 struct stick_cfg {
     const struct stick_fops *fops;
+    /* The node's logs (nullable): with them, every branch of a forked author travels. */
+    const struct stick_logs *logs;
     const char *root;      /* the volume (or any folder) holding AIDMESH/ */
     const uint8_t *netkey; /* AM_NETKEY_LEN */
     /* This site, for its visit record: */

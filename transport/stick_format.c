@@ -312,10 +312,27 @@ void stick_buf_mem(struct buf *b, const void *m, size_t n)
         memcpy(p, m, n);
 }
 
+/* Whether a row of the log table is a child log (a branch), not an author's root log. */
+static int row_child(const struct stick_author *a)
+{
+    static const uint8_t zero[AM_PK_LEN];
+    return memcmp(a->owner, zero, AM_PK_LEN) != 0 && memcmp(a->owner, a->author, AM_PK_LEN) != 0;
+}
+
+static uint32_t view_children(const struct stick_view *v)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < v->n_authors; i++)
+        n += row_child(&v->authors[i]) != 0;
+    return n;
+}
+
 /* The manifest body of a view (PROTOCOL.md 11.4): deterministic, so two views with
- * the same content give the same bytes. */
+ * the same content give the same bytes. With child logs in the table (a version 2
+ * manifest), a list of them follows the visits. */
 int stick_manifest_body(const struct stick_view *v, struct buf *b)
 {
+    uint32_t children = view_children(v);
     stick_buf_u32(b, (uint32_t)v->n_segs);
     for (size_t i = 0; i < v->n_segs; i++) {
         stick_buf_u32(b, v->segs[i].number);
@@ -348,6 +365,15 @@ int stick_manifest_body(const struct stick_view *v, struct buf *b)
             stick_buf_u64(b, s->vv[k].seq);
         }
     }
+    if (children) {
+        stick_buf_u32(b, children);
+        for (size_t i = 0; i < v->n_authors; i++)
+            if (row_child(&v->authors[i])) {
+                stick_buf_u32(b, (uint32_t)i);
+                stick_buf_mem(b, v->authors[i].owner, AM_PK_LEN);
+                stick_buf_u64(b, v->authors[i].first_seq);
+            }
+    }
     if (b->err)
         return b->err;
     return b->len + STICK_MAN_HEADER_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES >
@@ -374,7 +400,7 @@ int stick_manifest_encode(const struct stick_keys *k, char slot, uint64_t gen,
         goto out;
     }
     memcpy(m, STICK_MAN_MAGIC, 4);
-    m[4] = STICK_FORMAT_VERSION;
+    m[4] = view_children(v) ? STICK_MAN_VERSION_LOGS : STICK_FORMAT_VERSION;
     m[5] = (uint8_t)slot;
     m[6] = m[7] = 0;
     memcpy(m + 8, k->netid, AM_NETID_LEN);
@@ -401,7 +427,7 @@ static int rc_need(struct rcur *c, size_t n)
     return (size_t)(c->end - c->p) >= n ? AM_OK : AM_EMALFORMED;
 }
 
-static int manifest_parse(const uint8_t *p, size_t n, struct stick_view *v)
+static int manifest_parse(const uint8_t *p, size_t n, int version, struct stick_view *v)
 {
     struct rcur c = {p, p + n};
     uint32_t cnt;
@@ -446,6 +472,8 @@ static int manifest_parse(const uint8_t *p, size_t n, struct stick_view *v)
         memcpy(a->author, c.p, AM_PK_LEN);
         a->seq = get64(c.p + AM_PK_LEN);
         a->entries = get64(c.p + AM_PK_LEN + 8);
+        memcpy(a->owner, a->author, AM_PK_LEN);
+        a->first_seq = 1;
         c.p += MAN_AUTHOR_LEN;
         if (i && memcmp(a->author, v->authors[i - 1].author, AM_PK_LEN) <= 0)
             return AM_EMALFORMED;
@@ -501,6 +529,28 @@ static int manifest_parse(const uint8_t *p, size_t n, struct stick_view *v)
             s->n_vv++;
         }
     }
+    if (version == STICK_MAN_VERSION_LOGS) {
+        uint32_t prev = 0;
+        if (rc_need(&c, 4))
+            return AM_EMALFORMED;
+        cnt = get32(c.p);
+        c.p += 4;
+        if (cnt == 0 || cnt > v->n_authors || (size_t)(c.end - c.p) / (4 + AM_PK_LEN + 8) < cnt)
+            return AM_EMALFORMED;
+        for (uint32_t i = 0; i < cnt; i++) {
+            uint32_t idx = get32(c.p);
+            struct stick_author *a;
+            if (idx >= v->n_authors || (i && idx <= prev))
+                return AM_EMALFORMED;
+            prev = idx;
+            a = &v->authors[idx];
+            memcpy(a->owner, c.p + 4, AM_PK_LEN);
+            a->first_seq = get64(c.p + 4 + AM_PK_LEN);
+            c.p += 4 + AM_PK_LEN + 8;
+            if (!row_child(a) || a->first_seq < 1)
+                return AM_EMALFORMED;
+        }
+    }
     return c.p == c.end ? AM_OK : AM_EMALFORMED;
 }
 
@@ -516,7 +566,7 @@ int stick_manifest_decode(const struct stick_keys *k, char slot, const uint8_t *
         return AM_EAGAIN;
     if (memcmp(buf, STICK_MAN_MAGIC, 4) != 0)
         return AM_EMALFORMED;
-    if (buf[4] != STICK_FORMAT_VERSION)
+    if (buf[4] != STICK_FORMAT_VERSION && buf[4] != STICK_MAN_VERSION_LOGS)
         return AM_EVERSION;
     if (buf[5] != (uint8_t)slot || buf[6] || buf[7])
         return AM_EMALFORMED;
@@ -538,7 +588,7 @@ int stick_manifest_decode(const struct stick_keys *k, char slot, const uint8_t *
         free(body);
         return AM_EBADMAC;
     }
-    rc = manifest_parse(body, blen, v);
+    rc = manifest_parse(body, blen, buf[4], v);
     sodium_memzero(body, blen);
     free(body);
     if (rc != AM_OK) {

@@ -91,12 +91,26 @@ struct range {
     uint64_t lo, hi;
 };
 
+/* A run of hash-linked entries of one author the stick holds, as a scan meets them: every
+ * entry from `first` to `last` is an ancestor of the entry at `last` (PROTOCOL.md 11.5). */
+struct chain {
+    uint64_t first, last, entries;
+    uint8_t first_hash[AM_HASH_LEN], last_hash[AM_HASH_LEN];
+    int branch; /* it began at or below a seq the stick already held: another branch (a
+                   child log row of the manifest) */
+};
+
+#define CHAINS_MAX (4 * AM_LOGS_PER_AUTHOR) /* chains tracked per author; more are ignored */
+
 struct aitem {
     uint8_t author[AM_PK_LEN];
     uint64_t head;    /* contiguous run from seq 1 on the stick */
     uint64_t entries; /* entries read (and written), duplicates included */
     struct range *rg; /* seqs held beyond a hole, sorted, disjoint, not adjacent */
     uint32_t n_rg, cap_rg;
+    struct chain *ch; /* the author's chains, in the order the scan met them */
+    uint32_t n_ch, cap_ch;
+    uint64_t top; /* the largest seq read */
 };
 
 struct atab {
@@ -178,25 +192,30 @@ struct ctx {
     const char *cur_file;
     uint64_t cur_off, cur_entries;
     int cur_bad;
-    int fatal; /* an error that stops everything (store, memory) */
+    int fatal;  /* an error that stops everything (store, memory) */
+    int rescan; /* reading back what this sync wrote: nothing imported, counted or reported */
     uint64_t prog_done, prog_total, prog_next;
     uint32_t max_number;
     struct rd rd;
     uint8_t *plain;
 };
 
+/* The node's logs, sorted by log id (so a root log is found by its author id). */
 struct heads {
-    struct sync_head *h;
+    struct stick_log *h;
     size_t n, cap;
 };
 
 struct job {
     uint8_t author[AM_PK_LEN];
+    uint8_t log[AM_PK_LEN];  /* the log written: the author id for a root log */
+    struct job *parent;      /* the job of its parent log, which must end first (NULL: none) */
     uint64_t from, next, to; /* the stick lacks from..to; next is the next to write */
     uint64_t written;
     uint32_t pending; /* entries of it in the chunk being filled */
     uint32_t behind;  /* visited sites that lack entries of this author */
     uint32_t rank;    /* 1 + its place in cfg->first_authors; 0 when not there */
+    int forked;       /* a log of a forked author: the view is read back after the export */
     int done;
 };
 
@@ -230,6 +249,15 @@ int stick_manifest_body(const struct stick_view *v, struct buf *b);
 int stick_atab_get(struct atab *t, const uint8_t *author, int insert, uint32_t *idx);
 /* Extends an author's contiguous run to `head` and absorbs the ranges it now reaches. */
 void stick_vv_extend(struct aitem *a, uint64_t head);
+/* Records that the stick holds `seq` of this author (contiguous run or ranges). */
+void stick_vv_add(struct aitem *a, uint64_t seq);
+/* Notes an entry (seq, prev, hash) of the author in its chains. */
+void stick_chain_add(struct aitem *a, uint64_t seq, const uint8_t *prev, const uint8_t *hash);
+/* The id of the child log whose first entry has hash `first` (PROTOCOL.md 6). */
+void stick_log_id(uint8_t out[AM_PK_LEN], const uint8_t *author, const uint8_t *first);
+/* Scans the segments from index `from` on again without importing or reporting damage
+ * (the ones this sync wrote), so the view says what a later scan will. */
+int stick_rescan_from(struct ctx *c, size_t from);
 /* qsort order of a report's damage: by file, then offset. */
 int stick_damage_cmp(const void *a, const void *b);
 /* rc, noting errno in the report when rc is AM_ESYS. */
@@ -277,7 +305,11 @@ int stick_export_all(struct ctx *c, const struct heads *nh, struct job *jobs, si
 
 /* ---- stick.c --------------------------------------------------------------------------- */
 
-/* The node's head of `author`, or NULL. */
-const struct sync_head *stick_heads_find(const struct heads *hv, const uint8_t *author);
+/* Calls cb for the node's entries of log `log` from `from` on (cfg->logs, else
+ * sync_store.entries); the callback's non-zero value stops it. */
+int stick_log_entries(struct ctx *c, const uint8_t *log, uint64_t from,
+                      int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx);
+/* The node's log `log` (its root log when given an author id), or NULL. */
+const struct stick_log *stick_heads_find(const struct heads *hv, const uint8_t *log);
 
 #endif

@@ -85,8 +85,10 @@ int stick_atab_get(struct atab *t, const uint8_t *author, int insert, uint32_t *
 
 static void atab_free(struct atab *t)
 {
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->n; i++) {
         free(t->it[i].rg);
+        free(t->it[i].ch);
+    }
     free(t->it);
     free(t->slot);
     memset(t, 0, sizeof *t);
@@ -109,9 +111,58 @@ void stick_vv_extend(struct aitem *a, uint64_t head)
     }
 }
 
+void stick_log_id(uint8_t out[AM_PK_LEN], const uint8_t *author, const uint8_t *first)
+{
+    static const char label[] = "aidmesh log v1"; /* PROTOCOL.md 1, STORE_LOG_LABEL */
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, AM_PK_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
+    crypto_generichash_update(&st, author, AM_PK_LEN);
+    crypto_generichash_update(&st, first, AM_HASH_LEN);
+    crypto_generichash_final(&st, out, AM_PK_LEN);
+}
+
+/* An entry extends the chain whose last entry it links to; a repeat of a chain's last
+ * entry changes nothing; anything else begins a chain (up to CHAINS_MAX: past that the
+ * stick only looks shorter, and at worst an export writes entries again). */
+void stick_chain_add(struct aitem *a, uint64_t seq, const uint8_t *prev, const uint8_t *hash)
+{
+    struct chain *ch;
+    for (uint32_t i = 0; i < a->n_ch; i++)
+        if (a->ch[i].last == seq && memcmp(a->ch[i].last_hash, hash, AM_HASH_LEN) == 0)
+            return;
+    for (uint32_t i = 0; i < a->n_ch; i++)
+        if (a->ch[i].last + 1 == seq && memcmp(a->ch[i].last_hash, prev, AM_HASH_LEN) == 0) {
+            a->ch[i].last = seq;
+            a->ch[i].entries++;
+            memcpy(a->ch[i].last_hash, hash, AM_HASH_LEN);
+            if (seq > a->top)
+                a->top = seq;
+            return;
+        }
+    if (a->n_ch == CHAINS_MAX)
+        return;
+    if (a->n_ch == a->cap_ch) {
+        uint32_t cap = a->cap_ch ? 2 * a->cap_ch : 1;
+        struct chain *n = realloc(a->ch, cap * sizeof *n);
+        if (!n)
+            return;
+        a->ch = n;
+        a->cap_ch = cap;
+    }
+    ch = &a->ch[a->n_ch++];
+    ch->first = ch->last = seq;
+    ch->entries = 1;
+    memcpy(ch->first_hash, hash, AM_HASH_LEN);
+    memcpy(ch->last_hash, hash, AM_HASH_LEN);
+    ch->branch = seq <= a->top;
+    if (seq > a->top)
+        a->top = seq;
+}
+
 /* Records that the stick holds `seq` of this author. Holes beyond RANGES_MAX ranges are
  * forgotten (the stick then looks shorter: at worst an export writes entries again). */
-static void vv_add(struct aitem *a, uint64_t seq)
+void stick_vv_add(struct aitem *a, uint64_t seq)
 {
     uint32_t i;
     if (seq <= a->head)
@@ -221,7 +272,7 @@ static int rd_get(struct rd *r, uint64_t off, size_t n, const uint8_t **p)
 
 void stick_progress(struct ctx *c, int phase, uint64_t done, uint64_t total, int force)
 {
-    if (!c->cfg->progress)
+    if (!c->cfg->progress || c->rescan)
         return;
     if (!force && done < c->prog_next)
         return;
@@ -332,15 +383,19 @@ static int on_entry(void *vctx, const uint8_t *raw, size_t len)
     c->cur_entries++;
     rc = stick_atab_get(&c->at, e.author, 1, &idx);
     if (rc == AM_OK) {
-        c->at.it[idx].entries++;
-        vv_add(&c->at.it[idx], e.seq);
+        uint8_t h[AM_HASH_LEN];
+        if (!c->rescan) /* a rescan reads what the export counted already */
+            c->at.it[idx].entries++;
+        stick_vv_add(&c->at.it[idx], e.seq);
+        entry_hash(&e, h);
+        stick_chain_add(&c->at.it[idx], e.seq, e.prev, h);
     } else if (rc != AM_ELIMIT) {
         c->fatal = rc;
         return 1;
     }
     if (c->n_intr)
         interest_check(c, &e);
-    if (c->ss && !(c->cfg->flags & STICK_F_NO_IMPORT)) {
+    if (c->ss && !(c->cfg->flags & STICK_F_NO_IMPORT) && !c->rescan) {
         rc = batch_add(c, raw, len);
         if (rc != AM_OK) {
             c->fatal = rc;
@@ -872,7 +927,79 @@ int stick_scan_all(struct ctx *c)
     return AM_OK;
 }
 
+int stick_rescan_from(struct ctx *c, size_t from)
+{
+    struct stick_report *keep = c->r, *scratch = calloc(1, sizeof *scratch);
+    int rc = AM_OK;
+    if (!scratch)
+        return AM_ENOMEM;
+    c->r = scratch;
+    c->rescan = 1;
+    for (size_t i = from; i < c->n_files && rc == AM_OK; i++)
+        rc = scan_segment(c, &c->files[i]);
+    c->rescan = 0;
+    c->r = keep;
+    free(scratch);
+    return rc;
+}
+
 /* ---- the view --------------------------------------------------------------------------- */
+
+static int row_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct stick_author *)a)->author,
+                  ((const struct stick_author *)b)->author, AM_PK_LEN);
+}
+
+/* The manifest's log table: a root row per author, and a child row per branch the stick
+ * holds (chains of one first entry are one row). Sorted by log id. */
+static int build_rows(struct ctx *c, struct stick_view *v)
+{
+    size_t n = c->at.n, k = 0;
+    for (size_t i = 0; i < c->at.n; i++)
+        for (uint32_t j = 0; j < c->at.it[i].n_ch; j++)
+            n += c->at.it[i].ch[j].branch != 0;
+    if (n && !(v->authors = calloc(n, sizeof *v->authors)))
+        return AM_ENOMEM;
+    for (size_t i = 0; i < c->at.n; i++) {
+        const struct aitem *a = &c->at.it[i];
+        struct stick_author *root = &v->authors[k++];
+        memcpy(root->author, a->author, AM_PK_LEN);
+        memcpy(root->owner, a->author, AM_PK_LEN);
+        root->first_seq = 1;
+        root->seq = a->head;
+        root->entries = a->entries;
+        v->entries += a->entries;
+        for (uint32_t j = 0; j < a->n_ch; j++) {
+            const struct chain *ch = &a->ch[j];
+            struct stick_author *row;
+            if (!ch->branch)
+                continue;
+            row = &v->authors[k++];
+            stick_log_id(row->author, a->author, ch->first_hash);
+            memcpy(row->owner, a->author, AM_PK_LEN);
+            row->first_seq = ch->first;
+            row->seq = ch->last;
+            row->entries = ch->entries;
+            root->entries -= ch->entries < root->entries ? ch->entries : root->entries;
+        }
+    }
+    if (k)
+        qsort(v->authors, k, sizeof *v->authors, row_cmp);
+    /* one row per log: repeats of one branch are merged */
+    v->n_authors = 0;
+    for (size_t i = 0; i < k; i++) {
+        struct stick_author *last = v->n_authors ? &v->authors[v->n_authors - 1] : NULL;
+        if (last && memcmp(last->author, v->authors[i].author, AM_PK_LEN) == 0) {
+            if (v->authors[i].seq > last->seq)
+                last->seq = v->authors[i].seq;
+            last->entries += v->authors[i].entries;
+            continue;
+        }
+        v->authors[v->n_authors++] = v->authors[i];
+    }
+    return AM_OK;
+}
 
 struct sidx {
     const uint8_t *author;
@@ -897,8 +1024,7 @@ int stick_build_view(struct ctx *c, struct stick_view *v)
         v->bytes += c->files[i].info.size;
     }
     v->n_segs = c->n_files;
-    if (c->at.n && (!(order = malloc(c->at.n * sizeof *order)) ||
-                    !(v->authors = calloc(c->at.n, sizeof *v->authors))))
+    if (c->at.n && !(order = malloc(c->at.n * sizeof *order)))
         goto out;
     for (size_t i = 0; i < c->at.n; i++) {
         order[i].author = c->at.it[i].author;
@@ -906,14 +1032,8 @@ int stick_build_view(struct ctx *c, struct stick_view *v)
     }
     if (c->at.n)
         qsort(order, c->at.n, sizeof *order, sidx_cmp);
-    for (size_t i = 0; i < c->at.n; i++) {
-        const struct aitem *a = &c->at.it[order[i].idx];
-        memcpy(v->authors[i].author, a->author, AM_PK_LEN);
-        v->authors[i].seq = a->head;
-        v->authors[i].entries = a->entries;
-        v->entries += a->entries;
-    }
-    v->n_authors = c->at.n;
+    if (build_rows(c, v) != AM_OK)
+        goto out;
     if (c->n_sites && !(v->visits = calloc(c->n_sites, sizeof *v->visits)))
         goto out;
     for (size_t s = 0; s < c->n_sites; s++) {

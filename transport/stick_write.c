@@ -451,6 +451,8 @@ static int visit_record(struct ctx *c, const struct heads *nh, struct buf *b)
     for (size_t i = 0; i < nh->n && n < STICK_VISIT_EXC_MAX; i++) {
         uint64_t s =
             stick_atab_get(&c->at, nh->h[i].author, 0, &idx) == AM_OK ? c->at.it[idx].head : 0;
+        if (memcmp(nh->h[i].log, nh->h[i].author, AM_PK_LEN) != 0)
+            continue; /* a visit names root logs (authors) only */
         if (s != nh->h[i].seq) {
             stick_buf_mem(b, nh->h[i].author, AM_PK_LEN);
             stick_buf_u64(b, nh->h[i].seq);
@@ -490,7 +492,11 @@ static int export_jobs(struct ctx *c, struct writer *w, struct job *jobs, size_t
             int rc;
             if (j->done)
                 continue;
-            rc = c->ss->entries(c->ss->ctx, j->author, j->next, on_export, &x);
+            if (j->parent && !j->parent->done) {
+                active++; /* waits for the log it parts from */
+                continue;
+            }
+            rc = stick_log_entries(c, j->log, j->next, on_export, &x);
             if (rc != AM_OK)
                 return rc;
             if (w->err)
@@ -513,8 +519,8 @@ int stick_export_all(struct ctx *c, const struct heads *nh, struct job *jobs, si
     struct writer w;
     struct buf vrec = {0};
     uint64_t avail = UINT64_MAX, unit = 1;
-    size_t n_notes = 0, n_evidence = 0;
-    int rc = AM_OK;
+    size_t n_notes = 0, n_evidence = 0, first_new = c->n_files;
+    int rc = AM_OK, reread = 0;
 
     for (size_t i = 0; i < c->n_files; i++)
         if (c->files[i].info.state == STICK_SEG_CUT)
@@ -605,8 +611,15 @@ int stick_export_all(struct ctx *c, const struct heads *nh, struct job *jobs, si
             continue;
         c->r->exported += jobs[i].written;
         c->r->exported_authors++;
+        /* a branch's entries: its chains are read back from the stick below, as a later
+         * scan will find them */
+        reread |= jobs[i].forked;
         if (stick_atab_get(&c->at, jobs[i].author, 1, &idx) == AM_OK) {
-            stick_vv_extend(&c->at.it[idx], jobs[i].from + jobs[i].written - 1);
+            if (jobs[i].forked) /* seqs a branch shares with another: held, not a run */
+                for (uint64_t q = jobs[i].from; q < jobs[i].from + jobs[i].written; q++)
+                    stick_vv_add(&c->at.it[idx], q);
+            else
+                stick_vv_extend(&c->at.it[idx], jobs[i].from + jobs[i].written - 1);
             c->at.it[idx].entries += jobs[i].written;
         }
     }
@@ -637,6 +650,8 @@ int stick_export_all(struct ctx *c, const struct heads *nh, struct job *jobs, si
     }
     rc = w_close_seg(&w);
     c->f->fsync_dir(c->f->ctx, c->dir);
+    if (reread && rc == AM_OK && (rc = stick_rescan_from(c, first_new)) != AM_OK)
+        goto out;
     if (w.err == AM_EPERM && c->r->readonly_why == AM_EPERM)
         rc = AM_OK; /* a read-only volume: imported, nothing written, said in the report */
     else if (w.err)

@@ -34,6 +34,8 @@ static const struct mp_limits msg_limits = {
 struct pv_item {
     uint8_t author[AM_PK_LEN];
     uint64_t seq;
+    uint8_t held[SYNC_HEAD_HASH_LEN]; /* the entry at seq the peer holds: its hash8, when
+                                         known (else zero) */
 };
 
 struct sync_peer_vv {
@@ -86,28 +88,44 @@ static size_t pv_find(const struct sync_peer_vv *pv, const uint8_t *author, int 
     return author_find(pv->v, pv->n, sizeof *pv->v, author, found);
 }
 
-static uint64_t pv_get(const struct sync_peer_vv *pv, const uint8_t *author)
+uint64_t sync_pv_get(const struct sync_peer_vv *pv, const uint8_t *author)
 {
     int found;
     size_t i = pv_find(pv, author, &found);
     return found ? pv->v[i].seq : 0;
 }
 
-int sync_pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq)
+int sync_pv_set_held(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq,
+                     const uint8_t *hash8)
 {
     int found;
     size_t i = pv_find(pv, author, &found);
-    if (found) {
-        pv->v[i].seq = seq;
-        return AM_OK;
+    if (!found) {
+        if (AM_GROW(pv->v, pv->cap, pv->n + 1, 64) != AM_OK)
+            return AM_ENOMEM;
+        memmove(pv->v + i + 1, pv->v + i, (pv->n - i) * sizeof *pv->v);
+        memcpy(pv->v[i].author, author, AM_PK_LEN);
+        pv->n++;
     }
-    if (AM_GROW(pv->v, pv->cap, pv->n + 1, 64) != AM_OK)
-        return AM_ENOMEM;
-    memmove(pv->v + i + 1, pv->v + i, (pv->n - i) * sizeof *pv->v);
-    memcpy(pv->v[i].author, author, AM_PK_LEN);
     pv->v[i].seq = seq;
-    pv->n++;
+    if (hash8)
+        memcpy(pv->v[i].held, hash8, SYNC_HEAD_HASH_LEN);
+    else
+        memset(pv->v[i].held, 0, SYNC_HEAD_HASH_LEN);
     return AM_OK;
+}
+
+int sync_pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq)
+{
+    return sync_pv_set_held(pv, author, seq, NULL);
+}
+
+int sync_pv_holds(const struct sync_peer_vv *pv, uint64_t seq, const uint8_t *hash8)
+{
+    for (size_t i = 0; i < pv->n; i++)
+        if (pv->v[i].seq == seq && !memcmp(pv->v[i].held, hash8, SYNC_HEAD_HASH_LEN))
+            return 1;
+    return 0;
 }
 
 /* The caller's rank of author (sync_config.author_rank); 0: none. */
@@ -181,7 +199,7 @@ static void job_remove(struct sync_jobs *j, size_t i)
 static void head_term(const struct sync_head *h, uint8_t term[AM_HASH_LEN])
 {
     crypto_generichash_state st;
-    uint8_t seq[8], forked = (uint8_t)(h->flags & 1);
+    uint8_t seq[8], forked = (uint8_t)(h->flags & SYNC_HEAD_EVIDENCE);
     for (int i = 0; i < 8; i++)
         seq[i] = (uint8_t)(h->seq >> (56 - 8 * i));
     crypto_generichash_init(&st, NULL, 0, AM_HASH_LEN);
@@ -222,15 +240,15 @@ void sync_fingerprint(const struct sync_head *heads, size_t n, uint8_t fp[static
     fp_of(sum, n, fp, SYNC_FP_LEN);
 }
 
-static size_t mine_find(const struct sync_session *s, const uint8_t *author, int *found)
+size_t sync_mine_find(const struct sync_session *s, const uint8_t *author, int *found)
 {
     return author_find(s->mine, s->n_mine, sizeof *s->mine, author, found);
 }
 
-static int mine_put(struct sync_session *s, const struct sync_head *h)
+int sync_mine_put(struct sync_session *s, const struct sync_head *h)
 {
     int found;
-    size_t i = mine_find(s, h->author, &found);
+    size_t i = sync_mine_find(s, h->author, &found);
     if (!found) {
         if (s->n_mine == s->cap_mine) {
             size_t cap = s->cap_mine ? 2 * s->cap_mine : 64;
@@ -248,6 +266,11 @@ static int mine_put(struct sync_session *s, const struct sync_head *h)
         memmove(s->mine + i + 1, s->mine + i, (s->n_mine - i) * sizeof *s->mine);
         memmove(s->terms + i + 1, s->terms + i, (s->n_mine - i) * sizeof *s->terms);
         s->n_mine++;
+        if (s->range_open && i < s->range_end) { /* a HEADS range is being walked */
+            if (i < s->range_cursor)
+                s->range_cursor++;
+            s->range_end++;
+        }
     }
     s->mine[i] = *h;
     head_term(h, s->terms[i]);
@@ -256,7 +279,7 @@ static int mine_put(struct sync_session *s, const struct sync_head *h)
 
 static int collect_head(void *ctx, const struct sync_head *h)
 {
-    return mine_put(ctx, h);
+    return sync_mine_put(ctx, h);
 }
 
 /* Reads our heads and fingerprint from the store: only once the peer has shown it holds
@@ -286,7 +309,7 @@ int sync_live_alloc(struct sync_session *s)
 }
 
 /* Re-reads one author's head from the store into `mine`. */
-static int mine_refresh(struct sync_session *s, const uint8_t *author, struct sync_head *out)
+int sync_mine_refresh(struct sync_session *s, const uint8_t *author, struct sync_head *out)
 {
     struct sync_head h;
     int rc = s->cfg.store->head(s->cfg.store->ctx, author, &h);
@@ -294,7 +317,7 @@ static int mine_refresh(struct sync_session *s, const uint8_t *author, struct sy
         return rc;
     if (out)
         *out = h;
-    return mine_put(s, &h);
+    return sync_mine_put(s, &h);
 }
 
 /* ---- ranges over author-id prefixes ----------------------------------------------------- */
@@ -322,7 +345,7 @@ static void range_slice(const struct sync_session *s, const struct range *r, siz
     memcpy(first, r->prefix, (r->bits + 7) / 8);
     if (r->bits % 8)
         first[r->bits / 8] &= (uint8_t)(0xff << (8 - r->bits % 8));
-    i = mine_find(s, first, &found);
+    i = sync_mine_find(s, first, &found);
     *lo = i;
     while (i < s->n_mine && in_range(r, s->mine[i].author))
         i++;
@@ -508,7 +531,7 @@ static void send_heads(struct sync_session *s, const struct range *r)
             msgpack_pack_uint64(&pk, h->seq);
             msgpack_pack_bin(&pk, SYNC_HEAD_HASH_LEN);
             msgpack_pack_bin_body(&pk, h->hash, SYNC_HEAD_HASH_LEN);
-            msgpack_pack_uint32(&pk, h->flags);
+            msgpack_pack_uint32(&pk, h->flags & SYNC_HEAD_EVIDENCE);
         }
         sync_send_msg(s, b.len, 1);
         lo += k;
@@ -529,6 +552,19 @@ struct fill {
     uint64_t ev_lo, ev_hi; /* J_EVIDENCE: the seqs of the evidence sent */
 };
 
+/* The last entry of a range job went out: the peer will hold it, whichever log it is in
+ * later (a log of ours split meanwhile names it by a child log's id: sync_pv_holds). */
+static void range_sent(struct sync_session *s, const struct job *job, const uint8_t *raw,
+                       size_t len)
+{
+    uint8_t hash[AM_HASH_LEN];
+    if (sync_pv_get(s->peer, job->author) != job->last)
+        return;
+    crypto_generichash(hash, sizeof hash, raw, len, NULL, 0);
+    if (sync_pv_set_held(s->peer, job->author, job->last, hash) != AM_OK)
+        sync_fail(s, AM_ENOMEM);
+}
+
 static int fill_entry(void *ctx, const uint8_t *raw, size_t len)
 {
     struct fill *f = ctx;
@@ -546,7 +582,8 @@ static int fill_entry(void *ctx, const uint8_t *raw, size_t len)
     f->len += need;
     f->count++;
     if (f->job->kind == J_RANGE) {
-        f->job->next++;
+        if (++f->job->next > f->job->last)
+            range_sent(f->s, f->job, raw, len);
     } else {
         struct entry e;
         if (entry_decode(&e, raw, len) == AM_OK) {
@@ -631,12 +668,14 @@ static void fill_output(struct sync_session *s)
     }
 }
 
-/* The peer lacks what we have of `author` beyond `peer_seq`: queue it, and count it as
- * on its way (the connection is reliable and ordered; a broken one reconciles anew). */
-static void lacks(struct sync_session *s, const struct sync_head *mine, uint64_t peer_seq)
+/* The peer lacks what we have of log `author` beyond `peer_seq`: queue it, and count it
+ * as on its way (the connection is reliable and ordered; a broken one reconciles anew).
+ * A child log starts at its first seq. */
+void sync_lacks(struct sync_session *s, const struct sync_head *mine, uint64_t peer_seq)
 {
     if (mine->seq > peer_seq) {
-        if (job_add(s->jobs, mine->author, peer_seq + 1, mine->seq, J_RANGE,
+        uint64_t next = peer_seq + 1 > mine->first_seq ? peer_seq + 1 : mine->first_seq;
+        if (job_add(s->jobs, mine->author, next, mine->seq, J_RANGE,
                     author_rank(&s->cfg, mine->author)) != AM_OK ||
             sync_pv_set(s->peer, mine->author, mine->seq) != AM_OK)
             sync_fail(s, AM_ENOMEM);
@@ -651,7 +690,7 @@ static void recon_finished(struct sync_session *s)
 {
     s->recon_done = 1;
     for (size_t i = 0; i < s->n_mine && !(s->state & SYNC_CLOSED); i++)
-        lacks(s, &s->mine[i], pv_get(s->peer, s->mine[i].author));
+        sync_lacks(s, &s->mine[i], sync_pv_get(s->peer, s->mine[i].author));
 }
 
 static int get_range(struct mp_cur *c, struct range *r)
@@ -837,31 +876,36 @@ static int on_heads(struct sync_session *s, struct mp_cur *c)
         /* ours before this author: the peer has none of them */
         while (s->range_cursor < s->range_end &&
                memcmp(s->mine[s->range_cursor].author, author, AM_PK_LEN) < 0) {
-            lacks(s, &s->mine[s->range_cursor], 0);
+            sync_lacks(s, &s->mine[s->range_cursor], 0);
             s->range_cursor++;
         }
-        if (sync_pv_set(s->peer, author, seq) != AM_OK)
+        if (sync_pv_set_held(s->peer, author, seq, hash8) != AM_OK)
             return AM_ENOMEM;
         if (s->range_cursor < s->range_end &&
             memcmp(s->mine[s->range_cursor].author, author, AM_PK_LEN) == 0) {
-            const struct sync_head *h = &s->mine[s->range_cursor];
-            if (h->seq > seq) {
-                lacks(s, h, seq);
-            } else if (h->seq == seq && memcmp(h->hash, hash8, SYNC_HEAD_HASH_LEN) != 0) {
-                /* same place, other entry: a fork; our entry is the peer's evidence */
-                if (job_add(s->jobs, h->author, seq, seq, J_RANGE,
-                            author_rank(&s->cfg, h->author)) != AM_OK)
-                    return AM_ENOMEM;
+            const struct sync_head h = s->mine[s->range_cursor];
+            if (h.seq >= seq) {
+                /* Is the peer's head on our branch of this log? Then it lacks what
+                 * follows. If not (a fork neither side has split yet), it lacks our
+                 * branch from where it parts: the log goes from its first entry, and the
+                 * peer's store keeps what it lacks, splitting the log there (the entries
+                 * before are duplicates, sent once per fork found). */
+                int same = seq ? sync_entry_matches(s, &h, seq, hash8) : 0;
+                if (same < 0)
+                    return same;
+                sync_lacks(s, &h, same ? seq : 0);
+                if (s->state & SYNC_CLOSED)
+                    return s->error;
             }
-            if ((h->flags & 1) && !(flags & 1) &&
-                job_add(s->jobs, h->author, 0, 0, J_EVIDENCE, 0) != AM_OK)
+            if ((h.flags & SYNC_HEAD_EVIDENCE) && !(flags & SYNC_HEAD_EVIDENCE) &&
+                job_add(s->jobs, h.author, 0, 0, J_EVIDENCE, 0) != AM_OK)
                 return AM_ENOMEM;
             s->range_cursor++;
         }
     }
     if (final) {
         while (s->range_cursor < s->range_end) {
-            lacks(s, &s->mine[s->range_cursor], 0);
+            sync_lacks(s, &s->mine[s->range_cursor], 0);
             s->range_cursor++;
         }
         s->range_open = 0;
@@ -881,6 +925,9 @@ struct pending {
     uint64_t *seq;
     size_t n, ncap; /* entries, and room for them (grown up to SYNC_PENDING_MAX) */
 };
+
+static int after_ingest(struct sync_session *s, const struct sync_ingest_result *res,
+                        const uint8_t *const *raw, const size_t *lens);
 
 static int flush_pending(struct sync_session *s)
 {
@@ -905,16 +952,30 @@ static int flush_pending(struct sync_session *s)
         lens[i] = end - p->offs[i];
     }
     rc = s->cfg.store->ingest(s->cfg.store->ctx, raw, lens, p->n, &res);
+    if (rc == AM_OK)
+        rc = after_ingest(s, &res, raw, lens);
     free(raw);
     free(lens);
     if (rc != AM_OK)
         return rc;
+    p->n = 0;
+    p->len = 0;
+    return AM_OK;
+}
+
+/* What the stored batch changed: the peer holds what it sent, and our heads moved. */
+static int after_ingest(struct sync_session *s, const struct sync_ingest_result *res,
+                        const uint8_t *const *raw, const size_t *lens)
+{
+    struct pending *p = s->pend;
+    int forked = res->forks > 0;
+
     s->stats.entries_in += p->n;
-    s->stats.added += res.added;
-    s->stats.duplicate += res.duplicate;
-    s->stats.forks += res.forks;
-    s->stats.refused += res.refused;
-    sync_refusals_merge(&s->stats.refusals, &res.refusals);
+    s->stats.added += res->added;
+    s->stats.duplicate += res->duplicate;
+    s->stats.forks += res->forks;
+    s->stats.refused += res->refused;
+    sync_refusals_merge(&s->stats.refusals, &res->refusals);
     /* The peer has what it sent; our heads moved: refresh both, once per run of one
      * author (at its last entry). Only entries that decode are believed. */
     for (size_t i = 0; i < p->n; i++) {
@@ -926,16 +987,18 @@ static int flush_pending(struct sync_session *s)
             continue;
         if (i + 1 < p->n && p->valid[i + 1] && memcmp(p->author[i + 1], author, AM_PK_LEN) == 0)
             continue;
-        if (pv_get(s->peer, author) < p->seq[i] && sync_pv_set(s->peer, author, p->seq[i]) != AM_OK)
+        if (sync_pv_get(s->peer, author) < p->seq[i] &&
+            sync_pv_set(s->peer, author, p->seq[i]) != AM_OK)
             return AM_ENOMEM;
-        k = mine_find(s, author, &found);
+        k = sync_mine_find(s, author, &found);
         had = found;
         if (found)
             before = s->mine[k];
-        if (mine_refresh(s, author, &after) != AM_OK)
+        if (sync_mine_refresh(s, author, &after) != AM_OK)
             continue;
+        forked |= (after.flags & SYNC_HEAD_FORKED) != 0;
         if (!had || before.seq < after.seq) {
-            if (pv_get(s->seen, author) == 0) {
+            if (sync_pv_get(s->seen, author) == 0) {
                 s->stats.authors_in++;
                 if (sync_pv_set(s->seen, author, 1) != AM_OK)
                     return AM_ENOMEM;
@@ -944,9 +1007,9 @@ static int flush_pending(struct sync_session *s)
                 s->cfg.on_new(s->cfg.on_new_ctx, author, after.seq);
         }
     }
-    p->n = 0;
-    p->len = 0;
-    return AM_OK;
+    /* Entries of a forked author may have split a log, started a child log or grown
+     * one: the other logs are read again (rare: a fork is one clone event). */
+    return forked ? sync_heads_rescan(s, raw, lens, p->n) : AM_OK;
 }
 
 static int pending_add(struct sync_session *s, const uint8_t *raw, size_t len)
@@ -1351,82 +1414,6 @@ void sync_tick(struct sync_session *s, uint64_t now_ms)
         sync_send_simple(s, T_PING);
 }
 
-/* During the handshake, a head that moved is only noted: our HELLO's fingerprint was
- * computed on the heads as read, and the peer's vector starts from those same heads when
- * the handshake ends (sync_hs_notes_apply); refreshing `mine` now would credit the peer
- * with an entry it never saw. */
-static void hs_note(struct sync_session *s, const uint8_t author[AM_PK_LEN])
-{
-    if (s->hs_notes_all)
-        return;
-    for (size_t i = 0; i < s->n_hs_notes; i++)
-        if (memcmp(s->hs_notes[i], author, AM_PK_LEN) == 0)
-            return;
-    if (s->n_hs_notes == SYNC_HS_NOTES_MAX) {
-        s->hs_notes_all = 1; /* many: every head is compared instead */
-        return;
-    }
-    if (!s->hs_notes && !(s->hs_notes = malloc(SYNC_HS_NOTES_MAX * sizeof *s->hs_notes))) {
-        s->hs_notes_all = 1;
-        return;
-    }
-    memcpy(s->hs_notes[s->n_hs_notes++], author, AM_PK_LEN);
-}
-
-/* One head as the store has it now, against `mine`: a head that moved is taken in, and
- * sent on once the peer's vector is known. */
-static int hs_head_now(void *ctx, const struct sync_head *h)
-{
-    struct sync_session *s = ctx;
-    int found;
-    size_t i = mine_find(s, h->author, &found);
-    if (found && s->mine[i].seq == h->seq && s->mine[i].flags == h->flags &&
-        memcmp(s->mine[i].hash, h->hash, AM_HASH_LEN) == 0)
-        return 0;
-    if (mine_put(s, h) != AM_OK)
-        return AM_ENOMEM;
-    if (s->recon_done)
-        lacks(s, h, pv_get(s->peer, h->author));
-    return 0;
-}
-
-void sync_hs_notes_apply(struct sync_session *s)
-{
-    if (s->hs_notes_all) {
-        int rc = s->cfg.store->heads(s->cfg.store->ctx, hs_head_now, s);
-        if (rc != AM_OK)
-            sync_fail(s, rc);
-    } else {
-        for (size_t i = 0; i < s->n_hs_notes && !(s->state & SYNC_CLOSED); i++) {
-            struct sync_head h;
-            if (mine_refresh(s, s->hs_notes[i], &h) == AM_OK && s->recon_done)
-                lacks(s, &h, pv_get(s->peer, s->hs_notes[i]));
-        }
-    }
-    free(s->hs_notes);
-    s->hs_notes = NULL;
-    s->n_hs_notes = 0;
-    s->hs_notes_all = 0;
-}
-
-void sync_notify(struct sync_session *s, const uint8_t author[AM_PK_LEN], uint64_t seq)
-{
-    struct sync_head h;
-    (void)seq;
-    if ((s->state & SYNC_CLOSED) || !s->heads_ready)
-        return; /* heads not read yet: they will include it */
-    if (s->phase != P_LIVE) {
-        hs_note(s, author);
-        return;
-    }
-    if (mine_refresh(s, author, &h) != AM_OK)
-        return;
-    /* Before reconciliation ends, the ranges still being compared will find it; after,
-     * the peer's vector is known and the entry goes straight out. */
-    if (s->recon_done)
-        lacks(s, &h, pv_get(s->peer, author));
-}
-
 void sync_close(struct sync_session *s, int code)
 {
     struct mbuf b = {s->msg, 0, 0};
@@ -1458,6 +1445,12 @@ const uint8_t *sync_peer_install(const struct sync_session *s)
 const struct sync_stats *sync_stats(const struct sync_session *s)
 {
     return &s->stats;
+}
+
+void sync_peer_version(const struct sync_session *s, unsigned *major, unsigned *minor)
+{
+    *major = s->peer_major;
+    *minor = s->peer_minor;
 }
 
 int sync_debug_message(struct sync_session *s, const uint8_t *msg, size_t n)

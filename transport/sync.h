@@ -12,9 +12,10 @@
  * the network key, carrying author ids (or short hints of ids the peer knows), install
  * tags and a 16-byte fingerprint of each
  * side's version vector. Equal fingerprints: in sync, nothing more is sent. Otherwise
- * range reconciliation over author-id prefixes finds the authors whose heads differ, and
- * each side streams what the other lacks, authors interleaved, in bounded messages; the
- * receiver ingests message by message, so an interrupted sync resumes on reconnection.
+ * range reconciliation over log-id prefixes finds the logs whose heads differ (a log id
+ * is an author id for an author that never forked: PROTOCOL.md 6), and each side streams
+ * what the other lacks, logs interleaved, in bounded messages; the receiver ingests
+ * message by message, so an interrupted sync resumes on reconnection.
  * Afterwards the session stays live: entries the peer lacks are pushed as they appear.
  */
 #ifndef AM_SYNC_H
@@ -26,7 +27,7 @@
 #include "am_limits.h"
 #include "noise.h"
 
-#define SYNC_VERSION_MAJOR   2
+#define SYNC_VERSION_MAJOR   3
 #define SYNC_VERSION_MINOR   0
 #define SYNC_PREAMBLE_LEN    8
 #define SYNC_FP_LEN          16 /* version-vector fingerprint in the handshake */
@@ -48,12 +49,19 @@
 #define SYNC_PING_MS         15000
 #define SYNC_IDLE_TIMEOUT_MS 45000 /* nothing received for this long: the peer is gone */
 
-/* One author's head, as the engine sees it. */
+/* Flags of a sync_head. Only SYNC_HEAD_EVIDENCE goes on the wire (HEADS) and into the
+ * fingerprint; the others tell the engine how the store's logs lie. */
+#define SYNC_HEAD_EVIDENCE 1u /* root log only: the store holds fork evidence of this author */
+#define SYNC_HEAD_FORKED   2u /* the author's entries form more than one log */
+#define SYNC_HEAD_SPLIT    4u /* this log ended at a fork: its entries go on in child logs */
+
+/* One log's head, as the engine sees it: one row of HEADS (PROTOCOL.md 8.2). */
 struct sync_head {
-    uint8_t author[AM_PK_LEN];
-    uint64_t seq;
+    uint8_t author[AM_PK_LEN]; /* the row's id: the log id (an author id names its root log) */
+    uint64_t seq;              /* seq of the log's last entry */
     uint8_t hash[AM_HASH_LEN];
-    uint32_t flags; /* bit 0: the store holds fork evidence for this author */
+    uint32_t flags;     /* SYNC_HEAD_* */
+    uint64_t first_seq; /* seq of the log's first entry (0 or 1: a root log) */
 };
 
 /* Which authors' entries were refused and why: the first SYNC_REFUSALS_MAX (author,
@@ -89,15 +97,18 @@ void sync_refusals_merge(struct sync_refusals *into, const struct sync_refusals 
  */
 struct sync_store {
     void *ctx;
-    /* Calls cb for every head in author order. */
+    /* Calls cb for every log's head in log-id order (an author that never forked: one
+     * log, whose id is the author id). */
     int (*heads)(void *ctx, int (*cb)(void *cbctx, const struct sync_head *h), void *cbctx);
-    /* The head of one author (AM_ENOTFOUND if none). */
+    /* The head of one log (an author id names the author's root log; AM_ENOTFOUND if none). */
     int (*head)(void *ctx, const uint8_t author[AM_PK_LEN], struct sync_head *h);
-    /* Calls cb for entries of `author` from from_seq on, in order, until cb returns
-     * non-zero or the author's log ends. */
+    /* Calls cb for entries of log `author` from from_seq on, in order, until cb returns
+     * non-zero or the log ends. The receiver's ingest places entries by their links, so a
+     * log sent from its first entry lands as the same log there. */
     int (*entries)(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t from_seq,
                    int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx);
-    /* Calls cb for every piece of fork evidence of `author`. */
+    /* Calls cb for every piece of fork evidence of `author` (entries kept as evidence
+     * only: the first of a branch beyond AM_LOGS_PER_AUTHOR). */
     int (*forks)(void *ctx, const uint8_t author[AM_PK_LEN],
                  int (*cb)(void *cbctx, const uint8_t *raw, size_t len), void *cbctx);
     /* Ingests a batch in one transaction (store_ingest semantics). */
@@ -118,8 +129,9 @@ struct sync_config {
     const uint8_t *install_id;      /* AM_INSTALL_ID_LEN */
     const struct sync_store *store; /* must outlive the session */
     uint64_t now_ms;                /* the caller's monotonic clock */
-    /* Called after received entries advanced `author` to `seq` in the store (so the
-     * caller can tell its other sessions). Nullable. */
+    /* Called after received entries advanced log `author` (an author id, or a child
+     * log's id) to `seq` in the store (so the caller can tell its other sessions).
+     * Nullable. */
     void (*on_new)(void *ctx, const uint8_t author[AM_PK_LEN], uint64_t seq);
     void *on_new_ctx;
     /* Nullable. The rank of an author whose entries the other side lacks: those of rank 1
@@ -246,8 +258,8 @@ void sync_tick(struct sync_session *s, uint64_t now_ms);
  * stores nothing, so the entries of several reads can wait for one sync_flush. */
 void sync_clock(struct sync_session *s, uint64_t now_ms);
 
-/* New entries of `author` up to `seq` are in the store (written locally or received
- * from another peer): send them if the peer lacks them. */
+/* New entries of log `author` (an author id: its root log) up to `seq` are in the store (written
+ * locally or received from another peer): send them if the peer lacks them. */
 void sync_notify(struct sync_session *s, const uint8_t author[AM_PK_LEN], uint64_t seq);
 
 /* Ends the session politely (a BYE message, then SYNC_CLOSED once it is sent). */
@@ -263,6 +275,9 @@ const uint8_t *sync_peer_install(const struct sync_session *s);
  * the handshake, not checked against anything. */
 const char *sync_peer_name(const struct sync_session *s);
 const struct sync_stats *sync_stats(const struct sync_session *s);
+/* The protocol version the peer's preamble named (0.0 until it arrived): also set when
+ * the session closed with AM_EVERSION, so the caller can name both versions. */
+void sync_peer_version(const struct sync_session *s, unsigned *major, unsigned *minor);
 
 /* For fuzz targets only: moves a fresh session straight to the live phase (transport keys
  * of zeros, no handshake) and hands it one decrypted message, as a peer would after the

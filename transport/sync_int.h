@@ -62,12 +62,39 @@ void sync_send_req(struct sync_session *s, const struct range *rs, size_t n);
 void sync_check_in_sync(struct sync_session *s);
 int sync_mbuf_write(void *data, const char *buf, size_t len);
 int sync_pv_set(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq);
+uint64_t sync_pv_get(const struct sync_peer_vv *pv, const uint8_t *author); /* 0: none */
+/* sync_pv_set, noting the first bytes of the hash of the entry at seq (NULL: unknown) */
+int sync_pv_set_held(struct sync_peer_vv *pv, const uint8_t *author, uint64_t seq,
+                     const uint8_t *hash8);
+/* Whether the peer is known to hold the entry at seq whose hash begins with hash8, in
+ * any log (a log split since: its head moved to a child log). */
+int sync_pv_holds(const struct sync_peer_vv *pv, uint64_t seq, const uint8_t *hash8);
+/* `mine`, our heads by row id: where `author` is or would go (*found then 0); put a head
+ * (replacing the row of its id); re-read one row from the store (out nullable). */
+size_t sync_mine_find(const struct sync_session *s, const uint8_t *author, int *found);
+int sync_mine_put(struct sync_session *s, const struct sync_head *h);
+int sync_mine_refresh(struct sync_session *s, const uint8_t *author, struct sync_head *out);
+/* The peer lacks what we hold of log mine->author beyond peer_seq: queue it (from the
+ * log's first entry at the earliest) and count it as on its way. */
+void sync_lacks(struct sync_session *s, const struct sync_head *mine, uint64_t peer_seq);
 void sync_range_child(const struct range *r, unsigned nibble, struct range *c);
 int sync_heads_load(struct sync_session *s);
 int sync_live_alloc(struct sync_session *s);
 /* Once the peer's vector is set at the handshake's end: takes in the heads that moved
  * during the handshake (sync_notify noted them) and sends them if reconciliation is done. */
 void sync_hs_notes_apply(struct sync_session *s);
+
+/* sync_logs.c */
+/* Whether our entry at `seq` of log h->author is the one whose hash begins with hash8:
+ * 1 yes, 0 no (another branch, or no entry of ours there), or an error (< 0). */
+int sync_entry_matches(struct sync_session *s, const struct sync_head *h, uint64_t seq,
+                       const uint8_t hash8[SYNC_HEAD_HASH_LEN]);
+/* Re-reads every head after received entries of a forked author were stored (they may
+ * have split a log and started child logs): rows that moved are taken in, told to
+ * cfg.on_new, and sent on if reconciliation is done. A row whose head the peer just sent
+ * us (one of the n entries raw/lens) is credited to the peer. */
+int sync_heads_rescan(struct sync_session *s, const uint8_t *const *raw, const size_t *lens,
+                      size_t n);
 
 /* sync_hs.c */
 void sync_send_hs(struct sync_session *s, const uint8_t *payload, size_t plen);

@@ -39,7 +39,8 @@ static void check_config(const struct sim_config *c)
     CHECK(c->write_until > 0 && c->round > 0 && c->until > 0);
     CHECK(c->write_until < c->until && c->until <= SIM_DURATION_MAX);
     CHECK(c->lan_up > 0 && c->lan_down > 0 && c->lan_bw > 0 && c->run_bw > 0);
-    CHECK(c->fp_policy == SIM_FP_STRICT || c->fp_policy == SIM_FP_PER_BRANCH);
+    CHECK(c->fp_policy == SIM_FP_ONE || c->fp_policy == SIM_FP_PER_BRANCH);
+    CHECK(c->on_fork == SIM_ON_FORK_ROTATE || c->on_fork == SIM_ON_FORK_REINIT);
     CHECK(c->evidence_required == 0 || c->evidence_required == 1);
 
     CHECK(c->n_routes >= 0 && c->n_routes <= c->runners && c->n_routes <= SIM_RUNNERS_MAX);

@@ -35,8 +35,8 @@ check "the clone syncs it" "$A" --home "$L2" stick sync "$S"
 check "the hub syncs it" "$A" --home "$H" stick sync "$S"
 
 author=$("$A" --home "$L1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["author"])')
-expect_out "forks names the node and the place" "^node ${author:0:16}: its log here ends at record" "$A" --home "$H" forks
-expect_out "with both records" "kept as evidence" "$A" --home "$H" forks
+expect_out "forks names the node and the place" "^node ${author:0:16}: forked; its longest branch here reaches record" "$A" --home "$H" forks
+expect_out "with both branches, both counting" "both kept, both count" "$A" --home "$H" forks
 expect_out "and what to do" "aidmesh identity rotate" "$A" --home "$H" forks
 check "forks --json: the author, the place and two different hashes" python3 - "$A" "$H" "$author" <<'EOF'
 import json, subprocess, sys
@@ -58,7 +58,8 @@ rows = json.loads(subprocess.run([sys.argv[1], "--home", sys.argv[2], "need", "l
                                  capture_output=True, text=True, check=True).stdout)
 by_qty = {r["qty"]: r for r in rows}
 assert by_qty[7]["forked"] is False, by_qty[7]
-assert any(r["forked"] for q, r in by_qty.items() if q in (10, 20)), rows
+assert 10 in by_qty and 20 in by_qty, rows  # both branches' needs: nothing hidden
+assert by_qty[10]["forked"] and by_qty[20]["forked"], rows
 EOF
 fid=$("$A" --home "$H" need list --status all --json | python3 -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if r["forked"]][0])')
 expect_out "need show says so" "forked: +a node that wrote to this need" "$A" --home "$H" need show "$fid"

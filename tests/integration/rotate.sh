@@ -6,7 +6,8 @@
 # the forked key as succeeded by the clone's new key and shows the clone's new records. The
 # original rotates too: the hub lists both successors. Bad input: a succession signed by one
 # key only, or naming its own author, is recorded invalid and not listed; a rotation of a
-# key that is not forked is refused without --force.
+# key that is not forked is refused without --force, and with it counts nowhere until the
+# old key is seen forked.
 . "$(dirname "$0")/lib.sh"
 
 A=$AIDMESH
@@ -147,9 +148,25 @@ fp=$(json "$H" status -- 'j["view_fingerprint"]')
 check "reindex gives the same views" "$A" --home "$H" reindex
 check "(same fingerprint)" test "$(json "$H" status -- 'j["view_fingerprint"]')" = "$fp"
 
-# rotation for another reason (a key that may have been copied): --force
-check "the hub rotates with --force" "$A" --home "$H" identity rotate --force
-expect_out "and its status shows the previous key" "previous key: ${hub:0:16}" "$A" --home "$H" status
+# rotation for another reason (a key that may have been copied): --force. The old key is
+# not forked, so the succession counts nowhere (this node included) until a fork of it is
+# seen: the command says so, and verify lists the record with that reason.
+expect_out "the hub rotates with --force, saying the succession counts only once the old key is forked" \
+    "the old key is not forked, so no node, this one included, shows the new key" \
+    "$A" --home "$H" identity rotate --force
+hub2=$(json "$H" status -- 'j["author"]')
+check "its key changed" test "$hub2" != "$hub"
+check "and its status shows no previous key yet" python3 - "$A" "$H" <<'EOF'
+import json, subprocess, sys
+st = json.loads(subprocess.run([sys.argv[1], "--home", sys.argv[2], "status", "--json"],
+                               capture_output=True, text=True, check=True).stdout)
+assert st["previous_authors"] == [] and st["invalid_ops"] == 3, st
+EOF
+expect_out "verify says why it does not count" "succession: the old key ${hub:0:16} is not forked here" \
+    "$A" --home "$H" verify
 check "and it writes under the new key" "$A" --home "$H" need add --site clinic-2 --item ors-20.5 --qty 5 --priority low
+fp=$(json "$H" status -- 'j["view_fingerprint"]')
+check "reindex gives the same views" "$A" --home "$H" reindex
+check "(same fingerprint)" test "$(json "$H" status -- 'j["view_fingerprint"]')" = "$fp"
 
 finish

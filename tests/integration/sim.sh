@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# sim.sh: aidmesh-sim on the small scenario: it converges, the view fingerprints agree,
-# garbage peers are refused without loss, and one seed gives the same report twice, byte
-# for byte (text and JSON); bad scenario files are refused with the line named.
+# sim.sh: aidmesh-sim on the small scenario: it converges, every node ends with one view
+# fingerprint and no entry missing (the cloned laptop's branches included), garbage peers
+# are refused without loss, and one seed gives the same report twice, byte for byte (text
+# and JSON); the clone scenario passes with both halves rotated; bad scenario files are
+# refused with the line named. (tests/unit/sim_test.c runs clone.conf and clones.conf.)
 source "$(dirname "$0")/lib.sh"
 
 SIM="$AM_BIN_DIR/aidmesh-sim"
@@ -18,16 +20,22 @@ check "same seed, same report byte for byte" cmp "$T/a.txt" "$T/b.txt"
 sed 's/^/    /' "$T/a.txt"
 expect_out "every node converged" "converged +yes" cat "$T/a.txt"
 expect_out "within 3 contact rounds" "converged +yes, at .*: [0-2]\.[0-9]{3} contact rounds|: 3\.000 contact" cat "$T/a.txt"
-expect_out "fingerprints agree (per kept branch)" "view fingerprints .*: ok" cat "$T/a.txt"
+expect_out "one view fingerprint on every node" "view fingerprints +1 distinct \(policy one\): ok" cat "$T/a.txt"
+expect_out "no entry missing on any node" "entries missing +0 on the node that lacks most: ok" cat "$T/a.txt"
 expect_out "garbage refused, nothing lost" "garbage contacts +2, 2 closed .* 0 entries lost" cat "$T/a.txt"
 expect_out "the clone's fork is seen" "1 forked" cat "$T/a.txt"
-expect_out "crashes happened" "crashes, re-keys +2," cat "$T/a.txt"
+expect_out "crashes happened" "crashes, rotations +2," cat "$T/a.txt"
 expect_out "fork evidence reached every node" "fork evidence +on every node \(required\)" cat "$T/a.txt"
-expect_out "the clone scenario passes, evidence required" "result +PASS" \
-    "$SIM" --quiet "$AM_SOURCE_DIR/tools/sim/clone.conf"
+"$SIM" --quiet "$AM_SOURCE_DIR/tools/sim/clone.conf" >"$T/clone.txt" && rc=0 || rc=$?
+check "the clone scenario exits 0" test "$rc" -eq 0
+expect_out "the clone scenario passes, evidence required" "result +PASS" cat "$T/clone.txt"
+expect_out "clone: one view fingerprint" "view fingerprints +1 distinct \(policy one\): ok" cat "$T/clone.txt"
+expect_out "clone: no entry missing" "entries missing +0 on" cat "$T/clone.txt"
+expect_out "clone: both halves rotated" "crashes, rotations +0, 2 \(0 re-keys" cat "$T/clone.txt"
 
 run --json >"$T/a.json" || true
 expect_out "JSON says ok" '"converged":true,.*"fingerprints_ok":true,.*"ok":true' cat "$T/a.json"
+expect_out "JSON: one fingerprint, nothing missing" '"fingerprints":1,.*"entries_missing":0' cat "$T/a.json"
 
 run --seed 1234 >"$T/c.txt" || true
 expect_out "another seed prints its seed" "seed 1234" cat "$T/c.txt"

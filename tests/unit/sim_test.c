@@ -1,11 +1,16 @@
 /* sim_test.c: the scenario parser of aidmesh-sim (tools/sim_conf.c): every shipped
  * scenario parses, values land where they belong, and untrusted text is refused with the
- * line and the word named, within the SIM_* limits. (The runs themselves, and that one
- * seed gives one report byte for byte, are tests/integration/sim.sh.) */
+ * line and the word named, within the SIM_* limits. And the clone scenarios run: every
+ * node ends with one view fingerprint and holds every entry of every branch written (its
+ * store's own count), each forked half rotating to a new key. (The other runs, and that
+ * one seed gives one report byte for byte, are tests/integration/sim.sh.) */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "am_err.h"
 #include "sim.h"
@@ -28,7 +33,7 @@ static void refused(const char *text, int code, const char *needle)
 
 Test(sim_conf, shipped_scenarios_parse)
 {
-    static const char *const files[] = {"small.conf", "clone.conf", "hubs200.conf"};
+    static const char *const files[] = {"small.conf", "clone.conf", "clones.conf", "hubs200.conf"};
     const char *src = getenv("AM_SOURCE_DIR");
     char path[4096];
     cr_assert(src, "AM_SOURCE_DIR is set by ctest");
@@ -53,7 +58,7 @@ Test(sim_conf, values_land_where_they_belong)
                        "skew m1.0 -365d\n"
                        "clone h1 at 30m into h0 writes 7\n"
                        "garbage into h2 at 10m every 20m count 3\n"
-                       "fingerprints per-branch\nfork_evidence reported\n"),
+                       "fingerprints per-branch\nfork_evidence reported\non_fork reinit\n"),
                  AM_OK, "%s", err);
     cr_assert_str_eq(cfg.name, "x");
     cr_assert_eq(cfg.entries, 1234);
@@ -73,7 +78,14 @@ Test(sim_conf, values_land_where_they_belong)
     cr_assert_eq(cfg.garbage[0].count, 3);
     cr_assert_eq(cfg.fp_policy, SIM_FP_PER_BRANCH);
     cr_assert_eq(cfg.evidence_required, 0);
+    cr_assert_eq(cfg.on_fork, SIM_ON_FORK_REINIT);
     cr_assert_eq(sim_node_count(&cfg), 15 + 2 + 1 + 1);
+    /* the defaults: one fingerprint everywhere, a forked key rotates */
+    cr_assert_eq(parse("clusters 1\n"), AM_OK, "%s", err);
+    cr_assert_eq(cfg.fp_policy, SIM_FP_ONE);
+    cr_assert_eq(cfg.on_fork, SIM_ON_FORK_ROTATE);
+    cr_assert_eq(parse("fingerprints strict\n"), AM_OK, "the old name of 'one': %s", err);
+    cr_assert_eq(cfg.fp_policy, SIM_FP_ONE);
 }
 
 Test(sim_conf, errors_name_the_line_and_the_word)
@@ -100,6 +112,9 @@ Test(sim_conf, errors_name_the_line_and_the_word)
     refused("store map 8XB\n", AM_EINVAL, "'8XB' has no unit");
     refused("name caf\xc3\xa9\n", AM_EINVAL, "not printable ASCII");
     refused("write_until 2d\nuntil 1d\n", AM_EINVAL, "t.conf: 'write_until' must end before");
+    refused("fingerprints any\n", AM_EINVAL, "line 1: 'any' is not 'one' or 'per-branch'");
+    refused("clusters 1\non_fork shrug\n", AM_EINVAL,
+            "line 2: 'shrug' is not 'rotate' or 'reinit'");
 }
 
 Test(sim_conf, limits)
@@ -136,4 +151,55 @@ Test(sim_conf, limits)
     cr_assert_lt(len, cap);
     refused(big, AM_ELIMIT, "more than 64 'crash' lines");
     free(big);
+}
+
+/* Runs a shipped clone scenario with its own seed; the report goes to a temporary file
+ * and is printed when an assertion fails. */
+static void run_clones(const char *file, int clones, int min_rotations)
+{
+    const char *src = getenv("AM_SOURCE_DIR");
+    char path[4096], rerr[512], line[256];
+    struct sim_result r;
+    FILE *out = tmpfile();
+    int rc;
+
+    cr_assert(src, "AM_SOURCE_DIR is set by ctest");
+    cr_assert(out);
+    cr_assert_geq(sodium_init(), 0);
+    snprintf(path, sizeof path, "%s/tools/sim/%s", src, file);
+    cr_assert_eq(sim_conf_load(&cfg, path, err, sizeof err), AM_OK, "%s: %s", path, err);
+    cr_assert_eq(cfg.n_clones, clones);
+    cr_assert_eq(cfg.fp_policy, SIM_FP_ONE, "%s requires one fingerprint", file);
+    cr_assert_eq(cfg.on_fork, SIM_ON_FORK_ROTATE);
+    fprintf(stderr, "sim_test: %s with seed %" PRIu64 "\n", file, cfg.seed);
+    memset(&r, 0, sizeof r);
+    rc = sim_run(&cfg, cfg.seed, NULL, 0, out, NULL, &r, rerr, sizeof rerr);
+    cr_assert_eq(rc, AM_OK, "%s: %s", file, rerr);
+    if (!(r.ok && r.fp_groups == 1 && r.entries_missing == 0)) {
+        rewind(out);
+        while (fgets(line, sizeof line, out))
+            fputs(line, stderr);
+    }
+    fclose(out);
+    cr_assert_eq(r.fp_groups, 1, "%s: %d distinct view fingerprints", file, r.fp_groups);
+    cr_assert_eq(r.entries_missing, 0, "%s: %" PRIu64 " of %" PRIu64 " entries missing on a node",
+                 file, r.entries_missing, r.entries_written);
+    cr_assert(r.converged, "%s: did not converge", file);
+    cr_assert(r.forked_authors >= 1, "%s: no key forked (%d)", file, r.forked_authors);
+    cr_assert(r.forks_everywhere, "%s: fork evidence not on every node", file);
+    cr_assert_geq(r.rotations, (uint64_t)min_rotations, "%s: %" PRIu64 " rotations", file,
+                  r.rotations);
+    cr_assert_eq(r.rekeys, 0);
+    cr_assert_eq(r.counted, r.nodes, "every node must converge");
+    cr_assert(r.ok, "%s: the run failed", file);
+}
+
+Test(sim_run, clone_one_fingerprint_nothing_lost)
+{
+    run_clones("clone.conf", 1, 2);
+}
+
+Test(sim_run, clones_one_fingerprint_nothing_lost)
+{
+    run_clones("clones.conf", 3, 4);
 }

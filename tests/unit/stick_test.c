@@ -17,6 +17,7 @@
 #include "am_err.h"
 #include "entry.h"
 #include "invite.h"
+#include "relief.h"
 #include "stick.h"
 #include "stick_node.h"
 #include "store.h"
@@ -30,6 +31,7 @@ struct site {
     char *dir;
     struct store *st;
     struct sync_store ss;
+    struct stick_logs logs;
     uint8_t pk[AM_PK_LEN], sk[AM_SK_LEN];
     uint8_t install[AM_INSTALL_ID_LEN];
     char name[AM_NAME_MAX + 1];
@@ -46,6 +48,7 @@ static void site_open(struct site *s, const char *name)
     s->dir = tu_tmpdir();
     cr_assert_eq(store_open(&s->st, s->dir, NULL), AM_OK);
     syncstore_init(&s->ss, s->st);
+    stick_node_logs_init(&s->logs, s->st);
     crypto_sign_keypair(s->pk, s->sk);
     store_install_id(s->st, s->install, NULL);
     snprintf(s->name, sizeof s->name, "%s", name);
@@ -133,6 +136,7 @@ static struct stick_cfg cfg_for(struct site *s, const char *stick, const struct 
     struct stick_cfg c;
     memset(&c, 0, sizeof c);
     c.fops = f ? f : &stick_fops_posix;
+    c.logs = &s->logs;
     c.root = stick;
     c.netkey = netkey;
     c.install_id = s->install;
@@ -1060,7 +1064,7 @@ Test(stick, fork_evidence_travels)
     cr_assert_eq(do_sync(&A, stick, &r), AM_OK);
     cr_assert_eq(do_sync(&B, stick, &r), AM_OK);
     cr_assert_gt(r.forks, 0, "B sees the fork");
-    cr_assert_gt(r.evidence, 0, "and puts its own side of it on the stick");
+    cr_assert_gt(r.exported, 0, "and puts its own branch on the stick");
     cr_assert_eq(do_sync(&C, stick, &r), AM_OK);
     cr_assert_gt(r.forks, 0, "C, who met neither, learns of the fork from the stick");
     cr_assert_eq(store_stats(C.st, &st), AM_OK);
@@ -1071,6 +1075,237 @@ Test(stick, fork_evidence_travels)
     /* replaying is quiet again */
     cr_assert_eq(do_sync(&C, stick, &r), AM_OK);
     cr_assert_eq(r.new_segments, 0);
+}
+
+/* ---- every branch travels (issue 14) ------------------------------------------------------ */
+
+/* n stock moves by `sk` into site s, quantities q0, q0 + 1, ... */
+static void append_moves(struct site *s, const uint8_t *sk, int n, int q0)
+{
+    for (int i = 0; i < n; i++) {
+        struct relief_op op;
+        uint8_t buf[512];
+        size_t len;
+        const uint8_t *ops[1] = {buf};
+        memset(&op, 0, sizeof op);
+        op.type = RELIEF_T_STOCK_MOVE;
+        op.site.p = "hub-north";
+        op.site.len = 9;
+        op.item.p = "ors-20.5";
+        op.item.len = 8;
+        op.q = q0 + i;
+        op.reason = 1;
+        op.has |= RELIEF_HAS(RELIEF_K_SITE) | RELIEF_HAS(RELIEF_K_ITEM) | RELIEF_HAS(RELIEF_K_Q) |
+                  RELIEF_HAS(RELIEF_K_R);
+        cr_assert_eq(relief_op_encode(&op, buf, sizeof buf, &len, NULL, 0), AM_OK);
+        cr_assert_eq(store_append(s->st, sk, ops, &len, 1, WALL + (uint64_t)i, NULL), AM_OK);
+    }
+}
+
+static int ingest_one(void *ctx, const uint8_t *raw, size_t len)
+{
+    struct store_ingest_stats st;
+    cr_assert_eq(store_ingest(ctx, &raw, &len, 1, WALL, &st), AM_OK);
+    cr_assert_eq(st.added, 1);
+    return 0;
+}
+
+/* One key on two machines: a and b share its seqs 1..5, then each writes its own 6..12
+ * (both branches stock moves); each site also writes under its own key. */
+static void make_clones(struct site *a, struct site *b, uint8_t pk[AM_PK_LEN],
+                        uint8_t sk[AM_SK_LEN])
+{
+    crypto_sign_keypair(pk, sk);
+    append_moves(a, sk, 5, 1);
+    cr_assert_geq(store_entries_each(a->st, pk, 1, ingest_one, b->st), 0);
+    append_moves(a, sk, 7, 100);
+    append_moves(b, sk, 7, 200);
+    append_moves(a, a->sk, 3, 10);
+    append_moves(b, b->sk, 4, 20);
+}
+
+struct logset {
+    struct store_head h[64];
+    size_t n;
+};
+
+static int add_log(void *ctx, const struct store_head *h)
+{
+    struct logset *l = ctx;
+    cr_assert_lt(l->n, 64);
+    l->h[l->n++] = *h;
+    return 0;
+}
+
+/* The same logs (ids, parents, first and last seqs, heads) and the same views. */
+static void assert_same_logs(struct site *a, struct site *b, struct logset *out)
+{
+    struct logset x = {0}, y = {0};
+    uint8_t da[AM_HASH_LEN], db[AM_HASH_LEN];
+    cr_assert_eq(store_heads_each(a->st, add_log, &x), AM_OK);
+    cr_assert_eq(store_heads_each(b->st, add_log, &y), AM_OK);
+    cr_assert_eq(x.n, y.n, "%s holds %zu logs, %s %zu", a->name, x.n, b->name, y.n);
+    for (size_t i = 0; i < x.n; i++) {
+        cr_assert_eq(memcmp(x.h[i].log, y.h[i].log, AM_PK_LEN), 0);
+        cr_assert_eq(memcmp(x.h[i].parent, y.h[i].parent, AM_PK_LEN), 0);
+        cr_assert_eq(x.h[i].first_seq, y.h[i].first_seq);
+        cr_assert_eq(x.h[i].seq, y.h[i].seq);
+        cr_assert_eq(memcmp(x.h[i].hash, y.h[i].hash, AM_HASH_LEN), 0);
+        cr_assert_eq(x.h[i].flags, y.h[i].flags);
+    }
+    cr_assert_eq(store_views_digest(a->st, da), AM_OK);
+    cr_assert_eq(store_views_digest(b->st, db), AM_OK);
+    cr_assert_eq(memcmp(da, db, sizeof da), 0, "%s and %s have different views", a->name, b->name);
+    if (out)
+        *out = x;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* The version byte of the newest manifest slot. */
+static int manifest_version(const char *stick_root)
+{
+    char dir[1200], path[1300];
+    int v = 0;
+    uint64_t gen = 0;
+    net_dir(stick_root, dir);
+    for (int s = 0; s < 2; s++) {
+        size_t len;
+        uint8_t *b;
+        snprintf(path, sizeof path, "%s/%s", dir, s ? STICK_MAN_SLOT_B : STICK_MAN_SLOT_A);
+        if (access(path, F_OK) != 0)
+            continue;
+        b = tu_read_file(path, &len);
+        cr_assert_geq(len, STICK_MAN_HEADER_LEN);
+        if (get_be64(b + 16) > gen) {
+            gen = get_be64(b + 16);
+            v = b[4];
+        }
+        free(b);
+    }
+    return v;
+}
+
+Test(stick, every_branch_travels_in_both_orders)
+{
+    for (int order = 0; order < 2; order++) {
+        struct site x, y, z;
+        struct stick_report r;
+        struct stick_cfg cfg;
+        struct stick_view v;
+        struct logset logs;
+        struct store_stats st;
+        uint8_t pk[AM_PK_LEN], sk[AM_SK_LEN];
+        char *dir = tu_tmpdir();
+        struct site *first, *second;
+        size_t children = 0;
+        uint64_t own;
+
+        site_open(&x, "laptop-a");
+        site_open(&y, "laptop-b");
+        site_open(&z, "reader");
+        make_clones(&x, &y, pk, sk);
+        first = order ? &y : &x;
+        second = order ? &x : &y;
+        own = order ? 3 : 4; /* entries of the second site's own key */
+
+        cr_assert_eq(do_sync(first, dir, &r), AM_OK);
+        cr_assert_eq(manifest_version(dir), STICK_FORMAT_VERSION, "one branch: as before");
+        cr_assert_eq(do_sync(second, dir, &r), AM_OK);
+        cr_assert_eq(r.forks, 1, "order %d: the second site meets the other branch", order);
+        cr_assert_eq(r.exported, 7 + own, "its own branch (6..12) and its own log go on");
+        cr_assert_eq(manifest_version(dir), STICK_MAN_VERSION_LOGS);
+        cr_assert_eq(do_sync(first, dir, &r), AM_OK);
+        cr_assert_eq(r.added + r.forks, 7 + own, "a branch's first entry counts as a fork");
+        cr_assert_eq(r.forks, 1);
+        cr_assert_eq(r.exported, 0);
+        assert_same_logs(&x, &y, &logs);
+        cr_assert_eq(store_stats(x.st, &st), AM_OK);
+        cr_assert_eq(st.forked, 1);
+        cr_assert_eq(st.entries, 5 + 7 + 7 + 3 + 4);
+        cr_assert_eq(logs.n, 5, "two own logs, the clone's root and its two branches");
+
+        /* a site that met neither laptop gets both branches from the stick alone */
+        cr_assert_eq(do_sync(&z, dir, &r), AM_OK);
+        cr_assert_eq(r.refused, 0);
+        assert_same_logs(&x, &z, NULL);
+
+        /* replaying is quiet */
+        for (int i = 0; i < 2; i++) {
+            struct site *s = i ? second : first;
+            cr_assert_eq(do_sync(s, dir, &r), AM_OK);
+            cr_assert_eq(r.added, 0);
+            cr_assert_eq(r.new_segments, 0, "order %d: %s writes again", order, s->name);
+            cr_assert(!r.manifest_written);
+        }
+
+        /* the manifest's log table names the branch by the store's log id */
+        cfg = cfg_for(&x, dir, NULL);
+        cr_assert_eq(stick_inspect(&cfg, 0, &v, NULL), AM_OK);
+        cr_assert(v.from_manifest);
+        for (size_t i = 0; i < v.n_authors; i++) {
+            const struct stick_author *a = &v.authors[i];
+            int known = 0;
+            if (!memcmp(a->owner, a->author, AM_PK_LEN))
+                continue;
+            children++;
+            cr_assert_eq(memcmp(a->owner, pk, AM_PK_LEN), 0);
+            cr_assert_eq(a->first_seq, 6);
+            cr_assert_eq(a->seq, 12);
+            for (size_t k = 0; k < logs.n; k++)
+                known |= !memcmp(logs.h[k].log, a->author, AM_PK_LEN) && logs.h[k].first_seq == 6;
+            cr_assert(known, "a child row is a log of the store");
+        }
+        cr_assert_geq(children, 1);
+        {
+            struct stick_view w;
+            cr_assert_eq(stick_inspect(&cfg, 1, &w, NULL), AM_OK);
+            cr_assert_eq(w.n_authors, v.n_authors, "the manifest says what a scan finds");
+            for (size_t i = 0; i < w.n_authors; i++)
+                cr_assert_eq(memcmp(&w.authors[i], &v.authors[i], sizeof w.authors[i]), 0);
+            stick_view_free(&w);
+        }
+        stick_view_free(&v);
+
+        site_close(&x);
+        site_close(&y);
+        site_close(&z);
+        tu_rmrf(dir);
+        free(dir);
+    }
+}
+
+Test(stick, unforked_manifest_rows_are_as_before)
+{
+    struct stick_report r;
+    struct stick_cfg cfg;
+    struct stick_view v;
+
+    write_notes(&A, NULL, 40, "hub note");
+    write_notes(&B, NULL, 9, "clinic note");
+    cr_assert_eq(do_sync(&A, stick, &r), AM_OK);
+    cr_assert_eq(do_sync(&B, stick, &r), AM_OK);
+    cr_assert_eq(manifest_version(stick), STICK_FORMAT_VERSION);
+    cfg = cfg_for(&A, stick, NULL);
+    cr_assert_eq(stick_inspect(&cfg, 0, &v, NULL), AM_OK);
+    cr_assert(v.from_manifest);
+    cr_assert_eq(v.n_authors, 2, "one row per author, as in a version 1 manifest");
+    for (size_t i = 0; i < v.n_authors; i++) {
+        const struct stick_author *a = &v.authors[i];
+        int is_a = !memcmp(a->author, A.pk, AM_PK_LEN);
+        cr_assert(is_a || !memcmp(a->author, B.pk, AM_PK_LEN));
+        cr_assert_eq(memcmp(a->owner, a->author, AM_PK_LEN), 0);
+        cr_assert_eq(a->first_seq, 1);
+        cr_assert_eq(a->seq, is_a ? 40 : 9);
+        cr_assert_eq(a->entries, is_a ? 40 : 9);
+    }
+    stick_view_free(&v);
 }
 
 /* ---- decoders ---------------------------------------------------------------------------- */

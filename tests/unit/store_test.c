@@ -1,5 +1,5 @@
-/* store_test.c: the LMDB store: ingest ("verify the tip, hash the chain"), dedupe, forks,
- * gaps, local append, map full. */
+/* store_test.c: the LMDB store: ingest ("verify the tip, hash the chain"), dedupe, forks
+ * (every branch kept in logs of its own, docs/branches.md), gaps, local append, map full. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "am_err.h"
 #include "entry.h"
 #include "hlc.h"
+#include "relief.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -342,97 +343,6 @@ Test(store, swapped_entries_do_not_link)
     chain_free(&d);
 }
 
-static int count_forks(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw,
-                       size_t len)
-{
-    (void)author;
-    (void)raw;
-    (void)len;
-    cr_assert_eq(seq, 3);
-    ++*(int *)ctx;
-    return 0;
-}
-
-Test(store, fork_evidence_is_kept_and_other_authors_go_on)
-{
-    struct chain a, b, x;
-    struct store_ingest_stats s;
-    struct store_head h;
-    struct store_stats ss;
-    size_t all[] = {0, 1, 2, 3};
-    int nforks = 0;
-
-    chain_make(&a, 1, 4, 0);
-    chain_make(&b, 1, 4, 1); /* same key, other content from seq 1 on */
-    chain_make(&x, 5, 4, 0);
-    cr_assert_eq(ingest(&a, all, 3, &s), AM_OK);
-
-    /* One batch with b's entry 3 (conflicting) and x's entries: x goes on. */
-    const uint8_t *p[5] = {b.buf[2], x.buf[0], x.buf[1], x.buf[2], x.buf[3]};
-    size_t l[5] = {b.len[2], x.len[0], x.len[1], x.len[2], x.len[3]};
-    cr_assert_eq(store_ingest(st, p, l, 5, WALL, &s), AM_OK);
-    cr_assert_eq(s.forks, 1);
-    cr_assert_eq(s.added, 4);
-    cr_assert_eq(store_head_get(st, a.pk, &h), AM_OK);
-    cr_assert(h.flags & STORE_HEAD_FORKED);
-    cr_assert_eq(h.seq, 3, "the first branch is kept");
-    cr_assert_eq(store_forks_each(st, count_forks, &nforks), AM_OK);
-    cr_assert_eq(nforks, 1);
-    /* the same evidence again is a duplicate */
-    cr_assert_eq(store_ingest(st, p, l, 1, WALL, &s), AM_OK);
-    cr_assert_eq(s.duplicate, 1);
-    cr_assert_eq(s.forks, 0);
-    cr_assert_eq(store_stats(st, &ss), AM_OK);
-    cr_assert_eq(ss.forks, 1);
-    cr_assert_eq(ss.forked, 1);
-    /* the kept branch still grows from peers */
-    size_t four[] = {3};
-    cr_assert_eq(ingest(&a, four, 1, &s), AM_OK);
-    cr_assert_eq(s.added, 1);
-    chain_free(&a);
-    chain_free(&b);
-    chain_free(&x);
-}
-
-Test(store, forged_fork_is_not_evidence)
-{
-    /* A different entry at a known position whose signature is bad proves nothing. */
-    struct chain a, b;
-    struct store_ingest_stats s;
-    struct store_head h;
-    size_t all[] = {0, 1, 2};
-    chain_make(&a, 1, 3, 0);
-    chain_make(&b, 1, 3, 1);
-    cr_assert_eq(ingest(&a, all, 3, &s), AM_OK);
-    b.buf[1][b.len[1] - 1] ^= 4;
-    size_t one[] = {1};
-    cr_assert_eq(ingest(&b, one, 1, &s), AM_OK);
-    cr_assert_eq(s.forks, 0);
-    cr_assert_eq(s.badsig, 1);
-    cr_assert_eq(store_head_get(st, a.pk, &h), AM_OK);
-    cr_assert_eq(h.flags & STORE_HEAD_FORKED, 0);
-    chain_free(&a);
-    chain_free(&b);
-}
-
-Test(store, entry_of_other_branch_beyond_head_is_evidence)
-{
-    struct chain a, b;
-    struct store_ingest_stats s;
-    struct store_head h;
-    size_t first[] = {0, 1}, later[] = {2, 3};
-    chain_make(&a, 1, 4, 0);
-    chain_make(&b, 1, 4, 1);
-    cr_assert_eq(ingest(&a, first, 2, &s), AM_OK);
-    cr_assert_eq(ingest(&b, later, 2, &s), AM_OK);
-    cr_assert_eq(s.forks, 1, "b's entry 3 names a predecessor other than a's entry 2");
-    cr_assert_eq(s.unlinked, 1);
-    cr_assert_eq(store_head_get(st, a.pk, &h), AM_OK);
-    cr_assert(h.flags & STORE_HEAD_FORKED);
-    chain_free(&a);
-    chain_free(&b);
-}
-
 Test(store, malformed_entries_are_counted)
 {
     struct chain c;
@@ -480,22 +390,6 @@ Test(store, local_append_chains_and_reaches_ingest)
     store_close(s2);
     tu_rmrf(dir2);
     free(dir2);
-}
-
-Test(store, append_refuses_a_forked_author)
-{
-    struct chain a, b;
-    struct store_ingest_stats s;
-    size_t all[] = {0, 1}, one[] = {1};
-    const uint8_t *ops[1] = {op_note};
-    size_t lens[1] = {sizeof op_note};
-    chain_make(&a, 1, 2, 0);
-    chain_make(&b, 1, 2, 1);
-    cr_assert_eq(ingest(&a, all, 2, &s), AM_OK);
-    cr_assert_eq(ingest(&b, one, 1, &s), AM_OK);
-    cr_assert_eq(store_append(st, a.sk, ops, lens, 1, WALL, NULL), AM_EFORK);
-    chain_free(&a);
-    chain_free(&b);
 }
 
 Test(store, far_future_entries_are_accepted_but_counted)
@@ -570,6 +464,665 @@ Test(store, map_full_grows_or_reports)
     store_close(s2);
     tu_rmrf(d2);
     free(d2);
+}
+
+/* ---- branches: every branch kept in a log of its own (docs/branches.md, issue 14) -------- */
+
+/* One entry of an author's tree; its op moves q units into one stock cell, so every
+ * branch's entries show in the views. */
+struct tnode {
+    uint8_t *raw;
+    size_t len;
+    uint8_t hash[AM_HASH_LEN];
+    uint64_t seq;
+};
+
+struct tree {
+    uint8_t pk[AM_PK_LEN], sk[AM_SK_LEN];
+    struct tnode n[48];
+    size_t count;
+};
+
+static void tree_init(struct tree *t, uint8_t seed_byte)
+{
+    uint8_t seed[AM_SEED_LEN] = {0};
+    memset(t, 0, sizeof *t);
+    seed[0] = seed_byte;
+    seed[1] = 0x7e;
+    crypto_sign_seed_keypair(t->pk, t->sk, seed);
+}
+
+static void tree_free(struct tree *t)
+{
+    for (size_t i = 0; i < t->count; i++)
+        free(t->n[i].raw);
+}
+
+/* A new entry after `parent` (NULL: a seq 1), moving q units in. */
+static struct tnode *tree_add(struct tree *t, const struct tnode *parent, int64_t q)
+{
+    static const uint8_t zero[AM_HASH_LEN];
+    struct tnode *nd;
+    struct relief_op op;
+    struct entry e;
+    uint8_t ob[AM_OP_MAX];
+    size_t ol;
+    char err[RELIEF_ERR_MAX] = "";
+
+    cr_assert(t->count < sizeof t->n / sizeof t->n[0]);
+    nd = &t->n[t->count++];
+    memset(&op, 0, sizeof op);
+    op.type = RELIEF_T_STOCK_MOVE;
+    op.site = (struct relief_str){"hub-north", 9};
+    op.item = (struct relief_str){"ors-20.5", 8};
+    op.q = q;
+    op.reason = RELIEF_R_RECEIVED;
+    op.has = RELIEF_HAS(RELIEF_K_SITE) | RELIEF_HAS(RELIEF_K_ITEM) | RELIEF_HAS(RELIEF_K_Q) |
+             RELIEF_HAS(RELIEF_K_R);
+    cr_assert_eq(relief_op_encode(&op, ob, sizeof ob, &ol, err, sizeof err), AM_OK, "%s", err);
+    nd->seq = parent ? parent->seq + 1 : 1;
+    nd->raw = malloc(AM_ENTRY_MAX);
+    cr_assert(nd->raw);
+    cr_assert_eq(entry_build(nd->raw, AM_ENTRY_MAX, &nd->len, t->sk, nd->seq,
+                             parent ? parent->hash : zero,
+                             hlc_pack(WALL + nd->seq * 1000 + (uint64_t)q, 0), ob, ol),
+                 AM_OK);
+    cr_assert_eq(entry_decode(&e, nd->raw, nd->len), AM_OK);
+    entry_hash(&e, nd->hash);
+    return nd;
+}
+
+/* `len` entries in a row after `parent`, moving q, q + 1, ...; returns the first. The
+ * rest follow it in t->n. */
+static struct tnode *tree_run(struct tree *t, const struct tnode *parent, size_t len, int64_t q)
+{
+    struct tnode *first = NULL;
+    for (size_t i = 0; i < len; i++) {
+        struct tnode *nd = tree_add(t, parent, q + (int64_t)i);
+        if (!first)
+            first = nd;
+        parent = nd;
+    }
+    return first;
+}
+
+static int put(struct store *s, struct tnode *const *v, size_t n, struct store_ingest_stats *ist)
+{
+    const uint8_t *p[48];
+    size_t l[48];
+    cr_assert(n <= 48);
+    for (size_t i = 0; i < n; i++) {
+        p[i] = v[i]->raw;
+        l[i] = v[i]->len;
+    }
+    return store_ingest(s, p, l, n, WALL, ist);
+}
+
+/* The id of the child log whose first entry has hash `first` (docs/branches.md §1 as the
+ * store names it: BLAKE2b-256("aidmesh log v1" || author || hash of its first entry)). */
+static void child_id(const uint8_t author[AM_PK_LEN], const uint8_t first[AM_HASH_LEN],
+                     uint8_t out[AM_PK_LEN])
+{
+    crypto_generichash_state g;
+    crypto_generichash_init(&g, NULL, 0, AM_PK_LEN);
+    crypto_generichash_update(&g, (const uint8_t *)"aidmesh log v1", 14);
+    crypto_generichash_update(&g, author, AM_PK_LEN);
+    crypto_generichash_update(&g, first, AM_HASH_LEN);
+    crypto_generichash_final(&g, out, AM_PK_LEN);
+}
+
+struct rows {
+    struct store_head h[24];
+    size_t n;
+};
+
+static int rows_add(void *ctx, const struct store_head *h)
+{
+    struct rows *rw = ctx;
+    cr_assert(rw->n < sizeof rw->h / sizeof rw->h[0], "more logs than expected");
+    rw->h[rw->n++] = *h;
+    return 0;
+}
+
+static void rows_of(struct store *s, struct rows *rw)
+{
+    memset(rw, 0, sizeof *rw);
+    cr_assert_eq(store_heads_each(s, rows_add, rw), AM_OK);
+}
+
+static size_t rows_of_author(const struct rows *rw, const uint8_t author[AM_PK_LEN])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rw->n; i++)
+        n += memcmp(rw->h[i].author, author, AM_PK_LEN) == 0;
+    return n;
+}
+
+static const struct store_head *row_find(const struct rows *rw, const uint8_t log[AM_PK_LEN])
+{
+    for (size_t i = 0; i < rw->n; i++)
+        if (memcmp(rw->h[i].log, log, AM_PK_LEN) == 0)
+            return &rw->h[i];
+    return NULL;
+}
+
+static void rows_same(const struct rows *a, const struct rows *b)
+{
+    cr_assert_eq(a->n, b->n, "%zu logs against %zu", a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        const struct store_head *x = &a->h[i], *y = &b->h[i];
+        cr_assert(!memcmp(x->author, y->author, AM_PK_LEN) && !memcmp(x->log, y->log, AM_PK_LEN) &&
+                      !memcmp(x->parent, y->parent, AM_PK_LEN) && x->first_seq == y->first_seq &&
+                      x->seq == y->seq && !memcmp(x->hash, y->hash, AM_HASH_LEN) &&
+                      x->hlc == y->hlc && x->flags == y->flags,
+                  "log row %zu differs", i);
+    }
+}
+
+/* Log `log` of `t`: its parent (NULL: none, the root), first seq, last seq and last hash
+ * (NULL: all zero) and flags. */
+static void check_log(const struct rows *rw, const struct tree *t, const uint8_t *log,
+                      const uint8_t *parent, uint64_t first, uint64_t seq, const uint8_t *hash,
+                      uint32_t flags, const char *what)
+{
+    static const uint8_t zero[AM_HASH_LEN];
+    const struct store_head *h = row_find(rw, log);
+    cr_assert_not_null(h, "%s: no such log", what);
+    cr_assert_eq(memcmp(h->author, t->pk, AM_PK_LEN), 0, "%s: author", what);
+    cr_assert_eq(memcmp(h->parent, parent ? parent : zero, AM_PK_LEN), 0, "%s: parent", what);
+    cr_assert_eq(h->first_seq, first, "%s: first seq %llu", what, (unsigned long long)h->first_seq);
+    cr_assert_eq(h->seq, seq, "%s: seq %llu", what, (unsigned long long)h->seq);
+    cr_assert_eq(memcmp(h->hash, hash ? hash : zero, AM_HASH_LEN), 0, "%s: hash", what);
+    cr_assert_eq(h->flags, flags, "%s: flags %u, want %u", what, h->flags, flags);
+}
+
+/* The entry at (log, seq) is exactly nd's bytes. */
+static void check_entry(struct store *s, const uint8_t *log, const struct tnode *nd)
+{
+    uint8_t buf[AM_ENTRY_MAX];
+    size_t len = 0;
+    cr_assert_eq(store_entry_get(s, log, nd->seq, buf, sizeof buf, &len), AM_OK, "seq %llu",
+                 (unsigned long long)nd->seq);
+    cr_assert_eq(len, nd->len);
+    cr_assert_eq(memcmp(buf, nd->raw, len), 0);
+}
+
+static void check_no_entry(struct store *s, const uint8_t *log, uint64_t seq)
+{
+    uint8_t buf[AM_ENTRY_MAX];
+    size_t len = 0;
+    cr_assert_eq(store_entry_get(s, log, seq, buf, sizeof buf, &len), AM_ENOTFOUND, "seq %llu",
+                 (unsigned long long)seq);
+}
+
+static void digest_of(struct store *s, uint8_t d[AM_HASH_LEN])
+{
+    cr_assert_eq(store_views_digest(s, d), AM_OK);
+}
+
+/* A second store, empty. */
+static struct store *store2(char **d2)
+{
+    struct store *s;
+    *d2 = tu_tmpdir();
+    cr_assert_eq(store_open(&s, *d2, NULL), AM_OK);
+    return s;
+}
+
+static void store2_close(struct store *s, char *d2)
+{
+    store_close(s);
+    tu_rmrf(d2);
+    free(d2);
+}
+
+#define FS (STORE_HEAD_FORKED | STORE_HEAD_SPLIT)
+
+Test(store, a_later_branch_is_kept_in_a_child_log)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct rows rw;
+    uint8_t la[AM_PK_LEN], lb[AM_PK_LEN];
+
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 4, 1);   /* a[0..3]: seq 1..4 */
+    struct tnode *b = tree_run(&t, &a[1], 2, 10); /* b[0..1]: seq 3..4 after a's 2 */
+    struct tnode *va[] = {&a[0], &a[1], &a[2], &a[3]}, *vb[] = {&b[0], &b[1]};
+    cr_assert_eq(put(st, va, 4, &s), AM_OK);
+    cr_assert_eq(s.added, 4);
+    cr_assert_eq(put(st, vb, 2, &s), AM_OK);
+    cr_assert_eq(s.forks, 1, "b's seq 3 starts a branch");
+    cr_assert_eq(s.added, 1, "b's seq 4 extends it");
+    cr_assert_eq(s.unlinked + s.gap + s.badsig + s.capped, 0);
+
+    child_id(t.pk, a[2].hash, la);
+    child_id(t.pk, b[0].hash, lb);
+    rows_of(st, &rw);
+    cr_assert_eq(rw.n, 3, "the root and two child logs");
+    check_log(&rw, &t, t.pk, NULL, 1, 2, a[1].hash, FS, "root");
+    check_log(&rw, &t, la, t.pk, 3, 4, a[3].hash, STORE_HEAD_FORKED, "a's branch");
+    check_log(&rw, &t, lb, t.pk, 3, 4, b[1].hash, STORE_HEAD_FORKED, "b's branch");
+    /* entries by log id: a's 3 and 4 moved to their child log */
+    check_entry(st, t.pk, &a[0]);
+    check_entry(st, t.pk, &a[1]);
+    check_no_entry(st, t.pk, 3);
+    check_entry(st, la, &a[2]);
+    check_entry(st, la, &a[3]);
+    check_entry(st, lb, &b[0]);
+    check_entry(st, lb, &b[1]);
+
+    struct store_stats ss;
+    cr_assert_eq(store_stats(st, &ss), AM_OK);
+    cr_assert_eq(ss.entries, 6);
+    cr_assert_eq(ss.forks, 0, "every branch is kept: no piece of evidence");
+    /* the branch again: duplicates */
+    cr_assert_eq(put(st, vb, 2, &s), AM_OK);
+    cr_assert_eq(s.duplicate, 2);
+    cr_assert_eq(s.forks + s.added, 0);
+    tree_free(&t);
+}
+
+Test(store, stats_count_authors_logs_and_forked_authors)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct store_stats ss;
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 3, 1);
+    struct tnode *b = tree_run(&t, &a[0], 2, 10);
+    struct tnode *v[] = {&a[0], &a[1], &a[2], &b[0], &b[1]};
+    cr_assert_eq(put(st, v, 5, &s), AM_OK);
+    cr_assert_eq(store_stats(st, &ss), AM_OK);
+    cr_assert_eq(ss.entries, 5);
+    cr_assert_eq(ss.authors, 1, "one author, got %llu", (unsigned long long)ss.authors);
+    cr_assert_eq(ss.logs, 3, "got %llu", (unsigned long long)ss.logs);
+    cr_assert_eq(ss.forked, 1, "one forked author, got %llu", (unsigned long long)ss.forked);
+    cr_assert_eq(ss.abusive, 0);
+    tree_free(&t);
+}
+
+Test(store, append_refuses_a_forked_author)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct store_head h;
+    const uint8_t *ops[1] = {op_note};
+    size_t lens[1] = {sizeof op_note};
+    uint8_t pk2[AM_PK_LEN], sk2[AM_SK_LEN];
+
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 2, 1);
+    struct tnode *b = tree_add(&t, &a[0], 10);
+    struct tnode *v[] = {&a[0], &a[1]}, *vb[] = {b};
+    cr_assert_eq(put(st, v, 2, &s), AM_OK);
+    cr_assert_eq(store_append(st, t.sk, ops, lens, 1, WALL, NULL), AM_OK, "not forked yet");
+    cr_assert_eq(put(st, vb, 1, &s), AM_OK);
+    cr_assert_eq(s.forks, 1);
+    cr_assert_eq(store_head_get(st, t.pk, &h), AM_OK);
+    cr_assert_eq(h.flags, FS);
+    cr_assert_eq(store_append(st, t.sk, ops, lens, 1, WALL, NULL), AM_EFORK);
+    /* another author writes on */
+    crypto_sign_keypair(pk2, sk2);
+    cr_assert_eq(store_append(st, sk2, ops, lens, 1, WALL, NULL), AM_OK);
+    tree_free(&t);
+}
+
+Test(store, forged_first_entry_of_a_branch_is_refused_and_nothing_forks)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct rows rw;
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 3, 1);
+    struct tnode *b = tree_run(&t, &a[0], 2, 10);
+    struct tnode *v[] = {&a[0], &a[1], &a[2]}, *vb[] = {&b[0]}, *vb2[] = {&b[0], &b[1]};
+    cr_assert_eq(put(st, v, 3, &s), AM_OK);
+    b[0].raw[b[0].len - 1] ^= 0x04; /* its signature */
+    cr_assert_eq(put(st, vb, 1, &s), AM_OK);
+    cr_assert_eq(s.badsig, 1);
+    cr_assert_eq(s.forks + s.added, 0);
+    /* with a good entry after it, which names the unforged bytes: still nothing */
+    cr_assert_eq(put(st, vb2, 2, &s), AM_OK);
+    cr_assert_eq(s.forks + s.added, 0);
+    cr_assert_eq(s.badsig + s.unlinked + s.gap, 2);
+    rows_of(st, &rw);
+    cr_assert_eq(rw.n, 1);
+    check_log(&rw, &t, t.pk, NULL, 1, 3, a[2].hash, 0, "root");
+    tree_free(&t);
+}
+
+Test(store, fork_is_kept_and_other_authors_go_on)
+{
+    struct tree t, x;
+    struct store_ingest_stats s;
+    struct store_head h;
+    struct rows rw;
+    uint8_t la[AM_PK_LEN];
+
+    tree_init(&t, 1);
+    tree_init(&x, 5);
+    struct tnode *a = tree_run(&t, NULL, 4, 1);
+    struct tnode *b = tree_run(&t, &a[0], 2, 10);
+    struct tnode *xs = tree_run(&x, NULL, 4, 20);
+    struct tnode *v[] = {&a[0], &a[1], &a[2]};
+    cr_assert_eq(put(st, v, 3, &s), AM_OK);
+    /* one batch with b's branch from its first entry and x's entries: x goes on */
+    struct tnode *batch[] = {&xs[2], &b[1], &xs[0], &b[0], &xs[3], &xs[1]};
+    cr_assert_eq(put(st, batch, 6, &s), AM_OK);
+    cr_assert_eq(s.forks, 1);
+    cr_assert_eq(s.added, 5, "b's seq 3 and x's four");
+    cr_assert_eq(store_head_get(st, x.pk, &h), AM_OK);
+    cr_assert_eq(h.seq, 4);
+    cr_assert_eq(h.flags, 0);
+    rows_of(st, &rw);
+    cr_assert_eq(rows_of_author(&rw, t.pk), 3);
+    cr_assert_eq(rows_of_author(&rw, x.pk), 1);
+    /* the same batch again: duplicates */
+    cr_assert_eq(put(st, batch, 6, &s), AM_OK);
+    cr_assert_eq(s.duplicate, 6);
+    /* a's own branch still grows, in its child log */
+    struct tnode *four[] = {&a[3]};
+    cr_assert_eq(put(st, four, 1, &s), AM_OK);
+    cr_assert_eq(s.added, 1);
+    child_id(t.pk, a[1].hash, la);
+    cr_assert_eq(store_head_get(st, la, &h), AM_OK);
+    cr_assert_eq(h.seq, 4);
+    cr_assert_eq(memcmp(h.hash, a[3].hash, AM_HASH_LEN), 0);
+    tree_free(&t);
+    tree_free(&x);
+}
+
+Test(store, fork_at_seq_1)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct rows rw;
+    uint8_t la[AM_PK_LEN], lb[AM_PK_LEN];
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 3, 1);
+    struct tnode *b = tree_run(&t, NULL, 2, 10);
+    struct tnode *va[] = {&a[0], &a[1], &a[2]}, *vb[] = {&b[0], &b[1]};
+    cr_assert_eq(put(st, va, 3, &s), AM_OK);
+    cr_assert_eq(put(st, vb, 2, &s), AM_OK);
+    cr_assert_eq(s.forks, 1);
+    cr_assert_eq(s.added, 1);
+    child_id(t.pk, a[0].hash, la);
+    child_id(t.pk, b[0].hash, lb);
+    rows_of(st, &rw);
+    cr_assert_eq(rw.n, 3);
+    check_log(&rw, &t, t.pk, NULL, 1, 0, NULL, FS, "root, ended before its first entry");
+    check_log(&rw, &t, la, t.pk, 1, 3, a[2].hash, STORE_HEAD_FORKED, "a");
+    check_log(&rw, &t, lb, t.pk, 1, 2, b[1].hash, STORE_HEAD_FORKED, "b");
+    check_no_entry(st, t.pk, 1);
+    check_entry(st, la, &a[0]);
+    check_entry(st, lb, &b[0]);
+    tree_free(&t);
+}
+
+Test(store, both_branches_in_one_batch_or_apart_make_the_same_logs_and_views)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct rows r1, r2;
+    uint8_t d1[AM_HASH_LEN], d2[AM_HASH_LEN], l2[AM_PK_LEN];
+    char *dir2;
+    struct store *s2 = store2(&dir2);
+
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 3, 1);
+    struct tnode *b = tree_run(&t, &a[0], 2, 10);
+    struct tnode *all[] = {&b[1], &a[1], &a[0], &b[0], &a[2]};
+    cr_assert_eq(put(st, all, 5, &s), AM_OK);
+    cr_assert_eq(s.forks, 1, "the fork is found inside the batch");
+    cr_assert_eq(s.added, 4);
+    /* the other store: b's branch first (it is then the root log's), a's later */
+    struct tnode *first[] = {&a[0], &b[0], &b[1]}, *later[] = {&a[2], &a[1]};
+    cr_assert_eq(put(s2, first, 3, &s), AM_OK);
+    cr_assert_eq(s.added, 3);
+    cr_assert_eq(s.forks, 0);
+    cr_assert_eq(put(s2, later, 2, &s), AM_OK);
+    cr_assert_eq(s.forks, 1);
+    cr_assert_eq(s.added, 1);
+    rows_of(st, &r1);
+    rows_of(s2, &r2);
+    cr_assert_eq(r1.n, 3);
+    child_id(t.pk, a[1].hash, l2);
+    check_log(&r1, &t, t.pk, NULL, 1, 1, a[0].hash, FS, "root");
+    check_log(&r1, &t, l2, t.pk, 2, 3, a[2].hash, STORE_HEAD_FORKED, "a");
+    rows_same(&r1, &r2);
+    digest_of(st, d1);
+    digest_of(s2, d2);
+    cr_assert_eq(memcmp(d1, d2, sizeof d1), 0, "the same views whatever the arrival");
+    store2_close(s2, dir2);
+    tree_free(&t);
+}
+
+Test(store, branch_before_its_parent_is_a_gap_then_forks)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct rows rw;
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 3, 1);
+    struct tnode *b = tree_run(&t, &a[1], 2, 10); /* after a's 2 */
+    struct tnode *one[] = {&a[0]}, *vb[] = {&b[0], &b[1]}, *rest[] = {&a[1], &a[2]};
+    cr_assert_eq(put(st, one, 1, &s), AM_OK);
+    cr_assert_eq(put(st, vb, 2, &s), AM_OK);
+    cr_assert_eq(s.gap, 2, "its parent is not stored");
+    cr_assert_eq(s.forks + s.added + s.unlinked, 0);
+    rows_of(st, &rw);
+    cr_assert_eq(rw.n, 1);
+    check_log(&rw, &t, t.pk, NULL, 1, 1, a[0].hash, 0, "root");
+    cr_assert_eq(put(st, rest, 2, &s), AM_OK);
+    cr_assert_eq(s.added, 2);
+    cr_assert_eq(put(st, vb, 2, &s), AM_OK);
+    cr_assert_eq(s.forks, 1);
+    cr_assert_eq(s.added, 1);
+    rows_of(st, &rw);
+    cr_assert_eq(rw.n, 3);
+    check_log(&rw, &t, t.pk, NULL, 1, 2, a[1].hash, FS, "root");
+    tree_free(&t);
+}
+
+Test(store, third_branch_off_a_split_log_splits_nothing_more)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct rows before, rw;
+    uint8_t lc[AM_PK_LEN];
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 4, 1);
+    struct tnode *b = tree_run(&t, &a[1], 2, 10);
+    struct tnode *c = tree_add(&t, &a[1], 20);
+    struct tnode *v[] = {&a[0], &a[1], &a[2], &a[3], &b[0], &b[1]}, *vc[] = {c};
+    cr_assert_eq(put(st, v, 6, &s), AM_OK);
+    rows_of(st, &before);
+    cr_assert_eq(before.n, 3);
+    cr_assert_eq(put(st, vc, 1, &s), AM_OK);
+    cr_assert_eq(s.forks, 1);
+    cr_assert_eq(s.added, 0);
+    rows_of(st, &rw);
+    cr_assert_eq(rw.n, 4);
+    child_id(t.pk, c->hash, lc);
+    check_log(&rw, &t, lc, t.pk, 3, 3, c->hash, STORE_HEAD_FORKED, "c");
+    /* the others as they were */
+    for (size_t i = 0; i < before.n; i++) {
+        const struct store_head *h = row_find(&rw, before.h[i].log);
+        cr_assert_not_null(h);
+        cr_assert_eq(h->first_seq, before.h[i].first_seq);
+        cr_assert_eq(h->seq, before.h[i].seq);
+        cr_assert_eq(h->flags, before.h[i].flags);
+        cr_assert_eq(memcmp(h->parent, before.h[i].parent, AM_PK_LEN), 0);
+    }
+    check_entry(st, lc, c);
+    tree_free(&t);
+}
+
+Test(store, split_above_child_logs_moves_them_under_the_new_log)
+{
+    struct tree t;
+    struct store_ingest_stats s;
+    struct rows rw, r2;
+    struct store_reindex_stats ri;
+    uint8_t la[AM_PK_LEN], lb[AM_PK_LEN], l2[AM_PK_LEN], le[AM_PK_LEN];
+    uint8_t d1[AM_HASH_LEN], d2[AM_HASH_LEN];
+    char *dir2;
+    struct store *s2;
+
+    tree_init(&t, 1);
+    struct tnode *a = tree_run(&t, NULL, 4, 1);
+    struct tnode *b = tree_run(&t, &a[1], 2, 10); /* after a's 2 */
+    struct tnode *e = tree_add(&t, &a[0], 30);    /* after a's 1 */
+    struct tnode *v[] = {&a[0], &a[1], &a[2], &a[3], &b[0], &b[1]}, *ve[] = {e};
+    cr_assert_eq(put(st, v, 6, &s), AM_OK);
+    cr_assert_eq(put(st, ve, 1, &s), AM_OK);
+    cr_assert_eq(s.forks, 1);
+    child_id(t.pk, a[1].hash, l2);
+    child_id(t.pk, a[2].hash, la);
+    child_id(t.pk, b[0].hash, lb);
+    child_id(t.pk, e->hash, le);
+    rows_of(st, &rw);
+    cr_assert_eq(rw.n, 5);
+    check_log(&rw, &t, t.pk, NULL, 1, 1, a[0].hash, FS, "root");
+    check_log(&rw, &t, l2, t.pk, 2, 2, a[1].hash, FS, "a's 2, itself split before");
+    check_log(&rw, &t, le, t.pk, 2, 2, e->hash, STORE_HEAD_FORKED, "e");
+    check_log(&rw, &t, la, l2, 3, 4, a[3].hash, STORE_HEAD_FORKED, "a's 3.., now under a's 2");
+    check_log(&rw, &t, lb, l2, 3, 4, b[1].hash, STORE_HEAD_FORKED, "b, now under a's 2");
+    check_no_entry(st, t.pk, 2);
+    check_entry(st, l2, &a[1]);
+    check_entry(st, la, &a[3]);
+
+    /* a store given everything at once holds the same logs and views */
+    s2 = store2(&dir2);
+    struct tnode *all[] = {e, &b[1], &a[3], &a[0], &b[0], &a[2], &a[1]};
+    cr_assert_eq(put(s2, all, 7, &s), AM_OK);
+    cr_assert_eq(s.forks + s.added, 7);
+    rows_of(s2, &r2);
+    rows_same(&rw, &r2);
+    digest_of(st, d1);
+    digest_of(s2, d2);
+    cr_assert_eq(memcmp(d1, d2, sizeof d1), 0);
+    /* and reindex gives the live views */
+    cr_assert_eq(store_reindex(st, &ri), AM_OK);
+    cr_assert_eq(ri.entries, 7);
+    cr_assert_eq(ri.ops, 7, "every branch's op applies");
+    digest_of(st, d2);
+    cr_assert_eq(memcmp(d1, d2, sizeof d1), 0, "reindex equals the live views");
+    store2_close(s2, dir2);
+    tree_free(&t);
+}
+
+struct evid {
+    int n;
+    uint8_t author[AM_PK_LEN];
+    uint8_t hash[12][AM_HASH_LEN];
+};
+
+static int evid_add(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    struct evid *ev = ctx;
+    struct entry e;
+    cr_assert_eq(memcmp(author, ev->author, AM_PK_LEN), 0);
+    cr_assert_eq(seq, 2);
+    cr_assert(ev->n < 12);
+    cr_assert_eq(entry_decode(&e, raw, len), AM_OK);
+    entry_hash(&e, ev->hash[ev->n++]);
+    return 0;
+}
+
+static int hash_cmp(const void *x, const void *y)
+{
+    return memcmp(*(const uint8_t *const *)x, *(const uint8_t *const *)y, AM_HASH_LEN);
+}
+
+Test(store, twelve_branches_keep_eight_logs_and_leave_the_views)
+{
+    struct tree t, x;
+    struct store_ingest_stats s;
+    struct store_stats ss;
+    struct rows rw, r2;
+    struct evid ev = {0};
+    struct store_reindex_stats ri;
+    uint8_t d1[AM_HASH_LEN], d2[AM_HASH_LEN], d3[AM_HASH_LEN];
+    const uint8_t *sorted[12];
+    struct tnode *batch[16];
+    size_t nb = 0;
+    char *dir2;
+    struct store *s2;
+
+    tree_init(&t, 1);
+    tree_init(&x, 5);
+    struct tnode *a1 = tree_add(&t, NULL, 1);
+    batch[nb++] = a1;
+    for (int i = 0; i < 12; i++) {
+        struct tnode *k = tree_add(&t, a1, 100 + i); /* twelve seq 2s */
+        batch[nb++] = k;
+        sorted[i] = k->hash;
+    }
+    struct tnode *xs = tree_run(&x, NULL, 3, 50);
+    for (int i = 0; i < 3; i++)
+        batch[nb++] = &xs[i];
+    cr_assert_eq(put(st, batch, nb, &s), AM_OK);
+    cr_assert_eq(s.capped, 5, "12 branches, 7 child logs");
+    cr_assert_eq(s.added + s.forks, 1 + 7 + 3);
+    cr_assert_eq(s.forks, 6, "the first seq 2 placed extends the root, then is moved");
+
+    rows_of(st, &rw);
+    cr_assert_eq(rows_of_author(&rw, t.pk), AM_LOGS_PER_AUTHOR);
+    for (size_t i = 0; i < rw.n; i++)
+        if (!memcmp(rw.h[i].author, t.pk, AM_PK_LEN))
+            cr_assert(rw.h[i].flags & STORE_HEAD_ABUSIVE && rw.h[i].flags & STORE_HEAD_FORKED);
+        else
+            cr_assert_eq(rw.h[i].flags, 0, "x is untouched");
+    check_log(&rw, &t, t.pk, NULL, 1, 1, a1->hash, FS | STORE_HEAD_ABUSIVE, "root");
+    /* which branches are kept is a function of the hashes: the seven lowest */
+    qsort(sorted, 12, sizeof sorted[0], hash_cmp);
+    for (int i = 0; i < 12; i++) {
+        uint8_t id[AM_PK_LEN];
+        child_id(t.pk, sorted[i], id);
+        cr_assert_eq(row_find(&rw, id) != NULL, i < 7, "branch %d by hash", i);
+    }
+    memcpy(ev.author, t.pk, AM_PK_LEN);
+    cr_assert_eq(store_forks_each(st, evid_add, &ev), AM_OK);
+    cr_assert_eq(ev.n, 5, "the five beyond the bound are evidence");
+    for (int i = 0; i < 5; i++) {
+        int found = 0;
+        for (int j = 7; j < 12; j++)
+            found |= !memcmp(ev.hash[i], sorted[j], AM_HASH_LEN);
+        cr_assert(found, "evidence %d is one of the five highest hashes", i);
+    }
+    cr_assert_eq(store_stats(st, &ss), AM_OK);
+    cr_assert_eq(ss.forks, 5);
+    cr_assert_eq(ss.entries, 1 + 7 + 3);
+
+    /* the abusive author's ops leave the views: the same as a store without it */
+    s2 = store2(&dir2);
+    struct tnode *vx[] = {&xs[0], &xs[1], &xs[2]};
+    cr_assert_eq(put(s2, vx, 3, &s), AM_OK);
+    digest_of(st, d1);
+    digest_of(s2, d2);
+    cr_assert_eq(memcmp(d1, d2, sizeof d1), 0, "no op of an abusive author in the views");
+    store2_close(s2, dir2);
+
+    /* everything persists */
+    store_close(st);
+    cr_assert_eq(store_open(&st, dir, NULL), AM_OK);
+    rows_of(st, &r2);
+    rows_same(&rw, &r2);
+    ev.n = 0;
+    cr_assert_eq(store_forks_each(st, evid_add, &ev), AM_OK);
+    cr_assert_eq(ev.n, 5);
+    digest_of(st, d3);
+    cr_assert_eq(memcmp(d1, d3, sizeof d1), 0);
+    /* more of it is duplicates or stays evidence */
+    cr_assert_eq(put(st, batch, nb, &s), AM_OK);
+    cr_assert_eq(s.duplicate, nb);
+    cr_assert_eq(store_reindex(st, &ri), AM_OK);
+    digest_of(st, d3);
+    cr_assert_eq(memcmp(d1, d3, sizeof d1), 0, "reindex equals the live views");
+    tree_free(&t);
+    tree_free(&x);
 }
 
 /* ---- damaged stores (PROTOCOL.md §7, "Damaged stores", "Store record") ------------------ */

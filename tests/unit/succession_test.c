@@ -2,10 +2,12 @@
  * succession_test.c: the succession op (PROTOCOL.md 10.4, §1 label) and its object
  * (10.7, 10.9): strict decoding, the checks that need the entry's author
  * (relief_op_check_author: osig by the old key over the exact message, old != author),
- * the view that lists successors in one order whatever the order of arrival, and the
- * store's views: an invalid succession is recorded with its reason and listed nowhere,
- * every arrival order gives the same fingerprint, and reindex equals the live views.
- * Seeded orders print their seed (rerun with AM_SEED=...).
+ * the view that lists successors in one order whatever the order of arrival (a second
+ * successor of one branch listed as refused), and the store's views: an invalid
+ * succession (signed by one key, or of a key not forked here) is recorded with its reason
+ * and listed nowhere, every arrival order (the fork before or after the succession) gives
+ * the same fingerprint, and reindex equals the live views. Seeded orders print their seed
+ * (rerun with AM_SEED=...).
  */
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -409,16 +411,54 @@ static void ingest_one(struct store *s, const struct built *b)
     size_t l[1] = {b->len};
     struct store_ingest_stats st;
     cr_assert_eq(store_ingest(s, e, l, 1, WALL, &st), AM_OK);
-    cr_assert_eq(st.added, 1);
+    cr_assert_eq(st.added + st.forks, 1, "stored (as a new entry or a branch's first)");
+}
+
+/* Entry seq 1 of `old` writing site `slug`: two of them with different slugs fork the key
+ * at seq 1 (both are kept, each a branch). */
+static void build_site(struct built *b, const struct key *old, const char *slug, uint64_t hlc)
+{
+    struct relief_op op = {.type = RELIEF_T_SITE};
+    op.site.p = slug;
+    op.site.len = (uint32_t)strlen(slug);
+    op.name = op.site;
+    op.has = RELIEF_HAS(RELIEF_K_SLUG) | RELIEF_HAS(RELIEF_K_NAME);
+    build(b, old, &op, hlc);
+}
+
+/* The invalid list of s as one string: "seq:why\n" per entry. */
+struct whys {
+    char buf[2048];
+    size_t len;
+};
+
+static int why_add(void *ctx, const uint8_t *author, uint64_t seq, const char *why, size_t len)
+{
+    struct whys *w = ctx;
+    int n;
+    (void)author;
+    n = snprintf(w->buf + w->len, sizeof w->buf - w->len, "%llu:%.*s\n", (unsigned long long)seq,
+                 (int)len, why);
+    cr_assert(n > 0 && (size_t)n < sizeof w->buf - w->len);
+    w->len += (size_t)n;
+    return 0;
+}
+
+static void whys(struct store *s, struct whys *w)
+{
+    w->len = 0;
+    w->buf[0] = 0;
+    cr_assert_eq(store_invalid_each(s, why_add, w), AM_OK);
 }
 
 Test(succession, store_views_any_order_reindex_and_invalid_ones)
 {
     struct key old, n1, n2, bad;
     struct relief_op a, b, c;
-    struct built e[3];
+    struct built e[3], f[2];
     struct store *s[2];
     struct store_view_stats vs[2];
+    struct whys w[2];
     char *dir[2];
     uint64_t hlc = (WALL - 1000) << 16;
 
@@ -432,22 +472,40 @@ Test(succession, store_views_any_order_reindex_and_invalid_ones)
     build(&e[0], &n1, &a, hlc);
     build(&e[1], &n2, &b, hlc + 1);
     build(&e[2], &bad, &c, hlc + 2);
+    /* the old key signs two different first records: forked */
+    build_site(&f[0], &old, "hub-north", hlc - 10);
+    build_site(&f[1], &old, "clinic-2", hlc - 9);
     for (int i = 0; i < 2; i++) {
         dir[i] = tu_tmpdir();
         cr_assert_eq(store_open(&s[i], dir[i], NULL), AM_OK);
     }
+    /* store 0: the fork first, then the successions; store 1: the successions first
+     * (reversed), and the fork after them */
+    ingest_one(s[0], &f[0]);
+    ingest_one(s[0], &f[1]);
     for (int i = 0; i < 3; i++)
         ingest_one(s[0], &e[i]);
     for (int i = 2; i >= 0; i--)
         ingest_one(s[1], &e[i]);
+    cr_assert_eq(store_view_stats(s[1], &vs[1]), AM_OK);
+    cr_assert_eq(vs[1].invalid, 3, "before the fork: none counts");
+    whys(s[1], &w[1]);
+    cr_assert(strstr(w[1].buf, "is not forked here"), "%s", w[1].buf);
+    cr_assert(strstr(w[1].buf, "\"osig\" is not a signature"), "%s", w[1].buf);
+    ingest_one(s[1], &f[1]);
+    ingest_one(s[1], &f[0]);
     for (int i = 0; i < 2; i++) {
         struct query *q;
         const struct query_successor *rows;
         size_t n, total;
         cr_assert_eq(store_view_stats(s[i], &vs[i]), AM_OK);
         cr_assert_eq(vs[i].invalid, 1, "the one-key succession is recorded invalid");
-        cr_assert_eq(vs[i].objects, 1, "one succession object");
-        cr_assert_eq(vs[i].sites + vs[i].items + vs[i].needs + vs[i].cells, 0);
+        cr_assert_eq(vs[i].objects, 3, "one succession object, two sites");
+        cr_assert_eq(vs[i].sites, 2);
+        cr_assert_eq(vs[i].items + vs[i].needs + vs[i].cells, 0);
+        whys(s[i], &w[i]);
+        cr_assert(strstr(w[i].buf, "\"osig\" is not a signature"), "%s", w[i].buf);
+        cr_assert_null(strstr(w[i].buf, "not forked"), "%s", w[i].buf);
         cr_assert_eq(query_open(s[i], WALL, &q), AM_OK);
         cr_assert_eq(query_successors(q, old.pk, &rows, &n, &total), AM_OK);
         cr_assert_eq(n, 2);
@@ -458,6 +516,7 @@ Test(succession, store_views_any_order_reindex_and_invalid_ones)
         cr_assert_eq(rows[0].entry_seq, 1);
         cr_assert_eq(rows[0].hlc, hlc);
         cr_assert_eq(rows[1].head[0], 0xb2);
+        cr_assert(!rows[0].refused && !rows[1].refused, "two branches, one successor each");
         cr_assert_eq(query_predecessors(q, n2.pk, &rows, &n), AM_OK);
         cr_assert_eq(n, 1);
         cr_assert_eq(memcmp(rows[0].old, old.pk, AM_PK_LEN), 0);
@@ -469,14 +528,254 @@ Test(succession, store_views_any_order_reindex_and_invalid_ones)
     }
     cr_assert_eq(memcmp(vs[0].fingerprint, vs[1].fingerprint, STORE_VIEW_FP_LEN), 0,
                  "both orders give the same views");
-    {
+    cr_assert_str_eq(w[0].buf, w[1].buf, "and the same invalid list");
+    for (int i = 0; i < 2; i++) {
         struct store_view_stats after;
-        cr_assert_eq(store_reindex(s[1], NULL), AM_OK);
-        cr_assert_eq(store_view_stats(s[1], &after), AM_OK);
-        cr_assert_eq(memcmp(after.fingerprint, vs[1].fingerprint, STORE_VIEW_FP_LEN), 0,
+        struct whys wa;
+        cr_assert_eq(store_reindex(s[i], NULL), AM_OK);
+        cr_assert_eq(store_view_stats(s[i], &after), AM_OK);
+        cr_assert_eq(memcmp(after.fingerprint, vs[i].fingerprint, STORE_VIEW_FP_LEN), 0,
                      "reindex equals the live views");
         cr_assert_eq(after.invalid, 1);
+        whys(s[i], &wa);
+        cr_assert_str_eq(wa.buf, w[i].buf, "reindex: the same invalid list");
     }
+    for (int i = 0; i < 2; i++) {
+        store_close(s[i]);
+        tu_rmrf(dir[i]);
+        free(dir[i]);
+    }
+}
+
+/* A succession of a key that is not forked here is recorded invalid, saying so, live and
+ * after reindex alike; an unforked old key's own entries change nothing; the fork makes it
+ * count, whichever arrives first, and the views are then the same as a store that had the
+ * fork first. */
+Test(succession, old_key_not_forked_is_invalid_until_the_fork_arrives)
+{
+    struct key old, nw;
+    struct relief_op a;
+    struct built e, f[2];
+    struct store *s[2];
+    struct store_view_stats v, v0, vr;
+    struct whys w, wr;
+    char *dir[2];
+    uint64_t hlc = (WALL - 1000) << 16;
+    struct query *q;
+    const struct query_successor *rows;
+    size_t n, total;
+
+    key_make(&old, 1);
+    key_make(&nw, 2);
+    succ_op(&a, &old, nw.pk, 1, 0xa1, &old);
+    build(&e, &nw, &a, hlc);
+    build_site(&f[0], &old, "hub-north", hlc - 10);
+    build_site(&f[1], &old, "clinic-2", hlc - 9);
+    for (int i = 0; i < 2; i++) {
+        dir[i] = tu_tmpdir();
+        cr_assert_eq(store_open(&s[i], dir[i], NULL), AM_OK);
+    }
+
+    /* store 0: the succession alone, then the old key's one record: not forked */
+    ingest_one(s[0], &e);
+    for (int step = 0; step < 2; step++) {
+        if (step == 1)
+            ingest_one(s[0], &f[0]);
+        cr_assert_eq(store_view_stats(s[0], &v), AM_OK);
+        cr_assert_eq(v.invalid, 1, "step %d: the succession is invalid", step);
+        whys(s[0], &w);
+        cr_assert(strstr(w.buf, "1:succession: the old key ") == w.buf, "%s", w.buf);
+        cr_assert(strstr(w.buf, "is not forked here"), "%s", w.buf);
+        cr_assert_eq(query_open(s[0], WALL, &q), AM_OK);
+        cr_assert_eq(query_successors(q, old.pk, &rows, &n, &total), AM_OK);
+        cr_assert_eq(n, 0, "step %d: no successor listed", step);
+        cr_assert_eq(total, 0);
+        cr_assert_eq(query_predecessors(q, nw.pk, &rows, &n), AM_OK);
+        cr_assert_eq(n, 0);
+        query_close(q);
+        /* the rebuild judges it alike */
+        cr_assert_eq(store_reindex(s[0], NULL), AM_OK);
+        cr_assert_eq(store_view_stats(s[0], &vr), AM_OK);
+        cr_assert_eq(memcmp(vr.fingerprint, v.fingerprint, STORE_VIEW_FP_LEN), 0,
+                     "step %d: reindex equals the live views", step);
+        whys(s[0], &wr);
+        cr_assert_str_eq(wr.buf, w.buf, "step %d: the same reason after reindex", step);
+    }
+
+    /* the fork arrives: the succession counts */
+    ingest_one(s[0], &f[1]);
+    cr_assert_eq(store_view_stats(s[0], &v), AM_OK);
+    cr_assert_eq(v.invalid, 0, "the fork made it valid");
+    cr_assert_eq(query_open(s[0], WALL, &q), AM_OK);
+    cr_assert_eq(query_successors(q, old.pk, &rows, &n, &total), AM_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(memcmp(rows[0].author, nw.pk, AM_PK_LEN), 0);
+    cr_assert_eq(query_predecessors(q, nw.pk, &rows, &n), AM_OK);
+    cr_assert_eq(n, 1);
+    query_close(q);
+
+    /* store 1: the fork first, then the succession: the same views */
+    ingest_one(s[1], &f[1]);
+    ingest_one(s[1], &f[0]);
+    ingest_one(s[1], &e);
+    cr_assert_eq(store_view_stats(s[1], &v0), AM_OK);
+    cr_assert_eq(v0.invalid, 0);
+    cr_assert_eq(memcmp(v0.fingerprint, v.fingerprint, STORE_VIEW_FP_LEN), 0,
+                 "the fork before or after the succession: the same views");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(store_reindex(s[i], NULL), AM_OK);
+        cr_assert_eq(store_view_stats(s[i], &vr), AM_OK);
+        cr_assert_eq(vr.invalid, 0);
+        cr_assert_eq(memcmp(vr.fingerprint, v.fingerprint, STORE_VIEW_FP_LEN), 0,
+                     "store %d: reindex equals the live views", i);
+    }
+    for (int i = 0; i < 2; i++) {
+        store_close(s[i]);
+        tu_rmrf(dir[i]);
+        free(dir[i]);
+    }
+}
+
+/* One successor per branch: of the successions naming one head, the first by (hlc,
+ * author, seq) counts, the others are listed as refused, in every arrival order. */
+Test(succession, second_successor_of_a_branch_is_refused)
+{
+    struct key old, nk[3];
+    struct relief_op op[3];
+    struct relief_ref ref[3];
+    uint8_t d0[1024], d[1024];
+    size_t l0 = 0, l;
+    uint64_t seed = tu_seed("succession second successor"), st = seed;
+    static const int perm[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                   {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+
+    key_make(&old, 1);
+    for (int i = 0; i < 3; i++) {
+        key_make(&nk[i], (uint8_t)(2 + i));
+        memcpy(ref[i].author, nk[i].pk, AM_PK_LEN);
+        ref[i].seq = 1;
+    }
+    /* nk[0] and nk[1] name the same head (one branch), nk[2] another */
+    succ_op(&op[0], &old, nk[0].pk, 5, 0xa1, &old);
+    succ_op(&op[1], &old, nk[1].pk, 5, 0xa1, &old);
+    succ_op(&op[2], &old, nk[2].pk, 6, 0xb2, &old);
+    for (int round = 0; round < 8; round++) {
+        uint64_t h[3];
+        for (int i = 0; i < 3; i++)
+            h[i] = 1000 + tu_rand(&st) % 3; /* ties too: then by author */
+        for (int p = 0; p < 6; p++) {
+            struct relief_obj *o = succ_obj(&old);
+            const struct relief_successor *s;
+            uint32_t ns, total, refused = 0;
+            int first = -1;
+            for (int i = 0; i < 3; i++)
+                cr_assert_eq(
+                    relief_obj_apply(o, &op[perm[p][i]], &ref[perm[p][i]], h[perm[p][i]], NULL),
+                    AM_OK);
+            cr_assert_eq(relief_succession_view(o, &s, &ns, &total), AM_OK);
+            cr_assert_eq(ns, 3);
+            cr_assert_eq(total, 3);
+            for (uint32_t i = 0; i < ns; i++) {
+                int who = memcmp(s[i].ref.author, nk[0].pk, AM_PK_LEN) == 0   ? 0
+                          : memcmp(s[i].ref.author, nk[1].pk, AM_PK_LEN) == 0 ? 1
+                                                                              : 2;
+                if (who == 2) {
+                    cr_assert(!s[i].refused, "seed %llu: the other branch's counts",
+                              (unsigned long long)seed);
+                    continue;
+                }
+                if (first < 0) {
+                    first = who;
+                    cr_assert(!s[i].refused, "seed %llu: the first of the branch counts",
+                              (unsigned long long)seed);
+                } else {
+                    cr_assert(s[i].refused, "seed %llu round %d: the second is refused",
+                              (unsigned long long)seed, round);
+                }
+                refused += (uint32_t)s[i].refused;
+            }
+            cr_assert_eq(refused, 1);
+            /* the first by (hlc, author, seq) */
+            cr_assert_eq(first,
+                         h[0] != h[1] ? (h[0] < h[1] ? 0 : 1)
+                                      : (memcmp(nk[0].pk, nk[1].pk, AM_PK_LEN) < 0 ? 0 : 1),
+                         "seed %llu round %d", (unsigned long long)seed, round);
+            l = dump(o, d, sizeof d);
+            if (p == 0) {
+                l0 = l;
+                memcpy(d0, d, l);
+                /* each row ends in its refused flag */
+                cr_assert(d[l - 1] == 0xc2 || d[l - 1] == 0xc3, "rows end in a bool");
+            } else {
+                cr_assert_eq(l, l0, "seed %llu round %d order %d", (unsigned long long)seed, round,
+                             p);
+                cr_assert_eq(memcmp(d, d0, l), 0, "seed %llu round %d order %d: same bytes",
+                             (unsigned long long)seed, round, p);
+            }
+            relief_obj_free(o);
+        }
+    }
+}
+
+/* The same in the store: the refused one is listed (flagged) among the successors, is no
+ * one's predecessor link, and the views agree in both orders and after reindex. */
+Test(succession, store_lists_a_second_successor_as_refused)
+{
+    struct key old, n1, n2;
+    struct relief_op a, b;
+    struct built e[2], f[2];
+    struct store *s[2];
+    struct store_view_stats vs[2];
+    char *dir[2];
+    uint64_t hlc = (WALL - 1000) << 16;
+
+    key_make(&old, 1);
+    key_make(&n1, 2);
+    key_make(&n2, 3);
+    succ_op(&a, &old, n1.pk, 1, 0xa1, &old);
+    succ_op(&b, &old, n2.pk, 1, 0xa1, &old); /* the same branch, later */
+    build(&e[0], &n1, &a, hlc);
+    build(&e[1], &n2, &b, hlc + 1);
+    build_site(&f[0], &old, "hub-north", hlc - 10);
+    build_site(&f[1], &old, "clinic-2", hlc - 9);
+    for (int i = 0; i < 2; i++) {
+        dir[i] = tu_tmpdir();
+        cr_assert_eq(store_open(&s[i], dir[i], NULL), AM_OK);
+    }
+    ingest_one(s[0], &f[0]);
+    ingest_one(s[0], &f[1]);
+    ingest_one(s[0], &e[0]);
+    ingest_one(s[0], &e[1]);
+    ingest_one(s[1], &e[1]);
+    ingest_one(s[1], &e[0]);
+    ingest_one(s[1], &f[1]);
+    ingest_one(s[1], &f[0]);
+    for (int i = 0; i < 2; i++) {
+        struct query *q;
+        const struct query_successor *rows;
+        size_t n, total;
+        struct store_view_stats after;
+        cr_assert_eq(store_view_stats(s[i], &vs[i]), AM_OK);
+        cr_assert_eq(vs[i].invalid, 0, "a refused successor is valid, it just does not count");
+        cr_assert_eq(query_open(s[i], WALL, &q), AM_OK);
+        cr_assert_eq(query_successors(q, old.pk, &rows, &n, &total), AM_OK);
+        cr_assert_eq(n, 2);
+        cr_assert_eq(memcmp(rows[0].author, n1.pk, AM_PK_LEN), 0);
+        cr_assert(!rows[0].refused);
+        cr_assert_eq(memcmp(rows[1].author, n2.pk, AM_PK_LEN), 0);
+        cr_assert(rows[1].refused, "store %d: the second successor of the branch", i);
+        cr_assert_eq(query_predecessors(q, n1.pk, &rows, &n), AM_OK);
+        cr_assert_eq(n, 1);
+        cr_assert_eq(query_predecessors(q, n2.pk, &rows, &n), AM_OK);
+        cr_assert_eq(n, 0, "a refused successor took over nothing");
+        query_close(q);
+        cr_assert_eq(store_reindex(s[i], NULL), AM_OK);
+        cr_assert_eq(store_view_stats(s[i], &after), AM_OK);
+        cr_assert_eq(memcmp(after.fingerprint, vs[i].fingerprint, STORE_VIEW_FP_LEN), 0,
+                     "store %d: reindex equals the live views", i);
+    }
+    cr_assert_eq(memcmp(vs[0].fingerprint, vs[1].fingerprint, STORE_VIEW_FP_LEN), 0,
+                 "both orders give the same views");
     for (int i = 0; i < 2; i++) {
         store_close(s[i]);
         tu_rmrf(dir[i]);

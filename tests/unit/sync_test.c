@@ -370,6 +370,31 @@ Test(sync, other_major_version_is_named_on_both_sides)
     cr_assert_eq(sync_error(&B.sess), AM_EVERSION);
     /* B's preamble reached A before B closed */
     cr_assert(sync_state(&B.sess) & SYNC_CLOSED);
+    /* each can name both versions: its own and the one the peer spoke */
+    unsigned major, minor;
+    sync_peer_version(&B.sess, &major, &minor);
+    cr_assert_eq(major, SYNC_VERSION_MAJOR + 1);
+    sync_peer_version(&A.sess, &major, &minor);
+    cr_assert_eq(major, SYNC_VERSION_MAJOR);
+    cr_assert_eq(minor, SYNC_VERSION_MINOR);
+}
+
+Test(sync, a_version_2_peer_is_refused_and_stores_nothing)
+{
+    /* a node from before logs (protocol 2) would take a child log's entries for broken
+     * links; it refuses major 3 at our preamble, and we refuse its */
+    write_entries(&A, NULL, 3);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    size_t n;
+    uint8_t *out = (uint8_t *)sync_output(&A.sess, &n);
+    out[4] = 2;
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(sync_error(&B.sess), AM_EVERSION);
+    unsigned major, minor;
+    sync_peer_version(&B.sess, &major, &minor);
+    cr_assert_eq(major, 2);
+    cr_assert_eq(entries_of(&B), 0);
 }
 
 Test(sync, garbage_after_the_handshake_closes_cleanly)
@@ -386,9 +411,45 @@ Test(sync, garbage_after_the_handshake_closes_cleanly)
     cr_assert(sync_state(&B.sess) & SYNC_CLOSED);
 }
 
-Test(sync, forked_author_yields_evidence_on_both_sides)
+/* Both stores hold the same logs and the same views. */
+static void assert_same_views(struct peer *a, struct peer *b)
 {
-    /* A cloned laptop: one identity writes different entries on two machines. */
+    uint8_t da[AM_HASH_LEN], db[AM_HASH_LEN];
+    assert_same(a, b);
+    cr_assert_eq(entries_of(a), entries_of(b));
+    cr_assert_eq(store_views_digest(a->st, da), AM_OK);
+    cr_assert_eq(store_views_digest(b->st, db), AM_OK);
+    cr_assert_eq(memcmp(da, db, AM_HASH_LEN), 0, "the views are byte-identical");
+}
+
+/* The logs of `author` in p's store (its root and child logs). */
+struct logs_of {
+    const uint8_t *author;
+    size_t n, split;
+};
+
+static int count_log(void *ctx, const struct store_head *h)
+{
+    struct logs_of *l = ctx;
+    if (memcmp(h->author, l->author, AM_PK_LEN) == 0) {
+        l->n++;
+        l->split += (h->flags & STORE_HEAD_SPLIT) != 0;
+    }
+    return 0;
+}
+
+static size_t logs_of(struct peer *p, const uint8_t *author, size_t *split)
+{
+    struct logs_of l = {author, 0, 0};
+    cr_assert_eq(store_heads_each(p->st, count_log, &l), AM_OK);
+    if (split)
+        *split = l.split;
+    return l.n;
+}
+
+Test(sync, forked_author_keeps_both_branches_on_both_sides)
+{
+    /* A cloned laptop: one identity writes different entries on two machines, from seq 1. */
     uint8_t pk[AM_PK_LEN], clone[AM_SK_LEN];
     struct store_head h;
     crypto_sign_keypair(pk, clone);
@@ -398,19 +459,27 @@ Test(sync, forked_author_yields_evidence_on_both_sides)
     start(&A, 1, 0, NULL);
     start(&B, 0, 0, NULL);
     pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
     cr_assert_eq(store_head_get(A.st, pk, &h), AM_OK);
-    cr_assert(h.flags & STORE_HEAD_FORKED, "A keeps evidence");
+    cr_assert(h.flags & STORE_HEAD_FORKED, "A knows the fork");
     cr_assert_eq(store_head_get(B.st, pk, &h), AM_OK);
-    cr_assert(h.flags & STORE_HEAD_FORKED, "B keeps evidence");
-    cr_assert_eq(entries_of(&A), 12, "the other author still synced");
+    cr_assert(h.flags & STORE_HEAD_FORKED, "B knows the fork");
+    cr_assert_eq(logs_of(&A, pk, NULL), 3, "the (empty) root and one log per branch");
+    cr_assert_eq(entries_of(&A), 17, "both branches, and the other author, are stored");
+    assert_same_views(&A, &B);
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    cr_assert_eq(pump(&A, &B, SIZE_MAX), SYNC_INSYNC_BYTES);
 }
 
-Test(sync, fork_evidence_reaches_the_longer_branch_and_nodes_that_differ_only_by_it)
+Test(sync, branches_reach_the_longer_branch_and_a_node_whose_log_is_not_split)
 {
     /* A laptop is cloned after 3 entries; the original writes 7 more, the copy 4. */
     uint8_t pk[AM_PK_LEN], clone[AM_SK_LEN];
     struct store_head h;
     struct peer C;
+    size_t split;
     crypto_sign_keypair(pk, clone);
     peer_open(&C);
     write_entries(&A, clone, 3);
@@ -429,23 +498,145 @@ Test(sync, fork_evidence_reaches_the_longer_branch_and_nodes_that_differ_only_by
     start(&A, 1, 0, NULL);
     start(&B, 0, 0, NULL);
     pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
     cr_assert_eq(store_head_get(B.st, pk, &h), AM_OK);
-    cr_assert(h.flags & STORE_HEAD_FORKED, "the shorter branch keeps evidence");
-    cr_assert_eq(store_head_get(A.st, pk, &h), AM_OK);
-    cr_assert(h.flags & STORE_HEAD_FORKED, "and so does the longer one, from B's entries");
-    cr_assert_eq(h.seq, 10, "each keeps its own branch");
+    cr_assert(h.flags & STORE_HEAD_SPLIT, "the shorter branch's node split the log");
+    cr_assert_eq(h.seq, 3, "the root log ends where the branches part");
+    cr_assert_eq(logs_of(&B, pk, NULL), 3);
+    cr_assert_eq(entries_of(&B), 14, "both branches are stored");
+    assert_same_views(&A, &B);
 
-    /* C and A hold the same heads; only A holds evidence: they must not look in sync */
+    /* C's log goes on to 10 unsplit; A's ends at 3 and goes on in two child logs: one
+     * session brings C the other branch (C splits too) */
     start(&C, 1, 0, NULL);
     start(&A, 0, 0, NULL);
     pump(&C, &A, SIZE_MAX);
-    cr_assert_eq(store_head_get(C.st, pk, &h), AM_OK);
-    cr_assert(h.flags & STORE_HEAD_FORKED, "the evidence spread to C");
+    cr_assert(sync_state(&C.sess) & SYNC_IN_SYNC);
+    cr_assert_eq(logs_of(&C, pk, &split), 3);
+    cr_assert_eq(split, 1);
+    assert_same_views(&A, &C);
     /* and now they are in sync: a reconnection is the handshake only */
     start(&C, 1, 0, NULL);
     start(&A, 0, 0, NULL);
     cr_assert_eq(pump(&C, &A, SIZE_MAX), SYNC_INSYNC_BYTES);
     peer_close(&C);
+}
+
+Test(sync, two_branches_that_no_side_has_split_converge_in_one_session)
+{
+    /* One identity on two machines: the same entries 1..4, then each writes 5..10 of its
+     * own. Neither node knows of the other branch: both hold one log, to seq 10. */
+    uint8_t pk[AM_PK_LEN], clone[AM_SK_LEN];
+    struct store_head ha, hb;
+    const struct sync_stats *sa, *sb;
+    crypto_sign_keypair(pk, clone);
+    write_entries(&A, clone, 4);
+    for (int i = 0; i < 50; i++)
+        write_entries(&A, NULL, 2); /* and some authors that never forked */
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    write_entries(&A, clone, 6);
+    write_entries(&B, clone, 6);
+    cr_assert_eq(store_head_get(A.st, pk, &ha), AM_OK);
+    cr_assert_eq(store_head_get(B.st, pk, &hb), AM_OK);
+    cr_assert_eq(ha.seq, 10);
+    cr_assert_eq(hb.seq, 10);
+    cr_assert_neq(memcmp(ha.hash, hb.hash, AM_HASH_LEN), 0);
+
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    size_t bytes = pump(&A, &B, SIZE_MAX);
+    sa = sync_stats(&A.sess);
+    sb = sync_stats(&B.sess);
+    cr_log_info("fork found: %zu bytes, entries sent %llu + %llu, added %llu + %llu", bytes,
+                (unsigned long long)sa->entries_out, (unsigned long long)sb->entries_out,
+                (unsigned long long)sa->added, (unsigned long long)sb->added);
+    cr_assert_eq(sync_error(&A.sess), AM_OK, "%s", am_strerror(sync_error(&A.sess)));
+    cr_assert_eq(sync_error(&B.sess), AM_OK, "%s", am_strerror(sync_error(&B.sess)));
+    cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    cr_assert_eq(sa->refused + sb->refused, 0, "every entry of both branches is placed");
+    /* the first entry of a branch counts as a fork (stored), the others as added */
+    cr_assert_eq(sa->forks, 1);
+    cr_assert_eq(sb->forks, 1);
+    cr_assert_eq(sa->added + sa->forks, 6, "A gains B's branch");
+    cr_assert_eq(sb->added + sb->forks, 6, "B gains A's branch");
+    /* what finding the fork costs: each side's log from its first entry (the 4 entries
+     * before the fork go as duplicates), and its own branch once more when the split
+     * lands while that log is still going out (then a child log it is now) */
+    cr_assert_leq(sa->entries_out + sb->entries_out, 2 * (10 + 6));
+    cr_assert_eq(store_head_get(A.st, pk, &ha), AM_OK);
+    cr_assert(ha.flags & STORE_HEAD_SPLIT);
+    cr_assert_eq(ha.seq, 4, "the root log ends at the fork");
+    cr_assert_eq(logs_of(&A, pk, NULL), 3);
+    cr_assert_eq(entries_of(&A), 4 + 6 + 6 + 100);
+    assert_same_views(&A, &B);
+
+    /* a reconnection sends nothing but the handshake: the same cost as with no fork */
+    start(&A, 1, 0, NULL);
+    start(&B, 0, 0, NULL);
+    bytes = pump(&A, &B, SIZE_MAX);
+    cr_log_info("in-sync reconnection with a forked author: %zu bytes", bytes);
+    cr_assert_eq(bytes, SYNC_INSYNC_BYTES, "%zu", bytes);
+    /* roles swapped: the same */
+    start(&A, 0, 0, NULL);
+    start(&B, 1, 0, NULL);
+    cr_assert_eq(pump(&A, &B, SIZE_MAX), SYNC_INSYNC_BYTES);
+}
+
+/* Moves bytes both ways in chunks of at most `most` bytes (SIZE_MAX: all there is, so a
+ * side reads several messages at once) until nothing moves. */
+static void pump_small(struct peer *a, struct peer *b, size_t most)
+{
+    for (int idle = 0; idle < 2;) {
+        int any = 0;
+        struct peer *pair[2][2] = {{a, b}, {b, a}};
+        for (int d = 0; d < 2; d++) {
+            struct peer *from = pair[d][0], *to = pair[d][1];
+            size_t n;
+            const uint8_t *out = sync_output(&from->sess, &n);
+            if (n == 0 || (sync_state(&to->sess) & SYNC_CLOSED))
+                continue;
+            size_t chunk = most == SIZE_MAX ? n : 1 + tu_rand(&rng) % (n < most ? n : most);
+            sync_feed(&to->sess, out, chunk);
+            sync_flush(&to->sess);
+            sync_output_done(&from->sess, chunk);
+            any = 1;
+        }
+        idle = any ? 0 : idle + 1;
+    }
+}
+
+Test(sync, branches_converge_however_the_bytes_interleave)
+{
+    /* Whichever side's entries are stored first, a log split while our copy of it was
+     * still queued for the peer must not count as sent: each round, fresh stores, two
+     * unsplit branches (fork at 3), the bytes read all at once or in small chunks. */
+    for (int round = 0; round < 12; round++) {
+        uint8_t pk[AM_PK_LEN], clone[AM_SK_LEN];
+        peer_close(&A);
+        peer_close(&B);
+        peer_open(&A);
+        peer_open(&B);
+        crypto_sign_keypair(pk, clone);
+        write_entries(&A, clone, 2);
+        start(&A, 1, 0, NULL);
+        start(&B, 0, 0, NULL);
+        pump(&A, &B, SIZE_MAX);
+        write_entries(&A, clone, 3 + round % 4);
+        write_entries(&B, clone, 3 + round % 3);
+        for (int i = 0; i < round % 3; i++)
+            write_entries(round % 2 ? &A : &B, NULL, 40); /* entries ahead of the clone's */
+        start(&A, round % 2, 0, NULL);
+        start(&B, !(round % 2), 0, NULL);
+        pump_small(&A, &B, round % 3 ? 64 + 200 * (size_t)(round % 4) : SIZE_MAX);
+        cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC, "round %d", round);
+        cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC, "round %d", round);
+        cr_assert_eq(logs_of(&A, pk, NULL), 3, "round %d", round);
+        assert_same_views(&A, &B);
+    }
 }
 
 Test(sync, idle_peer_times_out_and_pings_keep_alive)

@@ -8,6 +8,14 @@
  * early), the fork evidence, the peers met. A fixed case also checks the counts against
  * what the rules say. Random cases print their seed: rerun one with AM_SEED=<seed>
  * AM_PROP_CASES=1.
+ *
+ * Only histories WITHOUT forks: the memory store is a model of the old rule (the first
+ * branch met is the log, another branch's entry is one piece of evidence), while the LMDB
+ * store now keeps every branch in logs of their own (issue 14, docs/branches.md). No
+ * author here signs two entries that share a parent, and no damaged copy is a validly
+ * signed entry. Forked histories are tested against the design in store_test.c (fixed
+ * cases) and branches_test.c (random histories, every arrival order); this file goes back
+ * to forks when memstore.c models the logs.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -274,8 +282,19 @@ static void ingest_both(struct pair *p, struct blob *const *batch, size_t n,
     for (size_t i = 0; i < n; i++)
         free((void *)raw[i]);
     PA(cl == cm, "ingest: %d in LMDB, %d in memory", cl, cm);
-    PA(rl.added == rm.added && rl.duplicate == rm.duplicate && rl.forks == rm.forks &&
-           rl.refused == rm.refused,
+    /* A batch that carries one entry twice: its second copy, when the first is refused,
+     * counts as a duplicate in the memory store and in the LMDB store's path for an
+     * author that does not fork, but as refused when the LMDB store plans the author's
+     * logs (a damaged copy parting from a stored entry sends it there). Reported to the
+     * lead; until one rule is chosen only their sum is compared for such a batch. */
+    int twice = 0;
+    for (size_t i = 0; i < n && !twice; i++)
+        for (size_t j = 0; j < i && !twice; j++)
+            twice = batch[i]->len == batch[j]->len &&
+                    memcmp(batch[i]->p, batch[j]->p, batch[i]->len) == 0;
+    PA(rl.added == rm.added && rl.forks == rm.forks &&
+           (twice ? rl.duplicate + rl.refused == rm.duplicate + rm.refused
+                  : rl.duplicate == rm.duplicate && rl.refused == rm.refused),
        "ingest of %zu: LMDB added %llu dup %llu forks %llu refused %llu; memory %llu %llu %llu "
        "%llu",
        n, (unsigned long long)rl.added, (unsigned long long)rl.duplicate,
@@ -359,7 +378,7 @@ Test(syncstore_compare, fixed_case)
 
     g_seed = 0;
     seed[0] = 1;
-    author_make(&au[0], seed, 8, 4, 3, 0); /* branch at seq 4..6 */
+    author_make(&au[0], seed, 8, 0, 0, 0); /* no branch: see the top of this file */
     seed[0] = 2;
     author_make(&au[1], seed, 5, 0, 0, 0);
     badsig = flip(&au[1].main[2], au[1].main[2].len - 7, 0x10);
@@ -384,34 +403,26 @@ Test(syncstore_compare, fixed_case)
         expect_res(&r, 2, 2, 0, 3, "second batch");
         compare_all(&p, au, 2, &rng);
     }
-    /* 3. A's branch at 4 (links to 3: it is A's next, taken); then main 4 (evidence of
-     * a fork), branch 5 (extends the kept branch) and main 5 (a second entry for 5) */
+    /* 3. A's 4 alone; then 5 and 6 with 4 again */
     {
-        struct blob *b[] = {&au[0].branch[0]};
+        struct blob *b[] = {&au[0].main[3]};
         ingest_both(&p, b, 1, &r);
-        expect_res(&r, 1, 0, 0, 0, "branch entry first");
+        expect_res(&r, 1, 0, 0, 0, "A's next entry alone");
     }
     {
-        struct blob *b[] = {&au[0].main[3], &au[0].branch[1], &au[0].main[4]};
+        struct blob *b[] = {&au[0].main[5], &au[0].main[3], &au[0].main[4]};
         ingest_both(&p, b, 3, &r);
-        expect_res(&r, 1, 0, 2, 0, "main 4 and 5 against the branch");
-        compare_all(&p, au, 2, &rng);
-    }
-    /* 3b. main 6 names main 5, which is kept only as evidence: it does not link */
-    {
-        struct blob *b[] = {&au[0].main[5]};
-        ingest_both(&p, b, 1, &r);
-        expect_res(&r, 0, 0, 1, 0, "an entry naming another predecessor");
+        expect_res(&r, 2, 1, 0, 0, "A's 5 and 6, and 4 again");
         compare_all(&p, au, 2, &rng);
     }
     cr_assert_eq(p.mem.head(p.mem.ctx, au[0].pk, &h), AM_OK);
-    cr_expect_eq(h.seq, 5);
-    cr_expect_eq(h.flags & 1u, 1u, "A is marked forked");
-    /* 4. the same evidence again counts as a duplicate; B's 2 now links */
+    cr_expect_eq(h.seq, 6);
+    cr_expect_eq(h.flags, 0u, "A never forked");
+    /* 4. A's 3 again counts as a duplicate; B's 2 now links */
     {
-        struct blob *b[] = {&au[0].main[3], &au[1].main[1], &au[1].main[2]};
+        struct blob *b[] = {&au[0].main[2], &au[1].main[1], &au[1].main[2]};
         ingest_both(&p, b, 3, &r);
-        expect_res(&r, 2, 1, 0, 0, "evidence again");
+        expect_res(&r, 2, 1, 0, 0, "B's 2 and 3 after its 1");
         compare_all(&p, au, 2, &rng);
     }
     cr_assert_eq(p.lm.head(p.lm.ctx, au[1].pk, &h), AM_OK);
@@ -451,10 +462,26 @@ static uint64_t rnd(uint64_t *rng, uint64_t n)
     return n ? tu_rand(rng) % n : 0;
 }
 
-/* A damaged copy of b: a flipped bit of its signature, a flipped bit anywhere, or cut. */
+static void damage_once(struct blob *c, const struct blob *b, uint64_t *rng);
+
+/* A damaged copy of b: a flipped bit of its signature, a flipped bit anywhere, or cut.
+ * Never a validly signed entry: a flip of an entry whose signature was already bad (an
+ * author's bad_at) may undo that damage, and the good entry so made would part from the
+ * kept bad one: a fork, which this file leaves out. Such a copy is damaged again. */
 static struct blob *damaged(struct pool *pl, const struct blob *b, uint64_t *rng)
 {
     struct blob *c = &pl->made[pl->n_made++];
+    struct entry e;
+    for (;;) {
+        damage_once(c, b, rng);
+        if (entry_decode(&e, c->p, c->len) != AM_OK || entry_verify(&e) != AM_OK)
+            return c;
+        free(c->p);
+    }
+}
+
+static void damage_once(struct blob *c, const struct blob *b, uint64_t *rng)
+{
     switch (rnd(rng, 3)) {
     case 0:
         *c = flip(b, b->len - 1 - rnd(rng, 64), (uint8_t)(1u << rnd(rng, 8)));
@@ -468,7 +495,6 @@ static struct blob *damaged(struct pool *pl, const struct blob *b, uint64_t *rng
         c->len = n;
     }
     }
-    return c;
 }
 
 /* The seq the memory store holds for author a (0: none). */
@@ -479,8 +505,8 @@ static uint64_t held(struct pair *p, const struct author *a)
 }
 
 /* One batch: mostly each author's next entries (sometimes past a gap, sometimes a run
- * given in any order), with entries held already, branch entries, damaged copies and
- * entries from anywhere in a chain mixed in. */
+ * given in any order), with entries held already, damaged copies and entries from
+ * anywhere in a chain mixed in (branch entries only if a case made any: none now). */
 static size_t pick_batch(struct pair *p, struct pool *pl, uint64_t *rng, struct blob **b)
 {
     size_t n = 1 + rnd(rng, BATCH_MAX), k = 0;
@@ -510,6 +536,22 @@ static size_t pick_batch(struct pair *p, struct pool *pl, uint64_t *rng, struct 
     }
     if (k > 1 && rnd(rng, 4) == 0) /* the same entry twice in one batch */
         b[k - 1] = b[rnd(rng, k - 1)];
+    /* Damaged copies go after the rest, in their shuffled order. Under the old rule the
+     * memory store models, a damaged copy given before the good entry of its seq in one
+     * batch is taken for that seq's entry and the good one is refused with it (another
+     * branch); the LMDB store now keeps the good one. No fork: see the top of this file. */
+    {
+        struct blob *good[BATCH_MAX], *bad[BATCH_MAX];
+        size_t ng = 0, nb = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (b[i] >= pl->made && b[i] < pl->made + pl->n_made)
+                bad[nb++] = b[i];
+            else
+                good[ng++] = b[i];
+        }
+        memcpy(b, good, ng * sizeof *b);
+        memcpy(b + ng, bad, nb * sizeof *b);
+    }
     return k;
 }
 
@@ -525,12 +567,11 @@ static void run_case(uint64_t seed)
     for (int a = 0; a < NAUTH; a++) {
         uint8_t s[AM_SEED_LEN];
         size_t n = 3 + rnd(&rng, CHAIN_MAX - 3);
-        uint64_t fork_at = rnd(&rng, 3) ? 1 + rnd(&rng, n) : 0;
         for (int i = 0; i < AM_SEED_LEN; i++)
             s[i] = (uint8_t)tu_rand(&rng);
-        /* one author in four signs after an entry whose signature is bad */
-        author_make(&pl->au[a], s, n, fork_at, 1 + rnd(&rng, BRANCH_MAX),
-                    rnd(&rng, 4) == 0 ? 1 + rnd(&rng, n) : 0);
+        /* one author in four signs after an entry whose signature is bad; no author forks
+         * (see the top of this file) */
+        author_make(&pl->au[a], s, n, 0, 0, rnd(&rng, 4) == 0 ? 1 + rnd(&rng, n) : 0);
     }
     /* peer ids: the authors, and two that share a first byte with one of them */
     for (int i = 0; i < PEER_IDS; i++) {
@@ -577,8 +618,9 @@ Test(syncstore_compare, seeded_sequences)
  * An author that signs an entry naming a predecessor whose own signature is bad. In one
  * run, good signatures then come after bad ones: the LMDB store bisects for the members
  * to keep (so a forged run costs a few checks), which keeps nothing of [bad, good, bad],
- * though [bad, good] alone is kept whole (the good tip vouches for its predecessor). Such
- * a kept entry with a bad signature proves no fork against another entry for its seq.
+ * though [bad, good] alone is kept whole (the good tip vouches for its predecessor).
+ * (A good seq 1 against the kept bad one, which the old rule refused, is left out: under
+ * the logs it is a fork question, see the top of this file.)
  */
 Test(syncstore_compare, bad_signature_inside_a_linked_run)
 {
@@ -613,9 +655,9 @@ Test(syncstore_compare, bad_signature_inside_a_linked_run)
         compare_all(&p, &a, 1, &rng);
     }
     {
-        struct blob *b[] = {&e1, &e3, &e3b};
-        ingest_both(&p, b, 3, &r);
-        expect_res(&r, 1, 0, 0, 2, "a signed seq 1 against a kept one with a bad signature");
+        struct blob *b[] = {&e3, &e3b};
+        ingest_both(&p, b, 2, &r);
+        expect_res(&r, 1, 0, 0, 1, "a good and a bad signature for one seq");
         compare_all(&p, &a, 1, &rng);
     }
     pair_close(&p);
