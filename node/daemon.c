@@ -188,6 +188,25 @@ static void conn_unlink(struct conn *c)
         *pp = c->next;
 }
 
+/* Into buf: "; " and what of the `forks` + `capped` new entries began a branch of a key
+ * signed on two machines (stored and counted, as every entry) or a branch kept as evidence
+ * only; "" when none. */
+static void branches_text(char *buf, size_t cap, uint64_t forks, uint64_t capped)
+{
+    int n = 0;
+    buf[0] = '\0';
+    if (forks)
+        n = snprintf(buf, cap,
+                     "; %llu of them began a branch of a key in use on two machines (every "
+                     "branch is kept and counts: see `aidmesh forks`)",
+                     (unsigned long long)forks);
+    if (capped && n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n,
+                 "; %llu kept as evidence only (a key past %d branches: its records no longer "
+                 "count; see `aidmesh forks`)",
+                 (unsigned long long)capped, AM_LOGS_PER_AUTHOR);
+}
+
 /* Logs whose entries the session of c refused and why (a line per author and reason),
  * once per new refusal count: at the end of the first sync and when the session ends. */
 static void log_refusals(struct conn *c)
@@ -223,7 +242,7 @@ void daemon_conn_close(struct conn *c, const char *why)
         if (st->refused)
             snprintf(refused, sizeof refused, ", refused %llu", (unsigned long long)st->refused);
         daemon_log(d, "peer %.16s at %s: disconnected (%s); got %llu entries, gave %llu%s",
-                   c->peer_hex, c->addr, why, (unsigned long long)st->added,
+                   c->peer_hex, c->addr, why, (unsigned long long)(st->added + st->forks),
                    (unsigned long long)st->entries_out, refused);
         log_refusals(c);
         if (!d->once) {
@@ -231,7 +250,7 @@ void daemon_conn_close(struct conn *c, const char *why)
             for (struct conn *o = d->conns; o; o = o->next)
                 other |= o->handshaken && !o->closing && !strcmp(o->peer_hex, c->peer_hex);
             if (!other)
-                gone_note(d, c, st->added, st->entries_out);
+                gone_note(d, c, st->added + st->forks, st->entries_out);
         }
     } else if (c->outbound && c->target && c->target->discovered && !d->once) {
         /* anyone can send beacons: such dials are summed up too (daemon_accept.c) */
@@ -255,12 +274,13 @@ void daemon_conn_close(struct conn *c, const char *why)
                            : (c->sess_ok && sync_error(&c->sess) ? sync_error(&c->sess) : AM_EPEER);
         if (c->sess_ok) {
             const struct sync_stats *st = sync_stats(&c->sess);
-            d->once_result->received = st->added;
+            d->once_result->received = st->added + st->forks; /* a branch's first too */
             d->once_result->authors = st->authors_in;
             d->once_result->sent = st->entries_out;
             d->once_result->bytes_in = st->bytes_in;
             d->once_result->bytes_out = st->bytes_out;
             d->once_result->forks = st->forks;
+            d->once_result->capped = st->capped;
             d->once_result->refused = st->refused;
             d->once_result->refusals = st->refusals;
         }
@@ -363,12 +383,14 @@ static void conn_pump(struct conn *c)
     if ((st & SYNC_IN_SYNC) && !(st & SYNC_CLOSED) && !c->in_sync) {
         const struct sync_stats *ss = sync_stats(&c->sess);
         c->in_sync = 1;
-        char refused[48] = "";
+        char refused[48] = "", branches[300];
         if (ss->refused)
             snprintf(refused, sizeof refused, "; refused %llu", (unsigned long long)ss->refused);
-        daemon_log(c->d, "peer %.16s: in sync (got %llu entries from %llu authors, gave %llu%s)",
-                   c->peer_hex, (unsigned long long)ss->added, (unsigned long long)ss->authors_in,
-                   (unsigned long long)ss->entries_out, refused);
+        branches_text(branches, sizeof branches, ss->forks, ss->capped);
+        daemon_log(c->d, "peer %.16s: in sync (got %llu entries from %llu author%s, gave %llu%s%s)",
+                   c->peer_hex, (unsigned long long)(ss->added + ss->forks),
+                   (unsigned long long)ss->authors_in, ss->authors_in == 1 ? "" : "s",
+                   (unsigned long long)ss->entries_out, refused, branches);
         log_refusals(c);
         if (c->d->once)
             sync_close(&c->sess, AM_OK);
@@ -627,10 +649,15 @@ static void stick_sync_one(struct daemon *d, const char *path)
     else if (r.full)
         daemon_log(d, "stick at %s is full: every record fit, but not %s", path,
                    r.visit_written ? "the stick's own bookkeeping" : "the note of this visit");
-    daemon_log(d, "stick %s synced: got %llu, gave %llu, safe to unplug", path,
-               (unsigned long long)r.added, (unsigned long long)r.exported);
-    if (r.added)
-        scan_heads(d); /* peers connected now get what the stick brought */
+    {
+        char branches[300];
+        branches_text(branches, sizeof branches, r.forks, r.capped);
+        daemon_log(d, "stick %s synced: got %llu, gave %llu%s, safe to unplug", path,
+                   (unsigned long long)(r.added + r.forks), (unsigned long long)r.exported,
+                   branches);
+    }
+    if (r.added || r.forks) /* a branch's first entry is new too */
+        scan_heads(d);      /* peers connected now get what the stick brought */
 }
 
 static void on_stick_mount(void *ctx, const char *path, uint64_t id)

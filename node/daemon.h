@@ -49,7 +49,9 @@ struct daemon_opts {
 int daemon_run(struct node *n, const struct daemon_opts *o);
 
 struct daemon_sync_result {
-    uint64_t received, authors, sent, bytes_in, bytes_out, forks, refused;
+    uint64_t received, authors, sent, bytes_in, bytes_out, refused;
+    uint64_t forks;                /* of received: entries that began a branch (stored, counted) */
+    uint64_t capped;               /* received, kept as evidence only (beyond AM_LOGS_PER_AUTHOR) */
     struct sync_refusals refusals; /* the refused, by author and reason */
     int error;                     /* am_err.h code, 0 on success */
     char peer[65];

@@ -550,7 +550,7 @@ void daemon_write_status(struct daemon *d)
         snprintf(p->state, sizeof p->state, "%s", c->in_sync ? "in sync" : "syncing");
         p->connected_at = c->connected_wall;
         p->last_seen = c->last_seen_wall;
-        p->entries_in = ss->added;
+        p->entries_in = ss->added + ss->forks; /* a branch's first entry too */
         p->entries_out = ss->entries_out;
         p->bytes_in = ss->bytes_in;
         p->bytes_out = ss->bytes_out;

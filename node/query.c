@@ -165,6 +165,15 @@ static void need_fill(struct query *q, struct query_need *w, unsigned digits)
     w->late = v->status == RELIEF_ST_OPEN && w->by && w->by < q->today;
     w->over = v->q.n_heads && v->delivered > w->q;
     w->by_past = w->by && w->by < hlc_ms(v->by.win_hlc) / MS_PER_DAY;
+    /* the views name an op by its log (PROTOCOL.md 10.8.5): people see its author */
+    if (v->opened)
+        store_snap_log_author(q->sn, w->v.open_ref.author, w->v.open_ref.author);
+}
+
+void query_author_of(struct query *q, const uint8_t id[static AM_PK_LEN],
+                     uint8_t author[static AM_PK_LEN])
+{
+    store_snap_log_author(q->sn, id, author);
 }
 
 /* ---- needs: the dup check ---- */

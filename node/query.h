@@ -218,6 +218,12 @@ int query_state(struct query *q, struct query_state *st);
 int query_author_find(struct query *q, const char *hex, uint8_t author[static AM_PK_LEN],
                       unsigned *matches);
 
+/* The author of the entry a view ref names (views name ops by their log: a branch of a
+ * forked key has a log id of its own, PROTOCOL.md 6); id itself when it is an author's.
+ * id and author may be the same buffer. */
+void query_author_of(struct query *q, const uint8_t id[static AM_PK_LEN],
+                     uint8_t author[static AM_PK_LEN]);
+
 /* 1 when fork evidence exists for `author` (its records are marked), else 0. */
 int query_author_forked(struct query *q, const uint8_t author[static AM_PK_LEN]);
 

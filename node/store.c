@@ -174,8 +174,15 @@ static int setup_meta(struct store *s, MDB_txn *txn, const char *dir)
             return store_mdb_err(rc);
     } else if (rc != 0) {
         return store_mdb_err(rc);
-    } else if (v.mv_size != 1 || *(uint8_t *)v.mv_data != STORE_FORMAT) {
+    } else if (v.mv_size != 1 || (*(uint8_t *)v.mv_data != STORE_FORMAT &&
+                                  *(uint8_t *)v.mv_data != STORE_FORMAT_CHAINS)) {
         return AM_ECORRUPT;
+    } else if (*(uint8_t *)v.mv_data == STORE_FORMAT_CHAINS && !s->read_only) {
+        /* a store of one chain per author reads as it is (PROTOCOL.md 7); once this build
+         * writes it, it may hold logs an older build cannot read, so it says so */
+        uint8_t f = STORE_FORMAT;
+        if ((rc = store_meta_put(txn, s, "format", &f, 1)) != 0)
+            return store_mdb_err(rc);
     }
 
     snprintf(path, sizeof path, "%s/data.mdb", dir);
@@ -757,6 +764,16 @@ int store_snap_entry(struct store_snap *sn, const uint8_t author[static AM_PK_LE
     *raw = v.mv_data;
     *len = v.mv_size;
     return AM_OK;
+}
+
+void store_snap_log_author(struct store_snap *sn, const uint8_t log[static AM_PK_LEN],
+                           uint8_t author[static AM_PK_LEN])
+{
+    struct store_head h;
+    if (store_head_read(sn->txn, sn->s, log, &h) == AM_OK)
+        memmove(author, h.author, AM_PK_LEN);
+    else if (author != log)
+        memmove(author, log, AM_PK_LEN);
 }
 
 /* Authors, forked and abusive ones, counted at their root logs. */

@@ -410,6 +410,11 @@ int store_snap_forks_each(struct store_snap *sn,
  * AM_ECORRUPT, or a store error. */
 int store_snap_entry(struct store_snap *sn, const uint8_t log[static AM_PK_LEN], uint64_t seq,
                      const uint8_t **raw, size_t *len);
+/* The author of log `log` (a child log's head names it; an author id is its own root
+ * log's), into author (which may be log itself); log itself when the store has no such
+ * child log. */
+void store_snap_log_author(struct store_snap *sn, const uint8_t log[static AM_PK_LEN],
+                           uint8_t author[static AM_PK_LEN]);
 /* store_stats without its fault guard: a caller that may meet a damaged store runs its
  * reads under store_guarded. */
 int store_snap_stats(struct store_snap *sn, struct store_stats *st);

@@ -27,7 +27,9 @@
 #include "relief.h"
 #include "store.h"
 
-#define STORE_FORMAT  1
+#define STORE_FORMAT        2 /* logs (PROTOCOL.md 6) */
+#define STORE_FORMAT_CHAINS 1 /* one chain per author: read, and raised to 2 when opened to write  \
+                               */
 #define STORE_KEY_LEN (AM_PK_LEN + 8) /* author || be64 seq */
 
 struct views_cache;

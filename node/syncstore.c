@@ -112,6 +112,7 @@ int syncstore_ingest(struct store *s, const uint8_t *const *raw, const size_t *l
         res->added += st.added;
         res->duplicate += st.duplicate;
         res->forks += st.forks;
+        res->capped += st.capped;
         res->refused += st.gap + st.unlinked + st.badsig + st.malformed;
         {
             uint64_t listed = 0;

@@ -6,9 +6,10 @@ if(NOT CRITERION_FOUND)
   message(FATAL_ERROR "Criterion not found: install libcriterion-dev (make deps does)")
 endif()
 
-# A small library of helpers shared by unit tests (tests/unit/testutil.c).
+# A small library of helpers shared by unit tests (tests/unit/testutil.c), and those of the
+# stick tests (stick_tu.c).
 add_library(amtestutil STATIC ${CMAKE_SOURCE_DIR}/tests/unit/testutil.c
-            ${CMAKE_SOURCE_DIR}/tests/unit/memstore.c)
+            ${CMAKE_SOURCE_DIR}/tests/unit/memstore.c ${CMAKE_SOURCE_DIR}/tests/unit/stick_tu.c)
 target_include_directories(amtestutil PUBLIC ${CMAKE_SOURCE_DIR}/tests/unit)
 target_link_libraries(amtestutil PUBLIC amtools PkgConfig::CRITERION)
 

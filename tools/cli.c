@@ -336,7 +336,8 @@ static const char status_help[] =
     "usage: aidmesh status [--json] [--home DIR]\n"
     "\n"
     "Shows this node: its identity, network id (never the key), install id, and what\n"
-    "its store holds: authors, entries, and forks (one identity used on two machines);\n"
+    "its store holds: authors, entries, and forks (one identity used on two machines:\n"
+    "every branch is kept and counts; `aidmesh forks` lists them);\n"
     "and its relief views with their fingerprint: two nodes with the same records show\n"
     "the same fingerprint. Last, whether this node's `aidmesh run` is running (asked over\n"
     "its control socket in the home) and how many peers it has connected.\n";
@@ -407,20 +408,21 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                                                   (json_int_t)ns.pid, "port", (json_int_t)ns.port,
                                                   "connected", (json_int_t)ns.n_connected)
                                       : json_pack("{s:b}", "running", 0);
-        out_json_put(stdout,
-                     json_pack("{s:o,s:o,s:s,s:o,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,"
-                               "s:o,s:o,s:o,s:o,s:o}",
-                               "home", out_json_strz(c->home), "name", out_json_strz(n.name),
-                               "author", author, "previous_authors", jprev, "network_id", netid,
-                               "install_id", iidh, "copied_from", copied ? fromh : NULL, "authors",
-                               out_json_u64(st.authors), "entries", out_json_u64(st.entries),
-                               "fork_evidence", out_json_u64(st.forks), "forked_authors",
-                               out_json_u64(st.forked), "store_bytes", out_json_u64(st.map_used),
-                               "store_map_bytes", out_json_u64(st.map_size), "view_fingerprint",
-                               vfp, "view_objects", out_json_u64(vs.objects), "sites",
-                               out_json_u64(vs.sites), "items", out_json_u64(vs.items), "needs",
-                               out_json_u64(vs.needs), "stock_cells", out_json_u64(vs.cells),
-                               "invalid_ops", out_json_u64(vs.invalid), "daemon", daemon));
+        out_json_put(
+            stdout,
+            json_pack("{s:o,s:o,s:s,s:o,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,"
+                      "s:o,s:o,s:o,s:o,s:o,s:o}",
+                      "home", out_json_strz(c->home), "name", out_json_strz(n.name), "author",
+                      author, "previous_authors", jprev, "network_id", netid, "install_id", iidh,
+                      "copied_from", copied ? fromh : NULL, "authors", out_json_u64(st.authors),
+                      "entries", out_json_u64(st.entries), "fork_evidence", out_json_u64(st.forks),
+                      "forked_authors", out_json_u64(st.forked), "logs", out_json_u64(st.logs),
+                      "abusive_authors", out_json_u64(st.abusive), "store_bytes",
+                      out_json_u64(st.map_used), "store_map_bytes", out_json_u64(st.map_size),
+                      "view_fingerprint", vfp, "view_objects", out_json_u64(vs.objects), "sites",
+                      out_json_u64(vs.sites), "items", out_json_u64(vs.items), "needs",
+                      out_json_u64(vs.needs), "stock_cells", out_json_u64(vs.cells), "invalid_ops",
+                      out_json_u64(vs.invalid), "daemon", daemon));
     } else {
         out_count(a, st.authors);
         out_count(e, st.entries);
@@ -441,15 +443,24 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         printf("  network id:  %s\n", netid);
         printf("  install id:  %s%s%s\n", iidh, copied ? ", copied from " : "",
                copied ? fromh : "");
-        printf("  store:       %s entries from %s authors, %.1f MiB\n", e, a,
-               (double)st.map_used / (1024.0 * 1024.0));
+        printf("  store:       %s entr%s from %s author%s", e, st.entries == 1 ? "y" : "ies", a,
+               st.authors == 1 ? "" : "s");
+        if (st.logs > st.authors) /* a forked author's branches are logs of their own */
+            printf(" in %llu logs", (unsigned long long)st.logs);
+        printf(", %.1f MiB\n", (double)st.map_used / (1024.0 * 1024.0));
         if (st.forked)
-            printf("  forks:       %s authors signed two different entries for one place in\n"
-                   "               their log (an identity in use on two machines?): see "
-                   "`aidmesh forks`\n",
-                   f);
+            printf("  forks:       %s author%s signed two different entries for one place in\n"
+                   "               %s log (an identity in use on two machines?): every branch\n"
+                   "               is kept and counts; see `aidmesh forks`\n",
+                   f, st.forked == 1 ? "" : "s", st.forked == 1 ? "its" : "their");
         else
             printf("  forks:       none\n");
+        if (st.abusive)
+            printf("  abusive:     %llu author%s signed more than %d branches: the further ones "
+                   "are\n"
+                   "               kept as evidence only (%llu), and %s records no longer count\n",
+                   (unsigned long long)st.abusive, st.abusive == 1 ? "" : "s", AM_LOGS_PER_AUTHOR,
+                   (unsigned long long)st.forks, st.abusive == 1 ? "its" : "their");
         printf("  views:       %llu sites, %llu items, %llu needs, %llu stock cells\n"
                "  view fingerprint: %s (same records, same value)\n",
                (unsigned long long)vs.sites, (unsigned long long)vs.items,
@@ -652,8 +663,9 @@ static const char verify_help[] =
     "usage: aidmesh verify [--json] [--home DIR]\n"
     "\n"
     "Re-checks every chain and every signature in the store and reports what is wrong\n"
-    "by author and seq. Exits 0 only when everything is clean. Fork evidence (one\n"
-    "identity used on two machines) is listed but is not damage. Neither is an author\n"
+    "by author and seq. Exits 0 only when everything is clean. A forked author (one\n"
+    "identity used on two machines) is noted but is not damage: every branch of it is\n"
+    "checked, kept and counts (see `aidmesh forks`). Neither is an author\n"
     "who signed entries badly and then signed over them (every node accepts such a\n"
     "run): such an author is reported as misbehaving, and the store is clean.\n";
 
@@ -764,24 +776,32 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     }
     if (v.json) {
         if (out_json_put(stdout,
-                         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "problems", v.problems,
+                         json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "problems", v.problems,
                                    "misbehaving", v.misbehaving, "authors", out_json_u64(r.authors),
-                                   "entries", out_json_u64(r.entries), "fork_evidence",
-                                   out_json_u64(r.forks), "forked_authors", out_json_u64(st.forked),
-                                   "invalid_ops", out_json_u64(r.invalid_ops), "clean",
-                                   !r.problems))) {
+                                   "logs", out_json_u64(r.logs), "entries", out_json_u64(r.entries),
+                                   "fork_evidence", out_json_u64(r.forks), "forked_authors",
+                                   out_json_u64(st.forked), "invalid_ops",
+                                   out_json_u64(r.invalid_ops), "clean", !r.problems))) {
             cli_err("verify: out of memory");
             return 1;
         }
     } else {
         out_count(e, r.entries);
         out_count(a, r.authors);
-        printf("verified %s entries from %s authors: %s\n", e, a,
-               r.problems ? "PROBLEMS FOUND (listed above)" : "clean");
+        printf("verified %s entr%s from %s author%s", e, r.entries == 1 ? "y" : "ies", a,
+               r.authors == 1 ? "" : "s");
+        if (r.logs > r.authors)
+            printf(" in %llu logs", (unsigned long long)r.logs);
+        printf(": %s\n", r.problems ? "PROBLEMS FOUND (listed above)" : "clean");
         if (st.forked)
-            printf("note: %llu authors have fork evidence (one identity used on two "
-                   "machines); their first branch is kept\n",
-                   (unsigned long long)st.forked);
+            printf("note: %llu author%s signed two branches (one identity used on two "
+                   "machines); every branch is kept and counts: see `aidmesh forks`\n",
+                   (unsigned long long)st.forked, st.forked == 1 ? "" : "s");
+        if (r.forks)
+            printf("note: %llu entr%s kept as evidence only (a key that signed more than %d "
+                   "branches): see `aidmesh forks`\n",
+                   (unsigned long long)r.forks, r.forks == 1 ? "y is" : "ies are",
+                   AM_LOGS_PER_AUTHOR);
         if (r.misbehaving)
             printf("note: %llu author%s signed entries with a bad signature and then signed over "
                    "them (listed above as misbehaving): kept, as on every node (PROTOCOL.md §6)\n",

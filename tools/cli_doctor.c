@@ -312,7 +312,8 @@ static void check_home(struct doc *d, struct cli *c, int full, struct store_stat
         *st_out = st;
         out_count(e, st.entries);
         out_count(a, st.authors);
-        add(d, "home", "store", D_OK, "store opens: %s entries from %s authors", e, a);
+        add(d, "home", "store", D_OK, "store opens: %s entr%s from %s author%s", e,
+            st.entries == 1 ? "y" : "ies", a, st.authors == 1 ? "" : "s");
 
         /* integrity: everything on small stores, every head on big ones */
         if (full > 0 || (full == 0 && st.entries <= DOC_VERIFY_MAX)) {
@@ -348,28 +349,37 @@ static void check_home(struct doc *d, struct cli *c, int full, struct store_stat
                     am_strerror(rc));
             else if (h.problems)
                 add(d, "home", "integrity", D_FAIL,
-                    "%llu of %llu authors' latest entries are damaged (first: %s): run `aidmesh "
-                    "verify` for the full list",
-                    (unsigned long long)h.problems, (unsigned long long)h.heads, h.first);
+                    "%llu of %llu latest entries (one per author, and one per branch of a forked "
+                    "author) %s damaged (first: %s): run `aidmesh verify` for the full list",
+                    (unsigned long long)h.problems, (unsigned long long)h.heads,
+                    h.problems == 1 ? "is" : "are", h.first);
             else
                 add(d, "home", "integrity", D_OK,
-                    "integrity: the latest entry of each of %s authors checked (a quick check: "
+                    "integrity: the latest entry of %s author%s%s checked (a quick check: "
                     "`aidmesh verify` or `doctor --full` checks all %s entries)",
-                    a, e);
+                    a, st.authors == 1 ? "" : "s",
+                    st.logs > st.authors ? ", and of each branch of a forked one," : "", e);
         }
         if (id_ok) {
             struct store_head me;
             if (store_head_get(s, d->pk, &me) == AM_OK && (me.flags & STORE_HEAD_FORKED))
                 add(d, "home", "fork", D_FAIL,
                     "this node's identity signed two different records for one place in its "
-                    "log (the home was copied to another machine?): it cannot write until you "
-                    "give one of them a new identity with `aidmesh init --force`");
+                    "log (the home was copied to another machine?): both branches are kept and "
+                    "count, but it writes nothing more under this key; run `aidmesh identity "
+                    "rotate` on each copy to go on under a new key (see `aidmesh forks`)");
         }
         if (st.forked)
             add(d, "home", "forks", D_WARN,
-                "%llu authors have fork evidence (one identity used on two machines): see "
-                "`aidmesh verify`",
-                (unsigned long long)st.forked);
+                "%llu author%s signed two branches (one identity used on two machines): every "
+                "branch is kept and counts; see `aidmesh forks`",
+                (unsigned long long)st.forked, st.forked == 1 ? "" : "s");
+        if (st.abusive)
+            add(d, "home", "abusive", D_WARN,
+                "%llu author%s signed more than %d branches: the further ones are kept as "
+                "evidence only and %s records no longer count; see `aidmesh forks`",
+                (unsigned long long)st.abusive, st.abusive == 1 ? "" : "s", AM_LOGS_PER_AUTHOR,
+                st.abusive == 1 ? "its" : "their");
         store_install_id(s, iid, from);
         if (!sodium_is_zero(from, sizeof from))
             add(d, "home", "copied", D_WARN,

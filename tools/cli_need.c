@@ -459,7 +459,8 @@ static const struct query_need *load_need(struct query *q, const char *cmd,
 /* A register of a need that holds concurrent writes: each value, who wrote it (short
  * author id and entry), and which one the need shows (the winner, head 0: PROTOCOL.md
  * 10.8.1, 10.9). */
-static void print_reg_heads(const char *label, const struct relief_node_reg *r, int field)
+static void print_reg_heads(struct query *q, const char *label, const struct relief_node_reg *r,
+                            int field)
 {
     if (!r->conflict)
         return;
@@ -471,6 +472,7 @@ static void print_reg_heads(const char *label, const struct relief_node_reg *r, 
             printf("                (the other values cannot be read: run `aidmesh doctor`)\n");
             break;
         }
+        query_author_of(q, h.win_ref.author, h.win_ref.author); /* a branch's log: its key */
         entry_id_hex(h.win_ref.author, a);
         fputs("                ", stdout);
         if (field == RELIEF_F_NOTE) {
@@ -611,11 +613,11 @@ static int need_show(struct cli *c, int argc, char **argv)
                "              day before and is open too\n",
                other);
     }
-    print_reg_heads("the quantity", &nv->q, RELIEF_F_Q);
-    print_reg_heads("the priority", &nv->pri, RELIEF_F_PRI);
-    print_reg_heads("the note", &nv->note, RELIEF_F_NOTE);
-    print_reg_heads("the needed-by date", &nv->by, RELIEF_F_BY);
-    print_reg_heads("the status", &nv->st, RELIEF_F_ST);
+    print_reg_heads(q, "the quantity", &nv->q, RELIEF_F_Q);
+    print_reg_heads(q, "the priority", &nv->pri, RELIEF_F_PRI);
+    print_reg_heads(q, "the note", &nv->note, RELIEF_F_NOTE);
+    print_reg_heads(q, "the needed-by date", &nv->by, RELIEF_F_BY);
+    print_reg_heads(q, "the status", &nv->st, RELIEF_F_ST);
     rc = 0;
 out:
     query_close(q);

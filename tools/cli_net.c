@@ -296,11 +296,12 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
                           "text", out_json_strz(text)));
         }
         out_json_put(stdout,
-                     json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ok", !rc,
+                     json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ok", !rc,
                                "peer", out_json_strz(r.peer), "received", out_json_u64(r.received),
                                "authors", out_json_u64(r.authors), "sent", out_json_u64(r.sent),
                                "bytes_in", out_json_u64(r.bytes_in), "bytes_out",
-                               out_json_u64(r.bytes_out), "forks", out_json_u64(r.forks), "refused",
+                               out_json_u64(r.bytes_out), "forks", out_json_u64(r.forks),
+                               "evidence_only", out_json_u64(r.capped), "refused",
                                out_json_u64(r.refused), "refusals", refusals, "refused_unlisted",
                                out_json_u64(r.refusals.unlisted), "error",
                                r.error ? out_json_strz(am_strerror(r.error)) : json_null()));
@@ -308,8 +309,13 @@ int cli_cmd_sync(struct cli *c, int argc, char **argv)
         printf("received %s entries from %s author%s, sent %s\n", got, authors,
                r.authors == 1 ? "" : "s", gave);
         if (r.forks)
-            printf("note: %llu pieces of fork evidence arrived; see `aidmesh verify`\n",
-                   (unsigned long long)r.forks);
+            printf("%llu of them start%s a branch of a key in use on two machines (both branches "
+                   "are kept and count): see `aidmesh forks`\n",
+                   (unsigned long long)r.forks, r.forks == 1 ? "s" : "");
+        if (r.capped)
+            printf("note: %llu entr%s began a branch of a key past its %d branches: kept as "
+                   "evidence only, and that key's records no longer count; see `aidmesh forks`\n",
+                   (unsigned long long)r.capped, r.capped == 1 ? "y" : "ies", AM_LOGS_PER_AUTHOR);
         if (r.refused) {
             char text[300];
             printf("refused %llu entr%s that %s sent, not stored here:\n",

@@ -194,18 +194,25 @@ static void print_sync(const char *path, const struct node *n, const struct stic
     printf("stick %s, network %s%s: %llu segment%s, %s\n", path, id,
            r->created ? " (set up now)" : "", (unsigned long long)r->segments,
            r->segments == 1 ? "" : "s", b);
-    out_count(a, r->added);
+    /* a branch's first entry is stored like any other (counted apart by the store) */
+    out_count(a, r->added + r->forks);
     out_count(c, r->read);
     out_count(d, r->duplicate);
-    printf("imported %s new entries (read %s, %s already here", a, c, d);
-    if (r->forks)
-        printf(", %llu fork evidence", (unsigned long long)r->forks);
+    printf("imported %s new entr%s (read %s, %s already here", a,
+           r->added + r->forks == 1 ? "y" : "ies", c, d);
+    if (r->capped)
+        printf(", %llu kept as evidence only", (unsigned long long)r->capped);
     if (r->refused)
         printf(", %llu refused: listed below", (unsigned long long)r->refused);
     printf(")\n");
     if (r->forks)
-        printf("note: fork evidence arrived (one identity used on two machines); see `aidmesh "
-               "verify`\n");
+        printf("%llu of them start%s a branch of a key in use on two machines (both branches "
+               "are kept and count): see `aidmesh forks`\n",
+               (unsigned long long)r->forks, r->forks == 1 ? "s" : "");
+    if (r->capped)
+        printf("note: %llu entr%s began a branch of a key past its %d branches: kept as evidence "
+               "only, and that key's records no longer count; see `aidmesh forks`\n",
+               (unsigned long long)r->capped, r->capped == 1 ? "y" : "ies", AM_LOGS_PER_AUTHOR);
     print_damage(r);
     print_refusals(r);
     if (r->foreign)
@@ -224,12 +231,13 @@ static void print_sync(const char *path, const struct node *n, const struct stic
         out_count(a, r->exported);
         size_text(b, r->written_bytes);
         if (r->exported || r->evidence)
-            printf("exported %s entries from %llu author%s%s (%s written in %llu new "
+            printf("exported %s entr%s from %llu author%s%s (%s written in %llu new "
                    "segment%s)\n",
-                   a, (unsigned long long)r->exported_authors, r->exported_authors == 1 ? "" : "s",
-                   r->evidence ? ", with fork evidence" : "", b,
+                   a, r->exported == 1 ? "y" : "ies", (unsigned long long)r->exported_authors,
+                   r->exported_authors == 1 ? "" : "s",
+                   r->evidence ? ", and entries kept as evidence only" : "", b,
                    (unsigned long long)r->new_segments, r->new_segments == 1 ? "" : "s");
-        else if (!r->added && !r->new_segments && !r->manifest_written)
+        else if (!r->added && !r->forks && !r->new_segments && !r->manifest_written)
             printf("nothing to exchange: the stick and this node already hold the same "
                    "records\n");
         else
@@ -253,14 +261,14 @@ static void print_sync(const char *path, const struct node *n, const struct stic
         }
     }
     out_count(a, r->stick_entries);
+    printf("the stick now carries %s entr%s from %llu author%s", a,
+           r->stick_entries == 1 ? "y" : "ies", (unsigned long long)r->stick_authors,
+           r->stick_authors == 1 ? "" : "s");
     if (r->free_bytes != UINT64_MAX) {
         size_text(b, r->free_bytes);
-        printf("the stick now carries %s entries from %llu author%s; %s free\n", a,
-               (unsigned long long)r->stick_authors, r->stick_authors == 1 ? "" : "s", b);
-    } else {
-        printf("the stick now carries %s entries from %llu author%s\n", a,
-               (unsigned long long)r->stick_authors, r->stick_authors == 1 ? "" : "s");
+        printf("; %s free", b);
     }
+    printf("\n");
     printf("safe to unplug\n");
 }
 
@@ -272,14 +280,18 @@ static void json_sync(const char *path, const struct node *n, const struct stick
     stick_node_netid_hex(r->other_netid, other);
     if (rc != AM_OK)
         stick_node_error_text(rc, r, path, text, sizeof text);
-    o = json_pack("{s:b,s:o,s:s,s:o,s:s?,s:b,s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o}}", "ok",
+    /* imported.added: as the store counts it, without a branch's first entry (in forks);
+     * imported.stored: every entry stored */
+    o = json_pack("{s:b,s:o,s:s,s:o,s:s?,s:b,s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}}", "ok",
                   rc == AM_OK, "path", out_json_strz(path), "network_id", id, "error",
                   rc != AM_OK ? out_json_strz(text) : json_null(), "other_network_id",
                   r->location == STICK_LOC_OTHER ? other : NULL, "created", r->created, "segments",
                   out_json_u64(r->segments), "stick_bytes", out_json_u64(r->stick_bytes),
                   "imported", "read", out_json_u64(r->read), "added", out_json_u64(r->added),
                   "duplicate", out_json_u64(r->duplicate), "forks", out_json_u64(r->forks),
-                  "refused", out_json_u64(r->refused), "malformed", out_json_u64(r->malformed));
+                  "refused", out_json_u64(r->refused), "malformed", out_json_u64(r->malformed),
+                  "stored", out_json_u64(r->added + r->forks), "evidence_only",
+                  out_json_u64(r->capped));
     if (o) {
         json_t *a = json_array();
         json_damage(o, r);
@@ -300,22 +312,23 @@ static void json_sync(const char *path, const struct node *n, const struct stick
     }
     if (o &&
         json_object_update_new(
-            o, json_pack(
-                   "{s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o,s:o},s:o,s:b,s:{s:o,s:o},s:o,"
-                   "s:b,s:b,s:{s:o,s:o,s:o},s:b}",
-                   "acknowledged", out_json_u64(r->acknowledged), "newer", out_json_u64(r->newer),
-                   "foreign", out_json_u64(r->foreign), "readonly", r->readonly_why == AM_EPERM,
-                   "exported", "entries", out_json_u64(r->exported), "authors",
-                   out_json_u64(r->exported_authors), "evidence", out_json_u64(r->evidence),
-                   "bytes_written", out_json_u64(r->written_bytes), "new_segments",
-                   out_json_u64(r->new_segments), "to_export", out_json_u64(r->to_export), "full",
-                   r->full, "unfit", "entries", out_json_u64(r->unfit_entries), "authors",
-                   out_json_u64(r->unfit_authors), "cut_notes", out_json_u64(r->cut_notes),
-                   "visit_written", r->visit_written, "manifest_written", r->manifest_written,
-                   "stick", "entries", out_json_u64(r->stick_entries), "authors",
-                   out_json_u64(r->stick_authors), "free_bytes",
-                   r->free_bytes == UINT64_MAX ? json_null() : out_json_u64(r->free_bytes),
-                   "safe_to_unplug", 1))) {
+            o,
+            json_pack("{s:o,s:o,s:o,s:b,s:{s:o,s:o,s:o,s:o,s:o},s:o,s:b,s:{s:o,s:o},s:o,"
+                      "s:b,s:b,s:{s:o,s:o,s:o,s:o},s:b}",
+                      "acknowledged", out_json_u64(r->acknowledged), "newer",
+                      out_json_u64(r->newer), "foreign", out_json_u64(r->foreign), "readonly",
+                      r->readonly_why == AM_EPERM, "exported", "entries", out_json_u64(r->exported),
+                      "authors", out_json_u64(r->exported_authors), "evidence",
+                      out_json_u64(r->evidence), "bytes_written", out_json_u64(r->written_bytes),
+                      "new_segments", out_json_u64(r->new_segments), "to_export",
+                      out_json_u64(r->to_export), "full", r->full, "unfit", "entries",
+                      out_json_u64(r->unfit_entries), "authors", out_json_u64(r->unfit_authors),
+                      "cut_notes", out_json_u64(r->cut_notes), "visit_written", r->visit_written,
+                      "manifest_written", r->manifest_written, "stick", "entries",
+                      out_json_u64(r->stick_entries), "authors", out_json_u64(r->stick_authors),
+                      "logs", out_json_u64(r->stick_logs), "free_bytes",
+                      r->free_bytes == UINT64_MAX ? json_null() : out_json_u64(r->free_bytes),
+                      "safe_to_unplug", 1))) {
         json_decref(o);
         o = NULL;
     }
@@ -486,9 +499,9 @@ static int stick_status_cmd(struct cli *c, const char *path, int force_scan)
         size_text(b, v.bytes);
         out_count(e, v.entries);
         printf("stick %s (network %s)\n", path, id);
-        printf("  carries:   %s entries from %llu author%s in %zu segment%s, %s", e,
-               (unsigned long long)r.stick_authors, r.stick_authors == 1 ? "" : "s", v.n_segs,
-               v.n_segs == 1 ? "" : "s", b);
+        printf("  carries:   %s entries from %llu author%s", e, (unsigned long long)r.stick_authors,
+               r.stick_authors == 1 ? "" : "s");
+        printf(" in %zu segment%s, %s", v.n_segs, v.n_segs == 1 ? "" : "s", b);
         if (r.free_bytes != UINT64_MAX) {
             size_text(a, r.free_bytes);
             printf("; %s free\n", a);

@@ -363,14 +363,46 @@ static int write_manifest(struct ctx *c, const struct stick_view *v)
     return AM_OK;
 }
 
+static int cmp_log_id(const void *a, const void *b)
+{
+    return memcmp(a, ((const struct stick_author *)b)->author, AM_PK_LEN);
+}
+
+/* Who signs log `a`: its owner, or its own id for a root log (owner all zero). */
+static const uint8_t *log_owner(const struct stick_author *a)
+{
+    static const uint8_t zero[AM_PK_LEN];
+    return memcmp(a->owner, zero, AM_PK_LEN) ? a->owner : a->author;
+}
+
+/* Whether log `a` is the first one of its owner in the count: its root log, or, when the
+ * stick holds no entry of the root, the first of its branches in v's order. */
+static int counts_owner(const struct stick_view *v, size_t i)
+{
+    const struct stick_author *a = &v->authors[i], *root;
+    const uint8_t *owner = log_owner(a);
+    if (memcmp(owner, a->author, AM_PK_LEN) == 0)
+        return 1;
+    root = bsearch(owner, v->authors, v->n_authors, sizeof *v->authors, cmp_log_id);
+    if (root && root->entries)
+        return 0;
+    for (size_t k = 0; k < i; k++) /* rare: branches without their root, a few per owner */
+        if (v->authors[k].entries && memcmp(log_owner(&v->authors[k]), owner, AM_PK_LEN) == 0)
+            return 0;
+    return 1;
+}
+
 static void report_after(struct ctx *c, const struct stick_view *v)
 {
     uint64_t unit;
     c->r->stick_entries = v->entries;
     c->r->stick_authors = 0;
+    c->r->stick_logs = 0;
     for (size_t i = 0; i < v->n_authors; i++)
-        if (v->authors[i].entries)
-            c->r->stick_authors++;
+        if (v->authors[i].entries) {
+            c->r->stick_logs++;
+            c->r->stick_authors += counts_owner(v, i);
+        }
     if (c->f->space(c->f->ctx, c->dir, &c->r->free_bytes, &unit) != AM_OK)
         c->r->free_bytes = UINT64_MAX;
     if (c->r->n_damage > 1) {

@@ -302,8 +302,9 @@ struct stick_report {
     int readonly_why; /* 0, or AM_EPERM: nothing was written, the volume is read-only */
     /* import */
     uint64_t segments, stick_bytes;
-    uint64_t read; /* entries read and decoded */
-    uint64_t added, duplicate, forks, refused;
+    uint64_t read;                             /* entries read and decoded */
+    uint64_t added, duplicate, forks, refused; /* forks: stored, each the first of a branch */
+    uint64_t capped;               /* kept as evidence only (beyond AM_LOGS_PER_AUTHOR) */
     struct sync_refusals refusals; /* the refused, by author and reason */
     uint64_t malformed;            /* entries in authentic chunks that do not decode */
     uint64_t n_damage;             /* damage findings (the first STICK_DAMAGE_MAX are listed) */
@@ -322,8 +323,10 @@ struct stick_report {
     uint64_t cut_notes; /* damaged segments acknowledged now (and cut back) */
     int visit_written, manifest_written;
     /* the stick afterwards */
-    uint64_t stick_entries, stick_authors;
-    uint64_t free_bytes; /* UINT64_MAX when the volume does not say */
+    uint64_t stick_entries;
+    uint64_t stick_authors; /* who signed them (a forked author once) */
+    uint64_t stick_logs;    /* the logs they form (a forked author's branches each) */
+    uint64_t free_bytes;    /* UINT64_MAX when the volume does not say */
 };
 
 /*

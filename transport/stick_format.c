@@ -312,6 +312,12 @@ void stick_buf_mem(struct buf *b, const void *m, size_t n)
         memcpy(p, m, n);
 }
 
+/* bsearch over the log table (ascending by id) by a 32-byte id. */
+static int author_row_cmp(const void *key, const void *row)
+{
+    return memcmp(key, ((const struct stick_author *)row)->author, AM_PK_LEN);
+}
+
 /* Whether a row of the log table is a child log (a branch), not an author's root log. */
 static int row_child(const struct stick_author *a)
 {
@@ -547,9 +553,28 @@ static int manifest_parse(const uint8_t *p, size_t n, int version, struct stick_
             memcpy(a->owner, c.p + 4, AM_PK_LEN);
             a->first_seq = get64(c.p + 4 + AM_PK_LEN);
             c.p += 4 + AM_PK_LEN + 8;
-            if (!row_child(a) || a->first_seq < 1)
+            if (!row_child(a) || a->first_seq < 1 || a->first_seq > a->seq + 1)
                 return AM_EMALFORMED;
         }
+        /* PROTOCOL.md 11.4: a child row's owner is a root row of the table, and visits name
+         * root rows only */
+        for (uint32_t i = 0; i < v->n_authors; i++) {
+            const struct stick_author *o;
+            if (!row_child(&v->authors[i]))
+                continue;
+            o = bsearch(v->authors[i].owner, v->authors, v->n_authors, sizeof *v->authors,
+                        author_row_cmp);
+            if (!o || row_child(o))
+                return AM_EMALFORMED;
+        }
+        for (uint32_t i = 0; i < v->n_visits; i++)
+            for (uint32_t k = 0; k < v->visits[i].n_vv; k++) {
+                const struct stick_author *o =
+                    bsearch(v->visits[i].vv[k].author, v->authors, v->n_authors, sizeof *v->authors,
+                            author_row_cmp);
+                if (!o || row_child(o))
+                    return AM_EMALFORMED;
+            }
     }
     return c.p == c.end ? AM_OK : AM_EMALFORMED;
 }

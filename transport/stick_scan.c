@@ -299,6 +299,7 @@ static int batch_flush(struct ctx *c)
     c->r->added += res.added;
     c->r->duplicate += res.duplicate;
     c->r->forks += res.forks;
+    c->r->capped += res.capped;
     c->r->refused += res.refused;
     sync_refusals_merge(&c->r->refusals, &res.refusals);
     return AM_OK;

@@ -611,6 +611,13 @@ int stick_export_all(struct ctx *c, const struct heads *nh, struct job *jobs, si
             continue;
         c->r->exported += jobs[i].written;
         c->r->exported_authors++;
+        /* a forked author's logs (a few each) count as one author */
+        for (size_t k = 0; jobs[i].forked && k < i; k++)
+            if (jobs[k].written && jobs[k].forked &&
+                !memcmp(jobs[k].author, jobs[i].author, AM_PK_LEN)) {
+                c->r->exported_authors--;
+                break;
+            }
         /* a branch's entries: its chains are read back from the stick below, as a later
          * scan will find them */
         reread |= jobs[i].forked;

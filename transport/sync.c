@@ -974,6 +974,7 @@ static int after_ingest(struct sync_session *s, const struct sync_ingest_result 
     s->stats.added += res->added;
     s->stats.duplicate += res->duplicate;
     s->stats.forks += res->forks;
+    s->stats.capped += res->capped;
     s->stats.refused += res->refused;
     sync_refusals_merge(&s->stats.refusals, &res->refusals);
     /* The peer has what it sent; our heads moved: refresh both, once per run of one

@@ -80,7 +80,9 @@ struct sync_refusals {
 };
 
 struct sync_ingest_result {
-    uint64_t added, duplicate, forks, refused;
+    uint64_t added, duplicate, refused;
+    uint64_t forks;  /* stored, each the first entry of a branch (a child log): not in added */
+    uint64_t capped; /* kept as evidence only (a branch beyond AM_LOGS_PER_AUTHOR) */
     struct sync_refusals refusals; /* the refused, by author and reason (a store may leave it
                                       empty: then only `refused` counts them) */
 };
@@ -157,6 +159,7 @@ struct sync_stats {
     uint64_t bytes_in, bytes_out;
     uint64_t entries_in, entries_out;          /* entries received (new or not) and sent */
     uint64_t added, duplicate, forks, refused; /* what ingest did with those received */
+    uint64_t capped;                           /* of those, kept as evidence only */
     struct sync_refusals refusals;             /* the refused, by author and reason */
     uint64_t authors_in;                       /* authors of which something new arrived */
     uint64_t summary_out;                      /* bytes of reconciliation messages sent */

@@ -13,20 +13,24 @@
  *      fuzzer reaches the record decoders behind the authentication tag; a chunk whose
  *      first byte is 4 (END) is pushed with TAG_FINAL;
  *   2  the rest is the raw bytes of MANIFA.AMM: stick_inspect and stick_manifest_decode;
- *   3  the rest is a manifest body, encrypted here with the real manifest key.
+ *   3  the rest is a manifest body, encrypted here with the real manifest key under a
+ *      header of version 01, or of version 02 (child logs, PROTOCOL.md 11.4) when bit 2
+ *      of the first byte is set (first byte 3: version 01, 7: version 02).
  * Invariants (a broken one abort()s): every code is one of am_err.h; the store is handed
  * only entries that decode, at most AM_INGEST_BATCH_MAX at a time, and exactly as many as
  * the report counts as read; authentic chunks (mode 1) never report an authentication
  * failure, and read exactly the entries an independent walk of the plaintext finds; a
- * manifest that decodes re-encodes to bytes that decode to the same body; damage offsets
- * lie inside the file.
+ * manifest that decodes re-encodes to bytes that decode to the same body (mode 3: to
+ * exactly the body and version it was given); damage offsets lie inside the file.
  *
  * Corpus (tests/fuzz/corpus/stick/): raw-* are real files of a stick of this network, made
  * with `aidmesh init --join am1-000gd-40r4k-0m30t-e209v-185gb-r38ef-1wjyv` (the invite code
  * of the secret 00 01 .. 0f), `aidmesh-testtool append` and `aidmesh stick sync` on two
  * nodes, then cut, flipped or extended; plain-* are hand-made plaintext chunks and
- * manifest bodies (modes 1 and 3) with entries from corpus/entry/ok-*; found-* are inputs
- * a libFuzzer run found (tests/fuzz/run-fuzz.sh stick, then -merge=1), kept because they
+ * manifest bodies (modes 1 and 3) with entries from corpus/entry/ok-*; plain-manifest-v2-*
+ * and raw-manifest-v2-* are version 02 manifests (a forked author's root log and two child
+ * logs, made with stick_manifest_encode), whole, with a bad child row, or flipped; found-* are
+ * inputs a libFuzzer run found (tests/fuzz/run-fuzz.sh stick, then -merge=1), kept because they
  * reach code the seeds do not.
  */
 #include <stdint.h>
@@ -387,6 +391,9 @@ static void check_manifest_round_trip(const struct stick_view *v)
     CHECK(stick_manifest_decode(&keys, 'A', m2, l2, &d2, &g) == AM_OK);
     CHECK(d1.n_segs == d2.n_segs && d1.n_authors == d2.n_authors && d1.n_visits == d2.n_visits);
     CHECK(d1.entries == v->entries && d1.bytes == v->bytes);
+    CHECK(d1.n_authors == v->n_authors);
+    for (size_t i = 0; i < d1.n_authors; i++)
+        CHECK(memcmp(&d1.authors[i], &v->authors[i], sizeof d1.authors[i]) == 0);
     for (size_t i = 0; i < d1.n_visits; i++)
         CHECK(d1.visits[i].n_vv == v->visits[i].n_vv);
     stick_view_free(&d1);
@@ -422,14 +429,32 @@ static void mode_manifest_raw(const uint8_t *p, size_t n)
         stick_view_free(&v);
 }
 
-static void mode_manifest_plain(const uint8_t *p, size_t n)
+/* A view decoded from `body` under `version` encodes to that version byte and that body. */
+static void check_same_body(const struct stick_view *v, uint8_t version, const uint8_t *body,
+                            size_t n)
+{
+    static uint8_t b[MAX_IN];
+    uint8_t *m;
+    size_t l;
+    if (stick_manifest_encode(&keys, 'A', 3, v, &m, &l) != AM_OK)
+        return;
+    CHECK(m[4] == version);
+    CHECK(l == STICK_MAN_HEADER_LEN + n + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    CHECK(crypto_aead_xchacha20poly1305_ietf_decrypt(
+              b, NULL, NULL, m + STICK_MAN_HEADER_LEN, l - STICK_MAN_HEADER_LEN, m,
+              STICK_MAN_HEADER_LEN, m + 24, keys.manifest) == 0);
+    CHECK(memcmp(b, body, n) == 0);
+    free(m);
+}
+
+static void mode_manifest_plain(const uint8_t *p, size_t n, uint8_t version)
 {
     static uint8_t m[MAX_IN + 128];
     struct stick_view v;
     uint64_t gen;
     int rc;
     memcpy(m, STICK_MAN_MAGIC, 4);
-    m[4] = STICK_FORMAT_VERSION;
+    m[4] = version;
     m[5] = 'A';
     m[6] = m[7] = 0;
     memcpy(m + 8, keys.netid, AM_NETID_LEN);
@@ -455,6 +480,7 @@ static void mode_manifest_plain(const uint8_t *p, size_t n)
                       v.visits[i].vv[k].seq);
         }
         check_manifest_round_trip(&v);
+        check_same_body(&v, version, p, n);
         stick_view_free(&v);
     }
 }
@@ -487,7 +513,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mode_manifest_raw(data + 1, size - 1);
         break;
     default:
-        mode_manifest_plain(data + 1, size - 1);
+        mode_manifest_plain(data + 1, size - 1,
+                            data[0] & 4 ? STICK_MAN_VERSION_LOGS : STICK_FORMAT_VERSION);
         break;
     }
     return 0;

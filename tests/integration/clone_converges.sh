@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # clone_converges.sh: a cloned laptop, met in different orders, converges (issue 14, item 5;
-# docs/branches.md). A laptop's home is copied onto a second machine and both copies write
+# PROTOCOL.md §6). A laptop's home is copied onto a second machine and both copies write
 # needs and stock under one key. A third node meets the laptop over TCP and then the clone by
 # stick; the hub meets them the other way round; then the two meet, and the clones meet
 # them again. Every node ends with the same view fingerprint, the same needs and the same
@@ -86,8 +86,11 @@ start() {
 stop() { kill -TERM "$1" && wait "$1"; }
 # tcp HOME PORT: one sync over TCP, bounded
 tcp() { "$A" --home "$1" sync --timeout 30 "127.0.0.1:$2"; }
-# stick FROM TO DIR: FROM writes the stick, then TO syncs it
-stick() { "$A" --home "$1" stick sync "$3" && "$A" --home "$2" stick sync "$3"; }
+# stick FROM TO DIR: FROM writes the stick, then TO syncs it (TO's report in $T/stick.out)
+stick() {
+    "$A" --home "$1" stick sync "$3" && "$A" --home "$2" stick sync "$3" >"$T/stick.out" &&
+        cat "$T/stick.out"
+}
 need() { # need HOME QTY PRIORITY: records a need, keeps its short id
     "$A" --home "$1" need add --site $SITE --item $ITEM --qty "$2" --priority "$3" >"$T/need.out" &&
         sed -n 's/^opened need \([0-9a-f]*\):.*/\1/p' "$T/need.out" >>"$T/clone_needs"
@@ -142,11 +145,22 @@ check "the laptop runs" start "$L1" $PL laptop_pid
 check "node <- laptop over TCP" tcp "$N" $PL
 check "the laptop stops" stop "$laptop_pid"
 check "node <- clone by stick" stick "$L2" "$N" "$T/stick-n"
+# the clone's branch is stored and counted as imported, not called evidence
+expect_out "stick sync counts the branch's entries as imported" \
+    "^imported [1-9][0-9]* new entr(y|ies) \(read" cat "$T/stick.out"
+expect_out "and says 1 of them starts a branch, pointing to aidmesh forks" \
+    "^1 of them starts a branch of a key in use on two machines .*see \`aidmesh forks\`" \
+    cat "$T/stick.out"
+refute "and does not call it fork evidence" grep -Eq "fork evidence|evidence only" "$T/stick.out"
+expect_out "the stick carries the laptop's entries as one author's" \
+    "^the stick now carries [0-9]+ entries from 1 author;" cat "$T/stick.out"
 # the hub meets them the other way round: the clone over TCP, then the laptop by stick
 check "the clone runs" start "$L2" $PC clone_pid
 check "hub <- clone over TCP" tcp "$H" $PC
 check "the clone stops" stop "$clone_pid"
 check "hub <- laptop by stick" stick "$L1" "$H" "$T/stick-h"
+expect_out "the hub's stick sync says 1 of the imported entries starts a branch" \
+    "^1 of them starts a branch of a key in use on two machines" cat "$T/stick.out"
 if wait_for 10 pair_agree "$N" "$H"; then
     ok "node and hub agree, having met the branches in opposite orders"
 else
@@ -157,11 +171,32 @@ fi
 check "the node runs" start "$N" $PN node_pid
 check "hub <-> node over TCP" tcp "$H" $PN
 check "laptop <-> node over TCP" tcp "$L1" $PN
+cp "$T/last.out" "$T/tcp.out"
+# the laptop meets the clone's branch here: stored, counted as received, said to start one
+expect_out "the laptop's sync says 1 of the received entries starts a branch" \
+    "^1 of them starts a branch of a key in use on two machines .*see \`aidmesh forks\`" \
+    cat "$T/tcp.out"
+expect_out "and counts them as received" "^received [1-9][0-9]* entr(y|ies) from" \
+    cat "$T/tcp.out"
 check "clone <-> node over TCP" tcp "$L2" $PN
 check "the node stops" stop "$node_pid"
 
 # 4. everyone met everyone: the same views, needs and stock everywhere
 expect_agree "laptop, clone, node and hub show the same fingerprint, needs and stock"
+# the words: both branches kept and counted, one author (in more logs), no old wording
+expect_out "verify on the hub: 1 author signed two branches, every branch kept and counts" \
+    "^note: 1 author signed two branches .*every branch is kept and counts: see \`aidmesh forks\`" \
+    "$A" --home "$H" verify
+expect_out "status on the hub: forks names 1 author, every branch kept" \
+    "forks: +1 author signed two different entries" "$A" --home "$H" status
+expect_out "status on the hub: the store's entries are from authors in more logs" \
+    "store: +[0-9,]+ entries from [0-9]+ authors? in [0-9]+ logs," "$A" --home "$H" status
+for h in $ALL; do
+    refute "${h##*/}: no 'first branch is kept', 'fork evidence' or '1 authors' in verify, status, doctor" \
+        sh -c '{ "$1" --home "$2" verify; "$1" --home "$2" status; "$1" --home "$2" doctor \
+                 --no-network; } 2>&1 | grep -Eq "first branch|fork evidence|(^|[^0-9,])1 authors"' \
+        _ "$A" "$h"
+done
 for h in $ALL; do
     check "${h##*/}: every need written on either copy is there" python3 - "$A" "$h" "$T/clone_needs" <<'EOF'
 import json, subprocess, sys

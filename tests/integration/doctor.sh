@@ -77,11 +77,11 @@ expect_out "full check: names the damage and \`aidmesh verify\`" \
     'FAIL +the store holds [0-9]+ damaged records? \(first: author [0-9a-f]{16} seq 3: .*\): run `aidmesh verify`' $A --home "$T/dmg" doctor --no-network
 check "quick check (latest entries only) does not look at entry 3" \
     $A --home "$T/dmg" doctor --no-network --quick
-expect_out "and says it was quick" 'ok +integrity: the latest entry of each of 1 authors checked' \
+expect_out "and says it was quick" 'ok +integrity: the latest entry of 1 author checked' \
     $A --home "$T/dmg" doctor --no-network --quick
 check "damage entry 5 (the latest)" "$AM_TESTTOOL" tamper "$T/dmg" --seq 5
 expect_out "quick check: finds a damaged latest entry" \
-    "FAIL +1 of 1 authors' latest entries are damaged \(first: author [0-9a-f]{16} seq 5: " \
+    "FAIL +1 of 1 latest entries \(one per author, and one per branch of a forked author\) is damaged \(first: author [0-9a-f]{16} seq 5: " \
     $A --home "$T/dmg" doctor --no-network --quick
 
 # --- config ----------------------------------------------------------------------------------

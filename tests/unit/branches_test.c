@@ -1,5 +1,5 @@
 /*
- * branches_test.c: a cloned laptop never splits the network (docs/branches.md, issue 14).
+ * branches_test.c: a cloned laptop never splits the network (PROTOCOL.md §6, issue 14).
  * Seeded random histories of signed relief ops (needs opened, updated with the "sup" the
  * writer saw, delivered; stock moves; counts with the "ctx" the writer saw) whose authors are
  * sometimes cloned: the chain parts (at seq 1 too) into 2 or 3 branches, which may part again.
@@ -417,7 +417,7 @@ static void h_tree(struct bhist *h)
     }
 }
 
-/* ---- the logs the design names for a history (docs/branches.md 1) ---- */
+/* ---- the logs the design names for a history (PROTOCOL.md §6) ---- */
 
 struct mlog {
     int author;
@@ -1416,7 +1416,7 @@ static void need_q(struct store *s, const struct bhist *h, long open, struct rel
 }
 
 /*
- * docs/branches.md 6. A opens a need (seq 1) and sets q (2), then parts: X sets q at 3 and 4
+ * PROTOCOL.md §10.8.5. A opens a need (seq 1) and sets q (2), then parts: X sets q at 3 and 4
  * (superseding its own 3), Y sets q at 3 (superseding 2). C saw X up to 4 and supersedes
  * (A, 4). Rule 1: A's refs follow A's own branch, so X's (A, 3) is X's entry, not Y's. Rule
  * 2: C's (A, 4) lies past the split of A's root log (1..2), so it resolves to (A, 2): X's 4

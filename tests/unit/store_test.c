@@ -1,5 +1,5 @@
 /* store_test.c: the LMDB store: ingest ("verify the tip, hash the chain"), dedupe, forks
- * (every branch kept in logs of its own, docs/branches.md), gaps, local append, map full. */
+ * (every branch kept in logs of its own, PROTOCOL.md §6), gaps, local append, map full. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lmdb.h>
 #include <sodium.h>
 
 #include "am_err.h"
@@ -466,7 +467,7 @@ Test(store, map_full_grows_or_reports)
     free(d2);
 }
 
-/* ---- branches: every branch kept in a log of its own (docs/branches.md, issue 14) -------- */
+/* ---- branches: every branch kept in a log of its own (PROTOCOL.md §6, issue 14) -------- */
 
 /* One entry of an author's tree; its op moves q units into one stock cell, so every
  * branch's entries show in the views. */
@@ -558,7 +559,7 @@ static int put(struct store *s, struct tnode *const *v, size_t n, struct store_i
     return store_ingest(s, p, l, n, WALL, ist);
 }
 
-/* The id of the child log whose first entry has hash `first` (docs/branches.md §1 as the
+/* The id of the child log whose first entry has hash `first` (PROTOCOL.md §6 as the
  * store names it: BLAKE2b-256("aidmesh log v1" || author || hash of its first entry)). */
 static void child_id(const uint8_t author[AM_PK_LEN], const uint8_t first[AM_HASH_LEN],
                      uint8_t out[AM_PK_LEN])
@@ -1324,4 +1325,84 @@ Test(store, a_store_record_parses_only_as_written)
                      i);
     /* a length that stops short of the text is what is parsed */
     cr_assert_eq(store_record_parse(ok, strlen(ok) - 1, id, &n), AM_ECORRUPT);
+}
+
+/* ---- store format (PROTOCOL.md 7: meta "format") ------------------------------------------ */
+
+/* Sets the store's meta "format" byte in `d` to f, with LMDB directly (as an older or a
+ * newer build would have left it). */
+static void set_format(const char *d, uint8_t f)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val k = {6, (void *)"format"}, v = {1, &f};
+    cr_assert_eq(mdb_env_create(&env), 0);
+    cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+    cr_assert_eq(mdb_env_open(env, d, 0, 0600), 0);
+    cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    cr_assert_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    cr_assert_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static int get_format(const char *d)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    MDB_val k = {6, (void *)"format"}, v;
+    int f = -1;
+    cr_assert_eq(mdb_env_create(&env), 0);
+    cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+    cr_assert_eq(mdb_env_open(env, d, MDB_RDONLY, 0600), 0);
+    cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 1)
+        f = *(uint8_t *)v.mv_data;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return f;
+}
+
+Test(store, a_store_of_one_chain_per_author_is_read_and_raised_a_newer_one_refused)
+{
+    struct chain c;
+    struct store_ingest_stats s;
+    struct store_head h;
+    struct store_opts ro = {.read_only = 1}, wr = {0};
+    struct store_damage dmg;
+    size_t all[] = {0, 1, 2};
+
+    chain_make(&c, 7, 3, 0);
+    cr_assert_eq(ingest(&c, all, 3, &s), AM_OK);
+    store_close(st);
+    st = NULL;
+    cr_assert_eq(get_format(dir), 2, "a new store is of format 2 (logs)");
+
+    /* an older build's store: read as it is, read-only leaves it so, writing raises it */
+    set_format(dir, 1);
+    cr_assert_eq(store_open(&st, dir, &ro), AM_OK);
+    cr_assert_eq(store_head_get(st, c.pk, &h), AM_OK);
+    cr_assert_eq(h.seq, 3);
+    store_close(st);
+    st = NULL;
+    cr_assert_eq(get_format(dir), 1);
+    cr_assert_eq(store_open(&st, dir, &wr), AM_OK);
+    cr_assert_eq(store_head_get(st, c.pk, &h), AM_OK);
+    cr_assert_eq(h.seq, 3);
+    store_close(st);
+    st = NULL;
+    cr_assert_eq(get_format(dir), 2);
+
+    /* a format this build does not know: refused, named, untouched */
+    set_format(dir, 3);
+    wr.damage = &dmg;
+    cr_assert_eq(store_open(&st, dir, &wr), AM_ECORRUPT);
+    cr_assert_eq(dmg.kind, STORE_DAMAGE_FORMAT);
+    cr_assert_eq(get_format(dir), 3);
+    set_format(dir, 2);
+    cr_assert_eq(store_open(&st, dir, NULL), AM_OK); /* for teardown */
+    chain_free(&c);
 }

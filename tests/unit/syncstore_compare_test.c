@@ -11,7 +11,7 @@
  *
  * Only histories WITHOUT forks: the memory store is a model of the old rule (the first
  * branch met is the log, another branch's entry is one piece of evidence), while the LMDB
- * store now keeps every branch in logs of their own (issue 14, docs/branches.md). No
+ * store now keeps every branch in logs of their own (issue 14, PROTOCOL.md §6). No
  * author here signs two entries that share a parent, and no damaged copy is a validly
  * signed entry. Forked histories are tested against the design in store_test.c (fixed
  * cases) and branches_test.c (random histories, every arrival order); this file goes back
