@@ -37,6 +37,15 @@
  *     ways: preambles and handshake; target <= 300), and after one author appended one
  *     entry (handshake + reconciliation bytes both ways, summary_out of both sessions,
  *     not the ENTRIES message; target <= 2,048).
+ *   forked keys (sync_bench.c, bench_fork_sync): 1,000 authors of which 10 signed 3
+ *     entries and then 2 or 3 branches of 3 entries each (real signed entries, ingested):
+ *     two nodes that ingested every branch reconnect in sync (bytes both ways, the second
+ *     connection; target <= 4,096, beside the unforked row above); then the first sync of
+ *     two nodes where one holds branch 1 of each forked key and the other branches 2 and
+ *     3: entries sent against entries new to either side, and bytes both ways against the
+ *     raw bytes of those entries (no target: a fork neither side has split yet costs its
+ *     entries before the fork point once each way, PROTOCOL.md 8.3). Both must end with the
+ *     same logs, else the row says failed.
  *   propagation: K real `aidmesh run` daemons (the binary beside this one) on 127.0.0.1,
  *     no discovery; node i dials node 0 and node i-1 (a hub plus a chain). Once all report
  *     their links "in sync" (`aidmesh peers --json`), S entries are appended one at a time
@@ -405,6 +414,57 @@ static void relief_mem_rows(const struct bench_relief_mem_result *rm, uint64_t n
                                                                 : "met by neither"));
 }
 
+/* The rows of bench_fork_sync; unforked: the reconnect bytes without forks (0: not
+ * measured). Returns AM_OK or the part's error (its row says failed). */
+static int fork_rows(const char *tmp, uint64_t unforked)
+{
+    struct bench_fork_result f;
+    struct bench_row *r;
+    char fig[256], ca[32], cl[32];
+    int rc = bench_fork_sync(tmp, &f);
+
+    out_count(ca, BENCH_FORK_AUTHORS);
+    out_count(cl, f.logs);
+    snprintf(fig, sizeof fig,
+             "reconnect of two in-sync nodes, %s authors of which %d forked (2-3 branches "
+             "each, every branch on both: %s logs), bytes both ways",
+             ca, BENCH_FORKED, cl);
+    if (rc != AM_OK) {
+        bench_fail("forked keys over loopback TCP", rc);
+        failed_row(fig, rc);
+        return rc;
+    }
+    r = row_vs(fig, (double)f.insync_bytes[1], BENCH_BYTES, unforked ? "same, no key forked" : NULL,
+               (double)unforked, BENCH_BYTES, "unforked");
+    bench_row_target(r, "≤ 4,096 B", f.insync_bytes[1] <= 4096 ? BENCH_MET : BENCH_MISSED);
+    snprintf(fig, sizeof fig,
+             "first sync that finds %d forks (each side holds other branches of each forked "
+             "key): entries sent both ways",
+             BENCH_FORKED);
+    r = row_vs(fig, (double)f.find_sent, BENCH_COUNT, "entries new to either side",
+               (double)f.find_new, BENCH_COUNT, "new");
+    bench_row_target(r, "info: 1.00× sends nothing twice", BENCH_INFO);
+    r = row_vs("the same sync, bytes both ways", (double)f.find_bytes, BENCH_BYTES,
+               "raw bytes of the entries new to either side", (double)f.find_new_raw, BENCH_BYTES,
+               "raw new");
+    bench_row_target(r, "info", BENCH_INFO);
+    bench_note("Forked keys: %s authors; %d of them signed %d entries, then %d more on each of "
+               "2 or 3 branches (alternately) parting after entry %d; the others one entry each "
+               "(%llu entries, %llu logs in all). In sync: two stores that ingested every "
+               "entry, the second connection measured (the first meeting took %llu B). "
+               "Finding the forks: one store holds branch 1 of each forked key, the other "
+               "branches 2 and 3; %llu entries sent (%llu of them already held) for %llu new, "
+               "%llu B in all of which %llu B handshake and reconciliation, in %.3f s; both "
+               "then hold the same logs, and reconnect in sync in %llu B.",
+               ca, BENCH_FORKED, BENCH_FORK_TRUNK, BENCH_FORK_BRANCH, BENCH_FORK_TRUNK,
+               (unsigned long long)f.entries, (unsigned long long)f.logs,
+               (unsigned long long)f.insync_bytes[0], (unsigned long long)f.find_sent,
+               (unsigned long long)f.find_dup, (unsigned long long)f.find_new,
+               (unsigned long long)f.find_bytes, (unsigned long long)f.find_summary, f.find_secs,
+               (unsigned long long)f.after_bytes);
+    return AM_OK;
+}
+
 #define SKIP(o, part) ((o).skip & (1u << (part)))
 enum { P_STORE, P_SYNC, P_PROP, P_STARTUP, P_MEMORY, P_RELIEF, P_STICK, P_RELIEF_MEM, P_FLOOD };
 
@@ -589,6 +649,8 @@ int main(int argc, char **argv)
             bench_row_target(r, "≤ 2,048 B",
                              net.one_change_summary <= 2048 ? BENCH_MET : BENCH_MISSED);
         }
+        if (fork_rows(tmp, sync_ok ? net.reconnect_bytes : 0) != AM_OK)
+            status = 1;
     }
 
     /* ---- running daemons ---- */

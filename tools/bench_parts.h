@@ -120,6 +120,34 @@ struct bench_net_result {
 int bench_net_sync(const char *tmp, const char *src_dir, uint64_t n, uint64_t authors,
                    struct bench_net_result *res);
 
+/* Forked keys (sync protocol 3: a HEADS row per log): BENCH_FORK_AUTHORS authors, of which
+ * BENCH_FORKED signed a trunk of BENCH_FORK_TRUNK entries and then 2 or 3 branches
+ * (alternately) of BENCH_FORK_BRANCH entries each from its last entry; the others one
+ * entry each. Real signed entries, ingested; real sessions over loopback TCP. */
+#define BENCH_FORK_AUTHORS 1000
+#define BENCH_FORKED       10
+#define BENCH_FORK_TRUNK   3
+#define BENCH_FORK_BRANCH  3
+
+struct bench_fork_result {
+    uint64_t logs, entries;   /* of the whole world: every branch of every author */
+    uint64_t insync_bytes[2]; /* both ways: [0] the first meeting, [1] the reconnect */
+    /* one side holds branch 1 of every forked key, the other branches 2 (and 3) */
+    uint64_t find_new;     /* entries new to either side (both sides' sum) */
+    uint64_t find_new_raw; /* their bytes */
+    uint64_t find_sent;    /* entries sent, both ways */
+    uint64_t find_dup;     /* of those, already held by the receiver */
+    uint64_t find_bytes;   /* all bytes, both ways */
+    uint64_t find_summary; /* handshake + reconciliation bytes, both ways */
+    double find_secs;
+    uint64_t after_bytes; /* the same two reconnecting in sync afterwards */
+};
+/* Two nodes that ingested the same entries (every branch) reconnect in sync; then two
+ * nodes holding different branches of each forked key sync for the first time, and
+ * reconnect. Checks that nothing is sent in sync and that the first sync gives both the
+ * same logs. Temporary stores go under tmp. */
+int bench_fork_sync(const char *tmp, struct bench_fork_result *res);
+
 /* ---- daemon_bench.c: running `aidmesh run` daemons ------------------------------------------ */
 
 #define BENCH_STARTS        5     /* starts timed; the median is the figure */

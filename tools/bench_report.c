@@ -163,6 +163,10 @@ static void fmt_value(char buf[64], double v, enum bench_unit u)
     case BENCH_MIB:
         snprintf(buf, 64, "%.1f MiB", v);
         break;
+    case BENCH_COUNT:
+        out_count(c, (uint64_t)(v + 0.5));
+        snprintf(buf, 64, "%s", c);
+        break;
     }
 }
 
@@ -290,7 +294,7 @@ void bench_report_markdown(FILE *f, const char *title, const char *extra, size_t
     fflush(f);
 }
 
-static const char *const unit_json[] = {"per_s", "bytes", "ms", "MB_per_s", "MiB"};
+static const char *const unit_json[] = {"per_s", "bytes", "ms", "MB_per_s", "MiB", "count"};
 
 /* v as a JSON number to four decimals; null when it is not finite (JSON has no NaN) */
 static json_t *real4(double v)

@@ -27,7 +27,8 @@ enum bench_unit {
     BENCH_BYTES, /* bytes, "340.5 B" (whole numbers without decimals) */
     BENCH_MS,    /* milliseconds, "12.3 ms" */
     BENCH_MBPS,  /* 10^6 bytes per second, "1,234 MB/s" */
-    BENCH_MIB    /* 2^20 bytes, "41.2 MiB" */
+    BENCH_MIB,   /* 2^20 bytes, "41.2 MiB" */
+    BENCH_COUNT  /* a number of things (entries, logs), "1,234" */
 };
 
 /* met: whether the target is met */

@@ -2,7 +2,8 @@
  * sync_bench.c: the sync engine's figures of aidmesh-bench (see bench_main.c): a full
  * sync of the ingest store into an empty one by two sync sessions, one per thread, over
  * one real TCP connection on 127.0.0.1; the raw loopback TCP ceiling on the same sockets;
- * the bytes of two reconnections of nodes holding 1,000 authors.
+ * the bytes of two reconnections of nodes holding 1,000 authors; with 10 of those keys
+ * forked, the bytes of a reconnect in sync and of the first sync that finds the forks.
  *
  * Never starts a daemon; binds only 127.0.0.1; every session is freed and every socket
  * closed before a function returns (unless the caller asked to keep the sockets).
@@ -498,6 +499,319 @@ out:
     if (open_d)
         bench_peer_close(&d);
     sodium_memzero(sk0, sizeof sk0);
+    sodium_memzero(netkey, sizeof netkey);
+    return rc;
+}
+
+/* ---- forked keys: reconnect in sync, and the first sync that finds the forks ---------------- */
+
+/* The entries of BENCH_FORK_AUTHORS authors, BENCH_FORKED of them forked: an author that
+ * never forked signs one entry; a forked one a trunk of BENCH_FORK_TRUNK entries, then
+ * 2 or 3 branches (alternately) of BENCH_FORK_BRANCH entries each, all parting from the
+ * trunk's last entry. part[i]: 0 for the entries every node holds (unforked authors,
+ * trunks), b for branch b (1..3). Listed part by part, each entry after its parent. */
+struct fork_world {
+    uint8_t *buf;
+    const uint8_t **e;
+    size_t *len;
+    uint8_t *part;
+    uint64_t n, used, cap;
+};
+
+static void fork_world_free(struct fork_world *w)
+{
+    free(w->buf);
+    free(w->e);
+    free(w->len);
+    free(w->part);
+    memset(w, 0, sizeof *w);
+}
+
+static int fork_branches(uint64_t forked_index)
+{
+    return forked_index % 2 ? 3 : 2;
+}
+
+/* Builds one entry of the world after prev (updated to its hash). */
+static int fork_entry(struct fork_world *w, const uint8_t sk[static AM_SK_LEN], uint64_t seq,
+                      uint8_t prev[static AM_HASH_LEN], struct hlc *clk, uint64_t a, uint64_t b,
+                      uint8_t part)
+{
+    uint8_t op[BENCH_OP_LEN];
+    size_t ol = bench_make_op(op, a, seq, b), len;
+    struct entry e;
+    int rc;
+
+    if (w->n == w->cap)
+        return AM_ELIMIT;
+    rc = entry_build(w->buf + w->used, BENCH_ENTRY_SLOT, &len, sk, seq, prev,
+                     hlc_tick(clk, node_wall_ms()), op, ol);
+    if (rc == AM_OK)
+        rc = entry_decode(&e, w->buf + w->used, len);
+    if (rc != AM_OK)
+        return rc;
+    entry_hash(&e, prev);
+    w->e[w->n] = w->buf + w->used;
+    w->len[w->n] = len;
+    w->part[w->n] = part;
+    w->n++;
+    w->used += BENCH_ENTRY_SLOT;
+    return AM_OK;
+}
+
+static int fork_world_build(struct fork_world *w, uint64_t *logs)
+{
+    uint8_t sk[BENCH_FORKED][AM_SK_LEN], tip[BENCH_FORKED][AM_HASH_LEN];
+    struct hlc clk[BENCH_FORKED];
+    int rc = AM_OK;
+
+    memset(w, 0, sizeof *w);
+    w->cap = (BENCH_FORK_AUTHORS - BENCH_FORKED) +
+             BENCH_FORKED * (BENCH_FORK_TRUNK + 3 * BENCH_FORK_BRANCH);
+    w->buf = malloc(w->cap * BENCH_ENTRY_SLOT);
+    w->e = malloc(w->cap * sizeof *w->e);
+    w->len = malloc(w->cap * sizeof *w->len);
+    w->part = malloc(w->cap);
+    if (!w->buf || !w->e || !w->len || !w->part) {
+        fork_world_free(w);
+        return AM_ENOMEM;
+    }
+    memset(clk, 0, sizeof clk);
+    *logs = BENCH_FORK_AUTHORS - BENCH_FORKED;
+    /* part 0: the unforked authors' entries and the forked ones' trunks */
+    for (uint64_t a = 0; a < BENCH_FORK_AUTHORS && rc == AM_OK; a++) {
+        uint8_t pk[AM_PK_LEN], sk1[AM_SK_LEN], prev[AM_HASH_LEN] = {0};
+        struct hlc c = {0};
+        crypto_sign_keypair(pk, sk1);
+        if (a < BENCH_FORKED) {
+            for (uint64_t seq = 1; seq <= BENCH_FORK_TRUNK && rc == AM_OK; seq++)
+                rc = fork_entry(w, sk1, seq, prev, &clk[a], a, 0, 0);
+            memcpy(sk[a], sk1, AM_SK_LEN);
+            memcpy(tip[a], prev, AM_HASH_LEN);
+            *logs += 1 + (uint64_t)fork_branches(a); /* the trunk, ended by the split */
+        } else {
+            rc = fork_entry(w, sk1, 1, prev, &c, a, 0, 0);
+        }
+        sodium_memzero(sk1, sizeof sk1);
+    }
+    /* part b: branch b of every forked author, from the trunk's last entry */
+    for (int b = 1; b <= 3 && rc == AM_OK; b++)
+        for (uint64_t a = 0; a < BENCH_FORKED && rc == AM_OK; a++) {
+            uint8_t prev[AM_HASH_LEN];
+            if (b > fork_branches(a))
+                continue;
+            memcpy(prev, tip[a], AM_HASH_LEN);
+            for (uint64_t i = 1; i <= BENCH_FORK_BRANCH && rc == AM_OK; i++)
+                rc = fork_entry(w, sk[a], BENCH_FORK_TRUNK + i, prev, &clk[a], a, (uint64_t)b,
+                                (uint8_t)b);
+        }
+    sodium_memzero(sk, sizeof sk);
+    if (rc != AM_OK)
+        fork_world_free(w);
+    return rc;
+}
+
+/* Ingests the entries of the parts in `mask` (bit b: part b), one store_ingest per part.
+ * *raw: their bytes. Every one must be added. */
+static int fork_ingest(struct store *s, const struct fork_world *w, unsigned mask, uint64_t *raw)
+{
+    const uint8_t **e = malloc(w->n * sizeof *e);
+    size_t *len = malloc(w->n * sizeof *len);
+    struct store_ingest_stats is;
+    int rc = AM_OK;
+
+    *raw = 0;
+    if (!e || !len) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+    for (unsigned b = 0; b <= 3 && rc == AM_OK; b++) {
+        size_t k = 0;
+        if (!(mask & (1u << b)))
+            continue;
+        for (uint64_t i = 0; i < w->n; i++)
+            if (w->part[i] == b) {
+                e[k] = w->e[i];
+                len[k++] = w->len[i];
+                *raw += w->len[i];
+            }
+        if (k == 0)
+            continue;
+        if ((rc = store_ingest(s, e, len, k, node_wall_ms(), &is)) == AM_OK &&
+            is.added + is.forks != k) {
+            fprintf(stderr,
+                    "aidmesh-bench: forked keys: ingest of part %u added %llu (+ %llu "
+                    "first of a branch) of %zu entries (gap %llu, unlinked %llu, capped %llu)\n",
+                    b, (unsigned long long)is.added, (unsigned long long)is.forks, k,
+                    (unsigned long long)is.gap, (unsigned long long)is.unlinked,
+                    (unsigned long long)is.capped);
+            rc = AM_ECORRUPT;
+        }
+    }
+out:
+    free(e);
+    free(len);
+    return rc;
+}
+
+static int heads_digest_cb(void *ctx, const struct store_head *h)
+{
+    crypto_generichash_state *st = ctx;
+    uint8_t seq[8];
+    for (int i = 0; i < 8; i++)
+        seq[i] = (uint8_t)(h->seq >> (56 - 8 * i));
+    crypto_generichash_update(st, h->log, sizeof h->log);
+    crypto_generichash_update(st, seq, sizeof seq);
+    crypto_generichash_update(st, h->hash, sizeof h->hash);
+    return 0;
+}
+
+/* A digest of every log's (id, seq, hash): equal on two stores that hold the same logs. */
+static int heads_digest(struct store *s, uint8_t out[static 32])
+{
+    crypto_generichash_state st;
+    int rc;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    if ((rc = store_heads_each(s, heads_digest_cb, &st)) != AM_OK)
+        return rc;
+    crypto_generichash_final(&st, out, 32);
+    return AM_OK;
+}
+
+/* Checks that s holds `logs` logs of which `forked` authors forked, and `entries` entries. */
+static int fork_check(struct store *s, const char *who, uint64_t logs, uint64_t forked,
+                      uint64_t entries)
+{
+    struct store_stats st;
+    int rc = store_stats(s, &st);
+    if (rc != AM_OK)
+        return rc;
+    if (st.logs != logs || st.forked != forked || st.entries != entries ||
+        st.authors != BENCH_FORK_AUTHORS) {
+        fprintf(stderr,
+                "aidmesh-bench: forked keys: %s holds %llu logs, %llu forked authors, %llu "
+                "entries of %llu authors; expected %llu, %llu, %llu of %d\n",
+                who, (unsigned long long)st.logs, (unsigned long long)st.forked,
+                (unsigned long long)st.entries, (unsigned long long)st.authors,
+                (unsigned long long)logs, (unsigned long long)forked, (unsigned long long)entries,
+                BENCH_FORK_AUTHORS);
+        return AM_ECORRUPT;
+    }
+    return AM_OK;
+}
+
+int bench_fork_sync(const char *tmp, struct bench_fork_result *res)
+{
+    struct bench_peer p[4];
+    struct fork_world w;
+    struct sync_run r;
+    uint8_t netkey[AM_NETKEY_LEN], dg[2][32];
+    char path[4200];
+    uint64_t raw, new_raw[2] = {0, 0}, new_n[2] = {0, 0}, all_n;
+    int rc, opened = 0;
+
+    memset(res, 0, sizeof *res);
+    randombytes_buf(netkey, sizeof netkey);
+    if ((rc = fork_world_build(&w, &res->logs)) != AM_OK)
+        return rc;
+    all_n = w.n;
+    res->entries = w.n;
+    for (; opened < 4; opened++) {
+        snprintf(path, sizeof path, "%s/fork-%d", tmp, opened);
+        if ((rc = bench_peer_open(&p[opened], path)) != AM_OK)
+            goto out;
+    }
+    fprintf(stderr, "aidmesh-bench: forked keys: %d authors, %d forked (%llu logs, %llu entries)\n",
+            BENCH_FORK_AUTHORS, BENCH_FORKED, (unsigned long long)res->logs,
+            (unsigned long long)w.n);
+
+    /* in sync: both stores ingested every entry, every branch */
+    if ((rc = fork_ingest(p[0].st, &w, 0xf, &raw)) != AM_OK ||
+        (rc = fork_ingest(p[1].st, &w, 0xf, &raw)) != AM_OK ||
+        (rc = fork_check(p[0].st, "node A", res->logs, BENCH_FORKED, all_n)) != AM_OK ||
+        (rc = fork_check(p[1].st, "node B", res->logs, BENCH_FORKED, all_n)) != AM_OK)
+        goto out;
+    for (int i = 0; i < 2; i++) { /* the first meeting, then the reconnect measured */
+        if ((rc = sync_tcp(&p[0], &p[1], netkey, 60, 0, &r)) != AM_OK)
+            goto out;
+        if (r.st[0].entries_out || r.st[1].entries_out || r.st[0].added || r.st[1].added ||
+            r.st[0].forks || r.st[1].forks) {
+            fprintf(stderr,
+                    "aidmesh-bench: forked keys: two nodes holding the same entries sent %llu "
+                    "+ %llu entries (added %llu + %llu); expected none\n",
+                    (unsigned long long)r.st[0].entries_out,
+                    (unsigned long long)r.st[1].entries_out, (unsigned long long)r.st[0].added,
+                    (unsigned long long)r.st[1].added);
+            rc = AM_ECORRUPT;
+            goto out;
+        }
+        res->insync_bytes[i] = r.st[0].bytes_out + r.st[1].bytes_out;
+    }
+
+    /* the forks found: C holds branch 1 of each forked key, D branches 2 (and 3) */
+    if ((rc = fork_ingest(p[2].st, &w, 0x1, &raw)) != AM_OK ||
+        (rc = fork_ingest(p[2].st, &w, 0x2, &new_raw[1])) != AM_OK ||
+        (rc = fork_ingest(p[3].st, &w, 0x1, &raw)) != AM_OK ||
+        (rc = fork_ingest(p[3].st, &w, 0xc, &new_raw[0])) != AM_OK)
+        goto out;
+    for (uint64_t i = 0; i < w.n; i++)
+        if (w.part[i] == 1)
+            new_n[1]++;
+        else if (w.part[i] > 1)
+            new_n[0]++;
+    /* C responds, D dials: [0] is new to C (branches 2, 3), [1] new to D (branch 1) */
+    if ((rc = sync_tcp(&p[2], &p[3], netkey, 60, 0, &r)) != AM_OK)
+        goto out;
+    /* a branch's first entry counts in forks, not in added */
+    if (r.st[0].added + r.st[0].forks != new_n[0] || r.st[1].added + r.st[1].forks != new_n[1] ||
+        (rc = fork_check(p[2].st, "node C", res->logs, BENCH_FORKED, all_n)) != AM_OK ||
+        (rc = fork_check(p[3].st, "node D", res->logs, BENCH_FORKED, all_n)) != AM_OK ||
+        (rc = heads_digest(p[2].st, dg[0])) != AM_OK ||
+        (rc = heads_digest(p[3].st, dg[1])) != AM_OK || memcmp(dg[0], dg[1], 32) != 0) {
+        fprintf(stderr,
+                "aidmesh-bench: forked keys: the first sync added %llu to C and %llu to D; "
+                "expected %llu and %llu, and the same logs on both\n",
+                (unsigned long long)(r.st[0].added + r.st[0].forks),
+                (unsigned long long)(r.st[1].added + r.st[1].forks), (unsigned long long)new_n[0],
+                (unsigned long long)new_n[1]);
+        rc = rc != AM_OK ? rc : AM_ECORRUPT;
+        goto out;
+    }
+    res->find_new = new_n[0] + new_n[1];
+    res->find_new_raw = new_raw[0] + new_raw[1];
+    res->find_sent = r.st[0].entries_out + r.st[1].entries_out;
+    res->find_dup = r.st[0].duplicate + r.st[1].duplicate;
+    res->find_bytes = r.st[0].bytes_out + r.st[1].bytes_out;
+    res->find_summary = r.st[0].summary_out + r.st[1].summary_out;
+    res->find_secs = r.secs;
+    /* and the two reconnect in sync afterwards */
+    if ((rc = sync_tcp(&p[2], &p[3], netkey, 60, 0, &r)) != AM_OK)
+        goto out;
+    if (r.st[0].entries_out || r.st[1].entries_out) {
+        fprintf(stderr, "aidmesh-bench: forked keys: C and D still sent %llu + %llu entries\n",
+                (unsigned long long)r.st[0].entries_out, (unsigned long long)r.st[1].entries_out);
+        rc = AM_ECORRUPT;
+        goto out;
+    }
+    res->after_bytes = r.st[0].bytes_out + r.st[1].bytes_out;
+    fprintf(stderr,
+            "aidmesh-bench: forked keys: reconnect in sync %llu bytes (first meeting %llu); "
+            "finding the forks: %llu entries sent (%llu already held) for %llu new, %llu bytes "
+            "(summaries %llu) "
+            "for %llu raw; in sync afterwards %llu bytes\n",
+            (unsigned long long)res->insync_bytes[1], (unsigned long long)res->insync_bytes[0],
+            (unsigned long long)res->find_sent, (unsigned long long)res->find_dup,
+            (unsigned long long)res->find_new, (unsigned long long)res->find_bytes,
+            (unsigned long long)res->find_summary, (unsigned long long)res->find_new_raw,
+            (unsigned long long)res->after_bytes);
+out:
+    while (opened > 0)
+        bench_peer_close(&p[--opened]);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/fork-%d", tmp, i);
+        bench_rm_tree(path);
+    }
+    fork_world_free(&w);
     sodium_memzero(netkey, sizeof netkey);
     return rc;
 }
