@@ -66,6 +66,10 @@
  * stick 16 MiB). Larger batches dirty fewer pages per entry: a page touched by several
  * objects of one batch is written once. */
 #define AM_INGEST_BATCH_MAX 65536
+/* Entries held in the priority lane (§6, "Lane"), out of their log's order until it
+ * reaches them: each costs a signature check and up to 16 KiB (64 MiB at most); the
+ * open critical and high needs of a district, with their stock, are a few hundred. */
+#define AM_LANE_MAX 4096
 /* The LMDB map starts at this size and doubles on MDB_MAP_FULL. */
 #define AM_STORE_MAP_INITIAL (64ULL << 20)
 /* A store never grows beyond this; 1 TiB of virtual address space is cheap on 64-bit. */
@@ -108,6 +112,10 @@
  * (AM_INGEST_BATCH_MAX), as the pages a batch dirties stay in memory until its commit and
  * a node receiving a million relief records stays within 64 MiB of its own. */
 #define AM_SYNC_PENDING_MAX 16384
+/* Lane entries (§8.4) one session hands to the store: each costs a signature check, so a
+ * peer gets at most this much work from a LANE; the most needed open needs of a contact
+ * and their stock fit. */
+#define AM_SYNC_LANE_MAX 256
 /* ... and their bytes. */
 #define AM_SYNC_PENDING_BYTES (8u << 20)
 

@@ -250,6 +250,7 @@ static int open_dbs(void *ctx)
             (rc = mdb_dbi_open(txn, "heads", dbflags, &s->heads)) != 0 ||
             (rc = mdb_dbi_open(txn, "forks", dbflags, &s->forks)) != 0 ||
             (rc = mdb_dbi_open(txn, "meta", dbflags, &s->meta)) != 0 ||
+            (rc = lane_open_db(s, txn, dbflags)) != 0 ||
             (rc = views_open_dbs(s, txn, dbflags)) != 0) {
             mdb_txn_abort(txn);
             if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
@@ -808,6 +809,7 @@ int store_snap_stats(struct store_snap *sn, struct store_stats *st)
         st->logs = ms.ms_entries;
     if (mdb_stat(sn->txn, s->forks, &ms) == 0)
         st->forks = ms.ms_entries;
+    lane_stat(sn->txn, s, st);
     mdb_env_info(s->env, &info);
     mdb_env_stat(s->env, &ms);
     st->map_size = info.me_mapsize;
@@ -1041,8 +1043,7 @@ static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_
         if ((rc = store_meta_put(txn, s, "hlc_seen", b, 8)) != 0)
             return rc;
     }
-    (void)n;
-    return 0;
+    return lane_settle(s, txn, items, n, resplit); /* entries the lane held (store_lane.c) */
 }
 
 /* The views' part of an ingest's write transaction: the new entries' ops. */

@@ -254,6 +254,7 @@ struct store_stats {
     uint64_t forks;    /* pieces of fork evidence */
     uint64_t forked;   /* authors whose entries form more than one log */
     uint64_t abusive;  /* authors beyond AM_LOGS_PER_AUTHOR */
+    uint64_t lane;     /* entries held in the priority lane (store_lane_ingest) */
     uint64_t map_size; /* bytes of the LMDB map */
     uint64_t map_used; /* bytes of it in use */
 };
@@ -261,6 +262,44 @@ struct store_stats {
 /* Counts of the store. Runs under store_guarded(): on a damaged store it returns
  * AM_ECORRUPT instead of faulting (and the store is not read again). */
 int store_stats(struct store *s, struct store_stats *st);
+
+struct store_snap;
+
+/* ---- The priority lane (PROTOCOL.md 6, "Lane") ---------------------------------------------
+ *
+ * Entries received out of their log's order, each verified by its own signature, held
+ * until the log reaches them; their ops are in the views at once. Only entries of an
+ * author that is not forked here and beyond its stored head are taken; at most
+ * AM_LANE_MAX are held. */
+
+struct store_lane_stats {
+    uint64_t added;     /* new, held in the lane, applied to the views */
+    uint64_t duplicate; /* already held in the lane or stored in the log */
+    uint64_t skipped;   /* of a forked author, or at or below its stored head (different
+                           bytes): its log brings it */
+    uint64_t badsig;    /* refused: its own signature does not verify */
+    uint64_t malformed; /* refused: does not decode */
+    uint64_t full;      /* refused: the lane holds AM_LANE_MAX entries already */
+};
+
+/* Takes n entries into the lane in one write transaction. Returns AM_OK (see *st),
+ * AM_ELIMIT (n > AM_INGEST_BATCH_MAX), AM_ESTATE (read-only), AM_EFULL, AM_ENOMEM,
+ * AM_ESYS. */
+int store_lane_ingest(struct store *s, const uint8_t *const *raw, const size_t *lens, size_t n,
+                      uint64_t wall_ms, struct store_lane_stats *st);
+/* Lane entries held now. */
+int store_lane_count(struct store *s, uint64_t *n);
+/* The lane entry at (author, seq), pointing into the snapshot: so a node passes on what it
+ * holds only in its lane (a runner carrying a critical need to the next hub). AM_OK,
+ * AM_ENOTFOUND, AM_ECORRUPT or a store error. */
+int store_snap_lane_entry(struct store_snap *sn, const uint8_t author[static AM_PK_LEN],
+                          uint64_t seq, const uint8_t **raw, size_t *len);
+/* Every lane entry, in (author, seq) order, as held (for `aidmesh verify`). Returns AM_OK,
+ * the callback's non-zero value, AM_ECORRUPT or a store error. */
+int store_lane_each(struct store *s,
+                    int (*cb)(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw,
+                              size_t len),
+                    void *ctx);
 
 /* ---- Relief views (PROTOCOL.md section 7.1, "View databases") ------------------------------
  *

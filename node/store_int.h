@@ -27,9 +27,10 @@
 #include "relief.h"
 #include "store.h"
 
-#define STORE_FORMAT        2 /* logs (PROTOCOL.md 6) */
-#define STORE_FORMAT_CHAINS 1 /* one chain per author: read, and raised to 2 when opened to write  \
-                               */
+#define STORE_FORMAT 2 /* logs (PROTOCOL.md 6) */
+#define STORE_FORMAT_CHAINS                                                                        \
+    1 /* one chain per author: read, and raised to 2 when opened to write                          \
+       */
 #define STORE_KEY_LEN (AM_PK_LEN + 8) /* author || be64 seq */
 
 struct views_cache;
@@ -50,6 +51,8 @@ struct store {
     int has_logs;     /* the logs database exists (a read-only store made before it: no) */
     MDB_dbi forks;    /* author || be64 seq || hash of evidence -> evidence bytes */
     MDB_dbi meta;     /* name -> value */
+    MDB_dbi lane;     /* author || be64 seq -> entry bytes: the priority lane (store_lane.c) */
+    int has_lane;     /* the lane database exists (a read-only store made before it: no) */
     MDB_dbi vrefs;    /* views, during a rebuild only: object key -> refs record (scratch) */
     MDB_dbi views;    /* views: object key -> varint(view length) || view || ops or cell record */
     MDB_dbi vneeds;   /* views: needs by site || status || priority || id -> "" */
@@ -183,6 +186,22 @@ struct logs_scratch {
  * point into sc. Does nothing when c is NULL or nothing needs it. AM_OK or AM_ENOMEM. */
 int logs_resolve_op(const struct logs_ctx *c, struct relief_op *op, const uint8_t *writer_log,
                     const uint8_t *author, struct logs_scratch *sc);
+
+/* ---- store_lane.c: the priority lane (PROTOCOL.md 6, "Lane") ---------------------------- */
+
+/* Opens the lane database in txn (dbflags as the others'); tolerates its absence on a
+ * read-only store. LMDB code. */
+int lane_open_db(struct store *s, MDB_txn *txn, unsigned dbflags);
+/* The lane record at key (author || be64 seq); LMDB code (MDB_NOTFOUND: none). */
+int lane_get(MDB_txn *txn, struct store *s, const uint8_t key[STORE_KEY_LEN], MDB_val *v);
+/* Sets st->lane, the entries the lane holds. */
+void lane_stat(MDB_txn *txn, struct store *s, struct store_stats *st);
+/* Inside an ingest's write transaction, after the items[0..n) (sorted by author, seq) are
+ * stored: a placed entry whose (author, seq) has a lane record with the same bytes ends
+ * it; other bytes there, or an author now forked, drop the author's lane records and set
+ * *resplit (the views are rebuilt without them). One mdb_stat when the lane is empty.
+ * 0 or an LMDB code. */
+int lane_settle(struct store *s, MDB_txn *txn, const struct item *items, size_t n, int *resplit);
 
 /* ---- store_check.c: damaged and swapped data files (PROTOCOL.md 7) ---------------------- */
 

@@ -419,7 +419,8 @@ static int apply_stored(struct store *s, MDB_txn *txn, const struct logs_ctx *lc
 
     relief_ref_pack(r, key); /* a ref's bytes are its entry's key */
     rc = mdb_get(txn, s->entries, &k, &v);
-
+    if (rc == MDB_NOTFOUND) /* a lane entry its log has not reached (PROTOCOL.md 6) */
+        rc = lane_get(txn, s, key, &v);
     if (rc == MDB_NOTFOUND)
         return AM_ECORRUPT;
     if (rc != 0)

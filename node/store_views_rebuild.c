@@ -1,5 +1,5 @@
 /*
- * store_views_rebuild.c: rebuilds every view database from the entries alone
+ * store_views_rebuild.c: rebuilds every view database from the entries and the lane
  * (store_reindex; views_ensure when the views are absent or of another format), in one
  * write transaction that grows the map once when it is full. Part of the store module
  * (store_views_int.h).
@@ -84,15 +84,100 @@ static int flush_pairs(struct wctx *w, struct pair *p, size_t n)
     return rc;
 }
 
+/* Pass 1 of a rebuild: what it gathers, and where. */
+struct pass1 {
+    struct wctx *w;
+    const struct logs_ctx *lc;
+    struct pair *p;
+    size_t np;
+    unsigned iflags; /* vinvalid puts: MDB_APPEND while in key order */
+    struct store_reindex_stats *st;
+};
+
+/* One entry (k: its ref, author || be64 seq) to its object's refs, or to the invalid
+ * list. 0 or an LMDB/am_err code. */
+static int pass1_entry(struct pass1 *q, const MDB_val *k, const MDB_val *v)
+{
+    struct store *s = q->w->s;
+    struct store_reindex_stats *st = q->st;
+    struct pair *pr = &q->p[q->np];
+    struct entry e;
+    struct relief_op rop;
+    struct relief_key rk;
+    uint8_t hash[AM_HASH_LEN];
+    char err[RELIEF_ERR_MAX];
+    size_t kl;
+    int drc;
+
+    if (entry_decode(&e, v->mv_data, v->mv_size) != AM_OK) {
+        st->undecodable++; /* `aidmesh verify` names it */
+        return 0;
+    }
+    drc = relief_op_decode(e.op, e.op_len, &rop, err, sizeof err);
+    if (drc == AM_EVERSION) {
+        st->newer++;
+        return 0;
+    }
+    if (q->lc && logs_ctx_abusive(q->lc, e.author))
+        return 0;     /* as views_update: an abusive author's ops stay out */
+    if (drc == AM_OK) /* as views_update: what needs the entry's author */
+        drc = relief_op_check_author(&rop, e.author, err, sizeof err);
+    if (drc == AM_OK) /* as views_update: what needs the store */
+        drc = views_check_state(q->lc, &rop, err, sizeof err);
+    if (drc != AM_OK) {
+        MDB_val ik = {STORE_KEY_LEN, k->mv_data}, iv = {strlen(err), err};
+        st->invalid++;
+        return mdb_put(q->w->txn, s->vinvalid, &ik, &iv, q->iflags);
+    }
+    if (rop.type == RELIEF_T_NEED_OPEN)
+        entry_hash(&e, hash);
+    if (relief_op_key(&rop, hash, &rk) != AM_OK || relief_key_encode(&rk, pr->key, &kl) != AM_OK) {
+        MDB_val ik = {STORE_KEY_LEN, k->mv_data}, iv = {18, (void *)"op names no object"};
+        st->invalid++;
+        return mdb_put(q->w->txn, s->vinvalid, &ik, &iv, q->iflags);
+    }
+    st->ops++;
+    pr->klen = (uint8_t)kl;
+    memcpy(pr->ref, k->mv_data, REF_LEN);
+    if (++q->np == PAIRS_CHUNK) {
+        q->np = 0;
+        return flush_pairs(q->w, q->p, PAIRS_CHUNK);
+    }
+    return 0;
+}
+
+/* Pass 1 over the lane (PROTOCOL.md 6, "Lane"): the entries held there of authors not
+ * forked here, whose log has not reached them, as if stored in their root log. */
+static int pass1_lane(struct pass1 *q, MDB_cursor *cur)
+{
+    MDB_txn *txn = q->w->txn;
+    struct store *s = q->w->s;
+    MDB_val k, v, d;
+    int rc, op;
+
+    q->iflags = 0; /* lane keys come between the entries' */
+    for (op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+        if (k.mv_size != STORE_KEY_LEN || v.mv_size > AM_ENTRY_MAX)
+            return AM_ECORRUPT;
+        if (q->lc && logs_ctx_forked(q->lc, k.mv_data))
+            continue;
+        if ((rc = mdb_get(txn, s->entries, &k, &d)) == 0)
+            continue; /* its log has it: applied as stored */
+        if (rc != MDB_NOTFOUND || (rc = pass1_entry(q, &k, &v)) != 0)
+            return rc;
+    }
+    return rc;
+}
+
 /* Empties every view database and builds them again from the entries, in `txn`. */
 static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st)
 {
     struct pair *p = malloc(PAIRS_CHUNK * sizeof *p);
     struct wctx w = {.s = s, .txn = txn, .put_flags = MDB_APPEND};
+    struct pass1 q = {.w = &w, .p = p, .iflags = MDB_APPEND, .st = st};
     const struct logs_ctx *lc;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    size_t np = 0;
     int rc, op;
 
     memset(st, 0, sizeof *st);
@@ -100,70 +185,34 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
         return AM_ENOMEM;
     if ((rc = logs_ctx_get(s, txn, &lc)) != AM_OK)
         goto out;
+    q.lc = lc;
     if ((rc = mdb_drop(txn, s->vrefs, 0)) != 0 || (rc = mdb_drop(txn, s->views, 0)) != 0 ||
         (rc = mdb_drop(txn, s->vneeds, 0)) != 0 || (rc = mdb_drop(txn, s->vcells, 0)) != 0 ||
         (rc = mdb_drop(txn, s->vinvalid, 0)) != 0)
         goto out;
 
-    /* Pass 1: every entry's op to its object's refs (or to the invalid list). */
+    /* Pass 1: every entry's op to its object's refs (or to the invalid list), then the
+     * lane's. */
     if ((rc = mdb_cursor_open(txn, s->entries, &cur)) != 0)
         goto out;
     for (op = MDB_FIRST; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
-        struct entry e;
-        struct relief_op rop;
-        struct relief_key rk;
-        uint8_t hash[AM_HASH_LEN];
-        char err[RELIEF_ERR_MAX];
-        size_t kl;
-        int drc;
-
         st->entries++;
-        if (entry_decode(&e, v.mv_data, v.mv_size) != AM_OK) {
-            st->undecodable++; /* `aidmesh verify` names it */
-            continue;
-        }
-        drc = relief_op_decode(e.op, e.op_len, &rop, err, sizeof err);
-        if (drc == AM_EVERSION) {
-            st->newer++;
-            continue;
-        }
-        if (lc && logs_ctx_abusive(lc, e.author))
-            continue;     /* as views_update: an abusive author's ops stay out */
-        if (drc == AM_OK) /* as views_update: what needs the entry's author */
-            drc = relief_op_check_author(&rop, e.author, err, sizeof err);
-        if (drc == AM_OK) /* as views_update: what needs the store */
-            drc = views_check_state(lc, &rop, err, sizeof err);
-        if (drc != AM_OK) {
-            MDB_val ik = {STORE_KEY_LEN, k.mv_data}, iv = {strlen(err), err};
-            st->invalid++;
-            if ((rc = mdb_put(txn, s->vinvalid, &ik, &iv, MDB_APPEND)) != 0)
-                goto out;
-            continue;
-        }
-        if (rop.type == RELIEF_T_NEED_OPEN)
-            entry_hash(&e, hash);
-        if (relief_op_key(&rop, hash, &rk) != AM_OK ||
-            relief_key_encode(&rk, p[np].key, &kl) != AM_OK) {
-            MDB_val ik = {STORE_KEY_LEN, k.mv_data}, iv = {18, (void *)"op names no object"};
-            st->invalid++;
-            if ((rc = mdb_put(txn, s->vinvalid, &ik, &iv, MDB_APPEND)) != 0)
-                goto out;
-            continue;
-        }
-        st->ops++;
-        p[np].klen = (uint8_t)kl;
-        memcpy(p[np].ref, k.mv_data, REF_LEN);
-        if (++np == PAIRS_CHUNK) {
-            if ((rc = flush_pairs(&w, p, np)) != 0)
-                goto out;
-            np = 0;
-        }
+        if ((rc = pass1_entry(&q, &k, &v)) != 0)
+            goto out;
     }
     if (rc != MDB_NOTFOUND)
         goto out;
     mdb_cursor_close(cur);
     cur = NULL;
-    if ((rc = flush_pairs(&w, p, np)) != 0)
+    if (s->has_lane) {
+        if ((rc = mdb_cursor_open(txn, s->lane, &cur)) != 0)
+            goto out;
+        if ((rc = pass1_lane(&q, cur)) != MDB_NOTFOUND)
+            goto out;
+        mdb_cursor_close(cur);
+        cur = NULL;
+    }
+    if ((rc = flush_pairs(&w, p, q.np)) != 0)
         goto out;
 
     /* Pass 2: every object, in key order, from its refs. */

@@ -2,12 +2,14 @@
 #include "syncstore.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "am_err.h"
 #include "node.h"
+#include "query.h"
 
 /* A log's head as a row of the engine (PROTOCOL.md 8.2): the row's id is the log id.
  * Fork evidence is kept only for an author beyond AM_LOGS_PER_AUTHOR logs (ABUSIVE), and
@@ -174,6 +176,175 @@ void syncstore_refusal_text(const struct sync_refusal *r, char *buf, size_t cap)
              r->count == 1 ? "y" : "ies", hex, why);
 }
 
+/* ---- the priority lane (PROTOCOL.md 8.4) ---------------------------------------------------- */
+
+/* Open needs of priority critical and high looked at, at most: each gives at least one
+ * candidate, and a session sends at most SYNC_LANE_MAX. */
+#define LANE_NEEDS_MAX 1024
+
+struct lane_run {
+    struct store *st;
+    int (*cb)(void *cbctx, const uint8_t log[AM_PK_LEN], uint64_t seq, const uint8_t *raw,
+              size_t len);
+    void *cbctx;
+    struct store_snap *sn;   /* the query's snapshot: entries are read in it */
+    struct relief_ref *seen; /* refs offered, sorted by (author, seq) */
+    size_t n_seen, cap_seen;
+    int stop; /* cb asked to stop */
+};
+
+static int ref_cmp(const struct relief_ref *a, const struct relief_ref *b)
+{
+    int c = memcmp(a->author, b->author, AM_PK_LEN);
+    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Offers the entry ref names, once: only an author not forked here (its root log is the
+ * whole log, so the ref's author is its log id), and an entry its log or the lane holds.
+ * AM_OK (offered or skipped) or AM_ENOMEM. */
+static int lane_offer(struct lane_run *r, const struct relief_ref *ref)
+{
+    struct store_head h;
+    const uint8_t *raw;
+    size_t lo = 0, hi = r->n_seen, len;
+    int hrc;
+    if (r->stop || ref->seq == 0)
+        return AM_OK;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = ref_cmp(&r->seen[mid], ref);
+        if (c == 0)
+            return AM_OK;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (r->n_seen == r->cap_seen) {
+        size_t cap = r->cap_seen ? 2 * r->cap_seen : 64;
+        struct relief_ref *v = realloc(r->seen, cap * sizeof *v);
+        if (!v)
+            return AM_ENOMEM;
+        r->seen = v;
+        r->cap_seen = cap;
+    }
+    memmove(r->seen + lo + 1, r->seen + lo, (r->n_seen - lo) * sizeof *r->seen);
+    r->seen[lo] = *ref;
+    r->n_seen++;
+    hrc = store_head_get(r->st, ref->author, &h);
+    if ((hrc != AM_OK && hrc != AM_ENOTFOUND) ||
+        (hrc == AM_OK && (memcmp(h.log, h.author, AM_PK_LEN) != 0 ||
+                          (h.flags & (STORE_HEAD_FORKED | STORE_HEAD_SPLIT | STORE_HEAD_ABUSIVE)))))
+        return AM_OK; /* a child log, or a forked author: its log brings it (an author known
+                         here only by lane entries has no head yet) */
+    if (store_snap_entry(r->sn, ref->author, ref->seq, &raw, &len) != AM_OK &&
+        store_snap_lane_entry(r->sn, ref->author, ref->seq, &raw, &len) != AM_OK)
+        return AM_OK; /* neither in its log nor in the lane here */
+    if (r->cb(r->cbctx, ref->author, ref->seq, raw, len))
+        r->stop = 1;
+    return AM_OK;
+}
+
+/* Priority first (critical, then high), then the newest opened first. */
+static int lane_order(const void *a, const void *b)
+{
+    const struct query_need *x = *(const struct query_need *const *)a,
+                            *y = *(const struct query_need *const *)b;
+    if (x->pri != y->pri)
+        return x->pri < y->pri ? -1 : 1;
+    if (x->v.open_hlc != y->v.open_hlc)
+        return x->v.open_hlc > y->v.open_hlc ? -1 : 1;
+    return memcmp(x->v.id, y->v.id, sizeof x->v.id);
+}
+
+static int lane_pri(const struct query_need *n)
+{
+    return n->pri == RELIEF_PRI_CRITICAL || n->pri == RELIEF_PRI_HIGH;
+}
+
+/* The candidates, most needed first: the open needs of priority critical, then high, in
+ * the read model's order; for each, the entry that opened it and the winners of its q and
+ * priority registers; then, for each (site, item) of those needs, each stock cell's
+ * winning count. */
+static int ss_lane(void *ctx,
+                   int (*cb)(void *cbctx, const uint8_t log[AM_PK_LEN], uint64_t seq,
+                             const uint8_t *raw, size_t len),
+                   void *cbctx)
+{
+    struct lane_run r = {.st = ctx, .cb = cb, .cbctx = cbctx};
+    struct query_need_filter nf = {.status = RELIEF_ST_OPEN};
+    const struct query_need *rows;
+    struct query *q = NULL;
+    const struct query_need **ord = NULL;
+    size_t n, nl, used = 0;
+    int rc;
+
+    if ((rc = query_open(r.st, 0, &q)) != AM_OK || (rc = query_needs(q, &nf, &rows, &n)) != AM_OK)
+        goto out;
+    r.sn = query_snap(q);
+    /* rows are in the one order: critical, then high, then the others. Within a priority
+     * the newest go first: an older need has had more contacts to spread, so the peer
+     * more likely holds it already (the sender cannot see the peer's lane) */
+    for (nl = 0; nl < n && lane_pri(&rows[nl]); nl++)
+        ;
+    if (nl && !(ord = malloc(nl * sizeof *ord))) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nl; i++)
+        ord[i] = &rows[i];
+    if (nl > 1)
+        qsort(ord, nl, sizeof *ord, lane_order);
+    for (size_t j = 0; j < nl && used < LANE_NEEDS_MAX && !r.stop && rc == AM_OK; j++) {
+        const struct relief_node_need *v = &ord[j]->v;
+        if (ord[j]->forked)
+            continue;
+        used++;
+        if (v->opened)
+            rc = lane_offer(&r, &v->open_ref);
+        if (rc == AM_OK && v->q.n_heads)
+            rc = lane_offer(&r, &v->q.win_ref);
+        if (rc == AM_OK && v->pri.n_heads)
+            rc = lane_offer(&r, &v->pri.win_ref);
+    }
+    used = 0;
+    for (size_t i = 0;
+         i < n && lane_pri(&rows[i]) && used < LANE_NEEDS_MAX && !r.stop && rc == AM_OK; i++) {
+        const struct relief_node_need *v = &rows[i].v;
+        struct query_cell_filter cf = {.site = v->site, .item = v->item};
+        const struct query_cell *cells;
+        size_t nc, k;
+        if (rows[i].forked || !v->opened)
+            continue;
+        used++;
+        for (k = 0; k < i; k++) /* each (site, item) once */
+            if (!rows[k].forked && rows[k].v.opened && !strcmp(rows[k].v.site, v->site) &&
+                !strcmp(rows[k].v.item, v->item))
+                break;
+        if (k < i)
+            continue;
+        if ((rc = query_cells(q, &cf, &cells, &nc)) != AM_OK)
+            break;
+        for (size_t c = 0; c < nc && !r.stop && rc == AM_OK; c++)
+            if (cells[c].v.has_winner && !cells[c].forked)
+                rc = lane_offer(&r, &cells[c].v.winner.ref);
+    }
+out:
+    query_close(q);
+    free(ord);
+    free(r.seen);
+    return rc;
+}
+
+static int ss_lane_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
+                          uint64_t *added)
+{
+    struct store_lane_stats st;
+    int rc = store_lane_ingest(ctx, raw, lens, n, node_wall_ms(), &st);
+    *added = rc == AM_OK ? st.added : 0;
+    return rc;
+}
+
 void syncstore_init(struct sync_store *out, struct store *s)
 {
     out->ctx = s;
@@ -184,4 +355,6 @@ void syncstore_init(struct sync_store *out, struct store *s)
     out->ingest = ss_ingest;
     out->peers = ss_peers;
     out->peer_met = ss_peer_met;
+    out->lane = ss_lane;
+    out->lane_ingest = ss_lane_ingest;
 }

@@ -8,7 +8,11 @@
 #include "store.h"
 #include "sync.h"
 
-/* Fills `out` so that the engine reaches `s`. `s` must outlive every session using it. */
+/* Fills `out` so that the engine reaches `s`. `s` must outlive every session using it.
+ * Its lane (PROTOCOL.md 8.4) offers, most needed first, the entries of the open needs of
+ * priority critical, then high (the read model's order: the need.open, the winners of q
+ * and pri), then the winning counts of their sites' stock cells of their items; only
+ * authors not forked here. Its lane_ingest is store_lane_ingest. */
 void syncstore_init(struct sync_store *out, struct store *s);
 
 /* The engine's ingest (sync_store.ingest) on store s with the clock at wall_ms: n entries,

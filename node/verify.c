@@ -174,6 +174,33 @@ static int check_fork(void *ctx, const uint8_t *author, uint64_t seq, const uint
     return 0;
 }
 
+/* A lane entry (PROTOCOL.md 6, "Lane"): not damage, but its own signature must verify and
+ * it must lie beyond the head of an author that is not forked here. */
+static int check_lane(void *ctx, const uint8_t *author, uint64_t seq, const uint8_t *raw,
+                      size_t len)
+{
+    struct walk *w = ctx;
+    struct entry e;
+    struct store_head h;
+    int rc;
+
+    if (entry_decode(&e, raw, len) != AM_OK || memcmp(e.author, author, AM_PK_LEN) != 0 ||
+        e.seq != seq) {
+        report(w, author, seq, "lane entry does not decode or names another position");
+        return 0;
+    }
+    if (entry_verify(&e) != AM_OK)
+        report(w, author, seq, "lane entry has a bad signature");
+    rc = store_head_get(w->s, author, &h);
+    if (rc != AM_OK && rc != AM_ENOTFOUND)
+        return rc;
+    if (rc == AM_OK && (h.flags & (STORE_HEAD_FORKED | STORE_HEAD_SPLIT | STORE_HEAD_ABUSIVE)))
+        report(w, author, seq, "lane entry kept of an author that is forked");
+    else if (rc == AM_OK && seq <= h.seq)
+        report(w, author, seq, "lane entry kept though its log reaches it");
+    return 0;
+}
+
 static int scan(void *ctx)
 {
     struct walk *w = ctx;
@@ -191,6 +218,8 @@ static int scan(void *ctx)
     if (st.entries != r->entries)
         report(w, nobody, 0, "the store holds entries of an author without a head record");
     if ((rc = store_forks_each(s, check_fork, w)) != AM_OK)
+        return rc;
+    if ((rc = store_lane_each(s, check_lane, w)) != AM_OK)
         return rc;
     /* The views: present, of this build's format, and matching their fingerprint. */
     {

@@ -42,19 +42,24 @@ void sim_interrupt(void)
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static uint64_t rnd(struct sim *s)
+static uint64_t rnd_of(uint64_t *state)
 {
-    uint64_t x = s->rng;
+    uint64_t x = *state;
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
-    s->rng = x;
+    *state = x;
     return x * 0x2545F4914F6CDD1DULL;
 }
 
 uint64_t sim_rnd_below(struct sim *s, uint64_t n)
 {
-    return n ? rnd(s) % n : 0;
+    return n ? rnd_of(&s->rng) % n : 0;
+}
+
+uint64_t sim_work_below(struct sim *s, uint64_t n)
+{
+    return n ? rnd_of(s->work) % n : 0;
 }
 
 /* uniform in [mean/2, 3*mean/2] */
@@ -66,7 +71,7 @@ static uint64_t rnd_around(struct sim *s, uint64_t mean)
 void sim_rnd_bytes(struct sim *s, uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(rnd(s) >> 56);
+        p[i] = (uint8_t)(rnd_of(&s->rng) >> 56);
 }
 
 void sim_fatal(struct sim *s, int rc, const char *what, const char *who)
@@ -260,13 +265,13 @@ static int make_op(struct sim *s, struct sim_node *n, uint8_t *buf, size_t *len,
     struct relief_ref ctx[RELIEF_REFS_MAX];
     char site[24], item[24], name[40], err[RELIEF_ERR_MAX];
     unsigned known = n->n_needs < SIM_NEEDS ? n->n_needs : SIM_NEEDS;
-    uint64_t r = sim_rnd_below(s, 100);
+    uint64_t r = sim_work_below(s, 100);
     int rc;
 
     memset(&o, 0, sizeof o);
     *is_open = 0;
     snprintf(site, sizeof site, "site-%02d", n->cluster);
-    snprintf(item, sizeof item, "item-%03d", (int)sim_rnd_below(s, s->c->items));
+    snprintf(item, sizeof item, "item-%03d", (int)sim_work_below(s, s->c->items));
     if (n->setup_next < n->setup_n) {
         int k = n->setup_next++;
         if (k == 0) {
@@ -290,17 +295,17 @@ static int make_op(struct sim *s, struct sim_node *n, uint8_t *buf, size_t *len,
         o.type = RELIEF_T_NEED_OPEN;
         o.site = rstr(site);
         o.item = rstr(item);
-        o.q = 1 + (int64_t)sim_rnd_below(s, 500);
-        o.pri = 1 + (int)sim_rnd_below(s, 4);
+        o.q = 1 + (int64_t)sim_work_below(s, 500);
+        o.pri = 1 + (int)sim_work_below(s, 4);
         HAS(&o, SITE), HAS(&o, ITEM), HAS(&o, Q), HAS(&o, PRI);
         *is_open = 1;
     } else if (r < 20) {
-        struct sim_need *nd = &n->needs[sim_rnd_below(s, known)];
+        struct sim_need *nd = &n->needs[sim_work_below(s, known)];
         memcpy(o.need, nd->id, RELIEF_ID_LEN);
         HAS(&o, NEED);
         if (r < 17) {
             o.type = RELIEF_T_NEED_DLV;
-            o.q = 1 + (int64_t)sim_rnd_below(s, 100);
+            o.q = 1 + (int64_t)sim_work_below(s, 100);
             HAS(&o, Q);
         } else {
             o.sup.n = 1;
@@ -308,7 +313,7 @@ static int make_op(struct sim *s, struct sim_node *n, uint8_t *buf, size_t *len,
             HAS(&o, SUP);
             if (r < 19) {
                 o.type = RELIEF_T_NEED_UPD;
-                o.pri = 1 + (int)sim_rnd_below(s, 4);
+                o.pri = 1 + (int)sim_work_below(s, 4);
                 HAS(&o, PRI);
             } else {
                 o.type = RELIEF_T_NEED_CLOSE;
@@ -317,11 +322,11 @@ static int make_op(struct sim *s, struct sim_node *n, uint8_t *buf, size_t *len,
             }
         }
     } else if (r < 96) {
-        uint64_t x = sim_rnd_below(s, 10);
+        uint64_t x = sim_work_below(s, 10);
         o.type = RELIEF_T_STOCK_MOVE;
         o.site = rstr(site);
         o.item = rstr(item);
-        o.q = 1 + (int64_t)sim_rnd_below(s, 50);
+        o.q = 1 + (int64_t)sim_work_below(s, 50);
         o.reason = x < 5 ? RELIEF_R_RECEIVED : x < 9 ? RELIEF_R_ISSUED : RELIEF_R_DAMAGED;
         HAS(&o, SITE), HAS(&o, ITEM), HAS(&o, Q), HAS(&o, R);
     } else {
@@ -331,7 +336,7 @@ static int make_op(struct sim *s, struct sim_node *n, uint8_t *buf, size_t *len,
         o.type = RELIEF_T_STOCK_COUNT;
         o.site = rstr(site);
         o.item = rstr(item);
-        o.q = (int64_t)sim_rnd_below(s, 1000);
+        o.q = (int64_t)sim_work_below(s, 1000);
         for (int i = 0; i < per && n->cluster >= 0 && nc < RELIEF_REFS_MAX; i++) {
             const struct sim_node *m = &s->nodes[n->cluster * per + i];
             if (m->author != n->author && n->seq[m->author] > 0) {
@@ -420,7 +425,8 @@ out:
 static void schedule_write(struct sim *s, struct sim_node *n)
 {
     if (n->written < n->quota)
-        sim_push(s, s->now + rnd_around(s, n->write_every), SIM_EV_WRITE, n->idx, 0, 0, NULL, 0);
+        sim_push(s, s->now + n->write_every / 2 + sim_work_below(s, n->write_every + 1),
+                 SIM_EV_WRITE, n->idx, 0, 0, NULL, 0);
 }
 
 static void do_write(struct sim *s, struct sim_node *n)
@@ -783,6 +789,12 @@ static void handle(struct sim *s, struct sim_ev *e)
         }
         sim_push(s, s->now + 3600000000ULL, SIM_EV_PROGRESS, 0, 0, 0, NULL, 0);
         break;
+    case SIM_EV_CUT_END: {
+        int rc = sim_cut_figure(s);
+        if (rc != AM_OK)
+            sim_fatal(s, rc, "the short-contact figure", NULL);
+        break;
+    }
     }
 }
 
@@ -971,6 +983,12 @@ static int setup(struct sim *s, const char *tmpdir)
         if (last > s->scenario_end)
             s->scenario_end = last;
     }
+    if (c->cut_pct) {
+        /* the figure is taken as the cut phase ends: the run lasts at least that long */
+        sim_push(s, c->cut_until, SIM_EV_CUT_END, 0, 0, 0, NULL, 0);
+        if (c->cut_until > s->scenario_end)
+            s->scenario_end = c->cut_until;
+    }
     sim_push(s, 3600000000ULL, SIM_EV_PROGRESS, 0, 0, 0, NULL, 0);
     return AM_OK;
 }
@@ -1003,8 +1021,11 @@ static void teardown(struct sim *s)
     free(s->opbuf);
 }
 
-int sim_run(const struct sim_config *c, uint64_t seed, const char *tmpdir, int json, FILE *out,
-            FILE *progress, struct sim_result *res, char *err, size_t errcap)
+/* One run of the scenario, its nodes with the lane or not. base (nullable): the figures
+ * of the log-order run that came before (`lane both`). out NULL: no report. */
+static int run_one(const struct sim_config *c, uint64_t seed, int lane,
+                   const struct sim_result *base, const char *tmpdir, int json, FILE *out,
+                   FILE *progress, struct sim_result *res, char *err, size_t errcap)
 {
     struct sim *s = calloc(1, sizeof *s);
     int rc;
@@ -1017,13 +1038,25 @@ int sim_run(const struct sim_config *c, uint64_t seed, const char *tmpdir, int j
     s->rng = seed ^ 0x9E3779B97F4A7C15ULL;
     if (s->rng == 0)
         s->rng = 1;
+    s->wrng = seed ^ 0xD1B54A32D192ED03ULL;
+    if (s->wrng == 0)
+        s->wrng = 1;
+    s->work = c->cut_pct ? &s->wrng : &s->rng;
+    s->lane = lane;
+    if (base) {
+        s->r.baseline = 1;
+        s->r.base_taken = base->crit_taken;
+        s->r.base_converged = base->converged;
+        s->r.base_total = base->crit_total;
+        s->r.base_min = base->crit_min;
+        s->r.base_median = base->crit_median;
+    }
     s->progress = progress;
     s->err = err;
     s->errcap = errcap;
     rc = setup(s, tmpdir);
     s->r.nodes = s->n_nodes;
     s->r.counted = s->counted;
-    sim_stop = 0;
     while (rc == AM_OK && !s->fatal && s->n_heap > 0 && !sim_stop) {
         struct sim_ev e = pop(s);
         if (e.t > c->until) {
@@ -1076,7 +1109,13 @@ int sim_run(const struct sim_config *c, uint64_t seed, const char *tmpdir, int j
                   (!s->r.forked_authors || s->r.forks_everywhere || !c->evidence_required) &&
                   s->r.fp_ok && s->r.garbage_lost == 0 &&
                   s->r.garbage_closed == s->r.garbage_contacts;
-        sim_report(s, seed, json, out);
+        if (c->cut_pct) /* the figure was taken; the baseline run converged too */
+            s->r.ok = s->r.ok && s->r.crit_taken && (!s->r.baseline || s->r.base_converged);
+        if (c->critical_min_pct) /* every hub shows that share (none written: no figure) */
+            s->r.ok = s->r.ok && s->r.crit_total > 0 &&
+                      s->r.crit_min * 100 >= (uint64_t)c->critical_min_pct * s->r.crit_total;
+        if (out)
+            sim_report(s, seed, json, out);
         if (progress) {
             struct rusage ru;
             if (getrusage(RUSAGE_SELF, &ru) == 0)
@@ -1091,4 +1130,25 @@ int sim_run(const struct sim_config *c, uint64_t seed, const char *tmpdir, int j
     teardown(s);
     free(s);
     return rc;
+}
+
+int sim_run(const struct sim_config *c, uint64_t seed, const char *tmpdir, int json, FILE *out,
+            FILE *progress, struct sim_result *res, char *err, size_t errcap)
+{
+    struct sim_result base;
+    int rc;
+
+    sim_stop = 0; /* an interrupt stops both runs of `lane both` */
+    if (c->lane != SIM_LANE_BOTH)
+        return run_one(c, seed, c->lane == SIM_LANE_ON, NULL, tmpdir, json, out, progress, res, err,
+                       errcap);
+    /* the same scenario and seed twice: the log-order baseline (lane off), then the lane */
+    if (progress)
+        fprintf(progress, "aidmesh-sim: run 1 of 2: the lane off (log order)\n");
+    memset(&base, 0, sizeof base);
+    if ((rc = run_one(c, seed, 0, NULL, tmpdir, json, NULL, progress, &base, err, errcap)) != AM_OK)
+        return rc;
+    if (progress)
+        fprintf(progress, "aidmesh-sim: run 2 of 2: the lane on\n");
+    return run_one(c, seed, 1, &base, tmpdir, json, out, progress, res, err, errcap);
 }

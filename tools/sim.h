@@ -10,7 +10,9 @@
  * partitions that cut clusters off from the runners and heal, nodes that crash and
  * restart, clocks hours or a year off, laptops cloned with their store (a forked author,
  * both of whose branches every node keeps and applies; each half rotates to a new key
- * once its store refuses to append, PROTOCOL.md section 6), and peers that send garbage.
+ * once its store refuses to append, PROTOCOL.md section 6), peers that send garbage, and
+ * short contacts (every contact cut at a share of its backlog for a first phase), run
+ * with the priority lane, without it, or both (sim_config.cut_pct, lane).
  *
  * Everything that varies comes from one seed: node keys, the ops written, link up/down
  * times, Noise ephemerals (sync_config.ephemeral), garbage bytes. The event queue breaks
@@ -93,6 +95,12 @@ enum sim_on_fork {
     SIM_ON_FORK_REINIT      /* `aidmesh init --force`: a new, unrelated identity */
 };
 
+/* The priority lane (PROTOCOL.md 6, "Lane") of every node's sync_store: `lane on|off|both`.
+ * Off: the table lacks the lane members, so sessions send in log order only. Both: the
+ * scenario runs twice in one sim_run, the lane off (the log-order baseline) then on, and
+ * the report is the second run's with the first's short-contact figure beside it. */
+enum sim_lane { SIM_LANE_ON = 0, SIM_LANE_OFF, SIM_LANE_BOTH };
+
 struct sim_config {
     char name[SIM_NAME_MAX + 1];
     uint64_t seed;
@@ -111,6 +119,16 @@ struct sim_config {
     int fp_policy;
     int evidence_required; /* 1: the run fails unless fork evidence reaches every node */
     int on_fork;           /* enum sim_on_fork */
+    /* Short contacts (`cut PCT% until DUR`): every contact opened before cut_until closes
+     * once its two sides have sent cut_pct% of their backlog in bytes (the lengths of the
+     * entries each side holds that the other lacks, at the contact's start); contacts are
+     * whole again from cut_until on, so the run must still converge. 0: no cut. */
+    unsigned cut_pct;
+    uint64_t cut_until;
+    int lane;                  /* enum sim_lane */
+    unsigned critical_min_pct; /* `critical_delivered PCT%`: at the end of the cut phase,
+                                  every hub shows at least this share of the critical open
+                                  needs (lane run); 0: not required */
     int n_routes, n_partitions, n_crashes, n_skews, n_clones, n_garbage;
     struct sim_route routes[SIM_RUNNERS_MAX];
     struct sim_partition partitions[SIM_LIST_MAX];
@@ -167,7 +185,18 @@ struct sim_result {
     uint64_t crashes, rotations, rekeys, refused_appends;    /* rekeys: `init --force` */
     uint64_t garbage_contacts, garbage_closed, garbage_lost; /* lost: honest entries gone */
     uint64_t future_stamped; /* entries stored with a stamp far ahead of the receiver */
-    int ok; /* the run passed: converged, nothing missing, evidence, fingerprints */
+    /* Short contacts (cut_pct): contacts cut, and the figure at the end of the cut phase:
+     * of the critical open needs written anywhere before it ended (each writer's own view
+     * of its own needs), how many each hub shows as open and critical (query.h); the
+     * fewest and the median over hubs. With `lane both`, base_* are the same figures of
+     * the log-order run (the lane off), base_converged whether that run converged. */
+    uint64_t cuts;
+    int crit_taken; /* the figure was taken (the cut phase ended within the run) */
+    uint64_t crit_total, crit_min, crit_median;
+    int baseline, base_taken, base_converged;
+    uint64_t base_total, base_min, base_median;
+    uint64_t lane_added; /* entries taken into a lane, all nodes */
+    int ok;              /* the run passed: converged, nothing missing, evidence, fingerprints */
 };
 
 /*

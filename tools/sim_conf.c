@@ -26,6 +26,14 @@
  *                                             ("one": every node ends with one view
  *                                             fingerprint; "per-branch" is the rule before
  *                                             every branch was kept; "strict" = "one")
+ *   cut PCT% until DUR                        short contacts: until DUR, every contact
+ *                                             ends once its sides sent PCT% of their
+ *                                             backlog (entry bytes); whole ones after
+ *   lane on|off|both                          the priority lane of every node (default
+ *                                             on); both: run with it off (log order),
+ *                                             then on, and report the two figures
+ *   critical_delivered PCT%                   at the end of the cut phase every hub shows
+ *                                             at least PCT% of the critical open needs
  *   on_fork rotate|reinit                     what a node whose store refuses to append
  *                                             under its forked key does: `identity rotate`
  *                                             (default) or `init --force` (the old way)
@@ -156,6 +164,20 @@ static int get_size(struct ps *p, const char *w, uint64_t lo, uint64_t hi, uint6
 }
 
 /* hC -> cluster C */
+/* A whole percentage like 10% in [lo, 100]. */
+static int get_pct(struct ps *p, const char *w, uint64_t lo, unsigned *pct)
+{
+    const char *end;
+    uint64_t x;
+    if (parse_u64(w, &x, &end) != 0 || strcmp(end, "%") != 0)
+        return ps_fail(p, AM_EINVAL, "'%s' is not a whole percentage (like 10%%)", w);
+    if (x < lo || x > 100)
+        return ps_fail(p, AM_ELIMIT, "'%s' is out of range (%llu%% to 100%%)", w,
+                       (unsigned long long)lo);
+    *pct = (unsigned)x;
+    return AM_OK;
+}
+
 static int get_hub(struct ps *p, const char *w, int *cluster)
 {
     const char *end;
@@ -362,6 +384,32 @@ static int directive(struct ps *p)
         else
             return ps_fail(p, AM_EINVAL, "'%s' is not 'rotate' or 'reinit'", p->tok[1]);
         return AM_OK;
+    }
+    if (strcmp(d, "cut") == 0) {
+        static const char *const keys[] = {"until"};
+        if (p->nt < 2 || (rc = get_pct(p, p->tok[1], 1, &c->cut_pct)) != AM_OK ||
+            (rc = get_pairs(p, 2, keys, 1, 1, v)) != AM_OK ||
+            (rc = get_time(p, p->tok[v[0]], &c->cut_until)) != AM_OK)
+            return rc ? rc : ps_fail(p, AM_EINVAL, "'cut' wants 'PCT%% until DUR'");
+        return c->cut_until == 0 ? ps_fail(p, AM_ELIMIT, "'until' must be longer than 0") : AM_OK;
+    }
+    if (strcmp(d, "lane") == 0) {
+        if ((rc = want_words(p, 2)) != AM_OK)
+            return rc;
+        if (strcmp(p->tok[1], "on") == 0)
+            c->lane = SIM_LANE_ON;
+        else if (strcmp(p->tok[1], "off") == 0)
+            c->lane = SIM_LANE_OFF;
+        else if (strcmp(p->tok[1], "both") == 0)
+            c->lane = SIM_LANE_BOTH;
+        else
+            return ps_fail(p, AM_EINVAL, "'%s' is not 'on', 'off' or 'both'", p->tok[1]);
+        return AM_OK;
+    }
+    if (strcmp(d, "critical_delivered") == 0) {
+        if ((rc = want_words(p, 2)) != AM_OK)
+            return rc;
+        return get_pct(p, p->tok[1], 0, &c->critical_min_pct);
     }
     if (strcmp(d, "fork_evidence") == 0) {
         if ((rc = want_words(p, 2)) != AM_OK)
@@ -572,6 +620,13 @@ int sim_conf_parse(struct sim_config *c, const char *text, const char *origin, c
                            c->runners);
     if (c->write_until >= c->until)
         return ps_fail(&p, AM_EINVAL, "'write_until' must end before 'until'");
+    if (c->cut_pct && c->cut_until >= c->until)
+        return ps_fail(&p, AM_EINVAL, "the cut phase must end before 'until'");
+    if ((c->critical_min_pct || c->lane == SIM_LANE_BOTH) && !c->cut_pct)
+        return ps_fail(&p, AM_EINVAL,
+                       "'%s' wants a 'cut' line (the figure is taken as the "
+                       "cut phase ends)",
+                       c->critical_min_pct ? "critical_delivered" : "lane both");
     return AM_OK;
 }
 

@@ -48,7 +48,8 @@ enum {
     SIM_EV_TICK,
     SIM_EV_CLONE,
     SIM_EV_GARBAGE,
-    SIM_EV_PROGRESS
+    SIM_EV_PROGRESS,
+    SIM_EV_CUT_END /* the cut phase ends: the short-contact figure is taken */
 };
 
 struct sim_ev {
@@ -130,11 +131,21 @@ struct sim_contact {
     uint64_t gleft; /* garbage bytes still to send */
     uint64_t honest_before;
     int failed; /* ended by an error (backoff grows) */
+    /* Short contacts (sim_config.cut_pct): bytes the two sides may send together (0: no
+     * limit), bytes they sent, and whether the limit was reached (nothing more is sent;
+     * the contact ends when the last bytes arrived). */
+    uint64_t budget, sent;
+    int cut;
 };
 
 struct sim {
     const struct sim_config *c;
     uint64_t now, rng, order;
+    /* The workload's own generator (what make_op writes, and when) in a cut scenario, so
+     * both runs of `lane both` write the same ops at the same times; other scenarios draw
+     * everything from rng, as they always did. work points to the one in use. */
+    uint64_t wrng, *work;
+    int lane; /* this run's nodes have the lane members */
     struct sim_node *nodes;
     int n_nodes, counted;
     struct sim_author *authors;
@@ -168,6 +179,8 @@ struct sim {
 
 /* A number of the run's generator in [0, n) (0 when n is 0). */
 uint64_t sim_rnd_below(struct sim *s, uint64_t n);
+/* The same from the workload's generator (s->work). */
+uint64_t sim_work_below(struct sim *s, uint64_t n);
 /* n bytes of the run's generator into p. */
 void sim_rnd_bytes(struct sim *s, uint8_t *p, size_t n);
 /* Stops the run with rc (AM_ESYS if 0) and a sentence "what[ of who]: reason" in s->err;
@@ -217,6 +230,9 @@ void sim_settle_dirty(struct sim *s);
  * missing on the worst node (each store's own count against those written) and the forked
  * authors. AM_OK or AM_ENOMEM / a store error. */
 int sim_final_checks(struct sim *s);
+/* The short-contact figure at the end of the cut phase into s->r (crit_*). AM_OK or
+ * AM_ENOMEM / a store error. */
+int sim_cut_figure(struct sim *s);
 /* The report of the run (readable, or one JSON object) to out. */
 void sim_report(struct sim *s, uint64_t seed, int json, FILE *out);
 

@@ -80,6 +80,36 @@ static int ns_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, s
     return rc;
 }
 
+/* The lane's candidates are the store's own (they do not depend on the clock). */
+static int ns_lane(void *ctx,
+                   int (*cb)(void *cbctx, const uint8_t log[AM_PK_LEN], uint64_t seq,
+                             const uint8_t *raw, size_t len),
+                   void *cbctx)
+{
+    struct sim_node *n = ctx;
+    return n->base.lane(n->base.ctx, cb, cbctx);
+}
+
+/* Lane entries are taken on this node's clock, not the machine's. They do not count as
+ * held (sim_node_gained): only an entry in its log does. */
+static int ns_lane_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n_raw,
+                          uint64_t *added)
+{
+    struct sim_node *n = ctx;
+    struct store_lane_stats st;
+    int rc = AM_OK;
+    *added = 0;
+    for (size_t i = 0; i < n_raw && rc == AM_OK; i += AM_INGEST_BATCH_MAX) {
+        size_t k = n_raw - i < AM_INGEST_BATCH_MAX ? n_raw - i : AM_INGEST_BATCH_MAX;
+        memset(&st, 0, sizeof st);
+        rc = store_lane_ingest(n->st, raw + i, lens + i, k, sim_wall_ms(n), &st);
+        if (rc == AM_OK)
+            *added += st.added;
+    }
+    n->sim->r.lane_added += *added;
+    return rc;
+}
+
 int sim_node_open_store(struct sim_node *n)
 {
     struct store_opts o = {.map_initial = n->sim->c->map_initial,
@@ -100,6 +130,9 @@ int sim_node_open_store(struct sim_node *n)
     /* every other function of the table reaches the store through this node too */
     n->ss.peers = n->base.peers ? ns_peers : NULL;
     n->ss.peer_met = n->base.peer_met ? ns_peer_met : NULL;
+    /* `lane off`: the table lacks the lane, so sessions send in log order and ignore LANE */
+    n->ss.lane = n->sim->lane && n->base.lane ? ns_lane : NULL;
+    n->ss.lane_ingest = n->sim->lane && n->base.lane_ingest ? ns_lane_ingest : NULL;
     return AM_OK;
 }
 
@@ -196,6 +229,84 @@ static uint64_t entries_of(struct sim_node *n)
     return n->st && store_stats(n->st, &st) == AM_OK ? st.entries : 0;
 }
 
+/* ---- short contacts (sim_config.cut_pct) ------------------------------------------------------
+ */
+
+struct backlog {
+    struct store_head *h;
+    size_t n, cap;
+    uint64_t bytes;
+};
+
+static int backlog_head(void *ctx, const struct store_head *h)
+{
+    struct backlog *b = ctx;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 64;
+        struct store_head *v = realloc(b->h, cap * sizeof *v);
+        if (!v)
+            return AM_ENOMEM;
+        b->h = v;
+        b->cap = cap;
+    }
+    b->h[b->n++] = *h;
+    return 0;
+}
+
+static int backlog_entry(void *ctx, const uint8_t *raw, size_t len)
+{
+    (void)raw;
+    ((struct backlog *)ctx)->bytes += len;
+    return 0;
+}
+
+/* The lengths of the entries `from` holds that `to` lacks, every log: what `from` would
+ * have to send. */
+static int backlog_of(struct sim_node *from, struct sim_node *to, uint64_t *bytes)
+{
+    struct backlog b = {0};
+    int rc = store_heads_each(from->st, backlog_head, &b);
+    for (size_t i = 0; rc == AM_OK && i < b.n; i++) {
+        struct store_head th;
+        uint64_t has = b.h[i].first_seq ? b.h[i].first_seq - 1 : 0;
+        if (store_head_get(to->st, b.h[i].log, &th) == AM_OK && th.seq > has)
+            has = th.seq;
+        if (b.h[i].seq > has)
+            rc = store_entries_each(from->st, b.h[i].log, has + 1, backlog_entry, &b);
+        if (rc > 0)
+            rc = AM_OK;
+    }
+    free(b.h);
+    *bytes = b.bytes;
+    return rc;
+}
+
+/* Bytes both sides of contact c sent in reconciliation and the handshake (not counted
+ * against the budget: what is measured is the entries' share). */
+static uint64_t summary_of(const struct sim_contact *c)
+{
+    return sync_stats(&c->s[0])->summary_out + sync_stats(&c->s[1])->summary_out;
+}
+
+/* Bytes side d may put on the pipe now (SIZE_MAX: no limit). Reaching the budget cuts the
+ * contact: nothing more is sent, and it ends once the last bytes have arrived. */
+static size_t budget_left(struct sim *s, int cid, int d)
+{
+    struct sim_contact *c = &s->cts[cid];
+    uint64_t limit;
+    (void)d;
+    if (!c->budget && !c->cut)
+        return SIZE_MAX;
+    limit = summary_of(c) + c->budget;
+    if (!c->cut && c->sent >= limit) {
+        uint64_t end = (c->busy[0] > c->busy[1] ? c->busy[0] : c->busy[1]) + c->lat;
+        c->cut = 1;
+        s->r.cuts++;
+        sim_push(s, end, SIM_EV_VISIT_END, cid, 0, c->serial, NULL, 0);
+    }
+    return c->cut ? 0 : (size_t)(limit - c->sent < SIM_CHUNK ? limit - c->sent : SIM_CHUNK);
+}
+
 /* Ends a contact at once (a cable pulled, a runner walking away, a crash): each side
  * that is still running stores what it read, as the daemon does when a connection ends.
  * `crashed` (a node index or -1) stores nothing more. */
@@ -233,6 +344,14 @@ void sim_contact_drop(struct sim *s, int cid, int crashed)
         struct sim_link *l = &s->links[cid];
         /* reconnect while the link is up: soon after a clean end, with growing backoff
          * (1 s doubling to 60 s, +-25%) after an error */
+        if (c->cut && l->up && !l->connecting) {
+            /* cut short: the member walked off, or the link dropped; it comes back after
+             * about the LAN's mean down time, not at once */
+            uint64_t d = s->c->lan_down;
+            l->connecting = 1;
+            sim_push(s, s->now + d / 2 + sim_rnd_below(s, d + 1), SIM_EV_CONNECT, cid, 0, 0, NULL,
+                     0);
+        }
         if (c->failed)
             l->backoff = l->backoff
                              ? (2 * l->backoff < SIM_BACKOFF_MAX ? 2 * l->backoff : SIM_BACKOFF_MAX)
@@ -265,6 +384,8 @@ int sim_contact_open(struct sim *s, int cid, int a, int b, uint64_t bw, uint64_t
     c->gon = garbage == 1;
     c->gleft = garbage ? SIM_GARBAGE_LEN : 0;
     c->failed = 0;
+    c->budget = c->sent = 0;
+    c->cut = 0;
     memset(c->s, 0, sizeof c->s);
     for (int x = 0; x < 2; x++) {
         struct sim_node *n = &s->nodes[c->node[x]];
@@ -299,6 +420,18 @@ int sim_contact_open(struct sim *s, int cid, int a, int b, uint64_t bw, uint64_t
     }
     if (garbage)
         c->honest_before = entries_of(&s->nodes[b]);
+    if (s->c->cut_pct && s->now < s->c->cut_until && !garbage) {
+        uint64_t ab = 0, ba = 0;
+        if ((rc = backlog_of(&s->nodes[a], &s->nodes[b], &ab)) != AM_OK ||
+            (rc = backlog_of(&s->nodes[b], &s->nodes[a], &ba)) != AM_OK) {
+            sim_fatal(s, rc, "measuring the backlog", s->nodes[a].name);
+            return rc;
+        }
+        /* at least one byte: a contact with nothing to carry ends after reconciliation */
+        c->budget = (ab + ba) * s->c->cut_pct / 100;
+        if (c->budget == 0)
+            c->budget = 1;
+    }
     s->r.contacts++;
     sim_mark_dirty(s, cid);
     return AM_OK;
@@ -330,15 +463,19 @@ static int send_chunk(struct sim *s, int cid, int d)
         c->gleft -= k;
     } else {
         const uint8_t *out = sync_output(&c->s[d], &n);
-        if (n == 0)
+        size_t left = budget_left(s, cid, d);
+        if (n == 0 || left == 0)
             return 0;
         k = n < SIM_CHUNK ? n : SIM_CHUNK;
+        if (k > left)
+            k = left;
         if (!(buf = malloc(k))) {
             sim_fatal(s, AM_ENOMEM, "pipe", NULL);
             return 0;
         }
         memcpy(buf, out, k);
         sync_output_done(&c->s[d], k);
+        c->sent += k;
     }
     tx = (uint64_t)k * 1000000 / c->bw;
     c->busy[d] = s->now + (tx ? tx : 1);
@@ -361,7 +498,7 @@ static int has_output(struct sim_contact *c, int d)
 static void pump(struct sim *s, int cid, int d)
 {
     struct sim_contact *c = &s->cts[cid];
-    if (c->send_pending[d])
+    if (c->send_pending[d] || c->cut)
         return;
     if (c->busy[d] > s->now) {
         if (has_output(c, d)) {

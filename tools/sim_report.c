@@ -15,6 +15,7 @@
 
 #include "am_err.h"
 #include "out.h"
+#include "query.h"
 #include "sim.h"
 #include "sim_int.h"
 
@@ -105,6 +106,115 @@ int sim_final_checks(struct sim *s)
     return rc;
 }
 
+/* ---- the short-contact figure (sim_config.cut_pct) --------------------------------------------
+ */
+
+struct idset {
+    uint8_t (*id)[RELIEF_ID_LEN];
+    size_t n, cap;
+};
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, RELIEF_ID_LEN);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The critical open needs node n wrote, as its own view shows them (every update of a
+ * need in the simulator is its writer's), added to ids. */
+static int own_critical(struct sim *s, struct sim_node *n, struct idset *ids)
+{
+    struct query_need_filter f = {.status = RELIEF_ST_OPEN,
+                                  .priority = RELIEF_PRI_CRITICAL,
+                                  .author = s->authors[n->author].pk};
+    const struct query_need *rows;
+    struct query *q = NULL;
+    size_t k;
+    int rc;
+    if ((rc = query_open(n->st, sim_wall_ms(n), &q)) != AM_OK ||
+        (rc = query_needs(q, &f, &rows, &k)) != AM_OK)
+        goto out;
+    if (ids->n + k > ids->cap) {
+        size_t cap = ids->n + k + 64;
+        uint8_t(*v)[RELIEF_ID_LEN] = realloc(ids->id, cap * sizeof *v);
+        if (!v) {
+            rc = AM_ENOMEM;
+            goto out;
+        }
+        ids->id = v;
+        ids->cap = cap;
+    }
+    for (size_t i = 0; i < k; i++)
+        memcpy(ids->id[ids->n++], rows[i].v.id, RELIEF_ID_LEN);
+out:
+    query_close(q);
+    return rc;
+}
+
+/* How many of ids hub h shows as open and critical (its views, through the read model). */
+static int hub_shows(struct sim_node *h, const struct idset *ids, uint64_t *shown)
+{
+    struct query *q = NULL;
+    int rc = query_open(h->st, sim_wall_ms(h), &q);
+    *shown = 0;
+    for (size_t i = 0; rc == AM_OK && i < ids->n; i++) {
+        const struct query_need *row;
+        int r = query_need(q, ids->id[i], &row);
+        if (r == AM_OK && row->v.status == RELIEF_ST_OPEN && row->pri == RELIEF_PRI_CRITICAL)
+            (*shown)++;
+        else if (r != AM_OK && r != AM_ENOTFOUND)
+            rc = r;
+    }
+    query_close(q);
+    return rc;
+}
+
+/* At the end of the cut phase: the critical open needs written anywhere until then (each
+ * writer that is up, its own view of its own needs), and how many of them each hub that
+ * is up shows; the fewest and the median over those hubs. */
+int sim_cut_figure(struct sim *s)
+{
+    struct idset ids = {0};
+    uint64_t *shown = calloc((size_t)s->n_nodes + 1, sizeof *shown);
+    int hubs = 0, rc = shown ? AM_OK : AM_ENOMEM;
+    size_t w = 0;
+
+    for (int i = 0; rc == AM_OK && i < s->n_nodes; i++) {
+        struct sim_node *n = &s->nodes[i];
+        if ((n->kind == SIM_K_HUB || n->kind == SIM_K_MEMBER || n->kind == SIM_K_CLONE) && n->up &&
+            n->st)
+            rc = own_critical(s, n, &ids);
+    }
+    if (rc == AM_OK && ids.n) { /* a cloned key's needs are in both halves' views: once */
+        qsort(ids.id, ids.n, RELIEF_ID_LEN, cmp_id);
+        for (size_t i = 0; i < ids.n; i++)
+            if (w == 0 || memcmp(ids.id[w - 1], ids.id[i], RELIEF_ID_LEN) != 0)
+                memmove(ids.id[w++], ids.id[i], RELIEF_ID_LEN);
+        ids.n = w;
+    }
+    for (int i = 0; rc == AM_OK && i < s->n_nodes; i++) {
+        struct sim_node *n = &s->nodes[i];
+        if (n->kind == SIM_K_HUB && n->up && n->st &&
+            (rc = hub_shows(n, &ids, &shown[hubs])) == AM_OK)
+            hubs++;
+    }
+    if (rc == AM_OK && hubs > 0) {
+        qsort(shown, (size_t)hubs, sizeof *shown, cmp_u64);
+        s->r.crit_taken = 1;
+        s->r.crit_total = ids.n;
+        s->r.crit_min = shown[0];
+        s->r.crit_median = shown[(hubs - 1) / 2];
+    }
+    free(ids.id);
+    free(shown);
+    return rc;
+}
+
 static void ratio(char *b, size_t cap, uint64_t num, uint64_t den, int percent)
 {
     if (!den)
@@ -127,7 +237,7 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
 {
     const struct sim_result *r = &s->r;
     const struct sim_config *c = s->c;
-    char t1[32], t2[32], t3[32], t4[32], bpe[32], cpe[32], dpe[32], sum[32];
+    char t1[32], t2[32], t3[32], t4[32], t5[32], bpe[32], cpe[32], dpe[32], sum[32];
     uint64_t entry_bytes = r->bytes > r->summary_bytes ? r->bytes - r->summary_bytes : 0;
     int forked = r->forked_authors;
     const char *policy = c->fp_policy == SIM_FP_ONE ? "one" : "per-branch";
@@ -135,6 +245,7 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
     sim_fmt_dur(t2, sizeof t2, r->last_heal);
     sim_fmt_dur(t3, sizeof t3, r->converged_at);
     sim_fmt_dur(t4, sizeof t4, r->forks_at);
+    sim_fmt_dur(t5, sizeof t5, c->cut_until);
     ratio(bpe, sizeof bpe, r->bytes, r->delivered, 0);
     ratio(cpe, sizeof cpe, r->received, r->delivered, 0);
     ratio(dpe, sizeof dpe, r->duplicates, r->delivered, 0);
@@ -179,6 +290,21 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
                  o, json_pack("{s:o,s:o,s:s}", "entries_missing", out_json_u64(r->entries_missing),
                               "rotations", out_json_u64(r->rotations), "on_fork",
                               c->on_fork == SIM_ON_FORK_ROTATE ? "rotate" : "reinit")))) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (o && c->cut_pct &&
+            json_object_update_new(
+                o, json_pack("{s:i,s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o}", "cut_pct",
+                             (int)c->cut_pct, "cut_until_ms", out_json_u64(c->cut_until / 1000),
+                             "cuts", out_json_u64(r->cuts), "lane", c->lane != SIM_LANE_OFF,
+                             "critical_taken", r->crit_taken, "critical_total",
+                             out_json_u64(r->crit_total), "critical_min", out_json_u64(r->crit_min),
+                             "critical_median", out_json_u64(r->crit_median), "lane_added",
+                             out_json_u64(r->lane_added), "baseline_converged", r->base_converged,
+                             "baseline_critical_total", out_json_u64(r->base_total),
+                             "baseline_critical_min", out_json_u64(r->base_min),
+                             "baseline_critical_median", out_json_u64(r->base_median)))) {
             json_decref(o);
             o = NULL;
         }
@@ -248,5 +374,46 @@ void sim_report(struct sim *s, uint64_t seed, int json, FILE *out)
             r->garbage_contacts, r->garbage_closed, r->garbage_lost);
     fprintf(out, "  far-future stamps     %" PRIu64 " entries stored with a stamp > 10 min ahead\n",
             r->future_stamped);
+    if (c->cut_pct) {
+        char x[32], y[32], xm[32], ym[32];
+        ratio(x, sizeof x, r->crit_min, r->crit_total, 1);
+        ratio(xm, sizeof xm, r->crit_median, r->crit_total, 1);
+        ratio(y, sizeof y, r->base_min, r->base_total, 1);
+        ratio(ym, sizeof ym, r->base_median, r->base_total, 1);
+        fprintf(out,
+                "  short contacts        cut at %u%% of the backlog until %s: %" PRIu64
+                " contacts cut; lane %s, %" PRIu64 " entries taken into a lane\n",
+                c->cut_pct, t5, r->cuts, c->lane == SIM_LANE_OFF ? "off" : "on", r->lane_added);
+        if (!r->crit_taken)
+            fprintf(out, "  critical open needs   no figure: the run ended before the cut phase "
+                         "did: FAILED\n");
+        else {
+            /* the fewest any hub shows; the median beside it */
+            fprintf(out, "critical open needs delivered at %u%% cut: %s", c->cut_pct,
+                    r->crit_total ? x : "n/a (none written)");
+            if (r->baseline)
+                fprintf(out, " (log order: %s)", r->base_taken && r->base_total ? y : "n/a");
+            fprintf(out, "\n");
+            fprintf(out,
+                    "  critical open needs   %" PRIu64 " written; hubs show at least %" PRIu64
+                    ", median %" PRIu64 " (%s)",
+                    r->crit_total, r->crit_min, r->crit_median, xm);
+            if (r->baseline)
+                fprintf(out,
+                        "; log order: %" PRIu64 " written, at least %" PRIu64 ", median %" PRIu64
+                        " (%s)",
+                        r->base_total, r->base_min, r->base_median, ym);
+            fprintf(out, "\n");
+        }
+        if (c->critical_min_pct)
+            fprintf(out, "  critical required     %u%% on every hub: %s\n", c->critical_min_pct,
+                    r->crit_total &&
+                            r->crit_min * 100 >= (uint64_t)c->critical_min_pct * r->crit_total
+                        ? "ok"
+                        : "FAILED");
+        if (r->baseline)
+            fprintf(out, "  log-order run         %s\n",
+                    r->base_converged ? "converged" : "did NOT converge: FAILED");
+    }
     fprintf(out, "  result                %s\n", r->ok ? "PASS" : "FAIL");
 }

@@ -170,6 +170,8 @@ static size_t job_next(const struct sync_session *s, const struct sync_jobs *j)
 {
     size_t best = SIZE_MAX;
     uint32_t br = UINT32_MAX;
+    if (s->cfg.store->lane && !s->recon_done)
+        return SIZE_MAX; /* the lane goes before any log (PROTOCOL.md §8.4) */
     for (size_t i = 0; i < j->n; i++)
         if (j->v[i].rank && j->v[i].rank < br) {
             br = j->v[i].rank;
@@ -180,6 +182,17 @@ static size_t job_next(const struct sync_session *s, const struct sync_jobs *j)
     if (s->cfg.author_rank && !s->recon_done)
         return SIZE_MAX;
     return j->rr;
+}
+
+int sync_jobs_cover(const struct sync_session *s, const uint8_t *log, uint64_t seq)
+{
+    for (size_t i = 0; i < s->jobs->n; i++) {
+        const struct job *o = &s->jobs->v[i];
+        if (o->kind == J_RANGE &&
+            (!log || (o->next <= seq && seq <= o->last && !memcmp(o->author, log, AM_PK_LEN))))
+            return 1;
+    }
+    return 0;
 }
 
 static void job_remove(struct sync_jobs *j, size_t i)
@@ -691,6 +704,7 @@ static void recon_finished(struct sync_session *s)
     s->recon_done = 1;
     for (size_t i = 0; i < s->n_mine && !(s->state & SYNC_CLOSED); i++)
         sync_lacks(s, &s->mine[i], sync_pv_get(s->peer, s->mine[i].author));
+    sync_lane_send(s); /* before any log streams */
 }
 
 static int get_range(struct mp_cur *c, struct range *r)
@@ -1134,6 +1148,8 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
         return AM_OK;
     case T_IDENT:
         return len == 2 ? sync_on_ident(s, &c) : AM_EMALFORMED;
+    case T_LANE:
+        return len == 2 ? sync_on_lane(s, &c) : AM_EMALFORMED;
     default:
         return AM_OK; /* a newer minor version's message: skipped */
     }

@@ -14,8 +14,10 @@
  * side's version vector. Equal fingerprints: in sync, nothing more is sent. Otherwise
  * range reconciliation over log-id prefixes finds the logs whose heads differ (a log id
  * is an author id for an author that never forked: PROTOCOL.md 6), and each side streams
- * what the other lacks, logs interleaved, in bounded messages; the receiver ingests
- * message by message, so an interrupted sync resumes on reconnection.
+ * what the other lacks, logs interleaved, in bounded messages (first, when the store
+ * offers a lane, a bounded LANE of its most needed entries out of their logs' order, so a
+ * contact cut short still carries them); the receiver ingests message by message, so an
+ * interrupted sync resumes on reconnection.
  * Afterwards the session stays live: entries the peer lacks are pushed as they appear.
  */
 #ifndef AM_SYNC_H
@@ -48,6 +50,12 @@
 #define SYNC_HS_NOTES_MAX    64  /* heads that moved during a handshake, noted one by one */
 #define SYNC_PING_MS         15000
 #define SYNC_IDLE_TIMEOUT_MS 45000 /* nothing received for this long: the peer is gone */
+/* Lane entries (LANE, PROTOCOL.md 8.4) a session sends at most, and hands to its store at
+ * most of what it receives: bounds the receiver's signature checks per session. */
+#define SYNC_LANE_MAX AM_SYNC_LANE_MAX
+/* A LANE message carries at most this many bytes of entries (one larger entry goes alone):
+ * a contact cut short keeps the whole messages it carried. */
+#define SYNC_LANE_MSG_BYTES 2048
 
 /* Flags of a sync_head. Only SYNC_HEAD_EVIDENCE goes on the wire (HEADS) and into the
  * fingerprint; the others tell the engine how the store's logs lie. */
@@ -122,6 +130,18 @@ struct sync_store {
                  int (*cb)(void *cbctx, const uint8_t author[AM_PK_LEN]), void *cbctx);
     /* Optional: remember `author` as a peer met (learnt in full from an IDENT). */
     int (*peer_met)(void *ctx, const uint8_t author[AM_PK_LEN]);
+    /* Optional (NULL: no lane, PROTOCOL.md 8.4). The priority lane's candidates, most
+     * needed first: calls cb for each entry (log id, seq, its bytes as stored) until cb
+     * returns non-zero. The engine sends those the peer lacks, at most SYNC_LANE_MAX. */
+    int (*lane)(void *ctx,
+                int (*cb)(void *cbctx, const uint8_t log[AM_PK_LEN], uint64_t seq,
+                          const uint8_t *raw, size_t len),
+                void *cbctx);
+    /* Optional (NULL: LANE is ignored). Takes n entries received out of their logs' order
+     * into the lane (store_lane_ingest semantics: each checked by its own signature);
+     * *added: those taken. An error closes the session. */
+    int (*lane_ingest)(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
+                       uint64_t *added);
 };
 
 struct sync_config {
@@ -163,6 +183,9 @@ struct sync_stats {
     struct sync_refusals refusals;             /* the refused, by author and reason */
     uint64_t authors_in;                       /* authors of which something new arrived */
     uint64_t summary_out;                      /* bytes of reconciliation messages sent */
+    /* The lane (LANE messages): entries sent, received, and of those received the ones the
+     * store took (lane entries never count in entries_in / entries_out). */
+    uint64_t lane_out, lane_in, lane_added;
 };
 
 struct sync_peer_vv; /* the peer's version vector, as this session knows it */
@@ -215,6 +238,7 @@ struct sync_session {
     int end_sent, end_received;
     uint64_t now, last_rx, last_tx, hs_deadline;
     struct sync_stats stats;
+    uint32_t lane_taken; /* received lane entries handed to the store (<= SYNC_LANE_MAX) */
     /* HEADS of the range being received: where the merge walk over `mine` stands */
     int range_open;
     unsigned range_bits;

@@ -1,7 +1,7 @@
 /*
- * sync_int.h: what the sync engine's two files share (sync.c: sessions, reconciliation,
- * streaming; sync_hs.c: the preamble's Noise handshake, HELLO, WHO and IDENT). Not a
- * public interface: only transport/sync*.c include it.
+ * sync_int.h: what the sync engine's files share (sync.c: sessions, reconciliation,
+ * streaming; sync_hs.c: the preamble's Noise handshake, HELLO, WHO and IDENT; sync_lane.c:
+ * the priority lane, LANE). Not a public interface: only transport/sync*.c include it.
  */
 #ifndef AM_SYNC_INT_H
 #define AM_SYNC_INT_H
@@ -35,6 +35,7 @@ enum msg_type {
     T_BYE = 8,
     T_WHO = 9,    /* "your HELLO named you by a hint I cannot resolve: send IDENT" */
     T_IDENT = 10, /* the sender's author id in full */
+    T_LANE = 11,  /* entries out of their logs' order, most needed first (PROTOCOL.md 8.4) */
 };
 
 enum phase { P_PREAMBLE, P_HANDSHAKE, P_LIVE, P_CLOSED };
@@ -83,6 +84,18 @@ int sync_live_alloc(struct sync_session *s);
 /* Once the peer's vector is set at the handshake's end: takes in the heads that moved
  * during the handshake (sync_notify noted them) and sends them if reconciliation is done. */
 void sync_hs_notes_apply(struct sync_session *s);
+/* Whether log `log`'s entry at `seq` is among what reconciliation found the peer lacks and
+ * this session has still to send (a range job covers it); log NULL: whether any is. */
+int sync_jobs_cover(const struct sync_session *s, const uint8_t *log, uint64_t seq);
+
+/* sync_lane.c */
+/* Once reconciliation is over and before any log streams: sends the store's lane
+ * candidates that the peer lacks in LANE messages, at most SYNC_LANE_MAX. Never fails the
+ * session (the logs bring everything anyway). */
+void sync_lane_send(struct sync_session *s);
+/* LANE received (after its type): decodes it strictly, hands at most what remains of
+ * SYNC_LANE_MAX to the store's lane_ingest. AM_OK, AM_EMALFORMED, or the store's error. */
+int sync_on_lane(struct sync_session *s, struct mp_cur *c);
 
 /* sync_logs.c */
 /* Whether our entry at `seq` of log h->author is the one whose hash begins with hash8:

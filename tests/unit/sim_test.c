@@ -153,6 +153,38 @@ Test(sim_conf, limits)
     free(big);
 }
 
+Test(sim_conf, short_contacts)
+{
+    const char *src = getenv("AM_SOURCE_DIR");
+    char path[4096];
+    cr_assert_eq(parse("clusters 2\n"), AM_OK, "%s", err);
+    cr_assert_eq(cfg.cut_pct, 0, "no cut by default");
+    cr_assert_eq(cfg.lane, SIM_LANE_ON, "the lane is on by default, as in the daemon");
+    cr_assert_eq(parse("cut 10% until 4h\nlane both\ncritical_delivered 90%\n"), AM_OK, "%s", err);
+    cr_assert_eq(cfg.cut_pct, 10);
+    cr_assert_eq(cfg.cut_until, 4 * 3600000000ULL);
+    cr_assert_eq(cfg.lane, SIM_LANE_BOTH);
+    cr_assert(cfg.critical_min_pct > 0, "short.conf: a floor for the lane's figure");
+    cr_assert_eq(parse("cut 100% until 1m\nlane off\n"), AM_OK, "%s", err);
+    cr_assert_eq(cfg.lane, SIM_LANE_OFF);
+    refused("cut 10 until 4h\n", AM_EINVAL, "line 1: '10' is not a whole percentage");
+    refused("cut 0% until 4h\n", AM_ELIMIT, "'0%' is out of range");
+    refused("cut 101% until 4h\n", AM_ELIMIT, "'101%' is out of range");
+    refused("cut 10%\n", AM_EINVAL, "'cut' wants 'until VALUE'");
+    refused("cut 10% from 4h\n", AM_EINVAL, "'from' does not belong in 'cut'");
+    refused("lane sometimes\n", AM_EINVAL, "'sometimes' is not 'on', 'off' or 'both'");
+    refused("critical_delivered 90\n", AM_EINVAL, "not a whole percentage");
+    refused("lane both\n", AM_EINVAL, "'lane both' wants a 'cut' line");
+    refused("critical_delivered 90%\n", AM_EINVAL, "'critical_delivered' wants a 'cut' line");
+    refused("until 2d\ncut 10% until 3d\n", AM_EINVAL, "the cut phase must end before 'until'");
+    cr_assert(src, "AM_SOURCE_DIR is set by ctest");
+    snprintf(path, sizeof path, "%s/tools/sim/short.conf", src);
+    cr_assert_eq(sim_conf_load(&cfg, path, err, sizeof err), AM_OK, "%s: %s", path, err);
+    cr_assert_eq(cfg.cut_pct, 10, "short.conf: the figure is the 10% cut");
+    cr_assert_eq(cfg.lane, SIM_LANE_BOTH, "short.conf: the lane against log order");
+    cr_assert(cfg.critical_min_pct > 0, "short.conf: a floor for the lane's figure");
+}
+
 /* Runs a shipped clone scenario with its own seed; the report goes to a temporary file
  * and is printed when an assertion fails. */
 static void run_clones(const char *file, int clones, int min_rotations)
