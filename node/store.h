@@ -289,6 +289,11 @@ int store_lane_ingest(struct store *s, const uint8_t *const *raw, const size_t *
                       uint64_t wall_ms, struct store_lane_stats *st);
 /* Lane entries held now. */
 int store_lane_count(struct store *s, uint64_t *n);
+/* Where this process's next lane offer starts among the critical needs (syncstore): the
+ * sender cannot see its peer's lane, so each contact goes on where the last one stopped
+ * and repeated short contacts carry different needs. Not stored. */
+size_t store_lane_cursor(struct store *s);
+void store_lane_cursor_set(struct store *s, size_t v);
 /* The lane entry at (author, seq), pointing into the snapshot: so a node passes on what it
  * holds only in its lane (a runner carrying a critical need to the next hub). AM_OK,
  * AM_ENOTFOUND, AM_ECORRUPT or a store error. */

@@ -66,6 +66,7 @@ struct store {
     struct views_cache *cache; /* NULL until the first write that touches views */
     struct logs_ctx *logs_ctx; /* the logs as the views resolve refs (store_logs.c); guarded
                                   by cache_lock */
+    size_t lane_cursor;        /* store_lane_cursor: where the next lane offer starts */
     pthread_mutex_t cache_lock;
     char *record;            /* path of the store record (store_opts.record), or NULL */
     uint64_t record_entries; /* the entry count the record holds now */

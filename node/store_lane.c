@@ -484,3 +484,19 @@ int store_snap_lane_entry(struct store_snap *sn, const uint8_t author[static AM_
     *len = v.mv_size;
     return AM_OK;
 }
+
+size_t store_lane_cursor(struct store *s)
+{
+    size_t v;
+    pthread_mutex_lock(&s->cache_lock);
+    v = s->lane_cursor;
+    pthread_mutex_unlock(&s->cache_lock);
+    return v;
+}
+
+void store_lane_cursor_set(struct store *s, size_t v)
+{
+    pthread_mutex_lock(&s->cache_lock);
+    s->lane_cursor = v;
+    pthread_mutex_unlock(&s->cache_lock);
+}

@@ -276,7 +276,7 @@ static int ss_lane(void *ctx,
     const struct query_need *rows;
     struct query *q = NULL;
     const struct query_need **ord = NULL;
-    size_t n, nl, used = 0;
+    size_t n, nl, ncrit, start, used = 0;
     int rc;
 
     if ((rc = query_open(r.st, 0, &q)) != AM_OK || (rc = query_needs(q, &nf, &rows, &n)) != AM_OK)
@@ -295,9 +295,14 @@ static int ss_lane(void *ctx,
         ord[i] = &rows[i];
     if (nl > 1)
         qsort(ord, nl, sizeof *ord, lane_order);
+    /* the critical ones round-robin: this offer starts where the last one stopped */
+    for (ncrit = 0; ncrit < nl && ord[ncrit]->pri == RELIEF_PRI_CRITICAL; ncrit++)
+        ;
+    start = ncrit ? store_lane_cursor(r.st) % ncrit : 0;
     for (size_t j = 0; j < nl && used < LANE_NEEDS_MAX && !r.stop && rc == AM_OK; j++) {
-        const struct relief_node_need *v = &ord[j]->v;
-        if (ord[j]->forked)
+        const struct query_need *w = ord[j < ncrit ? (start + j) % ncrit : j];
+        const struct relief_node_need *v = &w->v;
+        if (w->forked)
             continue;
         used++;
         if (v->opened)
@@ -306,6 +311,8 @@ static int ss_lane(void *ctx,
             rc = lane_offer(&r, &v->q.win_ref);
         if (rc == AM_OK && v->pri.n_heads)
             rc = lane_offer(&r, &v->pri.win_ref);
+        if (r.stop && j < ncrit)
+            store_lane_cursor_set(r.st, (start + j) % ncrit); /* it goes first next time */
     }
     used = 0;
     for (size_t i = 0;

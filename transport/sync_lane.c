@@ -87,8 +87,10 @@ void sync_lane_send(struct sync_session *s)
     struct lane_fill f = {.s = s, .len = LANE_HDR};
     const struct sync_store *st = s->cfg.store;
 
-    if (!st->lane || (s->state & SYNC_CLOSED) || !sync_jobs_cover(s, NULL, 0))
-        return; /* no lane, or the peer lacks nothing */
+    /* also when no log of ours is ahead of the peer's: what we hold in our lane only (a
+     * runner's need from the last hub) may still be what the peer lacks */
+    if (!st->lane || (s->state & SYNC_CLOSED))
+        return;
     /* A store error only shortens the lane: what was gathered goes out, the logs follow. */
     (void)st->lane(st->ctx, lane_candidate, &f);
     if (!(s->state & SYNC_CLOSED))
