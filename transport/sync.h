@@ -301,6 +301,16 @@ const uint8_t *sync_peer_install(const struct sync_session *s);
  * SYNC_HANDSHAKEN is set. The name is the peer's claim, authenticated as its own words by
  * the handshake, not checked against anything. */
 const char *sync_peer_name(const struct sync_session *s);
+
+/* The HELLO's fixed fields: versions (2), author hint (8), install tag, fingerprint. */
+#define SYNC_HELLO_LEN (2 + 8 + SYNC_INSTALL_TAG_LEN + SYNC_FP_LEN)
+/* The node name a HELLO of n bytes (p, decrypted, n >= SYNC_HELLO_LEN) carries after its
+ * fixed fields (PROTOCOL.md 8.1): a length byte and 1 to AM_NAME_MAX bytes of text
+ * (am_text.h) that fit in the HELLO. Into out (NUL-terminated; "" when there is none or
+ * it is not such text: a cosmetic claim, ignored rather than refused). Returns its length.
+ * Reads nothing beyond p[n - 1]. */
+size_t sync_hello_name(const uint8_t *p, size_t n, char out[static AM_NAME_MAX + 1]);
+
 const struct sync_stats *sync_stats(const struct sync_session *s);
 /* The protocol version the peer's preamble named (0.0 until it arrived): also set when
  * the session closed with AM_EVERSION, so the caller can name both versions. */

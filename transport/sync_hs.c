@@ -32,18 +32,21 @@ static size_t hello_payload(struct sync_session *s, uint8_t p[HELLO_MAX])
     return nl ? HELLO_LEN + 1 + nl : HELLO_LEN;
 }
 
-/* The name after HELLO's fixed fields (p[0..n), n >= HELLO_LEN), if any: kept when it is
- * 1 to AM_NAME_MAX bytes of text (am_text.h) that fit in the HELLO; otherwise ignored, as
- * a cosmetic claim not worth a session (bytes after it: a later minor version's fields). */
+size_t sync_hello_name(const uint8_t *p, size_t n, char out[static AM_NAME_MAX + 1])
+{
+    size_t nl = n > SYNC_HELLO_LEN ? p[SYNC_HELLO_LEN] : 0;
+    out[0] = 0;
+    if (nl == 0 || nl > AM_NAME_MAX || SYNC_HELLO_LEN + 1 + nl > n ||
+        !am_text_ok(p + SYNC_HELLO_LEN + 1, nl, 0))
+        return 0;
+    memcpy(out, p + SYNC_HELLO_LEN + 1, nl);
+    out[nl] = 0;
+    return nl;
+}
+
 static void hello_name(struct sync_session *s, const uint8_t *p, size_t n)
 {
-    size_t nl = n > HELLO_LEN ? p[HELLO_LEN] : 0;
-    s->peer_name[0] = 0;
-    if (nl == 0 || nl > AM_NAME_MAX || HELLO_LEN + 1 + nl > n ||
-        !am_text_ok(p + HELLO_LEN + 1, nl, 0))
-        return;
-    memcpy(s->peer_name, p + HELLO_LEN + 1, nl);
-    s->peer_name[nl] = 0;
+    sync_hello_name(p, n, s->peer_name);
 }
 
 const char *sync_peer_name(const struct sync_session *s)

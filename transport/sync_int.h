@@ -21,7 +21,7 @@
  * preamble's), author hint (the first bytes of the author id), install tag, fingerprint;
  * then, optional, the node's name: its length (1 byte) and its bytes. */
 #define HELLO_HINT_LEN 8
-#define HELLO_LEN      (2 + HELLO_HINT_LEN + SYNC_INSTALL_TAG_LEN + SYNC_FP_LEN)
+#define HELLO_LEN      SYNC_HELLO_LEN
 #define HELLO_MAX      (HELLO_LEN + 1 + AM_NAME_MAX)
 
 enum msg_type {
