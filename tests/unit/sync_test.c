@@ -932,3 +932,82 @@ Test(sync, ranked_authors_go_first_when_a_contact_is_cut_short)
     cr_assert_eq(entries_of(&B), 2400);
     assert_same(&A, &B);
 }
+
+/* Moves a's output to b only in whole frames (the preamble counts as one), and no more than
+ * its first max_frames; b's output moves freely. Then the "cable" is cut. Returns the
+ * frames of a that moved. */
+static unsigned pump_frames(struct peer *a, struct peer *b, unsigned max_frames)
+{
+    size_t off = 0, done_end = 0, cur_end = SYNC_PREAMBLE_LEN; /* stream offsets of a */
+    unsigned frames = 0;
+    for (int idle = 0; idle < 2;) {
+        const uint8_t *out;
+        size_t n, move;
+        int any = 0;
+        out = sync_output(&b->sess, &n);
+        if (n && !(sync_state(&a->sess) & SYNC_CLOSED)) {
+            sync_feed(&a->sess, out, n);
+            sync_flush(&a->sess);
+            sync_output_done(&b->sess, n);
+            any = 1;
+        }
+        out = sync_output(&a->sess, &n);
+        while (frames < max_frames) {
+            if (!cur_end) { /* the next frame's header: its 2-byte length */
+                if (done_end + 2 > off + n)
+                    break;
+                cur_end =
+                    done_end + 2 + ((size_t)out[done_end - off] << 8 | out[done_end - off + 1]);
+            }
+            if (cur_end > off + n)
+                break;
+            frames++;
+            done_end = cur_end;
+            cur_end = 0;
+        }
+        move = done_end - off;
+        if (move && !(sync_state(&b->sess) & SYNC_CLOSED)) {
+            sync_feed(&b->sess, out, move);
+            sync_flush(&b->sess);
+            sync_output_done(&a->sess, move);
+            off += move;
+            any = 1;
+        }
+        idle = any ? 0 : idle + 1;
+    }
+    return frames;
+}
+
+Test(sync, a_contact_cut_at_every_frame_boundary_loses_nothing_and_the_next_resumes)
+{
+    unsigned k, frames;
+    uint64_t total, had;
+    write_entries(&A, NULL, 300);
+    write_entries(&A, NULL, 200);
+    total = entries_of(&A);
+    for (k = 1;; k++) {
+        peer_close(&B); /* a receiver that has nothing, cut after A's k-th frame */
+        peer_open(&B);
+        start(&A, 1, 0, NULL);
+        start(&B, 0, 0, NULL);
+        frames = pump_frames(&A, &B, k);
+        had = entries_of(&B);
+        cr_assert_leq(had, total);
+        /* the next contact is whole: it resumes where the cut one stopped */
+        start(&A, 1, 0, NULL);
+        start(&B, 0, 0, NULL);
+        pump(&A, &B, SIZE_MAX);
+        cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC, "cut after frame %u: A in sync", k);
+        cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC, "cut after frame %u: B in sync", k);
+        cr_assert_eq(entries_of(&B), total, "cut after frame %u: nothing lost", k);
+        cr_assert_leq(sync_stats(&B.sess)->entries_in, total - had,
+                      "cut after frame %u: %llu stored then, %llu sent again", k,
+                      (unsigned long long)had, (unsigned long long)sync_stats(&B.sess)->entries_in);
+        assert_same(&A, &B);
+        if (frames < k)
+            break; /* the whole session fit in fewer frames: every boundary was a cut */
+    }
+    if (getenv("AM_DEBUG_SYNC"))
+        fprintf(stderr, "cut at each of %u frame boundaries\n", k);
+    cr_assert_gt(k, 4, "a session of several frames (%u)", k);
+}
