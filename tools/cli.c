@@ -410,18 +410,19 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                                       : json_pack("{s:b}", "running", 0);
         out_json_put(
             stdout,
-            json_pack("{s:o,s:o,s:s,s:o,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,"
-                      "s:o,s:o,s:o,s:o,s:o,s:o}",
+            json_pack("{s:o,s:o,s:s,s:o,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s,"
+                      "s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
                       "home", out_json_strz(c->home), "name", out_json_strz(n.name), "author",
                       author, "previous_authors", jprev, "network_id", netid, "install_id", iidh,
                       "copied_from", copied ? fromh : NULL, "authors", out_json_u64(st.authors),
                       "entries", out_json_u64(st.entries), "fork_evidence", out_json_u64(st.forks),
                       "forked_authors", out_json_u64(st.forked), "logs", out_json_u64(st.logs),
-                      "abusive_authors", out_json_u64(st.abusive), "store_bytes",
-                      out_json_u64(st.map_used), "store_map_bytes", out_json_u64(st.map_size),
-                      "view_fingerprint", vfp, "view_objects", out_json_u64(vs.objects), "sites",
-                      out_json_u64(vs.sites), "items", out_json_u64(vs.items), "needs",
-                      out_json_u64(vs.needs), "stock_cells", out_json_u64(vs.cells), "invalid_ops",
+                      "abusive_authors", out_json_u64(st.abusive), "lane_entries",
+                      out_json_u64(st.lane), "store_bytes", out_json_u64(st.map_used),
+                      "store_map_bytes", out_json_u64(st.map_size), "view_fingerprint", vfp,
+                      "view_objects", out_json_u64(vs.objects), "sites", out_json_u64(vs.sites),
+                      "items", out_json_u64(vs.items), "needs", out_json_u64(vs.needs),
+                      "stock_cells", out_json_u64(vs.cells), "invalid_ops",
                       out_json_u64(vs.invalid), "daemon", daemon));
     } else {
         out_count(a, st.authors);
@@ -448,6 +449,12 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         if (st.logs > st.authors) /* a forked author's branches are logs of their own */
             printf(" in %llu logs", (unsigned long long)st.logs);
         printf(", %.1f MiB\n", (double)st.map_used / (1024.0 * 1024.0));
+        if (st.lane)
+            printf("  ahead:       %llu most needed record%s came ahead of %s log (a short\n"
+                   "               contact); %s shown, and %s log follows\n",
+                   (unsigned long long)st.lane, st.lane == 1 ? "" : "s",
+                   st.lane == 1 ? "its" : "their", st.lane == 1 ? "it is" : "they are",
+                   st.lane == 1 ? "its" : "their");
         if (st.forked)
             printf("  forks:       %s author%s signed two different entries for one place in\n"
                    "               %s log (an identity in use on two machines?): every branch\n"
