@@ -352,6 +352,32 @@ static int ss_lane_ingest(void *ctx, const uint8_t *const *raw, const size_t *le
     return rc;
 }
 
+/* Whether (log, seq) is held here, in its log or in the lane, as the entry whose hash
+ * begins with hash8 (the peer's LANE_OFFER item): 1 yes, 0 no, < 0 a store error. */
+static int ss_has(void *ctx, const uint8_t log[AM_PK_LEN], uint64_t seq,
+                  const uint8_t hash8[SYNC_HEAD_HASH_LEN])
+{
+    struct store_snap *sn;
+    const uint8_t *raw;
+    size_t len;
+    uint8_t hash[AM_HASH_LEN];
+    int rc = store_snap_begin(ctx, &sn), held = 0;
+    if (rc != AM_OK)
+        return rc;
+    for (int lane = 0; lane < 2 && !held; lane++) {
+        rc = lane ? store_snap_lane_entry(sn, log, seq, &raw, &len)
+                  : store_snap_entry(sn, log, seq, &raw, &len);
+        if (rc == AM_ENOTFOUND)
+            continue;
+        if (rc != AM_OK)
+            break;
+        crypto_generichash(hash, sizeof hash, raw, len, NULL, 0);
+        held = sodium_memcmp(hash, hash8, SYNC_HEAD_HASH_LEN) == 0;
+    }
+    store_snap_end(sn);
+    return held ? 1 : rc == AM_OK || rc == AM_ENOTFOUND ? 0 : rc;
+}
+
 void syncstore_init(struct sync_store *out, struct store *s)
 {
     out->ctx = s;
@@ -364,4 +390,5 @@ void syncstore_init(struct sync_store *out, struct store *s)
     out->peer_met = ss_peer_met;
     out->lane = ss_lane;
     out->lane_ingest = ss_lane_ingest;
+    out->has = ss_has;
 }

@@ -46,6 +46,15 @@
  *     raw bytes of those entries (no target: a fork neither side has split yet costs its
  *     entries before the fork point once each way, PROTOCOL.md 8.3). Both must end with the
  *     same logs, else the row says failed.
+ *   critical first (lane_bench.c): a sender holding min(N, 20,000) entries of the relief
+ *     mix (needs of every priority all through 10 authors' logs, stock moves and counts)
+ *     and an empty receiver, two sync engines over memory; the contact is cut once the
+ *     sender's output after its handshake reaches 10% of the backlog's raw bytes. Figure:
+ *     the sender's open critical needs (query_needs) the receiver shows, target >= 0.90 of
+ *     them; beside it the same with the lane off (the logs in order), and the bytes of the
+ *     LANE messages of that contact. A whole contact afterwards must leave each receiver
+ *     with every entry, an empty lane and the sender's views digest, else the rows say
+ *     failed.
  *   propagation: K real `aidmesh run` daemons (the binary beside this one) on 127.0.0.1,
  *     no discovery; node i dials node 0 and node i-1 (a hub plus a chain). Once all report
  *     their links "in sync" (`aidmesh peers --json`), S entries are appended one at a time
@@ -118,6 +127,10 @@
 #include "out.h"
 
 #define BENCH_TMPFS_MAGIC 0x01021994 /* statfs f_type of tmpfs */
+/* critical first (lane_bench.c): its backlog is min(N, this) relief entries; a cut at 10%
+ * of more tells nothing new and signing them costs time */
+#define BENCH_LANE_ENTRIES_MAX 20000
+#define BENCH_LANE_ENTRIES_MIN 1000 /* relief_bench_store's least: sites and items first */
 
 struct opts {
     uint64_t entries; /* ingest and full-sync entries (and LMDB ceiling puts) */
@@ -153,7 +166,8 @@ static int usage(void)
             "               startup, memory, relief, stick, relief-memory, flood (startup and\n"
             "               memory need store and sync; relief-memory: a daemon receiving\n"
             "               N relief entries, default view cache and --view-cache 128 (--quick:\n"
-            "               4); flood: a hub under a 5,000-connection flood)\n"
+            "               4); flood: a hub under a 5,000-connection flood; lane:\n"
+            "               critical needs on a contact cut short, min(N, 20000) entries)\n"
             "  --tmpfs DIR  the stick figures' tmpfs folder (default /dev/shm)\n"
             "  --fat DIR    a mounted FAT32 volume for the stick figures (default: make a\n"
             "               FAT32 image and mount it with fusefat); --no-fat: leave it out\n");
@@ -174,7 +188,7 @@ static int parse_count(const char *s, const char *name, uint64_t *v)
 }
 
 static const char *const part_names[] = {"store",  "sync",  "propagation",   "startup", "memory",
-                                         "relief", "stick", "relief-memory", "flood"};
+                                         "relief", "stick", "relief-memory", "flood",   "lane"};
 
 static int parse_skip(const char *v, unsigned *skip)
 {
@@ -192,7 +206,7 @@ static int parse_skip(const char *v, unsigned *skip)
         if (i == sizeof part_names / sizeof part_names[0]) {
             fprintf(stderr,
                     "aidmesh-bench: --skip: no part named '%s' (store, sync, propagation, "
-                    "startup, memory, relief, stick, relief-memory, flood)\n",
+                    "startup, memory, relief, stick, relief-memory, flood, lane)\n",
                     t);
             return -1;
         }
@@ -466,7 +480,18 @@ static int fork_rows(const char *tmp, uint64_t unforked)
 }
 
 #define SKIP(o, part) ((o).skip & (1u << (part)))
-enum { P_STORE, P_SYNC, P_PROP, P_STARTUP, P_MEMORY, P_RELIEF, P_STICK, P_RELIEF_MEM, P_FLOOD };
+enum {
+    P_STORE,
+    P_SYNC,
+    P_PROP,
+    P_STARTUP,
+    P_MEMORY,
+    P_RELIEF,
+    P_STICK,
+    P_RELIEF_MEM,
+    P_FLOOD,
+    P_LANE
+};
 
 int main(int argc, char **argv)
 {
@@ -650,6 +675,13 @@ int main(int argc, char **argv)
                              net.one_change_summary <= 2048 ? BENCH_MET : BENCH_MISSED);
         }
         if (fork_rows(tmp, sync_ok ? net.reconnect_bytes : 0) != AM_OK)
+            status = 1;
+    }
+    /* ---- critical first: a contact cut short, with and without the priority lane ---- */
+    if (!SKIP(o, P_LANE)) {
+        uint64_t nl = o.entries < BENCH_LANE_ENTRIES_MAX ? o.entries : BENCH_LANE_ENTRIES_MAX;
+        if (lane_bench_rows(tmp, nl < BENCH_LANE_ENTRIES_MIN ? BENCH_LANE_ENTRIES_MIN : nl) !=
+            AM_OK)
             status = 1;
     }
 

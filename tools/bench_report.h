@@ -111,6 +111,11 @@ int stick_bench_rows(const struct stick_bench_cfg *cfg);
  * sync with and without it. Skipped (a row says so) when aidmesh or aidmesh-flood is not
  * beside the bench. Returns AM_OK or what failed. */
 int flood_bench_rows(const char *tmpdir);
+/* lane_bench.c: "critical first": the open critical needs a contact cut at 10% of an
+ * n-entry relief backlog carries, with the priority lane and without it, and the lane's
+ * bytes; a whole contact afterwards must leave the receiver equal to the sender. Adds its
+ * rows (a failure adds a row saying so). Returns AM_OK or what failed. */
+int lane_bench_rows(const char *tmpdir, uint64_t n);
 /* `aidmesh-bench stick [options]`: the stick rows alone, printed as their own report. */
 int stick_bench_run(int argc, char **argv);
 

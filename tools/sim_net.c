@@ -110,6 +110,15 @@ static int ns_lane_ingest(void *ctx, const uint8_t *const *raw, const size_t *le
     return rc;
 }
 
+/* Whether the store holds (log, seq) as the peer offers it (LANE_OFFER): in a log or in
+ * the lane. */
+static int ns_has(void *ctx, const uint8_t log[AM_PK_LEN], uint64_t seq,
+                  const uint8_t hash8[SYNC_HEAD_HASH_LEN])
+{
+    struct sim_node *n = ctx;
+    return n->base.has(n->base.ctx, log, seq, hash8);
+}
+
 int sim_node_open_store(struct sim_node *n)
 {
     struct store_opts o = {.map_initial = n->sim->c->map_initial,
@@ -133,6 +142,7 @@ int sim_node_open_store(struct sim_node *n)
     /* `lane off`: the table lacks the lane, so sessions send in log order and ignore LANE */
     n->ss.lane = n->sim->lane && n->base.lane ? ns_lane : NULL;
     n->ss.lane_ingest = n->sim->lane && n->base.lane_ingest ? ns_lane_ingest : NULL;
+    n->ss.has = n->base.has ? ns_has : NULL;
     return AM_OK;
 }
 

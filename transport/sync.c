@@ -170,7 +170,7 @@ static size_t job_next(const struct sync_session *s, const struct sync_jobs *j)
 {
     size_t best = SIZE_MAX;
     uint32_t br = UINT32_MAX;
-    if (s->cfg.store->lane && !s->recon_done)
+    if ((s->cfg.store->lane && !s->recon_done) || s->lane_copies)
         return SIZE_MAX; /* the lane goes before any log (PROTOCOL.md §8.4) */
     for (size_t i = 0; i < j->n; i++)
         if (j->v[i].rank && j->v[i].rank < br) {
@@ -674,7 +674,7 @@ static void fill_output(struct sync_session *s)
         sync_send_msg(s, f.len, 0);
         s->stats.entries_out += f.count;
     }
-    if (s->phase == P_LIVE && s->recon_done && j->n == 0 && !s->end_sent) {
+    if (s->phase == P_LIVE && s->recon_done && j->n == 0 && !s->end_sent && !s->lane_copies) {
         s->end_sent = 1;
         sync_send_simple(s, T_END);
         sync_check_in_sync(s);
@@ -1149,7 +1149,9 @@ static int on_message(struct sync_session *s, const uint8_t *p, size_t n)
     case T_IDENT:
         return len == 2 ? sync_on_ident(s, &c) : AM_EMALFORMED;
     case T_LANE:
-        return len == 2 ? sync_on_lane(s, &c) : AM_EMALFORMED;
+    case T_LANE_OFFER:
+    case T_LANE_WANT:
+        return len == 2 ? sync_lane_message(s, (int)type, &c) : AM_EMALFORMED;
     default:
         return AM_OK; /* a newer minor version's message: skipped */
     }
@@ -1228,6 +1230,7 @@ void sync_free(struct sync_session *s)
     }
     free(s->pend);
     s->pend = NULL;
+    sync_lane_free(s);
     free(s->seen);
     s->seen = NULL;
     if (s->jobs)
@@ -1394,7 +1397,7 @@ uint64_t sync_next_deadline(const struct sync_session *s)
         return s->hs_deadline;
     {
         uint64_t ping = s->last_tx + SYNC_PING_MS, idle = s->last_rx + SYNC_IDLE_TIMEOUT_MS;
-        return ping < idle ? ping : idle;
+        return sync_lane_deadline(s, ping < idle ? ping : idle);
     }
 }
 
@@ -1423,6 +1426,7 @@ void sync_tick(struct sync_session *s, uint64_t now_ms)
             sync_fail(s, AM_ETIMEOUT);
         return;
     }
+    sync_lane_tick(s, now_ms);
     if (now_ms >= s->last_rx + SYNC_IDLE_TIMEOUT_MS) {
         sync_fail(s, AM_ETIMEOUT);
         return;

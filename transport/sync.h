@@ -15,8 +15,9 @@
  * range reconciliation over log-id prefixes finds the logs whose heads differ (a log id
  * is an author id for an author that never forked: PROTOCOL.md 6), and each side streams
  * what the other lacks, logs interleaved, in bounded messages (first, when the store
- * offers a lane, a bounded LANE of its most needed entries out of their logs' order, so a
- * contact cut short still carries them); the receiver ingests message by message, so an
+ * has a lane, it offers its most needed entries (LANE_OFFER) and sends those the peer
+ * wants (LANE_WANT) out of their logs' order in a bounded LANE, so a contact cut short
+ * still carries them); the receiver ingests message by message, so an
  * interrupted sync resumes on reconnection.
  * Afterwards the session stays live: entries the peer lacks are pushed as they appear.
  */
@@ -56,6 +57,13 @@
 /* A LANE message carries at most this many bytes of entries (one larger entry goes alone):
  * a contact cut short keeps the whole messages it carried. */
 #define SYNC_LANE_MSG_BYTES 2048
+/* The lane is offered first (LANE_OFFER, LANE_WANT: PROTOCOL.md 8.4): the sender keeps
+ * copies of the entries it offered until the peer's WANT, at most SYNC_LANE_MAX of them and
+ * this many bytes in all (beyond: it offers fewer), and streams no log meanwhile, for at
+ * most SYNC_LANE_WANT_MS on the session clock (a peer that never answers: the logs go on,
+ * the copies are dropped). */
+#define SYNC_LANE_OFFER_BYTES (256u << 10)
+#define SYNC_LANE_WANT_MS     2000
 
 /* Flags of a sync_head. Only SYNC_HEAD_EVIDENCE goes on the wire (HEADS) and into the
  * fingerprint; the others tell the engine how the store's logs lie. */
@@ -142,6 +150,11 @@ struct sync_store {
      * *added: those taken. An error closes the session. */
     int (*lane_ingest)(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
                        uint64_t *added);
+    /* Optional (NULL: a LANE_OFFER is wanted whole, when lane_ingest is set). Whether the
+     * store holds, in a log or in its lane, the entry at (log, seq) whose hash begins with
+     * hash8: 1 yes, 0 no, < 0 a store error (taken as no). */
+    int (*has)(void *ctx, const uint8_t log[AM_PK_LEN], uint64_t seq,
+               const uint8_t hash8[SYNC_HEAD_HASH_LEN]);
 };
 
 struct sync_config {
@@ -191,6 +204,7 @@ struct sync_stats {
 struct sync_peer_vv; /* the peer's version vector, as this session knows it */
 struct pending;      /* received entries not stored yet */
 struct sync_jobs;    /* what remains to send */
+struct sync_lane;    /* the entries of our LANE_OFFER, until its WANT */
 
 /* Caller-allocated; treat the fields as private. */
 struct sync_session {
@@ -239,6 +253,13 @@ struct sync_session {
     uint64_t now, last_rx, last_tx, hs_deadline;
     struct sync_stats stats;
     uint32_t lane_taken; /* received lane entries handed to the store (<= SYNC_LANE_MAX) */
+    /* Our LANE_OFFER: its items awaiting the peer's WANT (0: none), the copies of their
+     * entries (NULL once the wait ran out: no log streams while they are held), and when
+     * the wait runs out; whether the peer's offer came (one per session). */
+    uint32_t lane_offered;
+    struct sync_lane *lane_copies;
+    uint64_t lane_deadline;
+    int lane_offer_in;
     /* HEADS of the range being received: where the merge walk over `mine` stands */
     int range_open;
     unsigned range_bits;

@@ -33,9 +33,11 @@ enum msg_type {
     T_END = 6,
     T_PING = 7,
     T_BYE = 8,
-    T_WHO = 9,    /* "your HELLO named you by a hint I cannot resolve: send IDENT" */
-    T_IDENT = 10, /* the sender's author id in full */
-    T_LANE = 11,  /* entries out of their logs' order, most needed first (PROTOCOL.md 8.4) */
+    T_WHO = 9,         /* "your HELLO named you by a hint I cannot resolve: send IDENT" */
+    T_IDENT = 10,      /* the sender's author id in full */
+    T_LANE = 11,       /* entries out of their logs' order, most needed first (PROTOCOL.md 8.4) */
+    T_LANE_OFFER = 12, /* the lane entries the sender would send: (log, seq, hash8) each */
+    T_LANE_WANT = 13,  /* the answer to LANE_OFFER: a bitmap of the items the receiver lacks */
 };
 
 enum phase { P_PREAMBLE, P_HANDSHAKE, P_LIVE, P_CLOSED };
@@ -89,13 +91,21 @@ void sync_hs_notes_apply(struct sync_session *s);
 int sync_jobs_cover(const struct sync_session *s, const uint8_t *log, uint64_t seq);
 
 /* sync_lane.c */
-/* Once reconciliation is over and before any log streams: sends the store's lane
- * candidates that the peer lacks in LANE messages, at most SYNC_LANE_MAX. Never fails the
- * session (the logs bring everything anyway). */
+/* Once reconciliation is over and before any log streams: offers the store's lane
+ * candidates that the peer lacks (LANE_OFFER, at most SYNC_LANE_MAX), keeping copies; the
+ * logs wait for the WANT (s->lane_copies). Never fails the session (the logs bring
+ * everything anyway). */
 void sync_lane_send(struct sync_session *s);
-/* LANE received (after its type): decodes it strictly, hands at most what remains of
- * SYNC_LANE_MAX to the store's lane_ingest. AM_OK, AM_EMALFORMED, or the store's error. */
-int sync_on_lane(struct sync_session *s, struct mp_cur *c);
+/* LANE, LANE_OFFER or LANE_WANT received (after its type; `type` says which): decoded
+ * strictly. LANE: at most what remains of SYNC_LANE_MAX goes to the store's lane_ingest.
+ * LANE_OFFER: answered by a WANT. LANE_WANT: the wanted entries go in LANE messages, then
+ * the logs. AM_OK, AM_EMALFORMED, AM_ENOMEM or the store's error. */
+int sync_lane_message(struct sync_session *s, int type, struct mp_cur *c);
+/* The earlier of `d` and the end of the wait for our offer's WANT. */
+uint64_t sync_lane_deadline(const struct sync_session *s, uint64_t d);
+/* At a tick: the WANT did not come in time: the copies go, the logs stream. */
+void sync_lane_tick(struct sync_session *s, uint64_t now_ms);
+void sync_lane_free(struct sync_session *s);
 
 /* sync_logs.c */
 /* Whether our entry at `seq` of log h->author is the one whose hash begins with hash8:

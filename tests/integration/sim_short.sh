@@ -2,7 +2,7 @@
 # sim_short.sh: aidmesh-sim with short contacts (issue 15, item 4). tools/sim/short.conf
 # cuts every contact at 10% of its backlog for 4 hours, runs twice with one seed (the lane
 # off: logs in order; then on) and must print the figure, meet the floor short.conf sets
-# for the lane (below the issue's 90% across hubs: see the note in short.conf), beat log
+# for the lane (the issue asks 90%: see the note in short.conf), beat log
 # order by five times, and converge in both runs once contacts are whole again. A one-hop scenario (one hub and its members) checks the cut and the
 # lane on their own, and the same scenario with the lane off must fail its requirement.
 source "$(dirname "$0")/lib.sh"

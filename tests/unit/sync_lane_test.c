@@ -72,6 +72,8 @@ static void start(struct peer *p, int initiator, const struct sync_store *ss)
 
 /* Moves bytes both ways in random chunks until nothing moves, or until `budget` bytes of
  * a's output have gone (then the contact is cut). Returns the bytes of a's output moved. */
+static int hold_want; /* pump holds b's output back while a's offer awaits its WANT */
+
 static size_t pump(struct peer *a, struct peer *b, size_t budget)
 {
     size_t from_a = 0;
@@ -84,6 +86,8 @@ static size_t pump(struct peer *a, struct peer *b, size_t budget)
             const uint8_t *out = sync_output(&from->sess, &n);
             if (n == 0 || (sync_state(&to->sess) & SYNC_CLOSED))
                 continue;
+            if (d == 1 && hold_want && a->sess.lane_offered)
+                continue; /* a peer that stalls after reconciliation */
             chunk = 1 + tu_rand(&rng) % (n < 4096 ? n : 4096);
             if (d == 0 && chunk > budget - from_a)
                 chunk = budget - from_a;
@@ -197,6 +201,7 @@ static void assert_same_views(void)
 
 static void setup(void)
 {
+    hold_want = 0;
     cr_assert(sodium_init() >= 0);
     rng = tu_seed("sync_lane");
     randombytes_buf(netkey, sizeof netkey);
@@ -368,7 +373,8 @@ Test(sync_lane, a_session_sends_at_most_the_lane_cap_and_only_what_the_peer_lack
     }
     start(&A, 1, &big);
     start(&B, 0, NULL);
-    pump(&A, &B, 60000); /* the lane, cut before the log is through */
+    pump(&A, &B, 80000); /* the offer and the lane, cut before the log is through */
+    cr_assert_lt(entries_of(B.st), 300, "the log went through: no cut");
     cr_assert_eq(A.sess.stats.lane_out, SYNC_LANE_MAX);
     cr_assert_eq(B.sess.stats.lane_added, SYNC_LANE_MAX, "the first %d were skipped as held", 20);
     cr_assert_eq(lane_held(B.st), SYNC_LANE_MAX);
@@ -440,4 +446,173 @@ Test(sync_lane, lane_messages_decode_strictly_and_a_session_takes_at_most_the_ca
     cr_assert_eq(sync_debug_message(&B.sess, msg, len), AM_OK);
     cr_assert_eq(handed, 0);
     cr_assert_eq(B.sess.stats.lane_in, 300);
+}
+
+Test(sync_lane, a_second_short_contact_sends_only_the_lane_entries_the_peer_lacks)
+{
+    write_backlog(A.st);
+    start(&A, 1, NULL);
+    start(&B, 0, NULL);
+    pump(&A, &B, CUT);
+    cr_assert_eq(A.sess.stats.lane_out, CRITICAL + 1);
+    cr_assert_eq(critical_open(B.st), CRITICAL);
+    cr_assert_lt(entries_of(B.st), BACKLOG, "the first contact was not cut");
+
+    /* three more critical needs at new (site, item)s: the next short contact offers all
+     * it has, the receiver wants only those three */
+    need_open(A.st, "camp-1", "soap", RELIEF_PRI_CRITICAL);
+    need_open(A.st, "camp-2", "soap", RELIEF_PRI_CRITICAL);
+    need_open(A.st, "camp-3", "soap", RELIEF_PRI_CRITICAL);
+    start(&A, 1, NULL);
+    start(&B, 0, NULL);
+    pump(&A, &B, CUT);
+    cr_log_info("second contact: %llu lane entries sent, receiver holds %zu critical needs",
+                (unsigned long long)A.sess.stats.lane_out, critical_open(B.st));
+    cr_assert_eq(A.sess.stats.lane_out, 3, "lane entries the receiver held went again");
+    cr_assert_eq(B.sess.stats.lane_in, 3);
+    cr_assert_eq(B.sess.stats.lane_added, 3);
+    cr_assert_eq(critical_open(B.st), CRITICAL + 3);
+
+    /* a third: nothing new to want, nothing sent; then a long one converges */
+    start(&A, 1, NULL);
+    start(&B, 0, NULL);
+    pump(&A, &B, CUT);
+    cr_assert_eq(A.sess.stats.lane_out, 0);
+    start(&A, 1, NULL);
+    start(&B, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    cr_assert_eq(entries_of(B.st), BACKLOG + 3);
+    cr_assert_eq(lane_held(B.st), 0);
+    assert_same_views();
+}
+
+Test(sync_lane, a_peer_that_never_wants_holds_the_logs_back_only_until_the_bound)
+{
+    uint64_t d;
+    write_backlog(A.st);
+    hold_want = 1;
+    start(&A, 1, NULL);
+    start(&B, 0, NULL);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(A.sess.lane_offered, CRITICAL + 1, "no offer went out");
+    cr_assert_eq(A.sess.stats.entries_out, 0, "a log streamed before the WANT");
+    cr_assert_eq(A.sess.stats.lane_out, 0);
+    d = sync_next_deadline(&A.sess);
+    cr_assert_eq(d, SYNC_LANE_WANT_MS, "the deadline is not the wait's end (%llu)",
+                 (unsigned long long)d);
+    sync_tick(&A.sess, d - 1);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(A.sess.stats.entries_out, 0, "the wait ended early");
+    sync_tick(&A.sess, d);
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(A.sess.stats.entries_out, BACKLOG, "the logs did not go after the wait");
+    cr_assert_eq(entries_of(B.st), BACKLOG);
+    cr_assert_eq(A.sess.stats.lane_out, 0);
+    /* the late WANT answers the offer: checked, nothing more sent, the session goes on */
+    hold_want = 0;
+    pump(&A, &B, SIZE_MAX);
+    cr_assert_eq(sync_error(&A.sess), AM_OK);
+    cr_assert_eq(A.sess.lane_offered, 0);
+    cr_assert_eq(A.sess.stats.lane_out, 0);
+    cr_assert(sync_state(&A.sess) & SYNC_IN_SYNC);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    assert_same_views();
+}
+
+Test(sync_lane, a_receiver_without_a_lane_wants_nothing_and_the_logs_go_at_once)
+{
+    struct sync_store nolane = B.ss;
+    nolane.lane = NULL;
+    nolane.lane_ingest = NULL;
+    write_backlog(A.st);
+    start(&A, 1, NULL);
+    start(&B, 0, &nolane);
+    pump(&A, &B, SIZE_MAX); /* no tick: the logs do not wait for the bound */
+    cr_assert_eq(A.sess.stats.lane_out, 0);
+    cr_assert_eq(A.sess.stats.entries_out, BACKLOG);
+    cr_assert(sync_state(&B.sess) & SYNC_IN_SYNC);
+    cr_assert_eq(critical_open(B.st), CRITICAL);
+}
+
+Test(sync_lane, offer_and_want_decode_strictly)
+{
+    static uint8_t offer[16 + (SYNC_LANE_MAX + 1) * 54];
+    size_t n = 0;
+    uint8_t item[54] = {0x93, 0xc4, 32};
+
+    /* a WANT that answers no offer */
+    {
+        static const uint8_t want[] = {0x92, 13, 0xc4, 0x00};
+        start(&B, 0, NULL);
+        cr_assert_eq(sync_debug_message(&B.sess, want, sizeof want), AM_EMALFORMED);
+    }
+    /* B offers its CRITICAL + 1 once reconciliation is over (RECONCILED from the peer) */
+    write_backlog(B.st);
+    {
+        static const uint8_t reconciled[] = {0x91, 4};
+        static const uint8_t bad[][8] = {
+            {0x92, 13, 0xc4, 0x02, 0x3f, 0x00}, /* too long */
+            {0x92, 13, 0xc4, 0x00},             /* too short */
+            {0x92, 13, 0xc4, 0x01, 0x7f},       /* a bit beyond the offer */
+            {0x92, 13, 0xa1, 0x3f},             /* a str */
+            {0x92, 13, 0x3f},                   /* an int */
+        };
+        static const size_t bad_len[] = {6, 4, 5, 4, 3};
+        static const uint8_t good[] = {0x92, 13, 0xc4, 0x01, 0x15};
+        for (size_t i = 0; i < sizeof bad_len / sizeof bad_len[0]; i++) {
+            start(&B, 0, NULL);
+            cr_assert_eq(sync_debug_message(&B.sess, reconciled, sizeof reconciled), AM_OK);
+            cr_assert_eq(B.sess.lane_offered, CRITICAL + 1);
+            cr_assert_eq(B.sess.stats.entries_out, 0);
+            cr_assert_eq(sync_debug_message(&B.sess, bad[i], bad_len[i]), AM_EMALFORMED, "case %zu",
+                         i);
+        }
+        start(&B, 0, NULL);
+        cr_assert_eq(sync_debug_message(&B.sess, reconciled, sizeof reconciled), AM_OK);
+        cr_assert_eq(sync_debug_message(&B.sess, good, sizeof good), AM_OK);
+        cr_assert_eq(B.sess.stats.lane_out, 3, "items 0, 2 and 4 were wanted");
+        cr_assert_eq(sync_debug_message(&B.sess, good, sizeof good), AM_EMALFORMED,
+                     "a second WANT answers no offer");
+    }
+    /* OFFERs: one well formed (answered), then a second one in the session */
+    memcpy(item + 3, author_pk, AM_PK_LEN);
+    item[35] = 0x07; /* seq 7 */
+    item[36] = 0xc4;
+    item[37] = 8;
+    offer[n++] = 0x92;
+    offer[n++] = 12;
+    offer[n++] = 0x91;
+    memcpy(offer + n, item, 46);
+    n += 46;
+    start(&B, 0, NULL);
+    cr_assert_eq(sync_debug_message(&B.sess, offer, n), AM_OK);
+    cr_assert_eq(sync_debug_message(&B.sess, offer, n), AM_EMALFORMED, "a second OFFER");
+    /* malformed items: a short log id, seq 0, a short hash, a fourth field */
+    {
+        struct {
+            size_t at;
+            uint8_t x;
+        } flips[] = {{2, 32 ^ 31}, {35, 0x07}, {37, 8 ^ 9}, {0, 0x93 ^ 0x94}};
+        for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
+            uint8_t m[3 + 46];
+            memcpy(m, offer, sizeof m);
+            m[3 + flips[i].at] ^= flips[i].x;
+            start(&B, 0, NULL);
+            cr_assert_eq(sync_debug_message(&B.sess, m, sizeof m), AM_EMALFORMED, "case %zu", i);
+        }
+    }
+    /* more items than SYNC_LANE_MAX */
+    n = 0;
+    offer[n++] = 0x92;
+    offer[n++] = 12;
+    offer[n++] = 0xdc;
+    offer[n++] = (SYNC_LANE_MAX + 1) >> 8;
+    offer[n++] = (SYNC_LANE_MAX + 1) & 0xff;
+    for (int i = 0; i <= SYNC_LANE_MAX; i++) {
+        memcpy(offer + n, item, 46);
+        n += 46;
+    }
+    start(&B, 0, NULL);
+    cr_assert_eq(sync_debug_message(&B.sess, offer, n), AM_EMALFORMED);
 }
