@@ -112,10 +112,11 @@
  * (AM_INGEST_BATCH_MAX), as the pages a batch dirties stay in memory until its commit and
  * a node receiving a million relief records stays within 64 MiB of its own. */
 #define AM_SYNC_PENDING_MAX 16384
-/* Lane entries (§8.4) one session hands to the store: each costs a signature check, so a
- * peer gets at most this much work from a LANE; the most needed open needs of a contact
- * and their stock fit. */
-#define AM_SYNC_LANE_MAX 256
+/* Lane entries (§8.4) one session offers, and hands to the store: each costs a signature
+ * check (about 60 ms for all of them), so a peer gets at most this much work from the
+ * lane; a LANE_OFFER of this many items (54 bytes each) fits one message (§8.2); the open
+ * critical needs of a 20,000-entry backlog (about 400) fit with room. */
+#define AM_SYNC_LANE_MAX 1000
 /* ... and their bytes. */
 #define AM_SYNC_PENDING_BYTES (8u << 20)
 
