@@ -80,11 +80,6 @@ int store_head_decode(struct store_head *h, const uint8_t *log, const MDB_val *v
     return AM_OK;
 }
 
-static void head_encode(uint8_t v[HEAD_CHILD_LEN], size_t *len, const struct store_head *h)
-{
-    store_head_encode(v, len, h);
-}
-
 int store_mdb_err(int rc)
 {
     switch (rc) {
@@ -531,15 +526,13 @@ int store_head_read(MDB_txn *txn, struct store *s, const uint8_t *log, struct st
     return store_head_decode(h, log, &v);
 }
 
-#define head_read store_head_read
-
 int store_head_get(struct store *s, const uint8_t author[static AM_PK_LEN], struct store_head *h)
 {
     MDB_txn *txn;
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc != 0)
         return store_mdb_err(rc);
-    rc = head_read(txn, s, author, h);
+    rc = store_head_read(txn, s, author, h);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -767,6 +760,12 @@ int store_snap_entry(struct store_snap *sn, const uint8_t author[static AM_PK_LE
     return AM_OK;
 }
 
+int store_snap_head(struct store_snap *sn, const uint8_t log[static AM_PK_LEN],
+                    struct store_head *h)
+{
+    return store_head_read(sn->txn, sn->s, log, h);
+}
+
 void store_snap_log_author(struct store_snap *sn, const uint8_t log[static AM_PK_LEN],
                            uint8_t author[static AM_PK_LEN])
 {
@@ -778,7 +777,7 @@ void store_snap_log_author(struct store_snap *sn, const uint8_t log[static AM_PK
 }
 
 /* Authors, forked and abusive ones, counted at their root logs. */
-static int count_forked(void *ctx, const struct store_head *h)
+static int count_authors(void *ctx, const struct store_head *h)
 {
     struct store_stats *st = ctx;
     if (memcmp(h->log, h->author, AM_PK_LEN) != 0)
@@ -814,7 +813,7 @@ int store_snap_stats(struct store_snap *sn, struct store_stats *st)
     mdb_env_stat(s->env, &ms);
     st->map_size = info.me_mapsize;
     st->map_used = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
-    return store_snap_heads_each(sn, count_forked, st);
+    return store_snap_heads_each(sn, count_authors, st);
 }
 
 static int stats_scan(void *ctx)
@@ -878,7 +877,7 @@ static int plan_group(struct store *s, MDB_txn *txn, struct item *items, struct 
     size_t first_of_seq = g->lo;
     int rc;
 
-    rc = head_read(txn, s, items[g->lo].e.author, &g->head);
+    rc = store_head_read(txn, s, items[g->lo].e.author, &g->head);
     if (rc != AM_OK && rc != AM_ENOTFOUND)
         return rc;
     g->has_head = rc == AM_OK;
@@ -999,7 +998,7 @@ static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_
             continue;
         }
 
-        rc = head_read(txn, s, author, &now);
+        rc = store_head_read(txn, s, author, &now);
         if (rc != AM_OK && rc != AM_ENOTFOUND)
             return rc;
         have_now = rc == AM_OK;
@@ -1032,7 +1031,7 @@ static int ingest_write(struct store *s, MDB_txn *txn, struct item *items, size_
             uint8_t hv[HEAD_CHILD_LEN];
             MDB_val k = {AM_PK_LEN, (void *)author}, val = {HEAD_VAL_LEN, hv};
             memcpy(h.log, author, AM_PK_LEN);
-            head_encode(hv, &val.mv_size, &h);
+            store_head_encode(hv, &val.mv_size, &h);
             if ((rc = mdb_put(txn, s->heads, &k, &val, 0)) != 0)
                 return rc;
         }
@@ -1376,7 +1375,7 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             rc = store_mdb_err(rc);
             goto out;
         }
-        rc = head_read(txn, s, author, &h);
+        rc = store_head_read(txn, s, author, &h);
         if (store_meta_get(txn, s, "hlc_seen", &v) == 0 && v.mv_size == 8)
             clk.last = store_be64_get(v.mv_data);
         if (!locked || (rc != AM_OK && rc != AM_ENOTFOUND))
@@ -1421,7 +1420,7 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
         }
         {
             struct store_head cur;
-            int hrc = head_read(txn, s, author, &cur);
+            int hrc = store_head_read(txn, s, author, &cur);
             has_now = hrc == AM_OK;
             if (hrc != AM_OK && hrc != AM_ENOTFOUND)
                 wrc = EIO;
@@ -1441,7 +1440,7 @@ int store_append(struct store *s, const uint8_t sk[static AM_SK_LEN], const uint
             uint8_t hv[HEAD_CHILD_LEN];
             MDB_val k = {AM_PK_LEN, (void *)author}, val = {HEAD_VAL_LEN, hv};
             memcpy(now.log, author, AM_PK_LEN);
-            head_encode(hv, &val.mv_size, &now);
+            store_head_encode(hv, &val.mv_size, &now);
             wrc = mdb_put(txn, s->heads, &k, &val, 0);
         }
         if (wrc == 0) {

@@ -459,6 +459,9 @@ int store_snap_entry(struct store_snap *sn, const uint8_t log[static AM_PK_LEN],
  * child log. */
 void store_snap_log_author(struct store_snap *sn, const uint8_t log[static AM_PK_LEN],
                            uint8_t author[static AM_PK_LEN]);
+/* store_head_get inside the snapshot. */
+int store_snap_head(struct store_snap *sn, const uint8_t log[static AM_PK_LEN],
+                    struct store_head *h);
 /* store_stats without its fault guard: a caller that may meet a damaged store runs its
  * reads under store_guarded. */
 int store_snap_stats(struct store_snap *sn, struct store_stats *st);

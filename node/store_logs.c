@@ -657,6 +657,7 @@ int logs_write_group(struct store *s, MDB_txn *txn, struct logs_plan *p, struct 
                      uint64_t *fork_dups)
 {
     uint8_t key[STORE_KEY_LEN + AM_HASH_LEN], *buf = NULL;
+    size_t cap = 0;
     uint32_t aflags;
     int rc, err = AM_OK, changed = 0;
 
@@ -674,8 +675,8 @@ int logs_write_group(struct store *s, MDB_txn *txn, struct logs_plan *p, struct 
             store_be64_put(key + AM_PK_LEN, q);
             if ((rc = mdb_get(txn, s->entries, &k, &v)) != 0)
                 goto out;
-            free(buf);
-            if (!(buf = malloc(v.mv_size ? v.mv_size : 1))) {
+            /* copied out: the put below may move the page v points into */
+            if (AM_GROW(buf, cap, v.mv_size ? v.mv_size : 1, 512) != AM_OK) {
                 rc = AM_ENOMEM;
                 goto out;
             }

@@ -231,7 +231,7 @@ static int lane_offer(struct lane_run *r, const struct relief_ref *ref)
     memmove(r->seen + lo + 1, r->seen + lo, (r->n_seen - lo) * sizeof *r->seen);
     r->seen[lo] = *ref;
     r->n_seen++;
-    hrc = store_head_get(r->st, ref->author, &h);
+    hrc = store_snap_head(r->sn, ref->author, &h); /* the one snapshot of the offer */
     if ((hrc != AM_OK && hrc != AM_ENOTFOUND) ||
         (hrc == AM_OK && (memcmp(h.log, h.author, AM_PK_LEN) != 0 ||
                           (h.flags & (STORE_HEAD_FORKED | STORE_HEAD_SPLIT | STORE_HEAD_ABUSIVE)))))

@@ -123,15 +123,12 @@ static int need_add(struct cli *c, int argc, char **argv)
         }
         if (k)
             continue;
+        if ((k = cli_relief_where_opt(cmd, opt, site, item)) != 0) {
+            if (k < 0)
+                return 2;
+            continue;
+        }
         switch (opt) {
-        case OPT_SITE:
-            if (cli_relief_arg_site(cmd, optarg, site))
-                return 2;
-            break;
-        case OPT_ITEM:
-            if (cli_relief_arg_item(cmd, optarg, item))
-                return 2;
-            break;
         case OPT_QTY:
             if (cli_relief_arg_qty(cmd, optarg, 0, &op.q))
                 return 2;
@@ -367,15 +364,12 @@ static int need_list(struct cli *c, int argc, char **argv)
         }
         if (k)
             continue;
+        if ((k = cli_relief_where_opt(cmd, opt, site, item)) != 0) {
+            if (k < 0)
+                return 2;
+            continue;
+        }
         switch (opt) {
-        case OPT_SITE:
-            if (cli_relief_arg_site(cmd, optarg, site))
-                return 2;
-            break;
-        case OPT_ITEM:
-            if (cli_relief_arg_item(cmd, optarg, item))
-                return 2;
-            break;
         case OPT_STATUS:
             if (!strcmp(optarg, "all"))
                 nf.status = 0;

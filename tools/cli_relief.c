@@ -14,6 +14,7 @@
  * Never parses options or opens a node itself: the commands do.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,16 @@ int cli_relief_arg_lot(const char *cmd, const char *in)
                   in, RELIEF_SLUG_MAX);
         return -1;
     }
+    return 0;
+}
+
+int cli_relief_where_opt(const char *cmd, int opt, char site[RELIEF_SLUG_MAX + 1],
+                         char item[RELIEF_SLUG_MAX + 1])
+{
+    if (opt == OPT_SITE)
+        return cli_relief_arg_site(cmd, optarg, site) ? -1 : 1;
+    if (opt == OPT_ITEM)
+        return cli_relief_arg_item(cmd, optarg, item) ? -1 : 1;
     return 0;
 }
 

@@ -103,6 +103,11 @@ int cli_relief_find_need(struct query *q, const char *cmd, const char *hex,
 int cli_relief_arg_site(const char *cmd, const char *in, char out[RELIEF_SLUG_MAX + 1]);
 /* An item code: as a slug, also '.' and '_'. */
 int cli_relief_arg_item(const char *cmd, const char *in, char out[RELIEF_SLUG_MAX + 1]);
+/* The --site and --item options of a relief command's getopt loop, with optarg as their
+ * value: 1 when opt was one of them (stored in site or item), 0 when it was not, -1 when
+ * the value is refused (said on stderr: the command exits 2). */
+int cli_relief_where_opt(const char *cmd, int opt, char site[RELIEF_SLUG_MAX + 1],
+                         char item[RELIEF_SLUG_MAX + 1]);
 /* A category: as a site slug. */
 int cli_relief_arg_cat(const char *cmd, const char *in, char out[RELIEF_SLUG_MAX + 1]);
 /* A lot as printed on the box: A-Z, a-z, 0-9 and . _ / -. */

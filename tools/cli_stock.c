@@ -229,15 +229,12 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
         }
         if (k)
             continue;
+        if ((k = cli_relief_where_opt(cmd, opt, site, item)) != 0) {
+            if (k < 0)
+                return 2;
+            continue;
+        }
         switch (opt) {
-        case OPT_SITE:
-            if (cli_relief_arg_site(cmd, optarg, site))
-                return 2;
-            break;
-        case OPT_ITEM:
-            if (cli_relief_arg_item(cmd, optarg, item))
-                return 2;
-            break;
         case OPT_QTY:
             if (cli_relief_arg_qty(cmd, optarg, is_count, &op.q))
                 return 2;
@@ -636,15 +633,12 @@ static int stock_min(struct cli *c, int argc, char **argv)
         }
         if (k)
             continue;
+        if ((k = cli_relief_where_opt(cmd, opt, site, item)) != 0) {
+            if (k < 0)
+                return 2;
+            continue;
+        }
         switch (opt) {
-        case OPT_SITE:
-            if (cli_relief_arg_site(cmd, optarg, site))
-                return 2;
-            break;
-        case OPT_ITEM:
-            if (cli_relief_arg_item(cmd, optarg, item))
-                return 2;
-            break;
         case OPT_QTY:
             if (cli_relief_arg_qty(cmd, optarg, 1, &op.q))
                 return 2;
