@@ -182,6 +182,9 @@
 #define AM_STICK_SNAP_SEQS_MAX (4u << 20)
 /* Fork evidence entries of this node checked against the stick per sync. */
 #define AM_STICK_FORK_TRACK_MAX 4096
+/* Entries of LANE records one stick sync takes into the node's lane (and remembers, so an
+ * export does not write them again); more are skipped: their logs carry them. */
+#define AM_STICK_LANE_MAX 4096
 /* Bytes of entries read from a stick waiting for one ingest call (with
  * AM_INGEST_BATCH_MAX entries at most). */
 #define AM_STICK_BATCH_BYTES_MAX (16u << 20)

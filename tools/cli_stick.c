@@ -205,6 +205,11 @@ static void print_sync(const char *path, const struct node *n, const struct stic
     if (r->refused)
         printf(", %llu refused: listed below", (unsigned long long)r->refused);
     printf(")\n");
+    if (r->lane_added)
+        printf("%llu urgent record%s (critical and high needs, their stock) came ahead of "
+               "%s log%s: shown now, the rest follows with later syncs\n",
+               (unsigned long long)r->lane_added, r->lane_added == 1 ? "" : "s",
+               r->lane_added == 1 ? "its" : "their", r->lane_added == 1 ? "" : "s");
     if (r->forks)
         printf("%llu of them start%s a branch of a key in use on two machines (both branches "
                "are kept and count): see `aidmesh forks`\n",
@@ -243,6 +248,11 @@ static void print_sync(const char *path, const struct node *n, const struct stic
         else
             printf("exported nothing: the stick already held everything this node has%s\n",
                    r->visit_written ? " (this visit was recorded)" : "");
+        if (r->lane_out)
+            printf("%llu urgent record%s (critical and high needs, their stock) went on the "
+                   "stick first, ahead of %s log%s\n",
+                   (unsigned long long)r->lane_out, r->lane_out == 1 ? "" : "s",
+                   r->lane_out == 1 ? "its" : "their", r->lane_out == 1 ? "" : "s");
         if (r->cut_notes)
             printf("the damaged segment%s %s noted and cut back: the stick is clean again\n",
                    r->cut_notes == 1 ? "" : "s", r->cut_notes == 1 ? "was" : "were");
@@ -292,6 +302,11 @@ static void json_sync(const char *path, const struct node *n, const struct stick
                   "refused", out_json_u64(r->refused), "malformed", out_json_u64(r->malformed),
                   "stored", out_json_u64(r->added + r->forks), "evidence_only",
                   out_json_u64(r->capped));
+    if (o) /* the lane: entries ahead of their logs, read from LANE records and written */
+        json_object_set_new(o, "lane",
+                            json_pack("{s:o,s:o,s:o}", "read", out_json_u64(r->lane_read), "added",
+                                      out_json_u64(r->lane_added), "written",
+                                      out_json_u64(r->lane_out)));
     if (o) {
         json_t *a = json_array();
         json_damage(o, r);

@@ -61,6 +61,10 @@
 #define STICK_REC_VISIT   2 /* a site's version vector when the stick left it */
 #define STICK_REC_CUT     3 /* "segment n holds valid data up to offset x; the rest is garbage" */
 #define STICK_REC_END     4 /* last chunk (TAG_FINAL): the segment was closed cleanly */
+/* Entries carried ahead of their logs, most needed first (the priority lane, PROTOCOL.md
+ * 11.3): each is taken by its own signature (sync_store.lane_ingest). Same layout as
+ * ENTRIES; a reader that predates it skips it (an unknown type). */
+#define STICK_REC_LANE 5
 
 /* ---- Sizes a writer aims at (PROTOCOL.md 11.6): tunables of what aidmesh writes ---- */
 
@@ -313,6 +317,8 @@ struct stick_report {
     uint64_t foreign, newer; /* segment files naming another network / a newer format (both
                                 also in the damage list) */
     unsigned manifest_slots; /* bit 0: slot A authenticates, bit 1: slot B */
+    /* the lane (LANE records): entries read, and of those, taken into the node's lane */
+    uint64_t lane_read, lane_added;
     /* export */
     uint64_t to_export; /* entries the stick lacked */
     uint64_t exported, exported_bytes, exported_authors, evidence;
@@ -321,6 +327,7 @@ struct stick_report {
     uint64_t unfit_authors;
     uint64_t new_segments, written_bytes;
     uint64_t cut_notes; /* damaged segments acknowledged now (and cut back) */
+    uint64_t lane_out;  /* entries written ahead of their logs (LANE records) */
     int visit_written, manifest_written;
     /* the stick afterwards */
     uint64_t stick_entries;

@@ -113,6 +113,15 @@ struct aitem {
     uint64_t top; /* the largest seq read */
 };
 
+/* An entry of a LANE record: its author, seq and the first bytes of its hash. */
+struct lane_key {
+    uint8_t author[AM_PK_LEN];
+    uint64_t seq;
+    uint8_t h8[8];
+};
+/* qsort / bsearch order of lane keys. */
+int stick_lane_key_cmp(const void *a, const void *b);
+
 struct atab {
     struct aitem *it;
     size_t n, cap;
@@ -188,6 +197,14 @@ struct ctx {
     size_t *boff, *blen;
     const uint8_t **bptr;
     size_t nb;
+    /* LANE records: the entries met (for the node's lane, after the logs are imported)
+     * and which they are (so an export does not write them again), AM_STICK_LANE_MAX */
+    uint8_t *lane_arena;
+    size_t lane_len, lane_cap;
+    size_t *lane_off, *lane_lens;
+    size_t n_lane;
+    struct lane_key *lane_on; /* sorted once the scan is over */
+    size_t n_lane_on;
     /* the chunk being handled */
     const char *cur_file;
     uint64_t cur_off, cur_entries;
@@ -199,6 +216,9 @@ struct ctx {
     struct rd rd;
     uint8_t *plain;
 };
+
+/* Whether the stick holds (author, seq) in a log (scanned or written by this sync). */
+int stick_holds(struct ctx *c, const uint8_t *author, uint64_t seq);
 
 /* The node's logs, sorted by log id (so a root log is found by its author id). */
 struct heads {

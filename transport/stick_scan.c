@@ -203,6 +203,32 @@ void stick_vv_add(struct aitem *a, uint64_t seq)
     a->n_rg++;
 }
 
+int stick_holds(struct ctx *c, const uint8_t *author, uint64_t seq)
+{
+    uint32_t idx;
+    const struct aitem *a;
+    if (stick_atab_get(&c->at, author, 0, &idx) != AM_OK)
+        return 0;
+    a = &c->at.it[idx];
+    if (seq <= a->head)
+        return 1;
+    for (uint32_t i = 0; i < a->n_rg; i++)
+        if (seq >= a->rg[i].lo && seq <= a->rg[i].hi)
+            return 1;
+    return 0;
+}
+
+int stick_lane_key_cmp(const void *a, const void *b)
+{
+    const struct lane_key *x = a, *y = b;
+    int c = memcmp(x->author, y->author, AM_PK_LEN);
+    if (c)
+        return c;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return memcmp(x->h8, y->h8, sizeof x->h8);
+}
+
 /* ---- scan context ----------------------------------------------------------------------- */
 
 static void damage_add(struct stick_report *r, const char *file, int kind, int code, uint64_t off,
@@ -305,6 +331,26 @@ static int batch_flush(struct ctx *c)
     return AM_OK;
 }
 
+/* Appends raw to an arena grown by doubling (from 64 KiB); *at: where it went. */
+static int arena_put(uint8_t **arena, size_t *alen, size_t *acap, const uint8_t *raw, size_t len,
+                     size_t *at)
+{
+    if (*alen + len > *acap) {
+        size_t cap = *acap ? *acap : (64u << 10);
+        uint8_t *a;
+        while (cap < *alen + len)
+            cap *= 2;
+        if (!(a = realloc(*arena, cap)))
+            return AM_ENOMEM;
+        *arena = a;
+        *acap = cap;
+    }
+    memcpy(*arena + *alen, raw, len);
+    *at = *alen;
+    *alen += len;
+    return AM_OK;
+}
+
 static int batch_add(struct ctx *c, const uint8_t *raw, size_t len)
 {
     if (!c->bptr) {
@@ -314,21 +360,9 @@ static int batch_add(struct ctx *c, const uint8_t *raw, size_t len)
         if (!c->bptr || !c->boff || !c->blen)
             return AM_ENOMEM;
     }
-    if (c->arena_len + len > c->arena_cap) {
-        size_t cap = c->arena_cap ? c->arena_cap : (1u << 20);
-        uint8_t *a;
-        while (cap < c->arena_len + len)
-            cap *= 2;
-        a = realloc(c->arena, cap);
-        if (!a)
-            return AM_ENOMEM;
-        c->arena = a;
-        c->arena_cap = cap;
-    }
-    memcpy(c->arena + c->arena_len, raw, len);
-    c->boff[c->nb] = c->arena_len;
+    if (arena_put(&c->arena, &c->arena_len, &c->arena_cap, raw, len, &c->boff[c->nb]) != AM_OK)
+        return AM_ENOMEM;
     c->blen[c->nb] = len;
-    c->arena_len += len;
     c->nb++;
     if (c->nb == AM_INGEST_BATCH_MAX || c->arena_len >= BATCH_ARENA_MAX)
         return batch_flush(c);
@@ -367,19 +401,28 @@ static void interest_check(struct ctx *c, const struct entry *e)
     }
 }
 
-static int on_entry(void *vctx, const uint8_t *raw, size_t len)
+/* Decodes an entry of the chunk being handled; one that does not decode is counted and
+ * reported once per chunk. Returns AM_OK or the decoder's code. */
+static int chunk_entry(struct ctx *c, const uint8_t *raw, size_t len, struct entry *e)
 {
-    struct ctx *c = vctx;
-    struct entry e;
-    uint32_t idx;
-    int rc = entry_decode(&e, raw, len);
+    int rc = entry_decode(e, raw, len);
     if (rc != AM_OK) {
         c->r->malformed++;
         if (!c->cur_bad)
             damage_add(c->r, c->cur_file, STICK_DMG_ENTRY, rc, c->cur_off, 0);
         c->cur_bad = 1;
-        return 0;
     }
+    return rc;
+}
+
+static int on_entry(void *vctx, const uint8_t *raw, size_t len)
+{
+    struct ctx *c = vctx;
+    struct entry e;
+    uint32_t idx;
+    int rc;
+    if (chunk_entry(c, raw, len, &e) != AM_OK)
+        return 0;
     c->r->read++;
     c->cur_entries++;
     rc = stick_atab_get(&c->at, e.author, 1, &idx);
@@ -404,6 +447,70 @@ static int on_entry(void *vctx, const uint8_t *raw, size_t len)
         }
     }
     return 0;
+}
+
+/* An entry of a LANE record: remembered (up to AM_STICK_LANE_MAX), and kept for the node's
+ * lane unless this scan imports nothing. Never part of the stick's logs (no vv, no chain). */
+static int on_lane_entry(void *vctx, const uint8_t *raw, size_t len)
+{
+    struct ctx *c = vctx;
+    struct entry e;
+    uint8_t h[AM_HASH_LEN];
+    if (chunk_entry(c, raw, len, &e) != AM_OK)
+        return 0;
+    if (c->rescan)
+        return 0; /* written by this sync: its export is over */
+    c->r->lane_read++;
+    if (c->n_lane_on == AM_STICK_LANE_MAX)
+        return 0; /* beyond the bound: the logs carry it */
+    if (!c->lane_on && !(c->lane_on = malloc(AM_STICK_LANE_MAX * sizeof *c->lane_on))) {
+        c->fatal = AM_ENOMEM;
+        return 1;
+    }
+    entry_hash(&e, h);
+    memcpy(c->lane_on[c->n_lane_on].author, e.author, AM_PK_LEN);
+    c->lane_on[c->n_lane_on].seq = e.seq;
+    memcpy(c->lane_on[c->n_lane_on].h8, h, sizeof c->lane_on->h8);
+    c->n_lane_on++;
+    if (!c->ss || !c->ss->lane_ingest || (c->cfg->flags & STICK_F_NO_IMPORT))
+        return 0;
+    if (!c->lane_off) {
+        c->lane_off = malloc(AM_STICK_LANE_MAX * sizeof *c->lane_off);
+        c->lane_lens = malloc(AM_STICK_LANE_MAX * sizeof *c->lane_lens);
+        if (!c->lane_off || !c->lane_lens) {
+            c->fatal = AM_ENOMEM;
+            return 1;
+        }
+    }
+    if (arena_put(&c->lane_arena, &c->lane_len, &c->lane_cap, raw, len, &c->lane_off[c->n_lane]) !=
+        AM_OK) {
+        c->fatal = AM_ENOMEM;
+        return 1;
+    }
+    c->lane_lens[c->n_lane++] = len;
+    return 0;
+}
+
+/* The LANE entries met, into the node's lane: after the logs, so that those the logs
+ * brought are duplicates there. */
+static int lane_flush(struct ctx *c)
+{
+    const uint8_t **ptr;
+    uint64_t added = 0;
+    int rc;
+    if (!c->n_lane)
+        return AM_OK;
+    if (!(ptr = malloc(c->n_lane * sizeof *ptr)))
+        return AM_ENOMEM;
+    for (size_t i = 0; i < c->n_lane; i++)
+        ptr[i] = c->lane_arena + c->lane_off[i];
+    rc = c->ss->lane_ingest(c->ss->ctx, ptr, c->lane_lens, c->n_lane, &added);
+    free(ptr);
+    c->n_lane = 0;
+    c->lane_len = 0;
+    if (rc == AM_OK)
+        c->r->lane_added += added;
+    return rc;
 }
 
 struct site *stick_site_get(struct ctx *c, const uint8_t *install, const uint8_t *author,
@@ -627,7 +734,9 @@ static int scan_segment(struct ctx *c, struct sfile *f)
         c->cur_bad = 0;
         switch (c->plain[0]) {
         case STICK_REC_ENTRIES:
-            rc = stick_entries_walk(c->plain + 1, (size_t)mlen - 1, on_entry, c);
+        case STICK_REC_LANE:
+            rc = stick_entries_walk(c->plain + 1, (size_t)mlen - 1,
+                                    c->plain[0] == STICK_REC_LANE ? on_lane_entry : on_entry, c);
             if (c->fatal) {
                 rc = c->fatal;
                 goto out;
@@ -919,10 +1028,11 @@ int stick_scan_all(struct ctx *c)
         c->prog_done = before + c->files[i].info.size;
     }
     if (c->ss && !(c->cfg->flags & STICK_F_NO_IMPORT)) {
-        rc = batch_flush(c);
-        if (rc != AM_OK)
+        if ((rc = batch_flush(c)) != AM_OK || (rc = lane_flush(c)) != AM_OK)
             return rc;
     }
+    if (c->n_lane_on > 1)
+        qsort(c->lane_on, c->n_lane_on, sizeof *c->lane_on, stick_lane_key_cmp);
     stick_progress(c, STICK_PHASE_IMPORT, c->prog_done, c->prog_total, 1);
     settle_cuts(c);
     return AM_OK;
@@ -1084,6 +1194,12 @@ void stick_ctx_free(struct ctx *c)
     free(c->boff);
     free(c->blen);
     free(c->bptr);
+    if (c->lane_arena)
+        sodium_memzero(c->lane_arena, c->lane_cap);
+    free(c->lane_arena);
+    free(c->lane_off);
+    free(c->lane_lens);
+    free(c->lane_on);
     free(c->rd.buf);
     if (c->plain)
         sodium_memzero(c->plain, STICK_CHUNK_MAX);

@@ -1,7 +1,8 @@
 /*
  * stick_write.c: writing to a stick (PROTOCOL.md sections 11.3, 11.7): new segment files,
  * each a secretstream of chunks filled up to a target size within the volume's free space
- * and the caller's budget, holding cut notes for the damage a scan found, the entries the
+ * and the caller's budget, holding cut notes for the damage a scan found, the node's most
+ * needed entries ahead of their logs (LANE records: critical needs first), the entries the
  * stick lacks (authors in turns, most needed first), the fork evidence it lacks, and this
  * site's visit record, then sealed with an END chunk and fsynced. Part of the stick module
  * (stick_int.h); stick.c calls stick_export_all once the import is over.
@@ -55,7 +56,7 @@ struct writer {
     int full, err;
     struct job **touched;
     size_t n_touched;
-    uint64_t evidence_pending;
+    uint64_t evidence_pending, lane_pending;
 };
 
 static int w_path(struct writer *w, char path[PATH_CAP])
@@ -232,10 +233,12 @@ static int w_flush(struct writer *w)
     }
     if (rc == AM_OK) {
         w->c->r->evidence += w->evidence_pending;
+        w->c->r->lane_out += w->lane_pending;
         w->seg_entries += w->chunk_entries;
         w->c->files[w->fidx].info.entries = w->seg_entries;
     }
     w->evidence_pending = 0;
+    w->lane_pending = 0;
     w->chunk_entries = 0;
     w->n_touched = 0;
     w->plen = 0;
@@ -310,7 +313,9 @@ static int w_maybe_rotate(struct writer *w, uint64_t add)
     return AM_OK;
 }
 
-static int w_add_entry(struct writer *w, const uint8_t *raw, size_t len, struct job *j)
+/* Adds an entry to the chunk being filled, a record of `type` (ENTRIES, or LANE for an
+ * entry ahead of its log); j: the job it belongs to (NULL: evidence, or the lane). */
+static int w_add_entry(struct writer *w, const uint8_t *raw, size_t len, struct job *j, int type)
 {
     uint64_t chunk;
     int rc;
@@ -318,7 +323,8 @@ static int w_add_entry(struct writer *w, const uint8_t *raw, size_t len, struct 
         return w->err;
     if (w->full)
         return AM_EFULL;
-    if (w->plen > 1 && w->plen + 2 + len > w->chunk_target && (rc = w_flush(w)) != AM_OK)
+    if (w->plen > 1 && (w->plen + 2 + len > w->chunk_target || w->plain[0] != type) &&
+        (rc = w_flush(w)) != AM_OK)
         return rc;
     chunk = CHUNK_OVERHEAD + (w->plen ? w->plen : 1) + 2 + len;
     if (w->open && w->off > STICK_SEG_HEADER_LEN && w->off + chunk + w->tail > w->seg_target) {
@@ -333,12 +339,16 @@ static int w_add_entry(struct writer *w, const uint8_t *raw, size_t len, struct 
         return AM_EFULL;
     }
     if (!w->plen) {
-        w->plain[0] = STICK_REC_ENTRIES;
+        w->plain[0] = (uint8_t)type;
         w->plen = 1;
     }
     put16(w->plain + w->plen, (uint16_t)len);
     memcpy(w->plain + w->plen + 2, raw, len);
     w->plen += 2 + len;
+    if (type == STICK_REC_LANE) {
+        w->lane_pending++; /* not one of the segment's log entries */
+        return AM_OK;
+    }
     w->chunk_entries++;
     if (j) {
         if (j->pending++ == 0)
@@ -389,7 +399,7 @@ static int on_export(void *vctx, const uint8_t *raw, size_t len)
     struct job *j = x->j;
     if (j->next > j->to)
         return 1;
-    x->rc = w_add_entry(x->w, raw, len, j);
+    x->rc = w_add_entry(x->w, raw, len, j, STICK_REC_ENTRIES);
     if (x->rc != AM_OK)
         return 1;
     x->any = 1;
@@ -416,9 +426,45 @@ static int on_export_one(void *vctx, const uint8_t *raw, size_t len)
     entry_hash(&e, h);
     if (e.seq != x->it->seq || memcmp(h, x->it->hash, AM_HASH_LEN) != 0)
         return 0;
-    x->rc = w_add_entry(x->w, raw, len, NULL);
+    x->rc = w_add_entry(x->w, raw, len, NULL, STICK_REC_ENTRIES);
     x->added = x->rc == AM_OK;
     return 1;
+}
+
+struct lanectx {
+    struct writer *w;
+    struct ctx *c;
+    uint32_t n;
+    int rc;
+};
+
+/* A lane candidate (most needed first): written unless the stick holds it already, in a
+ * log or a LANE record, up to SYNC_LANE_MAX of them. */
+static int on_lane(void *vctx, const uint8_t log[AM_PK_LEN], uint64_t seq, const uint8_t *raw,
+                   size_t len)
+{
+    struct lanectx *x = vctx;
+    struct entry e;
+    struct lane_key k;
+    uint8_t h[AM_HASH_LEN];
+    (void)log;
+    (void)seq;
+    if (x->n >= SYNC_LANE_MAX)
+        return 1;
+    if (entry_decode(&e, raw, len) != AM_OK || stick_holds(x->c, e.author, e.seq))
+        return 0;
+    entry_hash(&e, h);
+    memcpy(k.author, e.author, AM_PK_LEN);
+    k.seq = e.seq;
+    memcpy(k.h8, h, sizeof k.h8);
+    if (x->c->n_lane_on &&
+        bsearch(&k, x->c->lane_on, x->c->n_lane_on, sizeof k, stick_lane_key_cmp))
+        return 0;
+    x->rc = w_add_entry(x->w, raw, len, NULL, STICK_REC_LANE);
+    if (x->rc != AM_OK)
+        return 1;
+    x->n++;
+    return 0;
 }
 
 static void count_author_entries(struct ctx *c, const uint8_t *author, uint64_t n)
@@ -586,10 +632,19 @@ int stick_export_all(struct ctx *c, const struct heads *nh, struct job *jobs, si
                 c->r->cut_notes++;
         }
     }
-    /* 2. what the stick lacks, authors in turns */
+    /* 2. the lane: the most needed entries the stick lacks, ahead of their logs, so a
+     * stick that fills up carries them first */
+    if (nj && !w.err && !w.full && c->ss->lane) {
+        struct lanectx lx = {&w, c, 0, AM_OK};
+        if ((rc = c->ss->lane(c->ss->ctx, on_lane, &lx)) != AM_OK)
+            goto out;
+        if (lx.rc == AM_OK || lx.rc == AM_EFULL)
+            w_flush(&w); /* a failure is in w.full / w.err */
+    }
+    /* 3. what the stick lacks, authors in turns */
     if (!w.err && (rc = export_jobs(c, &w, jobs, nj)) != AM_OK)
         goto out;
-    /* 3. fork evidence (and kept entries) the stick lacks */
+    /* 4. fork evidence (and kept entries) the stick lacks */
     for (size_t i = 0; i < c->n_intr && !w.full && !w.err; i++) {
         struct evctx x = {&w, &c->intr[i], AM_OK, 0, 0};
         if (c->intr[i].found)
@@ -630,7 +685,7 @@ int stick_export_all(struct ctx *c, const struct heads *nh, struct job *jobs, si
             c->at.it[idx].entries += jobs[i].written;
         }
     }
-    /* 4. this site's visit record, then END */
+    /* 5. this site's visit record, then END */
     if (!w.err) {
         uint32_t idx;
         for (size_t i = 0; i < nh->n; i++)

@@ -1,6 +1,7 @@
 /*
  * stick_fuzz.c: libFuzzer target for the stick decoders (transport/stick.c): segment
- * headers, the chunk stream, the records inside chunks (entries, visits, cut notes, END),
+ * headers, the chunk stream, the records inside chunks (entries, lane entries, visits, cut
+ * notes, END),
  * and the manifest. Built as stick_fuzz with -DAM_FUZZ=ON and clang, or with
  * tests/fuzz/replay.c into stick_fuzz_replay, which ctest runs over tests/fuzz/corpus/stick/.
  *
@@ -261,8 +262,30 @@ static int f_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, si
     return AM_OK;
 }
 
-static const struct sync_store fake_store = {
-    .heads = f_heads, .head = f_head, .entries = f_entries, .forks = f_forks, .ingest = f_ingest};
+static uint64_t lane_ingested;
+
+/* The lane (LANE records): handed only entries that decode, at most AM_STICK_LANE_MAX in
+ * a sync, after the logs' import. */
+static int f_lane_ingest(void *ctx, const uint8_t *const *raw, const size_t *lens, size_t n,
+                         uint64_t *added)
+{
+    (void)ctx;
+    CHECK(n >= 1 && lane_ingested + n <= AM_STICK_LANE_MAX);
+    for (size_t i = 0; i < n; i++) {
+        struct entry e;
+        CHECK(entry_decode(&e, raw[i], lens[i]) == AM_OK);
+    }
+    lane_ingested += n;
+    *added = n;
+    return AM_OK;
+}
+
+static const struct sync_store fake_store = {.heads = f_heads,
+                                             .head = f_head,
+                                             .entries = f_entries,
+                                             .forks = f_forks,
+                                             .ingest = f_ingest,
+                                             .lane_ingest = f_lane_ingest};
 
 /* ---- checks -------------------------------------------------------------------------------- */
 
@@ -296,13 +319,17 @@ static uint64_t import(uint64_t file_len, struct stick_report *r)
     cfg.install_id = install;
     cfg.author = author;
     cfg.flags = STICK_F_NO_WRITE;
-    ingested = ingest_calls = 0;
+    ingested = ingest_calls = lane_ingested = 0;
     rc = stick_sync(&cfg, &fake_store, r);
     CHECK(rc == AM_OK || rc == AM_ENOMEM);
     CHECK(r->error == rc);
     if (rc == AM_OK) {
         CHECK(ingested == r->read);
         CHECK(r->added == r->read);
+        /* every LANE entry that decodes is taken, up to the bound */
+        CHECK(lane_ingested ==
+              (r->lane_read < AM_STICK_LANE_MAX ? r->lane_read : AM_STICK_LANE_MAX));
+        CHECK(r->lane_added == lane_ingested);
         CHECK(r->new_segments == 0 && r->written_bytes == 0);
     }
     check_report(r, file_len);
@@ -324,7 +351,7 @@ static void mode_segment_plain(const uint8_t *p, size_t n)
     crypto_secretstream_xchacha20poly1305_state st;
     uint8_t key[32], ad[STICK_SEG_HEADER_LEN + 4];
     size_t o = STICK_SEG_HEADER_LEN, off = 0;
-    uint64_t expect = 0;
+    uint64_t expect = 0, lane_expect = 0;
     int first = 1, ended = 0, walk_ok = 1;
     struct stick_report r;
 
@@ -359,6 +386,8 @@ static void mode_segment_plain(const uint8_t *p, size_t n)
          * found: each chunk stands alone) */
         if (chunk[0] == STICK_REC_ENTRIES && walk_ok)
             stick_entries_walk(chunk + 1, len - 1, count_entry, &expect);
+        if (chunk[0] == STICK_REC_LANE)
+            stick_entries_walk(chunk + 1, len - 1, count_entry, &lane_expect);
         o += 4 + len + STICK_ABYTES;
         off += len;
         first = 0;
@@ -372,6 +401,7 @@ static void mode_segment_plain(const uint8_t *p, size_t n)
     import(o, &r);
     if (r.error == AM_OK) {
         CHECK(r.read == expect);
+        CHECK(r.lane_read == lane_expect);
         for (size_t i = 0; i < r.n_damage && i < STICK_DAMAGE_MAX; i++)
             CHECK(r.damage[i].code != AM_EBADMAC);
     }
