@@ -87,6 +87,10 @@
  *     store_view_stats of both stores must give the same view fingerprint and object
  *     count, else the run's rows say failed.
  *   then the relief views (relief_bench.c) and the stick (stick_bench.c) add their rows.
+ *   relief growth (relief_bench.c, relief_growth_rows): the per-entry cost of ingest with
+ *     views at ~100,000, ~1,000,000 and ~5,000,000 entries in one growing store (--quick:
+ *     100,000, 200,000, 500,000; --entries N below 5,000,000: N/50, N/5, N), and the last
+ *     over the first, target 0.8 to 1.2.
  *
  * Sizes: N = --entries (default 1,000,000), A = --authors (default 10); append writes
  * min(N, 200,000) entries 1000 per call and min(N, 2,000) one per call; K = --nodes
@@ -137,7 +141,8 @@ struct opts {
     uint64_t authors;
     uint64_t nodes, samples; /* propagation: daemons, and writes measured */
     int quick, json, no_fat;
-    unsigned skip; /* bit i: part_names[i] left out */
+    int entries_set; /* --entries given (relief growth scales to it) */
+    unsigned skip;   /* bit i: part_names[i] left out */
     const char *dir, *out, *tmpfs, *fat;
 };
 
@@ -167,7 +172,11 @@ static int usage(void)
             "               memory need store and sync; relief-memory: a daemon receiving\n"
             "               N relief entries, default view cache and --view-cache 128 (--quick:\n"
             "               4); flood: a hub under a 5,000-connection flood; lane:\n"
-            "               critical needs on a contact cut short, min(N, 20000) entries)\n"
+            "               critical needs on a contact cut short, min(N, 20000) entries;\n"
+            "               relief-growth: per-entry cost of ingest with views at 100k, 1M\n"
+            "               and 5M entries in one growing store (--quick: 100k, 200k, 500k;\n"
+            "               --entries N below 5M: N/50, N/5, N), ~2 GB of memory and two\n"
+            "               signings of 5M entries)\n"
             "  --tmpfs DIR  the stick figures' tmpfs folder (default /dev/shm)\n"
             "  --fat DIR    a mounted FAT32 volume for the stick figures (default: make a\n"
             "               FAT32 image and mount it with fusefat); --no-fat: leave it out\n");
@@ -187,8 +196,9 @@ static int parse_count(const char *s, const char *name, uint64_t *v)
     return 0;
 }
 
-static const char *const part_names[] = {"store",  "sync",  "propagation",   "startup", "memory",
-                                         "relief", "stick", "relief-memory", "flood",   "lane"};
+static const char *const part_names[] = {"store",  "sync",   "propagation",  "startup",
+                                         "memory", "relief", "stick",        "relief-memory",
+                                         "flood",  "lane",   "relief-growth"};
 
 static int parse_skip(const char *v, unsigned *skip)
 {
@@ -206,7 +216,8 @@ static int parse_skip(const char *v, unsigned *skip)
         if (i == sizeof part_names / sizeof part_names[0]) {
             fprintf(stderr,
                     "aidmesh-bench: --skip: no part named '%s' (store, sync, propagation, "
-                    "startup, memory, relief, stick, relief-memory, flood, lane)\n",
+                    "startup, memory, relief, stick, relief-memory, flood, lane, "
+                    "relief-growth)\n",
                     t);
             return -1;
         }
@@ -254,7 +265,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
             if (strcmp(a, "--entries") == 0) {
                 if (parse_count(v, a, &o->entries) != 0)
                     return -1;
-                have_entries = 1;
+                have_entries = o->entries_set = 1;
             } else if (strcmp(a, "--authors") == 0) {
                 if (parse_count(v, a, &o->authors) != 0)
                     return -1;
@@ -490,7 +501,8 @@ enum {
     P_STICK,
     P_RELIEF_MEM,
     P_FLOOD,
-    P_LANE
+    P_LANE,
+    P_RELIEF_GROWTH
 };
 
 int main(int argc, char **argv)
@@ -832,6 +844,9 @@ int main(int argc, char **argv)
 
     /* ---- the relief views and the stick ---- */
     if (!SKIP(o, P_RELIEF) && relief_bench_rows(tmp, o.quick) != AM_OK)
+        status = 1;
+    if (!SKIP(o, P_RELIEF_GROWTH) &&
+        relief_growth_rows(tmp, o.entries_set ? o.entries : 0, o.quick) != AM_OK)
         status = 1;
     if (!SKIP(o, P_STICK)) {
         struct stick_bench_cfg sc = {.entries = o.entries,

@@ -94,6 +94,10 @@ const char *bench_build_type(void);
  * entries) under a fresh folder in tmpdir. Returns AM_OK or what failed (also on stderr);
  * a failure adds a row saying so. */
 int relief_bench_rows(const char *tmpdir, int quick);
+/* aidmesh-bench's relief-growth part (relief_bench.c): the per-entry cost of ingest with
+ * views as one store grows (see the top of relief_bench.c). Adds its rows (a failure adds a
+ * row saying so); AM_OK or what failed. entries: the run's --entries when given, else 0. */
+int relief_growth_rows(const char *tmpdir, uint64_t entries, int quick);
 
 /* stick_bench.c: export/import through a stick folder on tmpfs and on FAT32. */
 struct stick_bench_cfg {

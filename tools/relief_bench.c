@@ -40,6 +40,19 @@
  * Each row says whether the reindexed views equal the live ones (digest) and the
  * fingerprint recomputed from scratch equals the one kept incrementally.
  *
+ * Ingest with views as the store grows (relief_growth_rows, aidmesh-bench's relief-growth
+ * part): checkpoints of 100,000, 1,000,000 and 5,000,000 entries (--quick 100,000, 200,000
+ * and 500,000; a run's --entries N below 5,000,000: N/50, N/5, N). One site-local workload
+ * of the largest checkpoint plus half a window, its shape fixed at the largest size's (S =
+ * largest / 10,000 sites and the 100 items from the start: the store grows by more ops on
+ * the same cells and by new needs), is ingested in order into one fresh store with views,
+ * in calls as above but cut at the edges of each checkpoint's window: the W = min(65,536,
+ * first checkpoint / 2) entries centred on it. Figure: the store_ingest time of a window's
+ * calls / W (µs per entry, shown as ms per 1,000), and the last checkpoint's over the
+ * first's (target 0.8 to 1.2). Ceiling: the same windows of the ignored-op variant, ingested
+ * the same way into a store of its own. Both stores' maps are preset (RB_GROWTH_MAP) so no
+ * timed call is redone to grow the map.
+ *
  * relief_bench_store (cli.h) builds the site-local workload into a store of its own, for
  * aidmesh-bench's rows of a daemon receiving relief entries (daemon_bench.c).
  *
@@ -80,6 +93,8 @@
 /* Bytes of entries per ingest call at most: what a stick's reader passes (transport/stick.c;
  * a sync session passes at most SYNC_PENDING_BYTES, 8 MiB). */
 #define RB_BATCH_BYTES (16u << 20)
+/* rb_build of more entries than this: progress on stderr every so many signed */
+#define RB_SIGN_NOTE 1000000
 
 static double rb_now(void)
 {
@@ -327,6 +342,12 @@ static int rb_build(struct rb_src *src, uint64_t n, uint64_t sites, int local, i
             ol = o2 + (pad > 255 ? 255 : pad);
         }
         rc = rb_add(src, a, wall + k / 8, op, ol, hash);
+        if (n > RB_SIGN_NOTE && (k + 1) % RB_SIGN_NOTE == 0) {
+            char c1[32], c2[32];
+            out_count(c1, k + 1);
+            out_count(c2, n);
+            fprintf(stderr, "aidmesh-bench: relief: %s of %s entries signed\n", c1, c2);
+        }
         if (rc == AM_OK && is_open) {
             relief_need_id(hash, need_ids[nneeds]);
             memcpy(need_open[nneeds].author, a->pk, AM_PK_LEN);
@@ -754,5 +775,250 @@ out:
     rb_src_free(&ign);
     rb_src_free(&uni);
     fclose(devnull);
+    return rc;
+}
+
+/* ---- relief growth: the per-entry cost of ingest with views as the store grows ---------- */
+
+#define RB_GROWTH_POINTS 3
+#define RB_GROWTH_FULL   5000000ULL /* the largest checkpoint of a default run */
+#define RB_GROWTH_QUICK  500000ULL  /* --quick: checkpoints 100k, 200k and this */
+#define RB_GROWTH_STEP   500000ULL  /* progress on stderr every so many entries */
+/* The growth stores' map, set at open: no timed batch is redone because the map grew
+ * (a doubling retries its whole batch); the file only takes what is written. */
+#define RB_GROWTH_MAP (64ULL << 30)
+
+struct rb_growth {
+    uint64_t lo[RB_GROWTH_POINTS], hi[RB_GROWTH_POINTS]; /* window [lo, hi) of each checkpoint */
+    double secs[RB_GROWTH_POINTS];                       /* store_ingest time of its batches */
+    double cpu[RB_GROWTH_POINTS];                        /* CPU time (user + system) of those */
+    uint64_t batches[RB_GROWTH_POINTS];
+    uint64_t loads[RB_GROWTH_POINTS]; /* view objects rebuilt from their record in it */
+    double total_s;                   /* the whole ingest */
+};
+
+/* Ingests src[0..n) in order into a fresh store in dir (map preset to RB_GROWTH_MAP), per
+ * call AM_INGEST_BATCH_MAX entries or RB_BATCH_BYTES as rb_ingest, but never across the
+ * edge of a window of g, and adds up the store_ingest time of each window's batches in g.
+ * vs (nullable) gets the views' stats at the end. what names the run on stderr. */
+static int rb_grow_ingest(const char *dir, const struct rb_src *src, uint64_t n, const char *what,
+                          struct rb_growth *g, struct store_view_stats *vs)
+{
+    struct store_opts so = {0};
+    struct store *s = NULL;
+    uint64_t note_at = RB_GROWTH_STEP;
+    double t_start;
+    int rc;
+
+    so.map_initial = RB_GROWTH_MAP;
+    if ((rc = store_open(&s, dir, &so)) != AM_OK)
+        return rc;
+    t_start = rb_now();
+    for (uint64_t at = 0; at < n;) {
+        struct store_ingest_stats is;
+        struct store_view_cache_stats c0 = {0}, c1 = {0};
+        struct rusage ru0, ru1;
+        uint64_t end = n;
+        size_t k = 0, bytes = 0;
+        int w = -1;
+        double t0;
+
+        for (int i = 0; i < RB_GROWTH_POINTS; i++) {
+            if (g->lo[i] > at && g->lo[i] < end)
+                end = g->lo[i];
+            if (g->hi[i] > at && g->hi[i] < end)
+                end = g->hi[i];
+            if (at >= g->lo[i] && at < g->hi[i])
+                w = i;
+        }
+        while (at + k < end && k < AM_INGEST_BATCH_MAX &&
+               bytes + src->len[at + k] <= RB_BATCH_BYTES)
+            bytes += src->len[at + k++];
+        if (w >= 0) {
+            store_view_cache_stats(s, &c0);
+            getrusage(RUSAGE_SELF, &ru0);
+        }
+        t0 = rb_now();
+        rc = store_ingest(s, src->entry + at, src->len + at, k, node_wall_ms(), &is);
+        if (w >= 0) {
+            g->secs[w] += rb_now() - t0;
+            getrusage(RUSAGE_SELF, &ru1);
+            g->cpu[w] += rb_tv(&ru1.ru_utime) - rb_tv(&ru0.ru_utime) + rb_tv(&ru1.ru_stime) -
+                         rb_tv(&ru0.ru_stime);
+            g->batches[w]++;
+            store_view_cache_stats(s, &c1);
+            g->loads[w] += c1.loads - c0.loads;
+        }
+        if (rc != AM_OK)
+            goto out;
+        if (is.added != k || is.invalid_ops) {
+            fprintf(stderr,
+                    "aidmesh-bench: relief growth (%s) at %llu: added %llu of %zu, %llu invalid\n",
+                    what, (unsigned long long)at, (unsigned long long)is.added, k,
+                    (unsigned long long)is.invalid_ops);
+            rc = AM_ECORRUPT;
+            goto out;
+        }
+        at += k;
+        if (at >= note_at || at == n) {
+            char c[32];
+            out_count(c, at);
+            fprintf(stderr, "aidmesh-bench: relief growth (%s): %s entries in the store, %.0f s\n",
+                    what, c, rb_now() - t_start);
+            while (note_at <= at)
+                note_at += RB_GROWTH_STEP;
+        }
+    }
+    g->total_s = rb_now() - t_start;
+    for (int i = 0; i < RB_GROWTH_POINTS; i++)
+        fprintf(stderr,
+                "aidmesh-bench: relief growth (%s): window [%llu, %llu): %llu calls, %.3f s, "
+                "CPU %.3f s, %llu view objects rebuilt\n",
+                what, (unsigned long long)g->lo[i], (unsigned long long)g->hi[i],
+                (unsigned long long)g->batches[i], g->secs[i], g->cpu[i],
+                (unsigned long long)g->loads[i]);
+    if (vs)
+        rc = store_view_stats(s, vs);
+out:
+    store_close(s);
+    return rc;
+}
+
+int relief_growth_rows(const char *tmpdir, uint64_t entries, int quick)
+{
+    /* checkpoints: 100k, 1M, 5M; --quick 100k, 200k, 500k; --entries N below 5M: N/50,
+     * N/5, N */
+    uint64_t top = entries && entries < RB_GROWTH_FULL ? entries : RB_GROWTH_FULL;
+    uint64_t at[RB_GROWTH_POINTS] = {top / 50, top / 5, top};
+    uint64_t sites, w, n;
+    struct rb_src src = {0};
+    struct rb_growth gv, gi;
+    struct store_view_stats vs = {0};
+    char base[4096], dir[4200], fig[256], cw[160], c0[32], c1[32], c2[32], c3[32], rw[48];
+    double us[RB_GROWTH_POINTS], us_ign[RB_GROWTH_POINTS], t_sign = 0, t0;
+    int rc = AM_OK;
+
+    memset(&gv, 0, sizeof gv);
+    memset(&gi, 0, sizeof gi);
+    if (!entries && quick) {
+        at[0] = 100000;
+        at[1] = 200000;
+        at[2] = RB_GROWTH_QUICK;
+    }
+    bench_section("Relief views as the store grows (per-entry ingest cost)");
+    if (at[0] < RB_STORE_MIN) {
+        snprintf(fig, sizeof fig,
+                 "skipped: --entries %llu puts the first checkpoint (N/50) "
+                 "among the definitions; use at least %d",
+                 (unsigned long long)entries, 50 * RB_STORE_MIN);
+        bench_row_text("relief ingest with views as the store grows", fig);
+        return AM_OK;
+    }
+    /* the shape of the largest size for every checkpoint: its sites (at least one per
+     * author), the same 100 items */
+    sites = at[2] / 10000 < RB_AUTHORS ? RB_AUTHORS : at[2] / 10000;
+    w = at[0] / 2 < AM_INGEST_BATCH_MAX ? at[0] / 2 : AM_INGEST_BATCH_MAX;
+    for (int i = 0; i < RB_GROWTH_POINTS; i++) {
+        gv.lo[i] = gi.lo[i] = at[i] - w / 2;
+        gv.hi[i] = gi.hi[i] = at[i] - w / 2 + w;
+    }
+    n = gv.hi[RB_GROWTH_POINTS - 1];
+    snprintf(base, sizeof base, "%s/aidmesh-relief-growth.XXXXXX", tmpdir);
+    if (!mkdtemp(base)) {
+        fprintf(stderr, "aidmesh-bench: cannot make a directory under %s: %s\n", tmpdir,
+                strerror(errno));
+        rc = AM_ESYS;
+        goto fail;
+    }
+    out_count(c0, n);
+    fprintf(stderr,
+            "aidmesh-bench: relief growth: building %s site-local entries, %llu sites "
+            "(signing)\n",
+            c0, (unsigned long long)sites);
+    t0 = rb_now();
+    if ((rc = rb_build(&src, n, sites, 1, 0, 42)) != AM_OK)
+        goto out;
+    t_sign += rb_now() - t0;
+    fprintf(stderr, "aidmesh-bench: relief growth: built in %.1f s; ingest with views\n",
+            rb_now() - t0);
+    snprintf(dir, sizeof dir, "%s/views", base);
+    rc = rb_grow_ingest(dir, &src, n, "views", &gv, &vs);
+    rb_rmstore(dir);
+    rb_src_free(&src);
+    if (rc != AM_OK)
+        goto out;
+    fprintf(stderr,
+            "aidmesh-bench: relief growth: building %s entries of ops the views ignore "
+            "(signing)\n",
+            c0);
+    t0 = rb_now();
+    if ((rc = rb_build(&src, n, sites, 1, 1, 42)) != AM_OK)
+        goto out;
+    t_sign += rb_now() - t0;
+    fprintf(stderr,
+            "aidmesh-bench: relief growth: built in %.1f s; ingest, ops the views "
+            "ignore\n",
+            rb_now() - t0);
+    snprintf(dir, sizeof dir, "%s/ignored", base);
+    rc = rb_grow_ingest(dir, &src, n, "ignored", &gi, NULL);
+    rb_rmstore(dir);
+    rb_src_free(&src);
+    if (rc != AM_OK)
+        goto out;
+
+    for (int i = 0; i < RB_GROWTH_POINTS; i++) {
+        us[i] = gv.secs[i] * 1e6 / (double)w;
+        us_ign[i] = gi.secs[i] * 1e6 / (double)w;
+        out_count(c1, at[i]);
+        snprintf(fig, sizeof fig,
+                 "relief ingest with views, per-entry cost at ~%s entries in the store "
+                 "(µs/entry = ms per 1,000 entries)",
+                 c1);
+        rb_row(fig, us[i], BENCH_MS, "same window, ops the views ignore", us_ign[i], "store alone",
+               "info: flatness in the row below", BENCH_INFO);
+    }
+    out_count(c1, at[0]);
+    out_count(c2, at[RB_GROWTH_POINTS - 1]);
+    snprintf(fig, sizeof fig,
+             "relief ingest with views, per-entry cost at ~%s vs at ~%s entries in the store "
+             "(µs/entry)",
+             c2, c1);
+    snprintf(cw, sizeof cw, "per-entry cost at ~%s (row above)", c1);
+    snprintf(rw, sizeof rw, "at ~%s", c1);
+    rb_row(fig, us[RB_GROWTH_POINTS - 1], BENCH_MS, cw, us[0], rw, "within ±20% (0.8–1.2×)",
+           us[RB_GROWTH_POINTS - 1] >= 0.8 * us[0] && us[RB_GROWTH_POINTS - 1] <= 1.2 * us[0]);
+    out_count(c1, w);
+    out_count(c2, vs.needs);
+    out_count(c3, vs.cells);
+    out_count(rw, AM_INGEST_BATCH_MAX);
+    bench_note("Relief growth: one site-local workload of %s entries (%d authors), its shape "
+               "fixed at the largest checkpoint's: %llu sites (largest / 10,000) and %d items "
+               "from the start, so the store grows by more ops on the same cells and by new "
+               "needs (at the end %s needs, %s cells). Ingested in order into one fresh store "
+               "with views, in calls of at most %s entries or 16 MiB cut at the edges of each "
+               "checkpoint's window: the %s entries centred on it, timed (%llu, %llu, %llu "
+               "calls; CPU %.2f, %.2f, %.2f µs/entry; view objects rebuilt from their record "
+               "%llu, %llu, %llu). Ceiling: the same entries, every op replaced by one of the "
+               "same size the views ignore, ingested the same way into a store of its own (last "
+               "vs first checkpoint: %.2f×). Maps preset to %llu GiB: no timed call is redone "
+               "to grow one. Whole ingests %.1f s and %.1f s; signing %.1f s.",
+               c0, RB_AUTHORS, (unsigned long long)sites, RB_ITEMS, c2, c3, rw, c1,
+               (unsigned long long)gv.batches[0], (unsigned long long)gv.batches[1],
+               (unsigned long long)gv.batches[2], gv.cpu[0] * 1e6 / (double)w,
+               gv.cpu[1] * 1e6 / (double)w, gv.cpu[2] * 1e6 / (double)w,
+               (unsigned long long)gv.loads[0], (unsigned long long)gv.loads[1],
+               (unsigned long long)gv.loads[2], us_ign[RB_GROWTH_POINTS - 1] / us_ign[0],
+               RB_GROWTH_MAP >> 30, gv.total_s, gi.total_s, t_sign);
+out:
+    rmdir(base);
+fail:
+    rb_src_free(&src);
+    if (rc != AM_OK) {
+        char why[96];
+        fprintf(stderr, "aidmesh-bench: relief growth: %s\n", am_strerror(rc));
+        snprintf(why, sizeof why, "failed: %s (see stderr)", am_strerror(rc));
+        bench_row_target(bench_row_text("relief ingest with views as the store grows", why),
+                         "runs to the end", BENCH_MISSED);
+    }
     return rc;
 }
