@@ -964,6 +964,8 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
             goto out;
         }
         daemon_log(d, "dashboard at %s", url);
+        snprintf(d->http_url, sizeof d->http_url, "%s", url);
+        daemon_write_status(d);
     }
     for (int i = 0; i < o->n_peers; i++) {
         char host[sizeof d->targets->host], port[sizeof d->targets->port];

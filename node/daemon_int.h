@@ -166,6 +166,7 @@ struct daemon {
     struct status_server control;
     /* --http: the dashboard, served on a thread of its own (http.h) */
     struct http_server *http;
+    char http_url[96]; /* where it serves its web pages, "" when it does not (status) */
     /* one-shot mode */
     int once;
     struct daemon_sync_result *once_result;

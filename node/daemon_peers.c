@@ -534,6 +534,7 @@ void daemon_write_status(struct daemon *d)
     status_clear(st);
     st->pid = (long)getpid();
     st->port = d->port;
+    snprintf(st->http, sizeof st->http, "%s", d->http_url);
     st->written = node_wall_ms();
     for (struct conn *c = d->conns; c; c = c->next) {
         const struct sync_stats *ss;

@@ -17,14 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ifaddrs.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "am_err.h"
 #include "dashboard.h"
+#include "http_pair.h"
+#include "webdev.h"
 
 /* Limits (http.h says what they bound): */
 /* libmicrohttpd's hard cap on open connections */
@@ -57,13 +61,33 @@ struct http_server {
     atomic_int stop;
     /* every open connection, oldest first; touched only on the server thread */
     struct http_conn *head, *tail;
+    struct http_pair_guard guard; /* wrong pairing codes, by address (server thread) */
+};
+
+/* A POST of a pairing form being read (the request's con_cls). */
+struct pair_req {
+    struct MHD_PostProcessor *pp;
+    char code[32];
+    size_t code_len, body;
+    int bad; /* too long, or a field that is not ours */
 };
 
 static const char csp[] = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
                           "form-action 'none'; frame-ancestors 'none'";
+/* the pairing page posts its form to itself */
+static const char csp_form[] = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'";
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
-                             char *body, size_t len, int owned)
+/* What an answer carries besides its body. */
+struct extra {
+    const char *csp;        /* NULL: csp */
+    const char *cookie;     /* Set-Cookie, or NULL */
+    const char *location;   /* a redirect's target, or NULL */
+    unsigned retry_after_s; /* 429: when to try again */
+};
+
+static enum MHD_Result reply_x(struct MHD_Connection *c, unsigned status, const char *type,
+                               char *body, size_t len, int owned, const struct extra *x)
 {
     struct MHD_Response *r;
     enum MHD_Result ok;
@@ -76,14 +100,29 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(r, "Content-Security-Policy", csp);
+    MHD_add_response_header(r, "Content-Security-Policy", x && x->csp ? x->csp : csp);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD (and POST at /pair)");
+    if (x && x->cookie)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, x->cookie);
+    if (x && x->location)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, x->location);
+    if (x && x->retry_after_s) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", x->retry_after_s);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+                             char *body, size_t len, int owned)
+{
+    return reply_x(c, status, type, body, len, owned, NULL);
 }
 
 static enum MHD_Result text(struct MHD_Connection *c, unsigned status, const char *msg)
@@ -96,31 +135,45 @@ static enum MHD_Result text(struct MHD_Connection *c, unsigned status, const cha
 int http_route(const struct http_hosts *hosts, const char *method, const char *url,
                const struct http_header *hdr, size_t n, int more)
 {
-    const char *host = NULL;
-    size_t n_host = 0, plen;
+    const char *host = NULL, *origin = NULL;
+    size_t n_host = 0, n_origin = 0, plen;
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, pair;
 
     /* one Host, or none (HTTP/1.0): two could make a check and a proxy disagree */
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (hdr[i].name && strcasecmp(hdr[i].name, "Host") == 0) {
             host = hdr[i].value ? hdr[i].value : "";
             n_host++;
         }
+        if (hdr[i].name && strcasecmp(hdr[i].name, "Origin") == 0) {
+            origin = hdr[i].value ? hdr[i].value : "";
+            n_origin++;
+        }
+    }
     if (more || n_host > 1)
         return 400;
-    /* answered before any request body: nothing is ever read from one */
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return 405;
-    if (hosts->loopback && host) {
+    if (host || !hosts->loopback) {
         int fine = 0;
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; host && i < HTTP_HOSTS_MAX; i++)
             fine |= hosts->hosts[i][0] && strcasecmp(host, hosts->hosts[i]) == 0;
         if (!fine)
             return 403;
     }
     plen = strcspn(url, "?#"); /* a query or fragment changes nothing */
-    if (!((plen == 1 && url[0] == '/') || (plen == 11 && strncmp(url, "/index.html", 11) == 0)))
+    pair = plen == 5 && strncmp(url, "/pair", 5) == 0;
+    if (!pair &&
+        !((plen == 1 && url[0] == '/') || (plen == 11 && strncmp(url, "/index.html", 11) == 0)))
         return 404;
-    return 200;
+    if (get)
+        return pair ? HTTP_ROUTE_PAIR_FORM : HTTP_ROUTE_PAGE;
+    /* answered before any request body: nothing is read from one but a pairing form's */
+    if (!pair || strcmp(method, "POST") != 0)
+        return 405;
+    /* a form of this very origin, never one another site's page submits */
+    if (!host || n_origin != 1 || strncmp(origin, "http://", 7) != 0 ||
+        strcasecmp(origin + 7, host) != 0)
+        return 403;
+    return HTTP_ROUTE_PAIR;
 }
 
 /* ---- per-connection deadlines ---------------------------------------------------------- */
@@ -208,9 +261,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_conn *k = conn_of(c);
+    struct pair_req *pr = con_cls ? *con_cls : NULL;
     (void)cls;
-    (void)con_cls;
     (void)toe;
+    if (pr) {
+        if (pr->pp)
+            MHD_destroy_post_processor(pr->pp);
+        sodium_memzero(pr->code, sizeof pr->code);
+        free(pr);
+        *con_cls = NULL;
+    }
     if (k) {
         k->answering = 0;
         k->deadline_ms = mono_ms() + HTTP_REQUEST_DEADLINE_S * 1000u;
@@ -251,22 +311,158 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* ---- pairing (http_pair.h, webdev.h) ----------------------------------------------------- */
+
+/* A field of the pairing form, as libmicrohttpd's form parser hands it (a value may come in
+ * pieces). Only "code" is kept; a code longer than any typed one makes the form bad. */
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *filename, const char *content_type,
+                                const char *transfer_encoding, const char *data, uint64_t off,
+                                size_t size)
+{
+    struct pair_req *pr = cls;
+    (void)kind;
+    (void)filename;
+    (void)content_type;
+    (void)transfer_encoding;
+    if (strcmp(key, "code") != 0)
+        return MHD_YES;
+    if (off != pr->code_len || size >= sizeof pr->code - pr->code_len) {
+        pr->bad = 1;
+        return MHD_YES;
+    }
+    memcpy(pr->code + pr->code_len, data, size);
+    pr->code_len += size;
+    pr->code[pr->code_len] = 0;
+    return MHD_YES;
+}
+
+/* The guard's key of the client: its IPv4 address, or its IPv6 address's /64. */
+static void client_key(struct MHD_Connection *c, uint8_t key[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    memset(key, 0, 16);
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET) {
+        memcpy(key, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, 4);
+        key[15] = 4;
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, 8);
+        key[15] = 6;
+    }
+}
+
+static enum MHD_Result pair_page(struct MHD_Connection *c, unsigned status, const char *msg,
+                                 struct extra *x)
+{
+    size_t len;
+    char *page = http_pair_page(msg, &len);
+    if (!page)
+        return text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory: reload in a moment\n");
+    x->csp = csp_form;
+    return reply_x(c, status, "text/html; charset=utf-8", page, len, 1, x);
+}
+
+/* The whole pairing form is in: take its code, or say why not. */
+static enum MHD_Result pair_answer(struct http_server *h, struct MHD_Connection *c,
+                                   struct pair_req *pr)
+{
+    static char done[] = "paired: this phone may open the node's pages now\n";
+    uint8_t key[16], token[WEBDEV_TOKEN_LEN];
+    struct extra x = {0};
+    char cookie[200], msg[200];
+    uint64_t now = mono_ms();
+    unsigned wait;
+    int rc;
+
+    client_key(c, key);
+    if ((wait = http_pair_wait(&h->guard, key, now)) > 0) {
+        snprintf(msg, sizeof msg,
+                 "Too many wrong codes were typed: pairing is paused. Try again in %u minute%s.",
+                 (wait + 59) / 60, (wait + 59) / 60 == 1 ? "" : "s");
+        x.retry_after_s = wait;
+        return pair_page(c, MHD_HTTP_TOO_MANY_REQUESTS, msg, &x);
+    }
+    rc =
+        pr->bad ? AM_EINVAL : webdev_pair_redeem(h->n->home, pr->code, node_wall_ms(), token, NULL);
+    if (rc == AM_OK) {
+        http_pair_succeeded(&h->guard, key);
+        webdev_set_cookie(token, cookie, sizeof cookie);
+        sodium_memzero(token, sizeof token);
+        x.cookie = cookie;
+        x.location = "/";
+        rc = reply_x(c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", done, sizeof done - 1, 0,
+                     &x);
+        sodium_memzero(cookie, sizeof cookie);
+        return rc;
+    }
+    if (rc == AM_ENOTFOUND || rc == AM_EINVAL) {
+        http_pair_failed(&h->guard, key, now);
+        return pair_page(c, MHD_HTTP_FORBIDDEN,
+                         "That code is wrong, used, or expired. Check it, or ask the "
+                         "coordinator for a new one.",
+                         &x);
+    }
+    if (rc == AM_ELIMIT)
+        return pair_page(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                         "This node has as many paired phones as it keeps: the coordinator can "
+                         "remove old ones (aidmesh web revoke) and make a new code.",
+                         &x);
+    return pair_page(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                     "The pairing could not be saved on the node. Try again; if it goes on, "
+                     "tell the coordinator (aidmesh doctor on the node).",
+                     &x);
+}
+
+/* Whether the request carries the cookie of a device paired now (revoked: no longer). */
+static int device_ok(struct http_server *h, struct MHD_Connection *c)
+{
+    const char *ck = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+    uint8_t token[WEBDEV_TOKEN_LEN];
+    struct webdev_list l = {0};
+    int ok = 0;
+    if (!ck || webdev_cookie_token(ck, token) != AM_OK)
+        return 0;
+    if (webdev_load(h->n->home, &l) == AM_OK)
+        ok = webdev_find(&l, token) != NULL;
+    webdev_list_free(&l);
+    sodium_memzero(token, sizeof token);
+    return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
 {
+    static char not_paired[] =
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+        "content=\"width=device-width, initial-scale=1\"><title>aidmesh</title></head><body>"
+        "<p>This phone is not paired with this node (or it was removed).</p>"
+        "<p><a href=\"/pair\">Pair it with a code from the coordinator</a></p></body></html>\n";
     struct http_server *h = cls;
     struct http_conn *k = conn_of(c);
+    struct pair_req *pr = *con_cls;
     struct header_list hl;
     struct dashboard_opts o;
+    struct extra x = {0};
     char *page;
     size_t len;
     int rc;
     (void)version;
-    (void)upload_data;
-    (void)upload_size;
-    (void)con_cls;
 
+    if (pr) { /* the body of a pairing form, then the answer */
+        if (*upload_size) {
+            pr->body += *upload_size;
+            if (pr->body > HTTP_PAIR_BODY_MAX ||
+                MHD_post_process(pr->pp, upload_data, *upload_size) != MHD_YES)
+                pr->bad = 1;
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        return pair_answer(h, c, pr);
+    }
     if (k && !k->answering) { /* the request is in: the answer has its own deadline */
         k->answering = 1;
         k->deadline_ms = mono_ms() + HTTP_ANSWER_DEADLINE_S * 1000u;
@@ -280,15 +476,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                     "headers)\n");
     case 405:
         return text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                    "this page is read-only: only GET and HEAD are answered\n");
+                    "this page is read-only: only GET and HEAD are answered (and a POST of the "
+                    "pairing form at /pair)\n");
     case 403:
         return text(c, MHD_HTTP_FORBIDDEN,
-                    "this dashboard answers only to its own address on this machine\n");
+                    "refused: this node answers only to its own addresses, and takes forms "
+                    "only from its own pages\n");
     case 404:
         return text(c, MHD_HTTP_NOT_FOUND, "no such page: the dashboard is at /\n");
+    case HTTP_ROUTE_PAIR_FORM:
+        return pair_page(c, MHD_HTTP_OK, NULL, &x);
+    case HTTP_ROUTE_PAIR:
+        if (!(pr = calloc(1, sizeof *pr)))
+            return MHD_NO;
+        if (!(pr->pp = MHD_create_post_processor(c, 512, on_field, pr))) {
+            free(pr);
+            return text(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                        "send the pairing form as the page does "
+                        "(application/x-www-form-urlencoded)\n");
+        }
+        *con_cls = pr;
+        return MHD_YES; /* the body comes in the next calls */
     default:
         break;
     }
+    if (!h->hosts.loopback && !device_ok(h, c))
+        return reply(c, MHD_HTTP_UNAUTHORIZED, "text/html; charset=utf-8", not_paired,
+                     sizeof not_paired - 1, 0);
     memset(&o, 0, sizeof o);
     o.refresh_s = DASHBOARD_REFRESH_S;
     o.status = h->status;
@@ -387,6 +601,52 @@ static int is_loopback(const struct sockaddr_storage *sa)
     return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
 }
 
+/* Adds "ADDR:PORT" (and "ADDR" on port 80: a browser leaves the default port out). */
+static void hosts_add(struct http_hosts *hs, size_t *n, const char *addr, unsigned port)
+{
+    if (*n < HTTP_HOSTS_MAX)
+        snprintf(hs->hosts[(*n)++], sizeof hs->hosts[0], "%s:%u", addr, port);
+    if (port == 80 && *n < HTTP_HOSTS_MAX)
+        snprintf(hs->hosts[(*n)++], sizeof hs->hosts[0], "%s", addr);
+}
+
+/* The Host values of a server bound to `bound` (text: host): its address, "localhost" on
+ * loopback, and every interface address of its family when bound to 0.0.0.0 or ::. */
+static void hosts_fill(struct http_hosts *hs, const struct sockaddr_storage *bound,
+                       const char *host, unsigned port)
+{
+    size_t n = 0;
+    int any = bound->ss_family == AF_INET6
+                  ? IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)bound)->sin6_addr)
+                  : ((const struct sockaddr_in *)bound)->sin_addr.s_addr == htonl(INADDR_ANY);
+    memset(hs->hosts, 0, sizeof hs->hosts);
+    if (!any)
+        hosts_add(hs, &n, host, port);
+    if (hs->loopback)
+        hosts_add(hs, &n, "localhost", port);
+    if (any) {
+        struct ifaddrs *ifa = NULL;
+        if (getifaddrs(&ifa) == 0) {
+            for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+                struct sockaddr_storage ss;
+                char t[INET6_ADDRSTRLEN + 2];
+                unsigned p;
+                if (!i->ifa_addr || i->ifa_addr->sa_family != bound->ss_family)
+                    continue;
+                memset(&ss, 0, sizeof ss);
+                memcpy(&ss, i->ifa_addr,
+                       bound->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                    : sizeof(struct sockaddr_in));
+                sa_text(&ss, t, sizeof t, &p);
+                if (is_loopback(&ss))
+                    hosts_add(hs, &n, "localhost", port);
+                hosts_add(hs, &n, t, port);
+            }
+            freeifaddrs(ifa);
+        }
+    }
+}
+
 /* A listening socket of our own, so a taken port or a foreign address gets its errno. */
 static int open_listener(const struct sockaddr_storage *sa, socklen_t len, const char *spec,
                          int *fd_out, char *err, size_t err_cap)
@@ -465,10 +725,7 @@ int http_start(struct http_server **out, struct node *n, const char *spec,
     h->status = status;
     h->hosts.loopback = is_loopback(&bound);
     sa_text(&bound, host, sizeof host, &port);
-    snprintf(h->hosts.hosts[0], sizeof h->hosts.hosts[0], "%s:%u", host, port);
-    snprintf(h->hosts.hosts[1], sizeof h->hosts.hosts[1], "localhost:%u", port);
-    if (port == 80) /* a browser leaves the default port out */
-        snprintf(h->hosts.hosts[2], sizeof h->hosts.hosts[2], "%s", host);
+    hosts_fill(&h->hosts, &bound, host, port);
     /* run by a thread of ours (serve), so the deadlines are looked at between its turns;
      * epoll where there is one, so descriptors above 1,023 work */
     h->mhd = MHD_start_daemon(

@@ -3,14 +3,16 @@
  * Off unless the operator asks (`aidmesh run --http ADDR:PORT`); loopback unless the
  * operator names another address.
  *
- * Read-only: GET (and HEAD) of "/" serves the page; any other path is 404, any other
- * method 405. Requests are answered on one thread of libmicrohttpd's own, which reads
- * the store through short read transactions opened on that thread (LMDB read
- * transactions belong to the thread that opens them) and copies the daemon's live status
- * for the peers out of its snapshot under the snapshot's mutex (status.h); it never
- * touches the daemon's libuv loop. When bound to a loopback
- * address, requests naming another host (a DNS-rebinding web page) are refused; a request
- * with more than one Host header is refused everywhere (400).
+ * GET (and HEAD) of "/" serves the page, of "/pair" the form where a phone types a
+ * pairing code (http_pair.h), which it POSTs to "/pair"; any other path is 404, any other
+ * method 405. Off the loopback only paired devices (webdev.h: a cookie set when their code
+ * was taken) see the page; the others get 401 and a link to /pair. Requests are answered on one
+ * thread of libmicrohttpd's own, which reads the store through short read transactions opened on
+ * that thread (LMDB read transactions belong to the thread that opens them) and copies the daemon's
+ * live status for the peers out of its snapshot under the snapshot's mutex (status.h); it never
+ * touches the daemon's libuv loop. Requests naming another host than the server's own
+ * addresses (a DNS-rebinding web page) are refused; a request with more than one Host
+ * header is refused everywhere (400); a POST must come from a page of this origin.
  *
  * Bounded (the limits are at the top of http.c and below): at most 64
  * connections, 4 from one address; a connection has HTTP_REQUEST_DEADLINE_S from its
@@ -65,19 +67,30 @@ struct http_header {
     const char *name, *value; /* NUL-terminated (NULL value: empty) */
 };
 
-/* Which Host values a loopback-bound server answers to ("ADDR:PORT", "localhost:PORT",
- * and "ADDR" on port 80; "" for none). */
+/* Which Host values the server answers to: "ADDR:PORT" of the address it is bound to (of
+ * each interface address, when bound to 0.0.0.0 or ::), "localhost:PORT" on loopback, and
+ * the bare ADDR on port 80; "" for none. */
+#define HTTP_HOSTS_MAX 16
 struct http_hosts {
     int loopback;
-    char hosts[3][64];
+    char hosts[HTTP_HOSTS_MAX][64];
 };
+
+/* What http_route decides for a request it lets through: */
+#define HTTP_ROUTE_PAGE      200 /* GET or HEAD of / (or /index.html): the dashboard */
+#define HTTP_ROUTE_PAIR_FORM 210 /* GET or HEAD of /pair: the pairing form */
+#define HTTP_ROUTE_PAIR      211 /* POST of /pair from a page of this very origin: a code */
 
 /*
  * The answer's status for a request as libmicrohttpd parsed it: `method`, `url` (the path,
  * maybe with a query), and its `n` headers (`more`: it had more than were passed). Pure:
- * reads only its arguments. Returns 400 (more than one Host header, or `more`), 405 (not
- * GET or HEAD), 403 (bound to loopback and a Host that is not ours: a DNS-rebinding page),
- * 404 (not "/" or "/index.html"), or 200 (serve the page). Checked in that order.
+ * reads only its arguments. Returns, checked in this order: 400 (more than one Host
+ * header, or `more`); 403 (a Host that is not one of ours: a DNS-rebinding page; off the
+ * loopback also no Host at all); 404 (not "/", "/index.html" or "/pair"); 405 (a method
+ * the path does not take: GET and HEAD everywhere, POST only at /pair); 403 (a POST whose
+ * Origin is not "http://" and its own Host: a page of another site submitting the form);
+ * else HTTP_ROUTE_PAGE, HTTP_ROUTE_PAIR_FORM or HTTP_ROUTE_PAIR. Whether the browser may
+ * see the page (a paired device off the loopback) is decided after, with the devices.
  */
 int http_route(const struct http_hosts *hosts, const char *method, const char *url,
                const struct http_header *hdr, size_t n, int more);

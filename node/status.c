@@ -172,6 +172,7 @@ static json_t *status_object(const struct node_status *s)
 {
     json_t *o = json_object(), *a;
     if (!o || put(o, "pid", json_integer(s->pid)) || put(o, "port", json_integer(s->port)) ||
+        put(o, "http", s->http[0] ? jstr(s->http) : json_null()) ||
         put(o, "written", jnum(s->written)))
         goto fail;
     if (put(o, "connected", a = json_array()))
@@ -356,6 +357,8 @@ static int status_fields(const json_t *o, struct node_status *s)
     TRY(get_u64(o, "port", 65535, &port));
     s->pid = (long)pid;
     s->port = (uint16_t)port;
+    if (!json_is_null(json_object_get(o, "http")))
+        TRY(get_str(o, "http", s->http, sizeof s->http));
     TRY(get_u64(o, "written", INT64_MAX, &s->written));
     TRY(get_u64(o, "discovered", INT64_MAX, &s->discovered));
     TRY(get_u64(o, "discovered_max", INT64_MAX, &s->discovered_max));

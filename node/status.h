@@ -73,6 +73,7 @@ struct status_impostor {
 struct node_status {
     long pid;
     uint16_t port;
+    char http[96];    /* where its web pages are ("http://ADDR:PORT/"), "" when not served */
     uint64_t written; /* when the daemon last updated it, ms since 1970 */
     struct status_peer *connected, *known;
     size_t n_connected, n_known, cap_connected, cap_known;

@@ -845,6 +845,7 @@ static const struct command commands[] = {
     {"forks", cli_cmd_forks, "nodes whose key signs on two machines, with the evidence"},
     {"identity", cli_cmd_identity, "identity rotate: a new key for this node (after a fork)"},
     {"report", cli_cmd_report, "write the hub dashboard as one HTML file (--html FILE)"},
+    {"web", cli_cmd_web, "pair phones with the web app; web devices, web revoke"},
 };
 
 static void main_help(FILE *f)

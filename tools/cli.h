@@ -52,6 +52,8 @@ int cli_cmd_peers(struct cli *c, int argc, char **argv);
 int cli_cmd_doctor(struct cli *c, int argc, char **argv);
 /* The sneakernet commands (cli_stick.c). */
 int cli_cmd_stick(struct cli *c, int argc, char **argv);
+/* The phones paired with the web app: web pair, devices, revoke (cli_web.c). */
+int cli_cmd_web(struct cli *c, int argc, char **argv);
 /* The relief data commands: cli_site.c (site, item), cli_need.c, cli_stock.c, cli_export.c,
  * cli_reindex.c; what they share is cli_relief.c (cli_relief_int.h). */
 int cli_cmd_site(struct cli *c, int argc, char **argv);

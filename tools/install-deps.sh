@@ -12,6 +12,7 @@ PKGS=(
     liblmdb-dev                         # storage
     libmicrohttpd-dev                   # the dashboard page of `aidmesh run --http`
     libjansson-dev                      # JSON: the node's status over its control socket
+    libqrencode-dev                     # the QR code of the web app's address (`aidmesh web pair`)
     libcriterion-dev                    # unit tests
     iproute2 iptables                   # tests: network namespaces, packet loss
     curl                                # tests: requests to the dashboard page

@@ -9,13 +9,16 @@
  * Bytes are passed as they are (a NUL ends a field early, as C strings do). At most
  * HTTP_HEADERS_MAX headers are passed; the rest are dropped (more set).
  *
- * Invariants (a broken one abort()s): the status is one of 200, 400, 403, 404, 405; two or
- * more Host headers give 400; 200 only for GET or HEAD with at most one Host, on "/" or
- * "/index.html" (a query allowed); 403 only when bound to loopback; the same request gives
- * the same status twice.
+ * Invariants (a broken one abort()s): the status is one of 400, 403, 404, 405 or a route
+ * (HTTP_ROUTE_PAGE, _PAIR_FORM, _PAIR); two or more Host headers give 400; a route only
+ * with at most one Host, which is one of ours (off the loopback there must be one); the
+ * page only for GET or HEAD on "/" or "/index.html" (a query allowed), the form only for
+ * GET or HEAD on "/pair", a pairing only for a POST to "/pair" whose one Origin is
+ * "http://" and its Host; the same request gives the same status twice.
  *
  * Corpus (tests/fuzz/corpus/http/): the requests a browser, curl and the tests send, two
- * Host headers, a foreign Host, a POST, odd paths, no headers, binary junk.
+ * Host headers, a foreign Host, a POST, odd paths, no headers, binary junk, pairing forms
+ * of this origin and of another.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct http_header hdr[HTTP_HEADERS_MAX];
     struct http_hosts hosts;
-    size_t nl = 0, n = 0, n_host = 0, plen;
+    size_t nl = 0, n = 0, n_host = 0, n_origin = 0, plen;
+    const char *host = NULL, *origin = NULL;
     int more, status;
     const char *method, *url;
 
@@ -69,21 +73,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             *colon = 0;
         hdr[n].name = lines[i];
         hdr[n].value = colon ? colon + 1 : NULL;
-        n_host += strcasecmp(hdr[n].name, "Host") == 0;
+        if (strcasecmp(hdr[n].name, "Host") == 0) {
+            n_host++;
+            host = hdr[n].value ? hdr[n].value : "";
+        }
+        if (strcasecmp(hdr[n].name, "Origin") == 0) {
+            n_origin++;
+            origin = hdr[n].value ? hdr[n].value : "";
+        }
         n++;
     }
 
     status = http_route(&hosts, method, url, hdr, n, more);
-    CHECK(status == 200 || status == 400 || status == 403 || status == 404 || status == 405);
+    CHECK(status == HTTP_ROUTE_PAGE || status == HTTP_ROUTE_PAIR_FORM ||
+          status == HTTP_ROUTE_PAIR || status == 400 || status == 403 || status == 404 ||
+          status == 405);
     if (n_host > 1 || more)
         CHECK(status == 400);
-    if (!hosts.loopback)
-        CHECK(status != 403);
-    if (status == 200) {
-        plen = strcspn(url, "?#");
-        CHECK(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+    if (status == HTTP_ROUTE_PAGE || status == HTTP_ROUTE_PAIR_FORM || status == HTTP_ROUTE_PAIR) {
+        int ours = 0;
         CHECK(n_host <= 1);
-        CHECK((plen == 1 && url[0] == '/') || (plen == 11 && memcmp(url, "/index.html", 11) == 0));
+        CHECK(host || hosts.loopback);
+        for (int i = 0; host && i < HTTP_HOSTS_MAX; i++)
+            ours |= hosts.hosts[i][0] && strcasecmp(host, hosts.hosts[i]) == 0;
+        CHECK(!host || ours);
+        plen = strcspn(url, "?#");
+        if (status == HTTP_ROUTE_PAGE)
+            CHECK((plen == 1 && url[0] == '/') ||
+                  (plen == 11 && memcmp(url, "/index.html", 11) == 0));
+        else
+            CHECK(plen == 5 && memcmp(url, "/pair", 5) == 0);
+        if (status == HTTP_ROUTE_PAIR) {
+            CHECK(strcmp(method, "POST") == 0 && host && n_origin == 1);
+            CHECK(strncmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0);
+        } else {
+            CHECK(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+        }
     }
     CHECK(http_route(&hosts, method, url, hdr, n, more) == status);
     return 0;

@@ -1,0 +1,154 @@
+/*
+ * http_pair.c: the guard against guessed pairing codes and the pairing page (see
+ * http_pair.h). Pure but for malloc: no I/O, no clock (time comes in now_ms).
+ */
+#include "http_pair.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A count that started more than the lock's length ago is stale: it starts again. */
+static void refresh(uint32_t *fails, uint64_t *first_ms, uint64_t now_ms)
+{
+    if (*fails && now_ms - *first_ms >= (uint64_t)HTTP_PAIR_LOCK_S * 1000)
+        *fails = 0;
+}
+
+static struct http_pair_addr *find(const struct http_pair_guard *g, const uint8_t key[16])
+{
+    for (size_t i = 0; i < HTTP_PAIR_ADDRS; i++)
+        if ((g->a[i].fails || g->a[i].until_ms) && memcmp(g->a[i].key, key, 16) == 0)
+            return (struct http_pair_addr *)&g->a[i];
+    return NULL;
+}
+
+static unsigned secs_left(uint64_t until_ms, uint64_t now_ms)
+{
+    return until_ms > now_ms ? (unsigned)((until_ms - now_ms + 999) / 1000) : 0;
+}
+
+unsigned http_pair_wait(const struct http_pair_guard *g, const uint8_t key[16], uint64_t now_ms)
+{
+    const struct http_pair_addr *a = find(g, key);
+    unsigned all = secs_left(g->all_until_ms, now_ms), one = a ? secs_left(a->until_ms, now_ms) : 0;
+    return all > one ? all : one;
+}
+
+void http_pair_failed(struct http_pair_guard *g, const uint8_t key[16], uint64_t now_ms)
+{
+    struct http_pair_addr *a = find(g, key);
+    if (!a) { /* a free slot, else the unlocked one whose first failure is oldest, else
+                 the one whose lock ends first: a locked address is the last forgotten */
+        for (size_t i = 0; i < HTTP_PAIR_ADDRS; i++) {
+            struct http_pair_addr *b = &g->a[i];
+            int free_b = b->until_ms <= now_ms, free_a = a && a->until_ms <= now_ms;
+            if (!b->fails && free_b) {
+                a = b;
+                break;
+            }
+            if (!a || (free_b && !free_a) ||
+                (free_b == free_a &&
+                 (free_b ? b->first_ms < a->first_ms : b->until_ms < a->until_ms)))
+                a = b;
+        }
+        memset(a, 0, sizeof *a);
+        memcpy(a->key, key, 16);
+    }
+    refresh(&a->fails, &a->first_ms, now_ms);
+    if (a->fails++ == 0)
+        a->first_ms = now_ms;
+    if (a->fails >= HTTP_PAIR_FAILS_PER_ADDR) {
+        a->until_ms = now_ms + (uint64_t)HTTP_PAIR_LOCK_S * 1000;
+        a->fails = 0;
+    }
+    refresh(&g->all_fails, &g->all_first_ms, now_ms);
+    if (g->all_fails++ == 0)
+        g->all_first_ms = now_ms;
+    if (g->all_fails >= HTTP_PAIR_FAILS_ALL) {
+        g->all_until_ms = now_ms + (uint64_t)HTTP_PAIR_LOCK_S * 1000;
+        g->all_fails = 0;
+    }
+}
+
+void http_pair_succeeded(struct http_pair_guard *g, const uint8_t key[16])
+{
+    struct http_pair_addr *a = find(g, key);
+    if (a)
+        a->fails = 0;
+}
+
+/* ---- the page ------------------------------------------------------------------------- */
+
+static const char page_head[] =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    "<title>Pair this phone - aidmesh</title><style>"
+    "body{font:16px/1.4 sans-serif;margin:1em;max-width:30em}"
+    "input,button{font-size:1.2em;padding:.4em;width:100%;box-sizing:border-box;margin:.3em 0}"
+    ".msg{border-left:4px solid #b00;padding:.3em .6em;background:#fee}"
+    "</style></head><body><h1>Pair this phone</h1>\n";
+
+static const char page_form[] =
+    "<p>Ask the coordinator for a pairing code: on the node, <code>aidmesh web pair</code> "
+    "shows one. It works once, for ten minutes.</p>\n"
+    "<form method=\"post\" action=\"/pair\">"
+    "<label for=\"code\">Pairing code</label>"
+    "<input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" "
+    "spellcheck=\"false\" maxlength=\"16\" required>"
+    "<button type=\"submit\">Pair</button></form>\n</body></html>\n";
+
+/* Appends s, HTML-escaped, to out (which has room for 6 bytes per byte of s). */
+static size_t esc(char *out, const char *s)
+{
+    size_t o = 0;
+    for (; *s; s++) {
+        const char *r = NULL;
+        switch (*s) {
+        case '&':
+            r = "&amp;";
+            break;
+        case '<':
+            r = "&lt;";
+            break;
+        case '>':
+            r = "&gt;";
+            break;
+        case '"':
+            r = "&quot;";
+            break;
+        case '\'':
+            r = "&#39;";
+            break;
+        default:
+            out[o++] = *s;
+            continue;
+        }
+        memcpy(out + o, r, strlen(r));
+        o += strlen(r);
+    }
+    return o;
+}
+
+char *http_pair_page(const char *sentence, size_t *len)
+{
+    size_t sl = sentence ? strlen(sentence) : 0;
+    size_t cap = sizeof page_head + sizeof page_form + 6 * sl + 64, o = 0;
+    char *p = malloc(cap);
+    if (!p)
+        return NULL;
+    memcpy(p, page_head, sizeof page_head - 1);
+    o = sizeof page_head - 1;
+    if (sentence) {
+        memcpy(p + o, "<p class=\"msg\">", 15);
+        o += 15;
+        o += esc(p + o, sentence);
+        memcpy(p + o, "</p>\n", 5);
+        o += 5;
+    }
+    memcpy(p + o, page_form, sizeof page_form - 1);
+    o += sizeof page_form - 1;
+    p[o] = 0;
+    *len = o;
+    return p;
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# web_pair.sh: only paired phones see the node's pages off the loopback. A hub serves
+# its web pages on a namespace's Wi-Fi-like link (10.201.0.1); two "phones" (10.201.0.2
+# and .3, curl in another namespace) try it: unpaired, the page is 401 and /pair is
+# the form; five wrong codes lock an address out (429, even with a right code), not the
+# other; a code from `aidmesh web pair` lets the other phone in once (303, an HttpOnly,
+# SameSite=Strict cookie), and is used up; a form posted by another site's page (Origin)
+# and a request naming another host (DNS rebinding) are refused; `aidmesh web devices`
+# lists the phone and `aidmesh web revoke` shuts it out at its next request. On the
+# loopback the hub screen needs no pairing.
+. "$(dirname "$0")/lib.sh"
+NSP=amweb$$
+. "$(dirname "$0")/lib_netns.sh"
+
+A=$AIDMESH
+H=$T/hub
+am() { "$A" --home "$H" "$@"; }
+json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1; }
+
+ns_start hub
+ns_add phone
+veth hub eh phone ep
+ip -n "${NSP}hub" addr add 10.201.0.1/24 dev eh
+ip -n "${NSP}phone" addr add 10.201.0.2/24 dev ep
+ip -n "${NSP}phone" addr add 10.201.0.3/24 dev ep
+
+check "init hub" am init --name hub-north
+check "a site to show" am site add hub-north --name "Hub North" --kind hub
+check "an item" am item add water-5l --name "Water 5 l" --unit bottle --category wash
+check "a need to show" am need add --site hub-north --item water-5l --qty 200 --priority critical
+W=10.201.0.1:8080
+in_ns hub "$A" --home "$H" run --listen 10.201.0.1:47470 --no-discovery --http $W \
+    >"$T/hub.log" 2>&1 &
+check "the hub serves its pages on the link" wait_for 15 grep -q "dashboard at http://10.201.0.1:8080" "$T/hub.log"
+
+# curl from a phone: phone ADDR ARGS... -> the status code (body in $T/body, headers in $T/hdr)
+phone() {
+    local from=$1
+    shift
+    in_ns phone curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' --interface "$from" \
+        --max-time 10 "$@"
+}
+# pair ADDR CODE [ORIGIN]: posts the pairing form as the page does
+pair() {
+    phone "$1" -H "Origin: ${3:-http://$W}" --data-urlencode "code=$2" "http://$W/pair"
+}
+
+check "an unpaired phone gets 401" test "$(phone 10.201.0.2 "http://$W/")" = 401
+check "... and a link to pair" grep -q 'href="/pair"' "$T/body"
+check "the pairing form is served" test "$(phone 10.201.0.2 "http://$W/pair")" = 200
+check "... a form that posts to itself" grep -q 'form method="post" action="/pair"' "$T/body"
+check "... and its page may post only to itself (CSP)" grep -qi "form-action 'self'" "$T/hdr"
+check "a request naming another host is refused (DNS rebinding)" \
+    test "$(phone 10.201.0.2 -H 'Host: evil.example:8080' "http://$W/pair")" = 403
+
+code=$(am web pair --name "nurse-phone" --json | json_field code)
+check "web pair gives a code" test -n "$code"
+expect_out "web pair names the page the phones open (from the running node)" \
+    "open http://$W/pair and type the code" am web pair --name spare
+for i in 1 2 3 4 5; do
+    check "wrong code $i from .2 is refused" test "$(pair 10.201.0.2 ZZZZ-ZZZ$i)" = 403
+done
+check "... then .2 is locked out, even with a right code" test "$(pair 10.201.0.2 "$code")" = 429
+check "... and told when to try again" grep -qi '^retry-after: [0-9]' "$T/hdr"
+check "a form posted by another site's page is refused" \
+    test "$(pair 10.201.0.3 "$code" http://evil.example)" = 403
+check "the right code from .3 pairs it" test "$(pair 10.201.0.3 "$code")" = 303
+check "... with an HttpOnly, SameSite=Strict cookie" \
+    grep -Eqi '^set-cookie: am_dev=[A-Za-z0-9_-]{43};.*HttpOnly' "$T/hdr"
+grep -qi 'SameSite=Strict' "$T/hdr" && ok "... SameSite=Strict" || not_ok "... SameSite=Strict"
+cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(am_dev=[A-Za-z0-9_-]*\).*/\1/p' "$T/hdr" | head -1)
+check "the paired phone sees the page" test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/")" = 200
+check "... the dashboard, with the hub's need" grep -q "Water 5 l" "$T/body"
+check "the code is used up" test "$(pair 10.201.0.3 "$code")" = 403
+check "a made-up cookie is refused" \
+    test "$(phone 10.201.0.3 -H "Cookie: am_dev=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "http://$W/")" = 401
+expect_out "web devices lists the phone" "nurse-phone" am web devices
+id=$(am web devices --json | json_field id)
+check "web revoke removes it" am web revoke "${id:0:6}"
+check "... and it is refused at its next request" \
+    test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/")" = 401
+refute "no token or code in the hub's log" grep -Eq "$code|${cookie#am_dev=}" "$T/hub.log"
+
+# the hub screen on the loopback needs no pairing
+P=$(pick_port)
+"$A" --home "$T/screen" init --name screen >/dev/null
+"$A" --home "$T/screen" run --listen 127.0.0.1:$P --no-discovery --http 127.0.0.1:0 >"$T/screen.log" 2>&1 &
+check "a loopback dashboard starts" wait_for 15 grep -q "dashboard at http://127.0.0.1:" "$T/screen.log"
+URL=$(sed -n 's/.*dashboard at \(http:[^ ]*\).*/\1/p' "$T/screen.log" | head -1)
+check "... and serves its page without pairing" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$URL")" = 200
+finish
