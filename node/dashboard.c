@@ -5,6 +5,7 @@
  * sort or filter records itself: its rows come from one query (query.h), one snapshot.
  */
 #include "dashboard.h"
+#include "html.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,53 +23,6 @@
 #include "stick_node.h"
 
 /* ---- output helpers ------------------------------------------------------------------------ */
-
-/* Text as HTML, fit for element content and quoted attribute values. Text that breaks the
- * rule of printable text (am_text.h: a control, a bidirectional control, a byte that is
- * not UTF-8), which can still arrive in a peer's address, an error or a stick's path,
- * shows as '?': a character reference would give the browser the control back. */
-static void esc(FILE *f, const char *s, size_t n)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    size_t i = 0;
-    while (i < n) {
-        uint32_t cp;
-        size_t len = am_text_decode(p + i, n - i, &cp);
-        if (!len) {
-            fputc('?', f);
-            i++;
-            continue;
-        }
-        switch (cp) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            if (am_text_cp_why(cp, AM_TEXT_LINES) != AM_TEXT_GOOD)
-                fputc('?', f);
-            else
-                fwrite(p + i, 1, len, f);
-        }
-        i += len;
-    }
-}
-
-static void escs(FILE *f, const char *s)
-{
-    esc(f, s, strlen(s));
-}
 
 static void fmt_day(uint32_t day, char out[11])
 {
@@ -237,12 +191,12 @@ static void label(FILE *f, const struct relief_node_reg *name, const char *code)
     size_t len;
     const char *t = name ? query_reg_text(name, &len) : "";
     if (name && len) {
-        esc(f, t, len);
+        html_esc(f, t, len);
         fputs(" <small>", f);
-        escs(f, code);
+        html_escs(f, code);
         fputs("</small>", f);
     } else {
-        escs(f, code);
+        html_escs(f, code);
     }
 }
 
@@ -267,16 +221,16 @@ static void item_unit(struct page *pg, const char *code)
     if (!it || !len)
         return;
     fputs(" <small>", pg->f);
-    esc(pg->f, u, len);
+    html_esc(pg->f, u, len);
     fputs("</small>", pg->f);
 }
 
 static void tile(FILE *f, const char *cls, const char *value, const char *label)
 {
     fprintf(f, "<div class=\"tile %s\"><b>", cls);
-    escs(f, value);
+    html_escs(f, value);
     fputs("</b><span>", f);
-    escs(f, label);
+    html_escs(f, label);
     fputs("</span></div>\n", f);
 }
 
@@ -292,11 +246,11 @@ static void page_head(struct page *pg, const struct dashboard_opts *o)
         fprintf(f, "<meta http-equiv=\"refresh\" content=\"%d\">\n", o->refresh_s);
     fputs("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>", f);
     fputs("aidmesh — ", f);
-    escs(f, pg->n->name[0] ? pg->n->name : who);
+    html_escs(f, pg->n->name[0] ? pg->n->name : who);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n", page_css);
     fprintf(f, "<body data-generated=\"%llu\" data-live=\"%s\">\n<header><h1>aidmesh · ",
             (unsigned long long)pg->now, o->refresh_s > 0 ? "true" : "false");
-    escs(f, pg->n->name[0] ? pg->n->name : who);
+    html_escs(f, pg->n->name[0] ? pg->n->name : who);
     fprintf(f,
             "</h1><p class=\"meta\">node <span class=\"id\">%s</span> · network "
             "<span class=\"id\">%s</span> · ",
@@ -365,9 +319,9 @@ static void page_needs(struct page *pg)
         fmt_day(w->by, by);
         fprintf(f, "<tr class=\"need pri-%s%s%s\" data-need=\"%s\" data-site=\"", pri,
                 w->conflict ? " conflict" : "", w->forked ? " forked" : "", hex);
-        escs(f, w->v.site);
+        html_escs(f, w->v.site);
         fputs("\" data-item=\"", f);
-        escs(f, w->v.item);
+        html_escs(f, w->v.item);
         fprintf(f,
                 "\" data-qty=\"%lld\" data-delivered=\"%lld\" data-priority=\"%s\" "
                 "data-by=\"%s\">",
@@ -400,7 +354,7 @@ static void page_needs(struct page *pg)
             fputs("<span class=\"chip c-over\" title=\"written in part by a node whose key is "
                   "in use on two machines: `aidmesh forks`\">FORKED NODE</span>",
                   f);
-        esc(f, note, note_len);
+        html_esc(f, note, note_len);
         fprintf(f, "</td><td class=\"id\">%.*s</td></tr>\n", (int)w->digits, hex);
     }
     fputs("</tbody></table></section>\n", f);
@@ -458,7 +412,7 @@ static void page_stock(struct page *pg)
                 fputs("</tbody></table>\n", f);
             site = w->v.site;
             fputs("<h3 id=\"stock-", f);
-            escs(f, site);
+            html_escs(f, site);
             fputs("\">", f);
             site_label(pg, site);
             fputs("</h3>\n<table><thead><tr><th>Item</th><th>Lot</th><th>Expires</th>"
@@ -472,11 +426,11 @@ static void page_stock(struct page *pg)
                 fl & QUERY_CELL_EXPIRED ? " expired" : "",
                 fl & QUERY_CELL_EXPIRING ? " expiring" : "",
                 fl & QUERY_CELL_BELOW_MIN ? " below-min" : "");
-        escs(f, w->v.site);
+        html_escs(f, w->v.site);
         fputs("\" data-item=\"", f);
-        escs(f, w->v.item);
+        html_escs(f, w->v.item);
         fputs("\" data-lot=\"", f);
-        escs(f, w->v.lot);
+        html_escs(f, w->v.lot);
         fprintf(f,
                 "\" data-expiry=\"%s\" data-stock=\"%lld\" data-overdrawn=\"%s\" "
                 "data-conflict=\"%s\" data-expired=\"%s\" data-expiring=\"%s\"><td>",
@@ -486,7 +440,7 @@ static void page_stock(struct page *pg)
                 fl & QUERY_CELL_EXPIRING ? "true" : "false");
         item_label(pg, w->v.item);
         fputs("</td><td>", f);
-        escs(f, w->v.lot[0] ? w->v.lot : "–");
+        html_escs(f, w->v.lot[0] ? w->v.lot : "–");
         fprintf(f, "</td><td class=\"d\">%s</td><td class=\"n stock\">%lld", exp[0] ? exp : "–",
                 (long long)w->v.value);
         item_unit(pg, w->v.item);
@@ -512,7 +466,7 @@ static void page_totals(struct page *pg)
     for (size_t i = 0; i < pg->n_totals; i++) {
         const struct query_total *t = &pg->totals[i];
         fputs("<tr class=\"total\" data-item=\"", f);
-        escs(f, t->item);
+        html_escs(f, t->item);
         fprintf(f,
                 "\" data-held=\"%lld\" data-sites=\"%u\" data-below-min=\"%u\" "
                 "data-overdrawn=\"%u\" data-expiring=\"%u\" data-expired=\"%u\"><td>",
@@ -568,29 +522,29 @@ static void page_peers(struct page *pg)
             if (p->connected != pass || p->self)
                 continue;
             fprintf(f, "<tr class=\"peer %s\" data-peer=\"", pass ? "connected" : "known");
-            escs(f, p->author);
+            html_escs(f, p->author);
             fputs("\" data-name=\"", f);
-            escs(f, p->name);
+            html_escs(f, p->name);
             fputs("\" data-address=\"", f);
-            escs(f, p->address);
+            html_escs(f, p->address);
             fputs("\" data-state=\"", f);
-            escs(f, pass ? p->state : "not connected");
+            html_escs(f, pass ? p->state : "not connected");
             if (pass || p->last_seen)
                 fprintf(f, "\" data-last-seen=\"%llu\">", (unsigned long long)p->last_seen);
             else
                 fputs("\" data-last-seen=\"\">", f);
             fputs("<td class=\"id\">", f);
             if (p->author[0])
-                esc(f, p->author, strnlen(p->author, 16));
+                html_esc(f, p->author, strnlen(p->author, 16));
             else
                 fputs("–", f);
             fputs("</td><td class=\"name\">", f);
             if (p->name[0])
-                escs(f, p->name);
+                html_escs(f, p->name);
             else
                 fputs("–", f);
             fputs("</td><td>", f);
-            escs(f, p->address);
+            html_escs(f, p->address);
             if (!strcmp(p->direction, "in") && !pass)
                 fputs(" <small>(it dialed this node)</small>", f);
             fputs("</td>", f);
@@ -598,7 +552,7 @@ static void page_peers(struct page *pg)
                 fmt_when(p->last_seen, when);
                 fmt_ago(pg->now, p->last_seen, ago);
                 fputs("<td class=\"state-on\">", f);
-                escs(f, p->state);
+                html_escs(f, p->state);
                 fprintf(f,
                         "</td><td>%s <small>(%s)</small></td><td class=\"n\">%llu / %llu"
                         "</td></tr>\n",
@@ -606,7 +560,7 @@ static void page_peers(struct page *pg)
                         (unsigned long long)p->entries_out);
             } else {
                 fputs("<td class=\"state-off\">not connected <small>(", f);
-                escs(f, p->source);
+                html_escs(f, p->source);
                 fputs(")</small></td><td>", f);
                 if (p->last_seen) {
                     fmt_when(p->last_seen, when);
@@ -615,7 +569,7 @@ static void page_peers(struct page *pg)
                 }
                 if (p->last_error[0]) {
                     fputs(p->last_seen ? "<br><small>last try: " : "<small>last try: ", f);
-                    escs(f, p->last_error);
+                    html_escs(f, p->last_error);
                     fputs("</small>", f);
                 } else if (!p->last_seen) {
                     fputs("–", f);
@@ -643,12 +597,12 @@ static void page_sticks(struct page *pg)
         fmt_when(v->at_ms, when);
         fmt_ago(pg->now, v->at_ms, ago);
         fputs("<tr class=\"stick\" data-path=\"", f);
-        escs(f, v->path);
+        html_escs(f, v->path);
         fprintf(f, "\" data-at=\"%llu\" data-got=\"%llu\" data-gave=\"%llu\">",
                 (unsigned long long)v->at_ms, (unsigned long long)v->got,
                 (unsigned long long)v->gave);
         fprintf(f, "<td>%s <small>(%s)</small></td><td>", when, ago);
-        escs(f, v->path);
+        html_escs(f, v->path);
         fprintf(f,
                 "</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td><td class=\"n\">%llu "
                 "entries",

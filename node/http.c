@@ -28,6 +28,7 @@
 #include "am_err.h"
 #include "dashboard.h"
 #include "http_pair.h"
+#include "webapp.h"
 #include "webdev.h"
 
 /* Limits (http.h says what they bound): */
@@ -52,6 +53,21 @@ struct http_conn {
     uint64_t deadline_ms; /* CLOCK_MONOTONIC */
 };
 
+/* bytes of a new need's form: the note (500 bytes, each up to 3 as %XX) and the rest */
+#define HTTP_FORM_BODY_MAX 4096
+/* forms taken lately, by their one-time id: a second tap on "Add" stores nothing twice */
+#define HTTP_NONCES 64
+
+/* A POST of a form being read (the request's con_cls). */
+struct form_req {
+    struct MHD_PostProcessor *pp;
+    int route; /* HTTP_ROUTE_PAIR or HTTP_ROUTE_NEED_ADD */
+    char code[32];
+    struct webapp_need_form need;
+    size_t body;
+    int bad; /* a field longer than it may be */
+};
+
 struct http_server {
     struct MHD_Daemon *mhd;
     struct node *n;
@@ -62,14 +78,8 @@ struct http_server {
     /* every open connection, oldest first; touched only on the server thread */
     struct http_conn *head, *tail;
     struct http_pair_guard guard; /* wrong pairing codes, by address (server thread) */
-};
-
-/* A POST of a pairing form being read (the request's con_cls). */
-struct pair_req {
-    struct MHD_PostProcessor *pp;
-    char code[32];
-    size_t code_len, body;
-    int bad; /* too long, or a field that is not ours */
+    char nonces[HTTP_NONCES][WEBAPP_NONCE_LEN + 1]; /* forms taken (server thread) */
+    size_t nonce_at;
 };
 
 static const char csp[] = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
@@ -137,7 +147,7 @@ int http_route(const struct http_hosts *hosts, const char *method, const char *u
 {
     const char *host = NULL, *origin = NULL;
     size_t n_host = 0, n_origin = 0, plen;
-    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, pair;
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, pair, needs;
 
     /* one Host, or none (HTTP/1.0): two could make a check and a proxy disagree */
     for (size_t i = 0; i < n; i++) {
@@ -161,19 +171,22 @@ int http_route(const struct http_hosts *hosts, const char *method, const char *u
     }
     plen = strcspn(url, "?#"); /* a query or fragment changes nothing */
     pair = plen == 5 && strncmp(url, "/pair", 5) == 0;
-    if (!pair &&
+    needs = plen == 6 && strncmp(url, "/needs", 6) == 0;
+    if (plen == 10 && strncmp(url, "/needs/new", 10) == 0)
+        return get ? HTTP_ROUTE_NEED_FORM : 405;
+    if (!pair && !needs &&
         !((plen == 1 && url[0] == '/') || (plen == 11 && strncmp(url, "/index.html", 11) == 0)))
         return 404;
     if (get)
-        return pair ? HTTP_ROUTE_PAIR_FORM : HTTP_ROUTE_PAGE;
-    /* answered before any request body: nothing is read from one but a pairing form's */
-    if (!pair || strcmp(method, "POST") != 0)
+        return pair ? HTTP_ROUTE_PAIR_FORM : needs ? HTTP_ROUTE_NEEDS : HTTP_ROUTE_PAGE;
+    /* answered before any request body: nothing is read from one but a form's */
+    if ((!pair && !needs) || strcmp(method, "POST") != 0)
         return 405;
     /* a form of this very origin, never one another site's page submits */
     if (!host || n_origin != 1 || strncmp(origin, "http://", 7) != 0 ||
         strcasecmp(origin + 7, host) != 0)
         return 403;
-    return HTTP_ROUTE_PAIR;
+    return pair ? HTTP_ROUTE_PAIR : HTTP_ROUTE_NEED_ADD;
 }
 
 /* ---- per-connection deadlines ---------------------------------------------------------- */
@@ -261,7 +274,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_conn *k = conn_of(c);
-    struct pair_req *pr = con_cls ? *con_cls : NULL;
+    struct form_req *pr = con_cls ? *con_cls : NULL;
     (void)cls;
     (void)toe;
     if (pr) {
@@ -313,27 +326,53 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 
 /* ---- pairing (http_pair.h, webdev.h) ----------------------------------------------------- */
 
-/* A field of the pairing form, as libmicrohttpd's form parser hands it (a value may come in
- * pieces). Only "code" is kept; a code longer than any typed one makes the form bad. */
+/* Where a form's field goes: its buffer (NULL: a field of no use here, skipped). */
+static char *field_buf(struct form_req *fr, const char *key, size_t *cap)
+{
+    struct webapp_need_form *n = &fr->need;
+    struct {
+        const char *k;
+        char *b;
+        size_t cap;
+    } t[] = {{"site", n->site, sizeof n->site}, {"item", n->item, sizeof n->item},
+             {"qty", n->qty, sizeof n->qty},    {"priority", n->priority, sizeof n->priority},
+             {"note", n->note, sizeof n->note}, {"nonce", n->nonce, sizeof n->nonce},
+             {"csrf", n->csrf, sizeof n->csrf}};
+    if (fr->route == HTTP_ROUTE_PAIR) {
+        *cap = sizeof fr->code;
+        return strcmp(key, "code") == 0 ? fr->code : NULL;
+    }
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(key, t[i].k) == 0) {
+            *cap = t[i].cap;
+            return t[i].b;
+        }
+    return NULL;
+}
+
+/* A field of a form, as libmicrohttpd's form parser hands it (a value may come in pieces).
+ * A value longer than its field may be makes the form bad. */
 static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *filename, const char *content_type,
                                 const char *transfer_encoding, const char *data, uint64_t off,
                                 size_t size)
 {
-    struct pair_req *pr = cls;
+    struct form_req *fr = cls;
+    size_t cap = 0, have;
+    char *b = field_buf(fr, key, &cap);
     (void)kind;
     (void)filename;
     (void)content_type;
     (void)transfer_encoding;
-    if (strcmp(key, "code") != 0)
+    if (!b)
         return MHD_YES;
-    if (off != pr->code_len || size >= sizeof pr->code - pr->code_len) {
-        pr->bad = 1;
+    have = strlen(b);
+    if (off != have || size >= cap - have) {
+        fr->bad = 1;
         return MHD_YES;
     }
-    memcpy(pr->code + pr->code_len, data, size);
-    pr->code_len += size;
-    pr->code[pr->code_len] = 0;
+    memcpy(b + have, data, size);
+    b[have + size] = 0;
     return MHD_YES;
 }
 
@@ -367,7 +406,7 @@ static enum MHD_Result pair_page(struct MHD_Connection *c, unsigned status, cons
 
 /* The whole pairing form is in: take its code, or say why not. */
 static enum MHD_Result pair_answer(struct http_server *h, struct MHD_Connection *c,
-                                   struct pair_req *pr)
+                                   struct form_req *pr)
 {
     static char done[] = "paired: this phone may open the node's pages now\n";
     uint8_t key[16], token[WEBDEV_TOKEN_LEN];
@@ -416,20 +455,89 @@ static enum MHD_Result pair_answer(struct http_server *h, struct MHD_Connection 
                      &x);
 }
 
-/* Whether the request carries the cookie of a device paired now (revoked: no longer). */
-static int device_ok(struct http_server *h, struct MHD_Connection *c)
+/* The role of the device paired now (revoked: no longer) whose cookie the request
+ * carries, 0 for none; csrf (nullable): its forms' token. */
+static int device_role(struct http_server *h, struct MHD_Connection *c,
+                       char csrf[WEBDEV_COOKIE_CHARS + 1])
 {
     const char *ck = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
     uint8_t token[WEBDEV_TOKEN_LEN];
     struct webdev_list l = {0};
-    int ok = 0;
+    const struct webdev *d;
+    int role = 0;
     if (!ck || webdev_cookie_token(ck, token) != AM_OK)
         return 0;
-    if (webdev_load(h->n->home, &l) == AM_OK)
-        ok = webdev_find(&l, token) != NULL;
+    if (webdev_load(h->n->home, &l) == AM_OK && (d = webdev_find(&l, token)) != NULL) {
+        role = d->role;
+        if (csrf)
+            webdev_csrf(token, csrf);
+    }
     webdev_list_free(&l);
     sodium_memzero(token, sizeof token);
-    return ok;
+    return role;
+}
+
+/* A page of the web app into a reply (or the error page of what stopped it). */
+static enum MHD_Result app_reply(struct MHD_Connection *c, int rc, char *page, size_t len,
+                                 struct extra *x)
+{
+    if (rc == AM_OK) {
+        x->csp = csp_form;
+        return reply_x(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, len, 1, x);
+    }
+    if (rc == AM_ECORRUPT)
+        return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                    "the relief views cannot be read: run `aidmesh reindex` on this node\n");
+    return text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                "the page cannot be made right now (out of memory or the store failed); "
+                "reload in a moment\n");
+}
+
+/* The new need's form is in: check who sends it, then store it once. */
+static enum MHD_Result need_answer(struct http_server *h, struct MHD_Connection *c,
+                                   struct form_req *fr)
+{
+    static char done[] = "added: see /needs\n";
+    struct webapp_ctx w = {.n = h->n, .status = h->status, .can_write = 1, .csrf = ""};
+    char csrf[WEBDEV_COOKIE_CHARS + 1] = "", id[33], msg[300], *page;
+    struct extra x = {0};
+    size_t len;
+    int rc, role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf);
+
+    if (role != WEBDEV_WRITE)
+        return text(c, role ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED,
+                    role ? "this phone is paired to read only: ask the coordinator for a code "
+                           "with --write\n"
+                         : "this phone is not paired with this node: pair it at /pair\n");
+    w.csrf = csrf;
+    if (!h->hosts.loopback && (strlen(fr->need.csrf) != WEBDEV_COOKIE_CHARS ||
+                               sodium_memcmp(fr->need.csrf, csrf, WEBDEV_COOKIE_CHARS) != 0))
+        return text(c, MHD_HTTP_FORBIDDEN,
+                    "this form did not come from this phone's page: open /needs/new and send "
+                    "it again\n");
+    x.location = "/needs";
+    for (size_t i = 0; fr->need.nonce[0] && i < HTTP_NONCES; i++)
+        if (strcmp(h->nonces[i], fr->need.nonce) == 0) /* a second tap: stored already */
+            return reply_x(c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", done,
+                           sizeof done - 1, 0, &x);
+    rc = fr->bad ? AM_EINVAL : webapp_need_add(&w, &fr->need, id, msg, sizeof msg);
+    if (fr->bad)
+        snprintf(msg, sizeof msg, "A field is longer than it may be: shorten it.");
+    if (rc == AM_OK) {
+        if (fr->need.nonce[0]) {
+            snprintf(h->nonces[h->nonce_at], sizeof h->nonces[0], "%s", fr->need.nonce);
+            h->nonce_at = (h->nonce_at + 1) % HTTP_NONCES;
+        }
+        return reply_x(c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", done, sizeof done - 1, 0,
+                       &x);
+    }
+    /* the form again, as typed, with the reason */
+    x.location = NULL;
+    rc = webapp_need_form(&w, &fr->need, msg, &page, &len);
+    if (rc != AM_OK)
+        return app_reply(c, rc, NULL, 0, &x);
+    x.csp = csp_form;
+    return reply_x(c, MHD_HTTP_UNPROCESSABLE_CONTENT, "text/html; charset=utf-8", page, len, 1, &x);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -443,7 +551,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         "<p><a href=\"/pair\">Pair it with a code from the coordinator</a></p></body></html>\n";
     struct http_server *h = cls;
     struct http_conn *k = conn_of(c);
-    struct pair_req *pr = *con_cls;
+    struct form_req *pr = *con_cls;
+    struct webapp_ctx w = {.n = h->n, .status = h->status, .csrf = ""};
+    char csrf[WEBDEV_COOKIE_CHARS + 1] = "";
+    int route, role;
     struct header_list hl;
     struct dashboard_opts o;
     struct extra x = {0};
@@ -452,16 +563,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     int rc;
     (void)version;
 
-    if (pr) { /* the body of a pairing form, then the answer */
+    if (pr) { /* the body of a form, then the answer */
         if (*upload_size) {
             pr->body += *upload_size;
-            if (pr->body > HTTP_PAIR_BODY_MAX ||
+            if (pr->body >
+                    (pr->route == HTTP_ROUTE_PAIR ? HTTP_PAIR_BODY_MAX : HTTP_FORM_BODY_MAX) ||
                 MHD_post_process(pr->pp, upload_data, *upload_size) != MHD_YES)
                 pr->bad = 1;
             *upload_size = 0;
             return MHD_YES;
         }
-        return pair_answer(h, c, pr);
+        return pr->route == HTTP_ROUTE_PAIR ? pair_answer(h, c, pr) : need_answer(h, c, pr);
     }
     if (k && !k->answering) { /* the request is in: the answer has its own deadline */
         k->answering = 1;
@@ -469,7 +581,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     memset(&hl, 0, sizeof hl);
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hl);
-    switch (http_route(&h->hosts, method, url, hl.v, hl.n, hl.more)) {
+    switch ((route = http_route(&h->hosts, method, url, hl.v, hl.n, hl.more))) {
     case 400:
         return text(c, MHD_HTTP_BAD_REQUEST,
                     "a request must name one Host (this one has several, or too many "
@@ -487,12 +599,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case HTTP_ROUTE_PAIR_FORM:
         return pair_page(c, MHD_HTTP_OK, NULL, &x);
     case HTTP_ROUTE_PAIR:
+    case HTTP_ROUTE_NEED_ADD:
         if (!(pr = calloc(1, sizeof *pr)))
             return MHD_NO;
+        pr->route = route;
         if (!(pr->pp = MHD_create_post_processor(c, 512, on_field, pr))) {
             free(pr);
             return text(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                        "send the pairing form as the page does "
+                        "send the form as the page does "
                         "(application/x-www-form-urlencoded)\n");
         }
         *con_cls = pr;
@@ -500,9 +614,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     default:
         break;
     }
-    if (!h->hosts.loopback && !device_ok(h, c))
+    role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf);
+    if (!role)
         return reply(c, MHD_HTTP_UNAUTHORIZED, "text/html; charset=utf-8", not_paired,
                      sizeof not_paired - 1, 0);
+    w.can_write = role == WEBDEV_WRITE;
+    w.csrf = csrf;
+    if (route == HTTP_ROUTE_NEEDS) {
+        rc = webapp_needs(&w, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "site"),
+                          MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status"),
+                          MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority"),
+                          MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q"), &page, &len);
+        return app_reply(c, rc, page, len, &x);
+    }
+    if (route == HTTP_ROUTE_NEED_FORM) {
+        if (!w.can_write)
+            return text(c, MHD_HTTP_FORBIDDEN,
+                        "this phone is paired to read only: ask the coordinator for a code "
+                        "with --write\n");
+        rc = webapp_need_form(&w, NULL, NULL, &page, &len);
+        return app_reply(c, rc, page, len, &x);
+    }
     memset(&o, 0, sizeof o);
     o.refresh_s = DASHBOARD_REFRESH_S;
     o.status = h->status;

@@ -10,11 +10,12 @@
  * HTTP_HEADERS_MAX headers are passed; the rest are dropped (more set).
  *
  * Invariants (a broken one abort()s): the status is one of 400, 403, 404, 405 or a route
- * (HTTP_ROUTE_PAGE, _PAIR_FORM, _PAIR); two or more Host headers give 400; a route only
- * with at most one Host, which is one of ours (off the loopback there must be one); the
- * page only for GET or HEAD on "/" or "/index.html" (a query allowed), the form only for
- * GET or HEAD on "/pair", a pairing only for a POST to "/pair" whose one Origin is
- * "http://" and its Host; the same request gives the same status twice.
+ * (HTTP_ROUTE_*); two or more Host headers give 400; a route only with at most one Host,
+ * which is one of ours (off the loopback there must be one); each route only on its path
+ * (a query allowed): the dashboard "/" or "/index.html", the pairing "/pair", the needs
+ * "/needs", the new-need form "/needs/new"; a form taken (pairing, new need) only from a
+ * POST whose one Origin is "http://" and its Host, every other route only for GET or
+ * HEAD; the same request gives the same status twice.
  *
  * Corpus (tests/fuzz/corpus/http/): the requests a browser, curl and the tests send, two
  * Host headers, a foreign Host, a POST, odd paths, no headers, binary junk, pairing forms
@@ -86,11 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     status = http_route(&hosts, method, url, hdr, n, more);
     CHECK(status == HTTP_ROUTE_PAGE || status == HTTP_ROUTE_PAIR_FORM ||
-          status == HTTP_ROUTE_PAIR || status == 400 || status == 403 || status == 404 ||
-          status == 405);
+          status == HTTP_ROUTE_PAIR || status == HTTP_ROUTE_NEEDS ||
+          status == HTTP_ROUTE_NEED_ADD || status == HTTP_ROUTE_NEED_FORM || status == 400 ||
+          status == 403 || status == 404 || status == 405);
     if (n_host > 1 || more)
         CHECK(status == 400);
-    if (status == HTTP_ROUTE_PAGE || status == HTTP_ROUTE_PAIR_FORM || status == HTTP_ROUTE_PAIR) {
+    if (status < 300) { /* a route: 200, 210, ... (errors are 4xx) */
         int ours = 0;
         CHECK(n_host <= 1);
         CHECK(host || hosts.loopback);
@@ -101,9 +103,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (status == HTTP_ROUTE_PAGE)
             CHECK((plen == 1 && url[0] == '/') ||
                   (plen == 11 && memcmp(url, "/index.html", 11) == 0));
-        else
+        else if (status == HTTP_ROUTE_PAIR_FORM || status == HTTP_ROUTE_PAIR)
             CHECK(plen == 5 && memcmp(url, "/pair", 5) == 0);
-        if (status == HTTP_ROUTE_PAIR) {
+        else if (status == HTTP_ROUTE_NEED_FORM)
+            CHECK(plen == 10 && memcmp(url, "/needs/new", 10) == 0);
+        else
+            CHECK(plen == 6 && memcmp(url, "/needs", 6) == 0);
+        if (status == HTTP_ROUTE_PAIR || status == HTTP_ROUTE_NEED_ADD) {
             CHECK(strcmp(method, "POST") == 0 && host && n_origin == 1);
             CHECK(strncmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0);
         } else {

@@ -74,8 +74,48 @@ check "... the dashboard, with the hub's need" grep -q "Water 5 l" "$T/body"
 check "the code is used up" test "$(pair 10.201.0.3 "$code")" = 403
 check "a made-up cookie is refused" \
     test "$(phone 10.201.0.3 -H "Cookie: am_dev=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "http://$W/")" = 401
+# ---- the phone pages: needs, and adding one ------------------------------------------------
+check "the read-only phone sees the needs page" \
+    test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/needs")" = 200
+check "... with the hub's need" grep -q 'class="need".*water-5l' "$T/body"
+check "... and a filter that finds nothing" \
+    test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/needs?priority=low")" = 200
+check "... shows no row" grep -q '>0 needs<' "$T/body"
+check "a read-only phone gets no form to add a need" \
+    test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/needs/new")" = 403
+check "... and cannot post one" test "$(phone 10.201.0.3 -H "Cookie: $cookie" \
+    -H "Origin: http://$W" --data "site=hub-north&item=water-5l&qty=5" "http://$W/needs")" = 403
+check "an unpaired phone cannot post a need" test "$(phone 10.201.0.3 -H "Origin: http://$W" \
+    --data "site=hub-north&item=water-5l&qty=5" "http://$W/needs")" = 401
+code2=$(am web pair --write --name store-phone --json | json_field code)
+check "a phone paired to write" test "$(pair 10.201.0.3 "$code2")" = 303
+wcookie=$(sed -n 's/^[Ss]et-[Cc]ookie: \(am_dev=[A-Za-z0-9_-]*\).*/\1/p' "$T/hdr" | head -1)
+check "... gets the form" test "$(phone 10.201.0.3 -H "Cookie: $wcookie" "http://$W/needs/new")" = 200
+csrf=$(sed -n 's/.*name="csrf" value="\([A-Za-z0-9_-]*\)".*/\1/p' "$T/body" | head -1)
+nonce=$(sed -n 's/.*name="nonce" value="\([A-Za-z0-9_-]*\)".*/\1/p' "$T/body" | head -1)
+check "... which carries its token and a one-time id" test -n "$csrf" -a -n "$nonce"
+post_need() { # post_need FIELDS...: the form as the phone's page posts it
+    phone 10.201.0.3 -H "Cookie: $wcookie" -H "Origin: http://$W" "$@" "http://$W/needs"
+}
+check "a need without the form's token is refused" \
+    test "$(post_need --data "site=hub-north&item=water-5l&qty=5&nonce=x1")" = 403
+check "a quantity that is not a number gives the form back" \
+    test "$(post_need --data "site=hub-north&item=water-5l&qty=-5&nonce=x2&csrf=$csrf")" = 422
+check "... saying why, with what was typed" grep -q 'whole number' "$T/body"
+check "an unknown item gives the form back" \
+    test "$(post_need --data "site=hub-north&item=no-such&qty=5&nonce=x3&csrf=$csrf")" = 422
+check "a need from the phone is stored" test "$(post_need --data \
+    "site=hub-north&item=water-5l&qty=50&priority=high&note=from+the+store&nonce=$nonce&csrf=$csrf")" = 303
+check "a second tap stores nothing twice" test "$(post_need --data \
+    "site=hub-north&item=water-5l&qty=50&priority=high&note=from+the+store&nonce=$nonce&csrf=$csrf")" = 303
+check "the node has the two needs, no more" \
+    test "$(am need list --json | grep -o '"id":' | wc -l)" = 2
+expect_out "... the phone's one as typed" '"qty":50,"delivered":0,"priority":"high"' \
+    am need list --priority high --json
+expect_out "... with its note" '"note":"from the store"' am need list --priority high --json
+
 expect_out "web devices lists the phone" "nurse-phone" am web devices
-id=$(am web devices --json | json_field id)
+id=$(am web devices --json | sed -n 's/.*"id":"\([0-9a-f]*\)","role":"read".*/\1/p' | head -1)
 check "web revoke removes it" am web revoke "${id:0:6}"
 check "... and it is refused at its next request" \
     test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/")" = 401
