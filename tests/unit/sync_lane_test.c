@@ -583,8 +583,10 @@ Test(sync_lane, offer_and_want_decode_strictly)
         cr_assert_eq(sync_debug_message(&B.sess, good, sizeof good), AM_EMALFORMED,
                      "a second WANT answers no offer");
     }
-    /* OFFERs: one well formed (answered), then a second one in the session */
-    memcpy(item + 3, author_pk, AM_PK_LEN);
+    /* OFFERs: one well formed (answered), then a second one in the session. The log id is
+     * fixed bytes, not a random key: a flip below shifts its last byte into the next field,
+     * and a random byte there could be refused as over a limit instead of malformed */
+    memset(item + 3, 0x11, AM_PK_LEN);
     item[35] = 0x07; /* seq 7 */
     item[36] = 0xc4;
     item[37] = 8;
