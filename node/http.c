@@ -174,6 +174,8 @@ int http_route(const struct http_hosts *hosts, const char *method, const char *u
     needs = plen == 6 && strncmp(url, "/needs", 6) == 0;
     if (plen == 10 && strncmp(url, "/needs/new", 10) == 0)
         return get ? HTTP_ROUTE_NEED_FORM : 405;
+    if (plen == 6 && strncmp(url, "/stock", 6) == 0)
+        return get ? HTTP_ROUTE_STOCK : 405;
     if (!pair && !needs &&
         !((plen == 1 && url[0] == '/') || (plen == 11 && strncmp(url, "/index.html", 11) == 0)))
         return 404;
@@ -625,6 +627,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                           MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status"),
                           MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "priority"),
                           MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q"), &page, &len);
+        return app_reply(c, rc, page, len, &x);
+    }
+    if (route == HTTP_ROUTE_STOCK) {
+        rc = webapp_stock(&w, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "site"),
+                          MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "item"), &page,
+                          &len);
         return app_reply(c, rc, page, len, &x);
     }
     if (route == HTTP_ROUTE_NEED_FORM) {

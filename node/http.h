@@ -83,18 +83,19 @@ struct http_hosts {
 #define HTTP_ROUTE_NEEDS     220 /* GET or HEAD of /needs: the phone page of needs */
 #define HTTP_ROUTE_NEED_ADD  221 /* POST of /needs from a page of this origin: a new need */
 #define HTTP_ROUTE_NEED_FORM 222 /* GET or HEAD of /needs/new: the form of a new need */
+#define HTTP_ROUTE_STOCK     230 /* GET or HEAD of /stock: the phone page of stock */
 
 /*
  * The answer's status for a request as libmicrohttpd parsed it: `method`, `url` (the path,
  * maybe with a query), and its `n` headers (`more`: it had more than were passed). Pure:
  * reads only its arguments. Returns, checked in this order: 400 (more than one Host
  * header, or `more`); 403 (a Host that is not one of ours: a DNS-rebinding page; off the
- * loopback also no Host at all); 404 (not "/", "/index.html", "/pair", "/needs" or
- * "/needs/new"); 405 (a method the path does not take: GET and HEAD everywhere, POST only
- * at /pair and /needs); 403 (a POST whose Origin is not "http://" and its own Host: a page
- * of another site submitting the form); else one of the HTTP_ROUTE_* above. Whether the
- * browser may see the page or write (a paired device off the loopback, its role, its
- * form token) is decided after, with the devices.
+ * loopback also no Host at all); 404 (not "/", "/index.html", "/pair", "/needs",
+ * "/needs/new" or "/stock"); 405 (a method the path does not take: GET and HEAD everywhere, POST
+ * only at /pair and /needs); 403 (a POST whose Origin is not "http://" and its own Host: a page of
+ * another site submitting the form); else one of the HTTP_ROUTE_* above. Whether the browser may
+ * see the page or write (a paired device off the loopback, its role, its form token) is decided
+ * after, with the devices.
  */
 int http_route(const struct http_hosts *hosts, const char *method, const char *url,
                const struct http_header *hdr, size_t n, int more);

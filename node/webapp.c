@@ -99,7 +99,7 @@ static void page_top(FILE *f, const struct webapp_ctx *w, const char *title)
             head_css);
     if (w->can_write)
         fputs("<a href=\"/needs/new\">Add a need</a>", f);
-    fputs("<a href=\"/\">Overview</a></nav>\n", f);
+    fputs("<a href=\"/stock\">Stock</a><a href=\"/\">Overview</a></nav>\n", f);
     sync_line(f, w->status, node_wall_ms());
 }
 
@@ -129,6 +129,33 @@ static void option(FILE *f, const char *value, const char *label, int selected)
     fputs("</option>", f);
 }
 
+/* A filter's text box named `name`, holding v (NULL: empty). */
+static void text_input(FILE *f, const char *name, const char *v)
+{
+    fprintf(f, "<input name=\"%s\" placeholder=\"%s\" value=\"", name, name);
+    html_escs(f, v ? v : "");
+    fputs("\"> ", f);
+}
+
+/* A list page's top: the page's head and its filter form's opening, for `path`. */
+static void list_top(FILE *f, const struct webapp_ctx *w, const char *title, const char *path,
+                     const char *site)
+{
+    page_top(f, w, title);
+    fprintf(f, "<form method=\"get\" action=\"%s\">", path);
+    text_input(f, "site", site);
+}
+
+/* A list page's filter form's end, the count of rows (`what`, plural with an s) and the
+ * head of their table (`cols`: its th cells), when there are rows. */
+static void list_head(FILE *f, size_t n, const char *what, const char *cols)
+{
+    fprintf(f, "<button type=\"submit\">Show</button></form>\n<p>%zu %s%s</p>\n", n, what,
+            n == 1 ? "" : "s");
+    if (n)
+        fprintf(f, "<table><tr>%s</tr>\n", cols);
+}
+
 static int needs_build(void *ctx)
 {
     struct needs_run *r = ctx;
@@ -147,12 +174,8 @@ static int needs_build(void *ctx)
         query_close(q);
         return rc;
     }
-    page_top(f, r->w, "Needs");
-    fputs("<form method=\"get\" action=\"/needs\"><input name=\"site\" placeholder=\"site\" "
-          "value=\"",
-          f);
-    html_escs(f, r->site ? r->site : "");
-    fputs("\"> <select name=\"status\">", f);
+    list_top(f, r->w, "Needs", "/needs", r->site);
+    fputs("<select name=\"status\">", f);
     option(f, "any", "any status", r->status == 0);
     for (int i = 1; i <= 3; i++)
         option(f, relief_status_name(i), relief_status_name(i), r->status == i);
@@ -160,14 +183,11 @@ static int needs_build(void *ctx)
     option(f, "any", "any priority", r->priority == 0);
     for (int i = 1; i <= 4; i++)
         option(f, relief_priority_name(i), relief_priority_name(i), r->priority == i);
-    fputs("</select> <input name=\"q\" placeholder=\"text\" value=\"", f);
-    html_escs(f, r->q ? r->q : "");
-    fputs("\"> <button type=\"submit\">Show</button></form>\n", f);
-    fprintf(f, "<p>%zu need%s</p>\n", n, n == 1 ? "" : "s");
-    if (n)
-        fputs("<table><tr><th>priority</th><th>item</th><th>qty</th><th>delivered</th>"
-              "<th>site</th><th>status</th><th>by</th></tr>\n",
-              f);
+    fputs("</select> ", f);
+    text_input(f, "q", r->q);
+    list_head(f, n, "need",
+              "<th>priority</th><th>item</th><th>qty</th><th>delivered</th><th>site</th>"
+              "<th>status</th><th>by</th>");
     for (size_t i = 0; i < n && i < WEBAPP_ROWS_MAX; i++) {
         const struct query_need *x = &rows[i];
         char day[11] = "";
@@ -230,6 +250,79 @@ int webapp_needs(const struct webapp_ctx *w, const char *site, const char *statu
     if (!status) /* the page opens on what is still needed */
         r.status = RELIEF_ST_OPEN;
     return render(w->n, needs_build, &r, &r.f, out, len);
+}
+
+/* ---- the stock -------------------------------------------------------------------------- */
+
+struct stock_run {
+    const struct webapp_ctx *w;
+    FILE *f;
+    const char *site, *item;
+};
+
+static int stock_build(void *ctx)
+{
+    static const struct {
+        unsigned flag;
+        const char *word;
+    } flags[] = {{QUERY_CELL_OVERDRAWN, "overdrawn"},     {QUERY_CELL_CONFLICT, "counts disagree"},
+                 {QUERY_CELL_EXPIRED, "expired"},         {QUERY_CELL_EXPIRING, "expiring"},
+                 {QUERY_CELL_BELOW_MIN, "below minimum"}, {QUERY_CELL_CHECK, "check"}};
+    struct stock_run *r = ctx;
+    FILE *f = r->f;
+    struct query *q = NULL;
+    const struct query_cell *rows;
+    size_t n;
+    struct query_cell_filter cf = {.site = r->site && *r->site ? r->site : NULL,
+                                   .item = r->item && *r->item ? r->item : NULL,
+                                   .nonzero = 1};
+    int rc = query_open(r->w->n->store, 0, &q);
+    if (rc == AM_OK)
+        rc = query_cells(q, &cf, &rows, &n);
+    if (rc != AM_OK) {
+        query_close(q);
+        return rc;
+    }
+    list_top(f, r->w, "Stock", "/stock", r->site);
+    text_input(f, "item", r->item);
+    list_head(f, n, "lot",
+              "<th>site</th><th>item</th><th>lot</th><th>expiry</th><th>stock</th><th></th>");
+    for (size_t i = 0; i < n && i < WEBAPP_ROWS_MAX; i++) {
+        const struct query_cell *x = &rows[i];
+        char day[11] = "";
+        int first = 1;
+        if (x->v.exp)
+            relief_day_format(x->v.exp, day);
+        fputs("<tr class=\"cell\"><td>", f);
+        html_escs(f, x->v.site);
+        fputs("</td><td>", f);
+        html_escs(f, x->v.item);
+        fputs("</td><td>", f);
+        html_escs(f, x->v.lot);
+        fprintf(f, "</td><td>%s</td><td class=\"n\">%lld</td><td class=\"p1\">", day,
+                (long long)x->v.value);
+        for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+            if (x->flags & flags[k].flag) {
+                fprintf(f, "%s%s", first ? "" : ", ", flags[k].word);
+                first = 0;
+            }
+        fputs("</td></tr>\n", f);
+    }
+    if (n)
+        fputs("</table>\n", f);
+    if (n > WEBAPP_ROWS_MAX)
+        fprintf(f, "<p>The first %d are shown: choose a site or an item to see the others.</p>\n",
+                WEBAPP_ROWS_MAX);
+    fputs("</body></html>\n", f);
+    query_close(q);
+    return AM_OK;
+}
+
+int webapp_stock(const struct webapp_ctx *w, const char *site, const char *item, char **out,
+                 size_t *len)
+{
+    struct stock_run r = {.w = w, .site = site, .item = item};
+    return render(w->n, stock_build, &r, &r.f, out, len);
 }
 
 /* ---- a new need ------------------------------------------------------------------------- */

@@ -1,8 +1,8 @@
 /*
  * webapp.h: the phone pages of the node's web app (served by http.c): the needs of a site
- * with filters, and a form to add a need. Small pages for a 360x640 screen, no script, no
- * file fetched from anywhere: the forms work without JavaScript. Every write goes through
- * relief_node_write, as the CLI's do. The caller (http.c) decides who may see and post
+ * with filters, a form to add a need, and the stock of a site. Small pages for a 360x640 screen, no
+ * script, no file fetched from anywhere: the forms work without JavaScript. Every write goes
+ * through relief_node_write, as the CLI's do. The caller (http.c) decides who may see and post
  * (paired devices, roles, the anti-forgery token); this module renders and writes.
  * Never prints; reads the store through its own read transactions (query.h).
  */
@@ -41,6 +41,12 @@ struct webapp_need_form {
  * *out is malloc'd. AM_OK, AM_ENOMEM, or a store error. */
 int webapp_needs(const struct webapp_ctx *w, const char *site, const char *status,
                  const char *priority, const char *q, char **out, size_t *len);
+
+/* GET /stock[?site=S&item=I]: the stock cells (lots) that hold something or need a look,
+ * by site, item, lot and expiry, with their flags (overdrawn, counts that disagree,
+ * expired, expiring, below the minimum); at most WEBAPP_ROWS_MAX. */
+int webapp_stock(const struct webapp_ctx *w, const char *site, const char *item, char **out,
+                 size_t *len);
 
 /* GET /needs/new: the form, filled with f (NULL: empty), a sentence above it (NULL: none),
  * and a fresh nonce. */

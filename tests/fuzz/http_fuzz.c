@@ -13,8 +13,8 @@
  * (HTTP_ROUTE_*); two or more Host headers give 400; a route only with at most one Host,
  * which is one of ours (off the loopback there must be one); each route only on its path
  * (a query allowed): the dashboard "/" or "/index.html", the pairing "/pair", the needs
- * "/needs", the new-need form "/needs/new"; a form taken (pairing, new need) only from a
- * POST whose one Origin is "http://" and its Host, every other route only for GET or
+ * "/needs", the new-need form "/needs/new", the stock "/stock"; a form taken (pairing, new need)
+ * only from a POST whose one Origin is "http://" and its Host, every other route only for GET or
  * HEAD; the same request gives the same status twice.
  *
  * Corpus (tests/fuzz/corpus/http/): the requests a browser, curl and the tests send, two
@@ -88,8 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     status = http_route(&hosts, method, url, hdr, n, more);
     CHECK(status == HTTP_ROUTE_PAGE || status == HTTP_ROUTE_PAIR_FORM ||
           status == HTTP_ROUTE_PAIR || status == HTTP_ROUTE_NEEDS ||
-          status == HTTP_ROUTE_NEED_ADD || status == HTTP_ROUTE_NEED_FORM || status == 400 ||
-          status == 403 || status == 404 || status == 405);
+          status == HTTP_ROUTE_NEED_ADD || status == HTTP_ROUTE_NEED_FORM ||
+          status == HTTP_ROUTE_STOCK || status == 400 || status == 403 || status == 404 ||
+          status == 405);
     if (n_host > 1 || more)
         CHECK(status == 400);
     if (status < 300) { /* a route: 200, 210, ... (errors are 4xx) */
@@ -107,6 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(plen == 5 && memcmp(url, "/pair", 5) == 0);
         else if (status == HTTP_ROUTE_NEED_FORM)
             CHECK(plen == 10 && memcmp(url, "/needs/new", 10) == 0);
+        else if (status == HTTP_ROUTE_STOCK)
+            CHECK(plen == 6 && memcmp(url, "/stock", 6) == 0);
         else
             CHECK(plen == 6 && memcmp(url, "/needs", 6) == 0);
         if (status == HTTP_ROUTE_PAIR || status == HTTP_ROUTE_NEED_ADD) {

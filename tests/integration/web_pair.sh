@@ -28,6 +28,7 @@ check "init hub" am init --name hub-north
 check "a site to show" am site add hub-north --name "Hub North" --kind hub
 check "an item" am item add water-5l --name "Water 5 l" --unit bottle --category wash
 check "a need to show" am need add --site hub-north --item water-5l --qty 200 --priority critical
+check "a lot to show" am stock receive --site hub-north --item water-5l --qty 40 --lot L7
 W=10.201.0.1:8080
 in_ns hub "$A" --home "$H" run --listen 10.201.0.1:47470 --no-discovery --http $W \
     >"$T/hub.log" 2>&1 &
@@ -81,6 +82,10 @@ check "... with the hub's need" grep -q 'class="need".*water-5l' "$T/body"
 check "... and a filter that finds nothing" \
     test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/needs?priority=low")" = 200
 check "... shows no row" grep -q '>0 needs<' "$T/body"
+check "the read-only phone sees the stock page" \
+    test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/stock?site=hub-north")" = 200
+check "... with the hub's lot" grep -q '<tr class="cell"><td>hub-north</td><td>water-5l</td><td>L7</td>' "$T/body"
+check "an unpaired phone gets no stock page" test "$(phone 10.201.0.2 "http://$W/stock")" = 401
 check "a read-only phone gets no form to add a need" \
     test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/needs/new")" = 403
 check "... and cannot post one" test "$(phone 10.201.0.3 -H "Cookie: $cookie" \
