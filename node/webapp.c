@@ -25,7 +25,8 @@ static const char head_css[] =
     "input,select,button{font-size:1em;padding:.35em;margin:.2em 0;box-sizing:border-box}"
     "form.f label{display:block;margin-top:.5em}form.f input,form.f select{width:100%}"
     "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;"
-    "padding:.3em;text-align:left}td.n{text-align:right}.p1{color:#b00;font-weight:bold}"
+    "padding:.3em;text-align:left;vertical-align:top}td.n{text-align:right}.p1{color:#b00;font-"
+    "weight:bold}"
     ".p2{color:#a50}.msg{border-left:4px solid #b00;padding:.3em .6em;background:#fee}";
 
 /* ---- the sync line ---------------------------------------------------------------------- */
@@ -185,9 +186,7 @@ static int needs_build(void *ctx)
         option(f, relief_priority_name(i), relief_priority_name(i), r->priority == i);
     fputs("</select> ", f);
     text_input(f, "q", r->q);
-    list_head(f, n, "need",
-              "<th>priority</th><th>item</th><th>qty</th><th>delivered</th><th>site</th>"
-              "<th>status</th><th>by</th>");
+    list_head(f, n, "need", "<th>priority</th><th>item, site</th><th>done/qty</th><th>status</th>");
     for (size_t i = 0; i < n && i < WEBAPP_ROWS_MAX; i++) {
         const struct query_need *x = &rows[i];
         char day[11] = "";
@@ -196,13 +195,18 @@ static int needs_build(void *ctx)
         fprintf(f, "<tr class=\"need\" data-id=\"");
         for (unsigned k = 0; k < x->digits && k < 2 * RELIEF_ID_LEN; k++)
             fputc("0123456789abcdef"[(x->v.id[k / 2] >> (k % 2 ? 0 : 4)) & 15], f);
+        /* four columns fit a 360-pixel screen: the site under the item, the needed-by
+         * day under the status */
         fprintf(f, "\"><td class=\"p%d\">%s</td><td>", x->pri,
                 x->pri ? relief_priority_name(x->pri) : "?");
         html_escs(f, x->v.item);
-        fprintf(f, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td>", (long long)x->q,
-                (long long)x->v.delivered);
+        fputs("<br><small>", f);
         html_escs(f, x->v.site);
-        fprintf(f, "</td><td>%s</td><td>%s</td></tr>\n", relief_status_name(x->v.status), day);
+        fprintf(f, "</small></td><td class=\"n\">%lld/%lld</td><td>%s", (long long)x->v.delivered,
+                (long long)x->q, relief_status_name(x->v.status));
+        if (day[0])
+            fprintf(f, "<br><small>by %s</small>", day);
+        fputs("</td></tr>\n", f);
     }
     if (n)
         fputs("</table>\n", f);
@@ -285,28 +289,30 @@ static int stock_build(void *ctx)
     }
     list_top(f, r->w, "Stock", "/stock", r->site);
     text_input(f, "item", r->item);
-    list_head(f, n, "lot",
-              "<th>site</th><th>item</th><th>lot</th><th>expiry</th><th>stock</th><th></th>");
+    list_head(f, n, "lot", "<th>item, site</th><th>lot</th><th>stock</th>");
     for (size_t i = 0; i < n && i < WEBAPP_ROWS_MAX; i++) {
         const struct query_cell *x = &rows[i];
         char day[11] = "";
         int first = 1;
         if (x->v.exp)
             relief_day_format(x->v.exp, day);
+        /* three columns fit a 360-pixel screen: the site under the item, the expiry under
+         * the lot, the warnings under the stock */
         fputs("<tr class=\"cell\"><td>", f);
-        html_escs(f, x->v.site);
-        fputs("</td><td>", f);
         html_escs(f, x->v.item);
-        fputs("</td><td>", f);
-        html_escs(f, x->v.lot);
-        fprintf(f, "</td><td>%s</td><td class=\"n\">%lld</td><td class=\"p1\">", day,
-                (long long)x->v.value);
+        fputs("<br><small>", f);
+        html_escs(f, x->v.site);
+        fputs("</small></td><td>", f);
+        html_escs(f, x->v.lot[0] ? x->v.lot : "-");
+        if (day[0])
+            fprintf(f, "<br><small>exp. %s</small>", day);
+        fprintf(f, "</td><td class=\"n\">%lld", (long long)x->v.value);
         for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
             if (x->flags & flags[k].flag) {
-                fprintf(f, "%s%s", first ? "" : ", ", flags[k].word);
+                fprintf(f, "%s%s", first ? "<br><small class=\"p1\">" : ", ", flags[k].word);
                 first = 0;
             }
-        fputs("</td></tr>\n", f);
+        fputs(first ? "</td></tr>\n" : "</small></td></tr>\n", f);
     }
     if (n)
         fputs("</table>\n", f);

@@ -9,11 +9,7 @@
 # explained.
 . "$(dirname "$0")/lib.sh"
 
-CHROMIUM=/usr/bin/chromium
-if [ ! -x "$CHROMIUM" ]; then
-    echo "skip: chromium not installed (apt-get install chromium; make test installs it)"
-    exit 0
-fi
+. "$(dirname "$0")/lib_chrome.sh"
 
 A=$AIDMESH
 H=$T/hub
@@ -21,11 +17,6 @@ C=$T/clinic
 am() { "$A" --home "$H" "$@"; }
 # json_field NAME: the first value of "NAME":... in stdin (strings without quotes)
 json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1; }
-# chrome ARGS... URL: headless Chromium with a private profile, no network of its own
-chrome() {
-    timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
-        --no-first-run --disable-extensions --user-data-dir="$T/chromium" "$@" 2>>"$T/chromium.log"
-}
 
 check "init hub" "$A" --home "$H" init --name hub-north
 code=$(am invite)
