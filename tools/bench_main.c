@@ -91,6 +91,8 @@
  *     views at ~100,000, ~1,000,000 and ~5,000,000 entries in one growing store (--quick:
  *     100,000, 200,000, 500,000; --entries N below 5,000,000: N/50, N/5, N), and the last
  *     over the first, target 0.8 to 1.2.
+ *   web (web_bench.c): the phone page of needs at ~10,000 open needs, made server side
+ *     (target 5 ms), beside the same needs read raw, and its size (target under 100 kB).
  *
  * Sizes: N = --entries (default 1,000,000), A = --authors (default 10); append writes
  * min(N, 200,000) entries 1000 per call and min(N, 2,000) one per call; K = --nodes
@@ -176,7 +178,8 @@ static int usage(void)
             "               relief-growth: per-entry cost of ingest with views at 100k, 1M\n"
             "               and 5M entries in one growing store (--quick: 100k, 200k, 500k;\n"
             "               --entries N below 5M: N/50, N/5, N), ~2 GB of memory and two\n"
-            "               signings of 5M entries)\n"
+            "               signings of 5M entries; web: the phone page of needs at ~10,000\n"
+            "               open needs)\n"
             "  --tmpfs DIR  the stick figures' tmpfs folder (default /dev/shm)\n"
             "  --fat DIR    a mounted FAT32 volume for the stick figures (default: make a\n"
             "               FAT32 image and mount it with fusefat); --no-fat: leave it out\n");
@@ -196,9 +199,9 @@ static int parse_count(const char *s, const char *name, uint64_t *v)
     return 0;
 }
 
-static const char *const part_names[] = {"store",  "sync",   "propagation",  "startup",
-                                         "memory", "relief", "stick",        "relief-memory",
-                                         "flood",  "lane",   "relief-growth"};
+static const char *const part_names[] = {"store",  "sync",   "propagation",   "startup",
+                                         "memory", "relief", "stick",         "relief-memory",
+                                         "flood",  "lane",   "relief-growth", "web"};
 
 static int parse_skip(const char *v, unsigned *skip)
 {
@@ -217,7 +220,7 @@ static int parse_skip(const char *v, unsigned *skip)
             fprintf(stderr,
                     "aidmesh-bench: --skip: no part named '%s' (store, sync, propagation, "
                     "startup, memory, relief, stick, relief-memory, flood, lane, "
-                    "relief-growth)\n",
+                    "relief-growth, web)\n",
                     t);
             return -1;
         }
@@ -502,7 +505,8 @@ enum {
     P_RELIEF_MEM,
     P_FLOOD,
     P_LANE,
-    P_RELIEF_GROWTH
+    P_RELIEF_GROWTH,
+    P_WEB
 };
 
 int main(int argc, char **argv)
@@ -847,6 +851,8 @@ int main(int argc, char **argv)
         status = 1;
     if (!SKIP(o, P_RELIEF_GROWTH) &&
         relief_growth_rows(tmp, o.entries_set ? o.entries : 0, o.quick) != AM_OK)
+        status = 1;
+    if (!SKIP(o, P_WEB) && web_bench_rows(tmp) != AM_OK)
         status = 1;
     if (!SKIP(o, P_STICK)) {
         struct stick_bench_cfg sc = {.entries = o.entries,

@@ -120,6 +120,10 @@ int flood_bench_rows(const char *tmpdir);
  * bytes; a whole contact afterwards must leave the receiver equal to the sender. Adds its
  * rows (a failure adds a row saying so). Returns AM_OK or what failed. */
 int lane_bench_rows(const char *tmpdir, uint64_t n);
+/* web_bench.c: the phone page of needs on a store of about 10,000 open needs: how long the
+ * node takes to make it, beside the same needs read raw, and its size. Adds its rows (a
+ * failure adds a row saying so). Returns AM_OK or what failed. */
+int web_bench_rows(const char *tmpdir);
 /* `aidmesh-bench stick [options]`: the stick rows alone, printed as their own report. */
 int stick_bench_run(int argc, char **argv);
 

@@ -1,0 +1,114 @@
+/*
+ * web_bench.c: the phone pages' rows of aidmesh-bench (web_bench_rows, declared in
+ * bench_report.h): how long the node takes to make the needs page a phone asks for, and how
+ * big it is, on a store with about 10,000 open needs.
+ *
+ * Workload: the site-local relief mix of relief_bench.c (relief_bench_store) with N entries
+ * (130,000; about a tenth open needs, the rest of them updated, delivered or closed, and
+ * stock moves and counts), built into a fresh store.
+ * Figures (median of 20 runs, each opening its own read snapshot as a request does):
+ *   the needs page, /needs with no filter (the open needs, at most WEBAPP_ROWS_MAX rows):
+ *     webapp_needs, server side; ceiling: the same open needs read raw (query_open and
+ *     query_needs, nothing rendered). Target: 5 ms.
+ *   its size; target: under 100 kB.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "am_err.h"
+#include "bench_report.h"
+#include "bench_util.h"
+#include "cli.h"
+#include "out.h"
+#include "query.h"
+#include "webapp.h"
+
+#define WB_ENTRIES   130000
+#define WB_RUNS      20
+#define WB_TARGET_MS 5.0
+#define WB_PAGE_MAX  (100u * 1024)
+
+static int wb_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The open needs read raw, as the page reads them: *n of them. */
+static int wb_raw(struct store *s, size_t *n)
+{
+    struct query *q;
+    const struct query_need *rows;
+    struct query_need_filter f = {.status = RELIEF_ST_OPEN};
+    int rc = query_open(s, 0, &q);
+    if (rc == AM_OK)
+        rc = query_needs(q, &f, &rows, n);
+    query_close(q);
+    return rc;
+}
+
+int web_bench_rows(const char *tmp)
+{
+    char dir[4200], fig[200], cn[32];
+    double t_page[WB_RUNS], t_raw[WB_RUNS];
+    struct node nd;
+    struct webapp_ctx w;
+    struct store *s = NULL;
+    size_t open_needs = 0, page_len = 0;
+    struct bench_row *r;
+    int rc;
+
+    bench_section("Phone pages (the web app, server side)");
+    snprintf(dir, sizeof dir, "%s/web-bench", tmp);
+    if ((rc = relief_bench_store(dir, WB_ENTRIES)) != AM_OK ||
+        (rc = store_open(&s, dir, NULL)) != AM_OK)
+        goto out;
+    /* the pages read only the node's store */
+    memset(&nd, 0, sizeof nd);
+    nd.store = s;
+    memset(&w, 0, sizeof w);
+    w.n = &nd;
+    w.csrf = "";
+    for (int i = 0; i < WB_RUNS && rc == AM_OK; i++) {
+        char *page = NULL;
+        size_t len = 0;
+        double t0 = bench_now_s();
+        rc = wb_raw(s, &open_needs);
+        t_raw[i] = (bench_now_s() - t0) * 1000.0;
+        if (rc != AM_OK)
+            break;
+        t0 = bench_now_s();
+        rc = webapp_needs(&w, NULL, NULL, NULL, NULL, &page, &len);
+        t_page[i] = (bench_now_s() - t0) * 1000.0;
+        free(page);
+        page_len = len;
+    }
+    if (rc != AM_OK)
+        goto out;
+    qsort(t_page, WB_RUNS, sizeof t_page[0], wb_cmp);
+    qsort(t_raw, WB_RUNS, sizeof t_raw[0], wb_cmp);
+    out_count(cn, open_needs);
+    snprintf(fig, sizeof fig,
+             "phone page /needs (%s open needs, the first %d shown), made server side, median "
+             "of %d",
+             cn, WEBAPP_ROWS_MAX, WB_RUNS);
+    r = bench_row_add(fig, t_page[WB_RUNS / 2], BENCH_MS);
+    bench_row_ceiling(r, "the same needs read raw (query_needs)", t_raw[WB_RUNS / 2], BENCH_MS,
+                      "raw");
+    bench_row_target(r, "≤ 5 ms", t_page[WB_RUNS / 2] <= WB_TARGET_MS ? BENCH_MET : BENCH_MISSED);
+    r = bench_row_add("its size", (double)page_len, BENCH_BYTES);
+    bench_row_target(r, "< 100 kB", page_len < WB_PAGE_MAX ? BENCH_MET : BENCH_MISSED);
+    bench_note("Phone pages: the relief mix of relief_bench.c, %d entries; /needs rendered by "
+               "webapp_needs from a fresh read snapshot each time, as a request does.",
+               WB_ENTRIES);
+out:
+    if (rc != AM_OK) {
+        bench_fail("phone pages", rc);
+        bench_row_target(bench_row_text("phone page /needs", "failed (see stderr)"),
+                         "runs to the end", BENCH_MISSED);
+    }
+    store_close(s);
+    bench_rm_tree(dir);
+    return rc;
+}
