@@ -468,6 +468,9 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
     *out = s;
     return AM_OK;
 fail:
+    /* what a rebuild at open (views_ensure) loaded before it failed */
+    views_cache_free(s);
+    logs_ctx_free(s->logs_ctx);
     if (s->faulted)
         store_guard_abandon(s->env);
     else
