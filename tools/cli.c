@@ -342,6 +342,29 @@ static const char status_help[] =
     "the same fingerprint. Last, whether this node's `aidmesh run` is running (asked over\n"
     "its control socket in the home) and how many peers it has connected.\n";
 
+/* What status reads of the store, in one guarded call (store_guarded): a damaged page
+ * that LMDB trips over is an error, not a crash. */
+struct status_reads {
+    struct node *n;
+    struct store_stats *st;
+    struct store_view_stats *vs;
+    struct query **q;
+    const struct query_successor **prev;
+    size_t *nprev;
+};
+
+static int status_read(void *ctx)
+{
+    struct status_reads *r = ctx;
+    int rc = store_stats(r->n->store, r->st);
+    if (rc == AM_OK)
+        rc = store_view_stats(r->n->store, r->vs);
+    /* the keys this node's key took over from (`aidmesh identity rotate`) */
+    if (rc == AM_OK && (rc = query_open(r->n->store, 0, r->q)) == AM_OK)
+        rc = query_predecessors(*r->q, r->n->pk, r->prev, r->nprev);
+    return rc;
+}
+
 static int cmd_status(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {0, 0, 0, 0}};
@@ -373,12 +396,10 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         return cli_usage("status", "%s", "unexpected argument");
     if (cli_open(c, &n, NULL))
         return 1;
-    rc = store_stats(n.store, &st);
-    if (rc == AM_OK)
-        rc = store_view_stats(n.store, &vs);
-    /* the keys this node's key took over from (`aidmesh identity rotate`) */
-    if (rc == AM_OK && (rc = query_open(n.store, 0, &q)) == AM_OK)
-        rc = query_predecessors(q, n.pk, &prev, &nprev);
+    {
+        struct status_reads r = {&n, &st, &vs, &q, &prev, &nprev};
+        rc = store_guarded(n.store, status_read, &r, NULL);
+    }
     if (rc != AM_OK) {
         cli_err("cannot read the store: %s", am_strerror(rc));
         query_close(q);
