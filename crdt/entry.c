@@ -72,6 +72,28 @@ void entry_hash(const struct entry *e, uint8_t out[static AM_HASH_LEN])
     crypto_generichash(out, AM_HASH_LEN, e->raw, e->raw_len, NULL, 0);
 }
 
+int entry_raw_is(const uint8_t *raw, size_t len, uint64_t seq, const uint8_t *hash, size_t n)
+{
+    struct entry e;
+    uint8_t h[AM_HASH_LEN];
+    if (n > AM_HASH_LEN || entry_decode(&e, raw, len) != AM_OK || e.seq != seq)
+        return 0;
+    entry_hash(&e, h);
+    return memcmp(h, hash, n) == 0;
+}
+
+void entry_log_id(uint8_t out[static AM_PK_LEN], const uint8_t author[static AM_PK_LEN],
+                  const uint8_t first_hash[static AM_HASH_LEN])
+{
+    static const char label[] = ENTRY_LOG_LABEL;
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, AM_PK_LEN);
+    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
+    crypto_generichash_update(&st, author, AM_PK_LEN);
+    crypto_generichash_update(&st, first_hash, AM_HASH_LEN);
+    crypto_generichash_final(&st, out, AM_PK_LEN);
+}
+
 /* The signed message is label || body. Signing and verifying both build it in one
  * buffer; AM_ENTRY_MAX bounds it. */
 int entry_verify(const struct entry *e)

@@ -49,6 +49,16 @@ int entry_decode(struct entry *e, const uint8_t *buf, size_t len);
 /* BLAKE2b-256 of the entry's raw bytes. */
 void entry_hash(const struct entry *e, uint8_t out[static AM_HASH_LEN]);
 
+/* 1 when raw[0..len) decodes as the entry at `seq` whose hash begins with the n bytes of
+ * `hash` (n <= AM_HASH_LEN), else 0. */
+int entry_raw_is(const uint8_t *raw, size_t len, uint64_t seq, const uint8_t *hash, size_t n);
+
+/* The id of a child log of `author` (PROTOCOL.md 6, "Logs"): BLAKE2b-256(ENTRY_LOG_LABEL ||
+ * author || hash of the log's first entry). A root log's id is the author id itself. */
+#define ENTRY_LOG_LABEL "aidmesh log v1"
+void entry_log_id(uint8_t out[static AM_PK_LEN], const uint8_t author[static AM_PK_LEN],
+                  const uint8_t first_hash[static AM_HASH_LEN]);
+
 /* Checks the signature by e->author. Returns AM_OK or AM_EBADSIG. */
 int entry_verify(const struct entry *e);
 

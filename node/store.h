@@ -90,7 +90,8 @@ struct store_opts {
  * `prev` links; a log is a maximal chain of it with no branching inside. The chain from
  * seq 1 is the author's root log, whose id is the author id: an author that never forked
  * has one log, named by its author id. Where entries part, each branch starts a child log
- * whose id is BLAKE2b-256("aidmesh log v1" || parent log id || hash of its first entry).
+ * whose id is BLAKE2b-256("aidmesh log v1" || author id || hash of its first entry)
+ * (entry_log_id).
  * The logs, and so every id, are a function of the set of entries a store holds.
  */
 struct store_head {

@@ -17,24 +17,11 @@
 
 #include "am_err.h"
 #include "am_grow.h"
+#include "entry.h"
 #include "store_int.h"
 
 #define LMAX AM_LOGS_PER_AUTHOR
 #define NONE UINT32_MAX
-
-#define STORE_LOG_LABEL "aidmesh log v1" /* PROTOCOL.md 1 */
-static const char log_label[] = STORE_LOG_LABEL;
-
-/* A child log's id: BLAKE2b-256("aidmesh log v1" || author || hash of its first entry). */
-static void log_id(uint8_t out[AM_PK_LEN], const uint8_t *author, const uint8_t *first_hash)
-{
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, AM_PK_LEN);
-    crypto_generichash_update(&st, (const uint8_t *)log_label, sizeof log_label - 1);
-    crypto_generichash_update(&st, author, AM_PK_LEN);
-    crypto_generichash_update(&st, first_hash, AM_HASH_LEN);
-    crypto_generichash_final(&st, out, AM_PK_LEN);
-}
 
 /* ---- planning ---- */
 
@@ -291,7 +278,7 @@ static int new_log(struct logs_plan *p, const uint8_t *first_hash, int parent, u
 {
     struct plog *r = &p->l[p->n];
     memset(r, 0, sizeof *r);
-    log_id(r->id, p->author, first_hash);
+    entry_log_id(r->id, p->author, first_hash);
     r->parent = parent;
     r->first = first;
     r->last = first - 1;

@@ -185,12 +185,7 @@ struct hash_at {
 static int on_hash_at(void *vctx, const uint8_t *raw, size_t len)
 {
     struct hash_at *x = vctx;
-    struct entry e;
-    uint8_t h[AM_HASH_LEN];
-    if (entry_decode(&e, raw, len) == AM_OK && e.seq == x->seq) {
-        entry_hash(&e, h);
-        x->same = memcmp(h, x->hash, AM_HASH_LEN) == 0;
-    }
+    x->same = entry_raw_is(raw, len, x->seq, x->hash, AM_HASH_LEN);
     return 1;
 }
 

@@ -273,8 +273,6 @@ void stick_vv_extend(struct aitem *a, uint64_t head);
 void stick_vv_add(struct aitem *a, uint64_t seq);
 /* Notes an entry (seq, prev, hash) of the author in its chains. */
 void stick_chain_add(struct aitem *a, uint64_t seq, const uint8_t *prev, const uint8_t *hash);
-/* The id of the child log whose first entry has hash `first` (PROTOCOL.md 6). */
-void stick_log_id(uint8_t out[AM_PK_LEN], const uint8_t *author, const uint8_t *first);
 /* Scans the segments from index `from` on again without importing or reporting damage
  * (the ones this sync wrote), so the view says what a later scan will. */
 int stick_rescan_from(struct ctx *c, size_t from);

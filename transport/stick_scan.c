@@ -111,17 +111,6 @@ void stick_vv_extend(struct aitem *a, uint64_t head)
     }
 }
 
-void stick_log_id(uint8_t out[AM_PK_LEN], const uint8_t *author, const uint8_t *first)
-{
-    static const char label[] = "aidmesh log v1"; /* PROTOCOL.md 1, STORE_LOG_LABEL */
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, AM_PK_LEN);
-    crypto_generichash_update(&st, (const uint8_t *)label, sizeof label - 1);
-    crypto_generichash_update(&st, author, AM_PK_LEN);
-    crypto_generichash_update(&st, first, AM_HASH_LEN);
-    crypto_generichash_final(&st, out, AM_PK_LEN);
-}
-
 /* An entry extends the chain whose last entry it links to; a repeat of a chain's last
  * entry changes nothing; anything else begins a chain (up to CHAINS_MAX: past that the
  * stick only looks shorter, and at worst an export writes entries again). */
@@ -1087,7 +1076,7 @@ static int build_rows(struct ctx *c, struct stick_view *v)
             if (!ch->branch)
                 continue;
             row = &v->authors[k++];
-            stick_log_id(row->author, a->author, ch->first_hash);
+            entry_log_id(row->author, a->author, ch->first_hash);
             memcpy(row->owner, a->author, AM_PK_LEN);
             row->first_seq = ch->first;
             row->seq = ch->last;

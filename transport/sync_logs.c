@@ -23,12 +23,7 @@ struct match {
 static int match_entry(void *ctx, const uint8_t *raw, size_t len)
 {
     struct match *m = ctx;
-    struct entry e;
-    uint8_t hash[AM_HASH_LEN];
-    if (entry_decode(&e, raw, len) == AM_OK && e.seq == m->seq) {
-        entry_hash(&e, hash);
-        m->same = memcmp(hash, m->hash8, SYNC_HEAD_HASH_LEN) == 0;
-    }
+    m->same = entry_raw_is(raw, len, m->seq, m->hash8, SYNC_HEAD_HASH_LEN);
     return 1; /* the first entry only */
 }
 

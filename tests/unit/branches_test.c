@@ -1264,7 +1264,7 @@ static void deliver_nodes(struct tstore *t, const struct bhist *h, const long *n
 
 /* A and B fork: A's chain parts after seq 3 into X and Y (4..5), X parts again after seq 5
  * into two logs of one entry; B parts at seq 1. The logs are the design's, with its ids: A's
- * root log keeps 1..3, the children are named by BLAKE2b("aidmesh log v1" || parent id ||
+ * root log keeps 1..3, the children are named by BLAKE2b("aidmesh log v1" || author ||
  * first entry's hash); B's root log is empty. Until the second branch arrives the first one
  * stays in the root log; then it moves. */
 Test(branches, log_ids_and_splits_follow_the_design)
