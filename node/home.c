@@ -596,20 +596,12 @@ static long lock_holder(int fd)
     return pid;
 }
 
-int home_lock_run(const char *home, int *fd, long *holder)
+int home_open_lock_file(const char *path, int *fd)
 {
-    char dir[AM_HOME_PATH_MAX], path[AM_HOME_PATH_MAX], text[24];
     struct stat st;
-    int f, len, wrote;
-
+    /* never O_TRUNC: a lock file may hold the id of the process that has the lock */
+    int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
     *fd = -1;
-    *holder = 0;
-    if (home_path(dir, home, "run") != AM_OK || home_path(path, home, HOME_LOCK_FILE) != AM_OK)
-        return AM_EINVAL;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return AM_ESYS;
-    /* never O_TRUNC: the file may hold the id of the node that has the lock */
-    f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
     if (f < 0)
         return errno == ELOOP ? AM_EPERM : AM_ESYS;
     if (fstat(f, &st) != 0) {
@@ -622,6 +614,23 @@ int home_lock_run(const char *home, int *fd, long *holder)
         close(f);
         return AM_EPERM;
     }
+    *fd = f;
+    return AM_OK;
+}
+
+int home_lock_run(const char *home, int *fd, long *holder)
+{
+    char dir[AM_HOME_PATH_MAX], path[AM_HOME_PATH_MAX], text[24];
+    int f, len, wrote, rc;
+
+    *fd = -1;
+    *holder = 0;
+    if (home_path(dir, home, "run") != AM_OK || home_path(path, home, HOME_LOCK_FILE) != AM_OK)
+        return AM_EINVAL;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return AM_ESYS;
+    if ((rc = home_open_lock_file(path, &f)) != AM_OK)
+        return rc;
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         if (e == EWOULDBLOCK)

@@ -144,6 +144,11 @@ void home_error_text(const char *home, int rc, char *buf, size_t cap);
 #define HOME_LOCK_FILE "run/daemon.lock"
 int home_lock_run(const char *home, int *fd, long *holder);
 
+/* Opens (creating it, mode 0600, never truncating) the lock file at `path` for flock: *fd
+ * the caller's. AM_OK, AM_EPERM (a symbolic link, or not a plain file), AM_ESYS (errno
+ * set). */
+int home_open_lock_file(const char *path, int *fd);
+
 /* Releases the lock of home_lock_run (closes fd; the file stays). fd < 0: nothing. */
 void home_unlock_run(int fd);
 

@@ -1,12 +1,14 @@
 /*
  * http_pair.c: the guard against guessed pairing codes and the pairing page (see
- * http_pair.h). Pure but for malloc: no I/O, no clock (time comes in now_ms).
+ * http_pair.h). Pure but for memory: no I/O, no clock (time comes in now_ms).
  */
 #include "http_pair.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "html.h"
 
 /* A count that started more than the lock's length ago is stale: it starts again. */
 static void refresh(uint32_t *fails, uint64_t *first_ms, uint64_t now_ms)
@@ -98,57 +100,26 @@ static const char page_form[] =
     "spellcheck=\"false\" maxlength=\"16\" required>"
     "<button type=\"submit\">Pair</button></form>\n</body></html>\n";
 
-/* Appends s, HTML-escaped, to out (which has room for 6 bytes per byte of s). */
-static size_t esc(char *out, const char *s)
-{
-    size_t o = 0;
-    for (; *s; s++) {
-        const char *r = NULL;
-        switch (*s) {
-        case '&':
-            r = "&amp;";
-            break;
-        case '<':
-            r = "&lt;";
-            break;
-        case '>':
-            r = "&gt;";
-            break;
-        case '"':
-            r = "&quot;";
-            break;
-        case '\'':
-            r = "&#39;";
-            break;
-        default:
-            out[o++] = *s;
-            continue;
-        }
-        memcpy(out + o, r, strlen(r));
-        o += strlen(r);
-    }
-    return o;
-}
-
 char *http_pair_page(const char *sentence, size_t *len)
 {
-    size_t sl = sentence ? strlen(sentence) : 0;
-    size_t cap = sizeof page_head + sizeof page_form + 6 * sl + 64, o = 0;
-    char *p = malloc(cap);
-    if (!p)
+    char *buf = NULL;
+    size_t blen = 0;
+    int bad;
+    FILE *f = open_memstream(&buf, &blen);
+    if (!f)
         return NULL;
-    memcpy(p, page_head, sizeof page_head - 1);
-    o = sizeof page_head - 1;
+    fputs(page_head, f);
     if (sentence) {
-        memcpy(p + o, "<p class=\"msg\">", 15);
-        o += 15;
-        o += esc(p + o, sentence);
-        memcpy(p + o, "</p>\n", 5);
-        o += 5;
+        fputs("<p class=\"msg\">", f);
+        html_escs(f, sentence);
+        fputs("</p>\n", f);
     }
-    memcpy(p + o, page_form, sizeof page_form - 1);
-    o += sizeof page_form - 1;
-    p[o] = 0;
-    *len = o;
-    return p;
+    fputs(page_form, f);
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = blen;
+    return buf;
 }

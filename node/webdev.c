@@ -264,25 +264,13 @@ static int codes_parse(const char *text, size_t len, struct webcodes *cs)
 static int lock_home(const char *home, int *fd)
 {
     char path[AM_HOME_PATH_MAX];
-    struct stat st;
-    int f, e;
+    int f, e, rc;
 
     *fd = -1;
     if (home_path(path, home, WEBDEV_LOCK_FILE) != AM_OK)
         return AM_EINVAL;
-    f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
-    if (f < 0)
-        return errno == ELOOP ? AM_EPERM : AM_ESYS;
-    if (fstat(f, &st) != 0) {
-        e = errno;
-        close(f);
-        errno = e;
-        return AM_ESYS;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(f);
-        return AM_EPERM;
-    }
+    if ((rc = home_open_lock_file(path, &f)) != AM_OK)
+        return rc;
     while (flock(f, LOCK_EX) != 0) {
         if (errno == EINTR)
             continue;
