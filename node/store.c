@@ -322,16 +322,22 @@ static int old_ev_add(void *ctx, const uint8_t *author, uint64_t seq, const uint
     return 0;
 }
 
-/* A store of an earlier version kept one entry of each other branch as evidence only
- * (PROTOCOL.md 6). Once, each is ingested again: where its parent is stored it now starts
+/* What an open may have to write after open_dbs (run guarded): stale views rebuilt; and
+ * a store of an earlier version kept one entry of each other branch as evidence only
+ * (PROTOCOL.md 6): once, each is ingested again: where its parent is stored it now starts
  * a branch and leaves the evidence; the rest stays evidence. Nothing is dropped. */
-static int place_old_evidence(struct store *s)
+static int open_upgrade(void *ctx)
 {
+    struct store *s = ((struct open_ctx *)ctx)->s;
     struct old_evs a = {NULL, 0, 0};
     MDB_txn *txn;
     MDB_val v;
     int rc, done;
 
+    if (((struct open_ctx *)ctx)->stale && (rc = views_ensure(s)) != AM_OK)
+        return rc;
+    if (s->read_only)
+        return AM_OK;
     if ((rc = store_txn_begin(s, MDB_RDONLY, &txn)) != 0)
         return store_mdb_err(rc);
     done = store_meta_get(txn, s, "logs_placed", &v) == 0;
@@ -449,10 +455,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
 
     if ((rc = store_guarded(s, open_dbs, &c, damage)) != AM_OK)
         goto fail;
-    /* A store made before the views existed, or by a build with other views: rebuild. */
-    if (c.stale && (rc = views_ensure(s)) != AM_OK)
-        goto fail;
-    if (!s->read_only && (rc = place_old_evidence(s)) != AM_OK)
+    /* stale views rebuilt, old evidence placed: guarded, the store may be damaged */
+    if ((rc = store_guarded(s, open_upgrade, &c, damage)) != AM_OK)
         goto fail;
     /* Record which store this is when the record lacks it (first open, a copy noticed);
      * the count alone is refreshed at close, so an open costs no write and no fsync. A
@@ -468,8 +472,7 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
     *out = s;
     return AM_OK;
 fail:
-    /* what a rebuild at open (views_ensure) loaded before it failed */
-    views_cache_free(s);
+    views_cache_free(s); /* what a rebuild at open loaded before it failed */
     logs_ctx_free(s->logs_ctx);
     if (s->faulted)
         store_guard_abandon(s->env);
