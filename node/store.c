@@ -164,7 +164,7 @@ static int setup_meta(struct store *s, MDB_txn *txn, const char *dir)
     if (rc == MDB_NOTFOUND) {
         uint8_t f = STORE_FORMAT;
         if (s->read_only)
-            return AM_ECORRUPT;
+            return AM_ENOTFOUND; /* never set up (a first open cut short): no store yet */
         if ((rc = store_meta_put(txn, s, "format", &f, 1)) != 0)
             return store_mdb_err(rc);
     } else if (rc != 0) {
@@ -197,16 +197,17 @@ static int setup_meta(struct store *s, MDB_txn *txn, const char *dir)
         if (store_meta_get(txn, s, "inode", &iv) == 0 && iv.mv_size == 8 &&
             memcmp(iv.mv_data, ino, 8) == 0)
             return AM_OK;
-        if (s->read_only)
-            return AM_OK; /* the next writer will notice */
-        /* A copy: this file is not the one the id was made for. */
+        /* A copy: this file is not the one the id was made for (read-only: said, not
+         * written; the next writer records it) */
         memcpy(s->copied_from, s->install_id, AM_INSTALL_ID_LEN);
+        if (s->read_only)
+            return AM_OK;
         if ((rc = store_meta_put(txn, s, "copied_from", s->copied_from, AM_INSTALL_ID_LEN)) != 0)
             return store_mdb_err(rc);
     } else if (rc != MDB_NOTFOUND && rc != 0) {
         return store_mdb_err(rc);
     } else if (s->read_only) {
-        return AM_ECORRUPT;
+        return AM_ENOTFOUND;
     }
     randombytes_buf(s->install_id, AM_INSTALL_ID_LEN);
     if ((rc = store_meta_put(txn, s, "install_id", s->install_id, AM_INSTALL_ID_LEN)) != 0 ||
@@ -248,6 +249,8 @@ static int open_dbs(void *ctx)
             (rc = lane_open_db(s, txn, dbflags)) != 0 ||
             (rc = views_open_dbs(s, txn, dbflags)) != 0) {
             mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND && s->read_only && !c->have_record)
+                return AM_ENOTFOUND; /* never set up (a first open cut short) */
             if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
                 c->damage->kind = STORE_DAMAGE_FORMAT;
             return rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE ? AM_ECORRUPT : store_mdb_err(rc);
@@ -272,14 +275,17 @@ static int open_dbs(void *ctx)
             memcpy(c->damage->had_id, c->record_id, AM_INSTALL_ID_LEN);
             memcpy(c->damage->found_id, s->install_id, AM_INSTALL_ID_LEN);
             rc = AM_ECORRUPT;
-        } else if (rc == AM_ECORRUPT) {
+        } else if (rc == AM_ECORRUPT || (rc == AM_ENOTFOUND && c->have_record)) {
             c->damage->kind = STORE_DAMAGE_FORMAT;
+            rc = AM_ECORRUPT;
         }
         if (rc != AM_OK) {
             mdb_txn_abort(txn);
             return rc;
         }
-        c->stale = !s->read_only && views_current(s, txn) != 1;
+        c->stale = views_current(s, txn) != 1;
+        s->wants_write = s->read_only && c->stale;
+        c->stale = c->stale && !s->read_only;
         rc = mdb_txn_commit(txn); /* also read-only: an aborted txn would close its new dbis */
         if (rc == MDB_MAP_FULL && attempt == 0 && store_grow_map(s) == AM_OK)
             continue;
@@ -336,13 +342,11 @@ static int open_upgrade(void *ctx)
 
     if (((struct open_ctx *)ctx)->stale && (rc = views_ensure(s)) != AM_OK)
         return rc;
-    if (s->read_only)
-        return AM_OK;
     if ((rc = store_txn_begin(s, MDB_RDONLY, &txn)) != 0)
         return store_mdb_err(rc);
     done = store_meta_get(txn, s, "logs_placed", &v) == 0;
     mdb_txn_abort(txn);
-    if (done)
+    if (done || (s->read_only && (s->wants_write = 1)))
         return AM_OK;
     if ((rc = store_forks_each(s, old_ev_add, &a)) != AM_OK)
         goto out;
@@ -410,6 +414,8 @@ int store_open(struct store **out, const char *dir, const struct store_opts *opt
         return AM_ECORRUPT;
     }
 
+    if (opts && opts->read_only && state != DATA_PRESENT)
+        return AM_ENOTFOUND; /* read-only: nothing is made */
     s = calloc(1, sizeof *s);
     if (!s)
         return AM_ENOMEM;
@@ -502,14 +508,6 @@ void store_close(struct store *s)
     pthread_mutex_destroy(&s->cache_lock);
     free(s->record);
     free(s);
-}
-
-void store_install_id(const struct store *s, uint8_t id[static AM_INSTALL_ID_LEN],
-                      uint8_t copied_from[AM_INSTALL_ID_LEN])
-{
-    memcpy(id, s->install_id, AM_INSTALL_ID_LEN);
-    if (copied_from)
-        memcpy(copied_from, s->copied_from, AM_INSTALL_ID_LEN);
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */

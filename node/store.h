@@ -140,9 +140,9 @@ struct store_ingest_stats {
  * data.mdb, its two meta pages are read with pread() and the file must be as long as the
  * newer one says its records reach (a shorter file would fault when read); with a record
  * (opts->record), an empty or missing data.mdb, or one of another install, is refused.
- * Returns AM_OK, AM_ESYS, AM_ENOTFOUND (read_only and no store), AM_ECORRUPT (damaged,
- * emptied, replaced, not an aidmesh store, or a format this build does not read:
- * opts->damage says which), AM_EFULL.
+ * Returns AM_OK, AM_ESYS, AM_ENOTFOUND (read_only, and no store or one never set up),
+ * AM_ECORRUPT (damaged, emptied, replaced, not an aidmesh store, or a format this build
+ * does not read: opts->damage says which), AM_EFULL.
  */
 int store_open(struct store **out, const char *dir, const struct store_opts *opts);
 /* Closes; when the store was opened for writing with a record and the entry count
@@ -179,6 +179,12 @@ int store_record_parse(const char *text, size_t len, uint8_t id[static AM_INSTAL
  * to the handler that was there before. Only one thread at a time may be inside.
  */
 int store_guarded(struct store *s, int (*fn)(void *ctx), void *ctx, struct store_damage *damage);
+
+/* 1 when a read_only open found what an open to write would do first (views of an older
+ * format rebuilt, evidence of an older version placed): reopen to write to read it whole.
+ * The commands that only look (status, verify, doctor) open read-only, so a damaged store
+ * is never written to by them (LMDB, writing on a damaged page, may write out of bounds). */
+int store_wants_write(const struct store *s);
 
 /* The random id of this store. `copied_from` (nullable) receives the id the store had
  * before it was found copied to another file (all zero when it never was). */

@@ -187,6 +187,20 @@ static size_t record_text(char *out, size_t cap, const uint8_t id[static AM_INST
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
+int store_wants_write(const struct store *s)
+{
+    return s->wants_write;
+}
+
+/* which install this store is, and the one it was copied from (store.h) */
+void store_install_id(const struct store *s, uint8_t id[static AM_INSTALL_ID_LEN],
+                      uint8_t copied_from[AM_INSTALL_ID_LEN])
+{
+    memcpy(id, s->install_id, AM_INSTALL_ID_LEN);
+    if (copied_from)
+        memcpy(copied_from, s->copied_from, AM_INSTALL_ID_LEN);
+}
+
 /* Reads the record at `path`. Returns AM_OK, AM_ENOTFOUND (none), AM_ECORRUPT (not a
  * record: treated as none, and rewritten), AM_EPERM, AM_ESYS. */
 int store_record_read(const char *path, uint8_t id[static AM_INSTALL_ID_LEN], uint64_t *entries)

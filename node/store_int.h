@@ -60,6 +60,7 @@ struct store {
     MDB_dbi vinvalid; /* views: author || be64 seq -> why the entry's op is invalid */
     uint64_t map_max;
     int read_only;
+    int wants_write; /* read_only: an open to write would upgrade the store first */
     uint8_t install_id[AM_INSTALL_ID_LEN];
     uint8_t copied_from[AM_INSTALL_ID_LEN];
     uint64_t cache_max;        /* bytes the view cache may hold (estimated) */

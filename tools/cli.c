@@ -44,7 +44,9 @@ int cli_resolve_home(struct cli *c)
     return 0;
 }
 
-int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
+/* look: open read-only, unless the store is not there yet or an open to write would
+ * upgrade it first (store_wants_write): then as before, to write. */
+static int open_node(struct cli *c, struct node *n, const struct store_opts *opts, int look)
 {
     enum node_step step;
     char path[AM_HOME_PATH_MAX];
@@ -55,7 +57,14 @@ int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
     if (cli_resolve_home(c))
         return 1;
     so.damage = &damage;
+    so.read_only = so.read_only || look;
     rc = node_open(n, c->home, &so, &step);
+    if (look && ((rc == AM_OK && store_wants_write(n->store)) ||
+                 (rc == AM_ENOTFOUND && step == NODE_STEP_STORE))) {
+        if (rc == AM_OK)
+            node_close(n);
+        return open_node(c, n, opts, 0);
+    }
     if (rc == AM_OK)
         return 0;
     switch (step) {
@@ -97,6 +106,16 @@ int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
         break;
     }
     return 1;
+}
+
+int cli_open(struct cli *c, struct node *n, const struct store_opts *opts)
+{
+    return open_node(c, n, opts, 0);
+}
+
+int cli_open_to_look(struct cli *c, struct node *n)
+{
+    return open_node(c, n, NULL, 1);
 }
 
 /* ---- shared option handling ------------------------------------------------------------- */
@@ -394,7 +413,7 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage("status", "%s", "unexpected argument");
-    if (cli_open(c, &n, NULL))
+    if (cli_open_to_look(c, &n))
         return 1;
     {
         struct status_reads r = {&n, &st, &vs, &q, &prev, &nprev};
@@ -769,7 +788,7 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage("verify", "%s", "unexpected argument");
-    if (cli_open(c, &n, NULL))
+    if (cli_open_to_look(c, &n))
         return 1;
     v.json = c->json;
     if (v.json && (!(v.problems = json_array()) || !(v.misbehaving = json_array()))) {

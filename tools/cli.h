@@ -41,6 +41,10 @@ int cli_subcommand_help(int argc, char **argv, const char *help);
 int cli_bad_option(const char *cmd, char **argv);
 /* Opens the node of the resolved home, printing a sentence on failure. Returns 0 or 1. */
 int cli_open(struct cli *c, struct node *n, const struct store_opts *opts);
+/* cli_open for the commands that only look (status, verify): read-only, so a damaged store
+ * is not written to; opened to write after all when the store is missing or wants an
+ * upgrade that an open to write does (store_wants_write). */
+int cli_open_to_look(struct cli *c, struct node *n);
 /* Resolves the home into c->home, printing a sentence on failure. Returns 0 or 1. */
 int cli_resolve_home(struct cli *c);
 

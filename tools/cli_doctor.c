@@ -279,8 +279,9 @@ static void check_home(struct doc *d, struct cli *c, int full, struct store_stat
     }
 
     /* store */
-    /* Opened as `status` opens it: a read-only open (store_opts.read_only) closes its
-     * databases with the transaction that opened them. A missing store is not created. */
+    /* Opened as `status` opens it: read-only, so a damaged store is not written to; to
+     * write only when the store wants an upgrade (store_wants_write). A missing store is
+     * not created. */
     home_path(store_dir, c->home, "store");
     home_path(record, c->home, STORE_RECORD_FILE);
     home_path(path, c->home, "store/data.mdb");
@@ -290,7 +291,13 @@ static void check_home(struct doc *d, struct cli *c, int full, struct store_stat
     so.view_cache = STORE_VIEW_CACHE_OFF;
     so.record = record;  /* a store emptied, removed or swapped is named (PROTOCOL.md §7) */
     so.damage = &damage; /* store_open refuses those before it creates anything */
+    so.read_only = 1;
     rc = hf.exists || rf.exists ? store_open(&s, store_dir, &so) : AM_ENOTFOUND;
+    if (rc == AM_OK && store_wants_write(s)) {
+        store_close(s);
+        so.read_only = 0;
+        rc = store_open(&s, store_dir, &so);
+    }
     if (rc == AM_ENOTFOUND) {
         add(d, "home", "store", D_WARN,
             "no store in %s yet: `aidmesh status` (or any command that writes) creates it",
