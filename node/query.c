@@ -350,6 +350,101 @@ int query_needs(struct query *q, const struct query_need_filter *f, const struct
     return AM_OK;
 }
 
+/* ---- needs: a page of them ---- */
+
+struct page_acc {
+    struct query *q;
+    const struct query_need_filter *f;
+    size_t limit, total, n;
+    struct query_need *v;
+};
+
+static int page_add(void *ctx, const uint8_t id[RELIEF_ID_LEN], const char *site, const char *item)
+{
+    struct page_acc *a = ctx;
+    struct relief_key k = {.kind = RELIEF_OBJ_NEED};
+    uint8_t kb[RELIEF_KEY_MAX];
+    size_t kl, vl;
+    const uint8_t *v;
+    struct query_need *w = &a->v[a->n];
+    int rc;
+
+    if ((a->f->site && strcmp(site, a->f->site) != 0) ||
+        (a->f->item && strcmp(item, a->f->item) != 0) || a->total++ >= a->limit)
+        return 0;
+    memcpy(k.need, id, RELIEF_ID_LEN);
+    if (relief_key_encode(&k, kb, &kl) != AM_OK)
+        return AM_ECORRUPT;
+    if ((rc = store_snap_view(a->q->sn, kb, kl, &v, &vl)) != AM_OK)
+        return rc == AM_ENOTFOUND ? AM_ECORRUPT : rc; /* an index entry without its view */
+    memset(w, 0, sizeof *w);
+    if (relief_node_need_parse(v, vl, &w->v) != AM_OK)
+        return AM_ECORRUPT;
+    need_fill(a->q, w, store_snap_need_digits(a->q->sn, id));
+    a->n++;
+    return 0;
+}
+
+/* The dup check of query_needs for open rows, one index lookup each. */
+static int page_dups(struct query *q, struct query_need *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct query_need *w = &rows[i];
+        uint64_t ph;
+        uint8_t pid[RELIEF_ID_LEN];
+        int rc;
+        if (!w->v.opened || w->v.status != RELIEF_ST_OPEN)
+            continue;
+        rc = store_snap_need_open_before(q->sn, w->v.site, w->v.item, w->v.open_hlc, w->v.id, &ph,
+                                         pid);
+        if (rc == AM_ENOTFOUND)
+            continue;
+        if (rc != AM_OK)
+            return rc;
+        if (hlc_ms(w->v.open_hlc) - hlc_ms(ph) < QUERY_DUP_MS) {
+            w->dup = 1;
+            memcpy(w->dup_of, pid, RELIEF_ID_LEN);
+        }
+    }
+    return AM_OK;
+}
+
+int query_needs_page(struct query *q, const struct query_need_filter *f, size_t limit,
+                     const struct query_need **rows, size_t *n, size_t *total)
+{
+    struct page_acc a = {q, f, limit, 0, 0, NULL};
+    int rc = AM_ESTATE;
+
+    *rows = NULL;
+    *n = *total = 0;
+    if (f && f->status && !f->author && !(f->text && f->text[0]) && limit <= QUERY_PAGE_MAX) {
+        if (!(a.v = calloc(limit ? limit : 1, sizeof *a.v)))
+            return AM_ENOMEM;
+        rc = store_snap_needs_ordered_each(q->sn, f->status, f->priority, page_add, &a);
+        if (rc == AM_OK)
+            rc = page_dups(q, a.v, a.n);
+        if (rc == AM_OK && forked_any(q))
+            for (size_t i = 0; i < a.n; i++) {
+                struct relief_key k = {.kind = RELIEF_OBJ_NEED};
+                memcpy(k.need, a.v[i].v.id, RELIEF_ID_LEN);
+                a.v[i].forked = obj_forked(q, &k);
+            }
+        if (rc != AM_OK)
+            free(a.v);
+        else if ((rc = own(q, a.v)) == AM_OK) {
+            *rows = a.v;
+            *n = a.n;
+            *total = a.total;
+        }
+    }
+    if (rc != AM_ESTATE)
+        return rc;
+    /* a filter the index cannot serve, or views without it: every need is read */
+    if ((rc = query_needs(q, f, rows, total)) == AM_OK)
+        *n = *total < limit ? *total : limit;
+    return rc;
+}
+
 int query_need(struct query *q, const uint8_t id[static RELIEF_ID_LEN],
                const struct query_need **row)
 {

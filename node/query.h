@@ -80,6 +80,14 @@ struct query_need {
 int query_needs(struct query *q, const struct query_need_filter *f, const struct query_need **rows,
                 size_t *n);
 
+/* A page of needs: the first `limit` (at most QUERY_PAGE_MAX) of what query_needs would
+ * return for f, the same rows in the same order, and *total, how many it would return.
+ * With a status, and no text or author in f, only the rows returned are read (an index
+ * gives the order, the site and the item of every need); otherwise as query_needs. */
+#define QUERY_PAGE_MAX 10000
+int query_needs_page(struct query *q, const struct query_need_filter *f, size_t limit,
+                     const struct query_need **rows, size_t *n, size_t *total);
+
 /* Need `id`. Returns AM_OK (*row owned by q), AM_ENOTFOUND, or an error. */
 int query_need(struct query *q, const uint8_t id[static RELIEF_ID_LEN],
                const struct query_need **row);

@@ -441,6 +441,21 @@ int store_snap_needs_each(struct store_snap *sn, const char *site, int status, s
                           void *ctx);
 int store_snap_cells_each(struct store_snap *sn, const char *site, const char *item,
                           store_view_fn cb, void *ctx);
+/* The needs of status `status` (and priority `pri`; 0: any) in the order of the needs
+ * pages (query_need_cmp), from an index alone: cb gets each one's id, site and item
+ * (NUL-terminated, "" before its need.open arrived; valid during the call) and returns
+ * 0 to go on. AM_OK, AM_ESTATE (views of an older format opened read-only: no index), or
+ * a store error. */
+int store_snap_needs_ordered_each(struct store_snap *sn, int status, int pri,
+                                  int (*cb)(void *ctx, const uint8_t id[16], const char *site,
+                                            const char *item),
+                                  void *ctx);
+/* The open need of `site` and `item` just before (hlc, id) in the order (open time, id):
+ * AM_OK with *prev_hlc and prev_id, AM_ENOTFOUND (none), AM_ESTATE (as above), or a store
+ * error. */
+int store_snap_need_open_before(struct store_snap *sn, const char *site, const char *item,
+                                uint64_t hlc, const uint8_t id[16], uint64_t *prev_hlc,
+                                uint8_t prev_id[16]);
 /* The view of object `key`, pointing into the snapshot (valid until store_snap_end).
  * Returns AM_OK, AM_ENOTFOUND, or a store error. */
 int store_snap_view(struct store_snap *sn, const uint8_t *key, size_t key_len, const uint8_t **view,

@@ -58,6 +58,9 @@ struct store {
     MDB_dbi vneeds;   /* views: needs by site || status || priority || id -> "" */
     MDB_dbi vcells;   /* views: cells by item || site || lot || expiry -> "" */
     MDB_dbi vinvalid; /* views: author || be64 seq -> why the entry's op is invalid */
+    MDB_dbi vorder;   /* views: needs in the pages' order (views_need_keys) */
+    MDB_dbi vdup;     /* views: open needs by site, item, time (views_need_keys) */
+    int has_order;    /* vorder and vdup exist (a read-only open of older views: not) */
     uint64_t map_max;
     int read_only;
     int wants_write; /* read_only: an open to write would upgrade the store first */

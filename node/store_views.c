@@ -93,7 +93,12 @@ int views_open_dbs(struct store *s, MDB_txn *txn, unsigned dbflags)
         (rc = mdb_dbi_open(txn, "vcells", dbflags, &s->vcells)) != 0 ||
         (rc = mdb_dbi_open(txn, "vinvalid", dbflags, &s->vinvalid)) != 0)
         return rc;
-    return 0;
+    /* views made before format 9 lack these: read-only, the queries do without them */
+    rc = mdb_dbi_open(txn, "vorder", dbflags, &s->vorder);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "vdup", dbflags, &s->vdup);
+    s->has_order = rc == 0;
+    return rc == MDB_NOTFOUND && s->read_only ? 0 : rc;
 }
 
 int views_current(struct store *s, MDB_txn *txn)
@@ -158,22 +163,96 @@ void views_put_lp(uint8_t *out, size_t *o, const char *str)
     *o += n;
 }
 
-/* vneeds key of a need object in its current state: len(site) site status pri id. */
-int views_need_idx_key(struct relief_obj *o, uint8_t out[IDX_MAX], size_t *len)
+static void put_be(uint8_t *out, uint64_t v, int bytes)
 {
+    for (int i = 0; i < bytes; i++)
+        out[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+int views_need_keys(struct relief_obj *o, struct need_keys *k)
+{
+    const uint8_t *id = relief_obj_key(o)->need;
+    const char *site, *item;
     struct relief_need_view nv;
     struct relief_reg r;
-    size_t k = 0;
-    int rc;
+    uint32_t by = UINT32_MAX;
+    size_t n = 0;
+    int rc, pri;
 
-    if ((rc = relief_need_view(o, &nv)) != AM_OK || (rc = relief_obj_reg(o, RELIEF_F_PRI, &r)))
+    if ((rc = relief_need_view(o, &nv)) != AM_OK || (rc = relief_obj_reg(o, RELIEF_F_BY, &r)))
         return rc;
-    views_put_lp(out, &k, nv.opened ? nv.site : "");
-    out[k++] = (uint8_t)nv.status;
-    out[k++] = (uint8_t)(r.n_heads ? r.heads[0].v.i : 0);
-    memcpy(out + k, relief_obj_key(o)->need, RELIEF_ID_LEN);
-    *len = k + RELIEF_ID_LEN;
+    if (r.n_heads && r.heads[0].v.set && (uint32_t)r.heads[0].v.i)
+        by = (uint32_t)r.heads[0].v.i;
+    if ((rc = relief_obj_reg(o, RELIEF_F_PRI, &r)) != AM_OK)
+        return rc;
+    pri = r.n_heads ? (int)r.heads[0].v.i : 0;
+    site = nv.opened ? nv.site : "";
+    item = nv.opened ? nv.item : "";
+    views_put_lp(k->idx, &n, site);
+    k->idx[n++] = (uint8_t)nv.status;
+    k->idx[n++] = (uint8_t)pri;
+    memcpy(k->idx + n, id, RELIEF_ID_LEN);
+    k->idx_len = n + RELIEF_ID_LEN;
+
+    k->ord[0] = (uint8_t)nv.status;
+    k->ord[1] = (uint8_t)(pri ? pri : RELIEF_PRI_LOW + 1);
+    put_be(k->ord + 2, by, 4);
+    put_be(k->ord + 6, nv.open_hlc, 8);
+    memcpy(k->ord + 14, id, RELIEF_ID_LEN);
+    k->ordv_len = 0;
+    views_put_lp(k->ordv, &k->ordv_len, site);
+    views_put_lp(k->ordv, &k->ordv_len, item);
+
+    k->dup_len = 0;
+    if (nv.opened && nv.status == RELIEF_ST_OPEN) {
+        views_put_lp(k->dup, &k->dup_len, site);
+        views_put_lp(k->dup, &k->dup_len, item);
+        put_be(k->dup + k->dup_len, nv.open_hlc, 8);
+        memcpy(k->dup + k->dup_len + 8, id, RELIEF_ID_LEN);
+        k->dup_len += 8 + RELIEF_ID_LEN;
+    }
     return AM_OK;
+}
+
+/* Replaces the entry old (ol bytes; 0: none) of dbi by new -> val (nl bytes; 0: none). */
+static int idx_swap(MDB_txn *txn, MDB_dbi dbi, const uint8_t *old, size_t ol, const uint8_t *new,
+                    size_t nl, const uint8_t *val, size_t vl)
+{
+    MDB_val k = {ol, (void *)old}, v = {vl, (void *)val};
+    int rc;
+    if (ol) {
+        rc = mdb_del(txn, dbi, &k, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    if (!nl)
+        return 0;
+    k.mv_size = nl;
+    k.mv_data = (void *)new;
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* The need's index entries from old (NULL: it had none) to its state now. */
+static int need_index(struct wctx *w, struct relief_obj *o, const struct need_keys *old)
+{
+    struct need_keys nk;
+    int rc;
+    if ((rc = views_need_keys(o, &nk)) != AM_OK)
+        return rc;
+    if ((!old || old->idx_len != nk.idx_len || memcmp(old->idx, nk.idx, nk.idx_len) != 0) &&
+        (rc = idx_swap(w->txn, w->s->vneeds, old ? old->idx : NULL, old ? old->idx_len : 0, nk.idx,
+                       nk.idx_len, NULL, 0)) != 0)
+        return rc;
+    if ((!old || memcmp(old->ord, nk.ord, VORDER_KEY_LEN) != 0 || old->ordv_len != nk.ordv_len ||
+         memcmp(old->ordv, nk.ordv, nk.ordv_len) != 0) &&
+        (rc = idx_swap(w->txn, w->s->vorder, old ? old->ord : NULL, old ? VORDER_KEY_LEN : 0,
+                       nk.ord, VORDER_KEY_LEN, nk.ordv, nk.ordv_len)) != 0)
+        return rc;
+    if ((!old || old->dup_len != nk.dup_len || memcmp(old->dup, nk.dup, nk.dup_len) != 0) &&
+        (rc = idx_swap(w->txn, w->s->vdup, old ? old->dup : NULL, old ? old->dup_len : 0, nk.dup,
+                       nk.dup_len, NULL, 0)) != 0)
+        return rc;
+    return 0;
 }
 
 /* vcells key of a cell: len(item) item len(site) site len(lot) lot be32 exp. */
@@ -553,10 +632,10 @@ static int dump_obj(struct relief_obj *o, uint8_t **buf, size_t *cap, size_t *le
 }
 
 /* Writes the view of o (whose previous view, if any, had term old), its index entries,
- * and the fingerprint change. old_idx: the need's vneeds key before, if it existed. */
+ * and the fingerprint change. old: the need's index entries before, if it existed. */
 int views_write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, size_t klen,
                      const uint8_t *refs, size_t rlen, int had_old,
-                     const uint8_t old_term[TERM_LEN], const uint8_t *old_idx, size_t old_idx_len,
+                     const uint8_t old_term[TERM_LEN], const struct need_keys *old,
                      uint8_t new_term[TERM_LEN])
 {
     const struct relief_key *rk = relief_obj_key(o);
@@ -588,25 +667,14 @@ int views_write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, s
         w->vc.n[kind_slot(rk->kind)]++;
     views_fp_add(w->sum, new_term);
 
-    if (rk->kind == RELIEF_OBJ_NEED) {
-        if ((rc = views_need_idx_key(o, idx, &il)) != AM_OK)
-            return rc;
-        if (had_old && old_idx_len == il && memcmp(old_idx, idx, il) == 0)
-            return 0;
-        if (had_old) {
-            MDB_val ok = {old_idx_len, (void *)old_idx};
-            rc = mdb_del(w->txn, w->s->vneeds, &ok, NULL);
-            if (rc != 0 && rc != MDB_NOTFOUND)
-                return rc;
-        }
-    } else if (rk->kind == RELIEF_OBJ_CELL && !had_old) {
-        cell_idx_key(rk, idx, &il);
-    } else {
+    if (rk->kind == RELIEF_OBJ_NEED)
+        return need_index(w, o, had_old ? old : NULL);
+    if (rk->kind != RELIEF_OBJ_CELL || had_old)
         return 0;
-    }
+    cell_idx_key(rk, idx, &il);
     k.mv_size = il;
     k.mv_data = idx;
     v.mv_size = 0;
     v.mv_data = idx;
-    return mdb_put(w->txn, rk->kind == RELIEF_OBJ_NEED ? w->s->vneeds : w->s->vcells, &k, &v, 0);
+    return mdb_put(w->txn, w->s->vcells, &k, &v, 0);
 }

@@ -24,12 +24,14 @@
  * that 5 refuses, and are rebuilt; 6: succession objects (§10.7), whose ops views of 5
  * ignored as newer; 7: minimum levels (stock.min, §10.7), which views of 6 ignored as
  * newer; 8: a succession counts only while its old key is forked here, and its rows say
- * whether it is a refused second successor of its branch (§10.4, §10.9) */
-#define VIEWS_FORMAT 8
+ * whether it is a refused second successor of its branch (§10.4, §10.9); 9: the needs in
+ * the pages' order (vorder) and the open needs by site, item and time (vdup) */
+#define VIEWS_FORMAT 9
 #define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
 #define TERM_LEN     32
 /* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */
-#define IDX_MAX (RELIEF_KEY_MAX + 8)
+#define IDX_MAX        (RELIEF_KEY_MAX + 8)
+#define VORDER_KEY_LEN (1 + 1 + 4 + 8 + RELIEF_ID_LEN)
 /* Objects with at least this many ops are kept in the cache (cells always are). */
 #define CACHE_MIN_OPS 16
 
@@ -94,8 +96,18 @@ void views_sum_read(struct store *s, MDB_txn *txn, uint8_t sum[TERM_LEN]);
 
 /* Appends len(str) || str at out + *o and advances *o; the caller made room. */
 void views_put_lp(uint8_t *out, size_t *o, const char *str);
-/* vneeds key of a need object in its current state: len(site) site status pri id. */
-int views_need_idx_key(struct relief_obj *o, uint8_t out[IDX_MAX], size_t *len);
+/* The index entries of a need in its current state:
+ *   vneeds: len(site) site status pri id -> "";
+ *   vorder: status rank(pri) be32(by) be64(open hlc) id -> len(site) site len(item) item,
+ *     in the order of query_need_cmp (rank: pri, or after low when unset; by: the needed-by
+ *     day, or 2^32-1 when unset);
+ *   vdup: len(site) site len(item) item be64(open hlc) id -> "", open needs only
+ *     (dup_len 0 otherwise). */
+struct need_keys {
+    uint8_t idx[IDX_MAX], ord[VORDER_KEY_LEN], ordv[2 + 2 * RELIEF_SLUG_MAX], dup[IDX_MAX];
+    size_t idx_len, ordv_len, dup_len;
+};
+int views_need_keys(struct relief_obj *o, struct need_keys *k);
 /* The object key of a cell from its vcells key. Returns AM_OK or AM_ECORRUPT. */
 int views_cell_key_from_idx(const uint8_t *in, size_t len, uint8_t out[RELIEF_KEY_MAX],
                             size_t *olen);
@@ -131,11 +143,11 @@ int views_load_cell(const uint8_t *key, size_t klen, const MDB_val *rec, struct 
 /* The cell record of o into *buf (grown as needed). */
 int views_save_cell(struct relief_obj *o, uint8_t **buf, size_t *cap, size_t *len);
 /* Writes the view of o (whose previous view, if any, had term old_term), its index
- * entries, and the fingerprint change; new_term receives its term. old_idx: the need's
- * vneeds key before, if it existed. 0, an am_err code, or an LMDB code. */
+ * entries, and the fingerprint change; new_term receives its term. old: the need's
+ * index entries before, if it existed (else NULL). 0, an am_err code, or an LMDB code. */
 int views_write_view(struct wctx *w, struct relief_obj *o, const uint8_t *key, size_t klen,
                      const uint8_t *refs, size_t rlen, int had_old,
-                     const uint8_t old_term[TERM_LEN], const uint8_t *old_idx, size_t old_idx_len,
+                     const uint8_t old_term[TERM_LEN], const struct need_keys *old,
                      uint8_t new_term[TERM_LEN]);
 
 /* ---- checks that need the store (store_views_update.c) ---- */

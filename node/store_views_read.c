@@ -305,6 +305,92 @@ out:
     return finish_scan(rc, stop);
 }
 
+/* len(str) str at p[*o] (bounded by n) into out (cap RELIEF_SLUG_MAX + 1). */
+static int lp_get(const uint8_t *p, size_t n, size_t *o, char out[RELIEF_SLUG_MAX + 1])
+{
+    size_t l;
+    if (*o >= n || (l = p[*o]) > RELIEF_SLUG_MAX || *o + 1 + l > n)
+        return AM_ECORRUPT;
+    memcpy(out, p + *o + 1, l);
+    out[l] = 0;
+    *o += 1 + l;
+    return AM_OK;
+}
+
+int store_snap_needs_ordered_each(struct store_snap *sn, int status, int pri,
+                                  int (*cb)(void *ctx, const uint8_t id[RELIEF_ID_LEN],
+                                            const char *site, const char *item),
+                                  void *ctx)
+{
+    MDB_cursor *cur = NULL;
+    uint8_t prefix[2] = {(uint8_t)status, (uint8_t)pri};
+    size_t plen = pri ? 2 : 1;
+    MDB_val k = {plen, prefix}, v;
+    int rc, stop = 0, op;
+
+    if (!sn->s->has_order)
+        return AM_ESTATE;
+    if ((rc = mdb_cursor_open(sn->txn, sn->s->vorder, &cur)) != 0)
+        return store_mdb_err(rc);
+    for (op = MDB_SET_RANGE; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+        char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1];
+        size_t o = 0;
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (k.mv_size != VORDER_KEY_LEN || lp_get(v.mv_data, v.mv_size, &o, site) != AM_OK ||
+            lp_get(v.mv_data, v.mv_size, &o, item) != AM_OK || o != v.mv_size) {
+            stop = AM_ECORRUPT;
+            break;
+        }
+        if ((stop = cb(ctx, (const uint8_t *)k.mv_data + 14, site, item)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return finish_scan(rc, stop);
+}
+
+int store_snap_need_open_before(struct store_snap *sn, const char *site, const char *item,
+                                uint64_t hlc, const uint8_t id[RELIEF_ID_LEN], uint64_t *prev_hlc,
+                                uint8_t prev_id[RELIEF_ID_LEN])
+{
+    uint8_t key[IDX_MAX];
+    size_t n = 0, plen;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    if (!sn->s->has_order)
+        return AM_ESTATE;
+    if (strlen(site) > RELIEF_SLUG_MAX || strlen(item) > RELIEF_SLUG_MAX)
+        return AM_ENOTFOUND;
+    views_put_lp(key, &n, site);
+    views_put_lp(key, &n, item);
+    plen = n;
+    for (int i = 0; i < 8; i++)
+        key[n++] = (uint8_t)(hlc >> (56 - 8 * i));
+    memcpy(key + n, id, RELIEF_ID_LEN);
+    k.mv_size = n + RELIEF_ID_LEN;
+    k.mv_data = key;
+    if ((rc = mdb_cursor_open(sn->txn, sn->s->vdup, &cur)) != 0)
+        return store_mdb_err(rc);
+    /* the first entry at or after (site, item, hlc, id), then the one before it */
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+    if (rc == 0) {
+        const uint8_t *p = k.mv_data;
+        if (k.mv_size != plen + 8 + RELIEF_ID_LEN || memcmp(p, key, plen) != 0) {
+            rc = MDB_NOTFOUND;
+        } else {
+            *prev_hlc = 0;
+            for (int i = 0; i < 8; i++)
+                *prev_hlc = *prev_hlc << 8 | p[plen + i];
+            memcpy(prev_id, p + plen + 8, RELIEF_ID_LEN);
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? AM_ENOTFOUND : rc ? store_mdb_err(rc) : AM_OK;
+}
+
 int store_snap_cells_each(struct store_snap *sn, const char *site, const char *item,
                           store_view_fn cb, void *ctx)
 {
@@ -549,7 +635,8 @@ int store_views_digest(struct store *s, uint8_t out[static AM_HASH_LEN])
     static const char *const metas[] = {"view_fp", "view_counts", "views_format"};
     crypto_generichash_state h;
     MDB_txn *txn;
-    MDB_dbi dbs[5];
+    MDB_dbi dbs[7];
+    int nd = s->has_order ? 7 : 5;
     int rc = read_begin(s, &txn);
 
     if (rc != AM_OK)
@@ -559,8 +646,10 @@ int store_views_digest(struct store *s, uint8_t out[static AM_HASH_LEN])
     dbs[2] = s->vneeds;
     dbs[3] = s->vcells;
     dbs[4] = s->vinvalid;
+    dbs[5] = s->vorder;
+    dbs[6] = s->vdup;
     crypto_generichash_init(&h, NULL, 0, AM_HASH_LEN);
-    for (int d = 0; d < 5 && rc == AM_OK; d++) {
+    for (int d = 0; d < nd && rc == AM_OK; d++) {
         MDB_cursor *cur;
         MDB_val k, v;
         int op;

@@ -188,7 +188,8 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
     q.lc = lc;
     if ((rc = mdb_drop(txn, s->vrefs, 0)) != 0 || (rc = mdb_drop(txn, s->views, 0)) != 0 ||
         (rc = mdb_drop(txn, s->vneeds, 0)) != 0 || (rc = mdb_drop(txn, s->vcells, 0)) != 0 ||
-        (rc = mdb_drop(txn, s->vinvalid, 0)) != 0)
+        (rc = mdb_drop(txn, s->vinvalid, 0)) != 0 || (rc = mdb_drop(txn, s->vorder, 0)) != 0 ||
+        (rc = mdb_drop(txn, s->vdup, 0)) != 0)
         goto out;
 
     /* Pass 1: every entry's op to its object's refs (or to the invalid list), then the
@@ -240,7 +241,7 @@ static int rebuild(struct store *s, MDB_txn *txn, struct store_reindex_stats *st
         free(refs.r);
         if (rc != 0)
             goto out;
-        rc = views_write_view(&w, o, key, klen, w.rbuf, rlen, 0, NULL, NULL, 0, term);
+        rc = views_write_view(&w, o, key, klen, w.rbuf, rlen, 0, NULL, NULL, term);
         relief_obj_free(o);
         if (rc != 0)
             goto out;

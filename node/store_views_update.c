@@ -351,8 +351,9 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct touch 
 {
     struct store *s = w->s;
     const uint8_t *key = t[ord[0].i].key;
-    size_t klen = t[ord[0].i].klen, old_idx_len = 0;
-    uint8_t old_term[TERM_LEN], new_term[TERM_LEN], old_idx[IDX_MAX];
+    size_t klen = t[ord[0].i].klen;
+    uint8_t old_term[TERM_LEN], new_term[TERM_LEN];
+    struct need_keys old_keys, *old = NULL;
     MDB_val k = {klen, (void *)key}, v;
     struct cache_ent *ce = c ? cache_find(c, key, klen) : NULL;
     struct relief_obj *o = NULL;
@@ -418,9 +419,11 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct touch 
         lru_push(c, ce);
     }
 
-    if (had_old && relief_obj_key(o)->kind == RELIEF_OBJ_NEED &&
-        (rc = views_need_idx_key(o, old_idx, &old_idx_len)) != AM_OK)
-        goto out;
+    if (had_old && relief_obj_key(o)->kind == RELIEF_OBJ_NEED) {
+        if ((rc = views_need_keys(o, &old_keys)) != AM_OK)
+            goto out;
+        old = &old_keys;
+    }
 
     for (size_t i = 0; i < n; i++) {
         const struct touch *ti = &t[ord[i].i];
@@ -457,8 +460,7 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct touch 
     free(refs.r);
     free(add.r);
     refs.r = add.r = NULL;
-    rc = views_write_view(w, o, key, klen, w->rbuf, rlen, had_old, old_term, old_idx, old_idx_len,
-                          new_term);
+    rc = views_write_view(w, o, key, klen, w->rbuf, rlen, had_old, old_term, old, new_term);
     if (rc != 0)
         goto out;
     if (ce) {

@@ -163,14 +163,14 @@ static int needs_build(void *ctx)
     FILE *f = r->f;
     struct query *q = NULL;
     const struct query_need *rows;
-    size_t n;
+    size_t n, shown;
     struct query_need_filter nf = {.site = r->site && *r->site ? r->site : NULL,
                                    .status = r->status,
                                    .priority = r->priority,
                                    .text = r->q};
     int rc = query_open(r->w->n->store, 0, &q);
     if (rc == AM_OK)
-        rc = query_needs(q, &nf, &rows, &n);
+        rc = query_needs_page(q, &nf, WEBAPP_ROWS_MAX, &rows, &shown, &n);
     if (rc != AM_OK) {
         query_close(q);
         return rc;
@@ -187,7 +187,7 @@ static int needs_build(void *ctx)
     fputs("</select> ", f);
     text_input(f, "q", r->q);
     list_head(f, n, "need", "<th>priority</th><th>item, site</th><th>done/qty</th><th>status</th>");
-    for (size_t i = 0; i < n && i < WEBAPP_ROWS_MAX; i++) {
+    for (size_t i = 0; i < shown; i++) {
         const struct query_need *x = &rows[i];
         char day[11] = "";
         if (x->by)

@@ -242,6 +242,27 @@ static void check_listing(struct world *w, struct query *q, const struct query_n
                       (unsigned long long)seed, i - 1, i);
         }
     }
+    /* a page of the same listing: its first rows, alike in every field, and its count */
+    for (int t = 0; t < 3; t++) {
+        size_t lim = t == 0 ? 1 + (size_t)(seed % 5) : t == 1 ? n / 2 + 1 : n + 3, pn, total;
+        const struct query_need *pg;
+        cr_assert_eq(query_needs_page(q, f, lim, &pg, &pn, &total), AM_OK);
+        cr_assert_eq(total, n, "seed %llu: a page counts %zu of %zu", (unsigned long long)seed,
+                     total, n);
+        cr_assert_eq(pn, n < lim ? n : lim);
+        for (size_t i = 0; i < pn; i++) {
+            const struct query_need *a = &pg[i], *b = &rows[i];
+            cr_assert_eq(memcmp(a->v.id, b->v.id, RELIEF_ID_LEN), 0,
+                         "seed %llu: row %zu of a page of %zu", (unsigned long long)seed, i, lim);
+            cr_assert(a->digits == b->digits && a->pri == b->pri && a->by == b->by &&
+                          a->q == b->q && a->conflict == b->conflict && a->late == b->late &&
+                          a->forked == b->forked && a->over == b->over && a->dup == b->dup &&
+                          a->by_past == b->by_past && a->v.status == b->v.status &&
+                          a->v.delivered == b->v.delivered && !strcmp(a->v.site, b->v.site),
+                      "seed %llu: row %zu differs", (unsigned long long)seed, i);
+            cr_assert(!a->dup || !memcmp(a->dup_of, b->dup_of, RELIEF_ID_LEN));
+        }
+    }
 }
 
 static const char *const sites[] = {"hub-north", "clinic-2", "shelter-3"};
