@@ -873,8 +873,7 @@ static void daemon_teardown(struct daemon *d)
     while (d->conns)
         daemon_conn_close(d->conns, "stopping");
     daemon_dials_cancel(d); /* static peers still resolving: before the handles close */
-    http_stop(d->http);     /* its thread reads the store and the snapshot: stopped first */
-    d->http = NULL;
+    daemon_web_stop(d);     /* its threads read the store and the snapshot: stopped first */
     status_server_stop(&d->control);
     if (d->discovering)
         uv_discovery_stop(&d->disc, on_discovery_closed);
@@ -955,17 +954,9 @@ int daemon_run(struct node *n, const struct daemon_opts *o)
                                 on_control_request, d, err, sizeof err) != AM_OK)
             daemon_log(d, "%s; the node runs without it", err);
     }
-    if (o->http) {
-        char url[96], err[400];
-        if (http_start(&d->http, n, o->http, d->snap_ok ? &d->snap : NULL, url, sizeof url, err,
-                       sizeof err) != AM_OK) {
-            daemon_log(d, "%s", err);
-            rc = 1;
-            goto out;
-        }
-        daemon_log(d, "dashboard at %s", url);
-        snprintf(d->http_url, sizeof d->http_url, "%s", url);
-        daemon_write_status(d);
+    if (o->http && daemon_web_start(d, o)) {
+        rc = 1;
+        goto out;
     }
     for (int i = 0; i < o->n_peers; i++) {
         char host[sizeof d->targets->host], port[sizeof d->targets->port];

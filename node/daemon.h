@@ -42,6 +42,9 @@ struct daemon_opts {
     int init_blank_sticks;       /* and set up blank ones found there (the operator's opt-in) */
     const char *http;            /* serve the dashboard page here ("ADDR:PORT" or "PORT" for
                                     loopback; http.h); NULL: no HTTP at all */
+    int https;                   /* with http: HTTPS with the home's certificates (webtls.h) */
+    const char *ca_listen;       /* with https: "ADDR:PORT" serving the certificate authority
+                                    over plain HTTP (http_ca.h); NULL: none */
 };
 
 /* Runs until SIGINT or SIGTERM. Returns 0 after a clean stop, 1 when it cannot start

@@ -166,7 +166,9 @@ struct daemon {
     struct status_server control;
     /* --http: the dashboard, served on a thread of its own (http.h) */
     struct http_server *http;
-    char http_url[96]; /* where it serves its web pages, "" when it does not (status) */
+    char http_url[96];      /* where it serves its web pages, "" when it does not (status) */
+    struct http_ca *web_ca; /* HTTPS: the authority's download port (http_ca.h) */
+    char *web_key_pem, *web_cert_pem; /* HTTPS: the server's key and certificate (webtls.h) */
     /* one-shot mode */
     int once;
     struct daemon_sync_result *once_result;
@@ -182,6 +184,13 @@ struct conn *daemon_conn_new(struct daemon *d, int outbound);
 /* Starts the sync session of a connected socket; on failure the connection is closed. */
 int daemon_conn_start(struct conn *c);
 void daemon_conn_close(struct conn *c, const char *why);
+
+/* daemon_web.c */
+/* Serves the web app at o->http (HTTPS with o->https; the authority's download port at
+ * o->ca_listen). Returns 0, or 1 after logging why it cannot. */
+int daemon_web_start(struct daemon *d, const struct daemon_opts *o);
+/* Stops what daemon_web_start started (also after a failed start). */
+void daemon_web_stop(struct daemon *d);
 
 /* daemon_accept.c */
 /* Listens on "ADDR:PORT" (numeric). Returns 0, or 1 after logging why it cannot. */

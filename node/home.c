@@ -485,6 +485,63 @@ int home_config_get(const char *home, const char *key, char *out, size_t cap)
     return home_config_each(home, key, config_get_one, &g);
 }
 
+int home_config_set(const char *home, const char *key, const char *value)
+{
+    char path[AM_HOME_PATH_MAX], line[HOME_CONFIG_LINE_MAX];
+    char *buf = NULL, *out = NULL;
+    size_t len = 0, olen = 0, klen = strlen(key), vlen = value ? strlen(value) : 0;
+    int rc = AM_ESYS;
+    FILE *f;
+
+    if (klen == 0 || strpbrk(key, " \t=\r\n") || (value && strpbrk(value, "\r\n")) ||
+        klen + vlen + 5 >= HOME_CONFIG_LINE_MAX || home_path(path, home, CONFIG_FILE) != AM_OK)
+        return AM_EINVAL;
+    if (!(buf = malloc(HOME_CONFIG_MAX + 1)) || !(out = malloc(HOME_CONFIG_MAX + 1))) {
+        rc = AM_ENOMEM;
+        goto out;
+    }
+    if ((f = fopen(path, "r")) != NULL) {
+        len = fread(buf, 1, HOME_CONFIG_MAX + 1, f);
+        rc = ferror(f) ? AM_ESYS : AM_OK;
+        fclose(f);
+        if (rc != AM_OK)
+            goto out;
+    } else if (errno != ENOENT) {
+        goto out;
+    }
+    if (len > HOME_CONFIG_MAX) {
+        rc = AM_ELIMIT;
+        goto out;
+    }
+    for (size_t at = 0; at < len;) { /* every line but the key's, as it was */
+        const char *nl = memchr(buf + at, '\n', len - at);
+        size_t ll = nl ? (size_t)(nl - (buf + at)) + 1 : len - at;
+        size_t cl = ll < sizeof line ? ll : sizeof line - 1;
+        memcpy(line, buf + at, cl);
+        line[cl] = 0;
+        if (!home_config_line(line, key)) {
+            memcpy(out + olen, buf + at, ll);
+            olen += ll;
+            if (!nl)
+                out[olen++] = '\n';
+        }
+        at += ll;
+    }
+    if (value) {
+        int n = snprintf(out + olen, HOME_CONFIG_MAX + 1 - olen, "%s = %s\n", key, value);
+        if (n < 0 || (size_t)n >= HOME_CONFIG_MAX + 1 - olen) {
+            rc = AM_ELIMIT;
+            goto out;
+        }
+        olen += (size_t)n;
+    }
+    rc = home_write_secret_file(path, out, olen, 1);
+out:
+    free(buf);
+    free(out);
+    return rc;
+}
+
 int home_peer_normal(const char *in, char out[static HOME_PEER_MAX])
 {
     char host[256], port[8];

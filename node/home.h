@@ -86,6 +86,14 @@ const char *home_config_line(char *line, const char *key);
  * AM_OK, AM_ESYS. */
 int home_config_get(const char *home, const char *key, char *out, size_t cap);
 
+/* Sets `key` in DIR/config: every "key = ..." line goes, the other lines stay as they are,
+ * and "key = value" is appended (value NULL: the key only goes). The file is rewritten
+ * whole and atomically (mode 0600). Returns AM_OK; AM_EINVAL (a key with a blank, '=' or a
+ * line end, a value with a line end, a line over HOME_CONFIG_LINE_MAX); AM_ELIMIT (a config
+ * over HOME_CONFIG_MAX bytes); AM_ENOMEM; AM_ESYS (errno set). */
+#define HOME_CONFIG_MAX (64 * 1024)
+int home_config_set(const char *home, const char *key, const char *value);
+
 /* The "peer = HOST:PORT" lines of DIR/config, at most max of them, into out, each
  * normalised (home_peer_normal; a value that does not parse is kept as written) and each
  * peer once (`peer = HOST` and `peer = HOST:47470` are one). Returns how many (0 when

@@ -28,7 +28,9 @@
 #include "am_err.h"
 #include "dashboard.h"
 #include "http_pair.h"
+#include "i18n.h"
 #include "webapp.h"
+#include "webapp_forms.h"
 #include "webdev.h"
 
 /* Limits (http.h says what they bound): */
@@ -61,9 +63,10 @@ struct http_conn {
 /* A POST of a form being read (the request's con_cls). */
 struct form_req {
     struct MHD_PostProcessor *pp;
-    int route; /* HTTP_ROUTE_PAIR or HTTP_ROUTE_NEED_ADD */
+    int route; /* HTTP_ROUTE_PAIR, _NEED_ADD, _NEED_CHANGE or _STOCK_CHANGE */
     char code[32];
     struct webapp_need_form need;
+    struct webapp_change_form change; /* _NEED_CHANGE, _STOCK_CHANGE */
     size_t body;
     int bad; /* a field longer than it may be */
 };
@@ -79,6 +82,7 @@ struct http_server {
     struct http_conn *head, *tail;
     struct http_pair_guard guard; /* wrong pairing codes, by address (server thread) */
     char nonces[HTTP_NONCES][WEBAPP_NONCE_LEN + 1]; /* forms taken (server thread) */
+    char done[HTTP_NONCES][WEBAPP_DONE_MAX];        /* what each recorded, for a second tap */
     size_t nonce_at;
 };
 
@@ -90,10 +94,12 @@ static const char csp_form[] = "default-src 'none'; style-src 'unsafe-inline'; b
 
 /* What an answer carries besides its body. */
 struct extra {
-    const char *csp;        /* NULL: csp */
-    const char *cookie;     /* Set-Cookie, or NULL */
-    const char *location;   /* a redirect's target, or NULL */
-    unsigned retry_after_s; /* 429: when to try again */
+    const char *csp;         /* NULL: csp */
+    const char *cookie;      /* Set-Cookie, or NULL */
+    const char *location;    /* a redirect's target, or NULL */
+    unsigned retry_after_s;  /* 429: when to try again */
+    int lang;                /* the page's language (i18n.h) */
+    const char *lang_cookie; /* a second Set-Cookie: the language chosen by ?lang= */
 };
 
 static enum MHD_Result reply_x(struct MHD_Connection *c, unsigned status, const char *type,
@@ -117,6 +123,8 @@ static enum MHD_Result reply_x(struct MHD_Connection *c, unsigned status, const 
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD (and POST at /pair)");
     if (x && x->cookie)
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, x->cookie);
+    if (x && x->lang_cookie)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, x->lang_cookie);
     if (x && x->location)
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, x->location);
     if (x && x->retry_after_s) {
@@ -146,8 +154,8 @@ int http_route(const struct http_hosts *hosts, const char *method, const char *u
                const struct http_header *hdr, size_t n, int more)
 {
     const char *host = NULL, *origin = NULL;
-    size_t n_host = 0, n_origin = 0, plen;
-    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, pair, needs;
+    size_t n_host = 0, n_origin = 0, plen, sl;
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, pair, needs, need, upd;
 
     /* one Host, or none (HTTP/1.0): two could make a check and a proxy disagree */
     for (size_t i = 0; i < n; i++) {
@@ -172,23 +180,35 @@ int http_route(const struct http_hosts *hosts, const char *method, const char *u
     plen = strcspn(url, "?#"); /* a query or fragment changes nothing */
     pair = plen == 5 && strncmp(url, "/pair", 5) == 0;
     needs = plen == 6 && strncmp(url, "/needs", 6) == 0;
+    /* a need's page: /needs/ and 4 to 32 hex digits of its id */
+    need = plen >= 11 && plen <= 39 && strncmp(url, "/needs/", 7) == 0 &&
+           strspn(url + 7, "0123456789abcdefABCDEF") == plen - 7;
+    upd = plen == 13 && strncmp(url, "/stock/update", 13) == 0;
     if (plen == 10 && strncmp(url, "/needs/new", 10) == 0)
         return get ? HTTP_ROUTE_NEED_FORM : 405;
     if (plen == 6 && strncmp(url, "/stock", 6) == 0)
         return get ? HTTP_ROUTE_STOCK : 405;
-    if (!pair && !needs &&
+    if (!pair && !needs && !need && !upd &&
         !((plen == 1 && url[0] == '/') || (plen == 11 && strncmp(url, "/index.html", 11) == 0)))
         return 404;
     if (get)
-        return pair ? HTTP_ROUTE_PAIR_FORM : needs ? HTTP_ROUTE_NEEDS : HTTP_ROUTE_PAGE;
+        return pair    ? HTTP_ROUTE_PAIR_FORM
+               : needs ? HTTP_ROUTE_NEEDS
+               : need  ? HTTP_ROUTE_NEED_PAGE
+               : upd   ? HTTP_ROUTE_STOCK_FORM
+                       : HTTP_ROUTE_PAGE;
     /* answered before any request body: nothing is read from one but a form's */
-    if ((!pair && !needs) || strcmp(method, "POST") != 0)
+    if ((!pair && !needs && !need && !upd) || strcmp(method, "POST") != 0)
         return 405;
     /* a form of this very origin, never one another site's page submits */
-    if (!host || n_origin != 1 || strncmp(origin, "http://", 7) != 0 ||
-        strcasecmp(origin + 7, host) != 0)
+    sl = hosts->tls ? 8 : 7; /* "https://" on the HTTPS listener, else "http://" */
+    if (!host || n_origin != 1 || strncmp(origin, hosts->tls ? "https://" : "http://", sl) != 0 ||
+        strcasecmp(origin + sl, host) != 0)
         return 403;
-    return pair ? HTTP_ROUTE_PAIR : HTTP_ROUTE_NEED_ADD;
+    return pair    ? HTTP_ROUTE_PAIR
+           : needs ? HTTP_ROUTE_NEED_ADD
+           : need  ? HTTP_ROUTE_NEED_CHANGE
+                   : HTTP_ROUTE_STOCK_CHANGE;
 }
 
 /* ---- per-connection deadlines ---------------------------------------------------------- */
@@ -344,6 +364,8 @@ static char *field_buf(struct form_req *fr, const char *key, size_t *cap)
         *cap = sizeof fr->code;
         return strcmp(key, "code") == 0 ? fr->code : NULL;
     }
+    if (fr->route == HTTP_ROUTE_NEED_CHANGE || fr->route == HTTP_ROUTE_STOCK_CHANGE)
+        return webapp_change_field(&fr->change, key, cap);
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strcmp(key, t[i].k) == 0) {
             *cap = t[i].cap;
@@ -395,13 +417,27 @@ static void client_key(struct MHD_Connection *c, uint8_t key[16])
     }
 }
 
+/* The request's language (i18n_pick: ?lang=, the lang cookie, Accept-Language, English),
+ * into x->lang; a ?lang= choice is kept by the cookie x then carries. */
+static int request_lang(struct MHD_Connection *c, struct extra *x)
+{
+    int set;
+    x->lang = i18n_pick(
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lang"),
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE), &set);
+    x->lang_cookie = set ? i18n_set_cookie(x->lang) : NULL;
+    return x->lang;
+}
+
 static enum MHD_Result pair_page(struct MHD_Connection *c, unsigned status, const char *msg,
                                  struct extra *x)
 {
     size_t len;
-    char *page = http_pair_page(msg, &len);
+    char *page = http_pair_page_lang(x->lang, msg, &len);
     if (!page)
-        return text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory: reload in a moment\n");
+        return text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                    i18n_s(x->lang, "out of memory: reload in a moment\n"));
     x->csp = csp_form;
     return reply_x(c, status, "text/html; charset=utf-8", page, len, 1, x);
 }
@@ -416,13 +452,18 @@ static enum MHD_Result pair_answer(struct http_server *h, struct MHD_Connection 
     char cookie[200], msg[200];
     uint64_t now = mono_ms();
     unsigned wait;
-    int rc;
+    int rc, l = request_lang(c, &x);
 
     client_key(c, key);
     if ((wait = http_pair_wait(&h->guard, key, now)) > 0) {
         snprintf(msg, sizeof msg,
-                 "Too many wrong codes were typed: pairing is paused. Try again in %u minute%s.",
-                 (wait + 59) / 60, (wait + 59) / 60 == 1 ? "" : "s");
+                 i18n_n(l,
+                        "Too many wrong codes were typed: pairing is paused. Try again in %u "
+                        "minute.",
+                        "Too many wrong codes were typed: pairing is paused. Try again in %u "
+                        "minutes.",
+                        (wait + 59) / 60),
+                 (wait + 59) / 60);
         x.retry_after_s = wait;
         return pair_page(c, MHD_HTTP_TOO_MANY_REQUESTS, msg, &x);
     }
@@ -431,6 +472,8 @@ static enum MHD_Result pair_answer(struct http_server *h, struct MHD_Connection 
     if (rc == AM_OK) {
         http_pair_succeeded(&h->guard, key);
         webdev_set_cookie(token, cookie, sizeof cookie);
+        if (h->hosts.tls) /* never sent back over plain HTTP (the /ca.crt port, say) */
+            snprintf(cookie + strlen(cookie), sizeof cookie - strlen(cookie), "; Secure");
         sodium_memzero(token, sizeof token);
         x.cookie = cookie;
         x.location = "/";
@@ -442,18 +485,19 @@ static enum MHD_Result pair_answer(struct http_server *h, struct MHD_Connection 
     if (rc == AM_ENOTFOUND || rc == AM_EINVAL) {
         http_pair_failed(&h->guard, key, now);
         return pair_page(c, MHD_HTTP_FORBIDDEN,
-                         "That code is wrong, used, or expired. Check it, or ask the "
-                         "coordinator for a new one.",
+                         i18n_s(l, "That code is wrong, used, or expired. Check it, or ask the "
+                                   "coordinator for a new one."),
                          &x);
     }
     if (rc == AM_ELIMIT)
         return pair_page(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                         "This node has as many paired phones as it keeps: the coordinator can "
-                         "remove old ones (aidmesh web revoke) and make a new code.",
+                         i18n_s(l, "This node has as many paired phones as it keeps: the "
+                                   "coordinator can remove old ones (aidmesh web revoke) and "
+                                   "make a new code."),
                          &x);
     return pair_page(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                     "The pairing could not be saved on the node. Try again; if it goes on, "
-                     "tell the coordinator (aidmesh doctor on the node).",
+                     i18n_s(l, "The pairing could not be saved on the node. Try again; if it "
+                               "goes on, tell the coordinator (aidmesh doctor on the node)."),
                      &x);
 }
 
@@ -489,10 +533,11 @@ static enum MHD_Result app_reply(struct MHD_Connection *c, int rc, char *page, s
     }
     if (rc == AM_ECORRUPT)
         return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                    "the relief views cannot be read: run `aidmesh reindex` on this node\n");
+                    i18n_s(x->lang, "the relief views cannot be read: run `aidmesh reindex` "
+                                    "on this node\n"));
     return text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                "the page cannot be made right now (out of memory or the store failed); "
-                "reload in a moment\n");
+                i18n_s(x->lang, "the page cannot be made right now (out of memory or the store "
+                                "failed); reload in a moment\n"));
 }
 
 /* The new need's form is in: check who sends it, then store it once. */
@@ -506,17 +551,20 @@ static enum MHD_Result need_answer(struct http_server *h, struct MHD_Connection 
     size_t len;
     int rc, role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf);
 
+    w.lang = request_lang(c, &x);
+    w.path = "/needs/new";
     if (role != WEBDEV_WRITE)
         return text(c, role ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED,
-                    role ? "this phone is paired to read only: ask the coordinator for a code "
-                           "with --write\n"
-                         : "this phone is not paired with this node: pair it at /pair\n");
+                    role ? i18n_s(w.lang, "this phone is paired to read only: ask the "
+                                          "coordinator for a code with --write\n")
+                         : i18n_s(w.lang, "this phone is not paired with this node: pair it at "
+                                          "/pair\n"));
     w.csrf = csrf;
     if (!h->hosts.loopback && (strlen(fr->need.csrf) != WEBDEV_COOKIE_CHARS ||
                                sodium_memcmp(fr->need.csrf, csrf, WEBDEV_COOKIE_CHARS) != 0))
         return text(c, MHD_HTTP_FORBIDDEN,
-                    "this form did not come from this phone's page: open /needs/new and send "
-                    "it again\n");
+                    i18n_s(w.lang, "this form did not come from this phone's page: open "
+                                   "/needs/new and send it again\n"));
     x.location = "/needs";
     for (size_t i = 0; fr->need.nonce[0] && i < HTTP_NONCES; i++)
         if (strcmp(h->nonces[i], fr->need.nonce) == 0) /* a second tap: stored already */
@@ -524,7 +572,8 @@ static enum MHD_Result need_answer(struct http_server *h, struct MHD_Connection 
                            sizeof done - 1, 0, &x);
     rc = fr->bad ? AM_EINVAL : webapp_need_add(&w, &fr->need, id, msg, sizeof msg);
     if (fr->bad)
-        snprintf(msg, sizeof msg, "A field is longer than it may be: shorten it.");
+        snprintf(msg, sizeof msg, "%s",
+                 i18n_s(w.lang, "A field is longer than it may be: shorten it."));
     if (rc == AM_OK) {
         if (fr->need.nonce[0]) {
             snprintf(h->nonces[h->nonce_at], sizeof h->nonces[0], "%s", fr->need.nonce);
@@ -542,15 +591,82 @@ static enum MHD_Result need_answer(struct http_server *h, struct MHD_Connection 
     return reply_x(c, MHD_HTTP_UNPROCESSABLE_CONTENT, "text/html; charset=utf-8", page, len, 1, &x);
 }
 
+/* A page of webapp_forms.h into a reply, with the status it asks for. */
+static enum MHD_Result form_reply(struct MHD_Connection *c, int rc, struct webapp_answer *a)
+{
+    struct extra x = {.csp = csp_form};
+    if (rc != AM_OK)
+        return app_reply(c, rc, NULL, 0, &x);
+    return reply_x(c, a->status, "text/html; charset=utf-8", a->out, a->len, 1, &x);
+}
+
+/* GET of a need's page (/needs/ID) or of the stock form (/stock/update?site=S&item=I). */
+static enum MHD_Result change_page(struct MHD_Connection *c, const struct webapp_ctx *w, int route,
+                                   const char *url)
+{
+    struct webapp_answer a;
+    char id[40];
+    int rc;
+    memset(&a, 0, sizeof a);
+    if (route == HTTP_ROUTE_NEED_PAGE) {
+        snprintf(id, sizeof id, "%.*s", (int)strcspn(url + 7, "?#"), url + 7); /* 4..32 */
+        rc = webapp_need_page(w, id, &a);
+    } else {
+        rc = webapp_stock_page(w, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "site"),
+                               MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "item"), &a);
+    }
+    return form_reply(c, rc, &a);
+}
+
+/* An update form is in (a need's, or a receipt, an issue or a count): check who sends it,
+ * then write it once; a second tap of the same form gets what the first one recorded. */
+static enum MHD_Result change_answer(struct http_server *h, struct MHD_Connection *c,
+                                     struct form_req *fr, const char *url)
+{
+    struct webapp_ctx w = {.n = h->n, .status = h->status, .can_write = 1, .csrf = ""};
+    struct webapp_change_form *f = &fr->change;
+    char csrf[WEBDEV_COOKIE_CHARS + 1] = "", id[40];
+    const char *again = NULL;
+    struct webapp_answer a;
+    struct extra xl = {0};
+    int rc, role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf);
+
+    w.lang = request_lang(c, &xl);
+    w.path = url; /* the page answered is the form's own */
+    if (role != WEBDEV_WRITE)
+        return text(c, role ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED,
+                    role ? i18n_s(w.lang, "this phone is paired to read only: ask the "
+                                          "coordinator for a code with --write\n")
+                         : i18n_s(w.lang, "this phone is not paired with this node: pair it at "
+                                          "/pair\n"));
+    w.csrf = csrf;
+    if (!h->hosts.loopback && (strlen(f->csrf) != WEBDEV_COOKIE_CHARS ||
+                               sodium_memcmp(f->csrf, csrf, WEBDEV_COOKIE_CHARS) != 0))
+        return text(c, MHD_HTTP_FORBIDDEN,
+                    "this form did not come from this phone's page: open the page again and "
+                    "send it from there\n");
+    for (size_t i = 0; f->nonce[0] && i < HTTP_NONCES; i++)
+        if (strcmp(h->nonces[i], f->nonce) == 0)
+            again = h->done[i];
+    memset(&a, 0, sizeof a);
+    if (fr->route == HTTP_ROUTE_NEED_CHANGE) {
+        snprintf(id, sizeof id, "%.*s", (int)strcspn(url + 7, "?#"), url + 7); /* 4..32 */
+        rc = webapp_need_change(&w, id, f, fr->bad, again, &a);
+    } else {
+        rc = webapp_stock_change(&w, f, fr->bad, again, &a);
+    }
+    if (a.written && f->nonce[0]) { /* taken: a second tap writes nothing */
+        snprintf(h->nonces[h->nonce_at], sizeof h->nonces[0], "%s", f->nonce);
+        snprintf(h->done[h->nonce_at], sizeof h->done[0], "%s", a.done);
+        h->nonce_at = (h->nonce_at + 1) % HTTP_NONCES;
+    }
+    return form_reply(c, rc, &a);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
 {
-    static char not_paired[] =
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-        "content=\"width=device-width, initial-scale=1\"><title>aidmesh</title></head><body>"
-        "<p>This phone is not paired with this node (or it was removed).</p>"
-        "<p><a href=\"/pair\">Pair it with a code from the coordinator</a></p></body></html>\n";
     struct http_server *h = cls;
     struct http_conn *k = conn_of(c);
     struct form_req *pr = *con_cls;
@@ -575,6 +691,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             *upload_size = 0;
             return MHD_YES;
         }
+        if (pr->route == HTTP_ROUTE_NEED_CHANGE || pr->route == HTTP_ROUTE_STOCK_CHANGE)
+            return change_answer(h, c, pr, url);
         return pr->route == HTTP_ROUTE_PAIR ? pair_answer(h, c, pr) : need_answer(h, c, pr);
     }
     if (k && !k->answering) { /* the request is in: the answer has its own deadline */
@@ -583,33 +701,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     memset(&hl, 0, sizeof hl);
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hl);
+    w.lang = request_lang(c, &x);
+    w.path = url; /* a route's path (http_route): the language switcher links there */
     switch ((route = http_route(&h->hosts, method, url, hl.v, hl.n, hl.more))) {
     case 400:
         return text(c, MHD_HTTP_BAD_REQUEST,
-                    "a request must name one Host (this one has several, or too many "
-                    "headers)\n");
+                    i18n_s(w.lang, "a request must name one Host (this one has several, or too "
+                                   "many headers)\n"));
     case 405:
         return text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-                    "this page is read-only: only GET and HEAD are answered (and a POST of the "
-                    "pairing form at /pair)\n");
+                    i18n_s(w.lang, "this page is read-only: only GET and HEAD are answered (and "
+                                   "a POST of the pairing form at /pair)\n"));
     case 403:
         return text(c, MHD_HTTP_FORBIDDEN,
-                    "refused: this node answers only to its own addresses, and takes forms "
-                    "only from its own pages\n");
+                    i18n_s(w.lang, "refused: this node answers only to its own addresses, and "
+                                   "takes forms only from its own pages\n"));
     case 404:
-        return text(c, MHD_HTTP_NOT_FOUND, "no such page: the dashboard is at /\n");
+        return text(c, MHD_HTTP_NOT_FOUND, i18n_s(w.lang, "no such page: the dashboard is at /\n"));
     case HTTP_ROUTE_PAIR_FORM:
         return pair_page(c, MHD_HTTP_OK, NULL, &x);
     case HTTP_ROUTE_PAIR:
     case HTTP_ROUTE_NEED_ADD:
+    case HTTP_ROUTE_NEED_CHANGE:
+    case HTTP_ROUTE_STOCK_CHANGE:
         if (!(pr = calloc(1, sizeof *pr)))
             return MHD_NO;
         pr->route = route;
         if (!(pr->pp = MHD_create_post_processor(c, 512, on_field, pr))) {
             free(pr);
             return text(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                        "send the form as the page does "
-                        "(application/x-www-form-urlencoded)\n");
+                        i18n_s(w.lang, "send the form as the page does "
+                                       "(application/x-www-form-urlencoded)\n"));
         }
         *con_cls = pr;
         return MHD_YES; /* the body comes in the next calls */
@@ -617,9 +739,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         break;
     }
     role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf);
-    if (!role)
-        return reply(c, MHD_HTTP_UNAUTHORIZED, "text/html; charset=utf-8", not_paired,
-                     sizeof not_paired - 1, 0);
+    if (!role) {
+        if (!(page = http_pair_unpaired_page(w.lang, &len)))
+            return text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                        i18n_s(w.lang, "out of memory: reload in a moment\n"));
+        return reply_x(c, MHD_HTTP_UNAUTHORIZED, "text/html; charset=utf-8", page, len, 1, &x);
+    }
     w.can_write = role == WEBDEV_WRITE;
     w.csrf = csrf;
     if (route == HTTP_ROUTE_NEEDS) {
@@ -635,11 +760,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                           &len);
         return app_reply(c, rc, page, len, &x);
     }
+    if (route == HTTP_ROUTE_NEED_PAGE || route == HTTP_ROUTE_STOCK_FORM)
+        return change_page(c, &w, route, url);
     if (route == HTTP_ROUTE_NEED_FORM) {
         if (!w.can_write)
             return text(c, MHD_HTTP_FORBIDDEN,
-                        "this phone is paired to read only: ask the coordinator for a code "
-                        "with --write\n");
+                        i18n_s(w.lang, "this phone is paired to read only: ask the "
+                                       "coordinator for a code with --write\n"));
         rc = webapp_need_form(&w, NULL, NULL, &page, &len);
         return app_reply(c, rc, page, len, &x);
     }
@@ -746,7 +873,7 @@ static void hosts_add(struct http_hosts *hs, size_t *n, const char *addr, unsign
 {
     if (*n < HTTP_HOSTS_MAX)
         snprintf(hs->hosts[(*n)++], sizeof hs->hosts[0], "%s:%u", addr, port);
-    if (port == 80 && *n < HTTP_HOSTS_MAX)
+    if (port == (hs->tls ? 443u : 80u) && *n < HTTP_HOSTS_MAX)
         snprintf(hs->hosts[(*n)++], sizeof hs->hosts[0], "%s", addr);
 }
 
@@ -832,8 +959,15 @@ static int open_listener(const struct sockaddr_storage *sa, socklen_t len, const
 }
 
 int http_start(struct http_server **out, struct node *n, const char *spec,
-               struct status_snapshot *status, char *url, size_t url_cap, char *err, size_t err_cap)
+               const struct http_tls *tls, struct status_snapshot *status, char *url,
+               size_t url_cap, char *err, size_t err_cap)
 {
+    /* HTTPS: TLS 1.2 and 1.3 only (every phone of the last ten years speaks 1.2) */
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, tls ? (void *)tls->key_pem : NULL},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, tls ? (void *)tls->cert_pem : NULL},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+        {MHD_OPTION_END, 0, NULL}};
     struct sockaddr_storage sa, bound;
     socklen_t sa_len = 0, blen = sizeof bound;
     struct http_server *h;
@@ -864,16 +998,32 @@ int http_start(struct http_server **out, struct node *n, const char *spec,
     h->n = n;
     h->status = status;
     h->hosts.loopback = is_loopback(&bound);
+    h->hosts.tls = tls != NULL;
     sa_text(&bound, host, sizeof host, &port);
     hosts_fill(&h->hosts, &bound, host, port);
+    for (size_t i = 0, k = 0; tls && tls->names && i < tls->names->n; i++) /* NAME.local */
+        if (!strchr(tls->names->v[i], ':') &&
+            strspn(tls->names->v[i], "0123456789.") != strlen(tls->names->v[i])) {
+            while (k < HTTP_HOSTS_MAX && h->hosts.hosts[k][0])
+                k++;
+            hosts_add(&h->hosts, &k, tls->names->v[i], port);
+        }
+    /* the web app's catalogues, read now: no other thread of this process runs yet (the
+     * server's starts below), as i18n_init needs; without them the pages are in English */
+    {
+        char why[400];
+        if (i18n_init(NULL, why, sizeof why) != AM_OK && why[0])
+            fprintf(stderr, "aidmesh: %s\n", why);
+    }
     /* run by a thread of ours (serve), so the deadlines are looked at between its turns;
      * epoll where there is one, so descriptors above 1,023 work */
     h->mhd = MHD_start_daemon(
-        MHD_USE_AUTO | (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request,
-        h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
+        MHD_USE_AUTO | (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0),
+        0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+        on_connection, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (h->mhd && pthread_create(&h->thread, NULL, serve, h) != 0) {
         MHD_stop_daemon(h->mhd);
         h->mhd = NULL;
@@ -889,7 +1039,7 @@ int http_start(struct http_server **out, struct node *n, const char *spec,
                  spec);
         return AM_ESYS;
     }
-    snprintf(url, url_cap, "http://%s:%u/", host, port);
+    snprintf(url, url_cap, "%s://%s:%u/", tls ? "https" : "http", host, port);
     *out = h;
     return AM_OK;
 }

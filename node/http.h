@@ -1,7 +1,8 @@
 /*
  * http.h: the dashboard (dashboard.h) over HTTP for the hub's screen, with libmicrohttpd.
- * Off unless the operator asks (`aidmesh run --http ADDR:PORT`); loopback unless the
- * operator names another address.
+ * Off unless the operator asks (`aidmesh run --http ADDR:PORT`, or `aidmesh web on`:
+ * webconf.h); loopback unless the operator names another address; HTTPS with the node's
+ * own certificate authority when asked (http_tls below; webtls.h).
  *
  * GET (and HEAD) of "/" serves the page, of "/pair" the form where a phone types a
  * pairing code (http_pair.h), which it POSTs to "/pair"; any other path is 404, any other
@@ -32,6 +33,7 @@
 
 #include "node.h"
 #include "status.h"
+#include "webtls.h"
 
 struct http_server;
 
@@ -46,9 +48,17 @@ struct http_server;
  * snapshot; NULL: the page asks the node over its control socket) must stay valid until
  * http_stop.
  */
+/* HTTPS instead (`aidmesh web on --https`; webtls.h): the server's key and certificate as
+ * PEM text, valid until http_stop; the URL is then "https://...", a POST's Origin must be
+ * "https://" and its Host, the cookie of a device is Secure, and the certificate's DNS
+ * names (NAME.local) are answered as Host too. NULL: plain HTTP. */
+struct http_tls {
+    const char *key_pem, *cert_pem;
+    const struct webtls_names *names;
+};
 int http_start(struct http_server **out, struct node *n, const char *spec,
-               struct status_snapshot *status, char *url, size_t url_cap, char *err,
-               size_t err_cap);
+               const struct http_tls *tls, struct status_snapshot *status, char *url,
+               size_t url_cap, char *err, size_t err_cap);
 
 /* Stops serving (within a quarter of a second): closes every connection and the socket,
  * frees h (NULL: no-op). */
@@ -73,17 +83,22 @@ struct http_header {
 #define HTTP_HOSTS_MAX 16
 struct http_hosts {
     int loopback;
+    int tls; /* an HTTPS listener: forms come from "https://" pages */
     char hosts[HTTP_HOSTS_MAX][64];
 };
 
 /* What http_route decides for a request it lets through: */
-#define HTTP_ROUTE_PAGE      200 /* GET or HEAD of / (or /index.html): the dashboard */
-#define HTTP_ROUTE_PAIR_FORM 210 /* GET or HEAD of /pair: the pairing form */
-#define HTTP_ROUTE_PAIR      211 /* POST of /pair from a page of this very origin: a code */
-#define HTTP_ROUTE_NEEDS     220 /* GET or HEAD of /needs: the phone page of needs */
-#define HTTP_ROUTE_NEED_ADD  221 /* POST of /needs from a page of this origin: a new need */
-#define HTTP_ROUTE_NEED_FORM 222 /* GET or HEAD of /needs/new: the form of a new need */
-#define HTTP_ROUTE_STOCK     230 /* GET or HEAD of /stock: the phone page of stock */
+#define HTTP_ROUTE_PAGE         200 /* GET or HEAD of / (or /index.html): the dashboard */
+#define HTTP_ROUTE_PAIR_FORM    210 /* GET or HEAD of /pair: the pairing form */
+#define HTTP_ROUTE_PAIR         211 /* POST of /pair from a page of this very origin: a code */
+#define HTTP_ROUTE_NEEDS        220 /* GET or HEAD of /needs: the phone page of needs */
+#define HTTP_ROUTE_NEED_ADD     221 /* POST of /needs from a page of this origin: a new need */
+#define HTTP_ROUTE_NEED_FORM    222 /* GET or HEAD of /needs/new: the form of a new need */
+#define HTTP_ROUTE_STOCK        230 /* GET or HEAD of /stock: the phone page of stock */
+#define HTTP_ROUTE_NEED_PAGE    223 /* GET or HEAD of /needs/ID (4..32 hex digits): a need */
+#define HTTP_ROUTE_NEED_CHANGE  224 /* POST of /needs/ID from a page of this origin: an update */
+#define HTTP_ROUTE_STOCK_FORM   231 /* GET or HEAD of /stock/update: record stock */
+#define HTTP_ROUTE_STOCK_CHANGE 232 /* POST of /stock/update from a page of this origin */
 
 /*
  * The answer's status for a request as libmicrohttpd parsed it: `method`, `url` (the path,
@@ -91,11 +106,12 @@ struct http_hosts {
  * reads only its arguments. Returns, checked in this order: 400 (more than one Host
  * header, or `more`); 403 (a Host that is not one of ours: a DNS-rebinding page; off the
  * loopback also no Host at all); 404 (not "/", "/index.html", "/pair", "/needs",
- * "/needs/new" or "/stock"); 405 (a method the path does not take: GET and HEAD everywhere, POST
- * only at /pair and /needs); 403 (a POST whose Origin is not "http://" and its own Host: a page of
- * another site submitting the form); else one of the HTTP_ROUTE_* above. Whether the browser may
- * see the page or write (a paired device off the loopback, its role, its form token) is decided
- * after, with the devices.
+ * "/needs/new", "/needs/ID" with 4 to 32 hex digits, "/stock" or "/stock/update"); 405 (a method
+ * the path does not take: GET and HEAD everywhere, POST only at /pair, /needs, /needs/ID and
+ * /stock/update); 403 (a POST whose Origin is not "http://" ("https://" when tls) and its
+ * own Host: a page of another site submitting the form); else one of the HTTP_ROUTE_* above.
+ * Whether the browser may see the page or write (a paired device off the loopback, its role, its
+ * form token) is decided after, with the devices.
  */
 int http_route(const struct http_hosts *hosts, const char *method, const char *url,
                const struct http_header *hdr, size_t n, int more);

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "html.h"
+#include "i18n.h"
+#include "webapp.h"
 
 /* A count that started more than the lock's length ago is stale: it starts again. */
 static void refresh(uint32_t *fails, uint64_t *first_ms, uint64_t now_ms)
@@ -82,25 +84,13 @@ void http_pair_succeeded(struct http_pair_guard *g, const uint8_t key[16])
 
 /* ---- the page ------------------------------------------------------------------------- */
 
-static const char page_head[] =
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    "<title>Pair this phone - aidmesh</title><style>"
+static const char page_css[] =
     "body{font:16px/1.4 sans-serif;margin:1em;max-width:30em}"
     "input,button{font-size:1.2em;padding:.4em;width:100%;box-sizing:border-box;margin:.3em 0}"
-    ".msg{border-left:4px solid #b00;padding:.3em .6em;background:#fee}"
-    "</style></head><body><h1>Pair this phone</h1>\n";
+    ".msg{border-inline-start:4px solid #b00;padding:.3em .6em;background:#fee}"
+    ".langs{color:#555;font-size:.9em}.langs a,.langs b{margin-inline-end:1em}";
 
-static const char page_form[] =
-    "<p>Ask the coordinator for a pairing code: on the node, <code>aidmesh web pair</code> "
-    "shows one. It works once, for ten minutes.</p>\n"
-    "<form method=\"post\" action=\"/pair\">"
-    "<label for=\"code\">Pairing code</label>"
-    "<input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" "
-    "spellcheck=\"false\" maxlength=\"16\" required>"
-    "<button type=\"submit\">Pair</button></form>\n</body></html>\n";
-
-char *http_pair_page(const char *sentence, size_t *len)
+char *http_pair_page_lang(int lang, const char *sentence, size_t *len)
 {
     char *buf = NULL;
     size_t blen = 0;
@@ -108,13 +98,31 @@ char *http_pair_page(const char *sentence, size_t *len)
     FILE *f = open_memstream(&buf, &blen);
     if (!f)
         return NULL;
-    fputs(page_head, f);
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"%s\" dir=\"%s\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<title>%s - aidmesh</title><style>%s</style></head><body>",
+            i18n_code(lang), i18n_rtl(lang) ? "rtl" : "ltr", i18n_s(lang, "Pair this phone"),
+            page_css);
+    webapp_languages(f, lang, "/pair");
+    fprintf(f, "<h1>%s</h1>\n", i18n_s(lang, "Pair this phone"));
     if (sentence) {
         fputs("<p class=\"msg\">", f);
         html_escs(f, sentence);
         fputs("</p>\n", f);
     }
-    fputs(page_form, f);
+    fputs("<p>", f);
+    /* TRANSLATORS: %s is the command, shown as code: aidmesh web pair */
+    fprintf(f,
+            i18n_s(lang, "Ask the coordinator for a pairing code: on the node, %s shows one. It "
+                         "works once, for ten minutes."),
+            "<code>aidmesh web pair</code>");
+    fprintf(f,
+            "</p>\n<form method=\"post\" action=\"/pair\"><label for=\"code\">%s</label>"
+            "<input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" "
+            "spellcheck=\"false\" maxlength=\"16\" required>"
+            "<button type=\"submit\">%s</button></form>\n</body></html>\n",
+            i18n_s(lang, "Pairing code"), i18n_s(lang, "Pair"));
     bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         free(buf);
@@ -122,4 +130,35 @@ char *http_pair_page(const char *sentence, size_t *len)
     }
     *len = blen;
     return buf;
+}
+
+char *http_pair_unpaired_page(int lang, size_t *len)
+{
+    char *buf = NULL;
+    size_t blen = 0;
+    int bad;
+    FILE *f = open_memstream(&buf, &blen);
+    if (!f)
+        return NULL;
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"%s\" dir=\"%s\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<title>aidmesh</title><style>%s</style></head><body>",
+            i18n_code(lang), i18n_rtl(lang) ? "rtl" : "ltr", page_css);
+    webapp_languages(f, lang, "/pair");
+    fprintf(f, "<p>%s</p>\n<p><a href=\"/pair\">%s</a></p>\n</body></html>\n",
+            i18n_s(lang, "This phone is not paired with this node (or it was removed)."),
+            i18n_s(lang, "Pair it with a code from the coordinator"));
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = blen;
+    return buf;
+}
+
+char *http_pair_page(const char *sentence, size_t *len)
+{
+    return http_pair_page_lang(I18N_EN, sentence, len);
 }

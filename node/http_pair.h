@@ -43,5 +43,11 @@ void http_pair_succeeded(struct http_pair_guard *g, const uint8_t key[16]);
 /* The pairing page: the form, with a sentence above it (HTML-escaped here; NULL: none).
  * Returns a malloc'd page (NUL-terminated) and its length, or NULL. */
 char *http_pair_page(const char *sentence, size_t *len);
+/* The same page in a language of i18n.h (http_pair_page: English), with the language
+ * switcher. */
+char *http_pair_page_lang(int lang, const char *sentence, size_t *len);
+/* The page a phone that is not paired (or no longer) gets: a sentence and a link to the
+ * pairing page, in lang. Returns a malloc'd page and its length, or NULL. */
+char *http_pair_unpaired_page(int lang, size_t *len);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "am_err.h"
+#include "am_grow.h"
 #include "mp.h"
 
 /* Views are our own bytes, but read them as if they were not: bounded, validated. */
@@ -580,38 +581,89 @@ int relief_node_ctx(struct store *s, const struct relief_key *cell,
     return AM_OK;
 }
 
-int relief_node_write_ops(struct node *n, const struct relief_op *ops, size_t k, int force,
-                          char *err, size_t errcap, uint8_t hash[AM_HASH_LEN])
+/* Encodes op into b (AM_OP_MAX bytes), reads the bytes back, and checks what they refer
+ * to unless force: relief_node_write's checks. */
+static int op_encode_checked(struct node *n, const struct relief_op *op, int force, uint8_t *b,
+                             size_t *len, char *err, size_t errcap)
 {
-    uint8_t *buf;
-    const uint8_t *p[RELIEF_NODE_OPS_MAX];
-    size_t len[RELIEF_NODE_OPS_MAX];
     struct relief_op dec;
+    int rc = relief_op_encode(op, b, AM_OP_MAX, len, err, errcap);
+    /* check what the bytes say, not what the struct said */
+    if (rc == AM_OK)
+        rc = relief_op_decode(b, *len, &dec, err, errcap);
+    if (rc == AM_OK && !force)
+        rc = relief_op_check_refs(&dec, relief_node_exists, n->store, err, errcap);
+    return rc;
+}
+
+int relief_node_check(struct node *n, const struct relief_op *op, int force, char *err,
+                      size_t errcap)
+{
+    uint8_t *b;
+    size_t len;
+    int rc;
+    if (err && errcap)
+        err[0] = 0;
+    if (!(b = malloc(AM_OP_MAX)))
+        return AM_ENOMEM;
+    rc = op_encode_checked(n, op, force, b, &len, err, errcap);
+    free(b);
+    return rc;
+}
+
+int relief_node_write_batch(struct node *n, const struct relief_op *ops, size_t k, int force,
+                            char *err, size_t errcap, size_t *bad, uint8_t hash[AM_HASH_LEN])
+{
+    uint8_t *scratch = NULL, *buf = NULL;
+    const uint8_t **p = NULL;
+    size_t *len = NULL, used = 0, cap = 0;
     struct store_head h;
     int rc = AM_OK;
 
     if (err && errcap)
         err[0] = 0;
-    if (k == 0 || k > RELIEF_NODE_OPS_MAX)
+    if (bad)
+        *bad = 0;
+    if (k == 0 || k > RELIEF_NODE_BATCH_MAX)
         return AM_EINVAL;
-    if (!(buf = malloc(k * AM_OP_MAX)))
-        return AM_ENOMEM;
-    for (size_t i = 0; i < k && rc == AM_OK; i++) {
-        uint8_t *b = buf + i * AM_OP_MAX;
-        rc = relief_op_encode(&ops[i], b, AM_OP_MAX, &len[i], err, errcap);
-        /* check what the bytes say, not what the struct said */
-        if (rc == AM_OK)
-            rc = relief_op_decode(b, len[i], &dec, err, errcap);
-        if (rc == AM_OK && !force)
-            rc = relief_op_check_refs(&dec, relief_node_exists, n->store, err, errcap);
-        p[i] = b;
+    scratch = malloc(AM_OP_MAX);
+    p = calloc(k, sizeof *p);
+    len = calloc(k, sizeof *len);
+    if (!scratch || !p || !len) {
+        rc = AM_ENOMEM;
+        goto out;
     }
-    if (rc == AM_OK)
-        rc = store_append(n->store, n->sk, p, len, k, node_wall_ms(), &h);
+    /* the encoded ops packed one after another: a few hundred bytes each, not AM_OP_MAX */
+    for (size_t i = 0; i < k && rc == AM_OK; i++) {
+        rc = op_encode_checked(n, &ops[i], force, scratch, &len[i], err, errcap);
+        if (rc != AM_OK && bad)
+            *bad = i;
+        if (rc == AM_OK && (rc = AM_GROW(buf, cap, used + len[i], 4096)) == AM_OK) {
+            memcpy(buf + used, scratch, len[i]);
+            used += len[i];
+        }
+    }
+    if (rc != AM_OK)
+        goto out;
+    for (size_t i = 0, at = 0; i < k; at += len[i], i++)
+        p[i] = buf + at; /* once buf no longer moves */
+    rc = store_append(n->store, n->sk, p, len, k, node_wall_ms(), &h);
     if (rc == AM_OK && hash)
         memcpy(hash, h.hash, AM_HASH_LEN);
+out:
+    free(scratch);
     free(buf);
+    free(p);
+    free(len);
     return rc;
+}
+
+int relief_node_write_ops(struct node *n, const struct relief_op *ops, size_t k, int force,
+                          char *err, size_t errcap, uint8_t hash[AM_HASH_LEN])
+{
+    if (k == 0 || k > RELIEF_NODE_OPS_MAX)
+        return AM_EINVAL;
+    return relief_node_write_batch(n, ops, k, force, err, errcap, NULL, hash);
 }
 
 int relief_node_write(struct node *n, const struct relief_op *op, int force, char *err,

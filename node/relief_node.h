@@ -144,4 +144,19 @@ int relief_node_write(struct node *n, const struct relief_op *op, int force, cha
 int relief_node_write_ops(struct node *n, const struct relief_op *ops, size_t k, int force,
                           char *err, size_t errcap, uint8_t hash[AM_HASH_LEN]);
 
+/* relief_node_write of k ops (1..RELIEF_NODE_BATCH_MAX, the ingest batch) as k consecutive
+ * entries in one store_append, one write transaction: all are written or none (an import
+ * of a spreadsheet). When an op is refused, *bad (nullable) is its index and err says
+ * why. Returns relief_node_write's codes, AM_EINVAL for k out of range, AM_ENOMEM. */
+#define RELIEF_NODE_BATCH_MAX AM_INGEST_BATCH_MAX
+int relief_node_write_batch(struct node *n, const struct relief_op *ops, size_t k, int force,
+                            char *err, size_t errcap, size_t *bad, uint8_t hash[AM_HASH_LEN]);
+
+/* The checks of relief_node_write (encoding, then what the op refers to unless force)
+ * without writing: for a dry run, and to report every bad row of an import rather than
+ * the first. AM_OK, AM_EINVAL / AM_ELIMIT / AM_EMALFORMED / AM_ENOTFOUND with a sentence
+ * in err, AM_ENOMEM. */
+int relief_node_check(struct node *n, const struct relief_op *op, int force, char *err,
+                      size_t errcap);
+
 #endif

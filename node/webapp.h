@@ -10,6 +10,7 @@
 #define AM_WEBAPP_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "am_limits.h"
 #include "node.h"
@@ -24,6 +25,9 @@ struct webapp_ctx {
     struct status_snapshot *status; /* the daemon's live status; NULL: none */
     int can_write;                  /* a device paired to write, or this machine's browser */
     const char *csrf;               /* the anti-forgery token forms carry ("": none needed) */
+    int lang;                       /* the page's language (i18n.h; 0: English) */
+    const char *path;               /* the page's path: the language switcher links there
+                                       (NULL: /needs) */
 };
 
 /* The fields of the new-need form, as typed (each NUL-terminated, cut to its size). */
@@ -34,6 +38,10 @@ struct webapp_need_form {
     char nonce[WEBAPP_NONCE_LEN + 1];
     char csrf[64];
 };
+
+/* The language switcher of a page at `path` (i18n.h's languages, each a link to
+ * path?lang=CODE in its own name; lang, the page's, is not a link). */
+void webapp_languages(FILE *f, int lang, const char *path);
 
 /* GET /needs[?site=S&status=open|fulfilled|cancelled|any&priority=P&q=TEXT]: the filter
  * form and the needs it selects (most needed first, at most WEBAPP_ROWS_MAX). Arguments

@@ -138,7 +138,8 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cli_err("%s: %s (see `aidmesh %s --help`)", cmd, msg, cmd);
+    /* "import: row 5, #loc+code" (a row of a file, cli_import.c) has the help of "import" */
+    cli_err("%s: %s (see `aidmesh %.*s --help`)", cmd, msg, (int)strcspn(cmd, ":"), cmd);
     return 2;
 }
 
@@ -880,7 +881,8 @@ static const struct command commands[] = {
     {"item", cli_cmd_item, "add, update and list catalogue items"},
     {"need", cli_cmd_need, "record and follow needs: add, list, show, update, deliver, close"},
     {"stock", cli_cmd_stock, "record stock: receive, issue, adjust, count; show it"},
-    {"export", cli_cmd_export, "export needs or stock as CSV with HXL hashtags"},
+    {"export", cli_cmd_export, "export sites, items, needs or stock as CSV with HXL hashtags"},
+    {"import", cli_cmd_import, "import sites, items, needs or stock from CSV with HXL hashtags"},
     {"reindex", cli_cmd_reindex, "rebuild the views from the stored entries"},
     {"forks", cli_cmd_forks, "nodes whose key signs on two machines, with the evidence"},
     {"identity", cli_cmd_identity, "identity rotate: a new key for this node (after a fork)"},

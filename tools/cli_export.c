@@ -1,7 +1,8 @@
 /*
- * cli_export.c: `aidmesh export --hxl needs|stock`: the needs or the stock cells as CSV with
- * a row of HXL hashtags (PROTOCOL.md section 12), read through the read model (query.h),
- * in its order.
+ * cli_export.c: `aidmesh export --hxl sites|items|needs|stock`: the sites, the items, the
+ * needs or the stock cells as CSV with a row of HXL hashtags (PROTOCOL.md section 12), read
+ * through the read model (query.h), in its order. `aidmesh import --hxl` (cli_import.c)
+ * reads the same columns back.
  *
  * Never writes to the store; never lets a cell that people wrote reach a spreadsheet as a
  * formula (see csv below).
@@ -20,13 +21,15 @@
 /* ---- export ------------------------------------------------------------------------------ */
 
 static const char export_help[] =
-    "usage: aidmesh export --hxl needs|stock [--all] [--org NAME] [--adm1 NAME]\n"
+    "usage: aidmesh export --hxl sites|items|needs|stock [--all] [--org NAME] [--adm1 NAME]\n"
     "\n"
     "Writes CSV to stdout: a header row for people, then a row of HXL hashtags (the\n"
     "Humanitarian Exchange Language, hxlstandard.org) so HXL tools and the humanitarian\n"
-    "data exchange can read it, then one row per open need (all needs with --all) or per\n"
-    "stock cell. The attributes aidmesh adds to the HXL core are listed in PROTOCOL.md\n"
-    "(HXL export).\n"
+    "data exchange can read it, then one row per site, per item, per open need (all needs\n"
+    "with --all) or per stock cell. The attributes aidmesh adds to the HXL core are listed\n"
+    "in PROTOCOL.md (HXL export). `aidmesh import --hxl` reads such a file back. A cell\n"
+    "that people typed and that a spreadsheet would run as a formula (it begins with =, +,\n"
+    "-, @, TAB or CR) is written with a leading ' so that it shows as text.\n"
     "\n"
     "  --org NAME   organisation to name in the #org column (default: empty)\n"
     "  --adm1 NAME  first-level admin area to name in the #adm1 column (default: empty)\n"
@@ -98,8 +101,9 @@ struct export_ctx {
     const char *org, *adm1;
 };
 
-/* The site's columns: code, name, type, admin 1, organisation, latitude, longitude. */
-static void export_place(struct export_ctx *x, const char *slug)
+/* The site's columns: code, name, type, admin 1, organisation, latitude, longitude; the
+ * longitude ends the row when `last`. */
+static void export_place(struct export_ctx *x, const char *slug, int last)
 {
     const struct relief_node_site *sv = query_site(x->q, slug);
     char lat[24] = "", lon[24] = "";
@@ -115,7 +119,7 @@ static void export_place(struct export_ctx *x, const char *slug)
         cli_relief_fmt_deg(sv->ll.j, lon);
     }
     csvs(x->f, lat, 0);
-    csvs(x->f, lon, 0);
+    csvs(x->f, lon, last);
 }
 
 /* The item's columns (code, name, category); *unit gets its unit. */
@@ -140,7 +144,7 @@ static void export_need(struct export_ctx *x, const struct query_need *w)
     size_t ul, nl;
     relief_id_hex(nv->id, hex);
     csvs(x->f, hex, 0);
-    export_place(x, nv->site);
+    export_place(x, nv->site, 0);
     export_item(x, nv->item, &unit, &ul);
     csvn(x->f, (long long)w->q, 0);
     csvn(x->f, (long long)nv->delivered, 0);
@@ -162,7 +166,7 @@ static void export_cell(struct export_ctx *x, const struct query_cell *w)
     char exp[11] = "", rep[11], status[64] = "";
     const char *unit;
     size_t ul;
-    export_place(x, cv->site);
+    export_place(x, cv->site, 0);
     export_item(x, cv->item, &unit, &ul);
     csvs(x->f, cv->lot, 0);
     if (cv->exp)
@@ -184,10 +188,42 @@ static void export_cell(struct export_ctx *x, const struct query_cell *w)
     csvs(x->f, rep, 1);
 }
 
-/* The export of the needs (stock: the cells) read through q, to f. Needs come in the one
- * order of query.h; a need whose need.open has not arrived is left out (its site and item
- * are unknown here). Returns AM_OK or a store error. */
-static int cmd_export_run(struct query *q, FILE *f, int stock, int all, const char *org,
+/* The sites (items: the catalogue), one row each, in the read model's order. */
+static int export_catalog(struct export_ctx *x, int items)
+{
+    size_t n;
+    int rc;
+    if (items) {
+        const struct relief_node_item *rows;
+        if ((rc = query_items(x->q, &rows, &n)) != AM_OK)
+            return rc;
+        fprintf(x->f, "Item code,Item name,Item category,Unit\r\n");
+        fprintf(x->f, "#item+code,#item+name,#item+type,#item+unit\r\n");
+        for (size_t i = 0; i < n; i++) {
+            const char *unit;
+            size_t ul;
+            export_item(x, rows[i].code, &unit, &ul);
+            csv(x->f, unit, ul, 1, 1);
+        }
+        return AM_OK;
+    }
+    {
+        const struct relief_node_site *rows;
+        if ((rc = query_sites(x->q, &rows, &n)) != AM_OK)
+            return rc;
+        fprintf(x->f, "Site code,Site name,Site type,Admin 1,Organisation,Latitude,Longitude\r\n");
+        fprintf(x->f, "#loc+code,#loc+name,#loc+type,#adm1+name,#org+name,#geo+lat,#geo+lon\r\n");
+        for (size_t i = 0; i < n; i++)
+            export_place(x, rows[i].slug, 1);
+    }
+    return AM_OK;
+}
+
+/* The export of `what` (EXPORT_*) read through q, to f. Needs come in the one order of
+ * query.h; a need whose need.open has not arrived is left out (its site and item are
+ * unknown here). Returns AM_OK or a store error. */
+enum { EXPORT_NEEDS, EXPORT_STOCK, EXPORT_SITES, EXPORT_ITEMS };
+static int cmd_export_run(struct query *q, FILE *f, int what, int all, const char *org,
                           const char *adm1)
 {
     struct export_ctx x = {q, f, org, adm1};
@@ -195,7 +231,9 @@ static int cmd_export_run(struct query *q, FILE *f, int stock, int all, const ch
                                   "Longitude,Item code,Item name,Item category,";
     static const char place_t[] = "#loc+code,#loc+name,#loc+type,#adm1+name,#org+name,#geo+lat,"
                                   "#geo+lon,#item+code,#item+name,#item+type,";
-    int rc;
+    int rc, stock = what == EXPORT_STOCK;
+    if (what == EXPORT_SITES || what == EXPORT_ITEMS)
+        return export_catalog(&x, what == EXPORT_ITEMS);
     if (stock) {
         const struct query_cell *rows;
         size_t n;
@@ -267,9 +305,10 @@ int cli_cmd_export(struct cli *c, int argc, char **argv)
     if (optind < argc)
         return cli_usage("export", "unexpected argument '%s'", argv[optind]);
     if (!what)
-        return cli_usage("export", "say what to export: --hxl needs or --hxl stock");
-    if (strcmp(what, "needs") && strcmp(what, "stock"))
-        return cli_usage("export", "--hxl takes needs or stock, not '%s'", what);
+        return cli_usage("export", "say what to export: --hxl sites, items, needs or stock");
+    if (strcmp(what, "needs") && strcmp(what, "stock") && strcmp(what, "sites") &&
+        strcmp(what, "items"))
+        return cli_usage("export", "--hxl takes sites, items, needs or stock, not '%s'", what);
     if (c->json)
         return cli_usage("export", "export writes CSV; for JSON use `need list --json` or `stock "
                                    "show --json`");
@@ -279,7 +318,12 @@ int cli_cmd_export(struct cli *c, int argc, char **argv)
         node_close(&n);
         return 1;
     }
-    rc = cmd_export_run(q, stdout, !strcmp(what, "stock"), all, org, adm1);
+    rc = cmd_export_run(q, stdout,
+                        !strcmp(what, "stock")   ? EXPORT_STOCK
+                        : !strcmp(what, "sites") ? EXPORT_SITES
+                        : !strcmp(what, "items") ? EXPORT_ITEMS
+                                                 : EXPORT_NEEDS,
+                        all, org, adm1);
     query_close(q);
     node_close(&n);
     if (rc != AM_OK) {

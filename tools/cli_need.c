@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "cli_relief_int.h"
 #include "hlc.h"
+#include "need_ops.h"
 #include "out.h"
 
 /* ---- need -------------------------------------------------------------------------------- */
@@ -636,8 +637,7 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
     struct relief_op op;
     const struct query_need *w;
     const struct relief_node_need *nv;
-    struct relief_ref sup[RELIEF_REFS_MAX];
-    uint32_t nsup = 0;
+    struct need_plan plan;
     uint8_t id[RELIEF_ID_LEN];
     char hex[33];
     int opt, rc = 1, force = 0;
@@ -723,44 +723,22 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
     if (!(q = cli_relief_query(&n, cmd)) || cli_relief_find_need(q, cmd, argv[optind], id) ||
         !(w = load_need(q, cmd, id)))
         goto out;
-    nv = &w->v;
-    if (!nv->opened && !force) {
+    /* one way to make it, the phone pages' too (need_ops.h) */
+    if (need_ops_plan(w, &op, force, NULL, &plan) != AM_OK) {
         relief_id_hex(id, hex);
-        cli_err("%s: need %.12s has not been opened on this node yet (its need.open is on its "
-                "way?); wait for a sync, or pass --force",
-                cmd, hex);
-        goto out;
-    }
-    memcpy(op.need, id, RELIEF_ID_LEN);
-    HAS(&op, NEED);
-    if (type != RELIEF_T_NEED_DLV) {
-        int bad = 0;
-        if (op.has & RELIEF_HAS(RELIEF_K_Q) && type == RELIEF_T_NEED_UPD)
-            bad |= cli_relief_add_sup(&nv->q, sup, &nsup);
-        if (op.has & RELIEF_HAS(RELIEF_K_PRI))
-            bad |= cli_relief_add_sup(&nv->pri, sup, &nsup);
-        if (op.has & RELIEF_HAS(RELIEF_K_NOTE))
-            bad |= cli_relief_add_sup(&nv->note, sup, &nsup);
-        if (op.has & RELIEF_HAS(RELIEF_K_BY))
-            bad |= cli_relief_add_sup(&nv->by, sup, &nsup);
-        if (op.has & RELIEF_HAS(RELIEF_K_ST))
-            bad |= cli_relief_add_sup(&nv->st, sup, &nsup);
-        if (bad) {
+        if (plan.refused == NEED_REFUSED_NOT_OPENED)
+            cli_err("%s: need %.12s has not been opened on this node yet (its need.open is on "
+                    "its way?); wait for a sync, or pass --force",
+                    cmd, hex);
+        else
             cli_err("%s: too many concurrent heads to name; run `aidmesh reindex` if the store "
                     "is damaged",
                     cmd);
-            goto out;
-        }
-        relief_refs_sort(sup, &nsup);
-        if (nsup) {
-            op.sup.n = nsup;
-            op.sup.arr = sup;
-            HAS(&op, SUP);
-        }
+        goto out;
     }
     query_close(q); /* the write goes to the store; the answer reads it anew */
     q = NULL;
-    if (cli_relief_write_op(&n, cmd, &op, 1, NULL)) /* the need was found above */
+    if (cli_relief_write_op(&n, cmd, &plan.op, 1, NULL)) /* the need was found above */
         goto out;
     relief_id_hex(id, hex);
     if (!(q = cli_relief_query(&n, cmd)) || !(w = load_need(q, cmd, id)))

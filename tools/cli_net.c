@@ -12,6 +12,7 @@
 
 #include "am_err.h"
 #include "cli.h"
+#include "cli_web_int.h"
 #include "daemon.h"
 #include "home.h"
 #include "mp.h"
@@ -56,6 +57,8 @@ static const char run_help[] =
     "                      stock with problems highlighted, peers, sticks; reloads itself)\n"
     "                      at http://ADDR:PORT/; PORT alone means 127.0.0.1 (this machine\n"
     "                      only); 0.0.0.0:PORT shows it to every network. Off by default\n"
+    "                      (`aidmesh web on` serves the web app from the config; --http,\n"
+    "                      always plain HTTP, wins over it)\n"
     "  --view-cache MIB    memory for recently updated needs and stock cells, so receiving\n"
     "                      many records is fast (default 16; 0 keeps none; this bounds\n"
     "                      what the node holds beyond a few MiB)\n"
@@ -86,6 +89,7 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
         {"view-cache", required_argument, NULL, OPT_VIEW_CACHE},
         {0, 0, 0, 0}};
     static char cfgstore[DAEMON_MAX_PEERS][HOME_PEER_MAX];
+    static struct webconf wc;
     struct daemon_opts o;
     struct store_opts so = {.view_cache = DAEMON_VIEW_CACHE_DEFAULT};
     struct node n;
@@ -183,6 +187,11 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
                     rc == AM_ESYS ? strerror(errno) : am_strerror(rc));
         node_close(&n);
         return rc == AM_EEXIST ? 3 : 1;
+    }
+    if (!o.http && cli_web_run_opts(n.home, &wc, &o)) { /* `aidmesh web on`; --http wins */
+        node_close(&n);
+        home_unlock_run(lock);
+        return 1;
     }
     if (!o.listen) {
         static char listen_cfg[300];

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "cli_relief_int.h"
 #include "out.h"
+#include "stock_ops.h"
 
 /* ---- stock ------------------------------------------------------------------------------- */
 
@@ -53,149 +54,125 @@ static const char stock_help[] =
     "             this node sees is too little\n"
     "  --no-lot   receive or issue without a lot even where the item is kept in lots\n"
     "  --all      stock show: also the cells at 0\n";
-
-/* The lots of item at site that hold stock (or any stock when `any`), as "L1, L2" into
- * out; their number. */
-static size_t lots_held(struct query *q, const char *site, const char *item, char *out, size_t cap)
-{
-    struct query_cell_filter f = {.site = site, .item = item};
-    const struct query_cell *rows;
-    size_t nr, k = 0, o = 0;
-    out[0] = 0;
-    if (query_cells(q, &f, &rows, &nr) != AM_OK)
-        return 0;
-    for (size_t i = 0; i < nr; i++)
-        if (rows[i].v.lot[0] && rows[i].v.value > 0) {
-            if (o < cap)
-                o += (size_t)snprintf(out + o, cap - o, "%s%s", k ? ", " : "", rows[i].v.lot);
-            k++;
-        }
-    return k;
-}
-
 /*
- * A movement that names no lot (PROTOCOL.md §10.11, "Lots"): an outgoing one takes from the
- * lots this node sees, first expiry first out (query_fefo), as one move per lot, written
- * together; too little stock is said before anything is written, and written only with
- * --force (the rest then lands on the cell without lot, overdrawn as before). A receipt of
- * an item the site keeps in lots asks for the lot (or --no-lot). Returns the command's exit
- * status, or -1 when the movement is to be written as it is (a receipt where no lots are
- * kept).
+ * What stock_ops_plan refused (PROTOCOL.md §10.11, "Lots"), in the command's words: a
+ * receipt without lot of an item kept in lots asks for the lot (or --no-lot); an issue
+ * without lot that this node cannot cover says what it sees and offers --force.
  */
-static int lotless_move(struct cli *c, struct node *n, const char *cmd, const struct relief_op *op,
-                        int force)
+static void say_refusal(const char *cmd, const struct relief_op *op, const char *site,
+                        const char *item, const struct stock_plan *p, int rc)
 {
-    struct query_take take[RELIEF_NODE_OPS_MAX];
-    struct relief_op ops[RELIEF_NODE_OPS_MAX];
-    struct query *q = cli_relief_query(n, cmd);
-    char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1], lots[256];
-    size_t nt = 0;
-    int64_t short_by = 0;
-    int rc;
-
-    if (!q)
-        return 1;
-    snprintf(site, sizeof site, "%.*s", (int)op->site.len, op->site.p);
-    snprintf(item, sizeof item, "%.*s", (int)op->item.len, op->item.p);
-    if (relief_reason_sign(op->reason) > 0) {
-        size_t k = lots_held(q, site, item, lots, sizeof lots);
-        query_close(q);
-        if (!k)
-            return -1;
+    switch (p->refused) {
+    case STOCK_REFUSED_NEED_LOT:
         cli_err("%s: %s at %s is kept by lot (%s): give --lot L and --expiry DATE, or "
                 "--no-lot to record it without one",
-                cmd, item, site, lots);
-        return 1;
-    }
-    rc =
-        query_fefo(q, site, item, op->reason, op->q, take, RELIEF_NODE_OPS_MAX - 1, &nt, &short_by);
-    if (rc != AM_OK) {
-        cli_err("%s: cannot read the stock: %s", cmd, am_strerror(rc));
-        query_close(q);
-        return 1;
-    }
-    if (short_by > 0 && !force) {
-        int64_t seen = op->q - short_by;
-        lots_held(q, site, item, lots, sizeof lots);
-        query_close(q);
+                cmd, item, site, p->lots);
+        break;
+    case STOCK_REFUSED_SHORT:
         cli_err("%s: this node sees only %lld %s %s at %s%s%s%s: record what was really "
                 "issued, or pass --force to record it anyway (the cell then shows OVERDRAWN "
                 "until the stock that is missing here arrives)",
-                cmd, (long long)seen, item,
+                cmd, (long long)p->seen, item,
                 op->reason == RELIEF_R_EXPIRED ? "in expired lots" : "to issue", site,
-                lots[0] ? " (lots: " : "", lots, lots[0] ? ")" : "");
-        return 1;
+                p->lots[0] ? " (lots: " : "", p->lots, p->lots[0] ? ")" : "");
+        break;
+    case STOCK_REFUSED_READ:
+        cli_err("%s: cannot read the stock: %s", cmd, am_strerror(rc));
+        break;
+    case STOCK_REFUSED_CTX:
+        cli_err("%s: cannot build the count's context: %s", cmd, am_strerror(rc));
+        break;
+    default:
+        cli_err("%s: %s", cmd, p->msg[0] ? p->msg : am_strerror(rc));
     }
-    query_close(q);
-    if (short_by > 0) { /* --force: the rest on the cell without lot, as before */
-        size_t i = 0;
-        while (i < nt && (take[i].lot[0] || take[i].exp))
-            i++;
-        if (i == nt) {
-            memset(&take[nt], 0, sizeof take[nt]);
-            nt++;
-        }
-        take[i].qty += short_by; /* one movement per cell, never two on one */
-    }
-    for (size_t i = 0; i < nt; i++) {
-        ops[i] = *op;
-        ops[i].q = take[i].qty;
-        if (take[i].lot[0]) {
-            ops[i].lot = cli_relief_str(take[i].lot);
-            HAS(&ops[i], LOT);
-        }
-        if (take[i].exp) {
-            ops[i].exp = take[i].exp;
-            HAS(&ops[i], EXP);
-        }
-    }
-    {
-        char err[RELIEF_ERR_MAX + 64];
-        rc = relief_node_write_ops(n, ops, nt, 1, err, sizeof err, NULL);
-        if (rc != AM_OK) {
-            cli_err("%s: cannot write: %s", cmd, err[0] ? err : am_strerror(rc));
-            return 1;
-        }
-    }
-    if (!(q = cli_relief_query(n, cmd)))
-        return 1;
+}
+
+/* The lots a movement without lot took from, first expiry first out, and what each holds
+ * now. */
+static void fefo_done(struct cli *c, struct query *q, const struct relief_op *op, const char *site,
+                      const char *item, const struct stock_plan *p)
+{
     if (c->json) {
         json_t *o = json_object(), *arr = json_array();
         json_object_set_new(o, "ok", json_true());
         json_object_set_new(o, "site", json_string(site));
         json_object_set_new(o, "item", json_string(item));
-        for (size_t i = 0; i < nt; i++) {
+        for (size_t i = 0; i < p->n; i++) {
+            const struct query_take *t = &p->take[i];
             const struct query_cell *row;
-            json_t *t = json_object();
+            json_t *o2 = json_object();
             char d[11];
-            cli_relief_fmt_day(take[i].exp, d);
-            json_object_set_new(t, "lot", take[i].lot[0] ? json_string(take[i].lot) : json_null());
-            json_object_set_new(t, "expiry", take[i].exp ? json_string(d) : json_null());
-            json_object_set_new(t, "qty", json_integer(take[i].qty));
-            if (query_cell(q, site, item, take[i].lot, take[i].exp, &row) == AM_OK) {
-                json_object_set_new(t, "stock", json_integer(row->v.value));
-                json_object_set_new(t, "overdrawn", json_boolean(row->v.overdrawn));
+            cli_relief_fmt_day(t->exp, d);
+            json_object_set_new(o2, "lot", t->lot[0] ? json_string(t->lot) : json_null());
+            json_object_set_new(o2, "expiry", t->exp ? json_string(d) : json_null());
+            json_object_set_new(o2, "qty", json_integer(t->qty));
+            if (query_cell(q, site, item, t->lot, t->exp, &row) == AM_OK) {
+                json_object_set_new(o2, "stock", json_integer(row->v.value));
+                json_object_set_new(o2, "overdrawn", json_boolean(row->v.overdrawn));
             }
-            json_array_append_new(arr, t);
+            json_array_append_new(arr, o2);
         }
         json_object_set_new(o, "lots", arr);
         out_json_put(stdout, o);
-    } else {
-        printf("%s %lld %s at %s, first expiry first out:\n", relief_reason_name(op->reason),
-               (long long)op->q, item, site);
-        for (size_t i = 0; i < nt; i++) {
-            const struct query_cell *row;
-            char d[11];
-            cli_relief_fmt_day(take[i].exp, d);
-            printf("  %lld from %s%s (expires %s)", (long long)take[i].qty,
-                   take[i].lot[0] ? "lot " : "", take[i].lot[0] ? take[i].lot : "no lot", d);
-            if (query_cell(q, site, item, take[i].lot, take[i].exp, &row) == AM_OK)
-                printf(": %lld left%s", (long long)row->v.value,
-                       row->v.overdrawn ? " — OVERDRAWN" : "");
-            putchar('\n');
-        }
+        return;
     }
-    query_close(q);
+    printf("%s %lld %s at %s, first expiry first out:\n", relief_reason_name(op->reason),
+           (long long)op->q, item, site);
+    for (size_t i = 0; i < p->n; i++) {
+        const struct query_take *t = &p->take[i];
+        const struct query_cell *row;
+        char d[11];
+        cli_relief_fmt_day(t->exp, d);
+        printf("  %lld from %s%s (expires %s)", (long long)t->qty, t->lot[0] ? "lot " : "",
+               t->lot[0] ? t->lot : "no lot", d);
+        if (query_cell(q, site, item, t->lot, t->exp, &row) == AM_OK)
+            printf(": %lld left%s", (long long)row->v.value,
+                   row->v.overdrawn ? " — OVERDRAWN" : "");
+        putchar('\n');
+    }
+}
+
+/* One movement or count on the cell it names, and what the cell holds now. 0, or 1 when the
+ * cell cannot be read. */
+static int cell_done(struct cli *c, struct query *q, const char *cmd, const struct relief_op *op,
+                     const char *site, const char *item, const struct query_take *t)
+{
+    const struct query_cell *row;
+    const struct relief_node_cell *cv;
+    char lot[80] = "";
+
+    if (t->lot[0] || t->exp) {
+        char d[11];
+        cli_relief_fmt_day(t->exp, d);
+        snprintf(lot, sizeof lot, " (lot %s, expires %s)", t->lot[0] ? t->lot : "-", d);
+    }
+    if (query_cell(q, site, item, t->lot, t->exp, &row) != AM_OK) {
+        cli_err("%s: written, but the stock view cannot be read: run `aidmesh reindex`", cmd);
+        return 1;
+    }
+    cv = &row->v;
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, "site", json_string(site));
+        json_object_set_new(o, "item", json_string(item));
+        json_object_set_new(o, "stock", json_integer(cv->value));
+        json_object_set_new(o, "overdrawn", json_boolean(cv->overdrawn));
+        json_object_set_new(o, "count_conflict", json_boolean(cv->count_conflict));
+        out_json_put(stdout, o);
+        return 0;
+    }
+    if (op->type == RELIEF_T_STOCK_COUNT)
+        printf("counted %lld %s at %s%s", (long long)op->q, item, site, lot);
+    else
+        printf("%s %lld %s at %s%s", relief_reason_name(op->reason), (long long)op->q, item, site,
+               lot);
+    printf(": stock now %lld%s\n", (long long)cv->value,
+           cv->overdrawn ? " — OVERDRAWN: more was issued than this node knows was there" : "");
+    if (cv->count_conflict)
+        printf("note: two counts were taken without seeing each other; `aidmesh stock "
+               "show --site %s --item %s` shows them. Count again to settle it.\n",
+               site, item);
     return 0;
 }
 
@@ -216,8 +193,10 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
     int is_count = !strcmp(sub, "count"), opt, rc = 1, force = 0, have_q = 0, reason = 0;
     int no_lot = 0;
     struct relief_op op;
-    struct relief_ref ctx[RELIEF_REFS_MAX];
+    struct stock_plan *p = NULL;
+    struct query *q = NULL;
     struct node n;
+    int prc;
 
     snprintf(cmd, sizeof cmd, "stock %s", sub);
     memset(&op, 0, sizeof op);
@@ -307,86 +286,44 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
     HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q);
     if (cli_open(c, &n, NULL))
         return 1;
-    if (!force) {
-        struct query *q = cli_relief_query(&n, cmd);
-        int known = q && cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) &&
-                    cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd);
-        query_close(q);
-        if (!known)
-            goto out;
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    if (!force && (!cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) ||
+                   !cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd)))
+        goto out;
+    if (!(p = calloc(1, sizeof *p))) {
+        cli_err("%s: out of memory", cmd);
+        goto out;
     }
-    if (!is_count && !(op.has & (RELIEF_HAS(RELIEF_K_LOT) | RELIEF_HAS(RELIEF_K_EXP))) && !no_lot) {
-        int r = lotless_move(c, &n, cmd, &op, force);
-        if (r >= 0) {
-            rc = r;
-            goto out;
-        }
+    /* one way to make it, the phone pages' too (stock_ops.h) */
+    prc = stock_ops_plan(&n, q, &op,
+                         (force ? STOCK_OPS_FORCE : 0) | (no_lot ? STOCK_OPS_NO_LOT : 0), p);
+    query_close(q); /* the write goes to the store; the answer reads it anew */
+    q = NULL;
+    if (prc != AM_OK) {
+        say_refusal(cmd, &op, site, item, p, prc);
+        goto out;
     }
-    {
-        struct relief_key key;
-        const struct relief_node_cell *cv;
-        const struct query_cell *row;
-        struct query *q;
-        char lot[80] = "";
-        memset(&key, 0, sizeof key);
-        key.kind = RELIEF_OBJ_CELL;
-        snprintf(key.site, sizeof key.site, "%s", site); /* arrays of one size: never cut */
-        snprintf(key.item, sizeof key.item, "%s", item);
-        if (op.has & RELIEF_HAS(RELIEF_K_LOT))
-            snprintf(key.lot, sizeof key.lot, "%.*s", (int)op.lot.len, op.lot.p);
-        key.exp = op.exp;
-        if (is_count) {
-            uint32_t nc = 0;
-            int crc = relief_node_ctx(n.store, &key, n.pk, ctx, RELIEF_REFS_MAX, &nc);
-            if (crc != AM_OK) {
-                cli_err("%s: cannot build the count's context: %s", cmd, am_strerror(crc));
-                goto out;
-            }
-            op.ctx.n = nc;
-            op.ctx.arr = ctx;
-        }
-        if (cli_relief_write_op(&n, cmd, &op, force, NULL))
-            goto out;
-        if (key.lot[0] || key.exp) {
-            char d[11];
-            cli_relief_fmt_day(key.exp, d);
-            snprintf(lot, sizeof lot, " (lot %s, expires %s)", key.lot[0] ? key.lot : "-", d);
-        }
-        if (!(q = cli_relief_query(&n, cmd)))
-            goto out;
-        if (query_cell(q, key.site, key.item, key.lot, key.exp, &row) != AM_OK) {
-            query_close(q);
-            cli_err("%s: written, but the stock view cannot be read: run `aidmesh reindex`", cmd);
+    if (p->fefo) {
+        char err[RELIEF_ERR_MAX + 64];
+        prc = stock_ops_write(&n, p, err, sizeof err);
+        if (prc != AM_OK) {
+            cli_err("%s: cannot write: %s", cmd, err[0] ? err : am_strerror(prc));
             goto out;
         }
-        cv = &row->v;
-        if (c->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "ok", json_true());
-            json_object_set_new(o, "site", json_string(site));
-            json_object_set_new(o, "item", json_string(item));
-            json_object_set_new(o, "stock", json_integer(cv->value));
-            json_object_set_new(o, "overdrawn", json_boolean(cv->overdrawn));
-            json_object_set_new(o, "count_conflict", json_boolean(cv->count_conflict));
-            out_json_put(stdout, o);
-        } else {
-            if (is_count)
-                printf("counted %lld %s at %s%s", (long long)op.q, item, site, lot);
-            else
-                printf("%s %lld %s at %s%s", relief_reason_name(reason), (long long)op.q, item,
-                       site, lot);
-            printf(": stock now %lld%s\n", (long long)cv->value,
-                   cv->overdrawn ? " — OVERDRAWN: more was issued than this node knows was there"
-                                 : "");
-            if (cv->count_conflict)
-                printf("note: two counts were taken without seeing each other; `aidmesh stock "
-                       "show --site %s --item %s` shows them. Count again to settle it.\n",
-                       site, item);
-        }
-        query_close(q);
+    } else if (cli_relief_write_op(&n, cmd, &p->ops[0], force, NULL)) {
+        goto out;
     }
+    if (!(q = cli_relief_query(&n, cmd)))
+        goto out;
+    if (p->fefo)
+        fefo_done(c, q, &op, site, item, p);
+    else if (cell_done(c, q, cmd, &op, site, item, &p->take[0]))
+        goto out;
     rc = 0;
 out:
+    query_close(q);
+    free(p);
     node_close(&n);
     return rc;
 }

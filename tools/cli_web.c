@@ -21,6 +21,7 @@
 #include "am_err.h"
 #include "am_text.h"
 #include "cli.h"
+#include "cli_web_int.h"
 #include "home.h"
 #include "out.h"
 #include "status.h"
@@ -31,15 +32,31 @@ enum { OPT_HELP = CLI_OPT_HELP, OPT_WRITE = 5100, OPT_NAME, OPT_QR, OPT_URL };
 #define QR_QUIET 2   /* modules of light margin around the code */
 #define URL_MAX  256 /* bytes of the web app's address, "/pair" included */
 
-static const char web_help[] =
-    "usage: aidmesh web pair [--write] [--name NAME] [--url URL] [--qr] [--json] [--home DIR]\n"
+const char cli_web_help[] =
+    "usage: aidmesh web [--json] [--home DIR]\n"
+    "       aidmesh web on [--listen ADDR:PORT] [--https [--ca-port PORT]] [--json] [--home DIR]\n"
+    "       aidmesh web off [--json] [--home DIR]\n"
+    "       aidmesh web ca [--qr] [--json] [--home DIR]\n"
+    "       aidmesh web pair [--write] [--name NAME] [--url URL] [--qr] [--json] [--home DIR]\n"
     "       aidmesh web devices [--json] [--home DIR]\n"
     "       aidmesh web revoke ID [--json] [--home DIR]\n"
     "\n"
-    "Phones on the hub's Wi-Fi use this node's web app (`aidmesh run --http ADDR:PORT`,\n"
-    "with ADDR an address of this machine that the phones reach). Only paired phones may\n"
-    "use it from another machine; this one's own browser (127.0.0.1) needs no pairing.\n"
+    "Phones on the hub's Wi-Fi use this node's web app. It is off until you turn it on\n"
+    "(`aidmesh web on`, kept in the config; `aidmesh run --http ADDR:PORT` also serves it,\n"
+    "over plain HTTP, and wins over the config). Only paired phones may use it from another\n"
+    "machine; this one's own browser (127.0.0.1) needs no pairing.\n"
     "\n"
+    "  (none)   whether the web app is on, where, and what the running node serves.\n"
+    "  on       serve it from the next `aidmesh run` (restart a running node to apply) on\n"
+    "           --listen ADDR:PORT (default 0.0.0.0:8080, or 0.0.0.0:8443 with --https).\n"
+    "           --https: over HTTPS, with a certificate authority of this node's own (made\n"
+    "           now: web-ca.crt in the home) that each phone installs once, from a plain\n"
+    "           HTTP page on --ca-port (default 8080; 0: none) showing its fingerprint.\n"
+    "           Without --https anyone who can read the Wi-Fi's traffic can copy a phone's\n"
+    "           cookie: use plain HTTP only on a Wi-Fi with a password your team alone has.\n"
+    "  off      serve no web page from the next `aidmesh run` (unless given --http).\n"
+    "  ca       the certificate authority's SHA-256 fingerprint and the page phones install\n"
+    "           it from, with a QR code on a terminal (or with --qr).\n"
     "  pair     makes a pairing code of 8 characters, shown as XXXX-XXXX. On the phone,\n"
     "           open http://ADDR:PORT/pair and type it: the phone is then paired and keeps\n"
     "           a cookie that lets it in. A code works once, for 10 minutes; typing\n"
@@ -79,7 +96,7 @@ static void local_time(uint64_t ms, int date, char out[32])
 }
 
 /* The home, resolved and checked, holding a node. Returns 0 or 1 (said why). */
-static int web_home(struct cli *c, const char *cmd)
+int cli_web_home(struct cli *c, const char *cmd)
 {
     char text[600];
     int rc;
@@ -163,7 +180,9 @@ static void web_error(const struct cli *c, const char *cmd, int rc, const char *
  * page's link in out, when phones can reach ADDR; else a sentence in why. */
 static void served_url(const char *http, char out[URL_MAX], char *why, size_t cap)
 {
-    const char *hp = strncmp(http, "http://", 7) == 0 ? http + 7 : NULL;
+    const char *hp = strncmp(http, "http://", 7) == 0    ? http + 7
+                     : strncmp(http, "https://", 8) == 0 ? http + 8
+                                                         : NULL;
     size_t n = strlen(http);
     if (!hp || n < 8 || http[n - 1] != '/' || n + 4 >= URL_MAX)
         return;
@@ -220,7 +239,7 @@ static int qr_dark(const QRcode *q, int x, int y)
  * (colors): white on black, light modules drawn, so it is right on any theme; elsewhere
  * (a file to print): dark modules drawn. 0, or -1 when it cannot be made.
  */
-static int print_qr(FILE *f, const char *text, int colors)
+int cli_web_qr(FILE *f, const char *text, int colors)
 {
     static const char *const cell[4] = {" ", "\u2584", "\u2580", "\u2588"}; /* top<<1|bottom */
     QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
@@ -276,7 +295,7 @@ static int web_pair(struct cli *c, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
-            fputs(web_help, stdout);
+            fputs(cli_web_help, stdout);
             return 0;
         }
         if (k)
@@ -305,7 +324,7 @@ static int web_pair(struct cli *c, int argc, char **argv)
     if (url_in && pair_url(url_in, url) != 0)
         return cli_usage(
             "web", "pair: --url '%s' is not an address such as http://192.168.4.1:8080", url_in);
-    if (web_home(c, "web pair"))
+    if (cli_web_home(c, "web pair"))
         return 1;
     now = now_ms();
     if ((rc = webdev_pair_new(c->home, role, name, now, code)) != AM_OK) {
@@ -346,14 +365,14 @@ static int web_pair(struct cli *c, int argc, char **argv)
                "127.0.0.1). Its status does not say which: add --url http://ADDR:PORT to have\n"
                "the link printed here with a QR code.\n");
     else
-        printf("No node is running for %s: start the node with `aidmesh run --http ADDR:PORT`\n"
-               "(ADDR: this machine's address on the Wi-Fi the phones use, e.g. 0.0.0.0:8080),\n"
-               "then on the phone open http://ADDR:PORT/pair and type the code.\n",
+        printf("No node is running for %s: turn the web app on (`aidmesh web on --https`,\n"
+               "see `aidmesh web --help`) and start the node with `aidmesh run`, then on the\n"
+               "phone open the web app's address followed by /pair and type the code.\n",
                c->home);
     if (url[0] && (tty || qr)) {
         printf(
             "\nOr scan this with the phone's camera to open that page (then type the code):\n\n");
-        if (print_qr(stdout, url, tty) != 0)
+        if (cli_web_qr(stdout, url, tty) != 0)
             printf("  (no QR code: the address is too long for one)\n");
     }
     return 0;
@@ -386,7 +405,7 @@ static int common_opts_only(struct cli *c, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int k = cli_common_opt(c, opt);
         if (k == OPT_HELP) {
-            fputs(web_help, stdout);
+            fputs(cli_web_help, stdout);
             return 0;
         }
         if (!k)
@@ -404,7 +423,7 @@ static int web_devices(struct cli *c, int argc, char **argv)
         return rc;
     if (optind < argc)
         return cli_usage("web", "devices: unexpected argument '%s'", argv[optind]);
-    if (web_home(c, "web devices"))
+    if (cli_web_home(c, "web devices"))
         return 1;
     if ((rc = webdev_load(c->home, &l)) != AM_OK) {
         web_error(c, "web devices", rc, WEBDEV_DEVICES_FILE);
@@ -447,7 +466,7 @@ static int web_revoke(struct cli *c, int argc, char **argv)
         return cli_usage("web", "revoke: give one device id (its first 4 hex digits or more, "
                                 "from `aidmesh web devices`)");
     prefix = argv[optind];
-    if (web_home(c, "web revoke"))
+    if (cli_web_home(c, "web revoke"))
         return 1;
     rc = webdev_revoke(c->home, prefix, &gone);
     switch (rc) {
@@ -487,14 +506,23 @@ static int web_revoke(struct cli *c, int argc, char **argv)
 
 int cli_cmd_web(struct cli *c, int argc, char **argv)
 {
-    if (cli_subcommand_help(argc, argv, web_help))
-        return argc < 2 ? 2 : 0;
     optind = 1;
+    if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--help") && strcmp(argv[1], "-h")))
+        return cli_web_state(c, argc, argv); /* `aidmesh web [--json]`: the state */
+    if (cli_subcommand_help(argc, argv, cli_web_help))
+        return 0;
+    if (strcmp(argv[1], "on") == 0)
+        return cli_web_on(c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "off") == 0)
+        return cli_web_off(c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "ca") == 0)
+        return cli_web_ca(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "pair") == 0)
         return web_pair(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "devices") == 0)
         return web_devices(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "revoke") == 0)
         return web_revoke(c, argc - 1, argv + 1);
-    return cli_usage("web", "unknown subcommand '%s' (pair, devices or revoke)", argv[1]);
+    return cli_usage("web", "unknown subcommand '%s' (on, off, ca, pair, devices or revoke)",
+                     argv[1]);
 }

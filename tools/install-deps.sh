@@ -13,6 +13,9 @@ PKGS=(
     libmicrohttpd-dev                   # the dashboard page of `aidmesh run --http`
     libjansson-dev                      # JSON: the node's status over its control socket
     libqrencode-dev                     # the QR code of the web app's address (`aidmesh web pair`)
+    libgnutls28-dev                     # the web app's HTTPS certificates (`aidmesh web on --https`)
+    libcsv-dev                          # CSV cells of `aidmesh import --hxl`
+    gettext                             # msgfmt: the web app's language catalogues (po/)
     libcriterion-dev                    # unit tests
     iproute2 iptables                   # tests: network namespaces, packet loss
     curl                                # tests: requests to the dashboard page

@@ -13,6 +13,7 @@
 #   $SYSTEMD_UNIT_DIR/aidmesh.service        tools/aidmesh.service, ExecStart set to the above
 #   $PREFIX/share/man/man1/aidmesh.1         docs/aidmesh.1
 #   $PREFIX/share/doc/aidmesh/README.md      the user guide
+#   $PREFIX/share/locale/LANG/LC_MESSAGES/aidmesh-web.mo   the web app's languages (po/)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +45,8 @@ BIN_DIR=$DESTDIR$PREFIX/bin
 MAN_DIR=$DESTDIR$PREFIX/share/man/man1
 DOC_DIR=$DESTDIR$PREFIX/share/doc/aidmesh
 UNIT_DIR=$DESTDIR$UNITDIR
+LOCALE_DIR=$DESTDIR$PREFIX/share/locale
+LANGS=(en fr es ar)
 FILES=(
     "$BIN_DIR/aidmesh"
     "$BIN_DIR/aidmesh-wifi-direct"
@@ -51,6 +54,7 @@ FILES=(
     "$MAN_DIR/aidmesh.1"
     "$DOC_DIR/README.md"
 )
+for l in "${LANGS[@]}"; do FILES+=("$LOCALE_DIR/$l/LC_MESSAGES/aidmesh-web.mo"); done
 
 if [ "$UNINSTALL" -eq 1 ]; then
     for f in "${FILES[@]}"; do
@@ -78,6 +82,10 @@ install -m 0755 "$BUILD/aidmesh" "$BIN_DIR/aidmesh"
 install -m 0755 "$SRC/tools/wifi-direct.sh" "$BIN_DIR/aidmesh-wifi-direct"
 install -m 0644 "$SRC/docs/aidmesh.1" "$MAN_DIR/aidmesh.1"
 install -m 0644 "$SRC/README.md" "$DOC_DIR/README.md"
+# the aidmesh binary finds them at BINDIR/../share/locale (node/i18n.c)
+for l in "${LANGS[@]}"; do
+    install -D -m 0644 "$BUILD/locale/$l/LC_MESSAGES/aidmesh-web.mo" "$LOCALE_DIR/$l/LC_MESSAGES/aidmesh-web.mo"
+done
 # the unit names the installed binary, wherever PREFIX put it
 sed "s|/usr/local/bin/aidmesh|$PREFIX/bin/aidmesh|g" "$SRC/tools/aidmesh.service" >"$UNIT_DIR/aidmesh.service.tmp"
 chmod 0644 "$UNIT_DIR/aidmesh.service.tmp"

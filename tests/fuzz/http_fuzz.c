@@ -13,13 +13,15 @@
  * (HTTP_ROUTE_*); two or more Host headers give 400; a route only with at most one Host,
  * which is one of ours (off the loopback there must be one); each route only on its path
  * (a query allowed): the dashboard "/" or "/index.html", the pairing "/pair", the needs
- * "/needs", the new-need form "/needs/new", the stock "/stock"; a form taken (pairing, new need)
- * only from a POST whose one Origin is "http://" and its Host, every other route only for GET or
- * HEAD; the same request gives the same status twice.
+ * "/needs", the new-need form "/needs/new", the stock "/stock", a need's page "/needs/" and 4
+ * to 32 hex digits, the stock form "/stock/update"; a form taken (pairing, new need, a need's
+ * update, a stock record) only from a POST whose one Origin is "http://" and its Host, every
+ * other route only for GET or HEAD; the same request gives the same status twice.
  *
  * Corpus (tests/fuzz/corpus/http/): the requests a browser, curl and the tests send, two
  * Host headers, a foreign Host, a POST, odd paths, no headers, binary junk, pairing forms
- * of this origin and of another.
+ * of this origin and of another, a need's page and its update (of this origin, of another,
+ * a need id that is not hex), the stock form and its POST.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -89,7 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(status == HTTP_ROUTE_PAGE || status == HTTP_ROUTE_PAIR_FORM ||
           status == HTTP_ROUTE_PAIR || status == HTTP_ROUTE_NEEDS ||
           status == HTTP_ROUTE_NEED_ADD || status == HTTP_ROUTE_NEED_FORM ||
-          status == HTTP_ROUTE_STOCK || status == 400 || status == 403 || status == 404 ||
+          status == HTTP_ROUTE_STOCK || status == HTTP_ROUTE_NEED_PAGE ||
+          status == HTTP_ROUTE_NEED_CHANGE || status == HTTP_ROUTE_STOCK_FORM ||
+          status == HTTP_ROUTE_STOCK_CHANGE || status == 400 || status == 403 || status == 404 ||
           status == 405);
     if (n_host > 1 || more)
         CHECK(status == 400);
@@ -110,9 +114,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(plen == 10 && memcmp(url, "/needs/new", 10) == 0);
         else if (status == HTTP_ROUTE_STOCK)
             CHECK(plen == 6 && memcmp(url, "/stock", 6) == 0);
+        else if (status == HTTP_ROUTE_STOCK_FORM || status == HTTP_ROUTE_STOCK_CHANGE)
+            CHECK(plen == 13 && memcmp(url, "/stock/update", 13) == 0);
+        else if (status == HTTP_ROUTE_NEED_PAGE || status == HTTP_ROUTE_NEED_CHANGE)
+            CHECK(plen >= 11 && plen <= 39 && memcmp(url, "/needs/", 7) == 0 &&
+                  strspn(url + 7, "0123456789abcdefABCDEF") == plen - 7);
         else
             CHECK(plen == 6 && memcmp(url, "/needs", 6) == 0);
-        if (status == HTTP_ROUTE_PAIR || status == HTTP_ROUTE_NEED_ADD) {
+        if (status == HTTP_ROUTE_PAIR || status == HTTP_ROUTE_NEED_ADD ||
+            status == HTTP_ROUTE_NEED_CHANGE || status == HTTP_ROUTE_STOCK_CHANGE) {
             CHECK(strcmp(method, "POST") == 0 && host && n_origin == 1);
             CHECK(strncmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0);
         } else {

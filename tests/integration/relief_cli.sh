@@ -198,7 +198,7 @@ check "export --hxl stock" sh -c "sed -n 2p '$T/stock.csv' | grep -q '#item+lot,
 check "export stock: --org and --adm1 fill their columns" grep -q "^hub-north,Hub North,hub,North,Red Cross,,,ors-20.5,.*,L2405,2021-06-30,470,sachet," "$T/stock.csv"
 check "notes with commas and quotes are quoted" sh -c "'$A' --home '$H' need update ${N2:0:6} --note 'ask for \"Amina\", door 2' >/dev/null && '$A' --home '$H' export --hxl needs | grep -q '\"ask for \"\"Amina\"\", door 2\"'"
 expect_out "export without --hxl" "say what to export" am export
-expect_out "export --hxl other" "--hxl takes needs or stock" am export --hxl sites
+expect_out "export --hxl other" "--hxl takes sites, items, needs or stock" am export --hxl bogus
 
 # ---- status, verify, reindex -----------------------------------------------------------
 fp=$(am status --json | json_field view_fingerprint)

@@ -84,7 +84,7 @@ check "... and a filter that finds nothing" \
 check "... shows no row" grep -q '>0 needs<' "$T/body"
 check "the read-only phone sees the stock page" \
     test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/stock?site=hub-north")" = 200
-check "... with the hub's lot" grep -q '<tr class="cell"><td>water-5l<br><small>hub-north</small></td><td>L7</td>' "$T/body"
+check "... with the hub's lot" grep -q '<tr class="cell"><td><a href="/stock/update?site=hub-north&amp;item=water-5l">water-5l</a><br><small>hub-north</small></td><td>L7</td>' "$T/body"
 check "an unpaired phone gets no stock page" test "$(phone 10.201.0.2 "http://$W/stock")" = 401
 check "a read-only phone gets no form to add a need" \
     test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/needs/new")" = 403
