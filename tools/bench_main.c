@@ -93,6 +93,9 @@
  *     over the first, target 0.8 to 1.2.
  *   web (web_bench.c): the phone page of needs at ~10,000 open needs, made server side
  *     (target 5 ms), beside the same needs read raw, and its size (target under 100 kB).
+ *   web-poll (web_bench.c, web_poll_rows): a write's propagation among 3 running daemons
+ *     while 200 phones (--quick: 50) poll the hub's needs page every 10 s, beside the same
+ *     without phones (target: p50 within 10%).
  *
  * Sizes: N = --entries (default 1,000,000), A = --authors (default 10); append writes
  * min(N, 200,000) entries 1000 per call and min(N, 2,000) one per call; K = --nodes
@@ -179,7 +182,8 @@ static int usage(void)
             "               and 5M entries in one growing store (--quick: 100k, 200k, 500k;\n"
             "               --entries N below 5M: N/50, N/5, N), ~2 GB of memory and two\n"
             "               signings of 5M entries; web: the phone page of needs at ~10,000\n"
-            "               open needs)\n"
+            "               open needs; web-poll: sync latency of 3 daemons while 200\n"
+            "               phones poll the hub's needs page every 10 s, ~30 s)\n"
             "  --tmpfs DIR  the stick figures' tmpfs folder (default /dev/shm)\n"
             "  --fat DIR    a mounted FAT32 volume for the stick figures (default: make a\n"
             "               FAT32 image and mount it with fusefat); --no-fat: leave it out\n");
@@ -199,9 +203,9 @@ static int parse_count(const char *s, const char *name, uint64_t *v)
     return 0;
 }
 
-static const char *const part_names[] = {"store",  "sync",   "propagation",   "startup",
-                                         "memory", "relief", "stick",         "relief-memory",
-                                         "flood",  "lane",   "relief-growth", "web"};
+static const char *const part_names[] = {
+    "store",         "sync",  "propagation", "startup",       "memory", "relief",  "stick",
+    "relief-memory", "flood", "lane",        "relief-growth", "web",    "web-poll"};
 
 static int parse_skip(const char *v, unsigned *skip)
 {
@@ -220,7 +224,7 @@ static int parse_skip(const char *v, unsigned *skip)
             fprintf(stderr,
                     "aidmesh-bench: --skip: no part named '%s' (store, sync, propagation, "
                     "startup, memory, relief, stick, relief-memory, flood, lane, "
-                    "relief-growth, web)\n",
+                    "relief-growth, web, web-poll)\n",
                     t);
             return -1;
         }
@@ -506,7 +510,8 @@ enum {
     P_FLOOD,
     P_LANE,
     P_RELIEF_GROWTH,
-    P_WEB
+    P_WEB,
+    P_WEB_POLL
 };
 
 int main(int argc, char **argv)
@@ -705,7 +710,7 @@ int main(int argc, char **argv)
     if (!SKIP(o, P_PROP) || !SKIP(o, P_STARTUP) || !SKIP(o, P_MEMORY) || !SKIP(o, P_RELIEF_MEM))
         bench_section("Running daemons (the real `aidmesh run` binary, 127.0.0.1)");
     if (!SKIP(o, P_PROP)) {
-        int prop_rc = bench_propagation(tmp, (int)o.nodes, (int)o.samples, &prop);
+        int prop_rc = bench_propagation(tmp, (int)o.nodes, (int)o.samples, NULL, &prop);
         snprintf(fig, sizeof fig,
                  "new entry reaches all %llu running nodes (loopback), p50 of %llu writes",
                  (unsigned long long)o.nodes, (unsigned long long)o.samples);
@@ -853,6 +858,8 @@ int main(int argc, char **argv)
         relief_growth_rows(tmp, o.entries_set ? o.entries : 0, o.quick) != AM_OK)
         status = 1;
     if (!SKIP(o, P_WEB) && web_bench_rows(tmp) != AM_OK)
+        status = 1;
+    if (!SKIP(o, P_WEB_POLL) && web_poll_rows(tmp, o.quick) != AM_OK)
         status = 1;
     if (!SKIP(o, P_STICK)) {
         struct stick_bench_cfg sc = {.entries = o.entries,

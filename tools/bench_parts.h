@@ -10,6 +10,7 @@
 #ifndef AM_BENCH_PARTS_H
 #define AM_BENCH_PARTS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -168,10 +169,49 @@ struct bench_prop_result {
     int missed;  /* writes that did not reach every node within BENCH_SAMPLE_S */
     double p50_ms, p95_ms, max_ms, connect_s;
 };
+/* What a propagation run adds to the plain one (all zero: nothing). */
+struct bench_prop_opts {
+    const char *seed_store; /* a store whose entries node 0 holds before it starts */
+    int phones;             /* > 0: node 0 serves its web app, polled by this many phones */
+    double period_s;        /* each phone's period */
+    struct bench_poll_result *polls; /* what the phones saw (phones > 0) */
+};
 /* Propagation: k daemons (2..BENCH_NODES_MAX) under tmp, node i dialing node 0 and node
  * i-1; `samples` entries appended at random nodes, each timed until every store holds
- * it. Without the aidmesh binary: AM_OK with res->ran 0. */
-int bench_propagation(const char *tmp, int k, int samples, struct bench_prop_result *res);
+ * it. o: NULL, or what is added. Without the aidmesh binary: AM_OK with res->ran 0. */
+int bench_propagation(const char *tmp, int k, int samples, const struct bench_prop_opts *o,
+                      struct bench_prop_result *res);
+
+/* ---- poll_bench.c: phones polling a node's web app ------------------------------------- */
+
+#define BENCH_POLL_THREADS 4
+#define BENCH_POLL_MS_MAX  4096 /* request times kept per thread */
+
+struct bench_poll_result {
+    uint64_t requests, failed, bytes;
+    double seconds, p50_ms, p95_ms;
+};
+struct bench_poll;
+struct bench_poll_thread {
+    struct bench_poll *p;
+    pthread_t tid;
+    int id;
+    uint64_t requests, failed;
+    size_t bytes, n_ms;
+    double ms[BENCH_POLL_MS_MAX];
+};
+struct bench_poll {
+    uint16_t port;
+    int phones;
+    double period_s, t0;
+    atomic_int stop;
+    struct bench_poll_thread th[BENCH_POLL_THREADS];
+};
+/* Starts `phones` phones asking 127.0.0.1:port for GET /needs?status=open once per
+ * period_s each, their turns spread evenly. AM_OK or AM_ESYS. */
+int bench_poll_start(struct bench_poll *p, uint16_t port, int phones, double period_s);
+/* Stops them and sums what they saw. */
+void bench_poll_stop(struct bench_poll *p, struct bench_poll_result *r);
 
 /* One full sync between two daemons (mem_sync). */
 struct bench_mem_run {

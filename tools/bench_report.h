@@ -124,6 +124,10 @@ int lane_bench_rows(const char *tmpdir, uint64_t n);
  * node takes to make it, beside the same needs read raw, and its size. Adds its rows (a
  * failure adds a row saying so). Returns AM_OK or what failed. */
 int web_bench_rows(const char *tmpdir);
+/* web_bench.c: sync latency among three running daemons while phones poll the hub's
+ * needs page (200 phones, every 10 s; quick: 50), beside the same without phones. Adds
+ * its rows. Returns AM_OK or what failed. */
+int web_poll_rows(const char *tmpdir, int quick);
 /* `aidmesh-bench stick [options]`: the stick rows alone, printed as their own report. */
 int stick_bench_run(int argc, char **argv);
 

@@ -63,13 +63,72 @@ static int in_sync_of(const char *doc)
  * through its inotify watch), and the time from the append's return until every node's
  * store holds it is taken, polling each store's head of that author every ~1 ms.
  */
-int bench_propagation(const char *tmp, int k, int samples, struct bench_prop_result *res)
+/* ---- a seed store's entries into node 0 ---- */
+
+#define SEED_BATCH 4096
+
+struct seed {
+    struct store *dst;
+    uint8_t *buf; /* SEED_BATCH entries of at most AM_ENTRY_MAX bytes */
+    const uint8_t *ent[SEED_BATCH];
+    size_t len[SEED_BATCH], n, used;
+    uint64_t added;
+};
+
+static int seed_flush(struct seed *sd)
+{
+    struct store_ingest_stats st;
+    int rc = sd->n ? store_ingest(sd->dst, sd->ent, sd->len, sd->n, node_wall_ms(), &st) : AM_OK;
+    if (rc == AM_OK)
+        sd->added += st.added;
+    sd->n = sd->used = 0;
+    return rc;
+}
+
+static int seed_add(void *ctx, const uint8_t *raw, size_t len)
+{
+    struct seed *sd = ctx;
+    if (len > AM_ENTRY_MAX)
+        return AM_ECORRUPT;
+    memcpy(sd->buf + sd->used, raw, len);
+    sd->ent[sd->n] = sd->buf + sd->used;
+    sd->len[sd->n++] = len;
+    sd->used += len;
+    return sd->n == SEED_BATCH ? seed_flush(sd) : 0;
+}
+
+/* Every entry of the store in `from` into dst. */
+static int seed_copy(const char *from, struct store *dst, uint64_t *added)
+{
+    struct store *src = NULL;
+    struct seed *sd = calloc(1, sizeof *sd);
+    int rc = sd && (sd->buf = malloc((size_t)SEED_BATCH * AM_ENTRY_MAX)) ? AM_OK : AM_ENOMEM;
+    const struct store_opts ro = {.read_only = 1};
+
+    if (rc == AM_OK && (rc = store_open(&src, from, &ro)) == AM_OK) {
+        sd->dst = dst;
+        rc = store_entries_each(src, NULL, 0, seed_add, sd);
+        if (rc == AM_OK)
+            rc = seed_flush(sd);
+        *added = sd->added;
+    }
+    store_close(src);
+    if (sd)
+        free(sd->buf);
+    free(sd);
+    return rc;
+}
+
+int bench_propagation(const char *tmp, int k, int samples, const struct bench_prop_opts *o,
+                      struct bench_prop_result *res)
 {
     char bin[PATH_MAX], dir[PATH_MAX + 8];
     char(*home)[PATH_MAX + 32] = calloc(BENCH_NODES_MAX, sizeof *home);
     char(*logs)[PATH_MAX + 48] = calloc(BENCH_NODES_MAX, sizeof *logs);
-    char code[256] = "", listen_arg[32], peer0[32], peer1[32], *out = NULL;
-    uint16_t port[BENCH_NODES_MAX];
+    char code[256] = "", listen_arg[32], peer0[32], peer1[32], http_arg[32], *out = NULL;
+    uint16_t port[BENCH_NODES_MAX + 1];
+    int phones = o ? o->phones : 0;
+    struct bench_poll *poll = NULL;
     pid_t pid[BENCH_NODES_MAX];
     int deg[BENCH_NODES_MAX] = {0}, opened[BENCH_NODES_MAX] = {0};
     struct node *nd = calloc(BENCH_NODES_MAX, sizeof *nd);
@@ -90,7 +149,7 @@ int bench_propagation(const char *tmp, int k, int samples, struct bench_prop_res
     }
     res->ran = 1;
     snprintf(dir, sizeof dir, "%s/net", tmp);
-    if (mkdir(dir, 0700) != 0 || bench_free_ports(port, k) != AM_OK) {
+    if (mkdir(dir, 0700) != 0 || bench_free_ports(port, k + (phones > 0)) != AM_OK) {
         fprintf(stderr, "aidmesh-bench: setting up %s: %s\n", dir, strerror(errno));
         rc = AM_ESYS;
         goto out;
@@ -122,8 +181,22 @@ int bench_propagation(const char *tmp, int k, int samples, struct bench_prop_res
             code[strcspn(code, " \r\n")] = 0;
         }
     }
+    if (o && o->seed_store) {
+        uint64_t added = 0;
+        enum node_step step;
+        if ((rc = node_open(&nd[0], home[0], NULL, &step)) == AM_OK) {
+            rc = seed_copy(o->seed_store, nd[0].store, &added);
+            node_close(&nd[0]);
+        }
+        if (rc != AM_OK) {
+            bench_fail("the seed store into node 0", rc);
+            goto out;
+        }
+        fprintf(stderr, "aidmesh-bench: node 0 holds %llu entries of %s\n",
+                (unsigned long long)added, o->seed_store);
+    }
     for (int i = 0; i < k; i++) {
-        char *argv[12];
+        char *argv[16];
         int a = 0;
         snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%u", port[i]);
         snprintf(peer0, sizeof peer0, "127.0.0.1:%u", port[0]);
@@ -135,6 +208,11 @@ int bench_propagation(const char *tmp, int k, int samples, struct bench_prop_res
         argv[a++] = "--listen";
         argv[a++] = listen_arg;
         argv[a++] = "--no-discovery";
+        if (i == 0 && phones > 0) {
+            snprintf(http_arg, sizeof http_arg, "127.0.0.1:%u", port[k]);
+            argv[a++] = "--http";
+            argv[a++] = http_arg;
+        }
         if (i >= 1) {
             argv[a++] = "--peer";
             argv[a++] = peer0;
@@ -194,6 +272,19 @@ int bench_propagation(const char *tmp, int k, int samples, struct bench_prop_res
         }
         opened[i] = 1;
     }
+    if (phones > 0) {
+        if (!(poll = calloc(1, sizeof *poll))) {
+            rc = AM_ENOMEM;
+            goto out;
+        }
+        if ((rc = bench_poll_start(poll, port[k], phones, o->period_s)) != AM_OK) {
+            free(poll);
+            poll = NULL;
+            goto out;
+        }
+        /* one full period first: every phone has asked once before a write is timed */
+        bench_sleep_ms((unsigned)(o->period_s * 1000));
+    }
     for (int s = 0; s < samples; s++) {
         int r = (int)randombytes_uniform((uint32_t)k), reached[BENCH_NODES_MAX] = {0}, left = k;
         uint8_t op[BENCH_OP_LEN];
@@ -240,6 +331,13 @@ int bench_propagation(const char *tmp, int k, int samples, struct bench_prop_res
     if (res->missed > 0)
         failed = 1;
 out:
+    if (poll) {
+        struct bench_poll_result pr;
+        bench_poll_stop(poll, &pr);
+        if (o->polls)
+            *o->polls = pr;
+        free(poll);
+    }
     for (int i = 0; i < k; i++)
         if (opened[i])
             node_close(&nd[i]);

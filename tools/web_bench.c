@@ -14,12 +14,20 @@
  *   its size; target: under 100 kB.
  *   the same page for one site (the site of the first open need), and for a text search
  *     (which reads every need: the index holds no text); no target of their own.
+ * web_poll_rows: three `aidmesh run` daemons on 127.0.0.1 (the propagation figure's
+ * layout, bench_propagation), the hub (node 0) seeded with the same relief store and
+ * serving its web app; 60 writes at random nodes, each timed until every node holds it,
+ * once while WP_PHONES phones poll the hub's /needs?status=open every WP_PERIOD_S (new
+ * connection each time, turns spread evenly; timing starts after one full period), and
+ * once without phones (the ceiling: same layout and seed). Target: p50 within 10% of the
+ * run without phones (issue 16's figure).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "am_err.h"
+#include "bench_parts.h"
 #include "bench_report.h"
 #include "bench_util.h"
 #include "cli.h"
@@ -144,4 +152,65 @@ out:
     store_close(s);
     bench_rm_tree(dir);
     return rc;
+}
+
+#define WP_PHONES   200
+#define WP_PHONES_Q 50
+#define WP_PERIOD_S 10.0
+#define WP_NODES    3
+#define WP_SAMPLES  60
+#define WP_TARGET   1.10
+
+int web_poll_rows(const char *tmp, int quick)
+{
+    char seed[4200], fig[240], text[240];
+    struct bench_prop_result with = {0}, without = {0};
+    struct bench_poll_result pr = {0};
+    int phones = quick ? WP_PHONES_Q : WP_PHONES, rc;
+    struct bench_prop_opts po = {seed, phones, WP_PERIOD_S, &pr}, base = {seed, 0, 0, NULL};
+    struct bench_row *r;
+
+    bench_section("Phones polling a hub (running daemons, 127.0.0.1)");
+    snprintf(seed, sizeof seed, "%s/web-poll-seed", tmp);
+    if ((rc = relief_bench_store(seed, WB_ENTRIES)) == AM_OK) {
+        fprintf(stderr, "aidmesh-bench: web poll: %d writes without phones\n", WP_SAMPLES);
+        rc = bench_propagation(tmp, WP_NODES, WP_SAMPLES, &base, &without);
+    }
+    if (rc == AM_OK && without.ran) {
+        char net[4200];
+        snprintf(net, sizeof net, "%s/net", tmp); /* bench_propagation's homes, made again */
+        bench_rm_tree(net);
+        fprintf(stderr, "aidmesh-bench: web poll: %d writes while %d phones poll\n", WP_SAMPLES,
+                phones);
+        rc = bench_propagation(tmp, WP_NODES, WP_SAMPLES, &po, &with);
+    }
+    bench_rm_tree(seed);
+    if (rc != AM_OK || !without.ran || !with.ran) {
+        if (rc != AM_OK)
+            bench_fail("phones polling a hub", rc);
+        bench_row_text("sync latency while phones poll the hub",
+                       rc != AM_OK ? "failed (see stderr)" : "skipped (aidmesh binary not found)");
+        return rc;
+    }
+    snprintf(fig, sizeof fig,
+             "a write reaches all %d nodes while %d phones poll the hub's /needs every %.0f s, "
+             "p50 of %d",
+             WP_NODES, phones, WP_PERIOD_S, with.samples);
+    r = bench_row_add(fig, with.p50_ms, BENCH_MS);
+    bench_row_ceiling(r, "the same without phones, p50", without.p50_ms, BENCH_MS, "no phones");
+    snprintf(text, sizeof text, "≤ %.2f× no phones", WP_TARGET);
+    bench_row_target(r, text, with.p50_ms <= WP_TARGET * without.p50_ms ? BENCH_MET : BENCH_MISSED);
+    snprintf(fig, sizeof fig, "the same, p95 of %d", with.samples);
+    r = bench_row_add(fig, with.p95_ms, BENCH_MS);
+    bench_row_ceiling(r, "without phones, p95", without.p95_ms, BENCH_MS, "no phones");
+    snprintf(fig, sizeof fig, "the phones' requests, p50 (%llu in %.0f s, %llu failed)",
+             (unsigned long long)pr.requests, pr.seconds, (unsigned long long)pr.failed);
+    r = bench_row_add(fig, pr.p50_ms, BENCH_MS);
+    bench_row_target(r, "none fails", pr.failed == 0 && pr.requests > 0 ? BENCH_MET : BENCH_MISSED);
+    bench_note("Phones polling a hub: %d `aidmesh run` daemons as in the propagation figure, "
+               "the hub seeded with the relief mix of %d entries (about 10,000 open needs) "
+               "and serving its web app on 127.0.0.1; the phones' p95 %.1f ms; writes timed "
+               "after one full period of polling.",
+               WP_NODES, WB_ENTRIES, pr.p95_ms);
+    return AM_OK;
 }
