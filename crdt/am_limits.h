@@ -156,6 +156,9 @@
 /* Audit moves listed in a cell's view (the total is always given): bounds the view
  * record whatever the number of moves. */
 #define AM_RELIEF_AUDIT_MAX 32
+/* Lines of one shipment op (ship.new, ship.dsp, ship.rcv): a truck's manifest; 64 lines
+ * of the longest item, lot and need fit the op limit with room for a note. */
+#define AM_RELIEF_LINES_MAX 64
 
 /* ---- Stick (§11) ---- */
 

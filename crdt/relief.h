@@ -9,8 +9,9 @@
  *     same verdict; relief_op_check_refs() is the separate, state-dependent check a
  *     writer runs at creation time ("is site X defined?").
  *  2. Objects: every valid op belongs to exactly one object (site, item, need, stock cell,
- *     or the successions of one key),
- *     named by relief_op_key(). A struct relief_obj holds the set of ops of one object;
+ *     the successions of one key, a minimum level, a shipment), named by relief_op_key();
+ *     a shipment's dispatch or receipt also to each stock cell its lines name
+ *     (relief_op_cell), which it moves. A struct relief_obj holds the set of ops of one object;
  *     relief_obj_apply() adds one op (idempotent, order-independent), and the view
  *     (registers, need status, cell value) is a pure function of that set, computed
  *     lazily when asked for.
@@ -46,6 +47,7 @@
 /* A ref on the wire: author (32) || seq (8, big-endian), as a msgpack bin of 40 bytes. */
 #define RELIEF_REF_LEN   40
 #define RELIEF_AUDIT_MAX AM_RELIEF_AUDIT_MAX
+#define RELIEF_LINES_MAX AM_RELIEF_LINES_MAX
 /* Encoded object key (relief_key_encode). */
 #define RELIEF_KEY_MAX 104
 /* A buffer of this size holds every error sentence of this module. */
@@ -63,7 +65,21 @@ enum relief_type {
     RELIEF_T_STOCK_MOVE,  /* "stock.move" */
     RELIEF_T_STOCK_COUNT, /* "stock.count" */
     RELIEF_T_SUCCESSION,  /* "succession": a new key takes over from a forked one */
-    RELIEF_T_STOCK_MIN    /* "stock.min": the minimum level of an item at a site */
+    RELIEF_T_STOCK_MIN,   /* "stock.min": the minimum level of an item at a site */
+    RELIEF_T_SHIP_NEW,    /* "ship.new": a shipment from one site to another, its lines */
+    RELIEF_T_SHIP_DSP,    /* "ship.dsp": it left; the lots that left (moves stock out) */
+    RELIEF_T_SHIP_RCV,    /* "ship.rcv": it arrived; what arrived (moves stock in) */
+    RELIEF_T_SHIP_CXL,    /* "ship.cxl": it is cancelled */
+    RELIEF_T_ITEM_PACK    /* "item.pack": a named pack of an item, its units (0: removed) */
+};
+#define RELIEF_T_LAST RELIEF_T_ITEM_PACK
+
+/* Status of a shipment, derived from its ops (PROTOCOL.md 10.8.6). */
+enum relief_ship_status {
+    RELIEF_SHIP_CREATED = 1,
+    RELIEF_SHIP_DISPATCHED,
+    RELIEF_SHIP_RECEIVED,
+    RELIEF_SHIP_CANCELLED
 };
 
 enum relief_site_kind {
@@ -123,12 +139,18 @@ enum relief_key_id {
     RELIEF_K_SEQ,   /* "seq" (succession): the old key's head seq on the writing node */
     RELIEF_K_HEAD,  /* "head" (succession): the hash of that head entry */
     RELIEF_K_OSIG,  /* "osig" (succession): the old key's signature (relief_succession_msg) */
+    RELIEF_K_SHIP,  /* "ship" (ship.dsp, .rcv, .cxl): the shipment's id */
+    RELIEF_K_TO,    /* "to" (ship.new): the site it goes to */
+    RELIEF_K_LN,    /* "ln" (ship.*): the lines */
+    RELIEF_K_DOC,   /* "doc" (ship.new): the reference people use (waybill number) */
+    RELIEF_K_PACK,  /* "pack" (item.pack): the pack's name, a slug */
     RELIEF_K_COUNT
 };
 #define RELIEF_HAS(k) (1u << (k))
 
 /* Causal registers of objects. A site has NAME, KIND, LL; an item NAME, UNIT, CAT; a
- * need Q, PRI, NOTE, BY, ST; a minimum level Q (the minimum, in base units). */
+ * need Q, PRI, NOTE, BY, ST; a minimum level Q (the minimum, in base units); a pack Q (its
+ * units, 0: removed). */
 enum relief_field {
     RELIEF_F_NAME = 0,
     RELIEF_F_KIND,
@@ -151,6 +173,7 @@ const char *relief_priority_name(int pri);
 const char *relief_status_name(int st);
 const char *relief_reason_name(int reason);
 const char *relief_field_name(int field);
+const char *relief_ship_status_name(int st); /* "created" .. "cancelled" */
 /* +1 for the reasons that add stock (received, transfer-in, found), -1 for the others,
  * 0 for a value out of range. */
 int relief_reason_sign(int reason);
@@ -200,6 +223,33 @@ struct relief_str {
     uint32_t len;
 };
 
+/* One line of a shipment op, on the wire [item, q, lot or nil, exp or nil, need or nil]
+ * (PROTOCOL.md 10.4). lot.len 0: no lot; exp 0: no expiry; has_need 0: no need. */
+struct relief_line {
+    struct relief_str item;
+    int64_t q;
+    struct relief_str lot;
+    uint32_t exp;
+    int has_need;
+    uint8_t need[RELIEF_ID_LEN];
+};
+/* The lines of an op: arr (n lines in memory, to encode) or mp (n validated lines in the
+ * op's bytes, from decode). Read either with relief_lines_begin/next. */
+struct relief_lines {
+    uint32_t n;
+    const struct relief_line *arr;
+    const uint8_t *mp;
+};
+struct relief_line_iter {
+    const struct relief_lines *l;
+    uint32_t i;
+    const uint8_t *p;
+};
+void relief_lines_begin(struct relief_line_iter *it, const struct relief_lines *l);
+/* Stores the next line in *out (pointing into the op's bytes or the array) and returns 1,
+ * or returns 0 at the end. */
+int relief_lines_next(struct relief_line_iter *it, struct relief_line *out);
+
 /*
  * One op. Which members mean something depends on type and on `has` (RELIEF_HAS bits of
  * the keys present). A decoded op points into the bytes given to relief_op_decode and
@@ -233,6 +283,17 @@ struct relief_op {
     uint64_t oseq; /* 1 .. 2^63-1 */
     uint8_t head[AM_HASH_LEN];
     uint8_t osig[AM_SIG_LEN];
+    /* shipments (PROTOCOL.md 10.4): "ship", "to", "ln", "doc"; "site" is where it leaves
+     * (ship.new, ship.dsp) or arrives (ship.rcv) */
+    uint8_t ship[RELIEF_ID_LEN];
+    struct relief_str to;
+    struct relief_lines ln;
+    struct relief_str doc;
+    struct relief_str pack; /* item.pack: "pack" (its units are "q", its item "code") */
+    /* decode: the bytes decoded (op, len), which a shipment's object keeps; NULL for an op
+     * built in memory (one changed after decoding must be set back to NULL) */
+    const uint8_t *raw;
+    size_t raw_len;
 };
 
 /* The message a succession's "osig" signs (PROTOCOL.md §1, 10.4): the label (21 bytes
@@ -295,7 +356,9 @@ enum relief_obj_kind {
     RELIEF_OBJ_NEED = 'n',
     RELIEF_OBJ_CELL = 'c',
     RELIEF_OBJ_SUCC = 'u', /* the successions of one (old) key */
-    RELIEF_OBJ_MIN = 'm'   /* the minimum level of an item at a site (stock.min) */
+    RELIEF_OBJ_MIN = 'm',  /* the minimum level of an item at a site (stock.min) */
+    RELIEF_OBJ_SHIP = 'p', /* a shipment (ship.*): its id in key.need */
+    RELIEF_OBJ_PACK = 'k'  /* a named pack of an item (item.pack): key.item, key.pack */
 };
 
 /* The object an op belongs to. Unused members are zero; strings NUL-terminated. */
@@ -305,22 +368,30 @@ struct relief_key {
     char item[RELIEF_SLUG_MAX + 1]; /* item: its code; cell, minimum: its item */
     char lot[RELIEF_SLUG_MAX + 1];  /* cell: "" for no lot */
     uint32_t exp;                   /* cell: 0 for no expiry */
-    uint8_t need[RELIEF_ID_LEN];    /* need */
+    uint8_t need[RELIEF_ID_LEN];    /* need; shipment: its id */
     uint8_t author[AM_PK_LEN];      /* succession: the old key */
+    char pack[RELIEF_SLUG_MAX + 1]; /* pack: its name (its item in item) */
 };
 
 /* A need's id from the hash of its creating entry (entry_hash). */
 void relief_need_id(const uint8_t hash[static AM_HASH_LEN], uint8_t id[static RELIEF_ID_LEN]);
 
 /* The key of the object a decoded op belongs to. `hash` (the entry's hash) is needed for
- * need.open only and may be NULL otherwise. Returns AM_OK or AM_EINVAL (need.open
- * without hash, or an op that did not come from relief_op_decode/encode). */
+ * need.open and ship.new only and may be NULL otherwise. Returns AM_OK or AM_EINVAL
+ * (need.open or ship.new without hash, or an op that did not come from
+ * relief_op_decode/encode). */
 int relief_op_key(const struct relief_op *op, const uint8_t *hash, struct relief_key *key);
+
+/* The stock cells a ship.dsp or ship.rcv also moves (PROTOCOL.md 10.7): the i-th distinct
+ * (site, item, lot, exp) of its lines, in line order, into *key. Returns AM_OK, or
+ * AM_ENOTFOUND when i is past the last one (or the op is of another type). */
+int relief_op_cell(const struct relief_op *op, uint32_t i, struct relief_key *key);
 
 /* Canonical bytes of a key (for LMDB keys and for sorting): kind byte, then
  *   site: slug;  item: code;  need: 16-byte id;
  *   cell: len(site) site len(item) item len(lot) lot exp (4 bytes, big-endian);
- *   succession: the old key (32 bytes);  minimum: len(site) site len(item) item.
+ *   succession: the old key (32 bytes);  minimum: len(site) site len(item) item;
+ *   pack: len(item) item len(pack) pack.
  * Returns AM_OK or AM_EINVAL (a key relief_op_key could not have made). */
 int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KEY_MAX],
                       size_t *len);
@@ -351,10 +422,12 @@ const struct relief_key *relief_obj_key(const struct relief_obj *o);
 
 /*
  * Adds one decoded op, written in entry `ref` stamped `hlc`, to the object's set.
- * `hash` is the entry's hash: needed for need.open (checked against the need's id), may
- * be NULL for every other op. Copies what it keeps: op and its bytes may go afterwards.
- * Adding an op whose ref is already in the set changes nothing. Views are recomputed
- * lazily, so a batch of applies costs one recomputation. Returns
+ * `hash` is the entry's hash: needed for need.open and ship.new (checked against the
+ * need's or shipment's id), may be NULL for every other op. A ship.dsp or ship.rcv also
+ * applies to a cell its lines name (relief_op_cell): a shipment record (10.8.4). Copies
+ * what it keeps: op and its bytes may go afterwards. Adding an op whose ref is already in
+ * the set changes nothing. Views are recomputed lazily, so a batch of applies costs one
+ * recomputation. Returns
  *   AM_OK      added, or already there;
  *   AM_EINVAL  the op belongs to another object (relief_op_key), seq is 0 or over
  *              2^63-1, need.open without a matching hash, a succession whose "old" is
@@ -444,8 +517,36 @@ struct relief_cell_view {
     const struct relief_move_ref *audit;    /* by (hlc, author, seq) up */
     int64_t after; /* sum of the moves not in the winner's past (all moves if none) */
 };
-/* Returns AM_OK, AM_EINVAL (not a cell), AM_ENOMEM. */
+/* Returns AM_OK, AM_EINVAL (not a cell), AM_ENOMEM. n_ship (below) counts the
+ * shipment records of the cell, counted or not (PROTOCOL.md 10.8.4). */
 int relief_cell_view(struct relief_obj *o, struct relief_cell_view *out);
+/* Shipment records in a cell (ship.dsp, ship.rcv ops naming it), counted or not. */
+uint32_t relief_cell_nship(const struct relief_obj *o);
+
+/* One op of a shipment: present, its ref and stamp, and the op (decoded; pointing into
+ * the object, valid until the next apply or free). */
+struct relief_ship_op {
+    int present;
+    struct relief_ref ref;
+    uint64_t hlc;
+    struct relief_op op;
+    const uint8_t *bytes; /* the op's bytes as in its entry (relief_op_encode of an op
+                             built in memory) */
+    size_t len;
+};
+struct relief_ship_view {
+    int status;                 /* enum relief_ship_status; 0 before any op */
+    struct relief_ship_op made; /* the ship.new */
+    struct relief_ship_op dsp;  /* the dispatch that counts: least (hlc, author, seq) */
+    struct relief_ship_op rcv;  /* the receipt that counts: least (hlc, author, seq) */
+    struct relief_ship_op cxl;  /* the least cancel */
+    uint32_t n_dsp, n_rcv, n_cxl;
+    uint32_t n_dup;                     /* receipts that do not count (n_rcv - 1), listed: */
+    const struct relief_count_ref *dup; /* the first RELIEF_AUDIT_MAX, ascending; q unused */
+};
+/* The view of a shipment (PROTOCOL.md 10.8.6). AM_OK, AM_EINVAL (not a shipment),
+ * AM_ENOMEM. */
+int relief_ship_view(struct relief_obj *o, struct relief_ship_view *out);
 
 /* One succession of a key: the entry that holds it (its author is the new key) and what
  * it names of the old key's log. */

@@ -91,6 +91,8 @@ int relief_cell_compute(struct relief_obj *o)
     int sat = 0;
 
     memset(v, 0, sizeof *v);
+    if (relief_cell_ship_moves(o) != AM_OK) /* the shipment records that count, as moves */
+        return AM_ENOMEM;
     v->n_moves = o->n_m;
     v->n_counts = o->n_c;
     v->audit = o->audit;
@@ -157,8 +159,8 @@ int relief_cell_compute(struct relief_obj *o)
         o->lim[w->aidx] = w->seq - 1;
     }
 
-    for (uint32_t i = 0; i < o->n_m; i++) {
-        const struct relief_mrec *m = &o->m[i];
+    for (uint32_t i = 0; i < o->n_m + o->n_smv; i++) {
+        const struct relief_mrec *m = i < o->n_m ? &o->m[i] : &o->smv[i - o->n_m];
         if (w) {
             if (m->seq <= o->lim[m->aidx])
                 continue; /* inside the winner's past: the count absorbed it */

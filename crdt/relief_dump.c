@@ -153,7 +153,7 @@ static void dump_cell(struct relief_obj *o, msgpack_packer *pk)
 {
     const struct relief_cell_view *v = &o->cell;
 
-    msgpack_pack_map(pk, 16);
+    msgpack_pack_map(pk, 17);
     pk_cstr(pk, "k");
     pk_cstr(pk, "cell");
     pk_cstr(pk, "site");
@@ -199,6 +199,8 @@ static void dump_cell(struct relief_obj *o, msgpack_packer *pk)
         msgpack_pack_int64(pk, m->delta);
         pk_cstr(pk, relief_reason_name(m->reason));
     }
+    pk_cstr(pk, "ns"); /* shipment records, counted or not (10.8.4) */
+    msgpack_pack_uint32(pk, o->n_sr);
 }
 
 /* {"k": "succ", "old": bin 32, "n": successions, "s": [[ref, hlc, seq, head, refused],
@@ -275,6 +277,19 @@ int relief_obj_dump(struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len)
         pk_cstr(&pk, o->key.site);
         pk_cstr(&pk, "item");
         pk_cstr(&pk, o->key.item);
+        pk_reg(o, &pk, RELIEF_F_Q);
+        break;
+    case RELIEF_OBJ_SHIP:
+        relief_ship_dump(o, &pk);
+        break;
+    case RELIEF_OBJ_PACK:
+        msgpack_pack_map(&pk, 4);
+        pk_cstr(&pk, "k");
+        pk_cstr(&pk, "pack");
+        pk_cstr(&pk, "item");
+        pk_cstr(&pk, o->key.item);
+        pk_cstr(&pk, "pack");
+        pk_cstr(&pk, o->key.pack);
         pk_reg(o, &pk, RELIEF_F_Q);
         break;
     default:

@@ -90,6 +90,28 @@ struct relief_urec { /* a succession; in the ref index under RELIEF_TAG_D (no de
     uint8_t head[AM_HASH_LEN];
 };
 
+/* An op of a shipment (a shipment object only): its bytes as its entry holds them (the
+ * encoding of an op built in memory), owned; in the ref index under RELIEF_TAG_W (no
+ * register writes there). */
+struct relief_prec {
+    uint64_t seq, hlc;
+    uint32_t aidx;
+    int type;
+    uint8_t *bytes;
+    uint32_t len;
+};
+
+/* What a ship.dsp or ship.rcv does to one cell (a cell object only): q, the sum of the
+ * op's lines naming the cell (0 .. RELIEF_LINES_MAX x RELIEF_QTY_MAX); in the ref index
+ * under RELIEF_TAG_W (no register writes in a cell). */
+struct relief_srec {
+    uint64_t seq, hlc;
+    int64_t q;
+    uint32_t aidx;
+    uint32_t rcv; /* 0: a dispatch (out of the cell), 1: a receipt (into it) */
+    uint8_t ship[RELIEF_ID_LEN];
+};
+
 /* Slot of the ref index: (seq, aidx) -> (index << 2 | tag) + 1; slot 0 = empty. */
 enum { RELIEF_TAG_W = 0, RELIEF_TAG_D = 1, RELIEF_TAG_M = 2, RELIEF_TAG_C = 3 };
 struct relief_rslot {
@@ -138,6 +160,10 @@ struct relief_obj {
     uint32_t n_c, cap_c;
     struct relief_urec *u; /* successions (a succession object only) */
     uint32_t n_u, cap_u;
+    struct relief_prec *p; /* shipment ops (a shipment only) */
+    uint32_t n_p, cap_p;
+    struct relief_srec *sr; /* shipment records (a cell only) */
+    uint32_t n_sr, cap_sr;
 
     /* need.open */
     int opened;
@@ -156,6 +182,13 @@ struct relief_obj {
     struct relief_move_ref audit[RELIEF_AUDIT_MAX];
     struct relief_successor *succ; /* the first successions, ascending (RELIEF_AUDIT_MAX) */
     uint32_t n_succ, cap_succ;
+    struct relief_ship_view ship;  /* a shipment */
+    struct relief_count_ref *sdup; /* its receipts that do not count */
+    uint32_t cap_sdup;
+    struct relief_mrec *smv; /* a cell: its counted shipment records, as moves */
+    uint32_t n_smv, cap_smv;
+    uint32_t *sidx; /* scratch of relief_ship.c */
+    uint32_t cap_sidx;
 
     /* scratch */
     uint64_t *lim; /* per author */
@@ -176,6 +209,40 @@ int relief_obj_compute(struct relief_obj *o);
 /* Computes the cell part of the cache (relief_cell.c). Called only by relief_obj_compute:
  * relief_obj.c calls into relief_cell.c, never the reverse; what both need is below. */
 int relief_cell_compute(struct relief_obj *o);
+
+/* The ref index and author table of relief_obj.c, for relief_ship.c: intern an author
+ * (AM_OK, AM_ENOMEM); make room for n ops in the index (AM_OK, AM_ENOMEM); the slot of
+ * (aidx, seq), empty (v == 0) or holding it; call after reserving. */
+int relief_obj_intern(struct relief_obj *o, const uint8_t *a, uint32_t *aidx);
+int relief_obj_ref_reserve(struct relief_obj *o, uint32_t n);
+struct relief_rslot *relief_obj_slot(const struct relief_obj *o, uint32_t aidx, uint64_t seq);
+
+/* ---- Shipments (relief_ship.c; PROTOCOL.md 10.4, 10.8.4, 10.8.6) ---- */
+
+struct mp_cur;
+struct msgpack_packer;
+/* Reads and validates the "ln" of an op of `type` at c (the rules of 10.4); AM_OK,
+ * AM_ELIMIT, AM_EMALFORMED with a sentence in err. */
+int relief_lines_read(struct mp_cur *c, int type, struct relief_lines *out, char *err,
+                      size_t errcap);
+void relief_lines_pack(struct msgpack_packer *pk, const struct relief_lines *l);
+/* relief_op_check_refs for the ship.* types. */
+int relief_ship_check_refs(const struct relief_op *op,
+                           int (*exists)(void *ctx, const struct relief_key *key), void *ctx,
+                           char *err, size_t errcap);
+/* relief_obj_apply of a ship.* op: to its shipment, or to a cell its lines name. */
+int relief_ship_apply(struct relief_obj *o, const struct relief_op *op,
+                      const struct relief_ref *ref, uint64_t hlc, const uint8_t *hash);
+/* A shipment record into a cell (apply, and the cell record's load). AM_OK, AM_EFORK,
+ * AM_ELIMIT, AM_ENOMEM, AM_EINVAL (q out of range). */
+int relief_cell_apply_ship(struct relief_obj *o, const uint8_t ship[RELIEF_ID_LEN], int rcv,
+                           const struct relief_ref *ref, uint64_t hlc, int64_t q);
+/* The counted shipment records of a cell as moves (10.8.4), into o->smv. */
+int relief_cell_ship_moves(struct relief_obj *o);
+/* The view of a shipment into o->ship (relief_obj_compute). */
+int relief_ship_compute(struct relief_obj *o);
+void relief_ship_dump(struct relief_obj *o, struct msgpack_packer *pk);
+void relief_ship_free(struct relief_obj *o);
 
 /* ---- Helpers of relief_obj.c and relief_cell.c (inline, so neither calls the other) ---- */
 

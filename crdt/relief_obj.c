@@ -28,6 +28,7 @@ uint32_t relief_obj_fields(int kind)
         return 1u << RELIEF_F_Q | 1u << RELIEF_F_PRI | 1u << RELIEF_F_NOTE | 1u << RELIEF_F_BY |
                1u << RELIEF_F_ST;
     case RELIEF_OBJ_MIN:
+    case RELIEF_OBJ_PACK:
         return 1u << RELIEF_F_Q;
     default:
         return 0;
@@ -73,6 +74,7 @@ void relief_obj_free(struct relief_obj *o)
     free(o->named);
     free(o->idx);
     free(o->skeys);
+    relief_ship_free(o);
     free(o);
 }
 
@@ -205,6 +207,21 @@ int relief_obj_reserve(struct relief_obj *o, uint32_t n)
     }
 }
 
+int relief_obj_intern(struct relief_obj *o, const uint8_t *a, uint32_t *aidx)
+{
+    return author_intern(o, a, aidx);
+}
+
+int relief_obj_ref_reserve(struct relief_obj *o, uint32_t n)
+{
+    return ref_reserve(o, n);
+}
+
+struct relief_rslot *relief_obj_slot(const struct relief_obj *o, uint32_t aidx, uint64_t seq)
+{
+    return ref_slot(o, aidx, seq);
+}
+
 /* ---- Apply ---- */
 
 static int id_equal(const char *id, const struct relief_str *s)
@@ -243,6 +260,9 @@ static int op_is_mine(const struct relief_obj *o, const struct relief_op *op, co
     case RELIEF_T_STOCK_MIN:
         return k->kind == RELIEF_OBJ_MIN && op->site.len && op->item.len &&
                id_equal(k->site, &op->site) && id_equal(k->item, &op->item);
+    case RELIEF_T_ITEM_PACK:
+        return k->kind == RELIEF_OBJ_PACK && op->item.len && op->pack.len &&
+               id_equal(k->item, &op->item) && id_equal(k->pack, &op->pack);
     default:
         return 0;
     }
@@ -339,6 +359,7 @@ static void proto_writes(const struct relief_op *op, struct relief_wrec *w)
             set_text(WR(RELIEF_F_NOTE), &op->note);
         break;
     case RELIEF_T_STOCK_MIN: /* q 0: no minimum */
+    case RELIEF_T_ITEM_PACK: /* q 0: the pack is removed */
         *WR(RELIEF_F_Q) = (struct relief_val){.set = 1, .i = op->q};
         break;
     default:
@@ -447,6 +468,8 @@ int relief_obj_apply(struct relief_obj *o, const struct relief_op *op, const str
 
     if (!ref || ref->seq == 0 || ref->seq > INT64_MAX)
         return AM_EINVAL;
+    if (op->type >= RELIEF_T_SHIP_NEW && op->type <= RELIEF_T_SHIP_CXL)
+        return relief_ship_apply(o, op, ref, hlc, hash); /* relief_ship.c */
     if (!op_is_mine(o, op, hash))
         return AM_EINVAL;
     /* a key never succeeds itself (relief_op_check_author, which also checks "osig") */
@@ -724,6 +747,9 @@ int relief_obj_compute(struct relief_obj *o)
             return rc;
     } else if (o->key.kind == RELIEF_OBJ_SUCC) {
         if ((rc = compute_succ(o)) != AM_OK)
+            return rc;
+    } else if (o->key.kind == RELIEF_OBJ_SHIP) {
+        if ((rc = relief_ship_compute(o)) != AM_OK)
             return rc;
     } else {
         for (int f = 0; f < RELIEF_F_COUNT; f++)

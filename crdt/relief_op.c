@@ -39,6 +39,15 @@ static const struct {
                              H(T) | H(OLD) | H(SEQ) | H(HEAD) | H(OSIG), 0},
     [RELIEF_T_STOCK_MIN] = {H(T) | H(SITE) | H(ITEM) | H(Q) | H(SUP),
                             H(T) | H(SITE) | H(ITEM) | H(Q), 0},
+    [RELIEF_T_SHIP_NEW] = {H(T) | H(SITE) | H(TO) | H(LN) | H(BY) | H(DOC) | H(NOTE),
+                           H(T) | H(SITE) | H(TO) | H(LN), 0},
+    [RELIEF_T_SHIP_DSP] = {H(T) | H(SHIP) | H(SITE) | H(LN) | H(NOTE),
+                           H(T) | H(SHIP) | H(SITE) | H(LN), 0},
+    [RELIEF_T_SHIP_RCV] = {H(T) | H(SHIP) | H(SITE) | H(LN) | H(NOTE),
+                           H(T) | H(SHIP) | H(SITE) | H(LN), 0},
+    [RELIEF_T_SHIP_CXL] = {H(T) | H(SHIP) | H(NOTE), H(T) | H(SHIP), 0},
+    [RELIEF_T_ITEM_PACK] = {H(T) | H(CODE) | H(PACK) | H(Q) | H(SUP),
+                            H(T) | H(CODE) | H(PACK) | H(Q), 0},
 };
 
 /* Everything a field reader needs to report an error. */
@@ -55,10 +64,15 @@ static int lookup_key(const uint8_t *p, uint32_t n)
 {
     if (n == 0 || n > 4)
         return -1; /* every key is 1 to 4 bytes */
-    for (int k = 0; k < RELIEF_K_COUNT; k++)
-        if (relief_key_names[k][0] == p[0] && strnlen(relief_key_names[k], n + 1) == n &&
-            memcmp(relief_key_names[k], p, n) == 0)
+    for (int k = 0; k < RELIEF_K_COUNT; k++) {
+        /* byte by byte, no calls: this runs for every key of every op decoded */
+        const char *s = relief_key_names[k];
+        uint32_t i = 0;
+        while (i < n && s[i] && (uint8_t)s[i] == p[i])
+            i++;
+        if (i == n && !s[n])
             return k;
+    }
     return -1;
 }
 
@@ -380,6 +394,18 @@ static int rd_value(struct dctx *d, int k)
         return rd_bin(d, op->head, AM_HASH_LEN, "must be a bin of 32 bytes (an entry hash)");
     case RELIEF_K_OSIG:
         return rd_bin(d, op->osig, AM_SIG_LEN, "must be a bin of 64 bytes (a signature)");
+    case RELIEF_K_SHIP:
+        return rd_bin(d, op->ship, RELIEF_ID_LEN, "must be a bin of 16 bytes (a shipment's id)");
+    case RELIEF_K_TO:
+        return rd_text(d, &op->to, RELIEF_SLUG_MAX, 0, relief_slug_ok,
+                       "a-z, 0-9 and '-', starting with a letter or digit");
+    case RELIEF_K_LN:
+        return relief_lines_read(&d->c, op->type, &op->ln, d->err, d->errcap);
+    case RELIEF_K_DOC:
+        return rd_printable(d, &op->doc, RELIEF_NAME_MAX, 0, 0);
+    case RELIEF_K_PACK:
+        return rd_text(d, &op->pack, RELIEF_SLUG_MAX, 0, relief_slug_ok,
+                       "a-z, 0-9 and '-', starting with a letter or digit");
     default:
         return bad(d, AM_EMALFORMED, "cannot be read"); /* RELIEF_K_T: read in pass 1 */
     }
@@ -501,11 +527,19 @@ static int decode_op(const uint8_t *op, size_t len, struct relief_op *out, char 
         relief_seterr(err, errcap, "%s: writes nothing: give at least one of %s", d.tname, list);
         return AM_EMALFORMED;
     }
+    if (out->type == RELIEF_T_SHIP_NEW && out->site.len == out->to.len &&
+        memcmp(out->site.p, out->to.p, out->to.len) == 0) {
+        relief_seterr(err, errcap, "%s: \"to\" is \"site\": a shipment goes to another site",
+                      d.tname);
+        return AM_EMALFORMED;
+    }
     if ((out->has & H(Q)) && out->q == 0 && out->type != RELIEF_T_STOCK_COUNT &&
-        out->type != RELIEF_T_STOCK_MIN) {
+        out->type != RELIEF_T_STOCK_MIN && out->type != RELIEF_T_ITEM_PACK) {
         relief_seterr(err, errcap, "%s: \"q\" must be at least 1", d.tname);
         return AM_EMALFORMED;
     }
+    out->raw = op; /* a shipment's object keeps its ops' bytes as they came */
+    out->raw_len = len;
     return AM_OK;
 }
 
@@ -553,7 +587,7 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
     uint32_t nkeys = 0;
     int rc;
 
-    if (op->type < RELIEF_T_SITE || op->type > RELIEF_T_STOCK_MIN) {
+    if (op->type < RELIEF_T_SITE || op->type > RELIEF_T_LAST) {
         relief_seterr(err, errcap, "op type %d does not exist", op->type);
         return AM_EINVAL;
     }
@@ -578,7 +612,7 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
         pk_str(&pk, relief_key_names[k], strlen(relief_key_names[k]));
         switch (k) {
         case RELIEF_K_T:
-            pk_name(&pk, relief_type_names, 11, op->type);
+            pk_name(&pk, relief_type_names, RELIEF_T_LAST + 1, op->type);
             break;
         case RELIEF_K_SLUG:
         case RELIEF_K_SITE:
@@ -661,6 +695,22 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
             msgpack_pack_bin(&pk, AM_SIG_LEN);
             msgpack_pack_bin_body(&pk, op->osig, AM_SIG_LEN);
             break;
+        case RELIEF_K_SHIP:
+            msgpack_pack_bin(&pk, RELIEF_ID_LEN);
+            msgpack_pack_bin_body(&pk, op->ship, RELIEF_ID_LEN);
+            break;
+        case RELIEF_K_TO:
+            pk_text(&pk, &op->to);
+            break;
+        case RELIEF_K_LN:
+            relief_lines_pack(&pk, &op->ln);
+            break;
+        case RELIEF_K_DOC:
+            pk_text(&pk, &op->doc);
+            break;
+        case RELIEF_K_PACK:
+            pk_text(&pk, &op->pack);
+            break;
         }
     }
     if (wb.len > cap || wb.len > AM_OP_MAX) {
@@ -733,6 +783,24 @@ int relief_op_key(const struct relief_op *op, const uint8_t *hash, struct relief
             copy_id(key->item, &op->item) != AM_OK)
             return AM_EINVAL;
         return AM_OK;
+    case RELIEF_T_SHIP_NEW: /* the id comes from the entry, as a need's (10.7) */
+        if (!hash)
+            return AM_EINVAL;
+        key->kind = RELIEF_OBJ_SHIP;
+        relief_need_id(hash, key->need);
+        return AM_OK;
+    case RELIEF_T_SHIP_DSP:
+    case RELIEF_T_SHIP_RCV:
+    case RELIEF_T_SHIP_CXL:
+        key->kind = RELIEF_OBJ_SHIP;
+        memcpy(key->need, op->ship, RELIEF_ID_LEN);
+        return AM_OK;
+    case RELIEF_T_ITEM_PACK:
+        key->kind = RELIEF_OBJ_PACK;
+        if (!op->item.len || !op->pack.len || copy_id(key->item, &op->item) != AM_OK ||
+            copy_id(key->pack, &op->pack) != AM_OK)
+            return AM_EINVAL;
+        return AM_OK;
     default:
         return AM_EINVAL;
     }
@@ -767,6 +835,7 @@ int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KE
         return AM_OK;
     }
     case RELIEF_OBJ_NEED:
+    case RELIEF_OBJ_SHIP:
         memcpy(out + 1, key->need, RELIEF_ID_LEN);
         *len = 1 + RELIEF_ID_LEN;
         return AM_OK;
@@ -785,6 +854,12 @@ int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KE
     case RELIEF_OBJ_MIN:
         if (!key->site[0] || !key->item[0] || put_id(out, &o, key->site) != AM_OK ||
             put_id(out, &o, key->item) != AM_OK)
+            return AM_EINVAL;
+        *len = o;
+        return AM_OK;
+    case RELIEF_OBJ_PACK:
+        if (!key->item[0] || !key->pack[0] || put_id(out, &o, key->item) != AM_OK ||
+            put_id(out, &o, key->pack) != AM_OK)
             return AM_EINVAL;
         *len = o;
         return AM_OK;
@@ -823,6 +898,7 @@ int relief_key_decode(const uint8_t *in, size_t len, struct relief_key *key)
         memcpy(in[0] == RELIEF_OBJ_SITE ? key->site : key->item, in + 1, len - 1);
         return AM_OK;
     case RELIEF_OBJ_NEED:
+    case RELIEF_OBJ_SHIP:
         if (len != 1 + RELIEF_ID_LEN)
             return AM_EMALFORMED;
         memcpy(key->need, in + 1, RELIEF_ID_LEN);
@@ -843,6 +919,11 @@ int relief_key_decode(const uint8_t *in, size_t len, struct relief_key *key)
     case RELIEF_OBJ_MIN:
         if (get_id(in, len, &o, key->site) != AM_OK || get_id(in, len, &o, key->item) != AM_OK ||
             o != len || !key->site[0] || !key->item[0])
+            return AM_EMALFORMED;
+        return AM_OK;
+    case RELIEF_OBJ_PACK:
+        if (get_id(in, len, &o, key->item) != AM_OK || get_id(in, len, &o, key->pack) != AM_OK ||
+            o != len || !key->item[0] || !key->pack[0])
             return AM_EMALFORMED;
         return AM_OK;
     default:
@@ -890,6 +971,21 @@ int relief_op_check_refs(const struct relief_op *op,
             relief_id_hex(op->need, hex);
             relief_seterr(err, errcap, "%s: need %s has not been opened here",
                           relief_type_name(op->type), hex);
+            return AM_ENOTFOUND;
+        }
+        return AM_OK;
+    case RELIEF_T_SHIP_NEW:
+    case RELIEF_T_SHIP_DSP:
+    case RELIEF_T_SHIP_RCV:
+    case RELIEF_T_SHIP_CXL:
+        return relief_ship_check_refs(op, exists, ctx, err, errcap);
+    case RELIEF_T_ITEM_PACK:
+        k.kind = RELIEF_OBJ_ITEM;
+        if (copy_id(k.item, &op->item) != AM_OK)
+            return AM_EINVAL;
+        if (!exists(ctx, &k)) {
+            relief_seterr(err, errcap, "%s: item \"%s\" is not defined (define it with an item op)",
+                          relief_type_name(op->type), k.item);
             return AM_ENOTFOUND;
         }
         return AM_OK;

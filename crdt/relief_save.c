@@ -12,6 +12,11 @@
 #include "am_varint.h"
 #include "relief_int.h"
 
+/* Kinds of a cell record's op beyond the reasons (1 .. 8) and the count (0): a shipment's
+ * dispatch or receipt (PROTOCOL.md 7.1). */
+#define CELL_KIND_DSP 9
+#define CELL_KIND_RCV 10
+
 /* ---- save ---- */
 
 /* One op of the cell, for sorting: tag RELIEF_TAG_M or RELIEF_TAG_C, index into o->m / o->c;
@@ -93,7 +98,7 @@ static int aidx_cmp(const void *a, const void *b, void *o)
 
 int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len)
 {
-    uint32_t nops = o->n_m + o->n_c, na = 0, nx = 0, k = 0;
+    uint32_t nops = o->n_m + o->n_c + o->n_sr, na = 0, nx = 0, k = 0;
     struct sop *ops = NULL;
     uint32_t *order = NULL, *rank = NULL; /* record index -> aidx; aidx -> record index */
     uint8_t *used = NULL;                 /* per aidx: 1 has ops, 2 only in contexts */
@@ -119,6 +124,8 @@ int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_
         used[o->m[i].aidx] = 1;
     for (uint32_t i = 0; i < o->n_c; i++)
         used[o->c[i].aidx] = 1;
+    for (uint32_t i = 0; i < o->n_sr; i++)
+        used[o->sr[i].aidx] = 1;
     for (uint32_t i = 0; i < o->n_c; i++)
         for (uint32_t j = 0; j < o->c[i].ctx_n; j++) {
             uint32_t a = o->arefs[o->c[i].ctx_off + j].aidx;
@@ -147,6 +154,8 @@ int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_
         ops[k++] = (struct sop){o->m[i].seq, o->m[i].hlc, rank[o->m[i].aidx], i, RELIEF_TAG_M};
     for (uint32_t i = 0; i < o->n_c; i++)
         ops[k++] = (struct sop){o->c[i].seq, o->c[i].hlc, rank[o->c[i].aidx], i, RELIEF_TAG_C};
+    for (uint32_t i = 0; i < o->n_sr; i++) /* shipment records: with the moves' run */
+        ops[k++] = (struct sop){o->sr[i].seq, o->sr[i].hlc, rank[o->sr[i].aidx], i, RELIEF_TAG_W};
     if (nops > 1 && sort_ops(ops, nops, na) != AM_OK)
         goto out;
 
@@ -164,6 +173,8 @@ int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_
             if (s->tag == RELIEF_TAG_M) {
                 const struct relief_mrec *m = &o->m[s->idx];
                 need += am_varint_len((uint64_t)(m->delta < 0 ? -m->delta : m->delta));
+            } else if (s->tag == RELIEF_TAG_W) {
+                need += RELIEF_ID_LEN + am_varint_len((uint64_t)o->sr[s->idx].q);
             } else {
                 const struct relief_crec *c = &o->c[s->idx];
                 need += am_varint_len((uint64_t)c->q) + am_varint_len(c->ctx_n);
@@ -200,6 +211,12 @@ int relief_cell_save(const struct relief_obj *o, uint8_t *buf, size_t cap, size_
                 const struct relief_mrec *m = &o->m[s->idx];
                 *p++ = (uint8_t)m->reason; /* 1 .. 8 */
                 p = am_varint_put(p, (uint64_t)(m->delta < 0 ? -m->delta : m->delta));
+            } else if (s->tag == RELIEF_TAG_W) { /* 9 a dispatch, 10 a receipt */
+                const struct relief_srec *r = &o->sr[s->idx];
+                *p++ = (uint8_t)(r->rcv ? CELL_KIND_RCV : CELL_KIND_DSP);
+                memcpy(p, r->ship, RELIEF_ID_LEN);
+                p += RELIEF_ID_LEN;
+                p = am_varint_put(p, (uint64_t)r->q);
             } else {
                 const struct relief_crec *c = &o->c[s->idx];
                 *p++ = 0; /* a count */
@@ -269,6 +286,24 @@ int relief_cell_load(struct relief_obj *o, const uint8_t *p, size_t len)
                 goto out;
             hlc = i == 0 ? v : unzz(v, hlc);
             kind = *p++;
+            if (kind == CELL_KIND_DSP || kind == CELL_KIND_RCV) {
+                const uint8_t *ship = p;
+                uint64_t q;
+                if ((size_t)(end - p) < RELIEF_ID_LEN)
+                    goto out;
+                p += RELIEF_ID_LEN;
+                if (am_varint_get(&p, end, &q) != AM_OK ||
+                    q > (uint64_t)RELIEF_LINES_MAX * RELIEF_QTY_MAX)
+                    goto out;
+                rc = relief_cell_apply_ship(o, ship, kind == CELL_KIND_RCV, &ref, hlc, (int64_t)q);
+                if (rc != AM_OK) {
+                    if (rc != AM_ENOMEM)
+                        rc = AM_ECORRUPT;
+                    goto out;
+                }
+                rc = AM_ECORRUPT;
+                continue;
+            }
             if (kind > RELIEF_R_DAMAGED)
                 goto out;
             op.type = kind ? RELIEF_T_STOCK_MOVE : RELIEF_T_STOCK_COUNT;

@@ -11,7 +11,8 @@
 
 const char *const relief_type_names[] = {
     "",           "site",       "item",        "need.open",  "need.upd",  "need.dlv",
-    "need.close", "stock.move", "stock.count", "succession", "stock.min", NULL,
+    "need.close", "stock.move", "stock.count", "succession", "stock.min", "ship.new",
+    "ship.dsp",   "ship.rcv",   "ship.cxl",    "item.pack",  NULL,
 };
 const char *const relief_kind_names[] = {
     "", "hub", "shelter", "clinic", "warehouse", "kit", NULL,
@@ -27,9 +28,12 @@ const char *const relief_reason_names[] = {
     "expired", "lost",     "found",  "damaged",     NULL,
 };
 const char *const relief_key_names[] = {
-    "t",    "slug", "code", "site", "item", "need", "name", "kind", "ll",
-    "unit", "cat",  "q",    "pri",  "st",   "r",    "lot",  "exp",  "by",
-    "note", "ctx",  "sup",  "old",  "seq",  "head", "osig", NULL,
+    "t",   "slug", "code", "site", "item", "need", "name", "kind", "ll",  "unit", "cat",
+    "q",   "pri",  "st",   "r",    "lot",  "exp",  "by",   "note", "ctx", "sup",  "old",
+    "seq", "head", "osig", "ship", "to",   "ln",   "doc",  "pack", NULL,
+};
+static const char *const ship_status_names[] = {
+    "", "created", "dispatched", "received", "cancelled", NULL,
 };
 static const char *const field_names[] = {
     "name", "kind", "ll", "unit", "cat", "q", "pri", "note", "by", "st", NULL,
@@ -44,7 +48,11 @@ static const char *name_of(const char *const *names, int count, int v, int first
 
 const char *relief_type_name(int type)
 {
-    return name_of(relief_type_names, 11, type, 1);
+    return name_of(relief_type_names, RELIEF_T_LAST + 1, type, 1);
+}
+const char *relief_ship_status_name(int st)
+{
+    return name_of(ship_status_names, 5, st, 1);
 }
 const char *relief_kind_name(int kind)
 {
@@ -87,9 +95,15 @@ int relief_reason_sign(int reason)
 
 int relief_lookup(const char *const *names, const uint8_t *p, size_t n)
 {
-    for (int i = 1; names[i]; i++)
-        if (strnlen(names[i], n + 1) == n && memcmp(names[i], p, n) == 0)
+    for (int i = 1; names[i]; i++) {
+        /* byte by byte, no calls: this runs for the type and enums of every op decoded */
+        const char *s = names[i];
+        size_t k = 0;
+        while (k < n && s[k] && (uint8_t)s[k] == p[k])
+            k++;
+        if (k == n && !s[n])
             return i;
+    }
     return 0;
 }
 

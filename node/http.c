@@ -32,6 +32,7 @@
 #include "webapp.h"
 #include "webapp_forms.h"
 #include "webdev.h"
+#include "webkey.h"
 
 /* Limits (http.h says what they bound): */
 /* libmicrohttpd's hard cap on open connections */
@@ -118,7 +119,9 @@ static enum MHD_Result reply_x(struct MHD_Connection *c, unsigned status, const 
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "Content-Security-Policy", x && x->csp ? x->csp : csp);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /* same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with a
+     * form posted to the page's own site, and the Origin check would refuse every form */
+    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD (and POST at /pair)");
     if (x && x->cookie)
@@ -188,6 +191,8 @@ int http_route(const struct http_hosts *hosts, const char *method, const char *u
         return get ? HTTP_ROUTE_NEED_FORM : 405;
     if (plen == 6 && strncmp(url, "/stock", 6) == 0)
         return get ? HTTP_ROUTE_STOCK : 405;
+    if (plen == 10 && strncmp(url, "/catalogue", 10) == 0)
+        return get ? HTTP_ROUTE_CATALOGUE : 405;
     if (!pair && !needs && !need && !upd &&
         !((plen == 1 && url[0] == '/') || (plen == 11 && strncmp(url, "/index.html", 11) == 0)))
         return 404;
@@ -476,7 +481,7 @@ static enum MHD_Result pair_answer(struct http_server *h, struct MHD_Connection 
             snprintf(cookie + strlen(cookie), sizeof cookie - strlen(cookie), "; Secure");
         sodium_memzero(token, sizeof token);
         x.cookie = cookie;
-        x.location = "/";
+        x.location = "/needs"; /* the phone pages (the dashboard is for the hub's screen) */
         rc = reply_x(c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", done, sizeof done - 1, 0,
                      &x);
         sodium_memzero(cookie, sizeof cookie);
@@ -502,9 +507,9 @@ static enum MHD_Result pair_answer(struct http_server *h, struct MHD_Connection 
 }
 
 /* The role of the device paired now (revoked: no longer) whose cookie the request
- * carries, 0 for none; csrf (nullable): its forms' token. */
+ * carries, 0 for none; csrf (nullable): its forms' token; id (nullable): its id. */
 static int device_role(struct http_server *h, struct MHD_Connection *c,
-                       char csrf[WEBDEV_COOKIE_CHARS + 1])
+                       char csrf[WEBDEV_COOKIE_CHARS + 1], uint8_t id[WEBDEV_ID_LEN])
 {
     const char *ck = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
     uint8_t token[WEBDEV_TOKEN_LEN];
@@ -517,10 +522,34 @@ static int device_role(struct http_server *h, struct MHD_Connection *c,
         role = d->role;
         if (csrf)
             webdev_csrf(token, csrf);
+        if (id)
+            memcpy(id, d->id, WEBDEV_ID_LEN);
     }
     webdev_list_free(&l);
     sodium_memzero(token, sizeof token);
     return role;
+}
+
+/* The key the writes of paired device id are signed with (webkey_signer) into *sk,
+ * sodium_malloc'd (the caller sodium_frees it): 0; else the status to refuse with, and
+ * *why its sentence in lang. */
+static unsigned device_signer(struct http_server *h, const uint8_t id[WEBDEV_ID_LEN], int lang,
+                              uint8_t **sk, const char **why)
+{
+    int rc = (*sk = sodium_malloc(AM_SK_LEN)) ? webkey_signer(h->n->home, id, *sk) : AM_ENOMEM;
+    if (rc == AM_OK)
+        return 0;
+    sodium_free(*sk);
+    *sk = NULL;
+    if (rc == AM_ENOTFOUND) {
+        *why = i18n_s(lang, "this phone has no key of its own to sign what it enters (it was "
+                            "paired before phones had keys): ask the coordinator for a new code "
+                            "and pair it again at /pair\n");
+        return MHD_HTTP_FORBIDDEN;
+    }
+    *why = i18n_s(lang, "this phone's key cannot be read on the node: nothing was written; tell "
+                        "the coordinator (aidmesh doctor on the node)\n");
+    return MHD_HTTP_SERVICE_UNAVAILABLE;
 }
 
 /* A page of the web app into a reply (or the error page of what stopped it). */
@@ -547,9 +576,12 @@ static enum MHD_Result need_answer(struct http_server *h, struct MHD_Connection 
     static char done[] = "added: see /needs\n";
     struct webapp_ctx w = {.n = h->n, .status = h->status, .can_write = 1, .csrf = ""};
     char csrf[WEBDEV_COOKIE_CHARS + 1] = "", id[33], msg[300], *page;
+    const char *why = NULL;
+    uint8_t dev[WEBDEV_ID_LEN], *sk = NULL;
     struct extra x = {0};
     size_t len;
-    int rc, role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf);
+    unsigned refuse;
+    int rc, role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf, dev);
 
     w.lang = request_lang(c, &x);
     w.path = "/needs/new";
@@ -570,7 +602,12 @@ static enum MHD_Result need_answer(struct http_server *h, struct MHD_Connection 
         if (strcmp(h->nonces[i], fr->need.nonce) == 0) /* a second tap: stored already */
             return reply_x(c, MHD_HTTP_SEE_OTHER, "text/plain; charset=utf-8", done,
                            sizeof done - 1, 0, &x);
+    if (!h->hosts.loopback && (refuse = device_signer(h, dev, w.lang, &sk, &why)))
+        return text(c, refuse, why);
+    w.sk = sk; /* the phone's own key signs what it enters */
     rc = fr->bad ? AM_EINVAL : webapp_need_add(&w, &fr->need, id, msg, sizeof msg);
+    sodium_free(sk);
+    w.sk = NULL;
     if (fr->bad)
         snprintf(msg, sizeof msg, "%s",
                  i18n_s(w.lang, "A field is longer than it may be: shorten it."));
@@ -591,18 +628,20 @@ static enum MHD_Result need_answer(struct http_server *h, struct MHD_Connection 
     return reply_x(c, MHD_HTTP_UNPROCESSABLE_CONTENT, "text/html; charset=utf-8", page, len, 1, &x);
 }
 
-/* A page of webapp_forms.h into a reply, with the status it asks for. */
-static enum MHD_Result form_reply(struct MHD_Connection *c, int rc, struct webapp_answer *a)
+/* A page of webapp_forms.h into a reply, with the status it asks for; x: the request's
+ * language (request_lang), which an error page is in too. */
+static enum MHD_Result form_reply(struct MHD_Connection *c, int rc, struct extra *x,
+                                  struct webapp_answer *a)
 {
-    struct extra x = {.csp = csp_form};
+    x->csp = csp_form;
     if (rc != AM_OK)
-        return app_reply(c, rc, NULL, 0, &x);
-    return reply_x(c, a->status, "text/html; charset=utf-8", a->out, a->len, 1, &x);
+        return app_reply(c, rc, NULL, 0, x);
+    return reply_x(c, a->status, "text/html; charset=utf-8", a->out, a->len, 1, x);
 }
 
 /* GET of a need's page (/needs/ID) or of the stock form (/stock/update?site=S&item=I). */
 static enum MHD_Result change_page(struct MHD_Connection *c, const struct webapp_ctx *w, int route,
-                                   const char *url)
+                                   const char *url, struct extra *x)
 {
     struct webapp_answer a;
     char id[40];
@@ -615,7 +654,7 @@ static enum MHD_Result change_page(struct MHD_Connection *c, const struct webapp
         rc = webapp_stock_page(w, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "site"),
                                MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "item"), &a);
     }
-    return form_reply(c, rc, &a);
+    return form_reply(c, rc, x, &a);
 }
 
 /* An update form is in (a need's, or a receipt, an issue or a count): check who sends it,
@@ -626,10 +665,12 @@ static enum MHD_Result change_answer(struct http_server *h, struct MHD_Connectio
     struct webapp_ctx w = {.n = h->n, .status = h->status, .can_write = 1, .csrf = ""};
     struct webapp_change_form *f = &fr->change;
     char csrf[WEBDEV_COOKIE_CHARS + 1] = "", id[40];
-    const char *again = NULL;
+    const char *again = NULL, *why = NULL;
+    uint8_t dev[WEBDEV_ID_LEN], *sk = NULL;
     struct webapp_answer a;
     struct extra xl = {0};
-    int rc, role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf);
+    unsigned refuse;
+    int rc, role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf, dev);
 
     w.lang = request_lang(c, &xl);
     w.path = url; /* the page answered is the form's own */
@@ -643,11 +684,14 @@ static enum MHD_Result change_answer(struct http_server *h, struct MHD_Connectio
     if (!h->hosts.loopback && (strlen(f->csrf) != WEBDEV_COOKIE_CHARS ||
                                sodium_memcmp(f->csrf, csrf, WEBDEV_COOKIE_CHARS) != 0))
         return text(c, MHD_HTTP_FORBIDDEN,
-                    "this form did not come from this phone's page: open the page again and "
-                    "send it from there\n");
+                    i18n_s(w.lang, "this form did not come from this phone's page: open the "
+                                   "page again and send it from there\n"));
     for (size_t i = 0; f->nonce[0] && i < HTTP_NONCES; i++)
         if (strcmp(h->nonces[i], f->nonce) == 0)
             again = h->done[i];
+    if (!h->hosts.loopback && (refuse = device_signer(h, dev, w.lang, &sk, &why)))
+        return text(c, refuse, why);
+    w.sk = sk; /* the phone's own key signs what it enters */
     memset(&a, 0, sizeof a);
     if (fr->route == HTTP_ROUTE_NEED_CHANGE) {
         snprintf(id, sizeof id, "%.*s", (int)strcspn(url + 7, "?#"), url + 7); /* 4..32 */
@@ -655,12 +699,14 @@ static enum MHD_Result change_answer(struct http_server *h, struct MHD_Connectio
     } else {
         rc = webapp_stock_change(&w, f, fr->bad, again, &a);
     }
+    sodium_free(sk);
+    w.sk = NULL;
     if (a.written && f->nonce[0]) { /* taken: a second tap writes nothing */
         snprintf(h->nonces[h->nonce_at], sizeof h->nonces[0], "%s", f->nonce);
         snprintf(h->done[h->nonce_at], sizeof h->done[0], "%s", a.done);
         h->nonce_at = (h->nonce_at + 1) % HTTP_NONCES;
     }
-    return form_reply(c, rc, &a);
+    return form_reply(c, rc, &xl, &a);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -738,7 +784,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     default:
         break;
     }
-    role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf);
+    role = h->hosts.loopback ? WEBDEV_WRITE : device_role(h, c, csrf, NULL);
     if (!role) {
         if (!(page = http_pair_unpaired_page(w.lang, &len)))
             return text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -760,8 +806,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                           &len);
         return app_reply(c, rc, page, len, &x);
     }
+    if (route == HTTP_ROUTE_CATALOGUE) {
+        rc = webapp_catalogue(&w, &page, &len);
+        return app_reply(c, rc, page, len, &x);
+    }
     if (route == HTTP_ROUTE_NEED_PAGE || route == HTTP_ROUTE_STOCK_FORM)
-        return change_page(c, &w, route, url);
+        return change_page(c, &w, route, url, &x);
     if (route == HTTP_ROUTE_NEED_FORM) {
         if (!w.can_write)
             return text(c, MHD_HTTP_FORBIDDEN,

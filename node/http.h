@@ -99,6 +99,7 @@ struct http_hosts {
 #define HTTP_ROUTE_NEED_CHANGE  224 /* POST of /needs/ID from a page of this origin: an update */
 #define HTTP_ROUTE_STOCK_FORM   231 /* GET or HEAD of /stock/update: record stock */
 #define HTTP_ROUTE_STOCK_CHANGE 232 /* POST of /stock/update from a page of this origin */
+#define HTTP_ROUTE_CATALOGUE    240 /* GET or HEAD of /catalogue: the sites and items */
 
 /*
  * The answer's status for a request as libmicrohttpd parsed it: `method`, `url` (the path,

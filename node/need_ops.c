@@ -108,5 +108,11 @@ int need_ops_plan(const struct query_need *w, const struct relief_op *op, int fo
 int need_ops_write(struct node *n, const struct need_plan *p, char *err, size_t cap,
                    uint8_t hash[AM_HASH_LEN])
 {
-    return relief_node_write(n, &p->op, 1, err, cap, hash);
+    return need_ops_write_as(n, NULL, p, err, cap, hash);
+}
+
+int need_ops_write_as(struct node *n, const uint8_t *sk, const struct need_plan *p, char *err,
+                      size_t cap, uint8_t hash[AM_HASH_LEN])
+{
+    return relief_node_write_as(n, sk, &p->op, 1, 1, err, cap, hash);
 }

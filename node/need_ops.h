@@ -59,5 +59,9 @@ int need_ops_plan(const struct query_need *w, const struct relief_op *op, int fo
  * checked again). AM_OK, or relief_node_write's errors with err (cap >= RELIEF_ERR_MAX). */
 int need_ops_write(struct node *n, const struct need_plan *p, char *err, size_t cap,
                    uint8_t hash[AM_HASH_LEN]);
+/* need_ops_write signed by sk (relief_node_write_as: a paired phone's key; NULL: the
+ * node's). */
+int need_ops_write_as(struct node *n, const uint8_t *sk, const struct need_plan *p, char *err,
+                      size_t cap, uint8_t hash[AM_HASH_LEN]);
 
 #endif

@@ -34,6 +34,8 @@ struct query {
     uint8_t *forked; /* sorted author ids with fork evidence */
     size_t n_forked;
     int forked_loaded;
+    void *ships; /* query_ship.c: the shipments, read once */
+    void *packs; /* query_pack.c: the packs of items, read once */
 };
 
 static int own(struct query *q, void *p)
@@ -83,6 +85,21 @@ void query_close(struct query *q)
     free(q->forked);
     store_snap_end(q->sn);
     free(q);
+}
+
+int query_keep(struct query *q, void *p)
+{
+    return own(q, p);
+}
+
+void **query_ship_cache(struct query *q)
+{
+    return &q->ships;
+}
+
+void **query_pack_cache(struct query *q)
+{
+    return &q->packs;
 }
 
 uint32_t query_today(const struct query *q)

@@ -201,6 +201,113 @@ struct query_total {
  * *rows (owned by q) holds *n rows. Returns as query_levels. */
 int query_totals(struct query *q, const char *item, const struct query_total **rows, size_t *n);
 
+/* ---- shipments (PROTOCOL.md 10.4, 10.8.6; node/query_ship.c) ---- */
+
+/* A line of a shipment op, copied out. */
+struct query_ship_line {
+    char item[RELIEF_SLUG_MAX + 1];
+    char lot[RELIEF_SLUG_MAX + 1]; /* "" no lot */
+    uint32_t exp;                  /* 0 none */
+    int64_t q;
+    int has_need;
+    uint8_t need[RELIEF_ID_LEN];
+};
+
+/* One op of a shipment as its view holds it: the creation, the dispatch and the receipt
+ * that count, the first cancel. Text points into the snapshot; ln into q. */
+struct query_ship_step {
+    int present;
+    struct relief_ref ref;
+    uint64_t hlc;
+    char site[RELIEF_SLUG_MAX + 1]; /* where it leaves (creation, dispatch), arrives (receipt) */
+    uint32_t n;                     /* lines */
+    const struct query_ship_line *ln;
+    const char *note; /* the op's note ("" none): a receipt's reason for a shortfall */
+    uint32_t note_len;
+};
+
+struct query_ship {
+    uint8_t id[RELIEF_ID_LEN];
+    unsigned digits; /* hex digits that tell it apart from every other shipment here */
+    int status;      /* enum relief_ship_status (0: none of its ops is known: never) */
+    char from[RELIEF_SLUG_MAX + 1], to[RELIEF_SLUG_MAX + 1]; /* "" until the creation arrives */
+    const char *doc; /* its reference ("" none), into the snapshot */
+    uint32_t doc_len;
+    uint32_t by; /* needed-by day; 0 none */
+    struct query_ship_step made, dsp, rcv, cxl;
+    uint32_t n_dsp, n_rcv, n_cxl;   /* ops of each kind (n_rcv - 1 receipts are duplicates) */
+    int64_t planned, sent, arrived; /* sums of the lines of the creation, dispatch, receipt */
+    int64_t lost;                   /* received: sent - arrived (lost in transit) */
+};
+
+struct query_ship_filter {
+    const char *site; /* NULL: any; else shipments from or to it */
+    int status;       /* enum relief_ship_status; 0: any */
+};
+
+/* The shipments that match f (NULL: all), oldest creation first (by the HLC of its
+ * ship.new, unknown as 0), then by id. *rows (owned by q) holds *n rows. Returns AM_OK,
+ * AM_ENOMEM, AM_ECORRUPT, or a store error. */
+int query_ships(struct query *q, const struct query_ship_filter *f, const struct query_ship **rows,
+                size_t *n);
+/* Shipment `id`: AM_OK (*row owned by q), AM_ENOTFOUND, or an error as above. */
+int query_ship(struct query *q, const uint8_t id[static RELIEF_ID_LEN],
+               const struct query_ship **row);
+/* The shipment whose hex id begins with `hex` (1..32 digits, either case): AM_OK with id,
+ * AM_ENOTFOUND, AM_EINVAL (not hex); *matches 0, 1 or 2 (two or more: type more). */
+int query_ship_find(struct query *q, const char *hex, uint8_t id[static RELIEF_ID_LEN],
+                    unsigned *matches);
+
+/* What shipments do for one need, derived from their ops (PROTOCOL.md 10.8.6): committed
+ * (lines of shipments created, not dispatched nor cancelled), in transit (dispatched, not
+ * received nor cancelled), delivered (received), lost (dispatched minus received). */
+struct query_need_ships {
+    int64_t committed, in_transit, delivered, lost;
+    uint32_t n_ships; /* shipments with a line for it */
+};
+/* Figures of need `id` (zeros when no shipment names it). AM_OK or an error as above. */
+int query_need_ships(struct query *q, const uint8_t id[static RELIEF_ID_LEN],
+                     struct query_need_ships *out);
+
+/* For the read model's own files: q frees p at query_close (AM_OK, or AM_ENOMEM and p is
+ * freed now); the slot where query_ship.c keeps what it read once. */
+int query_keep(struct query *q, void *p);
+void **query_ship_cache(struct query *q);
+
+/* ---- packs of items (PROTOCOL.md 10.4, "item.pack"; node/query_pack.c) ---- */
+
+/* A named pack of an item: `units` base units in one pack, the winner of its register. */
+struct query_pack {
+    char item[RELIEF_SLUG_MAX + 1], pack[RELIEF_SLUG_MAX + 1];
+    int64_t units;              /* 0: removed */
+    struct relief_node_reg reg; /* its register (text points into the snapshot) */
+};
+
+/* The packs of `item` (NULL: of every item), by item then pack name: the defined ones
+ * (units above 0), and the removed ones too when `all`. *rows (owned by q) holds *n rows.
+ * Returns AM_OK, AM_ENOMEM, AM_ECORRUPT, or a store error. */
+int query_packs(struct query *q, const char *item, int all, const struct query_pack **rows,
+                size_t *n);
+/* Pack `pack` of `item`, defined or removed: AM_OK (*row owned by q), AM_ENOTFOUND, or an
+ * error as above. */
+int query_pack(struct query *q, const char *item, const char *pack, const struct query_pack **row);
+
+/* `count` packs of `units` base units each, in base units, into *qty: AM_OK; AM_ELIMIT when
+ * the product is over RELIEF_QTY_MAX (*over_int64, nullable, set when it does not even fit
+ * an int64); AM_EINVAL for a negative count or units below 1. */
+int query_pack_mul(int64_t count, int64_t units, int64_t *qty, int *over_int64);
+
+/* How `qty` base units of `item` read in its packs (a display rule, PROTOCOL.md 10.9): the
+ * largest defined pack that divides it exactly; else the largest one not above it, with
+ * the rest in base units. AM_OK with *row, *count (at least 1) and *rest (0 when it
+ * divides); AM_ENOTFOUND when qty is below 1 or no defined pack fits; or an error as
+ * query_packs. */
+int query_pack_split(struct query *q, const char *item, int64_t qty, const struct query_pack **row,
+                     int64_t *count, int64_t *rest);
+
+/* The slot where query_pack.c keeps what it read once. */
+void **query_pack_cache(struct query *q);
+
 /* ---- sites and items ---- */
 
 /* Every site (items: every item), in slug order; arrays owned by q, loaded once. */

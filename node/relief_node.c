@@ -275,12 +275,14 @@ int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item
     return catalog_parse(v, len, &cv);
 }
 
-int relief_node_min_parse(const uint8_t *v, size_t len, struct relief_node_min *out)
+/* A view of two names and a quantity register (a minimum level, a pack): kind's keys k1
+ * and k2 into s1 and s2 (RELIEF_SLUG_MAX + 1 bytes each), "q" into *q. */
+static int names_q_parse(const uint8_t *v, size_t len, const char *kind, const char *k1, char *s1,
+                         const char *k2, char *s2, struct relief_node_reg *q)
 {
     struct mp_cur c;
     uint32_t pairs;
-    memset(out, 0, sizeof *out);
-    if (view_begin(&c, v, len, "min", &pairs) != AM_OK)
+    if (view_begin(&c, v, len, kind, &pairs) != AM_OK)
         return AM_ECORRUPT;
     for (uint32_t i = 0; i < pairs; i++) {
         const uint8_t *k;
@@ -288,18 +290,30 @@ int relief_node_min_parse(const uint8_t *v, size_t len, struct relief_node_min *
         int rc;
         if (mp_get_str(&c, &k, &kn) != AM_OK)
             return AM_ECORRUPT;
-        if (key_is(k, kn, "site"))
-            rc = get_cstr(&c, out->site, sizeof out->site);
-        else if (key_is(k, kn, "item"))
-            rc = get_cstr(&c, out->item, sizeof out->item);
+        if (key_is(k, kn, k1))
+            rc = get_cstr(&c, s1, RELIEF_SLUG_MAX + 1);
+        else if (key_is(k, kn, k2))
+            rc = get_cstr(&c, s2, RELIEF_SLUG_MAX + 1);
         else if (key_is(k, kn, "q"))
-            rc = get_reg(&c, RELIEF_F_Q, &out->q);
+            rc = get_reg(&c, RELIEF_F_Q, q);
         else
             rc = mp_skip(&c) == AM_OK ? AM_OK : AM_ECORRUPT;
         if (rc != AM_OK)
             return AM_ECORRUPT;
     }
-    return out->site[0] && out->item[0] ? AM_OK : AM_ECORRUPT;
+    return s1[0] && s2[0] ? AM_OK : AM_ECORRUPT;
+}
+
+int relief_node_min_parse(const uint8_t *v, size_t len, struct relief_node_min *out)
+{
+    memset(out, 0, sizeof *out);
+    return names_q_parse(v, len, "min", "site", out->site, "item", out->item, &out->q);
+}
+
+int relief_node_pack_parse(const uint8_t *v, size_t len, struct relief_node_pack *out)
+{
+    memset(out, 0, sizeof *out);
+    return names_q_parse(v, len, "pack", "item", out->item, "pack", out->pack, &out->q);
 }
 
 int relief_node_need_conflict(const struct relief_node_need *n)
@@ -611,8 +625,9 @@ int relief_node_check(struct node *n, const struct relief_op *op, int force, cha
     return rc;
 }
 
-int relief_node_write_batch(struct node *n, const struct relief_op *ops, size_t k, int force,
-                            char *err, size_t errcap, size_t *bad, uint8_t hash[AM_HASH_LEN])
+/* relief_node_write_batch signed by sk (NULL: the node's key). */
+static int write_batch(struct node *n, const uint8_t *sk, const struct relief_op *ops, size_t k,
+                       int force, char *err, size_t errcap, size_t *bad, uint8_t hash[AM_HASH_LEN])
 {
     uint8_t *scratch = NULL, *buf = NULL;
     const uint8_t **p = NULL;
@@ -647,7 +662,7 @@ int relief_node_write_batch(struct node *n, const struct relief_op *ops, size_t 
         goto out;
     for (size_t i = 0, at = 0; i < k; at += len[i], i++)
         p[i] = buf + at; /* once buf no longer moves */
-    rc = store_append(n->store, n->sk, p, len, k, node_wall_ms(), &h);
+    rc = store_append(n->store, sk ? sk : n->sk, p, len, k, node_wall_ms(), &h);
     if (rc == AM_OK && hash)
         memcpy(hash, h.hash, AM_HASH_LEN);
 out:
@@ -656,6 +671,20 @@ out:
     free(p);
     free(len);
     return rc;
+}
+
+int relief_node_write_batch(struct node *n, const struct relief_op *ops, size_t k, int force,
+                            char *err, size_t errcap, size_t *bad, uint8_t hash[AM_HASH_LEN])
+{
+    return write_batch(n, NULL, ops, k, force, err, errcap, bad, hash);
+}
+
+int relief_node_write_as(struct node *n, const uint8_t *sk, const struct relief_op *ops, size_t k,
+                         int force, char *err, size_t errcap, uint8_t hash[AM_HASH_LEN])
+{
+    if (k == 0 || k > RELIEF_NODE_OPS_MAX)
+        return AM_EINVAL;
+    return write_batch(n, sk, ops, k, force, err, errcap, NULL, hash);
 }
 
 int relief_node_write_ops(struct node *n, const struct relief_op *ops, size_t k, int force,

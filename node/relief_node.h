@@ -89,12 +89,20 @@ struct relief_node_min {
     struct relief_node_reg q;
 };
 
+/* A named pack of an item (item.pack, PROTOCOL.md 10.4): register q, its units in base
+ * units (0: removed). */
+struct relief_node_pack {
+    char item[RELIEF_SLUG_MAX + 1], pack[RELIEF_SLUG_MAX + 1];
+    struct relief_node_reg q;
+};
+
 /* Parse a view of each kind. Return AM_OK or AM_ECORRUPT (not such a view). */
 int relief_node_site_parse(const uint8_t *v, size_t len, struct relief_node_site *out);
 int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item *out);
 int relief_node_need_parse(const uint8_t *v, size_t len, struct relief_node_need *out);
 int relief_node_cell_parse(const uint8_t *v, size_t len, struct relief_node_cell *out);
 int relief_node_min_parse(const uint8_t *v, size_t len, struct relief_node_min *out);
+int relief_node_pack_parse(const uint8_t *v, size_t len, struct relief_node_pack *out);
 /* 1 when any register of a parsed need holds concurrent writes (a listing flags it). */
 int relief_node_need_conflict(const struct relief_node_need *n);
 /* The i-th (0-based) other maximal count of a parsed cell. AM_OK or AM_ECORRUPT. */
@@ -143,6 +151,12 @@ int relief_node_write(struct node *n, const struct relief_op *op, int force, cha
 #define RELIEF_NODE_OPS_MAX 32
 int relief_node_write_ops(struct node *n, const struct relief_op *ops, size_t k, int force,
                           char *err, size_t errcap, uint8_t hash[AM_HASH_LEN]);
+
+/* relief_node_write_ops signed by sk (seed || pk, AM_SK_LEN bytes: another author whose key
+ * this node keeps, a paired phone's, node/webkey.h) instead of the node's key: the entries
+ * go into that author's log, which syncs like any other. sk NULL: the node's key. */
+int relief_node_write_as(struct node *n, const uint8_t *sk, const struct relief_op *ops, size_t k,
+                         int force, char *err, size_t errcap, uint8_t hash[AM_HASH_LEN]);
 
 /* relief_node_write of k ops (1..RELIEF_NODE_BATCH_MAX, the ingest batch) as k consecutive
  * entries in one store_append, one write transaction: all are written or none (an import

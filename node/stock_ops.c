@@ -122,6 +122,12 @@ static int plan_fefo(struct query *q, const struct relief_op *op, const char *si
 int stock_ops_plan(struct node *n, struct query *q, const struct relief_op *op, unsigned flags,
                    struct stock_plan *p)
 {
+    return stock_ops_plan_as(n, NULL, q, op, flags, p);
+}
+
+int stock_ops_plan_as(struct node *n, const uint8_t *sk, struct query *q,
+                      const struct relief_op *op, unsigned flags, struct stock_plan *p)
+{
     char site[RELIEF_SLUG_MAX + 1], item[RELIEF_SLUG_MAX + 1];
     struct relief_key key;
     int rc;
@@ -181,7 +187,8 @@ int stock_ops_plan(struct node *n, struct query *q, const struct relief_op *op, 
     key.exp = op->exp;
     {
         uint32_t nc = 0;
-        rc = relief_node_ctx(n->store, &key, n->pk, p->ctx, RELIEF_REFS_MAX, &nc);
+        rc = relief_node_ctx(n->store, &key, sk ? sk + AM_SEED_LEN : n->pk, p->ctx, RELIEF_REFS_MAX,
+                             &nc);
         if (rc != AM_OK) {
             p->refused = STOCK_REFUSED_CTX;
             snprintf(p->msg, sizeof p->msg,
@@ -199,9 +206,15 @@ int stock_ops_plan(struct node *n, struct query *q, const struct relief_op *op, 
 
 int stock_ops_write(struct node *n, const struct stock_plan *p, char *err, size_t cap)
 {
+    return stock_ops_write_as(n, NULL, p, err, cap);
+}
+
+int stock_ops_write_as(struct node *n, const uint8_t *sk, const struct stock_plan *p, char *err,
+                       size_t cap)
+{
     if (cap)
         err[0] = 0;
     if (p->n == 0)
         return AM_EINVAL;
-    return relief_node_write_ops(n, p->ops, p->n, p->force, err, cap, NULL);
+    return relief_node_write_as(n, sk, p->ops, p->n, p->force, err, cap, NULL);
 }

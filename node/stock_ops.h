@@ -77,10 +77,18 @@ struct stock_plan {
  */
 int stock_ops_plan(struct node *n, struct query *q, const struct relief_op *op, unsigned flags,
                    struct stock_plan *p);
+/* stock_ops_plan for ops to be signed by sk (a paired phone's key, relief_node_write_as;
+ * NULL: the node's): a count's context leaves out that author, as it leaves out the node
+ * for the node's own count. */
+int stock_ops_plan_as(struct node *n, const uint8_t *sk, struct query *q,
+                      const struct relief_op *op, unsigned flags, struct stock_plan *p);
 
 /* Writes a plan's ops as one append (relief_node_write_ops): AM_OK, or its errors with err
  * (cap >= RELIEF_ERR_MAX) saying why. */
 int stock_ops_write(struct node *n, const struct stock_plan *p, char *err, size_t cap);
+/* stock_ops_write signed by sk (NULL: the node's key), the sk its plan was made for. */
+int stock_ops_write_as(struct node *n, const uint8_t *sk, const struct stock_plan *p, char *err,
+                       size_t cap);
 
 /* The digest of (site, item) under q into out. AM_OK or a store error. */
 int stock_ops_digest(struct query *q, const char *site, const char *item,

@@ -8,7 +8,8 @@
  * This file holds the view databases and the pieces the other views files share
  * (store_views_int.h): the fingerprint arithmetic, the counts, the index keys, the ops
  * and refs records, loading an object, and writing one object's view with its index
- * entries and fingerprint term. The live update and its cache are in store_views_update.c,
+ * entries (in a live update gathered, then applied in key order: views_idx_flush) and
+ * fingerprint term. The live update and its cache are in store_views_update.c,
  * the rebuild (store_reindex) in store_views_rebuild.c, the reads in store_views_read.c.
  *
  * Kept in the write transaction of the entries they come from (views_update, called by
@@ -214,12 +215,45 @@ int views_need_keys(struct relief_obj *o, struct need_keys *k)
     return AM_OK;
 }
 
-/* Replaces the entry old (ol bytes; 0: none) of dbi by new -> val (nl bytes; 0: none). */
-static int idx_swap(MDB_txn *txn, MDB_dbi dbi, const uint8_t *old, size_t ol, const uint8_t *new,
+/* The index database of slot db (struct idx_op). */
+static MDB_dbi idx_dbi(const struct store *s, int db)
+{
+    return db == 0 ? s->vneeds : db == 1 ? s->vorder : s->vdup;
+}
+
+/* Gathers one index change into d. AM_OK or AM_ENOMEM. */
+static int idx_defer_push(struct idx_defer *d, int db, int del, const uint8_t *key, size_t kl,
+                          const uint8_t *val, size_t vl)
+{
+    if (d->plen + kl + vl > UINT32_MAX || d->n >= UINT32_MAX)
+        return AM_ENOMEM;
+    if (AM_GROW(d->op, d->cap, d->n + 1, 256) != AM_OK ||
+        AM_GROW(d->pool, d->pcap, d->plen + kl + vl, 16384) != AM_OK)
+        return AM_ENOMEM;
+    d->op[d->n] = (struct idx_op){(uint32_t)d->plen, (uint32_t)d->n, (uint8_t)db,
+                                  (uint8_t)del,      (uint8_t)kl,    (uint8_t)vl};
+    memcpy(d->pool + d->plen, key, kl);
+    if (vl)
+        memcpy(d->pool + d->plen + kl, val, vl);
+    d->plen += kl + vl;
+    d->n++;
+    return AM_OK;
+}
+
+/* Replaces the entry old (ol bytes; 0: none) of index db by new -> val (nl bytes; 0:
+ * none), or gathers the change when the write defers them (w->defer). */
+static int idx_swap(struct wctx *w, int db, const uint8_t *old, size_t ol, const uint8_t *new,
                     size_t nl, const uint8_t *val, size_t vl)
 {
+    MDB_txn *txn = w->txn;
+    MDB_dbi dbi = idx_dbi(w->s, db);
     MDB_val k = {ol, (void *)old}, v = {vl, (void *)val};
     int rc;
+    if (w->defer) {
+        if (ol && (rc = idx_defer_push(w->defer, db, 1, old, ol, NULL, 0)) != AM_OK)
+            return rc;
+        return nl ? idx_defer_push(w->defer, db, 0, new, nl, val, vl) : 0;
+    }
     if (ol) {
         rc = mdb_del(txn, dbi, &k, NULL);
         if (rc != 0 && rc != MDB_NOTFOUND)
@@ -240,19 +274,87 @@ static int need_index(struct wctx *w, struct relief_obj *o, const struct need_ke
     if ((rc = views_need_keys(o, &nk)) != AM_OK)
         return rc;
     if ((!old || old->idx_len != nk.idx_len || memcmp(old->idx, nk.idx, nk.idx_len) != 0) &&
-        (rc = idx_swap(w->txn, w->s->vneeds, old ? old->idx : NULL, old ? old->idx_len : 0, nk.idx,
-                       nk.idx_len, NULL, 0)) != 0)
+        (rc = idx_swap(w, 0, old ? old->idx : NULL, old ? old->idx_len : 0, nk.idx, nk.idx_len,
+                       NULL, 0)) != 0)
         return rc;
     if ((!old || memcmp(old->ord, nk.ord, VORDER_KEY_LEN) != 0 || old->ordv_len != nk.ordv_len ||
          memcmp(old->ordv, nk.ordv, nk.ordv_len) != 0) &&
-        (rc = idx_swap(w->txn, w->s->vorder, old ? old->ord : NULL, old ? VORDER_KEY_LEN : 0,
-                       nk.ord, VORDER_KEY_LEN, nk.ordv, nk.ordv_len)) != 0)
+        (rc = idx_swap(w, 1, old ? old->ord : NULL, old ? VORDER_KEY_LEN : 0, nk.ord,
+                       VORDER_KEY_LEN, nk.ordv, nk.ordv_len)) != 0)
         return rc;
     if ((!old || old->dup_len != nk.dup_len || memcmp(old->dup, nk.dup, nk.dup_len) != 0) &&
-        (rc = idx_swap(w->txn, w->s->vdup, old ? old->dup : NULL, old ? old->dup_len : 0, nk.dup,
-                       nk.dup_len, NULL, 0)) != 0)
+        (rc = idx_swap(w, 2, old ? old->dup : NULL, old ? old->dup_len : 0, nk.dup, nk.dup_len,
+                       NULL, 0)) != 0)
         return rc;
     return 0;
+}
+
+/* A gathered index change with its bytes, for sorting. */
+struct idx_sop {
+    const uint8_t *key;
+    const struct idx_op *op;
+};
+
+/* By index, then key in the order of the index (LMDB's default: bytes, then length), then
+ * order of gathering: the changes of one key stay in the order they were made. */
+static int idx_sop_cmp(const void *a, const void *b)
+{
+    const struct idx_sop *x = a, *y = b;
+    int c;
+    if (x->op->db != y->op->db)
+        return x->op->db < y->op->db ? -1 : 1;
+    c = memcmp(x->key, y->key, x->op->klen < y->op->klen ? x->op->klen : y->op->klen);
+    if (c)
+        return c;
+    if (x->op->klen != y->op->klen)
+        return x->op->klen < y->op->klen ? -1 : 1;
+    return x->op->seq < y->op->seq ? -1 : x->op->seq > y->op->seq;
+}
+
+int views_idx_flush(struct wctx *w)
+{
+    struct idx_defer *d = w->defer;
+    struct idx_sop *so;
+    MDB_cursor *cur[3] = {NULL, NULL, NULL};
+    int rc = 0;
+
+    if (!d || d->n == 0)
+        return 0;
+    if (!(so = malloc(d->n * sizeof *so)))
+        return AM_ENOMEM;
+    for (size_t i = 0; i < d->n; i++) {
+        so[i].key = d->pool + d->op[i].off;
+        so[i].op = &d->op[i];
+    }
+    qsort(so, d->n, sizeof *so, idx_sop_cmp);
+    /* one cursor per index: LMDB finds a key on the cursor's page without a descent */
+    for (size_t i = 0; i < d->n && rc == 0; i++) {
+        const struct idx_op *op = so[i].op;
+        MDB_val k = {op->klen, (void *)so[i].key}, v = {op->vlen, (void *)(so[i].key + op->klen)};
+        if (!cur[op->db] && (rc = mdb_cursor_open(w->txn, idx_dbi(w->s, op->db), &cur[op->db])))
+            break;
+        if (op->del) {
+            MDB_val data;
+            rc = mdb_cursor_get(cur[op->db], &k, &data, MDB_SET);
+            if (rc == 0)
+                rc = mdb_cursor_del(cur[op->db], 0);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        } else {
+            rc = mdb_cursor_put(cur[op->db], &k, &v, 0);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        mdb_cursor_close(cur[i]);
+    free(so);
+    d->n = d->plen = 0;
+    return rc;
+}
+
+void views_idx_free(struct idx_defer *d)
+{
+    free(d->op);
+    free(d->pool);
 }
 
 /* vcells key of a cell: len(item) item len(site) site len(lot) lot be32 exp. */
@@ -509,12 +611,14 @@ static int apply_stored(struct store *s, MDB_txn *txn, const struct logs_ctx *lc
         return AM_ECORRUPT;
     if ((rc = logs_resolve_op(lc, &op, r->author, e.author, sc)) != AM_OK)
         return rc;
-    if (op.type == RELIEF_T_NEED_OPEN)
+    if (op.type == RELIEF_T_NEED_OPEN || op.type == RELIEF_T_SHIP_NEW)
         entry_hash(&e, hash);
     vr->hlc = e.hlc;
     vr->op = e.op;
     vr->op_len = e.op_len;
-    rc = relief_obj_apply(o, &op, r, e.hlc, op.type == RELIEF_T_NEED_OPEN ? hash : NULL);
+    rc = relief_obj_apply(o, &op, r, e.hlc,
+                          op.type == RELIEF_T_NEED_OPEN || op.type == RELIEF_T_SHIP_NEW ? hash
+                                                                                        : NULL);
     return rc == AM_OK || rc == AM_ENOMEM ? rc : AM_ECORRUPT;
 }
 
@@ -530,9 +634,12 @@ static int apply_recorded(const struct logs_ctx *lc, struct relief_obj *o, const
     if ((rc = logs_resolve_op(lc, &op, vr->r.author, logs_ctx_author(lc, vr->r.author), sc)) !=
         AM_OK)
         return rc;
-    /* a need.open joined this object because its entry's hash starts with the id */
+    /* a need.open (a ship.new) joined this object because its entry's hash starts with the
+     * id */
     memcpy(hash, relief_obj_key(o)->need, RELIEF_ID_LEN);
-    rc = relief_obj_apply(o, &op, &vr->r, vr->hlc, op.type == RELIEF_T_NEED_OPEN ? hash : NULL);
+    rc = relief_obj_apply(o, &op, &vr->r, vr->hlc,
+                          op.type == RELIEF_T_NEED_OPEN || op.type == RELIEF_T_SHIP_NEW ? hash
+                                                                                        : NULL);
     return rc == AM_OK || rc == AM_ENOMEM ? rc : AM_ECORRUPT;
 }
 

@@ -25,8 +25,10 @@
  * ignored as newer; 7: minimum levels (stock.min, §10.7), which views of 6 ignored as
  * newer; 8: a succession counts only while its old key is forked here, and its rows say
  * whether it is a refused second successor of its branch (§10.4, §10.9); 9: the needs in
- * the pages' order (vorder) and the open needs by site, item and time (vdup) */
-#define VIEWS_FORMAT 9
+ * the pages' order (vorder) and the open needs by site, item and time (vdup); 10: shipments
+ * (ship.*, §10.7), which views of 9 ignored as newer, and their records in cells; and packs of
+ * items (item.pack, §10.7), which views of 9 ignored as newer too */
+#define VIEWS_FORMAT 10
 #define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
 #define TERM_LEN     32
 /* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */
@@ -54,6 +56,25 @@ struct refv {
     uint32_t n, cap;
 };
 
+/* The changes of the needs' indexes (vneeds, vorder, vdup) of a live update, gathered
+ * while its objects are written and applied at its end in the indexes' key order
+ * (views_idx_flush): neighbouring keys one after the other, so each descent finds its pages
+ * hot, or none is needed. Every key names its need, so only the changes of one need, kept
+ * in their order, could depend on each other. */
+struct idx_op {
+    uint32_t off; /* key, then value: bytes of the pool */
+    uint32_t seq; /* order of gathering */
+    uint8_t db;   /* 0 vneeds, 1 vorder, 2 vdup */
+    uint8_t del;  /* 1: delete key; 0: put key -> value */
+    uint8_t klen, vlen;
+};
+struct idx_defer {
+    struct idx_op *op;
+    size_t n, cap;
+    uint8_t *pool;
+    size_t plen, pcap;
+};
+
 /* One write of views (a live update or a rebuild) in txn: the fingerprint sum and the
  * counts it keeps up to date, and its buffers (owned, freed by the writer's caller). */
 struct wctx {
@@ -69,8 +90,9 @@ struct wctx {
     size_t vcap;
     uint8_t *obuf; /* the views value being updated, copied: its ops outlive the puts */
     size_t ocap;
-    unsigned put_flags; /* MDB_APPEND while rebuilding in key order */
-    MDB_cursor *vcur;   /* live update: on `views`, left at the object being updated */
+    unsigned put_flags;      /* MDB_APPEND while rebuilding in key order */
+    MDB_cursor *vcur;        /* live update: on `views`, left at the object being updated */
+    struct idx_defer *defer; /* live update: index changes wait here; NULL: made at once */
 };
 
 /* ---- fingerprint: 256-bit little-endian integers mod 2^256 ---- */
@@ -128,6 +150,12 @@ void views_refv_normalize(struct refv *v);
 int views_refv_merge(struct refv *v, const struct refv *add);
 /* The record of a normalized v, into *buf (grown as needed); with_ops: an ops record. */
 int views_refs_encode(const struct refv *v, int with_ops, uint8_t **buf, size_t *cap, size_t *len);
+
+/* Applies the index changes gathered in w->defer, in key order, and empties it. 0 or an
+ * LMDB code. */
+int views_idx_flush(struct wctx *w);
+/* Frees what d holds (not d). */
+void views_idx_free(struct idx_defer *d);
 
 /* ---- objects ---- */
 

@@ -129,7 +129,7 @@ static int pass1_entry(struct pass1 *q, const MDB_val *k, const MDB_val *v)
         st->invalid++;
         return mdb_put(q->w->txn, s->vinvalid, &ik, &iv, q->iflags);
     }
-    if (rop.type == RELIEF_T_NEED_OPEN)
+    if (rop.type == RELIEF_T_NEED_OPEN || rop.type == RELIEF_T_SHIP_NEW)
         entry_hash(&e, hash);
     if (relief_op_key(&rop, hash, &rk) != AM_OK || relief_key_encode(&rk, pr->key, &kl) != AM_OK) {
         MDB_val ik = {STORE_KEY_LEN, k->mv_data}, iv = {18, (void *)"op names no object"};
@@ -141,7 +141,21 @@ static int pass1_entry(struct pass1 *q, const MDB_val *k, const MDB_val *v)
     memcpy(pr->ref, k->mv_data, REF_LEN);
     if (++q->np == PAIRS_CHUNK) {
         q->np = 0;
-        return flush_pairs(q->w, q->p, PAIRS_CHUNK);
+        if ((drc = flush_pairs(q->w, q->p, PAIRS_CHUNK)) != 0)
+            return drc;
+    }
+    /* a dispatch or a receipt is also an op of each cell its lines name (PROTOCOL.md 10.7) */
+    for (uint32_t i = 0; relief_op_cell(&rop, i, &rk) == AM_OK; i++) {
+        pr = &q->p[q->np];
+        if (relief_key_encode(&rk, pr->key, &kl) != AM_OK)
+            continue;
+        pr->klen = (uint8_t)kl;
+        memcpy(pr->ref, k->mv_data, REF_LEN);
+        if (++q->np == PAIRS_CHUNK) {
+            q->np = 0;
+            if ((drc = flush_pairs(q->w, q->p, PAIRS_CHUNK)) != 0)
+                return drc;
+        }
     }
     return 0;
 }

@@ -238,14 +238,49 @@ int views_check_state(const struct logs_ctx *lc, const struct relief_op *op, cha
 
 /* ---- live update ---- */
 
-/* One op to apply, with what it needs of its entry copied while the entry is at hand: the
- * touches are sorted by object, the entries are not. */
+/* One op to apply to one object: 12 bytes, so a batch of 65,536 touches stays in the CPU
+ * cache while it is sorted and grouped. The op itself is decoded again when it is applied
+ * (relief_op_decode_entry_op of bytes the first pass accepted: the same op), rather than
+ * kept here decoded (a struct relief_op is ~370 bytes). */
 struct touch {
-    uint8_t key[RELIEF_KEY_MAX];
+    uint32_t e;    /* its entry: an index into the batch */
+    uint32_t koff; /* its object's key: tlist.keys + koff */
     uint8_t klen;
-    struct vref x;
-    const uint8_t *hash;
-    struct relief_op op;
+};
+
+/* The touches of a batch and the pool of their object keys (offsets: the pool grows). */
+struct tlist {
+    struct touch *t;
+    size_t n, cap;
+    uint8_t *keys;
+    size_t klen, kcap;
+};
+
+/* Appends a touch of entry e on the object rk. AM_OK, AM_ENOMEM, or AM_EINVAL when rk has
+ * no key (cannot happen for a decoded op; the caller records the op as invalid). */
+static int tlist_push(struct tlist *l, uint32_t e, const struct relief_key *rk)
+{
+    size_t kl;
+    if (AM_GROW(l->t, l->cap, l->n + 1, 1024) != AM_OK ||
+        AM_GROW(l->keys, l->kcap, l->klen + RELIEF_KEY_MAX, 16384) != AM_OK)
+        return AM_ENOMEM;
+    if (relief_key_encode(rk, l->keys + l->klen, &kl) != AM_OK)
+        return AM_EINVAL;
+    l->t[l->n].e = e;
+    l->t[l->n].koff = (uint32_t)l->klen;
+    l->t[l->n].klen = (uint8_t)kl;
+    l->n++;
+    l->klen += kl;
+    return AM_OK;
+}
+
+/* What update_obj reads of the batch: its entries, the logs context of the transaction,
+ * and the scratch of the refs resolved for an op of a forked log (the object copies them
+ * when the op is applied, so one scratch serves every op). */
+struct tbatch {
+    const struct views_entry *ents;
+    const struct logs_ctx *lc;
+    struct logs_scratch sc;
 };
 
 static int put_invalid(struct store *s, MDB_txn *txn, const uint8_t *author, uint64_t seq,
@@ -261,9 +296,10 @@ static int put_invalid(struct store *s, MDB_txn *txn, const uint8_t *author, uin
 }
 
 /* Touches grouped by object: sorted by a hash of the object key (then by arrival), so
- * sorting moves 16 bytes per op, not a touch. The objects are then visited in key order
- * (struct tgrp): neighbours in the views tree one after the other, so each descent and
- * each put finds its pages hot. No view depends on the order of visits. */
+ * sorting moves 16 bytes per op, not a touch; once grouped, i names the touch's entry. The
+ * objects are then visited in key order (struct tgrp): neighbours in the views tree one
+ * after the other, so each descent and each put finds its pages hot. No view depends on
+ * the order of visits. */
 struct tord {
     uint64_t h;
     uint32_t i; /* index into the touches */
@@ -330,28 +366,37 @@ static int tgrp_cmp_lo(const void *a, const void *b)
     return c ? c : (x->lo > y->lo) - (x->lo < y->lo);
 }
 
-/* The touches of an object visited in key order lie anywhere in the batch: while one
- * object is updated, the touches of the one VISIT_AHEAD later are fetched into the CPU
- * cache (at most PREFETCH_TOUCHES of them), so its update does not wait on memory. */
-#define VISIT_AHEAD      4
+/* The entries of an object's touches lie anywhere in the batch: while one object is
+ * updated, the entries of the one VISIT_AHEAD later, and then the bytes they point to (log
+ * and op) of the one VISIT_AHEAD / 2 later, are fetched into the CPU cache (at most
+ * PREFETCH_TOUCHES per object), so its update does not wait on memory. Not further ahead:
+ * an update moves pages of LMDB and buffers of kilobytes through the cache, which would
+ * push out what was fetched too early. */
+#define VISIT_AHEAD      2
 #define PREFETCH_TOUCHES 8
 
-static void touch_prefetch(const struct touch *t, const struct tord *ord, const struct tgrp *g)
+static void touch_prefetch(const struct tbatch *b, const struct tord *ord, const struct tgrp *g,
+                           int ops)
 {
     for (uint32_t k = g->lo; k < g->hi && k - g->lo < PREFETCH_TOUCHES; k++) {
-        const char *p = (const char *)&t[ord[k].i];
-        for (size_t off = 0; off < sizeof *t; off += 64)
-            __builtin_prefetch(p + off);
+        const struct views_entry *e = &b->ents[ord[k].i];
+        if (!ops) {
+            __builtin_prefetch(e);
+            continue;
+        }
+        __builtin_prefetch(e->log); /* the ref's author */
+        __builtin_prefetch(e->op);
+        if (e->op_len > 64)
+            __builtin_prefetch(e->op + 64);
     }
 }
 
-/* Applies the touches t[ord[0..n).i] (one object) to its object and writes its view. */
-static int update_obj(struct wctx *w, struct views_cache *c, const struct touch *t,
-                      const struct tord *ord, size_t n)
+/* Applies the ops of the entries ents[ord[0..n).i] (one object, key[0..klen)) to its
+ * object and writes its view. */
+static int update_obj(struct wctx *w, struct views_cache *c, struct tbatch *b,
+                      const struct tord *ord, size_t n, const uint8_t *key, size_t klen)
 {
     struct store *s = w->s;
-    const uint8_t *key = t[ord[0].i].key;
-    size_t klen = t[ord[0].i].klen;
     uint8_t old_term[TERM_LEN], new_term[TERM_LEN];
     struct need_keys old_keys, *old = NULL;
     MDB_val k = {klen, (void *)key}, v;
@@ -426,9 +471,19 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct touch 
     }
 
     for (size_t i = 0; i < n; i++) {
-        const struct touch *ti = &t[ord[i].i];
-        const struct vref *x = &ti->x;
-        rc = relief_obj_apply(o, &ti->op, &x->r, x->hlc, ti->hash);
+        const struct views_entry *e = &b->ents[ord[i].i];
+        struct relief_op op;
+        struct vref x = {.r.seq = e->seq, .hlc = e->hlc, .op = e->op, .op_len = e->op_len};
+        memcpy(x.r.author, e->log, AM_PK_LEN);
+        /* accepted by the first pass of views_update: decodes to the same op */
+        if (relief_op_decode_entry_op(e->op, e->op_len, &op, NULL, 0) != AM_OK) {
+            rc = AM_ECORRUPT;
+            goto out;
+        }
+        /* the refs of an op on or about a forked author's logs (PROTOCOL.md 10.8.5) */
+        if ((rc = logs_resolve_op(b->lc, &op, e->log, e->author, &b->sc)) != AM_OK)
+            goto out;
+        rc = relief_obj_apply(o, &op, &x.r, x.hlc, e->hash);
         if (rc == AM_ENOMEM)
             goto out;
         if (rc != AM_OK) {
@@ -436,12 +491,12 @@ static int update_obj(struct wctx *w, struct views_cache *c, const struct touch 
              * of 2^30 ops): a function of the bytes, so every node refuses it alike. */
             char why[RELIEF_ERR_MAX + 64];
             snprintf(why, sizeof why, "%s: refused by the merge rules: %s",
-                     relief_type_name(ti->op.type), am_strerror(rc));
-            if ((rc = put_invalid(s, w->txn, x->r.author, x->r.seq, why)) != 0)
+                     relief_type_name(op.type), am_strerror(rc));
+            if ((rc = put_invalid(s, w->txn, x.r.author, x.r.seq, why)) != 0)
                 goto out;
             continue;
         }
-        if (!cell && (rc = views_refv_add(&add, x)) != AM_OK)
+        if (!cell && (rc = views_refv_add(&add, &x)) != AM_OK)
             goto out;
     }
     if (relief_obj_nops(o) == 0) { /* nothing was applied: no object */
@@ -489,17 +544,31 @@ fail:
     return rc;
 }
 
+/* A ship.dsp or ship.rcv (op, of entry e, whose touch of its shipment is in l) also
+ * touches each stock cell its lines name (PROTOCOL.md 10.7): one more touch per cell, the
+ * same op. AM_OK or AM_ENOMEM. */
+static int add_cell_touches(struct tlist *l, uint32_t e, const struct relief_op *op)
+{
+    struct relief_key rk;
+
+    for (uint32_t i = 0; relief_op_cell(op, i, &rk) == AM_OK; i++)
+        if (tlist_push(l, e, &rk) == AM_ENOMEM)
+            return AM_ENOMEM;
+    return AM_OK;
+}
+
 int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, size_t n,
                  uint64_t *invalid)
 {
-    struct touch *t = NULL;
+    struct tlist tl = {0};
+    struct tbatch b = {.ents = ents};
     struct tord *ord = NULL;
     struct tgrp *grp = NULL;
     struct views_cache *c;
-    struct wctx w = {.s = s, .txn = txn};
+    struct idx_defer defer = {0};
+    struct wctx w = {.s = s, .txn = txn, .defer = &defer};
     const struct logs_ctx *lc;
-    struct logs_scratch *res = NULL; /* resolved refs of ops of forked logs, one per op */
-    size_t nt = 0, ng = 0, nres = 0, capres = 0;
+    size_t nt, ng = 0;
     int rc = 0;
 
     pthread_mutex_lock(&s->cache_lock); /* released by views_txn_end */
@@ -508,42 +577,29 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
     c = s->cache_max > 0 ? cache_get(s) : NULL;
     if (n == 0)
         return 0;
+    if (n > UINT32_MAX)
+        return AM_ELIMIT; /* a touch names its entry in 32 bits (a batch is 65,536 at most) */
     if ((rc = logs_ctx_get(s, txn, &lc)) != AM_OK)
         return rc;
-    t = malloc(n * sizeof *t);
-    if (!t)
+    b.lc = lc;
+    if (AM_GROW(tl.t, tl.cap, n, 1024) != AM_OK)
         return AM_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const struct views_entry *e = &ents[i];
+        struct relief_op op;     /* checked here, decoded again when applied (struct touch) */
+        if (i + VISIT_AHEAD < n) /* the entries' bytes lie anywhere in memory */
+            __builtin_prefetch(ents[i + VISIT_AHEAD].op);
         struct relief_key rk;
-        size_t kl;
         char err[RELIEF_ERR_MAX];
-        int drc = relief_op_decode_entry_op(e->op, e->op_len, &t[nt].op, err, sizeof err);
+        int drc = relief_op_decode_entry_op(e->op, e->op_len, &op, err, sizeof err);
         if (drc == AM_EVERSION)
             continue; /* an op of a newer version: not ours to judge */
         if (lc && logs_ctx_abusive(lc, e->author))
             continue;     /* signed more branches than the bound: none of its ops count */
         if (drc == AM_OK) /* what needs the entry's author: a succession's two keys */
-            drc = relief_op_check_author(&t[nt].op, e->author, err, sizeof err);
+            drc = relief_op_check_author(&op, e->author, err, sizeof err);
         if (drc == AM_OK) /* what needs the store: a succession's old key forked here */
-            drc = views_check_state(lc, &t[nt].op, err, sizeof err);
-        if (drc == AM_OK && lc) {
-            /* the refs of an op on or about a forked author's logs (PROTOCOL.md 10.8.5) */
-            if (nres == capres) {
-                size_t cap = capres ? 2 * capres : 16;
-                struct logs_scratch *r = realloc(res, cap * sizeof *r);
-                if (!r) {
-                    rc = AM_ENOMEM;
-                    goto out;
-                }
-                res = r;
-                capres = cap;
-            }
-            res[nres].r = NULL;
-            res[nres].cap = 0;
-            if ((rc = logs_resolve_op(lc, &t[nt].op, e->log, e->author, &res[nres++])) != AM_OK)
-                goto out;
-        }
+            drc = views_check_state(lc, &op, err, sizeof err);
         if (drc != AM_OK) {
             if ((rc = put_invalid(s, txn, e->log, e->seq, err)) != 0)
                 goto out;
@@ -551,8 +607,11 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
                 ++*invalid;
             continue;
         }
-        if (relief_op_key(&t[nt].op, e->hash, &rk) != AM_OK ||
-            relief_key_encode(&rk, t[nt].key, &kl) != AM_OK) {
+        rc = relief_op_key(&op, e->hash, &rk) != AM_OK ? AM_EINVAL
+                                                       : tlist_push(&tl, (uint32_t)i, &rk);
+        if (rc == AM_ENOMEM)
+            goto out;
+        if (rc != AM_OK) {
             /* cannot happen for a decoded op; never let it stop a batch */
             if ((rc = put_invalid(s, txn, e->log, e->seq, "op names no object")) != 0)
                 goto out;
@@ -560,15 +619,11 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
                 ++*invalid;
             continue;
         }
-        t[nt].klen = (uint8_t)kl;
-        memcpy(t[nt].x.r.author, e->log, AM_PK_LEN);
-        t[nt].x.r.seq = e->seq;
-        t[nt].x.hlc = e->hlc;
-        t[nt].x.op = e->op;
-        t[nt].x.op_len = e->op_len;
-        t[nt].hash = e->hash;
-        nt++;
+        if ((op.type == RELIEF_T_SHIP_DSP || op.type == RELIEF_T_SHIP_RCV) &&
+            (rc = add_cell_touches(&tl, (uint32_t)i, &op)) != AM_OK)
+            goto out;
     }
+    nt = tl.n;
     if (nt == 0)
         goto out;
     /* ord and its radix scratch in one block; then the groups, at most one per touch */
@@ -577,20 +632,21 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
         goto out;
     }
     for (size_t i = 0; i < nt; i++) {
-        ord[i].h = key_hash(t[i].key, t[i].klen);
+        ord[i].h = key_hash(tl.keys + tl.t[i].koff, tl.t[i].klen);
         ord[i].i = (uint32_t)i;
     }
     tord_sort(ord, ord + nt, nt);
     for (size_t i = 0; i < nt;) {
-        const struct touch *a = &t[ord[i].i];
+        const struct touch *a = &tl.t[ord[i].i];
+        const uint8_t *ak = tl.keys + a->koff;
         size_t j = i + 1;
         /* a hash shared by two keys splits an object's touches in runs: each run is
          * applied in turn, as a later batch would (equal keys, so the runs stay in
          * arrival order through the stable sort below) */
-        while (j < nt && ord[j].h == ord[i].h && t[ord[j].i].klen == a->klen &&
-               !memcmp(t[ord[j].i].key, a->key, a->klen))
+        while (j < nt && ord[j].h == ord[i].h && tl.t[ord[j].i].klen == a->klen &&
+               !memcmp(tl.keys + tl.t[ord[j].i].koff, ak, a->klen))
             j++;
-        grp[ng].key = a->key;
+        grp[ng].key = ak;
         grp[ng].klen = a->klen;
         grp[ng].lo = (uint32_t)i;
         grp[ng].hi = (uint32_t)j;
@@ -599,25 +655,31 @@ int views_update(struct store *s, MDB_txn *txn, const struct views_entry *ents, 
     }
     /* equal keys only from a split (above): kept in run order by the tie on lo */
     qsort(grp, ng, sizeof *grp, tgrp_cmp_lo);
+    for (size_t i = 0; i < nt; i++) /* from here on, the entry of each touch */
+        ord[i].i = tl.t[ord[i].i].e;
     if ((rc = mdb_cursor_open(txn, s->views, &w.vcur)) != 0)
         goto out;
     views_sum_read(s, txn, w.sum);
     views_counts_read(s, txn, &w.vc);
     for (size_t g = 0; g < ng; g++) {
         if (g + VISIT_AHEAD < ng)
-            touch_prefetch(t, ord, &grp[g + VISIT_AHEAD]);
-        if ((rc = update_obj(&w, c, t, ord + grp[g].lo, grp[g].hi - grp[g].lo)) != 0)
+            touch_prefetch(&b, ord, &grp[g + VISIT_AHEAD], 0);
+        if (g + VISIT_AHEAD / 2 < ng)
+            touch_prefetch(&b, ord, &grp[g + VISIT_AHEAD / 2], 1);
+        if ((rc = update_obj(&w, c, &b, ord + grp[g].lo, grp[g].hi - grp[g].lo, grp[g].key,
+                             grp[g].klen)) != 0)
             goto out;
     }
-    if ((rc = store_meta_put(txn, s, "view_fp", w.sum, TERM_LEN)) != 0 ||
+    if ((rc = views_idx_flush(&w)) != 0 ||
+        (rc = store_meta_put(txn, s, "view_fp", w.sum, TERM_LEN)) != 0 ||
         (rc = views_counts_write(s, txn, &w.vc)) != 0)
         goto out;
 out:
     mdb_cursor_close(w.vcur);
-    for (size_t i = 0; i < nres; i++)
-        free(res[i].r);
-    free(res);
-    free(t);
+    views_idx_free(&defer);
+    free(b.sc.r);
+    free(tl.t);
+    free(tl.keys);
     free(ord);
     free(grp);
     free(w.buf);

@@ -128,8 +128,8 @@ void webapp_page_top(FILE *f, const struct webapp_ctx *w, const char *title)
             head_css, i18n_s(l, "Needs"));
     if (w->can_write)
         fprintf(f, "<a href=\"/needs/new\">%s</a>", i18n_s(l, "Add a need"));
-    fprintf(f, "<a href=\"/stock\">%s</a><a href=\"/\">%s</a></nav>\n", i18n_s(l, "Stock"),
-            i18n_s(l, "Overview"));
+    fprintf(f, "<a href=\"/stock\">%s</a><a href=\"/catalogue\">%s</a><a href=\"/\">%s</a></nav>\n",
+            i18n_s(l, "Stock"), i18n_s(l, "Catalogue"), i18n_s(l, "Overview"));
     webapp_languages(f, l, w->path ? w->path : "/needs");
     sync_line(f, l, w->status, node_wall_ms());
 }
@@ -570,7 +570,7 @@ int webapp_need_add(const struct webapp_ctx *w, const struct webapp_need_form *f
         op.has |= RELIEF_HAS(RELIEF_K_NOTE);
     }
     err[0] = 0;
-    rc = relief_node_write(w->n, &op, 0, err, sizeof err, hash);
+    rc = relief_node_write_as(w->n, w->sk, &op, 1, 0, err, sizeof err, hash);
     if (rc == AM_ENOTFOUND) {
         snprintf(msg, cap, "%s",
                  i18n_s(l, "This node does not know that site or item (yet): choose one from "

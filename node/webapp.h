@@ -10,6 +10,7 @@
 #define AM_WEBAPP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "am_limits.h"
@@ -28,6 +29,8 @@ struct webapp_ctx {
     int lang;                       /* the page's language (i18n.h; 0: English) */
     const char *path;               /* the page's path: the language switcher links there
                                        (NULL: /needs) */
+    const uint8_t *sk; /* the key its writes are signed by: the paired phone's (webkey.h),
+                          AM_SK_LEN bytes the caller owns; NULL: the node's own */
 };
 
 /* The fields of the new-need form, as typed (each NUL-terminated, cut to its size). */
@@ -49,6 +52,10 @@ void webapp_languages(FILE *f, int lang, const char *path);
  * *out is malloc'd. AM_OK, AM_ENOMEM, or a store error. */
 int webapp_needs(const struct webapp_ctx *w, const char *site, const char *status,
                  const char *priority, const char *q, char **out, size_t *len);
+
+/* GET /catalogue: the sites (name, code, kind) and the items (name, code, unit, category,
+ * packs) of the network, at most WEBAPP_ROWS_MAX of each (webapp_catalogue.c). */
+int webapp_catalogue(const struct webapp_ctx *w, char **out, size_t *len);
 
 /* GET /stock[?site=S&item=I]: the stock cells (lots) that hold something or need a look,
  * by site, item, lot and expiry, with their flags (overdrawn, counts that disagree,

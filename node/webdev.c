@@ -8,6 +8,7 @@
  * another shape in part, or print.
  */
 #include "webdev.h"
+#include "webdev_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +24,9 @@
 #include "am_err.h"
 #include "am_text.h"
 #include "home.h"
+#include "webkey.h"
 
 #define CSRF_LABEL "aidmesh web csrf v1"
-#define FIELDS     5
 #define HASH_LEN   32
 /* the Set-Cookie lifetime: a year, in seconds */
 #define COOKIE_MAX_AGE (365L * 24 * 60 * 60)
@@ -70,14 +71,8 @@ void webdev_list_free(struct webdev_list *l)
 
 /* ---- the line format ---------------------------------------------------------------------- */
 
-/* The TAB-separated fields of one line (without its LF), pointers into the text. */
-struct fields {
-    const char *p[FIELDS];
-    size_t n[FIELDS];
-};
-
-/* Exactly `want` (at most FIELDS) fields, else AM_ECORRUPT. */
-static int split_fields(const char *p, size_t n, size_t want, struct fields *f)
+/* Exactly `want` (at most WEBDEV_FIELDS) fields, else AM_ECORRUPT. */
+static int split_fields(const char *p, size_t n, size_t want, struct webdev_fields *f)
 {
     size_t k = 0, start = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -97,14 +92,14 @@ static int split_fields(const char *p, size_t n, size_t want, struct fields *f)
  * each ending in LF within WEBDEV_LINE_MAX bytes. The limits are checked before the
  * shape, so the first WEBDEV_LINE_MAX * max + 1 bytes of a longer file are over a limit,
  * never a cut line. fn is called only for a line that ends in LF. */
-static int each_line(const char *text, size_t len, size_t max, size_t want,
-                     int (*fn)(void *ctx, const struct fields *f), void *ctx)
+int webdev_each_line(const char *text, size_t len, size_t max, size_t want,
+                     int (*fn)(void *ctx, const struct webdev_fields *f), void *ctx)
 {
     size_t off = 0, count = 0;
     while (off < len) {
         size_t room = len - off, look = room < WEBDEV_LINE_MAX ? room : WEBDEV_LINE_MAX;
         const char *lf = memchr(text + off, '\n', look);
-        struct fields f;
+        struct webdev_fields f;
         int rc;
         if (count == max)
             return AM_ELIMIT;
@@ -128,7 +123,7 @@ static int nibble(char c)
     return -1; /* upper case too: the files are written in lower case */
 }
 
-static int hex_field(const char *p, size_t n, uint8_t *out, size_t len)
+int webdev_hex_field(const char *p, size_t n, uint8_t *out, size_t len)
 {
     if (n != 2 * len)
         return 0;
@@ -172,7 +167,7 @@ static int name_ok(const char *p, size_t n, int allow_empty)
     return (n > 0 || allow_empty) && n <= AM_NAME_MAX && am_text_ok(p, n, 0);
 }
 
-static int name_field(const char *p, size_t n, int allow_empty, char out[AM_NAME_MAX + 1])
+int webdev_name_field(const char *p, size_t n, int allow_empty, char out[AM_NAME_MAX + 1])
 {
     if (!name_ok(p, n, allow_empty))
         return 0;
@@ -187,7 +182,7 @@ struct devices_parse {
 };
 
 /* ID TAB ROLE TAB CREATED TAB TOKEN HASH TAB NAME (webdev.h); a device has a name. */
-static int device_line(void *ctx, const struct fields *f)
+static int device_line(void *ctx, const struct webdev_fields *f)
 {
     struct devices_parse *dp = ctx;
     struct webdev_list *l = dp->l;
@@ -197,10 +192,10 @@ static int device_line(void *ctx, const struct fields *f)
         return AM_ELIMIT;
     d = &l->d[l->n];
     memset(d, 0, sizeof *d);
-    if (!hex_field(f->p[0], f->n[0], d->id, WEBDEV_ID_LEN) ||
+    if (!webdev_hex_field(f->p[0], f->n[0], d->id, WEBDEV_ID_LEN) ||
         !(d->role = role_field(f->p[1], f->n[1])) || !u64_field(f->p[2], f->n[2], &d->created_ms) ||
-        !hex_field(f->p[3], f->n[3], d->token_hash, HASH_LEN) ||
-        !name_field(f->p[4], f->n[4], 0, d->name))
+        !webdev_hex_field(f->p[3], f->n[3], d->token_hash, HASH_LEN) ||
+        !webdev_name_field(f->p[4], f->n[4], 0, d->name))
         return AM_ECORRUPT;
     for (size_t i = 0; i < l->n; i++)
         if (!memcmp(l->d[i].id, d->id, WEBDEV_ID_LEN) ||
@@ -225,22 +220,22 @@ int webdev_parse(const char *text, size_t len, struct webdev_list *out)
     }
     if (dp.cap > 0 && !(out->d = calloc(dp.cap, sizeof *out->d)))
         return AM_ENOMEM;
-    rc = each_line(text, len, WEBDEV_MAX, FIELDS, device_line, &dp);
+    rc = webdev_each_line(text, len, WEBDEV_MAX, WEBDEV_FIELDS, device_line, &dp);
     if (rc != AM_OK)
         webdev_list_free(out);
     return rc;
 }
 
 /* CODE HASH TAB ROLE TAB EXPIRES TAB NAME (webdev.h); the name may be empty. */
-static int code_line(void *ctx, const struct fields *f)
+static int code_line(void *ctx, const struct webdev_fields *f)
 {
     struct webcodes *cs = ctx;
     struct webcode *c = &cs->c[cs->n];
 
     memset(c, 0, sizeof *c);
-    if (!hex_field(f->p[0], f->n[0], c->hash, HASH_LEN) ||
+    if (!webdev_hex_field(f->p[0], f->n[0], c->hash, HASH_LEN) ||
         !(c->role = role_field(f->p[1], f->n[1])) || !u64_field(f->p[2], f->n[2], &c->expires_ms) ||
-        !name_field(f->p[3], f->n[3], 1, c->name))
+        !webdev_name_field(f->p[3], f->n[3], 1, c->name))
         return AM_ECORRUPT;
     cs->n++;
     return AM_OK;
@@ -250,7 +245,7 @@ static int codes_parse(const char *text, size_t len, struct webcodes *cs)
 {
     int rc;
     cs->n = 0;
-    rc = each_line(text, len, WEBDEV_CODES_MAX, 4, code_line, cs);
+    rc = webdev_each_line(text, len, WEBDEV_CODES_MAX, 4, code_line, cs);
     if (rc != AM_OK)
         cs->n = 0;
     return rc;
@@ -259,9 +254,9 @@ static int codes_parse(const char *text, size_t len, struct webcodes *cs)
 /* ---- the files ------------------------------------------------------------------------------ */
 
 /* Opens DIR/web.lock (created 0600, never through a link) and waits for its exclusive
- * flock; *fd holds it until unlock_home(). AM_OK, AM_EPERM (a link or not a plain file),
+ * flock; *fd holds it until webdev_unlock(). AM_OK, AM_EPERM (a link or not a plain file),
  * AM_EINVAL (path too long), AM_ESYS. */
-static int lock_home(const char *home, int *fd)
+int webdev_lock(const char *home, int *fd)
 {
     char path[AM_HOME_PATH_MAX];
     int f, e, rc;
@@ -283,7 +278,7 @@ static int lock_home(const char *home, int *fd)
     return AM_OK;
 }
 
-static void unlock_home(int fd)
+void webdev_unlock(int fd)
 {
     if (fd >= 0)
         close(fd); /* drops the flock */
@@ -293,7 +288,7 @@ static void unlock_home(int fd)
  * `cap` bytes at most (a longer file is over the limits, which the parser then sees).
  * Refuses, as home_read_secret_file does, a file that is not plain or that group or others
  * can read (AM_EPERM). An absent file is empty: AM_OK. AM_EINVAL, AM_ENOMEM, AM_ESYS. */
-static int read_text(const char *home, const char *name, size_t cap, char **text, size_t *len)
+int webdev_read_text(const char *home, const char *name, size_t cap, char **text, size_t *len)
 {
     char path[AM_HOME_PATH_MAX];
     struct stat st;
@@ -352,8 +347,8 @@ static int devices_load_locked(const char *home, struct webdev_list *out)
 
     out->d = NULL;
     out->n = 0;
-    rc =
-        read_text(home, WEBDEV_DEVICES_FILE, (size_t)WEBDEV_MAX * WEBDEV_LINE_MAX + 1, &text, &len);
+    rc = webdev_read_text(home, WEBDEV_DEVICES_FILE, (size_t)WEBDEV_MAX * WEBDEV_LINE_MAX + 1,
+                          &text, &len);
     if (rc == AM_OK)
         rc = webdev_parse(text, len, out);
     free(text);
@@ -367,8 +362,8 @@ static int codes_load_locked(const char *home, struct webcodes *cs)
     int rc;
 
     cs->n = 0;
-    rc = read_text(home, WEBDEV_PAIRING_FILE, (size_t)WEBDEV_CODES_MAX * WEBDEV_LINE_MAX + 1, &text,
-                   &len);
+    rc = webdev_read_text(home, WEBDEV_PAIRING_FILE, (size_t)WEBDEV_CODES_MAX * WEBDEV_LINE_MAX + 1,
+                          &text, &len);
     if (rc == AM_OK)
         rc = codes_parse(text, len, cs);
     free(text);
@@ -376,7 +371,7 @@ static int codes_load_locked(const char *home, struct webcodes *cs)
 }
 
 /* Writes text[0..len) as DIR/name, atomically and 0600 (home_write_secret_file). */
-static int write_text(const char *home, const char *name, const char *text, size_t len)
+int webdev_write_text(const char *home, const char *name, const char *text, size_t len)
 {
     char path[AM_HOME_PATH_MAX];
     if (home_path(path, home, name) != AM_OK)
@@ -406,7 +401,7 @@ static int devices_write_locked(const char *home, const struct webdev_list *l)
         }
         len += (size_t)n;
     }
-    rc = write_text(home, WEBDEV_DEVICES_FILE, text, len);
+    rc = webdev_write_text(home, WEBDEV_DEVICES_FILE, text, len);
     free(text);
     return rc;
 }
@@ -430,7 +425,7 @@ static int codes_write_locked(const char *home, const struct webcodes *cs, uint6
             return AM_EINVAL;
         len += (size_t)n;
     }
-    return write_text(home, WEBDEV_PAIRING_FILE, text, len);
+    return webdev_write_text(home, WEBDEV_PAIRING_FILE, text, len);
 }
 
 int webdev_load(const char *home, struct webdev_list *out)
@@ -501,7 +496,7 @@ int webdev_pair_new(const char *home, int role, const char *name, uint64_t now_m
         name = "";
     if (!webdev_role_name(role) || !name_ok(name, strlen(name), 1))
         return AM_EINVAL;
-    if ((rc = lock_home(home, &fd)) != AM_OK)
+    if ((rc = webdev_lock(home, &fd)) != AM_OK)
         return rc;
     if ((rc = codes_load_locked(home, &cs)) != AM_OK)
         goto out;
@@ -535,7 +530,7 @@ int webdev_pair_new(const char *home, int role, const char *name, uint64_t now_m
     memcpy(code + 5, canon + 4, 4);
     code[WEBDEV_CODE_TEXT] = 0;
 out:
-    unlock_home(fd);
+    webdev_unlock(fd);
     sodium_memzero(canon, sizeof canon);
     sodium_memzero(rnd, sizeof rnd);
     return rc;
@@ -558,7 +553,7 @@ int webdev_pair_redeem(const char *home, const char *typed, uint64_t now_ms,
         return AM_EINVAL;
     code_hash(canon, h);
     sodium_memzero(canon, sizeof canon);
-    if ((rc = lock_home(home, &fd)) != AM_OK)
+    if ((rc = webdev_lock(home, &fd)) != AM_OK)
         return rc;
     if ((rc = codes_load_locked(home, &cs)) != AM_OK)
         goto out;
@@ -582,11 +577,6 @@ int webdev_pair_redeem(const char *home, const char *typed, uint64_t now_ms,
         goto out;
     }
     l.d = grown;
-    /* the code is used up first: a crash after this loses a pairing, never lets a code
-     * pair twice */
-    cs.c[hit] = cs.c[--cs.n];
-    if ((rc = codes_write_locked(home, &cs, now_ms)) != AM_OK)
-        goto out;
     d = &l.d[l.n];
     memset(d, 0, sizeof *d);
     do {
@@ -595,21 +585,30 @@ int webdev_pair_redeem(const char *home, const char *typed, uint64_t now_ms,
         for (size_t i = 0; i < l.n; i++)
             again |= !memcmp(l.d[i].id, d->id, WEBDEV_ID_LEN);
     } while (again);
-    randombytes_buf(token, WEBDEV_TOKEN_LEN);
-    token_hash(token, d->token_hash);
     d->role = used.role;
     d->created_ms = now_ms;
     if (used.name[0])
         snprintf(d->name, sizeof d->name, "%s", used.name);
     else
         snprintf(d->name, sizeof d->name, "phone %zu", l.n + 1);
+    /* the phone's signing key first (webkey.h): a key whose device never lands signs
+     * nothing, and is wiped at the next pairing */
+    if ((rc = webkey_add_locked(home, d, l.d, l.n, NULL)) != AM_OK)
+        goto out;
+    /* the code is used up next: a crash after this loses a pairing, never lets a code
+     * pair twice */
+    cs.c[hit] = cs.c[--cs.n];
+    if ((rc = codes_write_locked(home, &cs, now_ms)) != AM_OK)
+        goto out;
+    randombytes_buf(token, WEBDEV_TOKEN_LEN);
+    token_hash(token, d->token_hash);
     l.n++;
     if ((rc = devices_write_locked(home, &l)) != AM_OK)
         goto out;
     if (dev)
         *dev = *d;
 out:
-    unlock_home(fd);
+    webdev_unlock(fd);
     if (rc != AM_OK)
         sodium_memzero(token, WEBDEV_TOKEN_LEN);
     sodium_memzero(h, sizeof h);
@@ -620,6 +619,7 @@ out:
 int webdev_revoke(const char *home, const char *id_prefix, struct webdev *removed)
 {
     struct webdev_list l = {NULL, 0};
+    struct webdev gone;
     char want[2 * WEBDEV_ID_LEN + 1];
     size_t n = id_prefix ? strlen(id_prefix) : 0, hit = 0, hits = 0;
     int fd = -1, rc;
@@ -634,7 +634,7 @@ int webdev_revoke(const char *home, const char *id_prefix, struct webdev *remove
             return AM_EINVAL;
         want[i] = c;
     }
-    if ((rc = lock_home(home, &fd)) != AM_OK)
+    if ((rc = webdev_lock(home, &fd)) != AM_OK)
         return rc;
     if ((rc = devices_load_locked(home, &l)) != AM_OK)
         goto out;
@@ -650,13 +650,16 @@ int webdev_revoke(const char *home, const char *id_prefix, struct webdev *remove
         rc = hits ? AM_EEXIST : AM_ENOTFOUND;
         goto out;
     }
+    gone = l.d[hit];
     if (removed)
-        *removed = l.d[hit];
+        *removed = gone;
     memmove(&l.d[hit], &l.d[hit + 1], (l.n - hit - 1) * sizeof *l.d);
     l.n--;
-    rc = devices_write_locked(home, &l);
+    /* refused from its next request first, then its key wiped: it never signs again */
+    if ((rc = devices_write_locked(home, &l)) == AM_OK)
+        rc = webkey_revoke_locked(home, gone.id);
 out:
-    unlock_home(fd);
+    webdev_unlock(fd);
     webdev_list_free(&l);
     return rc;
 }

@@ -2,10 +2,10 @@
  * webdev.h: the phones (and other browsers) paired with this node's web app: who may use
  * it off the loopback, with which role, and the short pairing codes that let a phone in.
  *
- * Two text files in the node's home, both mode 0600, rewritten atomically (temp file,
- * fsync, rename, folder fsync) under an exclusive lock on DIR/web.lock (flock), so the
- * CLI (`aidmesh web pair|devices|revoke`) and the running node's web server never lose
- * each other's changes:
+ * Two text files in the node's home (and a third, DIR/web-keys: webkey.h), all mode 0600,
+ * rewritten atomically (temp file, fsync, rename, folder fsync) under an exclusive lock on
+ * DIR/web.lock (flock), so the CLI (`aidmesh web pair|devices|revoke`) and the running
+ * node's web server never lose each other's changes:
  *   DIR/web-devices   one paired device per line:
  *                     ID (16 hex) TAB ROLE ("read" | "write") TAB CREATED (ms since the
  *                     epoch, decimal) TAB TOKEN HASH (64 hex: BLAKE2b-256 of the token)
@@ -90,15 +90,18 @@ int webdev_pair_new(const char *home, int role, const char *name, uint64_t now_m
 
 /* Takes a code as a person typed it (case, spaces and dashes ignored; I and L read as 1,
  * O as 0): when a live code matches, it is used up and a device is added with a fresh
- * token. *dev (nullable) is the new device, token its secret. AM_OK, AM_ENOTFOUND (no
- * live code matches: wrong, used, or expired), AM_EINVAL (not 8 base32 characters),
- * AM_ELIMIT (WEBDEV_MAX devices), AM_ESYS. */
+ * token and its own signing key (webkey.h, DIR/web-keys). *dev (nullable) is the new
+ * device, token its secret. AM_OK, AM_ENOTFOUND (no live code matches: wrong, used, or
+ * expired), AM_EINVAL (not 8 base32 characters), AM_ELIMIT (WEBDEV_MAX devices, or
+ * WEBKEY_MAX keys), AM_ECORRUPT / AM_EPERM (DIR/web-keys), AM_ESYS. */
 int webdev_pair_redeem(const char *home, const char *typed, uint64_t now_ms,
                        uint8_t token[WEBDEV_TOKEN_LEN], struct webdev *dev);
 
-/* Removes the device whose id (16 hex) begins with `id_prefix` (at least 4 hex digits);
- * *removed (nullable) is what was removed. AM_OK, AM_ENOTFOUND, AM_EEXIST (the prefix
- * names two devices), AM_EINVAL, AM_ESYS. */
+/* Removes the device whose id (16 hex) begins with `id_prefix` (at least 4 hex digits),
+ * then wipes its signing key (webkey_revoke_locked: its author id stays, it never signs
+ * again); *removed (nullable) is what was removed. AM_OK, AM_ENOTFOUND, AM_EEXIST (the
+ * prefix names two devices), AM_EINVAL, AM_ESYS, or DIR/web-keys' codes (the device is
+ * removed already then). */
 int webdev_revoke(const char *home, const char *id_prefix, struct webdev *removed);
 
 /* A Cookie header's value -> the token of its am_dev cookie. AM_OK, AM_ENOTFOUND (no

@@ -881,6 +881,7 @@ static const struct command commands[] = {
     {"item", cli_cmd_item, "add, update and list catalogue items"},
     {"need", cli_cmd_need, "record and follow needs: add, list, show, update, deliver, close"},
     {"stock", cli_cmd_stock, "record stock: receive, issue, adjust, count; show it"},
+    {"ship", cli_cmd_ship, "shipments between sites: create, dispatch, receive, cancel, list"},
     {"export", cli_cmd_export, "export sites, items, needs or stock as CSV with HXL hashtags"},
     {"import", cli_cmd_import, "import sites, items, needs or stock from CSV with HXL hashtags"},
     {"reindex", cli_cmd_reindex, "rebuild the views from the stored entries"},

@@ -64,6 +64,8 @@ int cli_cmd_site(struct cli *c, int argc, char **argv);
 int cli_cmd_item(struct cli *c, int argc, char **argv);
 int cli_cmd_need(struct cli *c, int argc, char **argv);
 int cli_cmd_stock(struct cli *c, int argc, char **argv);
+/* Shipments between sites (cli_ship.c). */
+int cli_cmd_ship(struct cli *c, int argc, char **argv);
 int cli_cmd_export(struct cli *c, int argc, char **argv);
 /* `import --hxl`: a spreadsheet of sites, items, needs or stock (cli_import.c). */
 int cli_cmd_import(struct cli *c, int argc, char **argv);

@@ -383,10 +383,12 @@ static int row_where(struct imp *m, size_t i, struct relief_op *op, struct imp_r
     return bad ? -1 : 0;
 }
 
-/* A quantity cell: 0 or -1 (said). */
+/* A quantity cell, in base units or in packs of the row's item ("12 carton": op->item is
+ * set first): 0 or -1 (said). */
 static int row_qty(struct imp *m, size_t i, int allow_zero, struct relief_op *op)
 {
     const char *s = cell(m, i, F_QTY);
+    struct cli_qty qs;
     if (!s)
         return -1;
     if (!*s) {
@@ -394,7 +396,11 @@ static int row_qty(struct imp *m, size_t i, int allow_zero, struct relief_op *op
                 hxl_col_tag(m->t, m->col[F_QTY]));
         return -1;
     }
-    if (cli_relief_arg_qty(cmd_at(m, i, F_QTY), s, allow_zero, &op->q))
+    if (cli_relief_arg_qtyp(cmd_at(m, i, F_QTY), s, allow_zero, &qs))
+        return -1;
+    op->q = qs.n;
+    if (qs.pack[0] &&
+        (!op->item.len || cli_relief_qty_units(m->q, cmd_at(m, i, F_QTY), op->item.p, &qs, &op->q)))
         return -1;
     HAS(op, Q);
     return 0;

@@ -32,7 +32,8 @@ static const char need_help[] =
     "       aidmesh need deliver ID --qty N [--note TEXT]\n"
     "       aidmesh need close ID --reason fulfilled|cancelled [--note TEXT]\n"
     "\n"
-    "A need is N base units of an item wanted at a site. It is fulfilled by itself once\n"
+    "A need is N base units of an item wanted at a site (N may be typed in packs of the\n"
+    "item, \"12 carton\": see `aidmesh item pack`). It is fulfilled by itself once\n"
     "deliveries reach its quantity, or closed by hand. ID is the id `need list` shows (a\n"
     "unique prefix of at least 4 hex digits is enough).\n"
     "\n"
@@ -111,6 +112,7 @@ static int need_add(struct cli *c, int argc, char **argv)
     uint8_t hash[AM_HASH_LEN], id[RELIEF_ID_LEN];
     char hex[33];
     int opt, force = 0, have_q = 0, rc;
+    struct cli_qty qs = {0};
     struct node n;
 
     memset(&op, 0, sizeof op);
@@ -130,9 +132,10 @@ static int need_add(struct cli *c, int argc, char **argv)
             continue;
         }
         switch (opt) {
-        case OPT_QTY:
-            if (cli_relief_arg_qty(cmd, optarg, 0, &op.q))
+        case OPT_QTY: /* base units or packs (cli_pack.c) */
+            if (cli_relief_arg_qtyp(cmd, optarg, 0, &qs))
                 return 2;
+            op.q = qs.n;
             have_q = 1;
             break;
         case OPT_PRI:
@@ -164,10 +167,12 @@ static int need_add(struct cli *c, int argc, char **argv)
     HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q), HAS(&op, PRI);
     if (cli_open(c, &n, NULL))
         return 1;
-    if (!force) {
+    if (!force || qs.pack[0]) {
         struct query *q = cli_relief_query(&n, cmd);
-        int known = q && cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) &&
-                    cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd);
+        int known = q &&
+                    (force || (cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) &&
+                               cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd))) &&
+                    !cli_relief_qty_units(q, cmd, item, &qs, &op.q);
         query_close(q);
         if (!known) {
             node_close(&n);
@@ -185,9 +190,15 @@ static int need_add(struct cli *c, int argc, char **argv)
             json_object_set_new(o, "ok", json_true());
             json_object_set_new(o, "id", json_string(hex));
         }
-        if (!c->json)
-            printf("opened need %.*s: %lld %s at %s, %s\n", (int)store_need_digits(n.store, id),
-                   hex, (long long)op.q, item, site, relief_priority_name(op.pri));
+        if (!c->json) {
+            char qn[96];
+            if (q)
+                cli_relief_fmt_qty(q, item, op.q, qn, sizeof qn);
+            else
+                snprintf(qn, sizeof qn, "%lld", (long long)op.q);
+            printf("opened need %.*s: %s %s at %s, %s\n", (int)store_need_digits(n.store, id), hex,
+                   qn, item, site, relief_priority_name(op.pri));
+        }
         if (q && query_need(q, id, &w) == AM_OK)
             need_warnings(q, cmd, w, WARN_BY | WARN_DUP, o);
         query_close(q);
@@ -230,6 +241,23 @@ static void need_flags_json(json_t *o, const struct query_need *w)
     json_object_set_new(o, "dup_of", w->dup ? json_string(other) : json_null());
 }
 
+/* What shipments do for need id (PROTOCOL.md 10.8.6), as members of o; the direct
+ * deliveries and the shipments' together as "delivered_total". */
+static void ships_json(json_t *o, struct query *q, const uint8_t *id, int64_t direct)
+{
+    struct query_need_ships ns;
+    if (query_need_ships(q, id, &ns) != AM_OK)
+        return;
+    json_object_set_new(o, "committed", json_integer(ns.committed));
+    json_object_set_new(o, "in_transit", json_integer(ns.in_transit));
+    json_object_set_new(o, "shipped_delivered", json_integer(ns.delivered));
+    json_object_set_new(o, "lost_in_transit", json_integer(ns.lost));
+    json_object_set_new(o, "shipments", json_integer(ns.n_ships));
+    json_object_set_new(
+        o, "delivered_total",
+        json_integer(direct > INT64_MAX - ns.delivered ? INT64_MAX : direct + ns.delivered));
+}
+
 static json_t *need_json(const struct query_need *w)
 {
     const struct relief_node_need *v = &w->v;
@@ -261,33 +289,50 @@ static json_t *need_json(const struct query_need *w)
     return o;
 }
 
+/* "delivered/asked", the asked in packs where the item has one that fits: "0/600 (12 carton)". */
+static void need_dq(struct query *q, const struct query_need *w, char *out, size_t cap)
+{
+    char qn[96];
+    if (w->v.opened)
+        cli_relief_fmt_qty(q, w->v.item, w->q, qn, sizeof qn);
+    else
+        snprintf(qn, sizeof qn, "%lld", (long long)w->q);
+    snprintf(out, cap, "%lld/%s", (long long)w->v.delivered, qn);
+}
+
 int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filter *nf, int json)
 {
     const struct query_need *rows;
     size_t n;
     int rc, conflicts = 0, forked = 0, unopened = 0, w_site = CODE_COL_MIN, w_item = CODE_COL_MIN;
-    int over = 0, by_past = 0, dup = 0;
-    char words[160], cnt[32];
+    int over = 0, by_past = 0, dup = 0, w_dq = 13;
+    char words[160], cnt[32], dq[160];
 
     if ((rc = query_needs(q, nf, &rows, &n)) != AM_OK)
         return rc;
     if (json) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, need_json(&rows[i]));
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = need_json(&rows[i]);
+            ships_json(o, q, rows[i].v.id, rows[i].v.delivered);
+            json_array_append_new(arr, o);
+        }
         return out_json_put(f, arr) == 0 ? AM_OK : AM_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
         if (rows[i].v.opened) {
             w_site = cli_relief_code_width(w_site, rows[i].v.site);
             w_item = cli_relief_code_width(w_item, rows[i].v.item);
+            need_dq(q, &rows[i], dq, sizeof dq); /* wider where a quantity reads in packs */
+            if ((int)strlen(dq) > w_dq)
+                w_dq = (int)strlen(dq);
         }
     if (n)
-        fprintf(f, "%-8s %-8s %-*s %-*s %13s %-10s %s\n", "ID", "PRIORITY", w_site, "SITE", w_item,
-                "ITEM", "DELIVERED/QTY", "STATUS", "NEEDED BY");
+        fprintf(f, "%-8s %-8s %-*s %-*s %*s %-10s %s\n", "ID", "PRIORITY", w_site, "SITE", w_item,
+                "ITEM", w_dq, "DELIVERED/QTY", "STATUS", "NEEDED BY");
     for (size_t i = 0; i < n; i++) {
         const struct query_need *w = &rows[i];
-        char hex[33], by[11], dq[48], st[16];
+        char hex[33], by[11], st[16];
         relief_id_hex(w->v.id, hex);
         cli_relief_fmt_day(w->by, by);
         fprintf(f, "%-8.*s ", (int)w->digits, hex);
@@ -296,9 +341,9 @@ int cli_relief_need_list(struct query *q, FILE *f, const struct query_need_filte
         cli_relief_cols(f, w->v.opened ? w->v.site : "?", w_site);
         fputc(' ', f);
         cli_relief_cols(f, w->v.opened ? w->v.item : "?", w_item);
-        snprintf(dq, sizeof dq, "%lld/%lld", (long long)w->v.delivered, (long long)w->q);
+        need_dq(q, w, dq, sizeof dq);
         fputc(' ', f);
-        cli_relief_col(f, dq, strlen(dq), 13, 1);
+        cli_relief_col(f, dq, strlen(dq), w_dq, 1);
         fputc(' ', f);
         snprintf(st, sizeof st, "%s%s%s%s%s%s", w->late ? "LATE" : relief_status_name(w->v.status),
                  w->conflict ? "!" : "", w->forked ? "*" : "", w->over ? "+" : "",
@@ -563,7 +608,9 @@ static int need_show(struct cli *c, int argc, char **argv)
         !(w = load_need(q, cmd, id)))
         goto out;
     if (c->json) {
-        rc = out_json_put(stdout, need_show_json(w)) == 0 ? 0 : 1;
+        json_t *o = need_show_json(w);
+        ships_json(o, q, w->v.id, w->v.delivered);
+        rc = out_json_put(stdout, o) == 0 ? 0 : 1;
         goto out;
     }
     nv = &w->v;
@@ -578,9 +625,24 @@ static int need_show(struct cli *c, int argc, char **argv)
         printf("  site, item: not known here yet (the entry that opened this need has not\n"
                "              reached this node; it will show once it arrives)\n");
     }
-    printf("  quantity:   %lld (delivered %lld in %u deliver%s%s)\n", (long long)w->q,
-           (long long)nv->delivered, nv->n_deliveries, nv->n_deliveries == 1 ? "y" : "ies",
-           nv->saturated ? "; the sum is capped" : "");
+    {
+        char qn[96];
+        cli_relief_fmt_qty(q, nv->opened ? nv->item : "", w->q, qn, sizeof qn);
+        printf("  quantity:   %s (delivered %lld in %u deliver%s%s)\n", qn,
+               (long long)nv->delivered, nv->n_deliveries, nv->n_deliveries == 1 ? "y" : "ies",
+               nv->saturated ? "; the sum is capped" : "");
+    }
+    {
+        struct query_need_ships ns;
+        if (query_need_ships(q, id, &ns) == AM_OK && ns.n_ships)
+            printf("  shipments:  %u: committed %lld, in transit %lld, delivered %lld, lost in "
+                   "transit %lld (%lld delivered in all)\n",
+                   ns.n_ships, (long long)ns.committed, (long long)ns.in_transit,
+                   (long long)ns.delivered, (long long)ns.lost,
+                   (long long)(nv->delivered > INT64_MAX - ns.delivered
+                                   ? INT64_MAX
+                                   : nv->delivered + ns.delivered));
+    }
     printf("  priority:   %s\n", w->pri ? relief_priority_name(w->pri) : "-");
     printf("  status:     %s%s\n", relief_status_name(nv->status),
            nv->derived ? " (deliveries reached the quantity)" : "");
@@ -642,6 +704,7 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
     char hex[33];
     int opt, rc = 1, force = 0;
     unsigned warn;
+    struct cli_qty qs = {0};
     struct query *q = NULL;
     struct node n;
 
@@ -660,8 +723,9 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
             if (type == RELIEF_T_NEED_CLOSE)
                 return cli_usage(cmd,
                                  "--qty is not for close (record deliveries with `need deliver`)");
-            if (cli_relief_arg_qty(cmd, optarg, 0, &op.q))
+            if (cli_relief_arg_qtyp(cmd, optarg, 0, &qs)) /* packs: resolved below */
                 return 2;
+            op.q = qs.n;
             HAS(&op, Q);
             break;
         case OPT_PRI:
@@ -722,6 +786,14 @@ static int need_change(struct cli *c, int argc, char **argv, int type)
         return 1;
     if (!(q = cli_relief_query(&n, cmd)) || cli_relief_find_need(q, cmd, argv[optind], id) ||
         !(w = load_need(q, cmd, id)))
+        goto out;
+    if (qs.pack[0] && !w->v.opened) {
+        cli_err("%s: the item of this need is not known here yet, so '%s' cannot be counted in "
+                "packs: give --qty in base units",
+                cmd, qs.pack);
+        goto out;
+    }
+    if (qs.pack[0] && cli_relief_qty_units(q, cmd, w->v.item, &qs, &op.q))
         goto out;
     /* one way to make it, the phone pages' too (need_ops.h) */
     if (need_ops_plan(w, &op, force, NULL, &plan) != AM_OK) {

@@ -114,6 +114,30 @@ int cli_relief_arg_cat(const char *cmd, const char *in, char out[RELIEF_SLUG_MAX
 int cli_relief_arg_lot(const char *cmd, const char *in);
 /* --qty: a whole number of base units up to RELIEF_QTY_MAX (0 only when allow_zero). */
 int cli_relief_arg_qty(const char *cmd, const char *in, int allow_zero, int64_t *q);
+/* A --qty as typed (cli_pack.c): a number of base units, or of a pack of the item. */
+struct cli_qty {
+    int64_t n;                      /* the number typed */
+    char pack[RELIEF_SLUG_MAX + 1]; /* the pack named ("" base units), lower case */
+};
+/* --qty in base units (600) or in packs: "12 carton", "12x carton", "12 x carton", "12
+ * cartons" (a trailing s or es is dropped when the item has no pack of that name). The
+ * pack is resolved later, when the item's packs are known: cli_relief_qty_units. */
+int cli_relief_arg_qtyp(const char *cmd, const char *in, int allow_zero, struct cli_qty *out);
+/* The base units of a parsed --qty for `item`, as this node sees its packs (the winner of a
+ * pack's definitions; a warning when two were made at once). Prints the sentence (an unknown
+ * pack, naming the item's packs; a product over the limit or past int64) and returns -1;
+ * 0 with *units. */
+int cli_relief_qty_units(struct query *q, const char *cmd, const char *item,
+                         const struct cli_qty *in, int64_t *units);
+/* qty as people read it: "600 (12 carton)", "620 (12 carton + 20)", or "600" when the item
+ * has no pack that fits (query_pack_split). */
+void cli_relief_fmt_qty(struct query *q, const char *item, int64_t qty, char *out, size_t cap);
+/* The same as JSON: {"pack", "units", "count", "rest"}, or null. */
+json_t *cli_relief_json_qty_packs(struct query *q, const char *item, int64_t qty);
+/* Rows of query_packs as a JSON array of {"item", "pack", "units", "conflict"}. */
+json_t *cli_relief_json_packs(const struct query_pack *v, size_t n);
+/* `aidmesh item pack add|remove|list` (argv[0] is "pack"). */
+int cli_item_pack(struct cli *c, int argc, char **argv);
 /* A date YYYY-MM-DD, or "today", as days since 1970-01-01. */
 int cli_relief_arg_day(const char *cmd, const char *flag, const char *in, uint32_t *day);
 /* One of name(1..max) into *out; did-you-mean on a near miss. */

@@ -232,6 +232,7 @@ struct catalog {
 
 static json_t *item_json(const struct relief_node_item *iv);
 static void item_line(FILE *f, const struct relief_node_item *iv);
+static void item_packs_line(struct query *q, FILE *f, const char *code);
 
 static int catalog_list(struct cli *c, int argc, char **argv, const struct catalog *cat)
 {
@@ -266,8 +267,14 @@ static int catalog_list(struct cli *c, int argc, char **argv, const struct catal
     }
     if (c->json) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < nr; i++)
-            json_array_append_new(arr, items ? item_json(&items[i]) : site_json(&sites[i]));
+        for (size_t i = 0; i < nr; i++) {
+            json_t *o = items ? item_json(&items[i]) : site_json(&sites[i]);
+            const struct query_pack *pv;
+            size_t np = 0;
+            if (items && query_packs(q, items[i].code, 0, &pv, &np) == AM_OK)
+                json_object_set_new(o, "packs", cli_relief_json_packs(pv, np));
+            json_array_append_new(arr, o);
+        }
         rc = out_json_put(stdout, arr) == 0 ? 0 : 1;
         goto out;
     }
@@ -275,6 +282,7 @@ static int catalog_list(struct cli *c, int argc, char **argv, const struct catal
     for (size_t i = 0; i < nr; i++) {
         if (items) {
             item_line(stdout, &items[i]);
+            item_packs_line(q, stdout, items[i].code);
             conflicts += items[i].name.conflict || items[i].unit.conflict || items[i].cat.conflict;
         } else {
             site_line(stdout, &sites[i]);
@@ -326,10 +334,12 @@ static const char item_help[] =
     "usage: aidmesh item add CODE --name NAME --unit UNIT [--category CAT]\n"
     "       aidmesh item update CODE [--name NAME] [--unit UNIT] [--category CAT]\n"
     "       aidmesh item list [--json]\n"
+    "       aidmesh item pack add|remove|list ...   (packs: `aidmesh item pack --help`)\n"
     "\n"
     "The catalogue of things needed and stocked. CODE is the catalogue code (IFRC, UNICEF,\n"
     "a GTIN, or a local one): a-z, 0-9, '.', '_' and '-', folded to lower case. Quantities\n"
-    "are always whole numbers of the base UNIT (sachet, bottle-5l, tablet).\n"
+    "are always stored as whole numbers of the base UNIT (sachet, bottle-5l, tablet); with\n"
+    "packs defined they may be typed in packs too (\"12 carton\").\n"
     "\n"
     "  --name NAME      the name shown to people (up to 64 bytes)\n"
     "  --unit UNIT      base unit (up to 16 bytes)\n"
@@ -455,6 +465,20 @@ static void item_line(FILE *f, const struct relief_node_item *iv)
         cli_relief_col_end(f, "-", 1, 31, cf ? " !" : "");
 }
 
+/* Under an item's row, its packs: "  packs: carton = 50, box = 10" (none: nothing). */
+static void item_packs_line(struct query *q, FILE *f, const char *code)
+{
+    const struct query_pack *v;
+    size_t n = 0;
+    if (query_packs(q, code, 0, &v, &n) != AM_OK || !n)
+        return;
+    fputs("  packs:", f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s %s = %lld%s", i ? "," : "", v[i].pack, (long long)v[i].units,
+                v[i].reg.conflict ? " !" : "");
+    fputc('\n', f);
+}
+
 static int item_list(struct cli *c, int argc, char **argv)
 {
     static char header[96];
@@ -477,5 +501,7 @@ int cli_cmd_item(struct cli *c, int argc, char **argv)
         return item_write(c, argc - 1, argv + 1, 1);
     if (!strcmp(argv[1], "list"))
         return item_list(c, argc - 1, argv + 1);
-    return cli_usage("item", "unknown subcommand '%s': add, update or list", argv[1]);
+    if (!strcmp(argv[1], "pack"))
+        return cli_item_pack(c, argc - 1, argv + 1);
+    return cli_usage("item", "unknown subcommand '%s': add, update, list or pack", argv[1]);
 }

@@ -31,7 +31,8 @@ static const char stock_help[] =
     "       aidmesh stock totals  [--item I] [--json]\n"
     "\n"
     "Stock is kept per site, item, lot and expiry date. receive and issue record movements\n"
-    "(N is always positive; the reason gives the direction), adjust records a movement\n"
+    "(N is always positive; the reason gives the direction; N may be in packs of the item,\n"
+    "\"12 carton\": see `aidmesh item pack`), adjust records a movement\n"
     "with any reason, and count records a physical stock-take: the counted quantity\n"
     "replaces what this node had seen, and movements recorded elsewhere meanwhile are\n"
     "added on top. `stock show` flags overdrawn cells, conflicting counts, expired and\n"
@@ -162,13 +163,17 @@ static int cell_done(struct cli *c, struct query *q, const char *cmd, const stru
         out_json_put(stdout, o);
         return 0;
     }
-    if (op->type == RELIEF_T_STOCK_COUNT)
-        printf("counted %lld %s at %s%s", (long long)op->q, item, site, lot);
-    else
-        printf("%s %lld %s at %s%s", relief_reason_name(op->reason), (long long)op->q, item, site,
-               lot);
-    printf(": stock now %lld%s\n", (long long)cv->value,
-           cv->overdrawn ? " — OVERDRAWN: more was issued than this node knows was there" : "");
+    {
+        char qn[96], vn[96]; /* in packs too, where the item has some (cli_pack.c) */
+        cli_relief_fmt_qty(q, item, op->q, qn, sizeof qn);
+        cli_relief_fmt_qty(q, item, cv->value, vn, sizeof vn);
+        if (op->type == RELIEF_T_STOCK_COUNT)
+            printf("counted %s %s at %s%s", qn, item, site, lot);
+        else
+            printf("%s %s %s at %s%s", relief_reason_name(op->reason), qn, item, site, lot);
+        printf(": stock now %s%s\n", vn,
+               cv->overdrawn ? " — OVERDRAWN: more was issued than this node knows was there" : "");
+    }
     if (cv->count_conflict)
         printf("note: two counts were taken without seeing each other; `aidmesh stock "
                "show --site %s --item %s` shows them. Count again to settle it.\n",
@@ -192,6 +197,7 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
     char cmd[32], site[RELIEF_SLUG_MAX + 1] = "", item[RELIEF_SLUG_MAX + 1] = "";
     int is_count = !strcmp(sub, "count"), opt, rc = 1, force = 0, have_q = 0, reason = 0;
     int no_lot = 0;
+    struct cli_qty qs = {0};
     struct relief_op op;
     struct stock_plan *p = NULL;
     struct query *q = NULL;
@@ -214,8 +220,8 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
             continue;
         }
         switch (opt) {
-        case OPT_QTY:
-            if (cli_relief_arg_qty(cmd, optarg, is_count, &op.q))
+        case OPT_QTY: /* base units or packs: resolved once the item's packs are read */
+            if (cli_relief_arg_qtyp(cmd, optarg, is_count, &qs))
                 return 2;
             have_q = 1;
             break;
@@ -291,6 +297,8 @@ static int stock_move(struct cli *c, int argc, char **argv, const char *sub)
     if (!force && (!cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) ||
                    !cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd)))
         goto out;
+    if (cli_relief_qty_units(q, cmd, item, &qs, &op.q))
+        goto out;
     if (!(p = calloc(1, sizeof *p))) {
         cli_err("%s: out of memory", cmd);
         goto out;
@@ -328,7 +336,7 @@ out:
     return rc;
 }
 
-static json_t *cell_json(const struct query_cell *w)
+static json_t *cell_json(struct query *q, const struct query_cell *w)
 {
     const struct relief_node_cell *cv = &w->v;
     json_t *o = json_object();
@@ -351,6 +359,7 @@ static json_t *cell_json(const struct query_cell *w)
     json_object_set_new(o, "below_min", json_boolean(w->flags & QUERY_CELL_BELOW_MIN));
     json_object_set_new(o, "minimum", w->min ? json_integer(w->min) : json_null());
     json_object_set_new(o, "site_stock", json_integer(w->held));
+    json_object_set_new(o, "in_packs", cli_relief_json_qty_packs(q, cv->item, cv->value));
     if (cv->has_winner) {
         json_object_set_new(o, "counted", json_integer(cv->winner.q));
         json_object_set_new(o, "since_count", json_integer(cv->after));
@@ -359,13 +368,21 @@ static json_t *cell_json(const struct query_cell *w)
 }
 
 /* One row of the table; the flags in words. */
-static void cell_line(FILE *f, const struct query_cell *w, int w_site, int w_item)
+static void cell_line(struct query *q, FILE *f, const struct query_cell *w, int w_site, int w_item)
 {
     const struct relief_node_cell *cv = &w->v;
-    char exp[11], flags[96] = "", num[32];
+    char exp[11], flags[160] = "", num[32];
     size_t o = 0;
+    const struct query_pack *pk;
+    int64_t count, rest;
 
-    /* the flags take at most 85 of the 96 bytes: never cut */
+    /* the stock in packs first, where the item has one that fits: "(12 carton)" */
+    if (query_pack_split(q, cv->item, cv->value, &pk, &count, &rest) == AM_OK)
+        o +=
+            (size_t)snprintf(flags + o, sizeof flags - o, rest ? "(%lld %s + %lld) " : "(%lld %s) ",
+                             (long long)count, pk->pack, (long long)rest);
+
+    /* the packs take at most 72 bytes, the flags at most 85 more: never cut */
     if (w->flags & QUERY_CELL_OVERDRAWN)
         o += (size_t)snprintf(flags + o, sizeof flags - o, "OVERDRAWN ");
     if (w->flags & QUERY_CELL_CONFLICT)
@@ -403,7 +420,7 @@ static void cell_line(FILE *f, const struct query_cell *w, int w_site, int w_ite
 }
 
 static int below_min_lines(struct query *q, FILE *f, const char *site, const char *item);
-static void stock_table(FILE *f, const struct query_cell *rows, size_t n);
+static void stock_table(struct query *q, FILE *f, const struct query_cell *rows, size_t n);
 
 int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filter *cf, int json)
 {
@@ -416,14 +433,14 @@ int cli_relief_stock_show(struct query *q, FILE *f, const struct query_cell_filt
     if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, cell_json(&rows[i]));
+            json_array_append_new(arr, cell_json(q, &rows[i]));
         return out_json_put(f, arr) == 0 ? AM_OK : AM_ENOMEM;
     }
     if (!n)
         fprintf(f, "no stock recorded%s%s%s%s\n", cf->site ? " at " : "", cf->site ? cf->site : "",
                 cf->item ? " of " : "", cf->item ? cf->item : "");
     else
-        stock_table(f, rows, n);
+        stock_table(q, f, rows, n);
     return below_min_lines(q, f, cf->site, cf->item);
 }
 
@@ -442,7 +459,7 @@ static int below_min_lines(struct query *q, FILE *f, const char *site, const cha
     return AM_OK;
 }
 
-static void stock_table(FILE *f, const struct query_cell *rows, size_t n)
+static void stock_table(struct query *q, FILE *f, const struct query_cell *rows, size_t n)
 {
     unsigned seen = 0;
     size_t forked = 0;
@@ -456,7 +473,7 @@ static void stock_table(FILE *f, const struct query_cell *rows, size_t n)
     fprintf(f, "%-*s %-*s %-8s %-10s %9s %s\n", w_site, "SITE", w_item, "ITEM", "LOT", "EXPIRES",
             "STOCK", "FLAGS");
     for (size_t i = 0; i < n; i++)
-        cell_line(f, &rows[i], w_site, w_item);
+        cell_line(q, f, &rows[i], w_site, w_item);
     fprintf(f, "%zu cell%s\n", n, n == 1 ? "" : "s");
     if (seen & QUERY_CELL_OVERDRAWN)
         fprintf(f,
@@ -556,6 +573,7 @@ static int stock_min(struct cli *c, int argc, char **argv)
     struct relief_ref sup[RELIEF_REFS_MAX];
     uint32_t nsup = 0;
     const struct query_level *l;
+    struct cli_qty qs = {0};
     struct relief_op op;
     struct query *q = NULL;
     struct node n;
@@ -577,7 +595,7 @@ static int stock_min(struct cli *c, int argc, char **argv)
         }
         switch (opt) {
         case OPT_QTY:
-            if (cli_relief_arg_qty(cmd, optarg, 1, &op.q))
+            if (cli_relief_arg_qtyp(cmd, optarg, 1, &qs))
                 return 2;
             have_q = 1;
             break;
@@ -602,6 +620,8 @@ static int stock_min(struct cli *c, int argc, char **argv)
         goto out;
     if (!force && (!cli_relief_check_known(q, RELIEF_OBJ_SITE, site, cmd) ||
                    !cli_relief_check_known(q, RELIEF_OBJ_ITEM, item, cmd)))
+        goto out;
+    if (cli_relief_qty_units(q, cmd, item, &qs, &op.q))
         goto out;
     lrc = query_level(q, site, item, &l);
     if (lrc == AM_OK && cli_relief_add_sup(&l->reg, sup, &nsup) != AM_OK) {

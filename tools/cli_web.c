@@ -26,6 +26,7 @@
 #include "out.h"
 #include "status.h"
 #include "webdev.h"
+#include "webkey.h"
 
 enum { OPT_HELP = CLI_OPT_HELP, OPT_WRITE = 5100, OPT_NAME, OPT_QR, OPT_URL };
 
@@ -63,10 +64,14 @@ const char cli_web_help[] =
     "           ignores case, spaces and dashes, and reads O as 0 and I or L as 1.\n"
     "           On a terminal (or with --qr) a QR code of the page's address is printed\n"
     "           too, to open it with the phone's camera; the code itself is always typed.\n"
-    "  devices  the paired devices: id, role, when paired, name.\n"
+    "  devices  the paired devices: id, role, when paired, author, name; then the revoked\n"
+    "           ones. AUTHOR begins the device's own author id: what a phone enters is\n"
+    "           signed by a key the node made for it at pairing, so `need show` and the\n"
+    "           other nodes name the phone, not the node, as its author.\n"
     "  revoke   removes the device whose id begins with ID (at least 4 hex digits, from\n"
-    "           `aidmesh web devices`); it is refused from its next request, and can be\n"
-    "           paired again with a new code.\n"
+    "           `aidmesh web devices`); it is refused from its next request, and its key\n"
+    "           signs nothing again (its author id stays listed); it can be paired again\n"
+    "           with a new code, under a new key.\n"
     "\n"
     "  --write     pair: the device may also record needs and stock (default: read only)\n"
     "  --name NAME pair: what `web devices` calls it (printable text, at most 64 bytes);\n"
@@ -120,7 +125,7 @@ int cli_web_home(struct cli *c, const char *cmd)
 /* A sentence for an error of webdev.h about the file `name` of the home. */
 static void web_error(const struct cli *c, const char *cmd, int rc, const char *name)
 {
-    const int pairing = !strcmp(name, WEBDEV_PAIRING_FILE);
+    const int pairing = !strcmp(name, WEBDEV_PAIRING_FILE), keys = !strcmp(name, WEBKEY_FILE);
     char path[AM_HOME_PATH_MAX], lock[AM_HOME_PATH_MAX];
     struct stat st;
 
@@ -144,7 +149,12 @@ static void web_error(const struct cli *c, const char *cmd, int rc, const char *
             cli_err("%s: %s: %s", cmd, path, am_strerror(rc));
         break;
     case AM_ECORRUPT:
-        if (pairing)
+        if (keys)
+            cli_err("%s: %s is not in the format aidmesh writes (one key a line: device id, "
+                    "author id, secret or -, name); restore it from a backup. Without it the "
+                    "phones cannot write: remove it (`rm %s`), revoke them and pair them again",
+                    cmd, path, path);
+        else if (pairing)
             cli_err("%s: %s is not in the format aidmesh writes; it holds only the pairing "
                     "codes of the last 10 minutes: remove it (`rm %s`) and pair again",
                     cmd, path, path);
@@ -155,7 +165,12 @@ static void web_error(const struct cli *c, const char *cmd, int rc, const char *
                     cmd, path, path);
         break;
     case AM_ELIMIT:
-        if (pairing)
+        if (keys)
+            cli_err("%s: %s holds %d keys, the most it keeps (revoked phones' included): "
+                    "remove the lines of long-revoked phones (a `-` in the third field) from "
+                    "it, or restore it from a backup",
+                    cmd, path, WEBKEY_MAX);
+        else if (pairing)
             cli_err("%s: %d pairing codes are waiting to be typed already; wait until one is "
                     "used or expires (10 minutes), then make a new one",
                     cmd, WEBDEV_CODES_MAX);
@@ -380,20 +395,42 @@ static int web_pair(struct cli *c, int argc, char **argv)
 
 /* ---- devices ------------------------------------------------------------------------------ */
 
-static int devices_json(const struct webdev_list *l)
+/* The author id of device id as hex (64 digits), or NULL when it has no key (paired
+ * before phones had keys). */
+static const char *author_of(const struct webkey_list *k, const uint8_t id[WEBDEV_ID_LEN],
+                             char hex[2 * AM_PK_LEN + 1])
 {
-    json_t *a = json_array();
+    const struct webkey *w = webkey_find(k, id);
+    if (!w)
+        return NULL;
+    out_hex(hex, w->pk, AM_PK_LEN);
+    return hex;
+}
+
+static int devices_json(const struct webdev_list *l, const struct webkey_list *k)
+{
+    json_t *a = json_array(), *r = json_array();
     for (size_t i = 0; i < l->n; i++) {
         const struct webdev *d = &l->d[i];
-        char id[2 * WEBDEV_ID_LEN + 1], when[32];
+        char id[2 * WEBDEV_ID_LEN + 1], when[32], author[2 * AM_PK_LEN + 1];
+        const char *au = author_of(k, d->id, author);
         out_hex(id, d->id, WEBDEV_ID_LEN);
         out_iso_ms(when, d->created_ms);
-        json_array_append_new(a, json_pack("{s:s,s:s,s:o,s:s,s:o}", "id", id, "role",
-                                           webdev_role_name(d->role), "paired_ms",
-                                           out_json_u64(d->created_ms), "paired", when, "name",
-                                           out_json_strz(d->name)));
+        json_array_append_new(
+            a, json_pack("{s:s,s:s,s:o,s:s,s:o,s:o}", "id", id, "role", webdev_role_name(d->role),
+                         "paired_ms", out_json_u64(d->created_ms), "paired", when, "author",
+                         au ? json_string(au) : json_null(), "name", out_json_strz(d->name)));
     }
-    return out_json_put(stdout, json_pack("{s:o}", "devices", a)) ? 1 : 0;
+    for (size_t i = 0; i < k->n; i++) {
+        char id[2 * WEBDEV_ID_LEN + 1], author[2 * AM_PK_LEN + 1];
+        if (k->k[i].live)
+            continue;
+        out_hex(id, k->k[i].id, WEBDEV_ID_LEN);
+        out_hex(author, k->k[i].pk, AM_PK_LEN);
+        json_array_append_new(r, json_pack("{s:s,s:s,s:o}", "id", id, "author", author, "name",
+                                           out_json_strz(k->k[i].name)));
+    }
+    return out_json_put(stdout, json_pack("{s:o,s:o}", "devices", a, "revoked", r)) ? 1 : 0;
 }
 
 /* The options of a subcommand that takes only the common ones: -1 to go on, else the
@@ -417,6 +454,8 @@ static int common_opts_only(struct cli *c, int argc, char **argv)
 static int web_devices(struct cli *c, int argc, char **argv)
 {
     struct webdev_list l;
+    struct webkey_list k = {NULL, 0};
+    size_t revoked = 0;
     int rc;
 
     if ((rc = common_opts_only(c, argc, argv)) >= 0)
@@ -429,26 +468,46 @@ static int web_devices(struct cli *c, int argc, char **argv)
         web_error(c, "web devices", rc, WEBDEV_DEVICES_FILE);
         return 1;
     }
-    if (c->json) {
-        rc = devices_json(&l);
+    if ((rc = webkey_load(c->home, &k)) != AM_OK) {
+        web_error(c, "web devices", rc, WEBKEY_FILE);
         webdev_list_free(&l);
-        return rc;
+        return 1;
     }
-    if (l.n == 0)
-        printf("no device is paired yet: pair one with `aidmesh web pair`\n");
-    else
-        printf("%-16s  %-5s  %-16s  %s\n", "ID", "ROLE", "PAIRED", "NAME");
-    for (size_t i = 0; i < l.n; i++) {
-        const struct webdev *d = &l.d[i];
-        char id[2 * WEBDEV_ID_LEN + 1], when[32];
-        out_hex(id, d->id, WEBDEV_ID_LEN);
-        local_time(d->created_ms, 1, when);
-        printf("%-16s  %-5s  %-16s  ", id, webdev_role_name(d->role), when);
-        out_col(stdout, d->name, strlen(d->name), AM_NAME_MAX, 0, 1);
-        putchar('\n');
+    for (size_t i = 0; i < k.n; i++)
+        revoked += !k.k[i].live;
+    if (c->json) {
+        rc = devices_json(&l, &k);
+    } else {
+        if (l.n == 0)
+            printf("no device is paired yet: pair one with `aidmesh web pair`\n");
+        if (l.n || revoked)
+            printf("%-16s  %-7s  %-16s  %-16s  %s\n", "ID", "ROLE", "PAIRED", "AUTHOR", "NAME");
+        for (size_t i = 0; i < l.n; i++) {
+            const struct webdev *d = &l.d[i];
+            char id[2 * WEBDEV_ID_LEN + 1], when[32], author[2 * AM_PK_LEN + 1];
+            const char *au = author_of(&k, d->id, author);
+            out_hex(id, d->id, WEBDEV_ID_LEN);
+            local_time(d->created_ms, 1, when);
+            printf("%-16s  %-7s  %-16s  %-16.16s  ", id, webdev_role_name(d->role), when,
+                   au ? au : "(none: re-pair)");
+            out_col(stdout, d->name, strlen(d->name), AM_NAME_MAX, 0, 1);
+            putchar('\n');
+        }
+        for (size_t i = 0; i < k.n; i++) { /* kept to tell their entries apart */
+            char id[2 * WEBDEV_ID_LEN + 1], author[2 * AM_PK_LEN + 1];
+            if (k.k[i].live)
+                continue;
+            out_hex(id, k.k[i].id, WEBDEV_ID_LEN);
+            out_hex(author, k.k[i].pk, AM_PK_LEN);
+            printf("%-16s  %-7s  %-16s  %-16.16s  ", id, "revoked", "-", author);
+            out_col(stdout, k.k[i].name, strlen(k.k[i].name), AM_NAME_MAX, 0, 1);
+            putchar('\n');
+        }
+        rc = 0;
     }
+    webkey_list_free(&k);
     webdev_list_free(&l);
-    return 0;
+    return rc;
 }
 
 /* ---- revoke ------------------------------------------------------------------------------- */

@@ -19,6 +19,7 @@ PKGS=(
     libcriterion-dev                    # unit tests
     iproute2 iptables                   # tests: network namespaces, packet loss
     curl                                # tests: requests to the dashboard page
+    python3-websocket                   # tests: Chromium driven over the DevTools protocol (tests/integration/cdp.py)
     dosfstools fusefat                  # tests: a real FAT32 stick image, mounted with FUSE
 )
 PKGS+=("$@")

@@ -89,7 +89,12 @@
 #define RB_RUNS      20
 #define RB_ENTRY_CAP 1024 /* every bench entry is smaller */
 #define RB_RING      16   /* site-local workload: the cells an author works on lately */
-#define RB_STORE_MIN 1000 /* relief_bench_store: room for the sites and items, then ops */
+/* rb_build's `local` with this bit: one stock op in RB_SHIP_EVERY is a step of a shipment
+ * instead (the author's next one: create, dispatch, receive), PROTOCOL.md 10.4 */
+#define RB_SHIPS      2
+#define RB_SHIP_EVERY 8
+#define RB_SHIP_OPEN  4    /* shipments an author has on the way at once */
+#define RB_STORE_MIN  1000 /* relief_bench_store: room for the sites and items, then ops */
 /* Bytes of entries per ingest call at most: what a stick's reader passes (transport/stick.c;
  * a sync session passes at most SYNC_PENDING_BYTES, 8 MiB). */
 #define RB_BATCH_BYTES (16u << 20)
@@ -182,23 +187,103 @@ static int rb_encode(const struct relief_op *op, uint8_t *buf, size_t *len)
     return rc;
 }
 
+/* A shipment of the workload on its way: its id, where and what, and its next step. */
+struct rb_ship {
+    uint8_t id[RELIEF_ID_LEN];
+    uint64_t from, to, item[2];
+    int64_t q[2];
+    int nl, step; /* 0 free, 1 created, 2 dispatched */
+};
+
+/* The op of author ai's next shipment step into o (lines into ln, strings into slug and
+ * code): a new shipment from one of its sites (site-local) to another site, 1 or 2 lines of
+ * lot-less cells, or the dispatch, then the receipt (one in five with a shortfall) of one it
+ * has on the way. *made: the slot of a new one (its id comes from the entry's hash). */
+static void rb_ship_step(struct relief_op *o, struct rb_ship *sh, uint64_t *st, uint64_t sites,
+                         uint64_t own, uint64_t ai, int local, struct relief_line ln[2], char *slug,
+                         char *code, size_t cap, int *made)
+{
+    struct rb_ship *p = NULL;
+    uint64_t pick = rb_rand(st) % RB_SHIP_OPEN;
+    *made = -1;
+    for (int i = 0; i < RB_SHIP_OPEN && !p; i++)
+        if (sh[(pick + (uint64_t)i) % RB_SHIP_OPEN].step)
+            p = &sh[(pick + (uint64_t)i) % RB_SHIP_OPEN];
+    if (!p || rb_rand(st) % 3 == 0) {
+        for (int i = 0; i < RB_SHIP_OPEN; i++)
+            if (!sh[i].step) {
+                p = &sh[i];
+                *made = i;
+                break;
+            }
+    }
+    memset(ln, 0, 2 * sizeof *ln);
+    if (*made >= 0) {
+        p->from = local ? (rb_rand(st) % own) * RB_AUTHORS + ai : rb_rand(st) % sites;
+        p->to = (p->from + 1 + rb_rand(st) % (sites - 1)) % sites;
+        p->nl = 1 + (int)(rb_rand(st) % 2);
+        p->item[0] = rb_rand(st) % RB_ITEMS;
+        p->item[1] = (p->item[0] + 1) % RB_ITEMS;
+        p->q[0] = 1 + (int64_t)(rb_rand(st) % 50);
+        p->q[1] = 1 + (int64_t)(rb_rand(st) % 50);
+    }
+    snprintf(slug, cap, "site-%03llu",
+             (unsigned long long)(*made < 0 && p->step == 2 ? p->to : p->from));
+    snprintf(code, cap, "item-%03llu", (unsigned long long)p->item[0]);
+    snprintf(code + cap, cap, "item-%03llu", (unsigned long long)p->item[1]);
+    for (int i = 0; i < p->nl; i++) {
+        ln[i].item = rb_str(code + i * cap);
+        ln[i].q = p->q[i];
+    }
+    o->site = rb_str(slug);
+    o->ln = (struct relief_lines){(uint32_t)p->nl, ln, NULL};
+    SET(o, SITE), SET(o, LN);
+    if (*made >= 0) {
+        static char to[40];
+        snprintf(to, sizeof to, "site-%03llu", (unsigned long long)p->to);
+        o->type = RELIEF_T_SHIP_NEW;
+        o->to = rb_str(to);
+        o->doc = rb_str("WB-2026-0042");
+        SET(o, TO), SET(o, DOC);
+        return;
+    }
+    memcpy(o->ship, p->id, RELIEF_ID_LEN);
+    SET(o, SHIP);
+    if (p->step == 1) {
+        o->type = RELIEF_T_SHIP_DSP;
+        p->step = 2;
+        return;
+    }
+    o->type = RELIEF_T_SHIP_RCV;
+    if (rb_rand(st) % 5 == 0) {
+        ln[0].q /= 2;
+        o->note = rb_str("two boxes wet");
+        SET(o, NOTE);
+    }
+    p->step = 0;
+}
+
 /*
  * Builds the workload (see the top of the file). With `ignored`, every op is replaced by
- * one of the same size that the views ignore ({"t": "x.bench", "pad": ...}).
+ * one of the same size that the views ignore ({"t": "x.bench", "pad": ...}). With RB_SHIPS
+ * in `local`, shipments take the place of some stock ops (rb_ship_step).
  */
 static int rb_build(struct rb_src *src, uint64_t n, uint64_t sites, int local, int ignored,
                     uint64_t seed)
 {
     struct rb_author au[RB_AUTHORS];
+    struct rb_ship ships[RB_AUTHORS][RB_SHIP_OPEN];
+    struct relief_line lines[2];
     uint64_t ring[RB_AUTHORS][RB_RING] = {{0}}, ring_n[RB_AUTHORS] = {0};
     uint8_t(*need_ids)[RELIEF_ID_LEN] = NULL;
     struct relief_ref *need_open = NULL;
     uint8_t *op = malloc(AM_OP_MAX);
     uint64_t nneeds = 0, st = seed | 1, wall = 1767225600000ULL; /* 2026-01-01 */
-    char slug[40], code[40];
+    char slug[40], code[80];
     int rc = AM_OK;
 
     memset(src, 0, sizeof *src);
+    memset(ships, 0, sizeof ships);
     src->cap = n * 420 + (1u << 20);
     src->buf = malloc(src->cap);
     src->entry = malloc(n * sizeof *src->entry);
@@ -223,7 +308,7 @@ static int rb_build(struct rb_src *src, uint64_t n, uint64_t sites, int local, i
         struct relief_ref ctx[RB_AUTHORS];
         uint8_t hash[AM_HASH_LEN];
         size_t ol = 0;
-        int is_open = 0;
+        int is_open = 0, made = -1;
         uint64_t r = (k / RB_AUTHORS + ai) % 10; /* each author cycles through the kinds */
 
         memset(&o, 0, sizeof o);
@@ -282,6 +367,8 @@ static int rb_build(struct rb_src *src, uint64_t n, uint64_t sites, int local, i
                     SET(&o, ST);
                 }
             }
+        } else if ((local & RB_SHIPS) && sites > 1 && rb_rand(&st) % RB_SHIP_EVERY == 0) {
+            rb_ship_step(&o, ships[ai], &st, sites, own, ai, local, lines, slug, code, 40, &made);
         } else {
             uint64_t cell = rb_rand(&st) % (sites * RB_ITEMS);
             if (local) {
@@ -347,6 +434,10 @@ static int rb_build(struct rb_src *src, uint64_t n, uint64_t sites, int local, i
             out_count(c1, k + 1);
             out_count(c2, n);
             fprintf(stderr, "aidmesh-bench: relief: %s of %s entries signed\n", c1, c2);
+        }
+        if (rc == AM_OK && made >= 0) {
+            relief_need_id(hash, ships[ai][made].id);
+            ships[ai][made].step = 1;
         }
         if (rc == AM_OK && is_open) {
             relief_need_id(hash, need_ids[nneeds]);
@@ -579,10 +670,11 @@ int relief_bench_run(FILE *out, const char *tmpdir, int quick)
 int relief_bench_rows(const char *tmpdir, int quick)
 {
     uint64_t n = quick ? 100000 : 1000000, sites = n / 10000, n_nocache = n / 10;
-    struct rb_src src = {0}, ign = {0}, uni = {0};
+    struct rb_src src = {0}, ign = {0}, uni = {0}, shp = {0};
     struct store *s = NULL;
     char base[4096], dir[4200], fig[256], c1[32], c2[32];
-    double rate = 0, rate_ign = 0, rate_nocache = 0, rate_uni = 0, t0, t_re, t_scan;
+    double rate = 0, rate_ign = 0, rate_nocache = 0, rate_uni = 0, rate_ship = 0, t0, t_re, t_scan;
+    uint64_t n_ship_ops = 0;
     double need_ms[RB_RUNS], need_raw[RB_RUNS], cell_ms[RB_RUNS], cell_raw[RB_RUNS];
     double tot_ms[RB_RUNS], tot_raw[RB_RUNS];
     uint64_t rows_all = 0;
@@ -632,6 +724,34 @@ int relief_bench_rows(const char *tmpdir, int quick)
     if (rc != AM_OK)
         goto out;
     rb_src_free(&uni);
+    /* the same site-local mix with shipments in it: the ingest the item asks to stay near */
+    fprintf(stderr, "aidmesh-bench: relief: ingest with views, with shipments (signing first)\n");
+    if ((rc = rb_build(&shp, n, sites, 1 | RB_SHIPS, 0, 42)) != AM_OK)
+        goto out;
+    for (uint64_t i = 0; i < shp.n; i++) {
+        struct entry e;
+        struct relief_op op;
+        if (entry_decode(&e, shp.entry[i], shp.len[i]) == AM_OK &&
+            relief_op_decode(e.op, e.op_len, &op, NULL, 0) == AM_OK &&
+            op.type >= RELIEF_T_SHIP_NEW && op.type <= RELIEF_T_SHIP_CXL)
+            n_ship_ops++;
+    }
+    snprintf(dir, sizeof dir, "%s/ships", base);
+    rc = rb_ingest(dir, &shp, n, 0, &rate_ship, &s);
+    if (rc == AM_OK && (rc = store_views_digest(s, d_live)) == AM_OK) {
+        struct store_reindex_stats rs2;
+        if ((rc = store_reindex(s, &rs2)) == AM_OK && (rc = store_views_digest(s, d_re)) == AM_OK &&
+            memcmp(d_live, d_re, AM_HASH_LEN) != 0) {
+            fprintf(stderr, "aidmesh-bench: relief: with shipments, reindex differs from live\n");
+            rc = AM_ECORRUPT;
+        }
+    }
+    store_close(s);
+    s = NULL;
+    rb_rmstore(dir);
+    rb_src_free(&shp);
+    if (rc != AM_OK)
+        goto out;
     fprintf(stderr, "aidmesh-bench: relief: ingest with views, no object cache (%llu entries)\n",
             (unsigned long long)n_nocache);
     snprintf(dir, sizeof dir, "%s/nocache", base);
@@ -725,6 +845,13 @@ int relief_bench_rows(const char *tmpdir, int quick)
              "all), worst case (entries/s)");
     rb_row(fig, rate_uni, BENCH_RATE, "same as site-local", rate, "site-local", "≥ 150,000/s",
            rate_uni >= 150000);
+    snprintf(fig, sizeof fig,
+             "relief ingest with views, site-local workload with shipments (%s of the entries "
+             "ship.new / ship.dsp / ship.rcv, each dispatch and receipt also moving its cells; "
+             "reindex equals live) (entries/s)",
+             (out_count(c1, n_ship_ops), c1));
+    rb_row(fig, rate_ship, BENCH_RATE, "same without shipments", rate, "site-local",
+           "within 10% of it", rate_ship >= 0.9 * rate);
     snprintf(fig, sizeof fig, "relief ingest with views, no object cache, first %s entries",
              (out_count(c1, n_nocache), c1));
     rb_row(fig, rate_nocache, BENCH_RATE, "with the cache, all entries", rate, "cached", "info",
@@ -774,6 +901,7 @@ out:
     rb_src_free(&src);
     rb_src_free(&ign);
     rb_src_free(&uni);
+    rb_src_free(&shp);
     fclose(devnull);
     return rc;
 }

@@ -52,5 +52,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             relief_obj_free(o);
         }
     }
+    /* a shipment's op: its object takes it, and so does every cell its lines name */
+    if (op.type >= RELIEF_T_SHIP_NEW && op.type <= RELIEF_T_SHIP_CXL &&
+        relief_op_key(&op, hash, &key) == AM_OK) {
+        static uint8_t view[2 * AM_OP_MAX];
+        struct relief_ref ref = {{7}, 1};
+        uint32_t i = 0;
+        do {
+            struct relief_obj *o = relief_obj_new(&key);
+            if (!o || relief_obj_apply(o, &op, &ref, 1, hash) != AM_OK ||
+                relief_obj_dump(o, view, sizeof view, &len2) != AM_OK)
+                abort();
+            relief_obj_free(o);
+        } while (relief_op_cell(&op, i++, &key) == AM_OK);
+    }
     return 0;
 }

@@ -58,6 +58,24 @@ wait_for() {
 
 # a free-looking TCP port on loopback for this test run
 pick_port() { echo $(( 20000 + (RANDOM * 7 + $$) % 30000 )); }
+# run_listening HOME LOG [ARGS...]: starts `aidmesh run --listen 127.0.0.1:PORT ARGS...` in
+# the background on a port picked at random, and on another when that one was taken
+# meanwhile (tests run in parallel); sets P (the port) and DAEMON_PID. Returns 0 once the
+# daemon says it listens, 1 otherwise (its log tells why).
+run_listening() {
+    local home=$1 log=$2
+    shift 2
+    for _ in 1 2 3 4 5; do
+        P=$(pick_port)
+        "$AIDMESH" --home "$home" run --listen "127.0.0.1:$P" "$@" >"$log" 2>&1 &
+        DAEMON_PID=$!
+        wait_for 10 sh -c "grep -q 'listening on' '$log' || ! kill -0 $DAEMON_PID 2>/dev/null" ||
+            true
+        grep -q "listening on" "$log" && return 0
+        grep -q "in use" "$log" || return 1
+    done
+    return 1
+}
 
 # entries NODE_HOME: the entry count of a node's store
 entries() { "$AIDMESH" --home "$1" status --json | sed 's/.*"entries":\([0-9]*\).*/\1/'; }

@@ -15,10 +15,7 @@ HA=$($A --home "$T/hub" status --json | sed -n 's/.*"author":"\([0-9a-f]*\)".*/\
 CA=$($A --home "$T/clinic" status --json | sed -n 's/.*"author":"\([0-9a-f]*\)".*/\1/p')
 check "both have author ids" test ${#HA} = 64 -a ${#CA} = 64
 
-P=$(pick_port)
-$A --home "$T/hub" run --listen 127.0.0.1:$P --no-discovery --http 127.0.0.1:0 \
-    >"$T/hub.log" 2>&1 &
-check "the hub listens" wait_for 10 grep -q "listening on" "$T/hub.log"
+check "the hub listens" run_listening "$T/hub" "$T/hub.log" --no-discovery --http 127.0.0.1:0
 check "the hub serves its dashboard" wait_for 10 grep -q "dashboard at http://127.0.0.1:" "$T/hub.log"
 HP=$(sed -n 's#.*dashboard at http://127.0.0.1:\([0-9]*\)/.*#\1#p' "$T/hub.log" | head -1)
 # the hub named twice, in the config and by a flag: one static peer

@@ -221,19 +221,9 @@ done
 # ---- two nodes: write on one, sync, same views -------------------------------------------
 check "init the clinic (joins)" "$A" --home "$C" init --name clinic-2 --join "$code"
 check "the clinic writes too" "$A" --home "$C" stock receive --site clinic-2 --item ors-20.5 --qty 7 --force
-# a port picked at random may be taken meanwhile (tests run in parallel): then another
-hub_up() { grep -q "listening on" "$T/hub.log"; }
-hub_ended() { hub_up || ! kill -0 "$hub" 2>/dev/null; }
-for _ in 1 2 3 4 5; do
-    P=$(pick_port)
-    "$A" --home "$H" run --listen 127.0.0.1:$P --no-discovery >"$T/hub.log" 2>&1 &
-    hub=$!
-    wait_for 10 hub_ended || true
-    hub_up && break
-    grep -q "in use" "$T/hub.log" || break
-done
-check "the hub listens" wait_for 10 hub_up
-hub_up || sed 's/^/    /' "$T/hub.log"
+check "the hub listens" run_listening "$H" "$T/hub.log" --no-discovery
+hub=$DAEMON_PID
+grep -q "listening on" "$T/hub.log" || sed 's/^/    /' "$T/hub.log"
 expect_out "one-shot sync" "received [0-9]+ entries" "$A" --home "$C" sync 127.0.0.1:$P
 # the hub's daemon ingests the clinic's entry; wait until both hold the same entries
 check "both hold the same entries" wait_for 10 sh -c "[ \"\$('$A' --home '$C' status --json | sed 's/.*\"entries\":\([0-9]*\).*/\1/')\" = \"\$('$A' --home '$H' status --json | sed 's/.*\"entries\":\([0-9]*\).*/\1/')\" ]"

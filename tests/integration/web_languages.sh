@@ -3,7 +3,9 @@
 # size (360x640). A hub with needs and a lot of 10,316 serves its web app on the loopback;
 # headless Chromium loads /needs and /stock in Arabic (the DOM says dir="rtl"), in French,
 # and the new-need form in Spanish, and a screenshot of each is saved (into
-# $AM_ARTIFACTS_DIR when set, as web-LANG-PAGE.png). Numbers are grouped the language's
+# $AM_ARTIFACTS_DIR when set, as web-LANG-PAGE.png); a need's page and the stock form of
+# an item, with their forms, are right to left in Arabic too, with Arabic labels, numbers
+# and dates. Numbers are grouped the language's
 # way (10,316; 10 316 with a narrow no-break space; 10.316; 10٬316), counts take the
 # language's plural forms (Arabic: one, two, few); ?lang= sets the lang cookie
 # (SameSite=Strict); the cookie beats Accept-Language, which is weighed by q and beats
@@ -50,6 +52,20 @@ check "ar-needs: the two open needs, a dual" grep -q '<p>احتياجان</p>' "
 check "ar-needs: the switcher" grep -q '<a href="/needs?lang=fr" lang="fr" hreflang="fr">Français</a>' "$T/ar-needs.dom"
 page ar-stock '/stock?lang=ar'
 check "ar-stock: 10٬316 (Western digits, the Arabic separator)" grep -q '<td class="n">10٬316' "$T/ar-stock.dom"
+NID=$(am need list --priority critical --json | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' | head -1)
+page ar-need "/needs/$NID?lang=ar"
+check "ar-need: right to left in the DOM" grep -q '<html lang="ar" dir="rtl">' "$T/ar-need.dom"
+check "ar-need: Arabic labels" grep -q '<th>الحالة</th><td id="v-status">مفتوح</td>' "$T/ar-need.dom"
+check "ar-need: the asked quantity" grep -q '<td id="v-qty">200</td>' "$T/ar-need.dom"
+check "ar-need: names keep their direction" grep -q '<h1><bdi>water-5l</bdi> في <bdi>hub-north</bdi></h1>' "$T/ar-need.dom"
+check "ar-need: an Arabic form" grep -q '<button type="submit">سجّل التسليم</button>' "$T/ar-need.dom"
+page ar-stockform '/stock/update?site=hub-north&item=water-5l&lang=ar'
+check "ar-stockform: right to left in the DOM" grep -q '<html lang="ar" dir="rtl">' "$T/ar-stockform.dom"
+check "ar-stockform: one lot, in Arabic words" grep -q '<p>دفعة واحدة فيها مخزون هنا</p>' "$T/ar-stockform.dom"
+check "ar-stockform: 10٬316 in the lot's row" grep -q '<td class="n">10٬316' "$T/ar-stockform.dom"
+check "ar-stockform: Arabic forms" grep -q '<button type="submit">سجّل الاستلام</button>' "$T/ar-stockform.dom"
+check "fr: the stock form in French" sh -c "curl -s '$URL/stock/update?site=hub-north&item=water-5l&lang=fr' | grep -q '<h2 id=\"receive\">Réception</h2>'"
+check "es: a need's page in Spanish" sh -c "curl -s '$URL/needs/$NID?lang=es' | grep -q '<th>Estado</th><td id=\"v-status\">abierta</td>'"
 page fr-needs '/needs?lang=fr'
 check "fr-needs: French" grep -q '<html lang="fr" dir="ltr">' "$T/fr-needs.dom"
 check "fr-needs: French words" grep -q '<option value="critical">critique</option>' "$T/fr-needs.dom"

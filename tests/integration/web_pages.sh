@@ -2,11 +2,11 @@
 # web_pages.sh: the phone pages in a real browser at phone size. A hub with sites, items,
 # needs of every priority (one with markup in its note), and lots (one expiring, one
 # overdrawn) serves its web app on the loopback; headless Chromium loads /pair, /needs,
-# a filtered /needs, /needs/new and /stock in a 360x640 window, and a screenshot of each is
-# saved (into $AM_ARTIFACTS_DIR when set); then a need's page, the page that records stock
-# of an item at a site, the choice of both, and a refused form (saved from its POST). Each
-# page: under 100 kB, a viewport for phones, no script, the rows the node holds; markup
-# typed into a filter or a form is shown, never run.
+# a filtered /needs, /needs/new, /stock and /catalogue in a 360x640 window, and a
+# screenshot of each is saved (into $AM_ARTIFACTS_DIR when set); then a need's page, the
+# page that records stock of an item at a site, the choice of both, and a refused form
+# (saved from its POST). Each page: under 100 kB, a viewport for phones, no script, the
+# rows the node holds; markup typed into a filter or a form is shown, never run.
 . "$(dirname "$0")/lib.sh"
 
 . "$(dirname "$0")/lib_chrome.sh"
@@ -77,6 +77,12 @@ page record "/stock/update?site=hub-north&item=ors-20.5"
 check "record: the lot" grep -q '<tr class="lot"><td>L2405</td>' "$T/record.dom"
 check "record: receive, issue and count" \
     test "$(grep -o 'class="f" method="post"' "$T/record.dom" | wc -l)" = 3
+page catalogue /catalogue
+check "catalogue: the sites, names over codes, with their kind" \
+    grep -q '<tr class="site"><td><bdi>Clinic 2</bdi><br><small>clinic-2</small></td><td>clinic</td>' "$T/catalogue.dom"
+check "catalogue: the items with unit and category" \
+    grep -q '<tr class="item"><td><bdi>ORS sachet</bdi><br><small>ors-20.5</small></td><td><bdi>sachet</bdi><br><small><bdi>health</bdi></small>' "$T/catalogue.dom"
+check "catalogue: every page links to it" grep -q 'href="/catalogue"' "$T/needs.dom"
 page choose /stock/update
 check "choose: the sites" grep -q '<option value="clinic-2">' "$T/choose.dom"
 # a refused form as the phone gets it (a POST: saved, then shown from the file); the

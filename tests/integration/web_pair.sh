@@ -6,7 +6,10 @@
 # other; a code from `aidmesh web pair` lets the other phone in once (303, an HttpOnly,
 # SameSite=Strict cookie), and is used up; a form posted by another site's page (Origin)
 # and a request naming another host (DNS rebinding) are refused; `aidmesh web devices`
-# lists the phone and `aidmesh web revoke` shuts it out at its next request. On the
+# lists the phone and `aidmesh web revoke` shuts it out at its next request. A need added
+# from a phone paired to write is signed by the phone's own key: `need show` names the
+# phone's author id (as `web devices` lists it), and so does a second node after a sync;
+# once revoked, that phone writes nothing more and stays listed with its author id. On the
 # loopback the hub screen needs no pairing.
 . "$(dirname "$0")/lib.sh"
 NSP=amweb$$
@@ -119,11 +122,36 @@ expect_out "... the phone's one as typed" '"qty":50,"delivered":0,"priority":"hi
     am need list --priority high --json
 expect_out "... with its note" '"note":"from the store"' am need list --priority high --json
 
+# ---- who entered it: each phone signs with its own key ------------------------------------
+pauthor=$(am web devices --json | python3 -c 'import json,sys; print([d["author"] for d in json.load(sys.stdin)["devices"] if d["name"] == "store-phone"][0])')
+check "web devices names the writing phone's author id" test "${#pauthor}" = 64
+expect_out "... and lists its first 16 digits" "${pauthor:0:16}  store-phone" am web devices
+pneed=$(am need list --priority high --json | json_field id)
+check "need show names the phone as the author of its need" \
+    test "$(am need show "$pneed" --json | json_field opened_by)" = "$pauthor"
+hneed=$(am need list --priority critical --json | json_field id)
+check "... and the node as the author of its own" \
+    test -n "$(am need show "$hneed" --json | json_field opened_by)" -a \
+    "$(am need show "$hneed" --json | json_field opened_by)" != "$pauthor"
+check "a second node joins the network" "$A" --home "$T/clinic" init --name clinic --join "$(am invite)"
+check "... and syncs with the hub over the link" in_ns phone "$A" --home "$T/clinic" sync 10.201.0.1:47470
+check "... where the phone's need names the same author" \
+    test "$("$A" --home "$T/clinic" need show "$pneed" --json | json_field opened_by)" = "$pauthor"
+check "... and its entries verify" "$A" --home "$T/clinic" verify
+
 expect_out "web devices lists the phone" "nurse-phone" am web devices
 id=$(am web devices --json | sed -n 's/.*"id":"\([0-9a-f]*\)","role":"read".*/\1/p' | head -1)
 check "web revoke removes it" am web revoke "${id:0:6}"
 check "... and it is refused at its next request" \
     test "$(phone 10.201.0.3 -H "Cookie: $cookie" "http://$W/")" = 401
+wid=$(am web devices --json | sed -n 's/.*"id":"\([0-9a-f]*\)","role":"write".*/\1/p' | head -1)
+n0=$(entries "$H")
+check "revoking the writing phone" am web revoke "${wid:0:6}"
+check "... it can write nothing more" test "$(post_need --data \
+    "site=hub-north&item=water-5l&qty=9&nonce=x9&csrf=$csrf")" = 401
+check "... nothing was written" test "$(entries "$H")" = "$n0"
+expect_out "... its author id stays listed, revoked" "revoked +- +${pauthor:0:16}  store-phone" \
+    am web devices
 refute "no token or code in the hub's log" grep -Eq "$code|${cookie#am_dev=}" "$T/hub.log"
 
 # the hub screen on the loopback needs no pairing

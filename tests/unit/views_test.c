@@ -131,7 +131,8 @@ static int
 is_write(int t)
 {
     return t == RELIEF_T_SITE || t == RELIEF_T_ITEM || t == RELIEF_T_NEED_OPEN ||
-           t == RELIEF_T_NEED_UPD || t == RELIEF_T_NEED_CLOSE || t == RELIEF_T_STOCK_MIN;
+           t == RELIEF_T_NEED_UPD || t == RELIEF_T_NEED_CLOSE || t == RELIEF_T_STOCK_MIN ||
+           t == RELIEF_T_ITEM_PACK;
 }
 
 static struct relief_ref g_refs[RELIEF_REFS_MAX];
@@ -208,6 +209,14 @@ static void h_step(struct hist *h, uint64_t *st)
         } while (!(op.has & (RELIEF_HAS(RELIEF_K_NAME) | RELIEF_HAS(RELIEF_K_KIND) |
                              RELIEF_HAS(RELIEF_K_LL))));
         h_sup(h, a, &op, st);
+    } else if (r >= 12 && r < 15) {
+        /* a pack of an item: a register of its own object (item, pack); 0 removes it */
+        op.type = RELIEF_T_ITEM_PACK;
+        op.item = S(items[rnd(st, 2)]);
+        op.pack = S(rnd(st, 2) ? "carton" : "box");
+        op.q = (int64_t)rnd(st, 3) * 25;
+        HAS(&op, CODE), HAS(&op, PACK), HAS(&op, Q);
+        h_sup(h, a, &op, st);
     } else if (r < 15) {
         op.type = RELIEF_T_ITEM;
         op.item = S(items[rnd(st, 2)]);
@@ -225,6 +234,54 @@ static void h_step(struct hist *h, uint64_t *st)
         HAS(&op, SITE), HAS(&op, ITEM), HAS(&op, Q), HAS(&op, PRI);
         if (rnd(st, 2))
             op.by = 20454 + (uint32_t)rnd(st, 30), HAS(&op, BY);
+    } else if (r >= 40 && r < 50) {
+        /* a shipment (ship.*): a new one from hub-north, or a dispatch, receipt or cancel of
+         * one this author has seen; dispatches and receipts also move the cells they name */
+        static struct relief_line ln[2];
+        const struct hentry *c[64];
+        int nc = 0, nl = 1 + (int)rnd(st, 2);
+        unsigned s = (unsigned)rnd(st, 10);
+        for (int b = 0; b < NAUTH; b++)
+            for (uint64_t i = 0; i < h->seen[a][b]; i++)
+                if (h->au[b].e[i].type == RELIEF_T_SHIP_NEW && nc < 64)
+                    c[nc++] = &h->au[b].e[i];
+        memset(ln, 0, sizeof ln);
+        for (int i = 0; i < nl; i++) {
+            ln[i].item = S(items[rnd(st, 2)]);
+            ln[i].q = (int64_t)rnd(st, 20) + 1;
+            if (rnd(st, 2))
+                ln[i].lot = S("L1");
+            if (rnd(st, 3) == 0) {
+                ln[i].has_need = 1;
+                memset(ln[i].need, 0x11, RELIEF_ID_LEN);
+            }
+        }
+        op.ln = (struct relief_lines){(uint32_t)nl, ln, NULL};
+        HAS(&op, LN);
+        if (!nc || s < 3) {
+            op.type = RELIEF_T_SHIP_NEW;
+            op.site = S(sites[0]);
+            op.to = S(sites[1 + rnd(st, 2)]);
+            HAS(&op, SITE), HAS(&op, TO);
+        } else {
+            relief_need_id(c[rnd(st, (uint64_t)nc)]->hash, op.ship);
+            HAS(&op, SHIP);
+            if (s < 9) {
+                op.type = s < 6 ? RELIEF_T_SHIP_DSP : RELIEF_T_SHIP_RCV;
+                op.site = S(s < 6 ? sites[0] : sites[1]);
+                HAS(&op, SITE);
+                for (int i = 0; i < nl; i++) {
+                    if (ln[i].lot.len)
+                        ln[i].exp = 20500;
+                    if (s >= 6)
+                        ln[i].q--; /* a receipt may say none arrived */
+                }
+            } else {
+                op.type = RELIEF_T_SHIP_CXL;
+                op.has &= ~RELIEF_HAS(RELIEF_K_LN);
+                op.ln.n = 0;
+            }
+        }
     } else if (r < 50) {
         /* a need this author has seen */
         const struct hentry *c[64];
@@ -459,7 +516,9 @@ static void check_fingerprint(struct store *s, const char *what, uint64_t seed)
 
 struct feat {
     unsigned conflicts, count_conflicts, overdrawn, audits, derived, cancelled, orphans;
-    unsigned mins, min_conflicts; /* minimum levels (stock.min), and those in conflict */
+    unsigned mins, min_conflicts;   /* minimum levels (stock.min), and those in conflict */
+    unsigned ships;                 /* shipments (ship.*) */
+    unsigned packs, pack_conflicts; /* packs of items (item.pack), and those in conflict */
     uint64_t invalid;
 };
 
@@ -483,6 +542,15 @@ static int feat_row(void *ctx, const struct store_view_row *r)
         struct relief_node_site sv;
         cr_assert_eq(relief_node_site_parse(r->view, r->view_len, &sv), AM_OK);
         f->conflicts += sv.name.conflict + sv.kind.conflict + sv.ll.conflict;
+    } else if (r->key[0] == RELIEF_OBJ_SHIP) {
+        cr_assert(r->view_len > 0);
+        f->ships++;
+    } else if (r->key[0] == RELIEF_OBJ_PACK) {
+        struct relief_node_pack pv;
+        cr_assert_eq(relief_node_pack_parse(r->view, r->view_len, &pv), AM_OK);
+        f->conflicts += pv.q.conflict;
+        f->pack_conflicts += pv.q.conflict;
+        f->packs++;
     } else if (r->key[0] == RELIEF_OBJ_MIN) {
         struct relief_node_min mv;
         cr_assert_eq(relief_node_min_parse(r->view, r->view_len, &mv), AM_OK);
@@ -561,14 +629,16 @@ static void run_property(const char *name, int histories, size_t steps, int stor
     }
     cr_log_info("%s: register conflicts %u, count conflicts %u, overdrawn %u, audited %u, "
                 "derived %u, cancelled %u, needs not opened yet %u, minimum levels %u (%u in "
-                "conflict), invalid ops %llu",
+                "conflict), shipments %u, packs %u (%u in conflict), invalid ops %llu",
                 name, f.conflicts, f.count_conflicts, f.overdrawn, f.audits, f.derived, f.cancelled,
-                f.orphans, f.mins, f.min_conflicts, (unsigned long long)f.invalid);
+                f.orphans, f.mins, f.min_conflicts, f.ships, f.packs, f.pack_conflicts,
+                (unsigned long long)f.invalid);
     /* The many short histories must exercise every rule; the two long ones (scale, not
      * coverage) at least conflicts and invalid ops, which a few rare rules may miss. */
     if (every_rule)
         cr_assert(f.conflicts && f.count_conflicts && f.overdrawn && f.audits && f.derived &&
-                      f.cancelled && f.invalid && f.mins && f.min_conflicts,
+                      f.cancelled && f.invalid && f.mins && f.min_conflicts && f.ships && f.packs &&
+                      f.pack_conflicts,
                   "%s: a rule was never exercised; AM_SEED=%llu", name, (unsigned long long)seed);
     else
         cr_assert(f.conflicts && f.invalid, "%s: no conflict or invalid op; AM_SEED=%llu", name,
