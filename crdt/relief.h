@@ -33,6 +33,7 @@
 
 #define RELIEF_SLUG_MAX AM_RELIEF_SLUG_MAX
 #define RELIEF_NAME_MAX AM_NAME_MAX /* site and item names: one line on a screen */
+#define RELIEF_LANG_MAX 3           /* a language code (item.name): ISO 639, 2 or 3 of a-z */
 #define RELIEF_UNIT_MAX AM_RELIEF_UNIT_MAX
 #define RELIEF_NOTE_MAX AM_RELIEF_NOTE_MAX
 #define RELIEF_QTY_MAX  AM_RELIEF_QTY_MAX
@@ -70,9 +71,10 @@ enum relief_type {
     RELIEF_T_SHIP_DSP,    /* "ship.dsp": it left; the lots that left (moves stock out) */
     RELIEF_T_SHIP_RCV,    /* "ship.rcv": it arrived; what arrived (moves stock in) */
     RELIEF_T_SHIP_CXL,    /* "ship.cxl": it is cancelled */
-    RELIEF_T_ITEM_PACK    /* "item.pack": a named pack of an item, its units (0: removed) */
+    RELIEF_T_ITEM_PACK,   /* "item.pack": a named pack of an item, its units (0: removed) */
+    RELIEF_T_ITEM_NAME    /* "item.name": an item's name in one language ("": removed) */
 };
-#define RELIEF_T_LAST RELIEF_T_ITEM_PACK
+#define RELIEF_T_LAST RELIEF_T_ITEM_NAME
 
 /* Status of a shipment, derived from its ops (PROTOCOL.md 10.8.6). */
 enum relief_ship_status {
@@ -144,13 +146,14 @@ enum relief_key_id {
     RELIEF_K_LN,    /* "ln" (ship.*): the lines */
     RELIEF_K_DOC,   /* "doc" (ship.new): the reference people use (waybill number) */
     RELIEF_K_PACK,  /* "pack" (item.pack): the pack's name, a slug */
+    RELIEF_K_LANG,  /* "lang" (item.name): a language code, 2 or 3 of a-z */
     RELIEF_K_COUNT
 };
 #define RELIEF_HAS(k) (1u << (k))
 
 /* Causal registers of objects. A site has NAME, KIND, LL; an item NAME, UNIT, CAT; a
  * need Q, PRI, NOTE, BY, ST; a minimum level Q (the minimum, in base units); a pack Q (its
- * units, 0: removed). */
+ * units, 0: removed); a name in a language NAME ("": removed). */
 enum relief_field {
     RELIEF_F_NAME = 0,
     RELIEF_F_KIND,
@@ -290,6 +293,7 @@ struct relief_op {
     struct relief_lines ln;
     struct relief_str doc;
     struct relief_str pack; /* item.pack: "pack" (its units are "q", its item "code") */
+    struct relief_str lang; /* item.name: "lang" (the name is "name", "" removes it) */
     /* decode: the bytes decoded (op, len), which a shipment's object keeps; NULL for an op
      * built in memory (one changed after decoding must be set back to NULL) */
     const uint8_t *raw;
@@ -358,7 +362,8 @@ enum relief_obj_kind {
     RELIEF_OBJ_SUCC = 'u', /* the successions of one (old) key */
     RELIEF_OBJ_MIN = 'm',  /* the minimum level of an item at a site (stock.min) */
     RELIEF_OBJ_SHIP = 'p', /* a shipment (ship.*): its id in key.need */
-    RELIEF_OBJ_PACK = 'k'  /* a named pack of an item (item.pack): key.item, key.pack */
+    RELIEF_OBJ_PACK = 'k', /* a named pack of an item (item.pack): key.item, key.pack */
+    RELIEF_OBJ_LNAME = 'l' /* an item's name in a language (item.name): key.item, key.lang */
 };
 
 /* The object an op belongs to. Unused members are zero; strings NUL-terminated. */
@@ -371,6 +376,7 @@ struct relief_key {
     uint8_t need[RELIEF_ID_LEN];    /* need; shipment: its id */
     uint8_t author[AM_PK_LEN];      /* succession: the old key */
     char pack[RELIEF_SLUG_MAX + 1]; /* pack: its name (its item in item) */
+    char lang[RELIEF_SLUG_MAX + 1]; /* name in a language: the code (its item in item) */
 };
 
 /* A need's id from the hash of its creating entry (entry_hash). */
@@ -391,7 +397,7 @@ int relief_op_cell(const struct relief_op *op, uint32_t i, struct relief_key *ke
  *   site: slug;  item: code;  need: 16-byte id;
  *   cell: len(site) site len(item) item len(lot) lot exp (4 bytes, big-endian);
  *   succession: the old key (32 bytes);  minimum: len(site) site len(item) item;
- *   pack: len(item) item len(pack) pack.
+ *   pack: len(item) item len(pack) pack;  name in a language: len(item) item len(lang) lang.
  * Returns AM_OK or AM_EINVAL (a key relief_op_key could not have made). */
 int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KEY_MAX],
                       size_t *len);

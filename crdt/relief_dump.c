@@ -292,6 +292,16 @@ int relief_obj_dump(struct relief_obj *o, uint8_t *buf, size_t cap, size_t *len)
         pk_cstr(&pk, o->key.pack);
         pk_reg(o, &pk, RELIEF_F_Q);
         break;
+    case RELIEF_OBJ_LNAME: /* {"k": "lname", "item", "lang", "name": register} */
+        msgpack_pack_map(&pk, 4);
+        pk_cstr(&pk, "k");
+        pk_cstr(&pk, "lname");
+        pk_cstr(&pk, "item");
+        pk_cstr(&pk, o->key.item);
+        pk_cstr(&pk, "lang");
+        pk_cstr(&pk, o->key.lang);
+        pk_reg(o, &pk, RELIEF_F_NAME);
+        break;
     default:
         dump_cell(o, &pk);
         break;

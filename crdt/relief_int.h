@@ -26,6 +26,7 @@ void relief_quote(char *out, size_t cap, const uint8_t *p, size_t n);
 /* Identifier alphabets; first byte always [a-z0-9] (lot: [A-Za-z0-9]). */
 int relief_slug_ok(const uint8_t *p, size_t n); /* [a-z0-9-] */
 int relief_code_ok(const uint8_t *p, size_t n); /* [a-z0-9._-] */
+int relief_lang_ok(const uint8_t *p, size_t n); /* [a-z]{2,3} (RELIEF_LANG_MAX) */
 int relief_lot_ok(const uint8_t *p, size_t n);  /* [A-Za-z0-9._/-] */
 
 /* Index of p[0..n) in a NULL-terminated table of names, 1-based; 0 when absent. */

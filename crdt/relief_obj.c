@@ -30,6 +30,8 @@ uint32_t relief_obj_fields(int kind)
     case RELIEF_OBJ_MIN:
     case RELIEF_OBJ_PACK:
         return 1u << RELIEF_F_Q;
+    case RELIEF_OBJ_LNAME:
+        return 1u << RELIEF_F_NAME;
     default:
         return 0;
     }
@@ -263,6 +265,9 @@ static int op_is_mine(const struct relief_obj *o, const struct relief_op *op, co
     case RELIEF_T_ITEM_PACK:
         return k->kind == RELIEF_OBJ_PACK && op->item.len && op->pack.len &&
                id_equal(k->item, &op->item) && id_equal(k->pack, &op->pack);
+    case RELIEF_T_ITEM_NAME:
+        return k->kind == RELIEF_OBJ_LNAME && op->item.len && op->lang.len &&
+               id_equal(k->item, &op->item) && id_equal(k->lang, &op->lang);
     default:
         return 0;
     }
@@ -327,6 +332,9 @@ static void proto_writes(const struct relief_op *op, struct relief_wrec *w)
         if (has & RELIEF_HAS(RELIEF_K_LL))
             *WR(RELIEF_F_LL) = (struct relief_val){
                 .set = op->ll_set, .i = op->ll_set ? op->lat : 0, .j = op->ll_set ? op->lon : 0};
+        break;
+    case RELIEF_T_ITEM_NAME: /* "": the name in that language is removed */
+        set_text(WR(RELIEF_F_NAME), &op->name);
         break;
     case RELIEF_T_ITEM:
         if (has & RELIEF_HAS(RELIEF_K_NAME))

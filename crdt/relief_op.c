@@ -48,6 +48,8 @@ static const struct {
     [RELIEF_T_SHIP_CXL] = {H(T) | H(SHIP) | H(NOTE), H(T) | H(SHIP), 0},
     [RELIEF_T_ITEM_PACK] = {H(T) | H(CODE) | H(PACK) | H(Q) | H(SUP),
                             H(T) | H(CODE) | H(PACK) | H(Q), 0},
+    [RELIEF_T_ITEM_NAME] = {H(T) | H(CODE) | H(LANG) | H(NAME) | H(SUP),
+                            H(T) | H(CODE) | H(LANG) | H(NAME), 0},
 };
 
 /* Everything a field reader needs to report an error. */
@@ -348,8 +350,8 @@ static int rd_value(struct dctx *d, int k)
     case RELIEF_K_LOT:
         return rd_text(d, &op->lot, RELIEF_SLUG_MAX, 0, relief_lot_ok,
                        "A-Z, a-z, 0-9, '.', '_', '/' and '-', starting with a letter or digit");
-    case RELIEF_K_NAME:
-        return rd_printable(d, &op->name, RELIEF_NAME_MAX, 0, 0);
+    case RELIEF_K_NAME: /* item.name: "" removes the name in that language */
+        return rd_printable(d, &op->name, RELIEF_NAME_MAX, op->type == RELIEF_T_ITEM_NAME, 0);
     case RELIEF_K_UNIT:
         return rd_printable(d, &op->unit, RELIEF_UNIT_MAX, 0, 0);
     case RELIEF_K_NOTE:
@@ -406,6 +408,9 @@ static int rd_value(struct dctx *d, int k)
     case RELIEF_K_PACK:
         return rd_text(d, &op->pack, RELIEF_SLUG_MAX, 0, relief_slug_ok,
                        "a-z, 0-9 and '-', starting with a letter or digit");
+    case RELIEF_K_LANG:
+        return rd_text(d, &op->lang, RELIEF_LANG_MAX, 0, relief_lang_ok,
+                       "a language code: 2 or 3 of a-z");
     default:
         return bad(d, AM_EMALFORMED, "cannot be read"); /* RELIEF_K_T: read in pass 1 */
     }
@@ -711,6 +716,9 @@ int relief_op_encode(const struct relief_op *op, uint8_t *buf, size_t cap, size_
         case RELIEF_K_PACK:
             pk_text(&pk, &op->pack);
             break;
+        case RELIEF_K_LANG:
+            pk_text(&pk, &op->lang);
+            break;
         }
     }
     if (wb.len > cap || wb.len > AM_OP_MAX) {
@@ -801,6 +809,12 @@ int relief_op_key(const struct relief_op *op, const uint8_t *hash, struct relief
             copy_id(key->pack, &op->pack) != AM_OK)
             return AM_EINVAL;
         return AM_OK;
+    case RELIEF_T_ITEM_NAME:
+        key->kind = RELIEF_OBJ_LNAME;
+        if (!op->item.len || !op->lang.len || op->lang.len > RELIEF_LANG_MAX ||
+            copy_id(key->item, &op->item) != AM_OK || copy_id(key->lang, &op->lang) != AM_OK)
+            return AM_EINVAL;
+        return AM_OK;
     default:
         return AM_EINVAL;
     }
@@ -860,6 +874,12 @@ int relief_key_encode(const struct relief_key *key, uint8_t out[static RELIEF_KE
     case RELIEF_OBJ_PACK:
         if (!key->item[0] || !key->pack[0] || put_id(out, &o, key->item) != AM_OK ||
             put_id(out, &o, key->pack) != AM_OK)
+            return AM_EINVAL;
+        *len = o;
+        return AM_OK;
+    case RELIEF_OBJ_LNAME:
+        if (!key->item[0] || !relief_lang_ok((const uint8_t *)key->lang, strlen(key->lang)) ||
+            put_id(out, &o, key->item) != AM_OK || put_id(out, &o, key->lang) != AM_OK)
             return AM_EINVAL;
         *len = o;
         return AM_OK;
@@ -926,6 +946,12 @@ int relief_key_decode(const uint8_t *in, size_t len, struct relief_key *key)
             o != len || !key->item[0] || !key->pack[0])
             return AM_EMALFORMED;
         return AM_OK;
+    case RELIEF_OBJ_LNAME:
+        if (get_id(in, len, &o, key->item) != AM_OK || get_id(in, len, &o, key->lang) != AM_OK ||
+            o != len || !key->item[0] ||
+            !relief_lang_ok((const uint8_t *)key->lang, strlen(key->lang)))
+            return AM_EMALFORMED;
+        return AM_OK;
     default:
         return AM_EMALFORMED;
     }
@@ -980,6 +1006,7 @@ int relief_op_check_refs(const struct relief_op *op,
     case RELIEF_T_SHIP_CXL:
         return relief_ship_check_refs(op, exists, ctx, err, errcap);
     case RELIEF_T_ITEM_PACK:
+    case RELIEF_T_ITEM_NAME:
         k.kind = RELIEF_OBJ_ITEM;
         if (copy_id(k.item, &op->item) != AM_OK)
             return AM_EINVAL;

@@ -12,7 +12,7 @@
 const char *const relief_type_names[] = {
     "",           "site",       "item",        "need.open",  "need.upd",  "need.dlv",
     "need.close", "stock.move", "stock.count", "succession", "stock.min", "ship.new",
-    "ship.dsp",   "ship.rcv",   "ship.cxl",    "item.pack",  NULL,
+    "ship.dsp",   "ship.rcv",   "ship.cxl",    "item.pack",  "item.name", NULL,
 };
 const char *const relief_kind_names[] = {
     "", "hub", "shelter", "clinic", "warehouse", "kit", NULL,
@@ -28,9 +28,9 @@ const char *const relief_reason_names[] = {
     "expired", "lost",     "found",  "damaged",     NULL,
 };
 const char *const relief_key_names[] = {
-    "t",   "slug", "code", "site", "item", "need", "name", "kind", "ll",  "unit", "cat",
-    "q",   "pri",  "st",   "r",    "lot",  "exp",  "by",   "note", "ctx", "sup",  "old",
-    "seq", "head", "osig", "ship", "to",   "ln",   "doc",  "pack", NULL,
+    "t",   "slug", "code", "site", "item", "need", "name", "kind", "ll",   "unit", "cat",
+    "q",   "pri",  "st",   "r",    "lot",  "exp",  "by",   "note", "ctx",  "sup",  "old",
+    "seq", "head", "osig", "ship", "to",   "ln",   "doc",  "pack", "lang", NULL,
 };
 static const char *const ship_status_names[] = {
     "", "created", "dispatched", "received", "cancelled", NULL,
@@ -161,6 +161,16 @@ int relief_slug_ok(const uint8_t *p, size_t n)
         return 0;
     for (size_t i = 1; i < n; i++)
         if (!lower_digit(p[i]) && p[i] != '-')
+            return 0;
+    return 1;
+}
+
+int relief_lang_ok(const uint8_t *p, size_t n)
+{
+    if (n < 2 || n > RELIEF_LANG_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 'a' || p[i] > 'z')
             return 0;
     return 1;
 }

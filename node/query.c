@@ -34,8 +34,9 @@ struct query {
     uint8_t *forked; /* sorted author ids with fork evidence */
     size_t n_forked;
     int forked_loaded;
-    void *ships; /* query_ship.c: the shipments, read once */
-    void *packs; /* query_pack.c: the packs of items, read once */
+    void *ships;  /* query_ship.c: the shipments, read once */
+    void *packs;  /* query_pack.c: the packs of items, read once */
+    void *lnames; /* query_name.c: the names of items per language, read once */
 };
 
 static int own(struct query *q, void *p)
@@ -100,6 +101,11 @@ void **query_ship_cache(struct query *q)
 void **query_pack_cache(struct query *q)
 {
     return &q->packs;
+}
+
+void **query_name_cache(struct query *q)
+{
+    return &q->lnames;
 }
 
 uint32_t query_today(const struct query *q)

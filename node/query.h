@@ -308,6 +308,29 @@ int query_pack_split(struct query *q, const char *item, int64_t qty, const struc
 /* The slot where query_pack.c keeps what it read once. */
 void **query_pack_cache(struct query *q);
 
+/* ---- names of items per language (PROTOCOL.md 10.4, "item.name"; node/query_name.c) ---- */
+
+/* An item's name in one language, the winner of its register. */
+struct query_lname {
+    char item[RELIEF_SLUG_MAX + 1], lang[RELIEF_LANG_MAX + 1];
+    const char *name;           /* "" when removed (points into the snapshot, or static) */
+    size_t len;                 /* of name */
+    struct relief_node_reg reg; /* its register */
+};
+
+/* The names of `item` per language, by language: the set ones, and the removed ones too
+ * when `all`. *rows (owned by q) holds *n rows. Returns AM_OK, AM_ENOMEM, AM_ECORRUPT, or
+ * a store error. */
+int query_lnames(struct query *q, const char *item, int all, const struct query_lname **rows,
+                 size_t *n);
+/* The name of `item` in `lang` ("en", "fr", ...): its name in that language when one is
+ * set, else the item's own name, else its code. Never NULL; *len (nullable) its length;
+ * the text lives as long as q. */
+const char *query_item_name(struct query *q, const char *item, const char *lang, size_t *len);
+
+/* The slot where query_name.c keeps what it read once. */
+void **query_name_cache(struct query *q);
+
 /* ---- sites and items ---- */
 
 /* Every site (items: every item), in slug order; arrays owned by q, loaded once. */

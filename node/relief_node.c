@@ -275,10 +275,12 @@ int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item
     return catalog_parse(v, len, &cv);
 }
 
-/* A view of two names and a quantity register (a minimum level, a pack): kind's keys k1
- * and k2 into s1 and s2 (RELIEF_SLUG_MAX + 1 bytes each), "q" into *q. */
-static int names_q_parse(const uint8_t *v, size_t len, const char *kind, const char *k1, char *s1,
-                         const char *k2, char *s2, struct relief_node_reg *q)
+/* A view of two names and one register (a minimum level, a pack: "q"; a name in a
+ * language: "name"): kind's keys k1 and k2 into s1 and s2 (RELIEF_SLUG_MAX + 1 bytes each),
+ * register rk (field f) into *q. */
+static int names_reg_parse(const uint8_t *v, size_t len, const char *kind, const char *k1, char *s1,
+                           const char *k2, char *s2, const char *rk, int f,
+                           struct relief_node_reg *q)
 {
     struct mp_cur c;
     uint32_t pairs;
@@ -294,14 +296,20 @@ static int names_q_parse(const uint8_t *v, size_t len, const char *kind, const c
             rc = get_cstr(&c, s1, RELIEF_SLUG_MAX + 1);
         else if (key_is(k, kn, k2))
             rc = get_cstr(&c, s2, RELIEF_SLUG_MAX + 1);
-        else if (key_is(k, kn, "q"))
-            rc = get_reg(&c, RELIEF_F_Q, q);
+        else if (key_is(k, kn, rk))
+            rc = get_reg(&c, f, q);
         else
             rc = mp_skip(&c) == AM_OK ? AM_OK : AM_ECORRUPT;
         if (rc != AM_OK)
             return AM_ECORRUPT;
     }
     return s1[0] && s2[0] ? AM_OK : AM_ECORRUPT;
+}
+
+static int names_q_parse(const uint8_t *v, size_t len, const char *kind, const char *k1, char *s1,
+                         const char *k2, char *s2, struct relief_node_reg *q)
+{
+    return names_reg_parse(v, len, kind, k1, s1, k2, s2, "q", RELIEF_F_Q, q);
 }
 
 int relief_node_min_parse(const uint8_t *v, size_t len, struct relief_node_min *out)
@@ -314,6 +322,19 @@ int relief_node_pack_parse(const uint8_t *v, size_t len, struct relief_node_pack
 {
     memset(out, 0, sizeof *out);
     return names_q_parse(v, len, "pack", "item", out->item, "pack", out->pack, &out->q);
+}
+
+int relief_node_lname_parse(const uint8_t *v, size_t len, struct relief_node_lname *out)
+{
+    char lang[RELIEF_SLUG_MAX + 1] = "";
+    int rc;
+    memset(out, 0, sizeof *out);
+    rc = names_reg_parse(v, len, "lname", "item", out->item, "lang", lang, "name", RELIEF_F_NAME,
+                         &out->name);
+    if (rc != AM_OK || strlen(lang) > RELIEF_LANG_MAX)
+        return AM_ECORRUPT;
+    memcpy(out->lang, lang, sizeof out->lang);
+    return AM_OK;
 }
 
 int relief_node_need_conflict(const struct relief_node_need *n)

@@ -96,6 +96,13 @@ struct relief_node_pack {
     struct relief_node_reg q;
 };
 
+/* An item's name in one language (item.name, PROTOCOL.md 10.4): register name ("" or no
+ * value: removed). */
+struct relief_node_lname {
+    char item[RELIEF_SLUG_MAX + 1], lang[RELIEF_LANG_MAX + 1];
+    struct relief_node_reg name;
+};
+
 /* Parse a view of each kind. Return AM_OK or AM_ECORRUPT (not such a view). */
 int relief_node_site_parse(const uint8_t *v, size_t len, struct relief_node_site *out);
 int relief_node_item_parse(const uint8_t *v, size_t len, struct relief_node_item *out);
@@ -103,6 +110,7 @@ int relief_node_need_parse(const uint8_t *v, size_t len, struct relief_node_need
 int relief_node_cell_parse(const uint8_t *v, size_t len, struct relief_node_cell *out);
 int relief_node_min_parse(const uint8_t *v, size_t len, struct relief_node_min *out);
 int relief_node_pack_parse(const uint8_t *v, size_t len, struct relief_node_pack *out);
+int relief_node_lname_parse(const uint8_t *v, size_t len, struct relief_node_lname *out);
 /* 1 when any register of a parsed need holds concurrent writes (a listing flags it). */
 int relief_node_need_conflict(const struct relief_node_need *n);
 /* The i-th (0-based) other maximal count of a parsed cell. AM_OK or AM_ECORRUPT. */

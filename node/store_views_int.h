@@ -27,8 +27,9 @@
  * whether it is a refused second successor of its branch (§10.4, §10.9); 9: the needs in
  * the pages' order (vorder) and the open needs by site, item and time (vdup); 10: shipments
  * (ship.*, §10.7), which views of 9 ignored as newer, and their records in cells; and packs of
- * items (item.pack, §10.7), which views of 9 ignored as newer too */
-#define VIEWS_FORMAT 10
+ * items (item.pack, §10.7), which views of 9 ignored as newer too; 11: names of items per
+ * language (item.name, §10.7), which views of 10 ignored as newer */
+#define VIEWS_FORMAT 11
 #define REF_LEN      RELIEF_REF_LEN /* author || be64 seq: also the entries key */
 #define TERM_LEN     32
 /* Largest index key: len(site) site status pri id / len(item) item len(site) site ... */

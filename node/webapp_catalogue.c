@@ -1,7 +1,8 @@
 /*
  * webapp_catalogue.c: the catalogue page of the phone web app (webapp_catalogue, declared
  * in webapp.h): the sites and the items of the network, with each item's unit, category
- * and packs, so a person at a phone can see what to type. Read-only; reads through the
+ * and packs, so a person at a phone can see what to type; an item by its name in the page's
+ * language when it has one (item.name). Read-only; reads through the
  * read model (query.h) under store_guarded, like every page; names are html-escaped and
  * kept in their own direction (bdi) on a right-to-left page.
  */
@@ -48,6 +49,19 @@ static void name_cell(FILE *f, const struct relief_node_reg *name, const char *c
     fputs("<td>", f);
     reg_cell(f, name, code);
     fputs("<br><small>", f);
+    html_escs(f, code);
+    fputs("</small></td>", f);
+}
+
+/* An item's name in the page's language (its name in that language, else its own name:
+ * query_item_name) over its code in small type. */
+static void item_cell(FILE *f, struct query *q, const char *code, int l)
+{
+    size_t n;
+    const char *s = query_item_name(q, code, i18n_code(l), &n);
+    fputs("<td><bdi>", f);
+    html_esc(f, s, n);
+    fputs("</bdi><br><small>", f);
     html_escs(f, code);
     fputs("</small></td>", f);
 }
@@ -109,7 +123,7 @@ static int cat_build(void *ctx)
             const struct relief_node_item *it = &items[i];
             int first = 1;
             fputs("<tr class=\"item\">", f);
-            name_cell(f, &it->name, it->code);
+            item_cell(f, q, it->code, l);
             fputs("<td>", f);
             reg_cell(f, &it->unit, "");
             fputs("<br><small>", f);

@@ -138,6 +138,10 @@ json_t *cli_relief_json_qty_packs(struct query *q, const char *item, int64_t qty
 json_t *cli_relief_json_packs(const struct query_pack *v, size_t n);
 /* `aidmesh item pack add|remove|list` (argv[0] is "pack"). */
 int cli_item_pack(struct cli *c, int argc, char **argv);
+/* `aidmesh item name ITEM --lang L NAME|--remove` and `aidmesh item names ITEM` (argv[0] is
+ * "name", "names"; cli_name.c). */
+int cli_item_name(struct cli *c, int argc, char **argv);
+int cli_item_names(struct cli *c, int argc, char **argv);
 /* A date YYYY-MM-DD, or "today", as days since 1970-01-01. */
 int cli_relief_arg_day(const char *cmd, const char *flag, const char *in, uint32_t *day);
 /* One of name(1..max) into *out; did-you-mean on a near miss. */

@@ -335,6 +335,8 @@ static const char item_help[] =
     "       aidmesh item update CODE [--name NAME] [--unit UNIT] [--category CAT]\n"
     "       aidmesh item list [--json]\n"
     "       aidmesh item pack add|remove|list ...   (packs: `aidmesh item pack --help`)\n"
+    "       aidmesh item name|names ITEM ...        (names per language: `aidmesh item name "
+    "--help`)\n"
     "\n"
     "The catalogue of things needed and stocked. CODE is the catalogue code (IFRC, UNICEF,\n"
     "a GTIN, or a local one): a-z, 0-9, '.', '_' and '-', folded to lower case. Quantities\n"
@@ -503,5 +505,10 @@ int cli_cmd_item(struct cli *c, int argc, char **argv)
         return item_list(c, argc - 1, argv + 1);
     if (!strcmp(argv[1], "pack"))
         return cli_item_pack(c, argc - 1, argv + 1);
-    return cli_usage("item", "unknown subcommand '%s': add, update, list or pack", argv[1]);
+    if (!strcmp(argv[1], "name"))
+        return cli_item_name(c, argc - 1, argv + 1);
+    if (!strcmp(argv[1], "names"))
+        return cli_item_names(c, argc - 1, argv + 1);
+    return cli_usage("item", "unknown subcommand '%s': add, update, list, pack, name or names",
+                     argv[1]);
 }
