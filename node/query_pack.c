@@ -9,38 +9,21 @@
 #include <string.h>
 
 #include "am_err.h"
-#include "am_grow.h"
 #include "query.h"
+#include "query_kind.h"
 
-struct pack_cache {
-    struct query_pack *all; /* every pack view, by (item, pack) */
-    size_t n_all;
-    struct query_pack *def; /* the defined ones (units above 0), same order */
-    size_t n_def;
-};
-
-struct pack_acc {
-    struct query_pack *v;
-    size_t n, cap;
-};
-
-static int pack_add(void *ctx, const struct store_view_row *r)
+static int pack_fill(void *row_, const struct store_view_row *r)
 {
-    struct pack_acc *a = ctx;
+    struct query_pack *row = row_;
     struct relief_node_pack p;
-    struct query_pack *row;
 
     if (relief_node_pack_parse(r->view, r->view_len, &p) != AM_OK)
         return AM_ECORRUPT;
-    if (AM_GROW(a->v, a->cap, a->n + 1, 16) != AM_OK)
-        return AM_ENOMEM;
-    row = &a->v[a->n++];
-    memset(row, 0, sizeof *row);
     memcpy(row->item, p.item, sizeof row->item);
     memcpy(row->pack, p.pack, sizeof row->pack);
     row->reg = p.q;
     row->units = p.q.n_heads && p.q.set && p.q.i > 0 ? p.q.i : 0;
-    return 0;
+    return AM_OK;
 }
 
 static int pack_cmp(const void *a, const void *b)
@@ -50,85 +33,26 @@ static int pack_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->pack, y->pack);
 }
 
-static int packs_load(struct query *q, struct pack_cache **out)
+static int pack_defined(const void *row)
 {
-    void **slot = query_pack_cache(q);
-    struct pack_cache *c;
-    struct pack_acc a = {0};
-    uint8_t prefix = RELIEF_OBJ_PACK;
-    int rc;
-
-    if (*slot) {
-        *out = *slot;
-        return AM_OK;
-    }
-    if (!(c = calloc(1, sizeof *c)))
-        return AM_ENOMEM;
-    if ((rc = query_keep(q, c)) != AM_OK)
-        return rc;
-    rc = store_snap_views_each(query_snap(q), &prefix, 1, pack_add, &a);
-    if (rc != AM_OK) {
-        free(a.v);
-        return rc;
-    }
-    if ((rc = query_keep(q, a.v)) != AM_OK)
-        return rc;
-    if (a.n > 1)
-        qsort(a.v, a.n, sizeof *a.v, pack_cmp);
-    c->all = a.v;
-    c->n_all = a.n;
-    if (a.n) {
-        if (!(c->def = calloc(a.n, sizeof *c->def)) || (rc = query_keep(q, c->def)) != AM_OK)
-            return c->def ? rc : AM_ENOMEM;
-        for (size_t i = 0; i < a.n; i++)
-            if (a.v[i].units > 0)
-                c->def[c->n_def++] = a.v[i];
-    }
-    *slot = c;
-    *out = c;
-    return AM_OK;
+    return ((const struct query_pack *)row)->units > 0;
 }
 
-/* The rows of v[0..n) whose item is `item`: v[*lo .. *lo + *cnt). */
-static void item_range(const struct query_pack *v, size_t n, const char *item, size_t *lo,
-                       size_t *cnt)
-{
-    size_t a = 0, b = n;
-    while (a < b) { /* the first row whose item is not below `item` */
-        size_t m = a + (b - a) / 2;
-        if (strcmp(v[m].item, item) < 0)
-            a = m + 1;
-        else
-            b = m;
-    }
-    *lo = a;
-    for (b = a; b < n && !strcmp(v[b].item, item); b++)
-        ;
-    *cnt = b - a;
-}
+static const struct query_kind_spec packs = {RELIEF_OBJ_PACK, sizeof(struct query_pack), pack_fill,
+                                             pack_cmp, pack_defined};
 
 int query_packs(struct query *q, const char *item, int all, const struct query_pack **rows,
                 size_t *n)
 {
-    struct pack_cache *c;
-    const struct query_pack *v;
-    size_t nv, lo;
-    int rc = packs_load(q, &c);
+    const struct query_kind_rows *k;
+    const void *v = NULL;
+    int rc = query_kind_load(q, query_pack_cache(q), &packs, &k);
 
-    *rows = NULL;
     *n = 0;
-    if (rc != AM_OK)
-        return rc;
-    v = all ? c->all : c->def;
-    nv = all ? c->n_all : c->n_def;
-    if (!item) {
-        *rows = v;
-        *n = nv;
-        return AM_OK;
-    }
-    item_range(v, nv, item, &lo, n);
-    *rows = *n ? v + lo : NULL;
-    return AM_OK;
+    if (rc == AM_OK)
+        query_kind_item(k, &packs, all, item, &v, n);
+    *rows = v;
+    return rc;
 }
 
 int query_pack(struct query *q, const char *item, const char *pack, const struct query_pack **row)

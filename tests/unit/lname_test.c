@@ -18,23 +18,10 @@
 #include "query.h"
 #include "relief.h"
 #include "store.h"
+#include "relief_tu.h"
 #include "testutil.h"
 
-static struct relief_str S(const char *s) {
-    struct relief_str r = {s, (uint32_t)strlen(s)};
-    return r;
-}
-
-static struct relief_ref
-R(uint8_t a, uint64_t seq) {
-    struct relief_ref r;
-    memset(r.author, a, AM_PK_LEN);
-    r.seq = seq;
-    return r;
-}
-
-static void
-name_op(struct relief_op *op, const char *item, const char *lang, const char *name)
+static void name_op(struct relief_op *op, const char *item, const char *lang, const char *name)
 {
     memset(op, 0, sizeof *op);
     op->type = RELIEF_T_ITEM_NAME;
@@ -42,44 +29,6 @@ name_op(struct relief_op *op, const char *item, const char *lang, const char *na
     op->lang = S(lang);
     op->name = S(name);
     op->has = RELIEF_HAS(RELIEF_K_CODE) | RELIEF_HAS(RELIEF_K_LANG) | RELIEF_HAS(RELIEF_K_NAME);
-}
-
-static size_t enc(const struct relief_op *op, uint8_t *buf, size_t cap)
-{
-    size_t len = 0;
-    char err[RELIEF_ERR_MAX] = "";
-    int rc = relief_op_encode(op, buf, cap, &len, err, sizeof err);
-    cr_assert_eq(rc, AM_OK, "encode: %s (%s)", am_strerror(rc), err);
-    return len;
-}
-
-struct mb {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-};
-
-static void mb_begin(struct mb *m, uint32_t pairs)
-{
-    msgpack_sbuffer_init(&m->sb);
-    msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&m->pk, pairs);
-}
-
-static void mb_str(struct mb *m, const char *s)
-{
-    msgpack_pack_str(&m->pk, strlen(s));
-    msgpack_pack_str_body(&m->pk, s, strlen(s));
-}
-
-static void mb_expect(struct mb *m, int want, const char *needle)
-{
-    struct relief_op op;
-    char err[RELIEF_ERR_MAX] = "";
-    int rc = relief_op_decode((const uint8_t *)m->sb.data, m->sb.size, &op, err, sizeof err);
-    cr_assert_eq(rc, want, "got %d (%s), want %d", rc, err, want);
-    if (needle)
-        cr_assert(strstr(err, needle), "error \"%s\" does not say \"%s\"", err, needle);
-    msgpack_sbuffer_destroy(&m->sb);
 }
 
 /* {"t": "item.name", "code": item, "name": name, "lang": lang} */

@@ -13,20 +13,8 @@
 
 #include "am_err.h"
 #include "relief.h"
+#include "relief_tu.h"
 #include "testutil.h"
-
-static struct relief_str S(const char *s) {
-    struct relief_str r = {s, (uint32_t)strlen(s)};
-    return r;
-}
-
-static struct relief_ref
-R(uint8_t a, uint64_t seq) {
-    struct relief_ref r;
-    memset(r.author, a, AM_PK_LEN);
-    r.seq = seq;
-    return r;
-}
 
 static const uint8_t SHIP[RELIEF_ID_LEN] = {0xab, 1, 2,  3,  4,  5,  6,  7,
                                             8,    9, 10, 11, 12, 13, 14, 15};
@@ -70,36 +58,12 @@ ship_op(struct relief_op *op, int t, const char *site, const struct relief_line 
     }
 }
 
-static size_t enc(const struct relief_op *op, uint8_t *buf, size_t cap)
+/* A map of pairs + 1 pairs, "t" first (the header's mb_begin, then the type). */
+static void mb_begin_t(struct mb *m, const char *type, uint32_t pairs)
 {
-    size_t len = 0;
-    char err[RELIEF_ERR_MAX] = "";
-    int rc = relief_op_encode(op, buf, cap, &len, err, sizeof err);
-    cr_assert_eq(rc, AM_OK, "encode: %s (%s)", am_strerror(rc), err);
-    return len;
-}
-
-/* msgpack of a map built by hand, for the bytes an encoder would never write. */
-struct mb {
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-};
-
-static void mb_begin(struct mb *m, const char *type, uint32_t pairs)
-{
-    msgpack_sbuffer_init(&m->sb);
-    msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&m->pk, pairs + 1);
-    msgpack_pack_str(&m->pk, 1);
-    msgpack_pack_str_body(&m->pk, "t", 1);
-    msgpack_pack_str(&m->pk, strlen(type));
-    msgpack_pack_str_body(&m->pk, type, strlen(type));
-}
-
-static void mb_str(struct mb *m, const char *s)
-{
-    msgpack_pack_str(&m->pk, strlen(s));
-    msgpack_pack_str_body(&m->pk, s, strlen(s));
+    mb_begin(m, pairs + 1);
+    mb_str(m, "t");
+    mb_str(m, type);
 }
 
 static void mb_ship(struct mb *m)
@@ -109,22 +73,11 @@ static void mb_ship(struct mb *m)
     msgpack_pack_bin_body(&m->pk, SHIP, RELIEF_ID_LEN);
 }
 
-static void mb_expect(struct mb *m, int want, const char *needle)
-{
-    struct relief_op op;
-    char err[RELIEF_ERR_MAX] = "";
-    int rc = relief_op_decode((const uint8_t *)m->sb.data, m->sb.size, &op, err, sizeof err);
-    cr_assert_eq(rc, want, "got %d (%s), want %d", rc, err, want);
-    if (needle)
-        cr_assert(strstr(err, needle), "error \"%s\" does not say \"%s\"", err, needle);
-    msgpack_sbuffer_destroy(&m->sb);
-}
-
 /* A ship.dsp from hub-north whose one line is [item, q, lot, exp, need] as given by the
  * packer callback. */
 static void dsp_with_line(struct mb *m, void (*line)(msgpack_packer *pk))
 {
-    mb_begin(m, "ship.dsp", 3);
+    mb_begin_t(m, "ship.dsp", 3);
     mb_ship(m);
     mb_str(m, "site");
     mb_str(m, "hub-north");
@@ -282,14 +235,14 @@ Test(ship, strict_decoding_refuses_every_bad_field)
     /* a shipment to its own site */
     ship_op(&op, RELIEF_T_SHIP_NEW, "clinic-2", ln, 1);
     cr_assert_eq(relief_op_encode(&op, buf, sizeof buf, &len, NULL, 0), AM_EINVAL);
-    mb_begin(&m, "ship.new", 3);
+    mb_begin_t(&m, "ship.new", 3);
     mb_str(&m, "site"), mb_str(&m, "clinic-2");
     mb_str(&m, "to"), mb_str(&m, "clinic-2");
     mb_str(&m, "ln");
     msgpack_pack_array(&m.pk, 1);
     line_zero(&m.pk);
     mb_expect(&m, AM_EMALFORMED, "at least 1"); /* lines are read first */
-    mb_begin(&m, "ship.new", 3);
+    mb_begin_t(&m, "ship.new", 3);
     mb_str(&m, "site"), mb_str(&m, "clinic-2");
     mb_str(&m, "to"), mb_str(&m, "clinic-2");
     mb_str(&m, "ln");
@@ -329,14 +282,14 @@ Test(ship, strict_decoding_refuses_every_bad_field)
     mb_expect(&m, AM_EMALFORMED, "the need");
 
     /* a receipt may say 0 arrived of a line; an expiry in a creation is refused */
-    mb_begin(&m, "ship.rcv", 3);
+    mb_begin_t(&m, "ship.rcv", 3);
     mb_ship(&m);
     mb_str(&m, "site"), mb_str(&m, "clinic-2");
     mb_str(&m, "ln");
     msgpack_pack_array(&m.pk, 1);
     line_zero(&m.pk);
     mb_expect(&m, AM_OK, NULL);
-    mb_begin(&m, "ship.new", 3);
+    mb_begin_t(&m, "ship.new", 3);
     mb_str(&m, "site"), mb_str(&m, "hub-north");
     mb_str(&m, "to"), mb_str(&m, "clinic-2");
     mb_str(&m, "ln");
@@ -350,19 +303,19 @@ Test(ship, strict_decoding_refuses_every_bad_field)
     mb_expect(&m, AM_EMALFORMED, "the dispatch names the lots");
 
     /* keys: missing, unknown for the type, the id's size */
-    mb_begin(&m, "ship.cxl", 0);
+    mb_begin_t(&m, "ship.cxl", 0);
     mb_expect(&m, AM_EMALFORMED, "missing key \"ship\"");
-    mb_begin(&m, "ship.cxl", 2);
+    mb_begin_t(&m, "ship.cxl", 2);
     mb_ship(&m);
     mb_str(&m, "to"), mb_str(&m, "clinic-2");
     mb_expect(&m, AM_EMALFORMED, "unknown key");
-    mb_begin(&m, "ship.cxl", 1);
+    mb_begin_t(&m, "ship.cxl", 1);
     mb_str(&m, "ship");
     msgpack_pack_bin(&m.pk, 8);
     msgpack_pack_bin_body(&m.pk, SHIP, 8);
     mb_expect(&m, AM_EMALFORMED, "16 bytes");
     /* a ship type this version does not know is newer, not invalid */
-    mb_begin(&m, "ship.split", 1);
+    mb_begin_t(&m, "ship.split", 1);
     mb_ship(&m);
     mb_expect(&m, AM_EVERSION, NULL);
 }
